@@ -1,0 +1,77 @@
+using Pipeline.Enricher.Model;
+
+namespace Pipeline.Aggregator.Bursts;
+
+/// <summary>Why a burst was closed and turned into a digest.</summary>
+internal enum BurstCloseReason
+{
+    /// <summary>No event for the account for the quiet gap.</summary>
+    QuietGap,
+    /// <summary>The burst had lasted the maximum window.</summary>
+    MaxWindow,
+    /// <summary>The input ended (file replay) or the host shut down.</summary>
+    EndOfInput,
+    /// <summary>The host's processing window ended (Lambda tumbling window) or its state would have grown too large.</summary>
+    WindowEnd,
+}
+
+/// <summary>
+/// One closed burst of one account: what the Slack message and the JSON line are made from.
+/// Counts are complete; lists that could grow without bound (risky events) are capped and say how many were left out.
+/// </summary>
+internal sealed record Digest
+{
+    /// <summary>Deterministic id (account + first event): the same burst always gets the same id, so a ledger can refuse to post it twice.</summary>
+    public required string DigestId { get; init; }
+    public required string Account { get; init; }
+    public required AccountInfo? AccountInfo { get; init; }
+    public required DateTimeOffset FirstEventTime { get; init; }
+    public required DateTimeOffset LastEventTime { get; init; }
+    public required int EventCount { get; init; }
+    public required int ErrorCount { get; init; }
+    public required int ReadOnlyCount { get; init; }
+    /// <summary>Counts by action (CloudTrail eventName, else detail-type), highest first.</summary>
+    public required IReadOnlyList<KeyValuePair<string, int>> EventNames { get; init; }
+    public required IReadOnlyList<KeyValuePair<string, int>> Principals { get; init; }
+    public required IReadOnlyList<KeyValuePair<string, int>> Regions { get; init; }
+    /// <summary>Counts by source (CloudTrail eventSource, else the envelope source).</summary>
+    public required IReadOnlyList<KeyValuePair<string, int>> Sources { get; init; }
+    public required IReadOnlyList<KeyValuePair<string, int>> DetailTypes { get; init; }
+    public required IReadOnlyList<KeyValuePair<string, int>> ErrorCodes { get; init; }
+    public required IReadOnlyList<KeyValuePair<string, int>> SourceIps { get; init; }
+    /// <summary>Risky events, most severe first, at most <see cref="BurstWindowOptions.MaxRiskyPerDigest"/>.</summary>
+    public required IReadOnlyList<RiskyEvent> Risky { get; init; }
+    /// <summary>Risky events in the burst in all (may exceed <see cref="Risky"/>.Count).</summary>
+    public required int RiskyCount { get; init; }
+    /// <summary>Failed calls with their messages, at most a few, for the "what failed" section.</summary>
+    public required IReadOnlyList<FailedCall> Failures { get; init; }
+    /// <summary>Events of this account that mute rules silenced while the burst was open, by rule name.</summary>
+    public required IReadOnlyList<KeyValuePair<string, int>> Muted { get; init; }
+    /// <summary>Redeliveries of this account's events dropped while the burst was open.</summary>
+    public required int Duplicates { get; init; }
+    public required BurstCloseReason ClosedBy { get; init; }
+
+    public string? AccountName => AccountInfo?.Name;
+}
+
+/// <summary>One risky event of a digest: what happened, who did it, and why the catalog flags it.</summary>
+internal sealed record RiskyEvent(
+    string EventName,
+    string? Principal,
+    DateTimeOffset EventTime,
+    string Reason,
+    RiskSeverity Severity,
+    string? Target,
+    string? SourceIp,
+    string? ErrorCode,
+    string Region);
+
+internal enum RiskSeverity
+{
+    Medium = 1,
+    High = 2,
+    Critical = 3,
+}
+
+/// <summary>A call that failed: shown so readers see denied attempts, not just successes.</summary>
+internal sealed record FailedCall(string EventName, string? Principal, string ErrorCode, string? ErrorMessage, int Count);

@@ -1,0 +1,16 @@
+namespace Pipeline.Enricher.Model;
+
+/// <summary>Where a record came from, so a rejected one can be found again: a file and line, or a shard and sequence number.</summary>
+internal readonly record struct RecordOrigin(string Source, long Line, int? Index = null, string? SequenceNumber = null)
+{
+    public override string ToString()
+    {
+        var where = Line > 0 ? $"{Source}:{Line}" : Source;
+        if (Index is int i) where += $" Records[{i}]";
+        if (SequenceNumber is not null) where += $" seq {SequenceNumber}";
+        return where;
+    }
+}
+
+/// <summary>One unit of input: the bytes of one candidate event and where they came from.</summary>
+internal sealed record RawRecord(ReadOnlyMemory<byte> Data, RecordOrigin Origin);

@@ -1,1 +1,3 @@
-return 0;
+using Pipeline.Cli.Commands;
+
+return await Cli.RunAsync(args).ConfigureAwait(false);

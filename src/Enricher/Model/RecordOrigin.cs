@@ -12,5 +12,9 @@ internal readonly record struct RecordOrigin(string Source, long Line, int? Inde
     }
 }
 
-/// <summary>One unit of input: the bytes of one candidate event and where they came from.</summary>
-internal sealed record RawRecord(ReadOnlyMemory<byte> Data, RecordOrigin Origin);
+/// <summary>
+/// One unit of input: the bytes of one candidate event and where they came from. A reader that could
+/// not even extract the bytes (bad base64, a Records entry that is not an object) sets <see cref="ReadError"/>,
+/// so the record is still counted and reported as rejected rather than lost.
+/// </summary>
+internal sealed record RawRecord(ReadOnlyMemory<byte> Data, RecordOrigin Origin, string? ReadError = null);

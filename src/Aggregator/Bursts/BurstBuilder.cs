@@ -1,0 +1,136 @@
+using System.IO.Hashing;
+using System.Text;
+using Pipeline.Aggregator.Risk;
+using Pipeline.Enricher.Model;
+
+namespace Pipeline.Aggregator.Bursts;
+
+/// <summary>
+/// The open burst of one account: counters only, never the events themselves, so a burst of
+/// 100,000 events costs what its distinct names, principals and regions cost.
+/// </summary>
+internal sealed class BurstBuilder(string account, DateTimeOffset openedAt)
+{
+    public string Account { get; } = account;
+
+    /// <summary>Stream clock (watermark) when the burst opened: the max window counts from here.</summary>
+    public DateTimeOffset OpenedAt { get; set; } = openedAt;
+
+    /// <summary>Stream clock when the account was last heard from: the quiet gap counts from here.</summary>
+    public DateTimeOffset LastSeenAt { get; set; } = openedAt;
+
+    public DateTimeOffset FirstEventTime { get; set; } = DateTimeOffset.MaxValue;
+    public DateTimeOffset LastEventTime { get; set; } = DateTimeOffset.MinValue;
+    public string? FirstEventId { get; set; }
+    public AccountInfo? AccountInfo { get; set; }
+    public int EventCount { get; set; }
+    public int ErrorCount { get; set; }
+    public int ReadOnlyCount { get; set; }
+    public int RiskyCount { get; set; }
+    public int Duplicates { get; set; }
+
+    /// <summary>Bumped on every change of the burst's deadlines, so stale entries in the deadline queue are recognised.</summary>
+    public int Version { get; set; }
+
+    public Dictionary<string, int> EventNames { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, int> Principals { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, int> Regions { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, int> Sources { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, int> DetailTypes { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, int> ErrorCodes { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, int> SourceIps { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, int> Muted { get; } = new(StringComparer.Ordinal);
+    public List<RiskyEvent> Risky { get; } = [];
+    public Dictionary<(string EventName, string ErrorCode, string? Principal), FailedCall> Failures { get; } = [];
+
+    public void Add(OrgEvent evt, AccountInfo? info, RiskCatalog catalog, BurstWindowOptions options)
+    {
+        if (evt.Time < FirstEventTime) FirstEventTime = evt.Time;
+        if (evt.Time > LastEventTime) LastEventTime = evt.Time;
+        // The first event to *arrive* names the burst: arrival order is what a retry replays.
+        FirstEventId ??= evt.DedupeId;
+        if (info is not null) AccountInfo = info;
+        EventCount++;
+
+        Count(EventNames, evt.ActionName);
+        Count(Regions, evt.Region);
+        Count(DetailTypes, evt.DetailType);
+        var ct = evt.CloudTrail;
+        Count(Sources, ct?.EventSource ?? evt.Source);
+        if (evt.Principal is { } principal) Count(Principals, principal);
+        if (ct?.SourceIpAddress is { } ip) Count(SourceIps, ip);
+        if (ct?.ReadOnly == true) ReadOnlyCount++;
+
+        if (ct?.ErrorCode is { } code)
+        {
+            ErrorCount++;
+            Count(ErrorCodes, code);
+            var key = (ct.EventName, code, evt.Principal);
+            if (Failures.TryGetValue(key, out var failure))
+                Failures[key] = failure with { Count = failure.Count + 1 };
+            else if (Failures.Count < options.MaxFailuresPerDigest)
+                Failures[key] = new FailedCall(ct.EventName, evt.Principal, code, ct.ErrorMessage, 1);
+        }
+
+        if (catalog.Assess(evt) is { } rule)
+        {
+            RiskyCount++;
+            var risky = new RiskyEvent(evt.ActionName, evt.Principal, evt.Time,
+                evt.Finding is { } f ? $"{rule.Reason}: {f.Title}" : rule.Reason,
+                rule.Severity, ct?.Target, ct?.SourceIpAddress, ct?.ErrorCode, evt.Region);
+            KeepRisky(risky, options.MaxRiskyPerDigest);
+        }
+    }
+
+    /// <summary>Keeps the most severe risky events, earliest first among equals, within the cap.</summary>
+    private void KeepRisky(RiskyEvent risky, int cap)
+    {
+        if (Risky.Count < cap) { Risky.Add(risky); return; }
+        int weakest = 0;
+        for (int i = 1; i < Risky.Count; i++)
+            if (Risky[i].Severity < Risky[weakest].Severity ||
+                (Risky[i].Severity == Risky[weakest].Severity && Risky[i].EventTime > Risky[weakest].EventTime))
+                weakest = i;
+        if (risky.Severity > Risky[weakest].Severity) Risky[weakest] = risky;
+    }
+
+    public void AddMuted(string rule, int count = 1) => Muted[rule] = Muted.GetValueOrDefault(rule) + count;
+
+    public Digest ToDigest(BurstCloseReason reason) => new()
+    {
+        DigestId = DigestIdFor(Account, FirstEventId ?? ""),
+        Account = Account,
+        AccountInfo = AccountInfo,
+        FirstEventTime = FirstEventTime,
+        LastEventTime = LastEventTime,
+        EventCount = EventCount,
+        ErrorCount = ErrorCount,
+        ReadOnlyCount = ReadOnlyCount,
+        EventNames = Ranked(EventNames),
+        Principals = Ranked(Principals),
+        Regions = Ranked(Regions),
+        Sources = Ranked(Sources),
+        DetailTypes = Ranked(DetailTypes),
+        ErrorCodes = Ranked(ErrorCodes),
+        SourceIps = Ranked(SourceIps),
+        Risky = [.. Risky.OrderByDescending(r => r.Severity).ThenBy(r => r.EventTime).ThenBy(r => r.EventName, StringComparer.Ordinal)],
+        RiskyCount = RiskyCount,
+        Failures = [.. Failures.Values.OrderByDescending(f => f.Count).ThenBy(f => f.EventName, StringComparer.Ordinal).ThenBy(f => f.ErrorCode, StringComparer.Ordinal)],
+        Muted = Ranked(Muted),
+        Duplicates = Duplicates,
+        ClosedBy = reason,
+    };
+
+    /// <summary>Highest count first; ties by name, so the same input always renders the same digest.</summary>
+    internal static IReadOnlyList<KeyValuePair<string, int>> Ranked(Dictionary<string, int> counts) =>
+        [.. counts.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)];
+
+    /// <summary>Same account and same first event → same id, across retries and hosts.</summary>
+    internal static string DigestIdFor(string account, string firstEventId)
+    {
+        var hash = XxHash128.Hash(Encoding.UTF8.GetBytes($"{account}|{firstEventId}"));
+        return Convert.ToHexStringLower(hash);
+    }
+
+    private static void Count(Dictionary<string, int> counts, string key) => counts[key] = counts.GetValueOrDefault(key) + 1;
+}

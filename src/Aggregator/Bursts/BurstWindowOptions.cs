@@ -1,0 +1,78 @@
+namespace Pipeline.Aggregator.Bursts;
+
+/// <summary>
+/// When a burst of one account's events ends and becomes a digest. The one setting most teams tune
+/// (see <c>pipeline tune</c>): a shorter gap means faster, smaller digests; a longer one, fewer messages.
+/// </summary>
+internal sealed record BurstWindowOptions
+{
+    /// <summary>A burst closes once its account has been quiet this long (on the stream's own clock).</summary>
+    public TimeSpan Gap { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>A burst closes once it has lasted this long, however busy, so a long deploy still reports.</summary>
+    public TimeSpan MaxWindow { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Risky events kept in full per digest (the count of all of them is always kept).</summary>
+    public int MaxRiskyPerDigest { get; init; } = 25;
+
+    /// <summary>Distinct failures (event name + error code + principal) kept per digest, with their counts.</summary>
+    public int MaxFailuresPerDigest { get; init; } = 10;
+
+    public void Validate()
+    {
+        if (Gap <= TimeSpan.Zero) throw new ArgumentException($"--gap must be positive (got {Gap}).");
+        if (MaxWindow <= TimeSpan.Zero) throw new ArgumentException($"--max-window must be positive (got {MaxWindow}).");
+        if (Gap > MaxWindow) throw new ArgumentException($"--gap ({Format(Gap)}) must not be longer than --max-window ({Format(MaxWindow)}): a burst could never close on its gap.");
+        if (MaxRiskyPerDigest < 1) throw new ArgumentException("at least one risky event must be kept per digest.");
+        if (MaxFailuresPerDigest < 1) throw new ArgumentException("at least one failure must be kept per digest.");
+    }
+
+    private static string Format(TimeSpan t) => Duration.Format(t);
+}
+
+/// <summary>Durations as people type them: <c>90s</c>, <c>2m</c>, <c>1h30m</c>, <c>1d</c>.</summary>
+internal static class Duration
+{
+    public static bool TryParse(string? text, out TimeSpan value)
+    {
+        value = TimeSpan.Zero;
+        if (string.IsNullOrWhiteSpace(text)) return false;
+        var s = text.Trim();
+        int i = 0;
+        bool any = false;
+        while (i < s.Length)
+        {
+            int start = i;
+            while (i < s.Length && (char.IsAsciiDigit(s[i]) || s[i] == '.')) i++;
+            if (i == start || !double.TryParse(s.AsSpan(start, i - start), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var n)) return false;
+            int unitStart = i;
+            while (i < s.Length && char.IsAsciiLetter(s[i])) i++;
+            var unit = s[unitStart..i];
+            TimeSpan part = unit switch
+            {
+                "ms" => TimeSpan.FromMilliseconds(n),
+                "s" or "sec" => TimeSpan.FromSeconds(n),
+                "m" or "min" => TimeSpan.FromMinutes(n),
+                "h" => TimeSpan.FromHours(n),
+                "d" => TimeSpan.FromDays(n),
+                _ => TimeSpan.MinValue,
+            };
+            if (part == TimeSpan.MinValue) return false;
+            value += part;
+            any = true;
+        }
+        return any;
+    }
+
+    public static string Format(TimeSpan t)
+    {
+        if (t == TimeSpan.Zero) return "0s";
+        var parts = new System.Text.StringBuilder();
+        if (t.Days > 0) parts.Append(t.Days).Append('d');
+        if (t.Hours > 0) parts.Append(t.Hours).Append('h');
+        if (t.Minutes > 0) parts.Append(t.Minutes).Append('m');
+        if (t.Seconds > 0) parts.Append(t.Seconds).Append('s');
+        if (parts.Length == 0) parts.Append((int)t.TotalMilliseconds).Append("ms");
+        return parts.ToString();
+    }
+}

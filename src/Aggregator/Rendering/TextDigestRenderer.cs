@@ -1,0 +1,130 @@
+using System.Globalization;
+using System.Text;
+using Pipeline.Aggregator.Bursts;
+
+namespace Pipeline.Aggregator.Rendering;
+
+/// <summary>
+/// The terminal rendering of a digest: what a security engineer scans first (risky, failed) on top,
+/// the shape of the burst (actions, principals, regions, sources) below, long lists capped with "and N more".
+/// Control characters in event text are made visible so a hostile value cannot rewrite the terminal.
+/// </summary>
+internal static class TextDigestRenderer
+{
+    private const int TopN = 5;
+
+    public static string Render(Digest d)
+    {
+        var sb = new StringBuilder();
+        var name = d.AccountName is { } n ? $"{Clean(n)} ({d.Account})" : d.Account;
+        var span = d.LastEventTime - d.FirstEventTime;
+        sb.Append("== ").Append(name).Append("  ")
+          .Append(Time(d.FirstEventTime)).Append(" → ").Append(TimeOfDay(d.FirstEventTime, d.LastEventTime))
+          .Append(" (").Append(Duration.Format(TimeSpan.FromSeconds(Math.Round(span.TotalSeconds)))).Append(")  ")
+          .Append(Plural(d.EventCount, "event"));
+        if (d.ErrorCount > 0) sb.Append(", ").Append(d.ErrorCount).Append(" failed");
+        sb.Append("  [").Append(DigestJson.CloseReasonName(d.ClosedBy)).Append(']').AppendLine();
+
+        if (d.RiskyCount > 0)
+        {
+            sb.Append("  RISKY (").Append(d.RiskyCount).AppendLine(")");
+            foreach (var r in d.Risky)
+            {
+                sb.Append("    ").Append(SeverityMark(r.Severity)).Append(' ').Append(TimeOfDay(d.FirstEventTime, r.EventTime)).Append(' ')
+                  .Append(Clean(r.EventName));
+                if (r.Target is not null) sb.Append(" on ").Append(Clean(r.Target));
+                if (r.Principal is not null) sb.Append(" by ").Append(Clean(r.Principal));
+                if (r.SourceIp is not null) sb.Append(" from ").Append(Clean(r.SourceIp));
+                sb.Append(" — ").Append(Clean(r.Reason));
+                if (r.ErrorCode is not null) sb.Append(" (failed: ").Append(Clean(r.ErrorCode)).Append(')');
+                sb.AppendLine();
+            }
+            if (d.RiskyCount > d.Risky.Count) sb.Append("    … and ").Append(d.RiskyCount - d.Risky.Count).AppendLine(" more risky");
+        }
+
+        if (d.Failures.Count > 0)
+        {
+            sb.Append("  FAILED (").Append(d.ErrorCount).AppendLine(")");
+            foreach (var f in d.Failures)
+            {
+                sb.Append("    ").Append(f.Count).Append("× ").Append(Clean(f.EventName)).Append(' ').Append(Clean(f.ErrorCode));
+                if (f.Principal is not null) sb.Append(" by ").Append(Clean(f.Principal));
+                if (f.ErrorMessage is not null) sb.Append(": ").Append(Clean(Shorten(f.ErrorMessage, 100)));
+                sb.AppendLine();
+            }
+        }
+
+        Line(sb, "Actions", d.EventNames);
+        Line(sb, "Principals", d.Principals);
+        Line(sb, "Regions", d.Regions);
+        Line(sb, "Sources", d.Sources);
+        if (d.SourceIps.Count > 0) Line(sb, "Source IPs", d.SourceIps);
+
+        if (d.Muted.Count > 0 || d.Duplicates > 0)
+        {
+            sb.Append("  Also:       ");
+            var parts = d.Muted.Select(m => $"{m.Value} muted by {Clean(m.Key)}").ToList();
+            if (d.Duplicates > 0) parts.Add($"{Plural(d.Duplicates, "duplicate")} dropped");
+            sb.AppendJoin(" · ", parts).AppendLine();
+        }
+        return sb.ToString();
+    }
+
+    public static string RenderSummary(RunSummary s)
+    {
+        var sb = new StringBuilder();
+        sb.Append("received ").Append(s.Received)
+          .Append(" = rejected ").Append(s.Rejected)
+          .Append(" + duplicates ").Append(s.Duplicates)
+          .Append(" + muted ").Append(s.Muted)
+          .Append(" + digested ").Append(s.Digested)
+          .Append("  (").Append(Plural(s.Digests, "digest")).Append(')');
+        if (!s.Balanced) sb.Append("  !! COUNTS DO NOT ADD UP: please report this as a bug");
+        sb.AppendLine();
+        if (s.MutedByRule.Count > 0)
+            sb.Append("muted by rule: ").AppendJoin(", ", s.MutedByRule.Select(kv => $"{kv.Key} {kv.Value}")).AppendLine();
+        if (s.RejectedByReason.Count > 0)
+            sb.Append("rejected: ").AppendJoin(", ", s.RejectedByReason.Select(kv => $"{kv.Value}× {kv.Key}")).AppendLine();
+        return sb.ToString();
+    }
+
+    private static void Line(StringBuilder sb, string label, IReadOnlyList<KeyValuePair<string, int>> counts)
+    {
+        if (counts.Count == 0) return;
+        sb.Append("  ").Append((label + ":").PadRight(12));
+        sb.AppendJoin(" · ", counts.Take(TopN).Select(kv => $"{Clean(kv.Key)} {kv.Value}"));
+        if (counts.Count > TopN) sb.Append(" · and ").Append(counts.Count - TopN).Append(" more");
+        sb.AppendLine();
+    }
+
+    private static string SeverityMark(RiskSeverity s) => s switch
+    {
+        _ when (int)s >= 3 => "!!! CRITICAL",
+        _ when (int)s == 2 => "!!  HIGH    ",
+        _ => "!   MEDIUM  ",
+    };
+
+    private static string Plural(long n, string noun) => n == 1 ? $"1 {noun}" : $"{n.ToString(CultureInfo.InvariantCulture)} {noun}s";
+
+    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary>Time of day, with the date only when it differs from the burst's start.</summary>
+    private static string TimeOfDay(DateTimeOffset start, DateTimeOffset t) =>
+        t.UtcDateTime.Date == start.UtcDateTime.Date
+            ? t.UtcDateTime.ToString("HH:mm:ss'Z'", CultureInfo.InvariantCulture)
+            : Time(t);
+
+    private static string Shorten(string s, int max) => s.Length <= max ? s : s[..max] + "…";
+
+    /// <summary>Event text is attacker-controlled: escape control characters (ANSI escapes, newlines) so it prints as data.</summary>
+    internal static string Clean(string s)
+    {
+        bool clean = true;
+        foreach (var c in s) if (char.IsControl(c)) { clean = false; break; }
+        if (clean) return s;
+        var sb = new StringBuilder(s.Length + 8);
+        foreach (var c in s)
+            sb.Append(char.IsControl(c) ? $"\\u{(int)c:x4}" : c);
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,92 @@
+using System.IO.Hashing;
+using System.Text;
+
+namespace Pipeline.Enricher.Dedupe;
+
+/// <summary>
+/// Remembers which events were seen, to drop the copies that at-least-once delivery (EventBridge, Kinesis,
+/// Lambda retries) produces. Memory is bounded twice: by event time (ids older than the horizon behind the
+/// newest event are forgotten) and by count (the oldest go first at the cap, and <see cref="EvictedEarly"/> says so).
+/// </summary>
+/// <remarks>
+/// Ids are kept as 128-bit hashes of (account, id): 16 bytes whatever the id's length, and a collision
+/// chance far below any real risk. Arrival order is kept in a queue so eviction is O(1) per id.
+/// </remarks>
+internal sealed class Deduplicator
+{
+    private readonly DedupeOptions _options;
+    private readonly HashSet<UInt128> _seen = [];
+    private readonly Queue<Entry> _order = new();
+    private long _watermarkTicks = long.MinValue;
+
+    /// <summary>One remembered id: its key and the event time it was first seen at (for the horizon).</summary>
+    internal readonly record struct Entry(UInt128 Key, long TimeTicks);
+
+    public Deduplicator(DedupeOptions options)
+    {
+        options.Validate();
+        _options = options;
+    }
+
+    /// <summary>Ids remembered now.</summary>
+    public int Count => _seen.Count;
+
+    /// <summary>Ids forgotten before their horizon because the size cap was reached.</summary>
+    public long EvictedEarly { get; private set; }
+
+    /// <summary>Returns true the first time (account, id) is seen within the horizon, false for a repeat.</summary>
+    public bool TryAdd(string account, string id, DateTimeOffset eventTime)
+    {
+        long ticks = eventTime.UtcTicks;
+        if (ticks > _watermarkTicks)
+        {
+            _watermarkTicks = ticks;
+            ForgetOlderThan(ticks - _options.Horizon.Ticks);
+        }
+
+        var key = Key(account, id);
+        if (!_seen.Add(key)) return false;
+
+        _order.Enqueue(new Entry(key, ticks));
+        while (_seen.Count > _options.MaxEntries)
+        {
+            _seen.Remove(_order.Dequeue().Key);
+            EvictedEarly++;
+        }
+        return true;
+    }
+
+    /// <summary>The remembered ids in arrival order, for carrying the memory across Lambda invocations.</summary>
+    public IEnumerable<Entry> Entries => _order;
+
+    /// <summary>Restores ids saved from <see cref="Entries"/>.</summary>
+    public void Restore(IEnumerable<Entry> entries)
+    {
+        foreach (var entry in entries)
+        {
+            if (!_seen.Add(entry.Key)) continue;
+            _order.Enqueue(entry);
+            if (entry.TimeTicks > _watermarkTicks) _watermarkTicks = entry.TimeTicks;
+        }
+    }
+
+    private void ForgetOlderThan(long cutoffTicks)
+    {
+        // Out-of-order arrivals make the queue only roughly time-sorted; an id that arrived late but is old
+        // is forgotten when the entries before it are, which errs on the side of remembering longer.
+        while (_order.Count > 0 && _order.Peek().TimeTicks < cutoffTicks)
+            _seen.Remove(_order.Dequeue().Key);
+    }
+
+    internal static UInt128 Key(string account, string id)
+    {
+        Span<byte> buffer = stackalloc byte[256];
+        int max = Encoding.UTF8.GetMaxByteCount(account.Length + id.Length + 1);
+        byte[]? rented = max > buffer.Length ? new byte[max] : null;
+        var bytes = rented ?? buffer;
+        int n = Encoding.UTF8.GetBytes(account, bytes);
+        bytes[n++] = (byte)'|';
+        n += Encoding.UTF8.GetBytes(id, bytes[n..]);
+        return XxHash128.HashToUInt128(bytes[..n]);
+    }
+}

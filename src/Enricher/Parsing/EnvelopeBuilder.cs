@@ -1,0 +1,118 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace Pipeline.Enricher.Parsing;
+
+/// <summary>
+/// Wraps the shapes that arrive without an EventBridge envelope (CloudTrail records from S3 log files,
+/// bare GuardDuty and Security Hub findings) in the envelope EventBridge itself would give them, so
+/// every later stage (mute patterns included) sees one shape: the event as it travels on the bus.
+/// </summary>
+internal static class EnvelopeBuilder
+{
+    /// <summary>The shape of one JSON object, decided from the fields only that shape has.</summary>
+    internal enum Shape { Envelope, CloudTrailRecord, GuardDutyFinding, SecurityHubFinding, Unknown }
+
+    public static Shape Detect(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object) return Shape.Unknown;
+        if (root.Has("detail-type")) return Shape.Envelope;
+        if (root.Has("eventName") || (root.Has("eventSource") && root.Has("eventVersion"))) return Shape.CloudTrailRecord;
+        if (root.Has("AwsAccountId") && (root.Has("SchemaVersion") || root.Has("ProductArn"))) return Shape.SecurityHubFinding;
+        if (root.Has("accountId") && root.Has("schemaVersion") && root.Has("severity")) return Shape.GuardDutyFinding;
+        return Shape.Unknown;
+    }
+
+    /// <summary>
+    /// Writes the envelope for a non-envelope shape with <paramref name="record"/> as its <c>detail</c>.
+    /// Returns false (with a reason) when the record lacks what an envelope must have.
+    /// </summary>
+    public static bool TryWrap(Shape shape, JsonElement record, ReadOnlySpan<byte> recordBytes, IBufferWriter<byte> output, out string? reason)
+    {
+        string? id, detailType, source, account, time, region;
+        switch (shape)
+        {
+            case Shape.CloudTrailRecord:
+                id = record.Str("eventID");
+                detailType = CloudTrailDetailType(record.Str("eventType"));
+                source = SourceFromEventSource(record.Str("eventSource"));
+                // recipientAccountId is the account the event happened in; older or hand-made records may only carry userIdentity.accountId.
+                account = record.Str("recipientAccountId") ?? record.Obj("userIdentity").Str("accountId");
+                time = record.Str("eventTime");
+                region = record.Str("awsRegion");
+                break;
+            case Shape.GuardDutyFinding:
+                id = record.Str("id");
+                detailType = "GuardDuty Finding";
+                source = "aws.guardduty";
+                account = record.Str("accountId");
+                time = record.Str("updatedAt") ?? record.Str("createdAt");
+                region = record.Str("region");
+                break;
+            case Shape.SecurityHubFinding:
+                id = record.Str("Id");
+                detailType = "Security Hub Findings - Imported";
+                source = "aws.securityhub";
+                account = record.Str("AwsAccountId");
+                time = record.Str("UpdatedAt") ?? record.Str("CreatedAt");
+                region = record.Str("Region") ?? RegionFromArn(record.Str("ProductArn"));
+                break;
+            default:
+                reason = "not an EventBridge event, a CloudTrail record or a finding";
+                return false;
+        }
+
+        if (account is null) { reason = $"{Describe(shape)} has no account id"; return false; }
+        if (time is null) { reason = $"{Describe(shape)} has no time"; return false; }
+
+        reason = null;
+        using var writer = new Utf8JsonWriter(output);
+        writer.WriteStartObject();
+        writer.WriteString("version", "0");
+        if (id is not null) writer.WriteString("id", id);
+        writer.WriteString("detail-type", detailType);
+        writer.WriteString("source", source ?? "unknown");
+        writer.WriteString("account", account);
+        writer.WriteString("time", time);
+        writer.WriteString("region", region ?? "unknown");
+        writer.WriteStartArray("resources");
+        writer.WriteEndArray();
+        writer.WritePropertyName("detail");
+        writer.WriteRawValue(recordBytes, skipInputValidation: true);
+        writer.WriteEndObject();
+        return true;
+    }
+
+    private static string Describe(Shape shape) => shape switch
+    {
+        Shape.CloudTrailRecord => "CloudTrail record",
+        Shape.GuardDutyFinding => "GuardDuty finding",
+        Shape.SecurityHubFinding => "Security Hub finding",
+        _ => "event",
+    };
+
+    /// <summary>EventBridge's detail-type for each CloudTrail <c>eventType</c>.</summary>
+    internal static string CloudTrailDetailType(string? eventType) => eventType switch
+    {
+        "AwsConsoleSignIn" => "AWS Console Signin via CloudTrail",
+        "AwsServiceEvent" => "AWS Service Event via CloudTrail",
+        "AwsConsoleAction" => "AWS Console Action via CloudTrail",
+        "AwsCloudTrailInsight" => "AWS Insight via CloudTrail",
+        _ => "AWS API Call via CloudTrail",
+    };
+
+    /// <summary><c>ec2.amazonaws.com</c> → <c>aws.ec2</c>, as EventBridge names the source of a CloudTrail event.</summary>
+    internal static string? SourceFromEventSource(string? eventSource)
+    {
+        if (eventSource is null) return null;
+        int dot = eventSource.IndexOf('.', StringComparison.Ordinal);
+        return "aws." + (dot > 0 ? eventSource[..dot] : eventSource);
+    }
+
+    private static string? RegionFromArn(string? arn)
+    {
+        // arn:aws:securityhub:us-east-1::product/...
+        var parts = arn?.Split(':');
+        return parts is { Length: > 3 } && parts[3].Length > 0 ? parts[3] : null;
+    }
+}

@@ -1,0 +1,87 @@
+namespace Pipeline.Enricher.Reading;
+
+/// <summary>Splits a byte stream on '\n' without decoding it; each line is its own array (records outlive the read buffer).</summary>
+internal sealed class LineReader(Stream stream)
+{
+    private byte[] _buffer = new byte[64 * 1024];
+    private int _start;
+    private int _end;
+    private bool _eof;
+
+    public bool TryReadLine(out ReadOnlyMemory<byte> line)
+    {
+        while (true)
+        {
+            int nl = Array.IndexOf(_buffer, (byte)'\n', _start, _end - _start);
+            if (nl >= 0)
+            {
+                line = Copy(_start, nl);
+                _start = nl + 1;
+                return true;
+            }
+            if (_eof)
+            {
+                if (_start < _end)
+                {
+                    line = Copy(_start, _end);
+                    _start = _end;
+                    return true;
+                }
+                line = default;
+                return false;
+            }
+            Fill();
+        }
+    }
+
+    private ReadOnlyMemory<byte> Copy(int from, int to)
+    {
+        if (to > from && _buffer[to - 1] == (byte)'\r') to--;
+        return _buffer.AsSpan(from, to - from).ToArray();
+    }
+
+    private void Fill()
+    {
+        if (_start > 0)
+        {
+            Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
+            _end -= _start;
+            _start = 0;
+        }
+        if (_end == _buffer.Length) Array.Resize(ref _buffer, _buffer.Length * 2); // a line longer than the buffer
+        int read = stream.Read(_buffer, _end, _buffer.Length - _end);
+        if (read == 0) _eof = true;
+        _end += read;
+    }
+}
+
+/// <summary>Reports how many bytes of the underlying (possibly compressed) file have been read, for the progress bar.</summary>
+internal sealed class CountingStream(Stream inner, IProgress<long>? progress) : Stream
+{
+    private long _position;
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => inner.Length;
+    public override long Position { get => _position; set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        int read = inner.Read(buffer, offset, count);
+        _position += read;
+        progress?.Report(_position);
+        return read;
+    }
+
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) inner.Dispose();
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,235 @@
+using System.IO.Compression;
+using System.Text.Json;
+using Pipeline.Enricher.Model;
+
+namespace Pipeline.Enricher.Reading;
+
+/// <summary>
+/// Reads every input shape the hosts accept into <see cref="RawRecord"/>s, one per candidate event:
+/// <list type="bullet">
+/// <item>JSON Lines: one EventBridge event (or bare CloudTrail record or finding) per line;</item>
+/// <item>CloudTrail log files as written to S3: <c>{"Records":[…]}</c>, plain or <c>.gz</c>, on one line or pretty-printed;</item>
+/// <item>the event Lambda receives from Kinesis: <c>{"Records":[{"kinesis":{"data":"&lt;base64&gt;"}}]}</c>;</item>
+/// <item>a JSON array of events.</item>
+/// </list>
+/// A folder reads every file in it (recursively, by name). Lines that are not JSON still become records,
+/// so the Enricher rejects and reports them: nothing read is ever dropped here.
+/// </summary>
+internal static class RecordReader
+{
+    public const string StdinPath = "-";
+
+    /// <summary>The files a path stands for, in the order they are read.</summary>
+    public static IReadOnlyList<string> ExpandPath(string path)
+    {
+        if (path == StdinPath) return [StdinPath];
+        if (Directory.Exists(path))
+        {
+            var files = Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories)
+                .Where(f => !Path.GetFileName(f).StartsWith('.'))
+                .Order(StringComparer.Ordinal)
+                .ToList();
+            if (files.Count == 0) throw new InputException($"folder '{path}' has no files to read");
+            return files;
+        }
+        if (File.Exists(path)) return [path];
+        throw new InputException($"input '{path}' does not exist (give a file, a folder, or '-' for stdin)");
+    }
+
+    /// <summary>Total bytes of the inputs (for progress), or null when unknown (stdin).</summary>
+    public static long? TotalBytes(IReadOnlyList<string> files) =>
+        files.Contains(StdinPath) ? null : files.Sum(f => new FileInfo(f).Length);
+
+    /// <summary>Reads all records of <paramref name="files"/>; <paramref name="progress"/> hears the bytes consumed so far.</summary>
+    public static IEnumerable<RawRecord> ReadFiles(IReadOnlyList<string> files, IProgress<long>? progress = null)
+    {
+        long done = 0;
+        foreach (var file in files)
+        {
+            var offset = done;
+            var fileProgress = progress is null ? null : new OffsetProgress(progress, offset);
+            foreach (var record in ReadFile(file, fileProgress))
+                yield return record;
+            if (file != StdinPath) done += new FileInfo(file).Length;
+            progress?.Report(done);
+        }
+    }
+
+    public static IEnumerable<RawRecord> ReadFile(string file, IProgress<long>? progress = null)
+    {
+        Stream raw;
+        try
+        {
+            raw = file == StdinPath ? Console.OpenStandardInput() : File.OpenRead(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InputException($"cannot read '{file}': {e.Message}", e);
+        }
+
+        var name = file == StdinPath ? "stdin" : file;
+        using var counting = new CountingStream(raw, progress);
+        using var stream = file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(counting, CompressionMode.Decompress) : (Stream)counting;
+        foreach (var record in ReadStream(stream, name))
+            yield return record;
+    }
+
+    /// <summary>Reads one stream: JSON Lines when its first line is a complete JSON value, otherwise one JSON document.</summary>
+    public static IEnumerable<RawRecord> ReadStream(Stream stream, string name)
+    {
+        var lines = new LineReader(stream);
+        long lineNumber = 0;
+        ReadOnlyMemory<byte>? first = null;
+        while (lines.TryReadLine(out var line))
+        {
+            lineNumber++;
+            if (IsBlank(line.Span)) continue;
+            first = line;
+            break;
+        }
+        if (first is null) yield break;
+
+        if (!IsCompleteJson(first.Value.Span))
+        {
+            // A pretty-printed document (CloudTrail file, Lambda event, JSON array): read it whole.
+            var whole = new MemoryStream();
+            whole.Write(first.Value.Span);
+            whole.WriteByte((byte)'\n');
+            while (lines.TryReadLine(out var rest))
+            {
+                whole.Write(rest.Span);
+                whole.WriteByte((byte)'\n');
+            }
+            var bytes = whole.GetBuffer().AsMemory(0, (int)whole.Length);
+            if (IsCompleteJson(bytes.Span))
+            {
+                foreach (var r in ExpandDocument(bytes, new RecordOrigin(name, lineNumber)))
+                    yield return r;
+                yield break;
+            }
+            // Not one document either: fall back to lines, so each bad line is reported where it is.
+            foreach (var r in ReadStream(new MemoryStream(bytes.ToArray()), name, lineNumber - 1))
+                yield return r;
+            yield break;
+        }
+
+        foreach (var r in ExpandDocument(first.Value, new RecordOrigin(name, lineNumber)))
+            yield return r;
+        while (lines.TryReadLine(out var line))
+        {
+            lineNumber++;
+            if (IsBlank(line.Span)) continue;
+            foreach (var r in ExpandDocument(line, new RecordOrigin(name, lineNumber)))
+                yield return r;
+        }
+    }
+
+    private static IEnumerable<RawRecord> ReadStream(Stream stream, string name, long lineOffset)
+    {
+        var lines = new LineReader(stream);
+        long lineNumber = lineOffset;
+        while (lines.TryReadLine(out var line))
+        {
+            lineNumber++;
+            if (!IsBlank(line.Span)) yield return new RawRecord(line, new RecordOrigin(name, lineNumber));
+        }
+    }
+
+    /// <summary>One JSON value: a container (<c>{"Records":[…]}</c> or an array) yields its elements; anything else is one record.</summary>
+    internal static IEnumerable<RawRecord> ExpandDocument(ReadOnlyMemory<byte> json, RecordOrigin origin)
+    {
+        var kind = ContainerKind(json.Span);
+        if (kind == Container.None)
+        {
+            yield return new RawRecord(json, origin);
+            yield break;
+        }
+
+        List<RawRecord> records;
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            var items = kind == Container.Records ? doc.RootElement.GetProperty("Records") : doc.RootElement;
+            if (items.ValueKind != JsonValueKind.Array)
+            {
+                records = [new RawRecord(json, origin, "\"Records\" is not an array")];
+            }
+            else
+            {
+                // An empty CloudTrail file is normal (a quiet five minutes): it yields no record.
+                records = new List<RawRecord>(items.GetArrayLength());
+                int index = 0;
+                foreach (var item in items.EnumerateArray())
+                    records.Add(FromContainerItem(item, origin with { Index = index++ }));
+            }
+        }
+        catch (JsonException)
+        {
+            records = [new RawRecord(json, origin)]; // the parser will report why
+        }
+        foreach (var r in records) yield return r;
+    }
+
+    private static RawRecord FromContainerItem(JsonElement item, RecordOrigin origin)
+    {
+        if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("kinesis", out var kinesis) && kinesis.ValueKind == JsonValueKind.Object)
+        {
+            var sequence = kinesis.TryGetProperty("sequenceNumber", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
+            origin = origin with { SequenceNumber = sequence };
+            if (!kinesis.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.String)
+                return new RawRecord(ReadOnlyMemory<byte>.Empty, origin, "Kinesis record has no data");
+            try
+            {
+                return new RawRecord(Convert.FromBase64String(data.GetString()!), origin);
+            }
+            catch (FormatException)
+            {
+                return new RawRecord(ReadOnlyMemory<byte>.Empty, origin, "Kinesis record data is not base64");
+            }
+        }
+        return new RawRecord(System.Text.Encoding.UTF8.GetBytes(item.GetRawText()), origin);
+    }
+
+    private enum Container { None, Records, Array }
+
+    /// <summary>Looks at the first token or two only, so an ordinary event line is not parsed twice.</summary>
+    private static Container ContainerKind(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { AllowTrailingCommas = false });
+            if (!reader.Read()) return Container.None;
+            if (reader.TokenType == JsonTokenType.StartArray) return Container.Array;
+            if (reader.TokenType != JsonTokenType.StartObject || !reader.Read()) return Container.None;
+            return reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("Records"u8) ? Container.Records : Container.None;
+        }
+        catch (JsonException)
+        {
+            return Container.None;
+        }
+    }
+
+    private static bool IsCompleteJson(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256 });
+            reader.Skip(); // reads the first token
+            if (!reader.Read()) return false;
+            reader.Skip();
+            return !reader.Read(); // one value and nothing after it (whitespace aside)
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static bool IsBlank(ReadOnlySpan<byte> line) => line.Trim(" \t\r\n"u8).IsEmpty;
+
+    /// <summary>Synchronous (unlike <see cref="Progress{T}"/>, which posts to the thread pool and reorders reports).</summary>
+    private sealed class OffsetProgress(IProgress<long> inner, long offset) : IProgress<long>
+    {
+        public void Report(long value) => inner.Report(offset + value);
+    }
+}

@@ -1,0 +1,58 @@
+using System.CommandLine;
+using Pipeline.Cli.Terminal;
+using Pipeline.Enricher.Reading;
+
+namespace Pipeline.Cli.Commands;
+
+/// <summary>The root command and the one place that turns exceptions into messages and exit codes.</summary>
+internal static class Cli
+{
+    public static RootCommand CreateRoot() => new("Per-account digests of an AWS Organization's activity, for Slack and the terminal.")
+    {
+        DigestCommand.Create(),
+        DemoCommand.Create(),
+    };
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var root = CreateRoot();
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors) await Console.Error.WriteLineAsync("error: " + error.Message).ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"Run 'pipeline {string.Join(' ', parse.CommandResult.Command.Name == root.Name ? "" : parse.CommandResult.Command.Name)} --help' for the options.".Replace("  ", " ", StringComparison.Ordinal)).ConfigureAwait(false);
+            return ExitCodes.UsageError;
+        }
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true; // let the command stop cleanly and say so
+            cancel.Cancel();
+        };
+        return await parse.InvokeAsync(cancellationToken: cancel.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs a command body; known failures become a one-line message and their exit code, never a stack trace.</summary>
+    public static async Task<int> Guard(ParseResult parse, Func<Task<int>> body)
+    {
+        try
+        {
+            return await body().ConfigureAwait(false);
+        }
+        catch (UsageException e)
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}\nRun 'pipeline {parse.CommandResult.Command.Name} --help' for the options.").ConfigureAwait(false);
+            return ExitCodes.UsageError;
+        }
+        catch (InputException e)
+        {
+            await Console.Error.WriteLineAsync("error: " + e.Message).ConfigureAwait(false);
+            return ExitCodes.InputError;
+        }
+        catch (OperationCanceledException)
+        {
+            await Console.Error.WriteLineAsync("stopped (Ctrl-C).").ConfigureAwait(false);
+            return ExitCodes.Interrupted;
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using System.CommandLine;
+using Pipeline.Aggregator.Bursts;
+using Pipeline.Cli.Hosting;
+using Pipeline.Enricher.Dedupe;
+
+namespace Pipeline.Cli.Commands;
+
+/// <summary>Options several commands share, defined once so their names, defaults and help read the same everywhere.</summary>
+internal static class CommonOptions
+{
+    public static Option<string[]> Input() => new("--input", "-i")
+    {
+        Description = "Events to read: a file (JSON Lines of EventBridge events, a CloudTrail log file .json/.json.gz, a Lambda Kinesis event), a folder (every file in it), or '-' for stdin. Repeat for several.",
+        Required = true,
+        AllowMultipleArgumentsPerToken = true,
+        Arity = ArgumentArity.OneOrMore,
+    };
+
+    public static Option<string?> Accounts() => new("--accounts")
+    {
+        Description = "Account names: the JSON that `aws organizations list-accounts` prints.",
+    };
+
+    public static Option<string> Gap() => new("--gap")
+    {
+        Description = "A burst closes after this much quiet in its account (e.g. 30s, 2m, 5m).",
+        DefaultValueFactory = _ => "2m",
+    };
+
+    public static Option<string> MaxWindow() => new("--max-window")
+    {
+        Description = "A burst closes after lasting this long, however busy (e.g. 15m, 1h).",
+        DefaultValueFactory = _ => "15m",
+    };
+
+    public static Option<string> DedupeHorizon() => new("--dedupe-horizon")
+    {
+        Description = "How long (in event time) an event id is remembered to drop redeliveries.",
+        DefaultValueFactory = _ => "1h",
+    };
+
+    public static Option<int> DedupeMaxIds() => new("--dedupe-max-ids")
+    {
+        Description = "Cap on remembered event ids; the oldest are forgotten first when it is reached (the run warns).",
+        DefaultValueFactory = _ => new DedupeOptions().MaxEntries,
+    };
+
+    public static Option<OutputFormat> Format() => new("--format", "-f")
+    {
+        Description = "text: readable digests for a terminal. json: one JSON line per digest, then a summary line (see README, 'JSON output').",
+        DefaultValueFactory = _ => OutputFormat.Text,
+    };
+
+    public static Option<bool> NoProgress() => new("--no-progress")
+    {
+        Description = "Do not draw the progress bar (it is drawn on stderr only when stderr is a terminal).",
+    };
+
+    public static Option<bool> FailOnReject() => new("--fail-on-reject")
+    {
+        Description = "Exit with code 5 when any record was rejected (for CI checks of event files).",
+    };
+
+    /// <summary>Parses a duration option or throws a <see cref="UsageException"/> naming the option.</summary>
+    public static TimeSpan ParseDuration(string optionName, string text)
+    {
+        if (!Duration.TryParse(text, out var value) || value <= TimeSpan.Zero)
+            throw new UsageException($"{optionName} '{text}' is not a duration: write it like 30s, 2m, 1h30m or 1d.");
+        return value;
+    }
+}
+
+/// <summary>A command line that cannot work: the message says what to change. Exit code 2.</summary>
+internal sealed class UsageException(string message) : Exception(message);

@@ -1,0 +1,57 @@
+using System.CommandLine;
+using System.Reflection;
+using Pipeline.Aggregator.Bursts;
+using Pipeline.Cli.Hosting;
+using Pipeline.Enricher.Accounts;
+using Pipeline.Enricher.Reading;
+
+namespace Pipeline.Cli.Commands;
+
+/// <summary>
+/// `pipeline demo`: replays the organisation stream shipped inside the binary (samples/demo) through the
+/// same host as `digest`. No AWS account, no Slack, no files needed.
+/// </summary>
+internal static class DemoCommand
+{
+    internal const string EventsResource = "demo/org-events.jsonl";
+    internal const string AccountsResource = "demo/accounts.json";
+
+    public static Command Create()
+    {
+        var gap = CommonOptions.Gap();
+        var maxWindow = CommonOptions.MaxWindow();
+        var format = CommonOptions.Format();
+        var command = new Command("demo", "Replay a realistic day of a five-account organisation (Terraform apply, console session, a credential-theft-like sequence, findings, duplicates, a malformed line) and print the digests.")
+        {
+            gap, maxWindow, format,
+        };
+        command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
+        {
+            var settings = new DigestSettings
+            {
+                Window = new BurstWindowOptions
+                {
+                    Gap = CommonOptions.ParseDuration("--gap", parse.GetValue(gap)!),
+                    MaxWindow = CommonOptions.ParseDuration("--max-window", parse.GetValue(maxWindow)!),
+                },
+                Format = parse.GetValue(format),
+                Progress = false,
+            };
+            var directory = FileAccountDirectory.Parse(ReadResource(AccountsResource), "samples/" + AccountsResource);
+            if (settings.Format == OutputFormat.Text)
+                Console.WriteLine($"Replaying samples/{EventsResource} with names from samples/{AccountsResource} (gap {Duration.Format(settings.Window.Gap)}, max window {Duration.Format(settings.Window.MaxWindow)}).\n");
+            return await DigestCommand.RunAsync(settings, directory, null,
+                _ => RecordReader.ReadStream(new MemoryStream(ReadResource(EventsResource)), "samples/" + EventsResource), null, ct).ConfigureAwait(false);
+        }));
+        return command;
+    }
+
+    internal static byte[] ReadResource(string name)
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(name)
+            ?? throw new InvalidOperationException($"embedded sample '{name}' is missing from the build");
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+}

@@ -1,0 +1,121 @@
+using System.CommandLine;
+using Pipeline.Aggregator.Bursts;
+using Pipeline.Cli.Hosting;
+using Pipeline.Cli.Terminal;
+using Pipeline.Enricher.Accounts;
+using Pipeline.Enricher.Dedupe;
+using Pipeline.Enricher.Enrichment;
+using Pipeline.Enricher.Model;
+using Pipeline.Enricher.Reading;
+
+namespace Pipeline.Cli.Commands;
+
+/// <summary>`pipeline digest`: files in, digests out. Also the engine behind `pipeline demo`.</summary>
+internal static class DigestCommand
+{
+    public static Command Create()
+    {
+        var input = CommonOptions.Input();
+        var accounts = CommonOptions.Accounts();
+        var gap = CommonOptions.Gap();
+        var maxWindow = CommonOptions.MaxWindow();
+        var horizon = CommonOptions.DedupeHorizon();
+        var maxIds = CommonOptions.DedupeMaxIds();
+        var format = CommonOptions.Format();
+        var noProgress = CommonOptions.NoProgress();
+        var failOnReject = CommonOptions.FailOnReject();
+
+        var command = new Command("digest", "Read organisation events from files and print one digest per burst of each account's activity.")
+        {
+            input, accounts, gap, maxWindow, horizon, maxIds, format, noProgress, failOnReject,
+        };
+        command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
+        {
+            var settings = new DigestSettings
+            {
+                Window = new BurstWindowOptions
+                {
+                    Gap = CommonOptions.ParseDuration("--gap", parse.GetValue(gap)!),
+                    MaxWindow = CommonOptions.ParseDuration("--max-window", parse.GetValue(maxWindow)!),
+                },
+                Dedupe = new DedupeOptions
+                {
+                    Horizon = CommonOptions.ParseDuration("--dedupe-horizon", parse.GetValue(horizon)!),
+                    MaxEntries = parse.GetValue(maxIds),
+                },
+                Format = parse.GetValue(format),
+                Progress = !parse.GetValue(noProgress),
+                FailOnReject = parse.GetValue(failOnReject),
+            };
+            var inputs = parse.GetValue(input)!;
+            var files = inputs.SelectMany(RecordReader.ExpandPath).ToList();
+            var directory = parse.GetValue(accounts) is { } path ? FileAccountDirectory.Load(path) : FileAccountDirectory.Empty;
+            return await RunAsync(settings, directory, null, progress => RecordReader.ReadFiles(files, progress), RecordReader.TotalBytes(files), ct).ConfigureAwait(false);
+        }));
+        return command;
+    }
+
+    /// <summary>Runs the file host with validated settings and maps the outcome to an exit code.</summary>
+    public static async Task<int> RunAsync(
+        DigestSettings settings,
+        IAccountDirectory directory,
+        IMuteRules? mutes,
+        Func<IProgress<long>?, IEnumerable<RawRecord>> records,
+        long? totalBytes,
+        CancellationToken cancellationToken)
+    {
+        settings.Validate();
+        using var progress = ProgressBar.StartIfUseful(totalBytes, "reading", settings.Progress);
+        var options = new FileDigestOptions
+        {
+            Window = settings.Window,
+            Enricher = new EnricherOptions { Dedupe = settings.Dedupe },
+            Format = settings.Format,
+        };
+        var host = new FileDigestHost(options, directory, mutes, Console.Out, new ProgressAwareWriter(Console.Error, progress));
+        var summary = await host.RunAsync(records(progress), cancellationToken).ConfigureAwait(false);
+        if (!summary.Balanced)
+        {
+            await Console.Error.WriteLineAsync("error: the run's counts do not add up (received ≠ rejected + duplicates + muted + digested). This is a bug; please report it with the input.").ConfigureAwait(false);
+            return ExitCodes.InternalError;
+        }
+        return settings.FailOnReject && summary.Rejected > 0 ? ExitCodes.RecordsRejected : ExitCodes.Ok;
+    }
+}
+
+/// <summary>The validated settings of a digest run, whichever command assembled them.</summary>
+internal sealed record DigestSettings
+{
+    public required BurstWindowOptions Window { get; init; }
+    public DedupeOptions Dedupe { get; init; } = new();
+    public OutputFormat Format { get; init; } = OutputFormat.Text;
+    public bool Progress { get; init; } = true;
+    public bool FailOnReject { get; init; }
+
+    public void Validate()
+    {
+        try
+        {
+            Window.Validate();
+            Dedupe.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+    }
+}
+
+/// <summary>Clears the progress bar's line before a message, so messages and the bar do not overwrite each other.</summary>
+internal sealed class ProgressAwareWriter(TextWriter inner, ProgressBar? bar) : TextWriter
+{
+    public override System.Text.Encoding Encoding => inner.Encoding;
+
+    public override void WriteLine(string? value)
+    {
+        if (bar is not null) inner.Write("\r\u001b[K");
+        inner.WriteLine(value);
+    }
+
+    public override void Write(char value) => inner.Write(value);
+}

@@ -123,22 +123,50 @@ internal static class CloudTrailReader
         eventName.EndsWith("Attributes", StringComparison.Ordinal);
 
     /// <summary>
-    /// True when a policy in the request grants to everyone (<c>"Principal":"*"</c> or <c>{"AWS":"*"}</c>),
-    /// whether the policy is nested JSON or a JSON string inside the request.
+    /// True when a policy in the request grants to everyone (<c>"Principal":"*"</c>, <c>{"AWS":"*"}</c>, or a
+    /// Lambda permission for principal <c>*</c>), whether the policy is nested JSON or a JSON string inside the request.
     /// </summary>
-    private static bool GrantsToEveryone(JsonElement request)
+    private static bool GrantsToEveryone(JsonElement element, int depth = 0)
     {
-        var text = request.GetRawText();
-        if (!text.Contains("rincipal", StringComparison.Ordinal)) return false;
-        var compact = new System.Text.StringBuilder(text.Length);
-        foreach (var c in text)
-            if (!char.IsWhiteSpace(c) && c != '\\') compact.Append(c);
-        var s = compact.ToString();
-        return s.Contains("\"Principal\":\"*\"", StringComparison.Ordinal) ||
-               s.Contains("\"AWS\":\"*\"", StringComparison.Ordinal) ||
-               s.Contains("\"AWS\":[\"*\"", StringComparison.Ordinal) ||
-               s.Contains("\"principal\":\"*\"", StringComparison.Ordinal);
+        if (depth > 10) return false;
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    if ((property.NameEquals("Principal") || property.NameEquals("principal")) && IsEveryone(property.Value)) return true;
+                    if (GrantsToEveryone(property.Value, depth + 1)) return true;
+                }
+                return false;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                    if (GrantsToEveryone(item, depth + 1)) return true;
+                return false;
+            case JsonValueKind.String:
+                // SQS, SNS and KMS pass the policy as a JSON string.
+                var text = element.GetString();
+                if (text is null || text.Length < 10 || !text.Contains("rincipal", StringComparison.Ordinal)) return false;
+                try
+                {
+                    using var inner = JsonDocument.Parse(text);
+                    return GrantsToEveryone(inner.RootElement, depth + 1);
+                }
+                catch (JsonException)
+                {
+                    return false;
+                }
+            default:
+                return false;
+        }
     }
+
+    private static bool IsEveryone(JsonElement principal) => principal.ValueKind switch
+    {
+        JsonValueKind.String => principal.GetString() == "*",
+        JsonValueKind.Object => principal.TryGetProperty("AWS", out var aws) && IsEveryone(aws),
+        JsonValueKind.Array => principal.EnumerateArray().Any(IsEveryone),
+        _ => false,
+    };
 }
 
 /// <summary>Title and severity of GuardDuty and Security Hub findings, the two finding shapes the digests name.</summary>

@@ -38,7 +38,8 @@ internal static class EnvelopeBuilder
                 source = SourceFromEventSource(record.Str("eventSource"));
                 // recipientAccountId is the account the event happened in; older or hand-made records may only carry userIdentity.accountId.
                 account = record.Str("recipientAccountId") ?? record.Obj("userIdentity").Str("accountId");
-                time = record.Str("eventTime");
+                // Records that went through a log pipeline may carry only its timestamp (Logstash, Panther).
+                time = record.Str("eventTime") ?? record.Str("@timestamp") ?? record.Str("p_event_time");
                 region = record.Str("awsRegion");
                 break;
             case Shape.GuardDutyFinding:

@@ -12,7 +12,6 @@ internal static class CommonOptions
     {
         Description = "Events to read: a file (JSON Lines of EventBridge events, a CloudTrail log file .json/.json.gz, a Lambda Kinesis event), a folder (every file in it), or '-' for stdin. Repeat for several.",
         Required = true,
-        AllowMultipleArgumentsPerToken = true,
         Arity = ArgumentArity.OneOrMore,
     };
 

@@ -1,0 +1,136 @@
+using Pipeline.Aggregator.Bursts;
+using Pipeline.TestSupport;
+using static Pipeline.Aggregator.Tests.TestEvents;
+
+namespace Pipeline.Aggregator.Tests.Bursts;
+
+public sealed class BurstAggregatorTests
+{
+    private static BurstAggregator Aggregator(double gapMinutes = 2, double maxMinutes = 15) =>
+        new(new BurstWindowOptions { Gap = TimeSpan.FromMinutes(gapMinutes), MaxWindow = TimeSpan.FromMinutes(maxMinutes) });
+
+    [Fact]
+    public void Burst_closes_after_quiet_gap()
+    {
+        var agg = Aggregator();
+        Assert.Empty(agg.Add(Minutes(0), null));
+        Assert.Empty(agg.Add(Minutes(1.5), null));
+        Assert.Empty(agg.Add(Minutes(3.5, account: "444455556666"), null)); // exactly 2m after the last event: still open
+
+        var closed = agg.Add(Minutes(3.6, account: "444455556666"), null);
+
+        var digest = Assert.Single(closed);
+        Assert.Equal("111122223333", digest.Account);
+        Assert.Equal(2, digest.EventCount);
+        Assert.Equal(BurstCloseReason.QuietGap, digest.ClosedBy);
+        Assert.Equal(Events.T0, digest.FirstEventTime);
+        Assert.Equal(Events.T0.AddMinutes(1.5), digest.LastEventTime);
+    }
+
+    [Fact]
+    public void Burst_closes_at_max_window_however_busy()
+    {
+        var agg = Aggregator(gapMinutes: 2, maxMinutes: 10);
+        var digests = new List<Digest>();
+        for (int i = 0; i <= 25; i++) digests.AddRange(agg.Add(Minutes(i), null)); // one event a minute for 25 minutes
+        digests.AddRange(agg.Flush());
+
+        Assert.Equal([10, 10, 6], digests.Select(d => d.EventCount));
+        Assert.Equal([BurstCloseReason.MaxWindow, BurstCloseReason.MaxWindow, BurstCloseReason.EndOfInput], digests.Select(d => d.ClosedBy));
+        Assert.Equal(Events.T0.AddMinutes(10), digests[1].FirstEventTime);
+    }
+
+    [Fact]
+    public void Each_account_has_its_own_bursts()
+    {
+        var agg = Aggregator();
+        agg.Add(Minutes(0, "111122223333"), null);
+        agg.Add(Minutes(0.5, "444455556666"), null);
+        agg.Add(Minutes(1, "111122223333"), null);
+        var digests = agg.Flush();
+        Assert.Equal(["111122223333", "444455556666"], digests.Select(d => d.Account));
+        Assert.Equal([2, 1], digests.Select(d => d.EventCount));
+    }
+
+    [Fact]
+    public void A_late_event_joins_its_accounts_open_burst_instead_of_becoming_its_own_digest()
+    {
+        var agg = Aggregator();
+        agg.Add(Minutes(10), null);
+        Assert.Empty(agg.Add(Minutes(3), null)); // arrives late (CloudTrail can be minutes late)
+        var digest = Assert.Single(agg.Flush());
+        Assert.Equal(2, digest.EventCount);
+        Assert.Equal(Events.T0.AddMinutes(3), digest.FirstEventTime);
+    }
+
+    [Fact]
+    public void Muted_and_duplicate_counts_land_in_the_accounts_digest()
+    {
+        var agg = Aggregator();
+        agg.AddMuted("111122223333", "terraform-tagging"); // before the burst opens: waits for it
+        agg.Add(Minutes(0), null);
+        agg.AddMuted("111122223333", "terraform-tagging");
+        agg.AddDuplicate("111122223333");
+        var digest = Assert.Single(agg.Flush());
+        Assert.Equal(2, digest.Muted.Single(m => m.Key == "terraform-tagging").Value);
+        Assert.Equal(1, digest.Duplicates);
+    }
+
+    [Fact]
+    public void Idle_clock_advance_closes_quiet_bursts_without_a_new_event()
+    {
+        var agg = Aggregator();
+        agg.Add(Minutes(0), null);
+        Assert.Empty(agg.Advance(TimeSpan.FromMinutes(1)));
+        var digest = Assert.Single(agg.Advance(TimeSpan.FromMinutes(1.5)));
+        Assert.Equal(BurstCloseReason.QuietGap, digest.ClosedBy);
+    }
+
+    [Fact]
+    public void Same_burst_gets_the_same_digest_id_on_replay()
+    {
+        var events = new[] { Minutes(0), Minutes(1) };
+        string Run()
+        {
+            var agg = Aggregator();
+            foreach (var e in events) agg.Add(e, null);
+            return Assert.Single(agg.Flush()).DigestId;
+        }
+        Assert.Equal(Run(), Run());
+    }
+
+    [Fact]
+    public void Errors_are_counted_with_their_codes_and_failed_calls()
+    {
+        var agg = Aggregator();
+        agg.Add(At(Events.T0, eventName: "DeleteBucket", errorCode: "AccessDenied"), null);
+        agg.Add(At(Events.T0.AddSeconds(1), eventName: "DeleteBucket", errorCode: "AccessDenied"), null);
+        agg.Add(At(Events.T0.AddSeconds(2), eventName: "CreateTags"), null);
+        var digest = Assert.Single(agg.Flush());
+        Assert.Equal(2, digest.ErrorCount);
+        Assert.Equal(2, digest.ErrorCodes.Single().Value);
+        var failure = Assert.Single(digest.Failures);
+        Assert.Equal(("DeleteBucket", "AccessDenied", 2), (failure.EventName, failure.ErrorCode, failure.Count));
+    }
+
+    [Fact]
+    public void Risky_events_are_capped_but_all_counted_most_severe_first()
+    {
+        var agg = new BurstAggregator(new BurstWindowOptions { MaxRiskyPerDigest = 2 });
+        agg.Add(At(Events.T0, eventName: "CreateUser", eventSource: "iam.amazonaws.com"), null);          // medium
+        agg.Add(At(Events.T0.AddSeconds(1), eventName: "CreateAccessKey", eventSource: "iam.amazonaws.com"), null); // high
+        agg.Add(At(Events.T0.AddSeconds(2), eventName: "StopLogging", eventSource: "cloudtrail.amazonaws.com"), null); // critical
+        var digest = Assert.Single(agg.Flush());
+        Assert.Equal(3, digest.RiskyCount);
+        Assert.Equal(["StopLogging", "CreateAccessKey"], digest.Risky.Select(r => r.EventName));
+    }
+
+    [Theory]
+    [InlineData(0, 15, "--gap")]
+    [InlineData(5, 2, "must not be longer")]
+    public void Invalid_windows_fail_at_start_with_a_clear_message(double gap, double max, string expected)
+    {
+        var e = Assert.Throws<ArgumentException>(() => Aggregator(gap, max));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,84 @@
+using System.Text;
+using System.Text.Json;
+using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Rendering;
+using Pipeline.TestSupport;
+using static Pipeline.Aggregator.Tests.TestEvents;
+
+namespace Pipeline.Aggregator.Tests.Rendering;
+
+public sealed class RenderingTests
+{
+    private static Digest SampleDigest()
+    {
+        var agg = new BurstAggregator(new BurstWindowOptions());
+        agg.Add(At(Events.T0, eventName: "StopLogging", eventSource: "cloudtrail.amazonaws.com"), new Enricher.Model.AccountInfo("111122223333", "prod"));
+        agg.Add(At(Events.T0.AddSeconds(5), eventName: "DeleteBucket", eventSource: "s3.amazonaws.com", errorCode: "AccessDenied"), null);
+        agg.AddMuted("111122223333", "ci-noise");
+        return Assert.Single(agg.Flush());
+    }
+
+    [Fact]
+    public void Json_digest_line_follows_the_documented_contract()
+    {
+        var stream = new MemoryStream();
+        DigestJson.WriteDigest(stream, SampleDigest());
+        var line = Encoding.UTF8.GetString(stream.ToArray());
+        Assert.EndsWith("\n", line, StringComparison.Ordinal);
+        using var doc = JsonDocument.Parse(line);
+        var root = doc.RootElement;
+        Assert.Equal("digest", root.GetProperty("type").GetString());
+        Assert.Equal("111122223333", root.GetProperty("account").GetString());
+        Assert.Equal("prod", root.GetProperty("accountName").GetString());
+        Assert.Equal("2026-11-24T09:00:00Z", root.GetProperty("firstEventTime").GetString());
+        Assert.Equal("2026-11-24T09:00:05Z", root.GetProperty("lastEventTime").GetString());
+        Assert.Equal(2, root.GetProperty("eventCount").GetInt32());
+        Assert.Equal(1, root.GetProperty("errorCount").GetInt32());
+        Assert.Equal(1, root.GetProperty("eventNames").GetProperty("StopLogging").GetInt32());
+        Assert.Equal(2, root.GetProperty("principals").GetProperty("role/deployer/ci").GetInt32());
+        Assert.Equal(2, root.GetProperty("regions").GetProperty("us-east-1").GetInt32());
+        var risky = root.GetProperty("risky")[0];
+        Assert.Equal("StopLogging", risky.GetProperty("eventName").GetString());
+        Assert.Equal("role/deployer/ci", risky.GetProperty("principal").GetString());
+        Assert.Equal("2026-11-24T09:00:00Z", risky.GetProperty("eventTime").GetString());
+        Assert.Equal("CloudTrail logging stopped or removed", risky.GetProperty("reason").GetString());
+        Assert.Equal(1, root.GetProperty("muted").GetProperty("ci-noise").GetInt32());
+        Assert.Equal("end-of-input", root.GetProperty("closedBy").GetString());
+    }
+
+    [Fact]
+    public void Json_summary_line_carries_every_counter()
+    {
+        var stream = new MemoryStream();
+        DigestJson.WriteSummary(stream, new RunSummary(10, 1, 2, 3, 4, 2, [new("ci-noise", 3)], [new("not valid JSON", 1)]));
+        using var doc = JsonDocument.Parse(stream.ToArray());
+        var s = doc.RootElement;
+        Assert.Equal("summary", s.GetProperty("type").GetString());
+        Assert.Equal([10L, 1, 2, 3, 4, 2], new[] { "received", "rejected", "duplicates", "muted", "digested", "digests" }.Select(n => s.GetProperty(n).GetInt64()));
+        Assert.Equal(3, s.GetProperty("mutedByRule").GetProperty("ci-noise").GetInt32());
+    }
+
+    [Fact]
+    public void Text_digest_puts_risky_and_failed_first()
+    {
+        var text = TextDigestRenderer.Render(SampleDigest());
+        Assert.StartsWith("== prod (111122223333)", text, StringComparison.Ordinal);
+        Assert.True(text.IndexOf("RISKY", StringComparison.Ordinal) < text.IndexOf("FAILED", StringComparison.Ordinal));
+        Assert.True(text.IndexOf("FAILED", StringComparison.Ordinal) < text.IndexOf("Actions:", StringComparison.Ordinal));
+        Assert.Contains("1 muted by ci-noise", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Control_characters_in_event_text_cannot_drive_the_terminal()
+    {
+        Assert.Equal("evil\\u001b[2Jname", TextDigestRenderer.Clean("evil\u001b[2Jname"));
+    }
+
+    [Fact]
+    public void Long_lists_are_capped_with_and_n_more()
+    {
+        var agg = new BurstAggregator(new BurstWindowOptions());
+        for (int i = 0; i < 8; i++) agg.Add(At(Events.T0.AddSeconds(i), eventName: "Call" + i), null);
+        Assert.Contains("and 3 more", TextDigestRenderer.Render(Assert.Single(agg.Flush())), StringComparison.Ordinal);
+    }
+}

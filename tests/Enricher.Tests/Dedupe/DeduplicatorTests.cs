@@ -1,0 +1,64 @@
+using Pipeline.Enricher.Dedupe;
+
+namespace Pipeline.Enricher.Tests.Dedupe;
+
+public sealed class DeduplicatorTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void Second_delivery_of_the_same_event_is_a_duplicate()
+    {
+        var d = new Deduplicator(new DedupeOptions());
+        Assert.True(d.TryAdd("111122223333", "e1", T0));
+        Assert.False(d.TryAdd("111122223333", "e1", T0));
+        Assert.True(d.TryAdd("111122223333", "e2", T0));
+    }
+
+    [Fact]
+    public void Same_event_id_in_another_account_is_not_a_duplicate()
+    {
+        var d = new Deduplicator(new DedupeOptions());
+        Assert.True(d.TryAdd("111122223333", "e1", T0));
+        Assert.True(d.TryAdd("444455556666", "e1", T0));
+    }
+
+    [Fact]
+    public void Ids_older_than_the_horizon_are_forgotten()
+    {
+        var d = new Deduplicator(new DedupeOptions { Horizon = TimeSpan.FromMinutes(10) });
+        d.TryAdd("111122223333", "old", T0);
+        d.TryAdd("111122223333", "new", T0.AddMinutes(11));
+        Assert.Equal(1, d.Count);
+        Assert.True(d.TryAdd("111122223333", "old", T0.AddMinutes(11))); // forgotten, so accepted again
+        Assert.False(d.TryAdd("111122223333", "new", T0.AddMinutes(11)));
+    }
+
+    [Fact]
+    public void At_the_size_cap_the_oldest_ids_go_first_and_are_counted()
+    {
+        var d = new Deduplicator(new DedupeOptions { MaxEntries = 3 });
+        foreach (var id in new[] { "a", "b", "c", "d" }) d.TryAdd("111122223333", id, T0);
+        Assert.Equal(3, d.Count);
+        Assert.Equal(1, d.EvictedEarly);
+        Assert.True(d.TryAdd("111122223333", "a", T0));  // evicted
+        Assert.False(d.TryAdd("111122223333", "d", T0)); // still remembered
+    }
+
+    [Fact]
+    public void Memory_survives_a_save_and_restore()
+    {
+        var d = new Deduplicator(new DedupeOptions());
+        d.TryAdd("111122223333", "e1", T0);
+        var restored = new Deduplicator(new DedupeOptions());
+        restored.Restore(d.Entries.ToList());
+        Assert.False(restored.TryAdd("111122223333", "e1", T0));
+    }
+
+    [Fact]
+    public void Invalid_options_fail_with_a_message()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new Deduplicator(new DedupeOptions { Horizon = TimeSpan.Zero }));
+        Assert.Contains("horizon", e.Message, StringComparison.Ordinal);
+    }
+}

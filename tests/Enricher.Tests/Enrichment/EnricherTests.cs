@@ -1,0 +1,61 @@
+using System.Reactive.Linq;
+using Pipeline.Enricher.Accounts;
+using Pipeline.Enricher.Enrichment;
+using Pipeline.Enricher.Model;
+using Pipeline.TestSupport;
+
+namespace Pipeline.Enricher.Tests.Enrichment;
+
+public sealed class EnricherTests
+{
+    private static RawRecord Record(string json, int line) => new(System.Text.Encoding.UTF8.GetBytes(json), new RecordOrigin("t", line));
+
+    private sealed class MuteCreateTags : IMuteRules
+    {
+        public string? FirstMatch(System.Text.Json.JsonElement envelope) =>
+            envelope.GetProperty("detail").GetProperty("eventName").GetString() == "CreateTags" ? "no-tags" : null;
+    }
+
+    [Fact]
+    public async Task Every_record_gets_exactly_one_outcome_in_input_order()
+    {
+        var a = Events.ApiCall(account: "111122223333", eventName: "RunInstances", eventId: "a");
+        var records = new[]
+        {
+            Record(a.Line(), 1),
+            Record("garbage", 2),
+            Record(a.Line(), 3),                                                   // redelivery
+            Record(Events.ApiCall(account: "111122223333", eventName: "CreateTags").Line(), 4), // muted
+            Record(Events.ApiCall(account: "444455556666", eventName: "RunInstances").Line(), 5),
+        };
+        var directory = new FileAccountDirectory([new AccountInfo("111122223333", "prod")]);
+        var enricher = new Enricher.Enrichment.Enricher(new EnricherOptions { NamingBatchSize = 2 }, directory, new MuteCreateTags());
+
+        var outcomes = await enricher.Enrich(records.ToObservable()).ToList();
+
+        Assert.Equal([1L, 2, 3, 4, 5], outcomes.Select(o => o.Origin.Line));
+        Assert.Equal("prod", Assert.IsType<EnrichmentOutcome.Accepted>(outcomes[0]).AccountInfo!.Name);
+        Assert.IsType<EnrichmentOutcome.Rejected>(outcomes[1]);
+        Assert.IsType<EnrichmentOutcome.Duplicate>(outcomes[2]);
+        Assert.Equal("no-tags", Assert.IsType<EnrichmentOutcome.Muted>(outcomes[3]).Rule);
+        Assert.Null(Assert.IsType<EnrichmentOutcome.Accepted>(outcomes[4]).AccountInfo);
+    }
+
+    [Fact]
+    public async Task A_cloudtrail_event_redelivered_under_a_new_envelope_id_is_still_a_duplicate()
+    {
+        var first = Events.ApiCall(eventId: "same-cloudtrail-event");
+        var again = Events.ApiCall(eventId: "same-cloudtrail-event");
+        var enricher = new Enricher.Enrichment.Enricher(new EnricherOptions(), FileAccountDirectory.Empty);
+        var outcomes = await enricher.Enrich(new[] { Record(first.Line(), 1), Record(again.Line(), 2) }.ToObservable()).ToList();
+        Assert.IsType<EnrichmentOutcome.Duplicate>(outcomes[1]);
+    }
+
+    [Fact]
+    public void A_record_the_reader_could_not_decode_is_rejected_with_the_readers_reason()
+    {
+        var enricher = new Enricher.Enrichment.Enricher(new EnricherOptions(), FileAccountDirectory.Empty);
+        var outcome = enricher.Classify(new RawRecord(ReadOnlyMemory<byte>.Empty, new RecordOrigin("k", 0, SequenceNumber: "42"), "Kinesis record data is not base64"));
+        Assert.Equal("Kinesis record data is not base64", Assert.IsType<EnrichmentOutcome.Rejected>(outcome).Reason);
+    }
+}

@@ -1,0 +1,153 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Pipeline.Enricher.Parsing;
+using Pipeline.TestSupport;
+
+namespace Pipeline.Enricher.Tests.Parsing;
+
+public sealed class EventParserTests
+{
+    private static (bool ok, Model.OrgEvent? evt, string? reason) Parse(string json)
+    {
+        bool ok = EventParser.TryParse(Encoding.UTF8.GetBytes(json), out var parsed, out var reason);
+        using (parsed) return (ok, parsed?.Event, reason);
+    }
+
+    [Fact]
+    public void Envelope_fields_and_cloudtrail_record_are_read()
+    {
+        var env = Events.ApiCall(account: "123456789012", eventName: "RunInstances", eventId: "ev-1", envelopeId: "env-1", region: "eu-west-1",
+            roleName: "Admin", session: "alice@example.com", errorCode: "AccessDenied");
+        var (ok, evt, _) = Parse(env.Line());
+
+        Assert.True(ok);
+        Assert.Equal("env-1", evt!.Id);
+        Assert.Equal("123456789012", evt.Account);
+        Assert.Equal("eu-west-1", evt.Region);
+        Assert.Equal(Events.T0, evt.Time);
+        Assert.Equal("aws.ec2", evt.Source);
+        Assert.Equal("AWS API Call via CloudTrail", evt.DetailType);
+        Assert.Equal("RunInstances", evt.CloudTrail!.EventName);
+        Assert.Equal("ev-1", evt.DedupeId);
+        Assert.Equal("AccessDenied", evt.CloudTrail.ErrorCode);
+        Assert.Equal("role/Admin/alice@example.com", evt.Principal);
+        Assert.False(evt.CloudTrail.Identity.MfaAuthenticated);
+    }
+
+    [Fact]
+    public void Bare_cloudtrail_record_is_wrapped_as_eventbridge_would()
+    {
+        var record = Events.Detail(Events.ApiCall(account: "210987654321", eventName: "ConsoleLogin", eventSource: "signin.amazonaws.com", eventId: "abc"));
+        record["eventType"] = "AwsConsoleSignIn";
+
+        var (ok, evt, _) = Parse(record.Line());
+
+        Assert.True(ok);
+        Assert.Equal("AWS Console Signin via CloudTrail", evt!.DetailType);
+        Assert.Equal("aws.signin", evt.Source);
+        Assert.Equal("210987654321", evt.Account);
+        Assert.Equal("abc", evt.Id);
+        Assert.Equal("ConsoleLogin", evt.ActionName);
+    }
+
+    [Fact]
+    public void Bare_record_without_recipient_account_falls_back_to_the_caller_account()
+    {
+        var record = Events.Detail(Events.ApiCall(account: "210987654321"));
+        record.Remove("recipientAccountId");
+        var (ok, evt, _) = Parse(record.Line());
+        Assert.True(ok);
+        Assert.Equal("210987654321", evt!.Account);
+    }
+
+    [Theory]
+    [InlineData("2019-01-01 00:00:00.000000000")]
+    [InlineData("2019-01-01 00:00:00.000")]
+    [InlineData("2019-01-01T00:00:00Z")]
+    public void Timestamps_in_the_wild_are_read_as_utc(string time)
+    {
+        var record = Events.Detail(Events.ApiCall());
+        record["eventTime"] = time;
+        var (ok, evt, reason) = Parse(record.Line());
+        Assert.True(ok, reason);
+        Assert.Equal(new DateTimeOffset(2019, 1, 1, 0, 0, 0, TimeSpan.Zero), evt!.Time);
+    }
+
+    [Fact]
+    public void Bare_guardduty_finding_becomes_a_finding_event()
+    {
+        var finding = new JsonObject
+        {
+            ["schemaVersion"] = "2.0", ["accountId"] = "123456789012", ["region"] = "us-east-1", ["id"] = "f1",
+            ["type"] = "Recon:EC2/PortProbeUnprotectedPort", ["severity"] = 8.5, ["title"] = "Unprotected port probed",
+            ["createdAt"] = "2024-01-01T00:00:00Z", ["updatedAt"] = "2024-01-01T00:05:00Z",
+        };
+        var (ok, evt, _) = Parse(finding.Line());
+        Assert.True(ok);
+        Assert.Equal("GuardDuty Finding", evt!.DetailType);
+        Assert.Equal("aws.guardduty", evt.Source);
+        Assert.Equal(8.5, evt.Finding!.Severity);
+        Assert.Equal("Unprotected port probed", evt.Finding.Title);
+        Assert.Null(evt.CloudTrail);
+    }
+
+    [Theory]
+    [InlineData("{\"detail-type\":\"x\"", "not valid JSON")]
+    [InlineData("[1,2]", "expected a JSON object")]
+    [InlineData("{\"hello\":\"world\"}", "not an EventBridge event")]
+    [InlineData("{\"detail-type\":\"X\",\"source\":\"s\",\"time\":\"2024-01-01T00:00:00Z\"}", "event has no account")]
+    [InlineData("{\"detail-type\":\"X\",\"source\":\"s\",\"account\":\"12345\",\"time\":\"2024-01-01T00:00:00Z\"}", "is not 12 digits")]
+    [InlineData("{\"detail-type\":\"X\",\"source\":\"s\",\"account\":\"123456789012\"}", "event has no time")]
+    [InlineData("{\"detail-type\":\"X\",\"source\":\"s\",\"account\":\"123456789012\",\"time\":\"yesterday\"}", "is not a timestamp")]
+    [InlineData("{\"eventName\":\"X\",\"eventTime\":\"2024-01-01T00:00:00Z\"}", "CloudTrail record has no account id")]
+    public void Unusable_records_are_rejected_with_a_reason(string json, string expectedReason)
+    {
+        var (ok, _, reason) = Parse(json);
+        Assert.False(ok);
+        Assert.Contains(expectedReason, reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Invalid_utf8_is_rejected_not_thrown()
+    {
+        var bytes = Encoding.UTF8.GetBytes(Events.ApiCall().Line());
+        bytes[20] = 0xff;
+        Assert.False(EventParser.TryParse(bytes, out _, out var reason));
+        Assert.NotNull(reason);
+    }
+
+    [Fact]
+    public void Event_without_any_id_is_identified_by_its_content()
+    {
+        const string json = "{\"detail-type\":\"Custom\",\"source\":\"my.app\",\"account\":\"123456789012\",\"time\":\"2024-01-01T00:00:00Z\",\"detail\":{}}";
+        var (_, a, _) = Parse(json);
+        var (_, b, _) = Parse(json);
+        Assert.StartsWith("content:", a!.Id, StringComparison.Ordinal);
+        Assert.Equal(a.Id, b!.Id);
+    }
+
+    [Theory]
+    [InlineData("Root", null, null, "root")]
+    [InlineData("IAMUser", "alice", null, "user/alice")]
+    [InlineData("AWSService", null, "ec2.amazonaws.com", "service/ec2.amazonaws.com")]
+    public void Principals_get_short_readable_names(string type, string? userName, string? invokedBy, string expected)
+    {
+        var identity = new JsonObject { ["type"] = type, ["userName"] = userName, ["invokedBy"] = invokedBy, ["arn"] = "arn:aws:iam::123456789012:root" };
+        var (_, evt, _) = Parse(Events.ApiCall(identity: identity).Line());
+        Assert.Equal(expected, evt!.Principal);
+    }
+
+    [Fact]
+    public void World_open_ingress_and_public_policies_are_noticed()
+    {
+        var ingress = JsonNode.Parse("""{"groupId":"sg-1","ipPermissions":{"items":[{"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]},"ipv6Ranges":{"items":[{"cidrIpv6":"::/0"}]}}]}}""")!.AsObject();
+        var (_, sg, _) = Parse(Events.ApiCall(eventName: "AuthorizeSecurityGroupIngress", requestParameters: ingress).Line());
+        Assert.Equal(["0.0.0.0/0", "::/0"], sg!.CloudTrail!.Facts.IngressRanges);
+        Assert.Equal("sg-1", sg.CloudTrail.Target);
+
+        // A policy passed as a JSON string inside the request, as SQS and KMS do.
+        var policy = new JsonObject { ["policy"] = """{"Statement":[{"Effect":"Allow","Principal": {"AWS": "*"},"Action":"kms:*"}]}""" };
+        var (_, key, _) = Parse(Events.ApiCall(eventName: "PutKeyPolicy", eventSource: "kms.amazonaws.com", requestParameters: policy).Line());
+        Assert.True(key!.CloudTrail!.Facts.GrantsToEveryone);
+    }
+}

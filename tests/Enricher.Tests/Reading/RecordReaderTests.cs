@@ -1,0 +1,97 @@
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json.Nodes;
+using Pipeline.Enricher.Reading;
+using Pipeline.TestSupport;
+
+namespace Pipeline.Enricher.Tests.Reading;
+
+public sealed class RecordReaderTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("reader-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static List<Model.RawRecord> Read(string text, string name = "t") =>
+        [.. RecordReader.ReadStream(new MemoryStream(Encoding.UTF8.GetBytes(text)), name)];
+
+    [Fact]
+    public void Json_lines_give_one_record_per_line_with_line_numbers()
+    {
+        var records = Read(Events.ApiCall().Line() + "\n\nnot json\n" + Events.ApiCall().Line() + "\n");
+        Assert.Equal(3, records.Count);
+        Assert.Equal([1L, 3L, 4L], records.Select(r => r.Origin.Line));
+        Assert.Equal("not json", Encoding.UTF8.GetString(records[1].Data.Span));
+    }
+
+    [Fact]
+    public void A_cloudtrail_log_file_yields_each_record_pretty_or_not()
+    {
+        var records = new JsonArray(Events.Detail(Events.ApiCall()), Events.Detail(Events.ApiCall()));
+        var file = new JsonObject { ["Records"] = records };
+        Assert.Equal(2, Read(file.ToJsonString()).Count);
+        var pretty = Read(file.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        Assert.Equal(2, pretty.Count);
+        Assert.Equal(1, pretty[1].Origin.Index);
+    }
+
+    [Fact]
+    public void Gzipped_cloudtrail_files_in_a_folder_are_all_read()
+    {
+        for (int i = 0; i < 2; i++)
+        {
+            var file = new JsonObject { ["Records"] = new JsonArray(Events.Detail(Events.ApiCall()), Events.Detail(Events.ApiCall()), Events.Detail(Events.ApiCall())) };
+            using var gz = new GZipStream(File.Create(Path.Combine(_dir, $"123456789012_CloudTrail_us-east-1_{i}.json.gz")), CompressionLevel.Fastest);
+            gz.Write(file.Utf8());
+        }
+        var files = RecordReader.ExpandPath(_dir);
+        Assert.Equal(2, files.Count);
+        Assert.Equal(6, RecordReader.ReadFiles(files).Count());
+    }
+
+    [Fact]
+    public void Empty_cloudtrail_file_yields_nothing()
+    {
+        Assert.Empty(Read("{\"Records\":[]}"));
+    }
+
+    [Fact]
+    public void Lambda_kinesis_event_yields_decoded_records_and_flags_bad_base64()
+    {
+        var good = Convert.ToBase64String(Events.ApiCall().Utf8());
+        var evt = new JsonObject
+        {
+            ["Records"] = new JsonArray(
+                new JsonObject { ["kinesis"] = new JsonObject { ["data"] = good, ["sequenceNumber"] = "495903382714902566085596925383" } },
+                new JsonObject { ["kinesis"] = new JsonObject { ["data"] = "%%%not-base64", ["sequenceNumber"] = "495903382714902566085596925384" } }),
+        };
+        var records = Read(evt.ToJsonString());
+        Assert.Equal(2, records.Count);
+        Assert.Null(records[0].ReadError);
+        Assert.Contains("\"detail-type\"", Encoding.UTF8.GetString(records[0].Data.Span), StringComparison.Ordinal);
+        Assert.Equal("Kinesis record data is not base64", records[1].ReadError);
+        Assert.Contains("495903382714902566085596925384", records[1].Origin.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_broken_multi_line_document_falls_back_to_lines_so_nothing_is_lost()
+    {
+        var records = Read("{\n\"Records\": [\n");
+        Assert.Equal(2, records.Count);
+    }
+
+    [Fact]
+    public void Missing_input_is_a_clear_error()
+    {
+        var e = Assert.Throws<InputException>(() => RecordReader.ExpandPath(Path.Combine(_dir, "nope.jsonl")));
+        Assert.Contains("does not exist", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Crlf_line_endings_are_accepted()
+    {
+        var records = Read(Events.ApiCall().Line() + "\r\n" + Events.ApiCall().Line() + "\r\n");
+        Assert.Equal(2, records.Count);
+        Assert.NotEqual((byte)'\r', records[0].Data.Span[^1]);
+    }
+}

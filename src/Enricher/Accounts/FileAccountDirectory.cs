@@ -1,6 +1,4 @@
-using System.Text.Json;
 using Pipeline.Enricher.Model;
-using Pipeline.Enricher.Parsing;
 
 namespace Pipeline.Enricher.Accounts;
 
@@ -34,8 +32,11 @@ internal sealed class FileAccountDirectory : IAccountDirectory
 
     public AccountInfo? Find(string accountId) => _accounts.GetValueOrDefault(accountId);
 
-    /// <summary>Loads a list-accounts file; a file that is not one fails with a message naming the file and the problem.</summary>
-    public static FileAccountDirectory Load(string path)
+    /// <summary>
+    /// Loads a list-accounts JSON or an accounts CSV. A file that cannot be read is an error; bad rows are
+    /// handed to <paramref name="onBadRow"/> and the good rows still load.
+    /// </summary>
+    public static FileAccountDirectory Load(string path, Action<AccountRowError>? onBadRow = null)
     {
         byte[] bytes;
         try
@@ -46,39 +47,13 @@ internal sealed class FileAccountDirectory : IAccountDirectory
         {
             throw new Reading.InputException($"cannot read accounts file '{path}': {e.Message}", e);
         }
-        return Parse(bytes, path);
+        return Parse(bytes, path, onBadRow);
     }
 
-    public static FileAccountDirectory Parse(ReadOnlyMemory<byte> json, string name)
+    public static FileAccountDirectory Parse(ReadOnlySpan<byte> content, string name, Action<AccountRowError>? onBadRow = null)
     {
-        try
-        {
-            using var doc = JsonDocument.Parse(json);
-            if (!doc.RootElement.TryGetProperty("Accounts", out var list) || list.ValueKind != JsonValueKind.Array)
-                throw new Reading.InputException($"accounts file '{name}' has no \"Accounts\" array (expected the output of `aws organizations list-accounts`)");
-            var accounts = new List<AccountInfo>();
-            int index = 0;
-            foreach (var item in list.EnumerateArray())
-            {
-                var id = item.Str("Id");
-                var accountName = item.Str("Name");
-                if (id is null || !EventParser.IsAccountId(id) || string.IsNullOrWhiteSpace(accountName))
-                    throw new Reading.InputException($"accounts file '{name}': Accounts[{index}] needs a 12-digit \"Id\" and a \"Name\"");
-                accounts.Add(new AccountInfo(id, accountName)
-                {
-                    // "Status" is the field AWS retired in 2026; older exports still carry it.
-                    State = item.Str("State") ?? item.Str("Status"),
-                    Environment = item.Str("Environment"),
-                    Owner = item.Str("Owner"),
-                    SlackChannel = item.Str("SlackChannel"),
-                });
-                index++;
-            }
-            return new FileAccountDirectory(accounts);
-        }
-        catch (JsonException e)
-        {
-            throw new Reading.InputException($"accounts file '{name}' is not valid JSON: {e.Message}", e);
-        }
+        var result = AccountFile.Parse(content, name);
+        foreach (var error in result.Errors) onBadRow?.Invoke(error);
+        return new FileAccountDirectory(result.Accounts);
     }
 }

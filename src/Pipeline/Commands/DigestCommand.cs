@@ -49,7 +49,9 @@ internal static class DigestCommand
             };
             var inputs = parse.GetValue(input)!;
             var files = inputs.SelectMany(RecordReader.ExpandPath).ToList();
-            var directory = parse.GetValue(accounts) is { } path ? FileAccountDirectory.Load(path) : FileAccountDirectory.Empty;
+            var directory = parse.GetValue(accounts) is { } path
+                ? FileAccountDirectory.Load(path, bad => Console.Error.WriteLine($"warning: accounts file row skipped: {bad}"))
+                : FileAccountDirectory.Empty;
             return await RunAsync(settings, directory, null, progress => RecordReader.ReadFiles(files, progress), RecordReader.TotalBytes(files), ct).ConfigureAwait(false);
         }));
         return command;

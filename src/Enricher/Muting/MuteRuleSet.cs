@@ -10,7 +10,7 @@ namespace Pipeline.Enricher.Muting;
 /// An event is muted when a rule's pattern matches it, with EventBridge's semantics (event-ruler's,
 /// array consistency included). Immutable and safe to share between threads.
 /// </summary>
-public sealed class MuteRuleSet
+internal sealed class MuteRuleSet : Pipeline.Enricher.Enrichment.IMuteRules
 {
     private static readonly JsonDocumentOptions FileOptions = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
 

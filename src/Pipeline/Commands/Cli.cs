@@ -11,6 +11,7 @@ internal static class Cli
     {
         DigestCommand.Create(),
         DemoCommand.Create(),
+        MuteCommand.Create(),
     };
 
     public static async Task<int> RunAsync(string[] args)

@@ -2,6 +2,8 @@ using System.CommandLine;
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Cli.Hosting;
 using Pipeline.Enricher.Dedupe;
+using Pipeline.Enricher.Muting;
+using Pipeline.Enricher.Reading;
 
 namespace Pipeline.Cli.Commands;
 
@@ -19,6 +21,25 @@ internal static class CommonOptions
     {
         Description = "Account names: the JSON that `aws organizations list-accounts` prints.",
     };
+
+    public static Option<string?> Mute() => new("--mute")
+    {
+        Description = "Mute rules: a JSON file {\"rules\":[{\"name\":…,\"pattern\":{…EventBridge event pattern…}}]}. Muted events are counted, not digested.",
+    };
+
+    /// <summary>Loads a mute-rule file; a bad one stops the run naming the rule and the problem.</summary>
+    public static MuteRuleSet? LoadMutes(string? path)
+    {
+        if (path is null) return null;
+        try
+        {
+            return MuteRuleSet.Load(path);
+        }
+        catch (MuteRuleException e)
+        {
+            throw new InputException(e.Message, e);
+        }
+    }
 
     public static Option<string> Gap() => new("--gap")
     {

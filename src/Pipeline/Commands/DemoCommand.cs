@@ -3,6 +3,7 @@ using System.Reflection;
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Cli.Hosting;
 using Pipeline.Enricher.Accounts;
+using Pipeline.Enricher.Muting;
 using Pipeline.Enricher.Reading;
 
 namespace Pipeline.Cli.Commands;
@@ -15,6 +16,7 @@ internal static class DemoCommand
 {
     internal const string EventsResource = "demo/org-events.jsonl";
     internal const string AccountsResource = "demo/accounts.json";
+    internal const string MuteResource = "demo/mute-rules.json";
 
     public static Command Create()
     {
@@ -38,9 +40,10 @@ internal static class DemoCommand
                 Progress = false,
             };
             var directory = FileAccountDirectory.Parse(ReadResource(AccountsResource), "samples/" + AccountsResource);
+            var mutes = MuteRuleSet.Parse(ReadResource(MuteResource), "samples/" + MuteResource);
             if (settings.Format == OutputFormat.Text)
-                Console.WriteLine($"Replaying samples/{EventsResource} with names from samples/{AccountsResource} (gap {Duration.Format(settings.Window.Gap)}, max window {Duration.Format(settings.Window.MaxWindow)}).\n");
-            return await DigestCommand.RunAsync(settings, directory, null,
+                Console.WriteLine($"Replaying samples/{EventsResource} with names from samples/{AccountsResource} and mute rules from samples/{MuteResource} (gap {Duration.Format(settings.Window.Gap)}, max window {Duration.Format(settings.Window.MaxWindow)}).\n");
+            return await DigestCommand.RunAsync(settings, directory, mutes,
                 _ => RecordReader.ReadStream(new MemoryStream(ReadResource(EventsResource)), "samples/" + EventsResource), null, ct).ConfigureAwait(false);
         }));
         return command;

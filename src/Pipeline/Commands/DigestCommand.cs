@@ -17,6 +17,7 @@ internal static class DigestCommand
     {
         var input = CommonOptions.Input();
         var accounts = CommonOptions.Accounts();
+        var mute = CommonOptions.Mute();
         var gap = CommonOptions.Gap();
         var maxWindow = CommonOptions.MaxWindow();
         var horizon = CommonOptions.DedupeHorizon();
@@ -27,7 +28,7 @@ internal static class DigestCommand
 
         var command = new Command("digest", "Read organisation events from files and print one digest per burst of each account's activity.")
         {
-            input, accounts, gap, maxWindow, horizon, maxIds, format, noProgress, failOnReject,
+            input, accounts, mute, gap, maxWindow, horizon, maxIds, format, noProgress, failOnReject,
         };
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
@@ -52,7 +53,8 @@ internal static class DigestCommand
             var directory = parse.GetValue(accounts) is { } path
                 ? FileAccountDirectory.Load(path, bad => Console.Error.WriteLine($"warning: accounts file row skipped: {bad}"))
                 : FileAccountDirectory.Empty;
-            return await RunAsync(settings, directory, null, progress => RecordReader.ReadFiles(files, progress), RecordReader.TotalBytes(files), ct).ConfigureAwait(false);
+            var mutes = CommonOptions.LoadMutes(parse.GetValue(mute));
+            return await RunAsync(settings, directory, mutes, progress => RecordReader.ReadFiles(files, progress), RecordReader.TotalBytes(files), ct).ConfigureAwait(false);
         }));
         return command;
     }

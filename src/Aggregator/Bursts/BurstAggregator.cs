@@ -70,7 +70,7 @@ internal sealed class BurstAggregator
         var all = _open.Values.OrderBy(b => b.OpenedAt).ThenBy(b => b.Account, StringComparer.Ordinal).ToList();
         _open.Clear();
         _deadlines.Clear();
-        return [.. all.Select(b => b.ToDigest(reason))];
+        return [.. all.Select(b => b.ToDigest(reason, _options, Watermark))];
     }
 
     /// <summary>Closes the oldest open burst early (a host whose state must stay under a size limit); null when none is open.</summary>
@@ -79,7 +79,7 @@ internal sealed class BurstAggregator
         var oldest = _open.Values.OrderBy(b => b.OpenedAt).ThenBy(b => b.Account, StringComparer.Ordinal).FirstOrDefault();
         if (oldest is null) return null;
         _open.Remove(oldest.Account);
-        return oldest.ToDigest(reason);
+        return oldest.ToDigest(reason, _options, Watermark);
     }
 
     /// <summary>Muted and duplicate counts still waiting for a burst of their account (they are in the run's summary regardless).</summary>
@@ -116,7 +116,7 @@ internal sealed class BurstAggregator
             var reason = DueReason(burst);
             if (reason is null) continue;
             _open.Remove(entry.Account);
-            (closed ??= []).Add(burst.ToDigest(reason.Value));
+            (closed ??= []).Add(burst.ToDigest(reason.Value, _options, Watermark));
         }
         return closed ?? (IReadOnlyList<Digest>)[];
     }

@@ -96,8 +96,15 @@ internal sealed class BurstBuilder(string account, DateTimeOffset openedAt)
 
     public void AddMuted(string rule, int count = 1) => Muted[rule] = Muted.GetValueOrDefault(rule) + count;
 
-    public Digest ToDigest(BurstCloseReason reason) => new()
+    public Digest ToDigest(BurstCloseReason reason, BurstWindowOptions options, DateTimeOffset watermark) => new()
     {
+        ClosedAt = reason switch
+        {
+            BurstCloseReason.QuietGap => LastSeenAt + options.Gap,
+            BurstCloseReason.MaxWindow => OpenedAt + options.MaxWindow,
+            BurstCloseReason.WindowEnd => watermark,
+            _ => Min(LastSeenAt + options.Gap, OpenedAt + options.MaxWindow),
+        },
         DigestId = DigestIdFor(Account, FirstEventId ?? ""),
         Account = Account,
         AccountInfo = AccountInfo,
@@ -120,6 +127,8 @@ internal sealed class BurstBuilder(string account, DateTimeOffset openedAt)
         Duplicates = Duplicates,
         ClosedBy = reason,
     };
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
     /// <summary>Highest count first; ties by name, so the same input always renders the same digest.</summary>
     internal static IReadOnlyList<KeyValuePair<string, int>> Ranked(Dictionary<string, int> counts) =>

@@ -51,6 +51,12 @@ internal sealed record Digest
     public required int Duplicates { get; init; }
     public required BurstCloseReason ClosedBy { get; init; }
 
+    /// <summary>
+    /// Stream time at which the burst closed: when its gap or max window ran out, or, for a flush, when it
+    /// would have. A live host posts the digest then; `tune` measures delays from it.
+    /// </summary>
+    public DateTimeOffset ClosedAt { get; init; }
+
     public string? AccountName => AccountInfo?.Name;
 }
 

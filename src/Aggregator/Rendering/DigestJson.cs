@@ -25,6 +25,7 @@ internal static class DigestJson
             w.WriteString("firstEventTime", EventTime.Format(d.FirstEventTime));
             w.WriteString("lastEventTime", EventTime.Format(d.LastEventTime));
             w.WriteString("closedBy", CloseReasonName(d.ClosedBy));
+            w.WriteString("closedAt", EventTime.Format(d.ClosedAt));
             w.WriteNumber("eventCount", d.EventCount);
             w.WriteNumber("errorCount", d.ErrorCount);
             w.WriteNumber("readOnlyCount", d.ReadOnlyCount);

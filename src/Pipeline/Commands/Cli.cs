@@ -12,6 +12,7 @@ internal static class Cli
         DigestCommand.Create(),
         DemoCommand.Create(),
         MuteCommand.Create(),
+        TuneCommand.Create(),
     };
 
     public static async Task<int> RunAsync(string[] args)

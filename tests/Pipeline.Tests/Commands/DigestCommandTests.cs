@@ -116,6 +116,7 @@ public sealed class DigestCommandTests : IDisposable
     [Theory]
     [InlineData("digest")]
     [InlineData("demo")]
+    [InlineData("tune")]
     public async Task Every_command_has_help(string command)
     {
         var result = await PipelineProcess.RunAsync([command, "--help"]);

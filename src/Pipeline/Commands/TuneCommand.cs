@@ -1,0 +1,128 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Reactive.Linq;
+using System.Reactive.Threading.Tasks;
+using System.Text.Json;
+using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Tuning;
+using Pipeline.Cli.Hosting;
+using Pipeline.Cli.Terminal;
+using Pipeline.Enricher.Accounts;
+using Pipeline.Enricher.Enrichment;
+using Pipeline.Enricher.Model;
+using Pipeline.Enricher.Reading;
+
+namespace Pipeline.Cli.Commands;
+
+/// <summary>
+/// `pipeline tune`: choose a burst window from your own history. Reads and enriches the input once, then
+/// replays the accepted events under every (gap, max window) pair and prints what each would have meant.
+/// </summary>
+internal static class TuneCommand
+{
+    public static Command Create()
+    {
+        var input = CommonOptions.Input();
+        var accounts = CommonOptions.Accounts();
+        var mute = CommonOptions.Mute();
+        var gaps = new Option<string>("--gaps") { Description = "Quiet gaps to compare, comma-separated.", DefaultValueFactory = _ => "30s,1m,2m,5m" };
+        var maxWindows = new Option<string>("--max-windows") { Description = "Maximum burst lengths to compare, comma-separated.", DefaultValueFactory = _ => "15m" };
+        var format = CommonOptions.Format();
+        var noProgress = CommonOptions.NoProgress();
+        var command = new Command("tune", "Replay events once per burst-window setting and compare digests per hour, delay, size and Slack rate.")
+        {
+            input, accounts, mute, gaps, maxWindows, format, noProgress,
+        };
+        command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
+        {
+            var windows = Windows(parse.GetValue(gaps)!, parse.GetValue(maxWindows)!, out var skipped);
+            foreach (var s in skipped) await Console.Error.WriteLineAsync($"note: skipped gap {s.Gap} with max window {s.Max} (a gap longer than the window never closes a burst).").ConfigureAwait(false);
+            var files = parse.GetValue(input)!.SelectMany(RecordReader.ExpandPath).ToList();
+            var directory = parse.GetValue(accounts) is { } path ? FileAccountDirectory.Load(path) : FileAccountDirectory.Empty;
+            var mutes = CommonOptions.LoadMutes(parse.GetValue(mute));
+
+            List<(OrgEvent, AccountInfo?)> events;
+            long received;
+            using (var progress = ProgressBar.StartIfUseful(RecordReader.TotalBytes(files), "reading", !parse.GetValue(noProgress)))
+            {
+                var enricher = new Enricher.Enrichment.Enricher(new EnricherOptions(), directory, mutes);
+                var outcomes = await enricher.Enrich(RecordReader.ReadFiles(files, progress).ToObservable()).ToList().ToTask(ct).ConfigureAwait(false);
+                received = outcomes.Count;
+                events = [.. outcomes.OfType<EnrichmentOutcome.Accepted>().Select(a => (a.Event, a.AccountInfo))];
+            }
+
+            using var bar = ProgressBar.StartIfUseful(events.Count >= 200_000 ? windows.Count * 1_000_000L : null, "replaying", !parse.GetValue(noProgress));
+            var results = new List<TuneResult>();
+            foreach (var window in windows)
+            {
+                ct.ThrowIfCancellationRequested();
+                results.Add(BurstTuner.Measure(events, window));
+                bar?.Report(results.Count * 1_000_000L);
+            }
+            bar?.Dispose();
+
+            if (parse.GetValue(format) == OutputFormat.Json) WriteJson(results);
+            else WriteTable(results, received, events.Count);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    internal static List<BurstWindowOptions> Windows(string gaps, string maxWindows, out List<(string Gap, string Max)> skipped)
+    {
+        var gapValues = gaps.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(g => (Text: g, Value: CommonOptions.ParseDuration("--gaps", g))).ToList();
+        var maxValues = maxWindows.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(m => (Text: m, Value: CommonOptions.ParseDuration("--max-windows", m))).ToList();
+        if (gapValues.Count == 0 || maxValues.Count == 0) throw new UsageException("give at least one value to --gaps and to --max-windows.");
+        skipped = [];
+        var windows = new List<BurstWindowOptions>();
+        foreach (var max in maxValues)
+            foreach (var gap in gapValues)
+            {
+                if (gap.Value > max.Value) { skipped.Add((gap.Text, max.Text)); continue; }
+                windows.Add(new BurstWindowOptions { Gap = gap.Value, MaxWindow = max.Value });
+            }
+        if (windows.Count == 0) throw new UsageException("every --gaps value is longer than every --max-windows value; nothing to compare.");
+        return windows;
+    }
+
+    private static void WriteTable(List<TuneResult> results, long received, int accepted)
+    {
+        Console.WriteLine($"{received} records read, {accepted} digestible events (after rejects, duplicates and mutes).");
+        Console.WriteLine();
+        Console.WriteLine("   gap  max-window  digests  per hour (mean/peak)  delay median   p95  largest  peak msgs/min/channel");
+        foreach (var r in results)
+        {
+            var warn = r.PeakMessagesPerMinutePerChannel > BurstTuner.SlackMessagesPerMinute ? "  over Slack's 1/s" : "";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{Duration.Format(r.Window.Gap),6}  {Duration.Format(r.Window.MaxWindow),10}  {r.Digests,7}  {r.DigestsPerHourMean,10:F1} / {r.DigestsPeakHour,-7}  {Duration.Format(Round(r.DelayMedian)),12}  {Duration.Format(Round(r.DelayP95)),5}  {r.LargestDigest,7}  {r.PeakMessagesPerMinutePerChannel,6} (Slack: {BurstTuner.SlackMessagesPerMinute}){warn}"));
+        }
+        Console.WriteLine();
+        Console.WriteLine("delay: from a burst's first event to its digest (stream time; add CloudTrail's own delivery delay of a few minutes).");
+    }
+
+    private static TimeSpan Round(TimeSpan t) => TimeSpan.FromSeconds(Math.Round(t.TotalSeconds));
+
+    private static void WriteJson(List<TuneResult> results)
+    {
+        using var stdout = Console.OpenStandardOutput();
+        foreach (var r in results)
+        {
+            using (var w = new Utf8JsonWriter(stdout))
+            {
+                w.WriteStartObject();
+                w.WriteString("type", "tune");
+                w.WriteString("gap", Duration.Format(r.Window.Gap));
+                w.WriteString("maxWindow", Duration.Format(r.Window.MaxWindow));
+                w.WriteNumber("digests", r.Digests);
+                w.WriteNumber("digestsPerHourMean", Math.Round(r.DigestsPerHourMean, 2));
+                w.WriteNumber("digestsPeakHour", r.DigestsPeakHour);
+                w.WriteNumber("delayMedianSeconds", Math.Round(r.DelayMedian.TotalSeconds, 1));
+                w.WriteNumber("delayP95Seconds", Math.Round(r.DelayP95.TotalSeconds, 1));
+                w.WriteNumber("largestDigest", r.LargestDigest);
+                w.WriteNumber("peakMessagesPerMinutePerChannel", r.PeakMessagesPerMinutePerChannel);
+                w.WriteEndObject();
+            }
+            stdout.WriteByte((byte)'\n');
+        }
+    }
+}

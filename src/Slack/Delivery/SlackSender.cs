@@ -83,8 +83,9 @@ internal sealed class SlackSender
         }
     }
 
-    private ResiliencePipeline<PostOutcome> BuildRetry() =>
-        new ResiliencePipelineBuilder<PostOutcome> { TimeProvider = _time }
+    private ResiliencePipeline<PostOutcome> BuildRetry() => _options.MaxAttempts == 1
+        ? ResiliencePipeline<PostOutcome>.Empty
+        : new ResiliencePipelineBuilder<PostOutcome> { TimeProvider = _time }
             .AddRetry(new RetryStrategyOptions<PostOutcome>
             {
                 MaxRetryAttempts = _options.MaxAttempts - 1,

@@ -145,7 +145,8 @@ public sealed class LoopbackSlackServer : IDisposable
                 channel = Uri.UnescapeDataString(path["/webhook/".Length..]);
             }
 
-            if (TakeFault(channel) is { } fault)
+            bool payloadHasBlocks = body.Contains("\"blocks\"", StringComparison.Ordinal);
+            if (TakeFault(channel, payloadHasBlocks) is { } fault)
             {
                 await Play(fault, api, response).ConfigureAwait(false);
                 return;
@@ -184,14 +185,15 @@ public sealed class LoopbackSlackServer : IDisposable
         }
     }
 
-    private SlackFault? TakeFault(string channel)
+    private SlackFault? TakeFault(string channel, bool payloadHasBlocks)
     {
         lock (_gate)
         {
-            // Faults are consumed in order; a fault for another channel stays queued for that channel.
+            // Faults are consumed in order; a fault for another channel stays queued for that channel, and
+            // invalid_blocks waits for a payload that has blocks (Slack cannot refuse blocks a message does not have).
             var all = new List<(string? Channel, SlackFault Fault)>();
             while (_faults.TryDequeue(out var f)) all.Add(f);
-            int index = all.FindIndex(f => f.Channel is null || f.Channel == channel);
+            int index = all.FindIndex(f => (f.Channel is null || f.Channel == channel) && (payloadHasBlocks || f.Fault is not SlackFault.InvalidBlocks));
             SlackFault? taken = index >= 0 ? all[index].Fault : null;
             if (index >= 0) all.RemoveAt(index);
             foreach (var f in all) _faults.Enqueue(f);

@@ -1,0 +1,96 @@
+using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Rendering.Slack;
+using Pipeline.Slack.Outbox;
+
+namespace Pipeline.Slack.Delivery;
+
+internal enum DeliveryStatus
+{
+    Delivered,
+    /// <summary>Slack refused the blocks; the plain-text rendering was posted instead.</summary>
+    DeliveredAsPlainText,
+    /// <summary>Not delivered; kept in the outbox at <see cref="DeliveryResult.OutboxLocation"/> for <c>pipeline outbox send</c>.</summary>
+    Outboxed,
+}
+
+internal sealed record DeliveryResult(string DigestId, string Channel, DeliveryStatus Status, int Attempts, DateTimeOffset? SentAt, string? Error, string? OutboxLocation)
+{
+    public bool Delivered => Status != DeliveryStatus.Outboxed;
+}
+
+/// <summary>Where closed digests go. One method, so hosts can swap Slack for a file, a queue or a test double.</summary>
+internal interface IDigestSink
+{
+    Task<DeliveryResult> DeliverAsync(Digest digest, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Renders a digest, picks its channel (the account's channel from the directory, else the default), sends it,
+/// and puts it in the outbox when delivery finally fails. Only a failing outbox throws: then the digest would
+/// otherwise be lost, and the host must know.
+/// </summary>
+internal sealed class SlackDigestSink : IDigestSink
+{
+    private readonly SlackSender _sender;
+    private readonly IDigestOutbox _outbox;
+    private readonly SlackRenderOptions _render;
+    private readonly TimeProvider _time;
+    private readonly Action<string> _log;
+
+    public SlackDigestSink(SlackSender sender, IDigestOutbox outbox, SlackRenderOptions? render = null, TimeProvider? time = null, Action<string>? log = null)
+    {
+        _sender = sender;
+        _outbox = outbox;
+        _render = (render ?? SlackRenderOptions.Default).Validate();
+        _time = time ?? TimeProvider.System;
+        _log = log ?? (_ => { });
+    }
+
+    /// <summary>
+    /// The channel a digest goes to. With a webhook the URL fixes the channel, so every digest shares one
+    /// (named by DefaultChannel, or "webhook"); with a bot token the account's own channel wins.
+    /// </summary>
+    public string ChannelFor(Digest digest)
+    {
+        var o = _sender.Options;
+        if (o.Mode == SlackMode.Webhook) return o.DefaultChannel ?? "webhook";
+        return digest.AccountInfo?.SlackChannel is { Length: > 0 } own ? own : o.DefaultChannel!;
+    }
+
+    public async Task<DeliveryResult> DeliverAsync(Digest digest, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(digest);
+        string channel = ChannelFor(digest);
+        string? payloadChannel = _sender.Options.Mode == SlackMode.BotToken ? channel : null;
+        var message = SlackDigestRenderer.Render(digest, _render);
+        var outgoing = new OutgoingMessage(digest.DigestId, channel,
+            message.ToPayload(payloadChannel), message.ToPayload(payloadChannel, plainTextOnly: true));
+
+        var result = await _sender.SendAsync(outgoing, cancellationToken).ConfigureAwait(false);
+        if (result.Delivered)
+            return new DeliveryResult(digest.DigestId, channel, result.AsPlainText ? DeliveryStatus.DeliveredAsPlainText : DeliveryStatus.Delivered, result.Attempts, result.SentAt, null, null);
+
+        string location = await _outbox.SaveAsync(
+            new OutboxEntry(digest.DigestId, channel, _time.GetUtcNow(), result.Error ?? "not delivered", outgoing.Payload, outgoing.PlainPayload),
+            cancellationToken).ConfigureAwait(false);
+        _log($"digest {digest.DigestId} for account {digest.Account} to {channel} was NOT delivered ({result.Error}); kept in the outbox: {location}");
+        return new DeliveryResult(digest.DigestId, channel, DeliveryStatus.Outboxed, result.Attempts, null, result.Error, location);
+    }
+
+    /// <summary>
+    /// Delivers digests in the given order within each channel (channels proceed in parallel). A digest that ends
+    /// in the outbox does not hold back the ones after it. Results come back in input order.
+    /// </summary>
+    public async Task<IReadOnlyList<DeliveryResult>> DeliverAllAsync(IReadOnlyList<Digest> digests, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(digests);
+        var results = new DeliveryResult[digests.Count];
+        var byChannel = digests.Select((d, i) => (d, i)).GroupBy(x => ChannelFor(x.d), StringComparer.Ordinal);
+        await Task.WhenAll(byChannel.Select(async group =>
+        {
+            foreach (var (digest, index) in group)
+                results[index] = await DeliverAsync(digest, cancellationToken).ConfigureAwait(false);
+        })).ConfigureAwait(false);
+        return results;
+    }
+}

@@ -1,0 +1,65 @@
+using Pipeline.Aggregator.Rendering.Slack;
+using Pipeline.Slack.Delivery;
+using Pipeline.Slack.Outbox;
+using Pipeline.Slack.Secrets;
+
+namespace Pipeline.Slack;
+
+/// <summary>
+/// Start-up entry point for hosts: validates the options, reads the secret, and builds the sink and the outbox
+/// resender. Every misconfiguration surfaces here as a <see cref="SlackConfigurationException"/> with a message
+/// that names what to fix and never the secret.
+/// </summary>
+internal static class SlackDelivery
+{
+    public static async Task<SlackSender> CreateSenderAsync(
+        SlackDeliveryOptions options,
+        HttpClient? http = null,
+        SecretResolver? secrets = null,
+        TimeProvider? time = null,
+        Action<string>? log = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var secret = await (secrets ?? new SecretResolver()).ResolveAsync(options.EffectiveSecret, cancellationToken).ConfigureAwait(false);
+        return new SlackSender(http ?? CreateHttpClient(), secret, options, time, log);
+    }
+
+    public static async Task<SlackDigestSink> CreateSinkAsync(
+        SlackDeliveryOptions options,
+        IDigestOutbox outbox,
+        SlackRenderOptions? render = null,
+        HttpClient? http = null,
+        SecretResolver? secrets = null,
+        TimeProvider? time = null,
+        Action<string>? log = null,
+        CancellationToken cancellationToken = default)
+    {
+        var sender = await CreateSenderAsync(options, http, secrets, time, log, cancellationToken).ConfigureAwait(false);
+        return new SlackDigestSink(sender, outbox, render, time, log);
+    }
+
+    public static async Task<OutboxResender> CreateResenderAsync(
+        SlackDeliveryOptions options,
+        IDigestOutbox outbox,
+        HttpClient? http = null,
+        SecretResolver? secrets = null,
+        TimeProvider? time = null,
+        Action<string>? log = null,
+        CancellationToken cancellationToken = default)
+    {
+        var sender = await CreateSenderAsync(options, http, secrets, time, log, cancellationToken).ConfigureAwait(false);
+        return new OutboxResender(sender, outbox, log);
+    }
+
+    /// <summary>
+    /// No client-wide timeout (each attempt has its own) and no redirects: a webhook URL answering with a redirect is
+    /// misconfigured, and following it would send the digest somewhere nobody chose.
+    /// </summary>
+    public static HttpClient CreateHttpClient() =>
+        new(new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+}

@@ -1,0 +1,202 @@
+using Pipeline.Slack.Delivery;
+using Pipeline.TestSupport.Slack;
+
+namespace Pipeline.Slack.Tests;
+
+public sealed class SlackDeliveryTests
+{
+    private static List<string> DigestIdsIn(IEnumerable<AcceptedSlackMessage> messages, IEnumerable<string> ids) =>
+        messages.Select(m => ids.Single(id => m.Contains("`" + id + "`"))).ToList();
+
+    [Fact]
+    public async Task Webhook_delivers_each_digest_exactly_once_in_order()
+    {
+        using var f = new SlackFixture();
+        var sink = await f.SinkAsync(f.WebhookOptions());
+        var digests = Enumerable.Range(0, 5).Select(i => SlackFixture.DigestFor("111122223333", i)).ToList();
+
+        foreach (var d in digests)
+            Assert.Equal(DeliveryStatus.Delivered, (await sink.DeliverAsync(d, default)).Status);
+
+        Assert.Equal(digests.Select(d => d.DigestId), DigestIdsIn(f.Server.Accepted, digests.Select(d => d.DigestId)));
+        Assert.All(f.Server.Accepted, m => Assert.True(m.HasBlocks));
+        Assert.Empty(f.Server.Rejections);
+        Assert.Empty(f.Server.InjectionProblems);
+    }
+
+    [Fact]
+    public async Task Bot_token_routes_each_account_to_its_channel_or_the_default()
+    {
+        using var f = new SlackFixture();
+        var sink = await f.SinkAsync(f.BotOptions());
+        var digests = new[]
+        {
+            SlackFixture.DigestFor("111111111111", 0, "#team-a"),
+            SlackFixture.DigestFor("222222222222", 0, null),
+            SlackFixture.DigestFor("111111111111", 1, "#team-a"),
+            SlackFixture.DigestFor("333333333333", 0, "#team-c"),
+            SlackFixture.DigestFor("222222222222", 1, null),
+        };
+
+        var results = await sink.DeliverAllAsync(digests, default);
+
+        Assert.All(results, r => Assert.Equal(DeliveryStatus.Delivered, r.Status));
+        Assert.Equal(["#team-a", "#security", "#team-a", "#team-c", "#security"], results.Select(r => r.Channel));
+        Assert.Equal(["digest-111111111111-000", "digest-111111111111-001"], DigestIdsIn(f.Server.AcceptedIn("#team-a"), digests.Select(d => d.DigestId)));
+        Assert.Equal(["digest-222222222222-000", "digest-222222222222-001"], DigestIdsIn(f.Server.AcceptedIn("#security"), digests.Select(d => d.DigestId)));
+        Assert.Single(f.Server.AcceptedIn("#team-c"));
+    }
+
+    [Fact]
+    public async Task Rate_limited_message_waits_for_retry_after_and_arrives_once()
+    {
+        using var f = new SlackFixture();
+        var sink = await f.SinkAsync(f.BotOptions());
+        f.Server.Enqueue(new SlackFault.RateLimited(7));
+
+        var before = f.Time.GetUtcNow();
+        var result = await sink.DeliverAsync(SlackFixture.DigestFor("111122223333", 0), default);
+
+        Assert.Equal(DeliveryStatus.Delivered, result.Status);
+        Assert.Equal(2, result.Attempts);
+        Assert.Single(f.Server.Accepted);
+        Assert.Contains(f.Time.Delays, d => d >= TimeSpan.FromSeconds(7) && d <= TimeSpan.FromSeconds(8));
+        Assert.True(result.SentAt - before >= TimeSpan.FromSeconds(7));
+    }
+
+    [Fact]
+    public async Task Server_errors_are_retried_with_growing_backoff()
+    {
+        using var f = new SlackFixture();
+        var sink = await f.SinkAsync(f.WebhookOptions());
+        f.Server.Enqueue(new SlackFault.ServerError(), times: 3);
+
+        var result = await sink.DeliverAsync(SlackFixture.DigestFor("111122223333", 0), default);
+
+        Assert.Equal(DeliveryStatus.Delivered, result.Status);
+        Assert.Equal(4, result.Attempts);
+        Assert.Single(f.Server.Accepted);
+        // Equal jitter on 1 s doubling: 0.5–1 s, 1–2 s, 2–4 s (the pacing waits of 1 s are in Delays too).
+        var backoffs = f.Time.Delays.Where(d => d != TimeSpan.FromSeconds(1)).ToList();
+        Assert.True(backoffs.Count >= 2, string.Join(", ", f.Time.Delays));
+        Assert.True(backoffs.Sum(d => d.TotalSeconds) >= 3.5, string.Join(", ", f.Time.Delays));
+    }
+
+    [Fact]
+    public async Task Hanging_request_times_out_and_is_retried()
+    {
+        using var f = new SlackFixture();
+        var sink = await f.SinkAsync(f.WebhookOptions());
+        f.Server.Enqueue(new SlackFault.Hang());
+
+        var result = await sink.DeliverAsync(SlackFixture.DigestFor("111122223333", 0), default);
+
+        Assert.Equal(DeliveryStatus.Delivered, result.Status);
+        Assert.Equal(2, result.Attempts);
+        Assert.Single(f.Server.Accepted);
+        Assert.Contains(f.Log, l => l.Contains("no answer within 0.3 s", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Invalid_blocks_falls_back_to_the_plain_text_rendering(bool botToken)
+    {
+        using var f = new SlackFixture();
+        var sink = await f.SinkAsync(botToken ? f.BotOptions() : f.WebhookOptions());
+        f.Server.Enqueue(new SlackFault.InvalidBlocks());
+
+        var result = await sink.DeliverAsync(SlackFixture.DigestFor("111122223333", 0), default);
+
+        Assert.Equal(DeliveryStatus.DeliveredAsPlainText, result.Status);
+        var message = Assert.Single(f.Server.Accepted);
+        Assert.False(message.HasBlocks);
+        Assert.True(message.Contains("StopLogging"));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Other_client_errors_are_not_retried_and_the_digest_goes_to_the_outbox(bool botToken)
+    {
+        using var f = new SlackFixture();
+        var sink = await f.SinkAsync(botToken ? f.BotOptions() : f.WebhookOptions());
+        f.Server.Enqueue(new SlackFault.ChannelNotFound());
+
+        var result = await sink.DeliverAsync(SlackFixture.DigestFor("111122223333", 0), default);
+
+        Assert.Equal(DeliveryStatus.Outboxed, result.Status);
+        Assert.Equal(1, f.Server.RequestCount);
+        Assert.Contains("channel_not_found", result.Error, StringComparison.Ordinal);
+        Assert.Equal(result.OutboxLocation, Assert.Single(f.OutboxFiles()));
+        Assert.Contains(f.Log, l => l.Contains("NOT delivered", StringComparison.Ordinal) && l.Contains(result.OutboxLocation!, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Retry_after_longer_than_allowed_sends_the_digest_to_the_outbox_at_once()
+    {
+        using var f = new SlackFixture();
+        var sink = await f.SinkAsync(f.WebhookOptions() with { MaxRetryAfter = TimeSpan.FromSeconds(30) });
+        f.Server.Enqueue(new SlackFault.RateLimited(3_600));
+
+        var result = await sink.DeliverAsync(SlackFixture.DigestFor("111122223333", 0), default);
+
+        Assert.Equal(DeliveryStatus.Outboxed, result.Status);
+        Assert.Equal(1, result.Attempts);
+    }
+
+    [Fact]
+    public async Task A_digest_that_fails_finally_does_not_hold_back_the_next_ones()
+    {
+        using var f = new SlackFixture();
+        var sink = await f.SinkAsync(f.WebhookOptions(maxAttempts: 3));
+        var digests = Enumerable.Range(0, 4).Select(i => SlackFixture.DigestFor("111122223333", i)).ToList();
+        f.Server.Enqueue(new SlackFault.ServerError(503), times: 3); // all three attempts of the first digest
+
+        var results = await sink.DeliverAllAsync(digests, default);
+
+        Assert.Equal([DeliveryStatus.Outboxed, DeliveryStatus.Delivered, DeliveryStatus.Delivered, DeliveryStatus.Delivered], results.Select(r => r.Status));
+        Assert.Equal(digests.Skip(1).Select(d => d.DigestId), DigestIdsIn(f.Server.Accepted, digests.Select(d => d.DigestId)));
+        Assert.Single(f.OutboxFiles());
+    }
+
+    [Fact]
+    public async Task Messages_to_one_channel_are_at_least_a_second_apart()
+    {
+        using var f = new SlackFixture();
+        var sink = await f.SinkAsync(f.BotOptions());
+        var digests = Enumerable.Range(0, 4).Select(i => SlackFixture.DigestFor("111122223333", i, "#busy")).ToList();
+
+        var results = await sink.DeliverAllAsync(digests, default);
+
+        var times = results.Select(r => r.SentAt!.Value).ToList();
+        for (int i = 1; i < times.Count; i++)
+            Assert.True(times[i] - times[i - 1] >= TimeSpan.FromSeconds(1), $"{times[i - 1]:O} → {times[i]:O}");
+    }
+
+    [Fact]
+    public async Task Under_random_faults_every_digest_arrives_exactly_once_and_in_order_per_channel()
+    {
+        using var f = new SlackFixture();
+        var sink = await f.SinkAsync(f.BotOptions(maxAttempts: 10));
+        var random = new Random(20261125);
+        var channels = new[] { "#a", "#b", "#c" };
+        var digests = Enumerable.Range(0, 30).Select(i => SlackFixture.DigestFor($"{100000000000 + i % 7}", i, channels[i % 3])).ToList();
+        SlackFault[] kinds = [new SlackFault.RateLimited(1), new SlackFault.ServerError(), new SlackFault.ServerError(502), new SlackFault.InvalidBlocks()];
+        for (int i = 0; i < 25; i++) f.Server.Enqueue(kinds[random.Next(kinds.Length)], channels[random.Next(3)]);
+        f.Server.Enqueue(new SlackFault.Hang(), "#b");
+
+        var results = await sink.DeliverAllAsync(digests, default);
+
+        Assert.All(results, r => Assert.True(r.Delivered, r.Error));
+        var ids = digests.Select(d => d.DigestId).ToList();
+        foreach (var channel in channels)
+        {
+            var expected = digests.Where(d => d.AccountInfo!.SlackChannel == channel).Select(d => d.DigestId);
+            Assert.Equal(expected, DigestIdsIn(f.Server.AcceptedIn(channel), ids));
+        }
+        Assert.Equal(digests.Count, f.Server.Accepted.Count);
+        Assert.Empty(f.Server.Rejections);
+        Assert.Empty(f.OutboxFiles());
+    }
+}

@@ -94,7 +94,7 @@ public sealed class SlackDeliveryTests
         Assert.Equal(DeliveryStatus.Delivered, result.Status);
         Assert.Equal(2, result.Attempts);
         Assert.Single(f.Server.Accepted);
-        Assert.Contains(f.Log, l => l.Contains("no answer within 0.3 s", StringComparison.Ordinal));
+        Assert.Contains(f.Log, l => l.Contains("no answer within 1.5 s", StringComparison.Ordinal));
     }
 
     [Theory]

@@ -28,7 +28,7 @@ internal sealed class SlackFixture : IDisposable
         Mode = SlackMode.Webhook,
         Secret = SecretReference.Parse("env:TEST_SLACK_WEBHOOK"),
         MaxAttempts = maxAttempts,
-        AttemptTimeout = TimeSpan.FromMilliseconds(300),
+        AttemptTimeout = TimeSpan.FromSeconds(1.5), // short enough for hang tests, long enough for a loaded 2-core CI machine
         AllowLoopbackHttp = true,
     };
 
@@ -39,7 +39,7 @@ internal sealed class SlackFixture : IDisposable
         DefaultChannel = "#security",
         ApiBaseUrl = Server.ApiBaseUri,
         MaxAttempts = maxAttempts,
-        AttemptTimeout = TimeSpan.FromMilliseconds(300),
+        AttemptTimeout = TimeSpan.FromSeconds(1.5), // short enough for hang tests, long enough for a loaded 2-core CI machine
         AllowLoopbackHttp = true,
     };
 

@@ -54,8 +54,23 @@ internal sealed class BurstAggregator
         return closed;
     }
 
-    /// <summary>Counts a muted event in its account's burst (or the next one), so the digest can say "12 muted by …".</summary>
-    public void AddMuted(string account, string rule) => BurstOrPending(account).AddMuted(rule);
+    /// <summary>
+    /// Counts a muted event in its account's burst (or the next one), so the digest can say "12 muted by …".
+    /// A muted event is still activity: it moves the stream's clock and keeps its account's open burst alive,
+    /// so muting Terraform's tagging calls does not split the apply that made them into several digests.
+    /// </summary>
+    public IReadOnlyList<Digest> AddMuted(string account, string rule, DateTimeOffset time)
+    {
+        var closed = MoveWatermark(time);
+        var burst = BurstOrPending(account);
+        burst.AddMuted(rule);
+        if (_open.ContainsKey(account))
+        {
+            burst.LastSeenAt = Watermark;
+            Schedule(burst);
+        }
+        return closed;
+    }
 
     /// <summary>Counts a dropped redelivery in its account's burst (or the next one).</summary>
     public void AddDuplicate(string account) => BurstOrPending(account).Duplicates++;

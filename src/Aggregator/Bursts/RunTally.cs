@@ -14,6 +14,12 @@ internal sealed record RunSummary(
     IReadOnlyList<KeyValuePair<string, long>> RejectedByReason,
     long OpenEvents = 0)
 {
+    /// <summary>Digests Slack accepted (null when the run did not deliver).</summary>
+    public long? Delivered { get; init; }
+
+    /// <summary>Digests kept in the outbox after delivery finally failed (null when the run did not deliver).</summary>
+    public long? Outboxed { get; init; }
+
     /// <summary>received = rejected + duplicates + muted + digested (+ events still in open bursts, for a host that stops mid-window).</summary>
     public bool Balanced => Received == Rejected + Duplicates + Muted + Digested + OpenEvents;
 }

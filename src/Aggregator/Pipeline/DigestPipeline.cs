@@ -63,7 +63,7 @@ internal static class DigestPipeline
                                 Emit(aggregator.Add(a.Event, a.AccountInfo));
                                 break;
                             case EnrichmentOutcome.Muted m:
-                                aggregator.AddMuted(m.Account, m.Rule);
+                                Emit(aggregator.AddMuted(m.Account, m.Rule, m.Time));
                                 break;
                             case EnrichmentOutcome.Duplicate d:
                                 aggregator.AddDuplicate(d.Account);

@@ -84,6 +84,8 @@ internal static class DigestJson
             w.WriteNumber("muted", s.Muted);
             w.WriteNumber("digested", s.Digested);
             w.WriteNumber("digests", s.Digests);
+            if (s.Delivered is { } delivered) w.WriteNumber("delivered", delivered);
+            if (s.Outboxed is { } outboxed) w.WriteNumber("outboxed", outboxed);
             w.WriteStartObject("mutedByRule");
             foreach (var (rule, count) in s.MutedByRule) w.WriteNumber(rule, count);
             w.WriteEndObject();

@@ -81,6 +81,8 @@ internal static class TextDigestRenderer
           .Append("  (").Append(Plural(s.Digests, "digest")).Append(')');
         if (!s.Balanced) sb.Append("  !! COUNTS DO NOT ADD UP: please report this as a bug");
         sb.AppendLine();
+        if (s.Delivered is { } delivered)
+            sb.Append("slack: ").Append(delivered).Append(" delivered, ").Append(s.Outboxed ?? 0).AppendLine(" in the outbox");
         if (s.MutedByRule.Count > 0)
             sb.Append("muted by rule: ").AppendJoin(", ", s.MutedByRule.Select(kv => $"{kv.Key} {kv.Value}")).AppendLine();
         if (s.RejectedByReason.Count > 0)

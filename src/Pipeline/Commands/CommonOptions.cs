@@ -67,7 +67,7 @@ internal static class CommonOptions
 
     public static Option<OutputFormat> Format() => new("--format", "-f")
     {
-        Description = "text: readable digests for a terminal. json: one JSON line per digest, then a summary line (see README, 'JSON output').",
+        Description = "text: readable digests for a terminal. json: one JSON line per digest, then a summary line (see README, 'JSON output'). slack: the Slack message payload of each digest, one per line.",
         DefaultValueFactory = _ => OutputFormat.Text,
     };
 

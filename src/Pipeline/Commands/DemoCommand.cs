@@ -23,10 +23,12 @@ internal static class DemoCommand
         var gap = CommonOptions.Gap();
         var maxWindow = CommonOptions.MaxWindow();
         var format = CommonOptions.Format();
+        var slack = new SlackOptions();
         var command = new Command("demo", "Replay a realistic day of a five-account organisation (Terraform apply, console session, a credential-theft-like sequence, findings, duplicates, a malformed line) and print the digests.")
         {
             gap, maxWindow, format,
         };
+        slack.AddTo(command);
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
             var settings = new DigestSettings
@@ -38,6 +40,8 @@ internal static class DemoCommand
                 },
                 Format = parse.GetValue(format),
                 Progress = false,
+                Slack = slack.Read(parse),
+                Outbox = parse.GetValue(slack.Outbox)!,
             };
             var directory = FileAccountDirectory.Parse(ReadResource(AccountsResource), "samples/" + AccountsResource);
             var mutes = MuteRuleSet.Parse(ReadResource(MuteResource), "samples/" + MuteResource);

@@ -7,6 +7,8 @@ using Pipeline.Enricher.Dedupe;
 using Pipeline.Enricher.Enrichment;
 using Pipeline.Enricher.Model;
 using Pipeline.Enricher.Reading;
+using Pipeline.Slack.Delivery;
+using Pipeline.Slack.Outbox;
 
 namespace Pipeline.Cli.Commands;
 
@@ -25,11 +27,13 @@ internal static class DigestCommand
         var format = CommonOptions.Format();
         var noProgress = CommonOptions.NoProgress();
         var failOnReject = CommonOptions.FailOnReject();
+        var slack = new SlackOptions();
 
         var command = new Command("digest", "Read organisation events from files and print one digest per burst of each account's activity.")
         {
             input, accounts, mute, gap, maxWindow, horizon, maxIds, format, noProgress, failOnReject,
         };
+        slack.AddTo(command);
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
             var settings = new DigestSettings
@@ -47,6 +51,8 @@ internal static class DigestCommand
                 Format = parse.GetValue(format),
                 Progress = !parse.GetValue(noProgress),
                 FailOnReject = parse.GetValue(failOnReject),
+                Slack = slack.Read(parse),
+                Outbox = parse.GetValue(slack.Outbox)!,
             };
             var inputs = parse.GetValue(input)!;
             var files = inputs.SelectMany(RecordReader.ExpandPath).ToList();
@@ -76,13 +82,17 @@ internal static class DigestCommand
             Enricher = new EnricherOptions { Dedupe = settings.Dedupe },
             Format = settings.Format,
         };
-        var host = new FileDigestHost(options, directory, mutes, Console.Out, new ProgressAwareWriter(Console.Error, progress));
+        var sink = settings.Slack is { } slack
+            ? await SlackOptions.CreateSinkAsync(slack, new FolderOutbox(settings.Outbox), cancellationToken).ConfigureAwait(false)
+            : null;
+        var host = new FileDigestHost(options, directory, mutes, Console.Out, new ProgressAwareWriter(Console.Error, progress), sink);
         var summary = await host.RunAsync(records(progress), cancellationToken).ConfigureAwait(false);
         if (!summary.Balanced)
         {
             await Console.Error.WriteLineAsync("error: the run's counts do not add up (received ≠ rejected + duplicates + muted + digested). This is a bug; please report it with the input.").ConfigureAwait(false);
             return ExitCodes.InternalError;
         }
+        if (summary.Outboxed > 0) return ExitCodes.DeliveryFailed;
         return settings.FailOnReject && summary.Rejected > 0 ? ExitCodes.RecordsRejected : ExitCodes.Ok;
     }
 }
@@ -95,6 +105,9 @@ internal sealed record DigestSettings
     public OutputFormat Format { get; init; } = OutputFormat.Text;
     public bool Progress { get; init; } = true;
     public bool FailOnReject { get; init; }
+    /// <summary>Where digests go besides stdout; null prints only.</summary>
+    public SlackDeliveryOptions? Slack { get; init; }
+    public string Outbox { get; init; } = "pipeline-outbox";
 
     public void Validate()
     {

@@ -2,13 +2,15 @@ using System.Reactive.Linq;
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Aggregator.Pipeline;
 using Pipeline.Aggregator.Rendering;
+using Pipeline.Aggregator.Rendering.Slack;
 using Pipeline.Enricher.Accounts;
 using Pipeline.Enricher.Enrichment;
 using Pipeline.Enricher.Model;
+using Pipeline.Slack.Delivery;
 
 namespace Pipeline.Cli.Hosting;
 
-internal enum OutputFormat { Text, Json }
+internal enum OutputFormat { Text, Json, Slack }
 
 /// <summary>Everything one `pipeline digest` run needs, validated before the first record is read.</summary>
 internal sealed record FileDigestOptions
@@ -21,10 +23,10 @@ internal sealed record FileDigestOptions
 }
 
 /// <summary>
-/// The file host: reads records, drives the Enricher → Aggregator pipeline, writes digests as they close and the
-/// summary at the end. All the logic is in the core; this class only wires I/O to it.
+/// The file host: reads records, drives the Enricher → Aggregator pipeline, prints digests as they close (and
+/// delivers them when a sink is given), then the summary. All the logic is in the core; this class wires I/O to it.
 /// </summary>
-internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirectory directory, IMuteRules? mutes, TextWriter stdout, TextWriter stderr)
+internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirectory directory, IMuteRules? mutes, TextWriter stdout, TextWriter stderr, IDigestSink? sink = null)
 {
     public async Task<RunSummary> RunAsync(IEnumerable<RawRecord> records, CancellationToken cancellationToken)
     {
@@ -32,7 +34,8 @@ internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirector
         var aggregator = new BurstAggregator(options.Window);
         var tally = new RunTally();
         int reported = 0;
-        using var json = options.Format == OutputFormat.Json ? new MemoryStream() : null;
+        long delivered = 0, outboxed = 0;
+        using var buffer = new MemoryStream();
 
         var outcomes = enricher.Enrich(records.ToObservable())
             .Do(outcome =>
@@ -41,43 +44,73 @@ internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirector
                     stderr.WriteLine($"rejected {r.Origin}: {r.Reason}");
             });
 
-        await outcomes.ToDigests(aggregator, tally).ForEachAsync(digest => Write(digest, json), cancellationToken).ConfigureAwait(false);
+        var digests = outcomes.ToDigests(aggregator, tally);
+        if (sink is not null)
+        {
+            // One delivery at a time, in the order bursts close: per-channel order is what readers rely on.
+            digests = digests
+                .Select(digest => Observable.FromAsync(async ct =>
+                {
+                    var result = await sink.DeliverAsync(digest, ct).ConfigureAwait(false);
+                    if (result.Delivered) delivered++; else outboxed++;
+                    return digest;
+                }))
+                .Concat();
+        }
+        await digests.ForEachAsync(digest => Write(digest, buffer), cancellationToken).ConfigureAwait(false);
 
         if (reported > options.MaxRejectReports)
             stderr.WriteLine($"… {reported - options.MaxRejectReports} more rejected records not listed (see the summary's counts).");
 
-        var summary = tally.Summary();
-        if (json is not null)
+        var summary = tally.Summary() with
         {
-            DigestJson.WriteSummary(json, summary);
-            Flush(json);
-        }
-        else
+            Delivered = sink is null ? null : delivered,
+            Outboxed = sink is null ? null : outboxed,
+        };
+        switch (options.Format)
         {
-            stdout.WriteLine(TextDigestRenderer.RenderSummary(summary).TrimEnd());
+            case OutputFormat.Json:
+                DigestJson.WriteSummary(buffer, summary);
+                Flush(buffer);
+                break;
+            case OutputFormat.Slack:
+                stderr.WriteLine(TextDigestRenderer.RenderSummary(summary).TrimEnd()); // stdout holds only payloads
+                break;
+            default:
+                stdout.WriteLine(TextDigestRenderer.RenderSummary(summary).TrimEnd());
+                break;
         }
         if (directory.Failures > 0)
             stderr.WriteLine($"warning: {directory.Failures} account-name lookups failed; those events show their account id only.");
         if (enricher.Deduplicator.EvictedEarly > 0)
             stderr.WriteLine($"warning: the dedupe memory reached its cap and forgot {enricher.Deduplicator.EvictedEarly} ids early; raise --dedupe-max-ids if duplicates slip through.");
+        if (outboxed > 0)
+            stderr.WriteLine($"warning: {outboxed} digests could not be delivered and are in the outbox; send them later with `pipeline outbox send`.");
         return summary;
     }
 
-    private void Write(Digest digest, MemoryStream? json)
+    private void Write(Digest digest, MemoryStream buffer)
     {
-        if (json is null)
+        switch (options.Format)
         {
-            stdout.WriteLine(TextDigestRenderer.Render(digest));
-            return;
+            case OutputFormat.Json:
+                DigestJson.WriteDigest(buffer, digest);
+                break;
+            case OutputFormat.Slack:
+                SlackDigestRenderer.WritePayload(digest, buffer, channel: digest.AccountInfo?.SlackChannel, indented: false);
+                buffer.WriteByte((byte)'\n');
+                break;
+            default:
+                stdout.WriteLine(TextDigestRenderer.Render(digest));
+                return;
         }
-        DigestJson.WriteDigest(json, digest);
-        Flush(json);
+        Flush(buffer);
     }
 
-    private void Flush(MemoryStream json)
+    private void Flush(MemoryStream buffer)
     {
-        stdout.Write(System.Text.Encoding.UTF8.GetString(json.GetBuffer(), 0, (int)json.Length));
+        stdout.Write(System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
         stdout.Flush();
-        json.SetLength(0);
+        buffer.SetLength(0);
     }
 }

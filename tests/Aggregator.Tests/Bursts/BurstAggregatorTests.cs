@@ -67,13 +67,25 @@ public sealed class BurstAggregatorTests
     public void Muted_and_duplicate_counts_land_in_the_accounts_digest()
     {
         var agg = Aggregator();
-        agg.AddMuted("111122223333", "terraform-tagging"); // before the burst opens: waits for it
+        agg.AddMuted("111122223333", "terraform-tagging", Events.T0); // before the burst opens: waits for it
         agg.Add(Minutes(0), null);
-        agg.AddMuted("111122223333", "terraform-tagging");
+        agg.AddMuted("111122223333", "terraform-tagging", Events.T0);
         agg.AddDuplicate("111122223333");
         var digest = Assert.Single(agg.Flush());
         Assert.Equal(2, digest.Muted.Single(m => m.Key == "terraform-tagging").Value);
         Assert.Equal(1, digest.Duplicates);
+    }
+
+    [Fact]
+    public void Muted_activity_keeps_the_burst_open_so_muting_does_not_split_it()
+    {
+        var agg = Aggregator(gapMinutes: 2);
+        agg.Add(Minutes(0), null);
+        for (int m = 1; m <= 5; m++) Assert.Empty(agg.AddMuted("111122223333", "tagging", Events.T0.AddMinutes(m)));
+        Assert.Empty(agg.Add(Minutes(6), null)); // 6 minutes after the first event, but only 1 after the last muted one
+        var digest = Assert.Single(agg.Flush());
+        Assert.Equal(2, digest.EventCount);
+        Assert.Equal(5, digest.Muted.Single().Value);
     }
 
     [Fact]

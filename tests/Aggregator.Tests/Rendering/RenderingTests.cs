@@ -14,7 +14,7 @@ public sealed class RenderingTests
         var agg = new BurstAggregator(new BurstWindowOptions());
         agg.Add(At(Events.T0, eventName: "StopLogging", eventSource: "cloudtrail.amazonaws.com"), new Enricher.Model.AccountInfo("111122223333", "prod"));
         agg.Add(At(Events.T0.AddSeconds(5), eventName: "DeleteBucket", eventSource: "s3.amazonaws.com", errorCode: "AccessDenied"), null);
-        agg.AddMuted("111122223333", "ci-noise");
+        agg.AddMuted("111122223333", "ci-noise", Events.T0.AddSeconds(5));
         return Assert.Single(agg.Flush());
     }
 

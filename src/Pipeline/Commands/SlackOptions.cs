@@ -1,0 +1,119 @@
+using System.CommandLine;
+using Pipeline.Slack;
+using Pipeline.Slack.Delivery;
+using Pipeline.Slack.Outbox;
+using Pipeline.Slack.Secrets;
+
+namespace Pipeline.Cli.Commands;
+
+/// <summary>
+/// The Slack delivery options shared by `digest`, `demo` and `outbox send`. Secrets are never given on the
+/// command line (other users see it in `ps`): the options take where to read them from.
+/// </summary>
+internal sealed class SlackOptions
+{
+    public Option<string?> Webhook { get; } = new("--slack-webhook")
+    {
+        Description = "Post digests to an incoming webhook whose URL is read from env:NAME, file:PATH or ssm:PARAMETER (a SecureString).",
+    };
+
+    public Option<string?> Token { get; } = new("--slack-token")
+    {
+        Description = "Post with chat.postMessage using a bot token read from env:NAME, file:PATH or ssm:PARAMETER; routes each account to its directory channel.",
+    };
+
+    public Option<string?> Channel { get; } = new("--slack-channel")
+    {
+        Description = "With --slack-token: the channel for accounts whose directory entry names none (required).",
+    };
+
+    public Option<string?> ApiUrl { get; } = new("--slack-api-url")
+    {
+        Description = "With --slack-token: the Slack Web API base (default https://slack.com/api/; e.g. a GovSlack or proxy address).",
+    };
+
+    public Option<string> Outbox { get; } = new("--outbox")
+    {
+        Description = "Folder that keeps digests Slack did not accept after all retries, for `pipeline outbox send`.",
+        DefaultValueFactory = _ => "pipeline-outbox",
+    };
+
+    public IEnumerable<Option> All => [Webhook, Token, Channel, ApiUrl, Outbox];
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in All) command.Options.Add(option);
+    }
+
+    /// <summary>The delivery settings, or null when no Slack option was given (print only).</summary>
+    public SlackDeliveryOptions? Read(ParseResult parse)
+    {
+        var webhook = parse.GetValue(Webhook);
+        var token = parse.GetValue(Token);
+        var channel = parse.GetValue(Channel);
+        if (webhook is not null && token is not null) throw new UsageException("give --slack-webhook or --slack-token, not both.");
+        if (webhook is null && token is null)
+        {
+            if (channel is not null) throw new UsageException("--slack-channel needs --slack-token.");
+            return null;
+        }
+        if (token is not null && channel is null) throw new UsageException("--slack-token needs --slack-channel (the channel for accounts the directory names none for).");
+        var options = new SlackDeliveryOptions
+        {
+            Mode = token is null ? SlackMode.Webhook : SlackMode.BotToken,
+            Secret = ParseSecret(token is null ? "--slack-webhook" : "--slack-token", (webhook ?? token)!),
+            DefaultChannel = channel,
+            // Plain http is allowed to 127.0.0.1 only (a local relay, or the tests' loopback Slack): it never leaves the machine.
+            AllowLoopbackHttp = true,
+        };
+        if (parse.GetValue(ApiUrl) is { } api)
+        {
+            if (!Uri.TryCreate(api.EndsWith('/') ? api : api + "/", UriKind.Absolute, out var uri))
+                throw new UsageException($"--slack-api-url '{api}' is not an absolute URL.");
+            options = options with { ApiBaseUrl = uri };
+        }
+        return options;
+    }
+
+    public FolderOutbox OpenOutbox(ParseResult parse) => new(parse.GetValue(Outbox)!);
+
+    private static SecretReference ParseSecret(string option, string spec)
+    {
+        if (spec.StartsWith("https://", StringComparison.OrdinalIgnoreCase) || spec.StartsWith("xox", StringComparison.Ordinal))
+            throw new UsageException($"{option} takes where to read the secret, not the secret itself (a command line is visible to every user of the machine): export it and give env:NAME, or give file:PATH or ssm:PARAMETER.");
+        try
+        {
+            return SecretReference.Parse(spec);
+        }
+        catch (FormatException e)
+        {
+            throw new UsageException($"{option}: {e.Message}");
+        }
+    }
+
+    /// <summary>Builds the outbox resender; configuration problems become usage errors naming the fix.</summary>
+    public static async Task<OutboxResender> CreateResenderAsync(SlackDeliveryOptions options, IDigestOutbox outbox, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await SlackDelivery.CreateResenderAsync(options, outbox, log: line => Console.Error.WriteLine(line), cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (SlackConfigurationException e)
+        {
+            throw new UsageException(e.Message);
+        }
+    }
+
+    /// <summary>Builds the sink; configuration problems (missing variable, bad URL) become usage errors naming the fix.</summary>
+    public static async Task<IDigestSink> CreateSinkAsync(SlackDeliveryOptions options, IDigestOutbox outbox, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await SlackDelivery.CreateSinkAsync(options, outbox, log: line => Console.Error.WriteLine(line), cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (SlackConfigurationException e)
+        {
+            throw new UsageException(e.Message);
+        }
+    }
+}

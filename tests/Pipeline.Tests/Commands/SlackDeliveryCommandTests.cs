@@ -1,0 +1,93 @@
+using System.Text.Json;
+using Pipeline.TestSupport;
+using Pipeline.TestSupport.Slack;
+
+namespace Pipeline.Tests.Commands;
+
+/// <summary>`pipeline demo|digest` posting to a real HTTP server on loopback that behaves like Slack, and `pipeline outbox send`.</summary>
+public sealed class SlackDeliveryCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("slack-cli-").FullName;
+    private readonly LoopbackSlackServer _slack = new();
+
+    public void Dispose()
+    {
+        _slack.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private Dictionary<string, string> HookEnv(string channel = "#security") => new() { ["TEST_HOOK"] = _slack.WebhookUri(channel).ToString() };
+
+    [Fact]
+    public async Task Demo_posts_every_digest_once_in_order_within_slack_limits()
+    {
+        var outbox = Path.Combine(_dir, "outbox");
+        var result = await PipelineProcess.RunAsync(["demo", "-f", "json", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv());
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        var digestIds = lines.Where(l => l.GetProperty("type").GetString() == "digest").Select(l => l.GetProperty("digestId").GetString()!).ToList();
+        var accepted = _slack.AcceptedIn("#security");
+        Assert.Equal(digestIds.Count, accepted.Count);
+        for (int i = 0; i < digestIds.Count; i++) Assert.True(accepted[i].Contains(digestIds[i]), $"message {i} is not digest {digestIds[i]}");
+        Assert.Empty(_slack.Rejections);
+        Assert.Empty(_slack.InjectionProblems); // the demo's hostile user agent "<!channel> … <https://evil…|…>" arrives escaped
+        Assert.Equal(digestIds.Count, lines[^1].GetProperty("delivered").GetInt32());
+        Assert.Equal(0, lines[^1].GetProperty("outboxed").GetInt32());
+    }
+
+    [Fact]
+    public async Task Undeliverable_digests_go_to_the_outbox_exit_4_and_are_resent_later()
+    {
+        var input = Path.Combine(_dir, "e.jsonl");
+        await File.WriteAllTextAsync(input, Events.JsonLines([Events.ApiCall(account: "111122223333"), Events.ApiCall(account: "444455556666")]));
+        var outbox = Path.Combine(_dir, "outbox");
+        _slack.Enqueue(new SlackFault.ChannelNotFound(), times: 2); // a 4xx: never retried
+
+        var first = await PipelineProcess.RunAsync(["digest", "-i", input, "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv());
+        Assert.Equal(4, first.ExitCode);
+        Assert.Contains("in the outbox", first.Stderr, StringComparison.Ordinal);
+        Assert.Empty(_slack.Accepted);
+        Assert.Equal(2, Directory.GetFiles(outbox).Length);
+
+        var resend = await PipelineProcess.RunAsync(["outbox", "send", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv());
+        Assert.True(resend.ExitCode == 0, resend.Stderr);
+        Assert.Contains("2 resent", resend.Stdout, StringComparison.Ordinal);
+        Assert.Equal(2, _slack.Accepted.Count);
+        Assert.Empty(Directory.GetFiles(outbox));
+    }
+
+    [Fact]
+    public async Task A_secret_on_the_command_line_is_refused_and_never_echoed()
+    {
+        var url = _slack.WebhookUri("#x").ToString().Replace("http://", "https://", StringComparison.Ordinal);
+        var result = await PipelineProcess.RunAsync(["demo", "--slack-webhook", url]);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("env:NAME", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain(url, result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_missing_secret_variable_is_named_in_a_usage_error()
+    {
+        var result = await PipelineProcess.RunAsync(["demo", "--slack-webhook", "env:NO_SUCH_VARIABLE_SET"]);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("NO_SUCH_VARIABLE_SET", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Slack_format_prints_one_valid_payload_per_digest()
+    {
+        var result = await PipelineProcess.RunAsync(["demo", "-f", "slack"]);
+        Assert.Equal(0, result.ExitCode);
+        var payloads = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(7, payloads.Length); // the demo's 7 digests
+        foreach (var payload in payloads)
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes(payload);
+            var problems = SlackPayloadValidator.LimitProblems(bytes).Concat(SlackPayloadValidator.InjectionProblems(bytes)).ToList();
+            Assert.True(problems.Count == 0, string.Join("; ", problems));
+        }
+        Assert.Contains("received 111", result.Stderr, StringComparison.Ordinal); // the summary goes to stderr
+    }
+}

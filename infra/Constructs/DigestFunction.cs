@@ -15,6 +15,8 @@ internal sealed record DigestFunctionProps
 {
     /// <summary>Folder holding the NativeAOT executable <c>bootstrap</c> (or the placeholder).</summary>
     public required string AssetDirectory { get; init; }
+    /// <summary>The architecture the bootstrap was compiled for.</summary>
+    public required Architecture Architecture { get; init; }
     public required IStream Stream { get; init; }
     /// <summary>Key of the stream, the tables and the queues.</summary>
     public required IKey Key { get; init; }
@@ -32,7 +34,7 @@ internal sealed record DigestFunctionProps
 }
 
 /// <summary>
-/// The pipeline's Lambda (custom runtime, arm64, NativeAOT <c>bootstrap</c>) reading the stream through an event
+/// The pipeline's Lambda (custom runtime, arm64 by default, NativeAOT <c>bootstrap</c>) reading the stream through an event
 /// source mapping with a tumbling window, partial batch responses, bisection and bounded retries; batches
 /// that still fail go to an encrypted on-failure queue. Digests that Slack did not take wait in the outbox
 /// queue. The role holds only what the function and its mapping use, each action on its own resource.
@@ -93,7 +95,7 @@ internal sealed class DigestFunction : Construct
         {
             Description = "Security pipeline: enrich organization events, group bursts per account, post Slack digests.",
             Runtime = Runtime.PROVIDED_AL2023,
-            Architecture = Architecture.ARM_64,
+            Architecture = props.Architecture,
             Handler = "bootstrap",
             Code = Code.FromAsset(props.AssetDirectory),
             MemorySize = 512,

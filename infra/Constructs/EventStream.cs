@@ -30,6 +30,8 @@ internal sealed class EventStream : Construct
             StreamMode = provisioned ? StreamMode.PROVISIONED : StreamMode.ON_DEMAND,
             ShardCount = provisioned ? props.ShardCount : null,
             RetentionPeriod = Duration.Hours(24),
+            // It holds at most 24 hours of events that are also in CloudTrail: nothing worth keeping after a teardown.
+            RemovalPolicy = RemovalPolicy.DESTROY,
         });
         Nag.Suppress(Stream, new NagSuppression("AwsSolutions-KDS3",
             "The stream uses the pipeline's customer managed key on purpose: its key policy, rotation and grants stay in the security "

@@ -20,6 +20,13 @@ internal enum StreamCapacityMode
     Provisioned,
 }
 
+/// <summary>CPU architecture of the function (the NativeAOT bootstrap must be built for it).</summary>
+internal enum FunctionArchitecture
+{
+    Arm64,
+    X86_64,
+}
+
 /// <summary>Where the member StackSet is administered from (CloudFormation's <c>CallAs</c>).</summary>
 internal enum StackSetAdministrator
 {
@@ -108,6 +115,9 @@ internal sealed record PipelineSettings
 
     /// <summary><c>bootstrapAsset</c>: folder holding the NativeAOT <c>bootstrap</c>; default the placeholder that fails on purpose.</summary>
     public required string BootstrapAssetDirectory { get; init; }
+
+    /// <summary><c>functionArchitecture</c>: "arm64" (default, cheaper per GB-second) or "x86_64" when the bootstrap is built on and for x64.</summary>
+    public FunctionArchitecture FunctionArchitecture { get; init; } = FunctionArchitecture.Arm64;
 
     /// <summary>True while the function is the placeholder (no real bootstrap given).</summary>
     public bool UsesPlaceholderAsset { get; init; }

@@ -83,6 +83,12 @@ internal static partial class SettingsReader
         var batchSize = reader.Int("batchSize", 100, 1, 10_000);
         var topic = reader.OptionalString("alarmTopicArn", SnsTopicArn(), "an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)");
 
+        var architecture = reader.Choice("functionArchitecture", "arm64",
+            new Dictionary<string, FunctionArchitecture>
+            {
+                ["arm64"] = FunctionArchitecture.Arm64,
+                ["x86_64"] = FunctionArchitecture.X86_64,
+            });
         var (asset, placeholder) = ReadAsset(reader, problems, infraDirectory);
 
         if (problems.Count > 0)
@@ -115,6 +121,7 @@ internal static partial class SettingsReader
             AlarmTopicArn = topic,
             BootstrapAssetDirectory = asset,
             UsesPlaceholderAsset = placeholder,
+            FunctionArchitecture = architecture,
         };
     }
 
@@ -133,7 +140,7 @@ internal static partial class SettingsReader
             return (Path.Combine(infraDirectory, PlaceholderAssetFolder), true);
         var full = Path.GetFullPath(Path.Combine(infraDirectory, given));
         if (!File.Exists(Path.Combine(full, "bootstrap")))
-            problems.Add($"bootstrapAsset: {full} has no file named bootstrap (publish the Lambda with -r linux-arm64 -p:PublishAot=true and point here at the publish folder).");
+            problems.Add($"bootstrapAsset: {full} has no file named bootstrap (publish the Lambda with -r linux-arm64, or linux-x64 with functionArchitecture x86_64, and -p:PublishAot=true, and point here at the publish folder).");
         return (full, false);
     }
 

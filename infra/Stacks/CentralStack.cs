@@ -50,6 +50,9 @@ internal sealed class CentralStack : Stack
         Digests = new DigestFunction(this, "Digests", new DigestFunctionProps
         {
             AssetDirectory = settings.BootstrapAssetDirectory,
+            Architecture = settings.FunctionArchitecture == FunctionArchitecture.X86_64
+                ? Amazon.CDK.AWS.Lambda.Architecture.X86_64
+                : Amazon.CDK.AWS.Lambda.Architecture.ARM_64,
             Stream = Stream.Stream,
             Key = Key,
             AccountsTable = Tables.Accounts,
@@ -84,6 +87,7 @@ internal sealed class CentralStack : Stack
         Output("AccountsTableName", Tables.Accounts.TableName, "Load account names here: pipeline accounts import FILE --table NAME.");
         Output("LedgerTableName", Tables.Ledger.TableName, "Digests already sent.");
         Output("FunctionName", Digests.Function.FunctionName, "The pipeline function.");
+        Output("LogGroupName", Digests.LogGroup.LogGroupName, "The function's logs (aws logs tail NAME --follow).");
         Output("OutboxQueueUrl", Digests.Outbox.QueueUrl, "Digests waiting for Slack.");
         Output("FailedBatchesQueueUrl", Digests.FailureQueue.QueueUrl, "Batches the function gave up on.");
         Output("BusDeadLettersQueueUrl", Bus.DeadLetterQueue.QueueUrl, "Events the bus could not put on the stream.");

@@ -61,6 +61,7 @@ public sealed class SettingsReaderTests
     [InlineData("alarmTopicArn", "arn:aws:sqs:eu-west-1:111111111111:queue")]
     [InlineData("eventBusName", "default")]
     [InlineData("includeReadOnlyEvents", "yes")]
+    [InlineData("functionArchitecture", "riscv")]
     public void A_wrong_value_is_rejected_naming_its_key(string key, string value)
     {
         var context = Valid();

@@ -77,6 +77,14 @@ public sealed class VariantTests(SynthesizedApp app)
     }
 
     [Fact]
+    public void The_function_can_run_on_x86_64_when_the_bootstrap_is_built_for_it()
+    {
+        var (stacks, templates) = Build(("functionArchitecture", "x86_64"));
+        var function = Props(Single(templates[stacks.Central.StackName], "AWS::Lambda::Function").Resource);
+        Equal(Strings("x86_64"), function["Architectures"]);
+    }
+
+    [Fact]
     public void Delegated_administrator_deploys_the_StackSet_from_the_security_account()
     {
         var (stacks, templates) = Build(("stackSetAdministrator", "delegated-admin"));

@@ -1,0 +1,176 @@
+using System.Globalization;
+using Amazon.CDK;
+using Amazon.CDK.AWS.DynamoDB;
+using Amazon.CDK.AWS.IAM;
+using Amazon.CDK.AWS.Kinesis;
+using Amazon.CDK.AWS.KMS;
+using Amazon.CDK.AWS.Lambda;
+using Amazon.CDK.AWS.Logs;
+using Amazon.CDK.AWS.SQS;
+using Constructs;
+
+namespace Pipeline.Infra.Constructs;
+
+internal sealed record DigestFunctionProps
+{
+    /// <summary>Folder holding the NativeAOT executable <c>bootstrap</c> (or the placeholder).</summary>
+    public required string AssetDirectory { get; init; }
+    /// <summary>The architecture the bootstrap was compiled for.</summary>
+    public required Architecture Architecture { get; init; }
+    public required IStream Stream { get; init; }
+    /// <summary>Key of the stream, the tables and the queues.</summary>
+    public required IKey Key { get; init; }
+    public required ITable AccountsTable { get; init; }
+    public required ITable LedgerTable { get; init; }
+    public required string SlackWebhookParameterName { get; init; }
+    /// <summary>Null when the parameter uses the AWS managed aws/ssm key.</summary>
+    public required string? SlackWebhookParameterKeyArn { get; init; }
+    public required int BurstGapSeconds { get; init; }
+    /// <summary>Also the tumbling window: a window's state never outlives the longest burst.</summary>
+    public required int BurstMaxWindowSeconds { get; init; }
+    public required int BatchSize { get; init; }
+    public required int MaxRetryAttempts { get; init; }
+    public required int MaxRecordAgeSeconds { get; init; }
+}
+
+/// <summary>
+/// The pipeline's Lambda (custom runtime, arm64 by default, NativeAOT <c>bootstrap</c>) reading the stream through an event
+/// source mapping with a tumbling window, partial batch responses, bisection and bounded retries; batches
+/// that still fail go to an encrypted on-failure queue. Digests that Slack did not take wait in the outbox
+/// queue. The role holds only what the function and its mapping use, each action on its own resource.
+/// </summary>
+internal sealed class DigestFunction : Construct
+{
+    /// <summary>Environment variables the function reads (the contract with src/).</summary>
+    public static class Env
+    {
+        public const string AccountsTable = "ACCOUNTS_TABLE";
+        public const string LedgerTable = "LEDGER_TABLE";
+        public const string SlackWebhookParameter = "SLACK_WEBHOOK_PARAMETER";
+        public const string BurstGap = "BURST_GAP";
+        public const string BurstMaxWindow = "BURST_MAX_WINDOW";
+        public const string OutboxQueueUrl = "OUTBOX_QUEUE_URL";
+    }
+
+    public DigestFunction(Construct scope, string id, DigestFunctionProps props) : base(scope, id)
+    {
+        var stack = Amazon.CDK.Stack.Of(this);
+
+        FailureQueue = EncryptedQueues.CreateDeadLetter(this, "FailedBatches", props.Key,
+            "descriptions of Kinesis batches the function failed after its retries");
+        OutboxDeadLetters = EncryptedQueues.CreateDeadLetter(this, "OutboxDeadLetters", props.Key,
+            "digests that failed delivery from the outbox 10 times");
+        Outbox = EncryptedQueues.Create(this, "Outbox", props.Key, new DeadLetterQueue { Queue = OutboxDeadLetters, MaxReceiveCount = 10 });
+
+        LogGroup = new LogGroup(this, "Logs", new LogGroupProps
+        {
+            Retention = RetentionDays.THREE_MONTHS,
+            RemovalPolicy = RemovalPolicy.DESTROY,
+        });
+
+        Role = new Role(this, "Role", new RoleProps
+        {
+            AssumedBy = new ServicePrincipal("lambda.amazonaws.com"),
+            Description = "The security pipeline function: read the stream, the tables and the Slack parameter; write digests.",
+        });
+        Allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], LogGroup.LogGroupArn);
+        Allow("ReadStream",
+            ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"],
+            props.Stream.StreamArn);
+        // One key for stream, tables and queues: decrypt to read them, generate data keys to write the queues.
+        Allow("UsePipelineKey", ["kms:Decrypt", "kms:GenerateDataKey"], props.Key.KeyArn);
+        Allow("ReadAccountNames", ["dynamodb:GetItem", "dynamodb:BatchGetItem"], props.AccountsTable.TableArn);
+        Allow("KeepDigestLedger", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], props.LedgerTable.TableArn);
+        Allow("ReportFailedBatches", ["sqs:SendMessage"], FailureQueue.QueueArn);
+        Allow("UseOutbox", ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], Outbox.QueueArn);
+        Allow("ReadSlackWebhook", ["ssm:GetParameter"], stack.FormatArn(new ArnComponents
+        {
+            Service = "ssm",
+            Resource = "parameter",
+            ResourceName = props.SlackWebhookParameterName.TrimStart('/'),
+        }));
+        AllowDecryptSlackWebhook(stack, props.SlackWebhookParameterKeyArn);
+
+        Function = new Function(this, "Function", new FunctionProps
+        {
+            Description = "Security pipeline: enrich organization events, group bursts per account, post Slack digests.",
+            Runtime = Runtime.PROVIDED_AL2023,
+            Architecture = props.Architecture,
+            Handler = "bootstrap",
+            Code = Code.FromAsset(props.AssetDirectory),
+            MemorySize = 512,
+            // The final invocation of a tumbling window posts the digests: room for Slack retries.
+            Timeout = Duration.Minutes(2),
+            Role = Role,
+            LogGroup = LogGroup,
+            Environment = new Dictionary<string, string>
+            {
+                [Env.AccountsTable] = props.AccountsTable.TableName,
+                [Env.LedgerTable] = props.LedgerTable.TableName,
+                [Env.SlackWebhookParameter] = props.SlackWebhookParameterName,
+                [Env.BurstGap] = props.BurstGapSeconds.ToString(CultureInfo.InvariantCulture),
+                [Env.BurstMaxWindow] = props.BurstMaxWindowSeconds.ToString(CultureInfo.InvariantCulture),
+                [Env.OutboxQueueUrl] = Outbox.QueueUrl,
+            },
+        });
+        Function.Node.AddDependency(Role);
+
+        Mapping = new CfnEventSourceMapping(this, "StreamMapping", new CfnEventSourceMappingProps
+        {
+            FunctionName = Function.FunctionName,
+            EventSourceArn = props.Stream.StreamArn,
+            StartingPosition = "TRIM_HORIZON",
+            BatchSize = props.BatchSize,
+            TumblingWindowInSeconds = props.BurstMaxWindowSeconds,
+            FunctionResponseTypes = ["ReportBatchItemFailures"],
+            BisectBatchOnFunctionError = true,
+            MaximumRetryAttempts = props.MaxRetryAttempts,
+            MaximumRecordAgeInSeconds = props.MaxRecordAgeSeconds,
+            // One batch per shard at a time: the tumbling-window state is per shard and bursts are per account.
+            ParallelizationFactor = 1,
+            DestinationConfig = new CfnEventSourceMapping.DestinationConfigProperty
+            {
+                OnFailure = new CfnEventSourceMapping.OnFailureProperty { Destination = FailureQueue.QueueArn },
+            },
+        });
+        // Lambda checks the role's stream permissions when it creates the mapping.
+        Mapping.Node.AddDependency(Role);
+    }
+
+    public Function Function { get; }
+    public Role Role { get; }
+    public LogGroup LogGroup { get; }
+    public CfnEventSourceMapping Mapping { get; }
+    public Queue FailureQueue { get; }
+    public Queue Outbox { get; }
+    public Queue OutboxDeadLetters { get; }
+
+    private void Allow(string sid, string[] actions, string resource) =>
+        Role.AddToPolicy(new PolicyStatement(new PolicyStatementProps { Sid = sid, Actions = actions, Resources = [resource] }));
+
+    private void AllowDecryptSlackWebhook(Amazon.CDK.Stack stack, string? customerKeyArn)
+    {
+        if (customerKeyArn is not null)
+        {
+            Allow("DecryptSlackWebhook", ["kms:Decrypt"], customerKeyArn);
+            return;
+        }
+        // The AWS managed aws/ssm key has an id unknown at synthesis (an alias cannot be a policy resource):
+        // any key of this account, but only when SSM decrypts on the function's behalf in this region.
+        Role.AddToPolicy(new PolicyStatement(new PolicyStatementProps
+        {
+            Sid = "DecryptSlackWebhook",
+            Actions = ["kms:Decrypt"],
+            Resources = [stack.FormatArn(new ArnComponents { Service = "kms", Resource = "key", ResourceName = "*" })],
+            Conditions = new Dictionary<string, object>
+            {
+                ["StringEquals"] = new Dictionary<string, object> { ["kms:ViaService"] = $"ssm.{stack.Region}.amazonaws.com" },
+            },
+        }));
+        Nag.Suppress(Role.Node.FindChild("DefaultPolicy"), new NagSuppression("AwsSolutions-IAM5",
+            "kms:Decrypt for the Slack webhook SecureString under the AWS managed aws/ssm key, whose key id is not known at synthesis; "
+            + "the kms:ViaService condition limits it to SSM decrypting in this region. Set slackWebhookParameterKeyArn to name the key instead.",
+            // How cdk-nag names the finding: the stack's environment is concrete, the partition is not.
+            $"Resource::arn:<AWS::Partition>:kms:{stack.Region}:{stack.Account}:key/*"));
+    }
+}

@@ -1,0 +1,124 @@
+namespace Pipeline.Infra.Settings;
+
+/// <summary>Which kinds of member-account events the forwarding rules send to the central bus.</summary>
+internal enum ForwardedEventKind
+{
+    /// <summary>CloudTrail management API calls that change something (detail-type "AWS API Call via CloudTrail").</summary>
+    CloudTrailApiCalls,
+    /// <summary>Console sign-ins ("AWS Console Signin via CloudTrail").</summary>
+    ConsoleSignIns,
+    /// <summary>GuardDuty findings ("GuardDuty Finding").</summary>
+    GuardDutyFindings,
+    /// <summary>Security Hub findings ("Security Hub Findings - Imported").</summary>
+    SecurityHubFindings,
+}
+
+/// <summary>Kinesis capacity mode of the central stream.</summary>
+internal enum StreamCapacityMode
+{
+    OnDemand,
+    Provisioned,
+}
+
+/// <summary>CPU architecture of the function (the NativeAOT bootstrap must be built for it).</summary>
+internal enum FunctionArchitecture
+{
+    Arm64,
+    X86_64,
+}
+
+/// <summary>Where the member StackSet is administered from (CloudFormation's <c>CallAs</c>).</summary>
+internal enum StackSetAdministrator
+{
+    /// <summary>The management account deploys the StackSet (CallAs SELF).</summary>
+    ManagementAccount,
+    /// <summary>The security account, registered as a StackSets delegated administrator, deploys it (CallAs DELEGATED_ADMIN).</summary>
+    DelegatedAdministrator,
+}
+
+/// <summary>
+/// Everything the CDK app needs to know about the organization and the pipeline, read from the CDK context
+/// (<c>infra/cdk.json</c> "context", or <c>cdk synth -c key=value</c>) and validated before any construct is
+/// built: <see cref="SettingsReader"/> lists every problem at once, naming the context key.
+/// The context keys and their defaults are documented on each property and in the Deploy guide.
+/// </summary>
+internal sealed record PipelineSettings
+{
+    /// <summary><c>orgId</c>: the AWS Organizations id (o-…): the only principals the central bus admits.</summary>
+    public required string OrganizationId { get; init; }
+
+    /// <summary><c>securityAccountId</c>: the account that hosts the central stack (bus, stream, function, tables).</summary>
+    public required string SecurityAccountId { get; init; }
+
+    /// <summary><c>managementAccountId</c>: the organization's management account (StackSets skip it: it gets its own stacks).</summary>
+    public required string ManagementAccountId { get; init; }
+
+    /// <summary><c>centralRegion</c>: the region of the central stack.</summary>
+    public required string CentralRegion { get; init; }
+
+    /// <summary><c>memberOrganizationalUnitIds</c>: OUs (ou-…) or the root (r-…) the StackSet deploys to, new accounts included.</summary>
+    public required IReadOnlyList<string> MemberOrganizationalUnitIds { get; init; }
+
+    /// <summary><c>memberRegions</c>: regions in which member (and management) accounts forward events.</summary>
+    public required IReadOnlyList<string> MemberRegions { get; init; }
+
+    /// <summary><c>forwardedEvents</c>: default all four kinds (cloudtrail-api-calls, console-sign-ins, guardduty-findings, securityhub-findings).</summary>
+    public required IReadOnlyList<ForwardedEventKind> ForwardedEvents { get; init; }
+
+    /// <summary><c>includeReadOnlyEvents</c>: default false. True adds read-only CloudTrail calls (Get/Describe/List…), a much larger volume.</summary>
+    public bool IncludeReadOnlyEvents { get; init; }
+
+    /// <summary><c>stackSetAdministrator</c>: "management" (default) or "delegated-admin".</summary>
+    public StackSetAdministrator StackSetAdministrator { get; init; } = StackSetAdministrator.ManagementAccount;
+
+    /// <summary><c>eventBusName</c>: default "security-pipeline".</summary>
+    public string EventBusName { get; init; } = "security-pipeline";
+
+    /// <summary><c>streamName</c>: default "security-pipeline".</summary>
+    public string StreamName { get; init; } = "security-pipeline";
+
+    /// <summary><c>streamMode</c>: "on-demand" (default) or "provisioned".</summary>
+    public StreamCapacityMode StreamMode { get; init; } = StreamCapacityMode.OnDemand;
+
+    /// <summary><c>streamShardCount</c>: shards when provisioned, default 1 (1–500).</summary>
+    public int StreamShardCount { get; init; } = 1;
+
+    /// <summary><c>burstGapSeconds</c>: a burst closes after this much quiet for its account; default 120 (1–899, below the max window).</summary>
+    public int BurstGapSeconds { get; init; } = 120;
+
+    /// <summary><c>burstMaxWindowSeconds</c>: a burst never lasts longer; also the Kinesis tumbling window. Default 600 (1–900, Lambda's limit).</summary>
+    public int BurstMaxWindowSeconds { get; init; } = 600;
+
+    /// <summary><c>slackWebhookParameterName</c>: the SSM SecureString holding the Slack webhook URL; default "/security-pipeline/slack-webhook".</summary>
+    public string SlackWebhookParameterName { get; init; } = "/security-pipeline/slack-webhook";
+
+    /// <summary><c>slackWebhookParameterKeyArn</c>: the customer managed KMS key of that parameter, if not the default aws/ssm key.</summary>
+    public string? SlackWebhookParameterKeyArn { get; init; }
+
+    /// <summary><c>accountsTableName</c>: account id → name; default "security-pipeline-accounts".</summary>
+    public string AccountsTableName { get; init; } = "security-pipeline-accounts";
+
+    /// <summary><c>ledgerTableName</c>: digests already sent (idempotency), items expire by TTL; default "security-pipeline-digest-ledger".</summary>
+    public string LedgerTableName { get; init; } = "security-pipeline-digest-ledger";
+
+    /// <summary><c>maxRetryAttempts</c>: retries of a failing batch before it goes to the failure queue; default 3 (0–10000).</summary>
+    public int MaxRetryAttempts { get; init; } = 3;
+
+    /// <summary><c>maxRecordAgeSeconds</c>: records older than this are sent to the failure queue unprocessed; default 3600 (60–86400, the stream's retention).</summary>
+    public int MaxRecordAgeSeconds { get; init; } = 3600;
+
+    /// <summary><c>batchSize</c>: records per invocation, default 100 (1–10000).</summary>
+    public int BatchSize { get; init; } = 100;
+
+    /// <summary><c>alarmTopicArn</c>: an SNS topic for the alarms; without it the alarms exist but notify nobody.</summary>
+    public string? AlarmTopicArn { get; init; }
+
+    /// <summary><c>bootstrapAsset</c>: folder holding the NativeAOT <c>bootstrap</c>; default the placeholder that fails on purpose.</summary>
+    public required string BootstrapAssetDirectory { get; init; }
+
+    /// <summary><c>functionArchitecture</c>: "arm64" (default, cheaper per GB-second) or "x86_64" when the bootstrap is built on and for x64.</summary>
+    public FunctionArchitecture FunctionArchitecture { get; init; } = FunctionArchitecture.Arm64;
+
+    /// <summary>True while the function is the placeholder (no real bootstrap given).</summary>
+    public bool UsesPlaceholderAsset { get; init; }
+}

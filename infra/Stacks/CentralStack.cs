@@ -1,0 +1,105 @@
+using Amazon.CDK;
+using Amazon.CDK.AWS.KMS;
+using Amazon.CDK.AWS.SQS;
+using Constructs;
+using Pipeline.Infra.Constructs;
+using Pipeline.Infra.Settings;
+
+namespace Pipeline.Infra.Stacks;
+
+/// <summary>
+/// The security account's stack: the organization's bus, the stream, the tables, the function and its alarms,
+/// all encrypted with one customer managed key. Deployed once, in <see cref="PipelineSettings.CentralRegion"/>.
+/// </summary>
+internal sealed class CentralStack : Stack
+{
+    public CentralStack(Construct scope, string id, PipelineSettings settings, IStackProps props) : base(scope, id, props)
+    {
+        Key = new Key(this, "Key", new KeyProps
+        {
+            Description = "Security pipeline: stream, tables and queues.",
+            EnableKeyRotation = true,
+            Alias = "alias/" + settings.EventBusName,
+            RemovalPolicy = RemovalPolicy.RETAIN,
+        });
+
+        Stream = new EventStream(this, "Events", new EventStreamProps
+        {
+            StreamName = settings.StreamName,
+            Key = Key,
+            Mode = settings.StreamMode,
+            ShardCount = settings.StreamShardCount,
+        });
+
+        Bus = new OrgEventBus(this, "OrgBus", new OrgEventBusProps
+        {
+            BusName = settings.EventBusName,
+            OrganizationId = settings.OrganizationId,
+            Stream = Stream.Stream,
+            Key = Key,
+            IncludeReadOnlyEvents = settings.IncludeReadOnlyEvents,
+        });
+
+        Tables = new StateTables(this, "Tables", new StateTablesProps
+        {
+            AccountsTableName = settings.AccountsTableName,
+            LedgerTableName = settings.LedgerTableName,
+            Key = Key,
+        });
+
+        Digests = new DigestFunction(this, "Digests", new DigestFunctionProps
+        {
+            AssetDirectory = settings.BootstrapAssetDirectory,
+            Architecture = settings.FunctionArchitecture == FunctionArchitecture.X86_64
+                ? Amazon.CDK.AWS.Lambda.Architecture.X86_64
+                : Amazon.CDK.AWS.Lambda.Architecture.ARM_64,
+            Stream = Stream.Stream,
+            Key = Key,
+            AccountsTable = Tables.Accounts,
+            LedgerTable = Tables.Ledger,
+            SlackWebhookParameterName = settings.SlackWebhookParameterName,
+            SlackWebhookParameterKeyArn = settings.SlackWebhookParameterKeyArn,
+            BurstGapSeconds = settings.BurstGapSeconds,
+            BurstMaxWindowSeconds = settings.BurstMaxWindowSeconds,
+            BatchSize = settings.BatchSize,
+            MaxRetryAttempts = settings.MaxRetryAttempts,
+            MaxRecordAgeSeconds = settings.MaxRecordAgeSeconds,
+        });
+
+        Alarms = new PipelineAlarms(this, "Alarms", new PipelineAlarmsProps
+        {
+            Function = Digests.Function,
+            DeadLetterQueues = new Dictionary<string, IQueue>
+            {
+                ["BusDeadLetters"] = Bus.DeadLetterQueue,
+                ["FailedBatches"] = Digests.FailureQueue,
+                ["OutboxDeadLetters"] = Digests.OutboxDeadLetters,
+            },
+            Outbox = Digests.Outbox,
+            // Ten minutes of slack beyond one window before "falling behind" is called.
+            IteratorAgeThresholdMilliseconds = (settings.BurstMaxWindowSeconds + 600) * 1000.0,
+            OutboxAgeThresholdSeconds = settings.BurstMaxWindowSeconds,
+            TopicArn = settings.AlarmTopicArn,
+        });
+
+        Output("EventBusArn", Bus.Bus.EventBusArn, "The central bus: member rules forward here.");
+        Output("StreamName", Stream.Stream.StreamName, "The Kinesis stream (pipeline run can read it too).");
+        Output("AccountsTableName", Tables.Accounts.TableName, "Load account names here: pipeline accounts import FILE --table NAME.");
+        Output("LedgerTableName", Tables.Ledger.TableName, "Digests already sent.");
+        Output("FunctionName", Digests.Function.FunctionName, "The pipeline function.");
+        Output("LogGroupName", Digests.LogGroup.LogGroupName, "The function's logs (aws logs tail NAME --follow).");
+        Output("OutboxQueueUrl", Digests.Outbox.QueueUrl, "Digests waiting for Slack.");
+        Output("FailedBatchesQueueUrl", Digests.FailureQueue.QueueUrl, "Batches the function gave up on.");
+        Output("BusDeadLettersQueueUrl", Bus.DeadLetterQueue.QueueUrl, "Events the bus could not put on the stream.");
+    }
+
+    public Key Key { get; }
+    public EventStream Stream { get; }
+    public OrgEventBus Bus { get; }
+    public StateTables Tables { get; }
+    public DigestFunction Digests { get; }
+    public PipelineAlarms Alarms { get; }
+
+    private void Output(string id, string value, string description) =>
+        _ = new CfnOutput(this, id, new CfnOutputProps { Value = value, Description = description });
+}

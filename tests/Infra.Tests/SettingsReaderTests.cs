@@ -1,0 +1,112 @@
+using System.Text.Json;
+using Pipeline.Infra.Settings;
+
+namespace Pipeline.Infra.Tests;
+
+/// <summary>Settings are validated before any construct exists, every problem named by its context key.</summary>
+public sealed class SettingsReaderTests
+{
+    private static readonly string InfraDirectory = Path.Combine(Pipeline.TestSupport.SharedCorpus.RepositoryRoot, "infra");
+
+    private static Dictionary<string, object?> Valid() => new()
+    {
+        ["orgId"] = "o-abc123def456",
+        ["securityAccountId"] = "111111111111",
+        ["managementAccountId"] = "222222222222",
+        ["centralRegion"] = "eu-west-1",
+        ["memberOrganizationalUnitIds"] = "ou-ab12-cdefgh34, r-ab12",
+        ["memberRegions"] = "[\"eu-west-1\",\"us-east-1\"]",
+    };
+
+    private static PipelineSettings Read(Dictionary<string, object?> context) =>
+        SettingsReader.Read(key => context.GetValueOrDefault(key), InfraDirectory);
+
+    private static IReadOnlyList<string> Problems(Dictionary<string, object?> context) =>
+        Assert.Throws<SettingsException>(() => Read(context)).Problems;
+
+    [Fact]
+    public void Defaults_fill_everything_but_the_organization()
+    {
+        var settings = Read(Valid());
+        Assert.Equal(["ou-ab12-cdefgh34", "r-ab12"], settings.MemberOrganizationalUnitIds);
+        Assert.Equal(["eu-west-1", "us-east-1"], settings.MemberRegions);
+        Assert.Equal(Enum.GetValues<ForwardedEventKind>(), settings.ForwardedEvents);
+        Assert.Equal((120, 600), (settings.BurstGapSeconds, settings.BurstMaxWindowSeconds));
+        Assert.True(settings.UsesPlaceholderAsset);
+        Assert.True(File.Exists(Path.Combine(settings.BootstrapAssetDirectory, "bootstrap")));
+    }
+
+    [Fact]
+    public void Every_missing_required_setting_is_reported_at_once()
+    {
+        var problems = Problems([]);
+        Assert.Equal(
+            ["orgId", "securityAccountId", "managementAccountId", "centralRegion", "memberOrganizationalUnitIds", "memberRegions"],
+            problems.Select(p => p[..p.IndexOf(':', StringComparison.Ordinal)]));
+    }
+
+    [Theory]
+    [InlineData("orgId", "o-short")]
+    [InlineData("securityAccountId", "12345")]
+    [InlineData("centralRegion", "Europe")]
+    [InlineData("memberOrganizationalUnitIds", "ou-bad")]
+    [InlineData("memberRegions", "eu-west-1,eu-west-1")]
+    [InlineData("forwardedEvents", "cloudtrail-api-calls,everything")]
+    [InlineData("burstMaxWindowSeconds", "901")]
+    [InlineData("burstGapSeconds", "0")]
+    [InlineData("maxRecordAgeSeconds", "30")]
+    [InlineData("streamMode", "fast")]
+    [InlineData("slackWebhookParameterName", "/aws/reserved")]
+    [InlineData("slackWebhookParameterName", "has space")]
+    [InlineData("alarmTopicArn", "arn:aws:sqs:eu-west-1:111111111111:queue")]
+    [InlineData("eventBusName", "default")]
+    [InlineData("includeReadOnlyEvents", "yes")]
+    [InlineData("functionArchitecture", "riscv")]
+    public void A_wrong_value_is_rejected_naming_its_key(string key, string value)
+    {
+        var context = Valid();
+        context[key] = value;
+        Assert.Contains(Problems(context), p => p.StartsWith(key + ":", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Gap_must_be_shorter_than_the_max_window()
+    {
+        var context = Valid();
+        context["burstGapSeconds"] = 300;
+        context["burstMaxWindowSeconds"] = 300;
+        Assert.Contains(Problems(context), p => p.StartsWith("burstGapSeconds:", StringComparison.Ordinal) && p.Contains("below burstMaxWindowSeconds", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Security_account_must_not_be_the_management_account()
+    {
+        var context = Valid();
+        context["securityAccountId"] = "222222222222";
+        Assert.Contains(Problems(context), p => p.StartsWith("securityAccountId:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Bootstrap_asset_folder_must_hold_a_bootstrap_file()
+    {
+        var context = Valid();
+        context["bootstrapAsset"] = "Settings"; // exists, has no bootstrap
+        Assert.Contains(Problems(context), p => p.StartsWith("bootstrapAsset:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_committed_cdk_json_only_lacks_the_organization_specific_settings()
+    {
+        using var cdkJson = JsonDocument.Parse(File.ReadAllText(Path.Combine(InfraDirectory, "cdk.json")));
+        var context = cdkJson.RootElement.GetProperty("context").EnumerateObject()
+            .ToDictionary(p => p.Name, p => (object?)p.Value.Clone());
+        var problems = Problems(context);
+        Assert.Equal(
+            ["orgId", "securityAccountId", "managementAccountId", "centralRegion", "memberOrganizationalUnitIds", "memberRegions"],
+            problems.Select(p => p[..p.IndexOf(':', StringComparison.Ordinal)]));
+
+        foreach (var (key, value) in Valid())
+            context[key] = value;
+        Assert.Equal(600, Read(context).BurstMaxWindowSeconds);
+    }
+}

@@ -1,0 +1,95 @@
+using System.Text.Json.Nodes;
+using static Pipeline.Infra.Tests.Cfn;
+
+namespace Pipeline.Infra.Tests;
+
+/// <summary>Settings that change the templates: each variant is a second, small app in the same jsii process.</summary>
+[Collection(CdkCollection.Name)]
+public sealed class VariantTests(SynthesizedApp app)
+{
+    private (Pipeline.Infra.PipelineStacks Stacks, IReadOnlyDictionary<string, JsonObject> Templates) Build(params (string Key, object Value)[] changes)
+    {
+        var context = SynthesizedApp.BaseContext();
+        foreach (var (key, value) in changes)
+            context[key] = value;
+        return app.Build(context);
+    }
+
+    [Fact]
+    public void Read_only_events_switch_every_forwarding_rule_and_the_bus_rule_to_all_management_events()
+    {
+        var (stacks, templates) = Build(("includeReadOnlyEvents", true), ("forwardedEvents", new[] { "cloudtrail-api-calls" }));
+        const string all = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS";
+        var pattern = JsonNode.Parse("""{"source": [{"prefix": "aws."}], "detail-type": ["AWS API Call via CloudTrail"]}""")!;
+        var set = Props(Single(templates[stacks.MemberForwarding.StackName], "AWS::CloudFormation::StackSet").Resource);
+        ForwardingTests.AssertForwarding(JsonNode.Parse((string)set["TemplateBody"]!)!.AsObject(), all, pattern);
+        foreach (var management in stacks.ManagementForwarding)
+            ForwardingTests.AssertForwarding(templates[management.StackName], all, pattern);
+        var busRule = Props(Single(templates[stacks.Central.StackName], "AWS::Events::Rule").Resource);
+        Equal(JsonValue.Create(all), busRule["State"]);
+    }
+
+    [Fact]
+    public void Provisioned_stream_takes_the_shard_count()
+    {
+        var (stacks, templates) = Build(("streamMode", "provisioned"), ("streamShardCount", "4"));
+        var stream = Props(Single(templates[stacks.Central.StackName], "AWS::Kinesis::Stream").Resource);
+        Equal(JsonValue.Create(4), stream["ShardCount"]);
+        Equal(JsonNode.Parse("""{"StreamMode": "PROVISIONED"}"""), stream["StreamModeDetails"]);
+        Assert.Equal("KMS", (string?)stream["StreamEncryption"]!["EncryptionType"]);
+    }
+
+    [Fact]
+    public void Burst_window_settings_reach_the_tumbling_window_and_the_function()
+    {
+        var (stacks, templates) = Build(("burstGapSeconds", "60"), ("burstMaxWindowSeconds", "900"));
+        var central = templates[stacks.Central.StackName];
+        Equal(JsonValue.Create(900), Props(Single(central, "AWS::Lambda::EventSourceMapping").Resource)["TumblingWindowInSeconds"]);
+        var variables = Props(Single(central, "AWS::Lambda::Function").Resource)["Environment"]!["Variables"]!;
+        Equal(JsonValue.Create("60"), variables["BURST_GAP"]);
+        Equal(JsonValue.Create("900"), variables["BURST_MAX_WINDOW"]);
+    }
+
+    [Fact]
+    public void A_customer_key_for_the_Slack_parameter_replaces_the_any_key_statement()
+    {
+        const string keyArn = "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        var (stacks, templates) = Build(("slackWebhookParameterKeyArn", keyArn));
+        var central = templates[stacks.Central.StackName];
+        var policy = Resources(central, "AWS::IAM::Policy").Select(p => p.Resource)
+            .Single(p => Statements(p).Any(s => (string?)s["Sid"] == "DecryptSlackWebhook"));
+        var decrypt = Statements(policy).Single(s => (string?)s["Sid"] == "DecryptSlackWebhook");
+        Equal(JsonValue.Create(keyArn), decrypt["Resource"]);
+        Assert.Null(decrypt["Condition"]);
+        // No wildcard left, so no cdk-nag suppression either.
+        Assert.Null(policy["Metadata"]?["cdk_nag"]);
+    }
+
+    [Fact]
+    public void Without_a_topic_alarms_notify_nobody()
+    {
+        var context = SynthesizedApp.BaseContext();
+        context.Remove("alarmTopicArn");
+        var (stacks, templates) = app.Build(context);
+        var alarms = Resources(templates[stacks.Central.StackName], "AWS::CloudWatch::Alarm").ToArray();
+        Assert.Equal(7, alarms.Length);
+        Assert.All(alarms, a => Assert.Null(Props(a.Resource)["AlarmActions"]));
+    }
+
+    [Fact]
+    public void The_function_can_run_on_x86_64_when_the_bootstrap_is_built_for_it()
+    {
+        var (stacks, templates) = Build(("functionArchitecture", "x86_64"));
+        var function = Props(Single(templates[stacks.Central.StackName], "AWS::Lambda::Function").Resource);
+        Equal(Strings("x86_64"), function["Architectures"]);
+    }
+
+    [Fact]
+    public void Delegated_administrator_deploys_the_StackSet_from_the_security_account()
+    {
+        var (stacks, templates) = Build(("stackSetAdministrator", "delegated-admin"));
+        Assert.Equal(SynthesizedApp.SecurityAccount, stacks.MemberForwarding.Account);
+        var set = Props(Single(templates[stacks.MemberForwarding.StackName], "AWS::CloudFormation::StackSet").Resource);
+        Equal(JsonValue.Create("DELEGATED_ADMIN"), set["CallAs"]);
+    }
+}

@@ -17,6 +17,7 @@ internal static class TextDigestRenderer
     {
         var sb = new StringBuilder();
         var name = d.AccountName is { } n ? $"{Clean(n)} ({d.Account})" : d.Account;
+        if (d.AccountInfo?.State is { } state && state != "ACTIVE") name += $" [{Clean(state)}]"; // activity in a closing account is news
         var span = d.LastEventTime - d.FirstEventTime;
         sb.Append("== ").Append(name).Append("  ")
           .Append(Time(d.FirstEventTime)).Append(" → ").Append(TimeOfDay(d.FirstEventTime, d.LastEventTime))

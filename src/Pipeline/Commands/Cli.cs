@@ -14,6 +14,7 @@ internal static class Cli
         MuteCommand.Create(),
         TuneCommand.Create(),
         OutboxCommand.Create(),
+        AccountsCommand.Create(),
     };
 
     public static async Task<int> RunAsync(string[] args)
@@ -51,6 +52,11 @@ internal static class Cli
         {
             await Console.Error.WriteLineAsync("error: " + e.Message).ConfigureAwait(false);
             return ExitCodes.InputError;
+        }
+        catch (ServiceUnavailableException e)
+        {
+            await Console.Error.WriteLineAsync("error: " + e.Message).ConfigureAwait(false);
+            return ExitCodes.ServiceUnavailable;
         }
         catch (OperationCanceledException)
         {

@@ -22,6 +22,22 @@ internal static class CommonOptions
         Description = "Account names: the JSON that `aws organizations list-accounts` prints.",
     };
 
+    public static Option<string?> AccountsTable() => new("--accounts-table")
+    {
+        Description = "Account names from this DynamoDB table (see `pipeline accounts import`); with --endpoint/--region.",
+    };
+
+    /// <summary>The account directory a command asked for: a file, a DynamoDB table, or none.</summary>
+    public static Enricher.Accounts.IAccountDirectory Directory(ParseResult parse, Option<string?>? file, Option<string?> table, AwsOptions aws)
+    {
+        var path = file is null ? null : parse.GetValue(file);
+        var tableName = parse.GetValue(table);
+        if (path is not null && tableName is not null) throw new UsageException("give --accounts or --accounts-table, not both.");
+        if (tableName is not null) return AccountsCommand.Directory(aws.CreateDynamoDb(parse), tableName);
+        if (path is not null) return Enricher.Accounts.FileAccountDirectory.Load(path, bad => Console.Error.WriteLine($"warning: accounts file row skipped: {bad}"));
+        return Enricher.Accounts.FileAccountDirectory.Empty;
+    }
+
     public static Option<string?> Mute() => new("--mute")
     {
         Description = "Mute rules: a JSON file {\"rules\":[{\"name\":…,\"pattern\":{…EventBridge event pattern…}}]}. Muted events are counted, not digested.",

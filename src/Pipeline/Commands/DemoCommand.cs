@@ -24,10 +24,13 @@ internal static class DemoCommand
         var maxWindow = CommonOptions.MaxWindow();
         var format = CommonOptions.Format();
         var slack = new SlackOptions();
+        var accountsTable = CommonOptions.AccountsTable();
+        var aws = new AwsOptions();
         var command = new Command("demo", "Replay a realistic day of a five-account organisation (Terraform apply, console session, a credential-theft-like sequence, findings, duplicates, a malformed line) and print the digests.")
         {
-            gap, maxWindow, format,
+            gap, maxWindow, format, accountsTable,
         };
+        aws.AddTo(command);
         slack.AddTo(command);
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
@@ -43,10 +46,13 @@ internal static class DemoCommand
                 Slack = slack.Read(parse),
                 Outbox = parse.GetValue(slack.Outbox)!,
             };
-            var directory = FileAccountDirectory.Parse(ReadResource(AccountsResource), "samples/" + AccountsResource);
+            // Names come from the shipped accounts file, or from a table (e.g. one loaded with `accounts import samples/demo/accounts.json`).
+            var directory = parse.GetValue(accountsTable) is null
+                ? FileAccountDirectory.Parse(ReadResource(AccountsResource), "samples/" + AccountsResource)
+                : CommonOptions.Directory(parse, null, accountsTable, aws);
             var mutes = MuteRuleSet.Parse(ReadResource(MuteResource), "samples/" + MuteResource);
             if (settings.Format == OutputFormat.Text)
-                Console.WriteLine($"Replaying samples/{EventsResource} with names from samples/{AccountsResource} and mute rules from samples/{MuteResource} (gap {Duration.Format(settings.Window.Gap)}, max window {Duration.Format(settings.Window.MaxWindow)}).\n");
+                Console.WriteLine($"Replaying samples/{EventsResource} with names from {parse.GetValue(accountsTable) ?? "samples/" + AccountsResource} and mute rules from samples/{MuteResource} (gap {Duration.Format(settings.Window.Gap)}, max window {Duration.Format(settings.Window.MaxWindow)}).\n");
             return await DigestCommand.RunAsync(settings, directory, mutes,
                 _ => RecordReader.ReadStream(new MemoryStream(ReadResource(EventsResource)), "samples/" + EventsResource), null, ct).ConfigureAwait(false);
         }));

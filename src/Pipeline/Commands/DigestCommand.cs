@@ -19,6 +19,8 @@ internal static class DigestCommand
     {
         var input = CommonOptions.Input();
         var accounts = CommonOptions.Accounts();
+        var accountsTable = CommonOptions.AccountsTable();
+        var aws = new AwsOptions();
         var mute = CommonOptions.Mute();
         var gap = CommonOptions.Gap();
         var maxWindow = CommonOptions.MaxWindow();
@@ -31,8 +33,9 @@ internal static class DigestCommand
 
         var command = new Command("digest", "Read organisation events from files and print one digest per burst of each account's activity.")
         {
-            input, accounts, mute, gap, maxWindow, horizon, maxIds, format, noProgress, failOnReject,
+            input, accounts, accountsTable, mute, gap, maxWindow, horizon, maxIds, format, noProgress, failOnReject,
         };
+        aws.AddTo(command);
         slack.AddTo(command);
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
@@ -56,9 +59,7 @@ internal static class DigestCommand
             };
             var inputs = parse.GetValue(input)!;
             var files = inputs.SelectMany(RecordReader.ExpandPath).ToList();
-            var directory = parse.GetValue(accounts) is { } path
-                ? FileAccountDirectory.Load(path, bad => Console.Error.WriteLine($"warning: accounts file row skipped: {bad}"))
-                : FileAccountDirectory.Empty;
+            var directory = CommonOptions.Directory(parse, accounts, accountsTable, aws);
             var mutes = CommonOptions.LoadMutes(parse.GetValue(mute));
             return await RunAsync(settings, directory, mutes, progress => RecordReader.ReadFiles(files, progress), RecordReader.TotalBytes(files), ct).ConfigureAwait(false);
         }));

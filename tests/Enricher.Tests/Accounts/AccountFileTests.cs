@@ -1,0 +1,43 @@
+using System.Text;
+using Pipeline.Enricher.Accounts;
+using Pipeline.Enricher.Reading;
+
+namespace Pipeline.Enricher.Tests.Accounts;
+
+public sealed class AccountFileTests
+{
+    private static AccountFile.Result Parse(string text) => AccountFile.Parse(Encoding.UTF8.GetBytes(text), "f");
+
+    [Fact]
+    public void List_accounts_json_is_read_with_states_and_bad_entries_reported()
+    {
+        var result = Parse("""
+            {"Accounts":[
+              {"Id":"111122223333","Name":"prod","State":"ACTIVE"},
+              {"Id":"444455556666","Name":"old","Status":"SUSPENDED"},
+              {"Id":"123","Name":"short"},
+              {"Id":"777788889999"}
+            ]}
+            """);
+        Assert.Equal(["prod", "old"], result.Accounts.Select(a => a.Name));
+        Assert.Equal("SUSPENDED", result.Accounts[1].State);
+        Assert.Equal(["f Accounts[2]: account id '123' is not 12 digits", "f Accounts[3]: account 777788889999 has no name"], result.Errors.Select(e => e.ToString()));
+    }
+
+    [Fact]
+    public void Csv_with_header_optional_columns_and_quotes_is_read_and_bad_rows_named_by_line()
+    {
+        var result = Parse("id,name,environment,owner,channel\n111122223333,\"Payments, prod\",prod,team-pay,#pay-alerts\n12ab,broken\n444455556666,sandbox\n");
+        Assert.Equal(2, result.Accounts.Count);
+        Assert.Equal(("Payments, prod", "prod", "team-pay", "#pay-alerts"), (result.Accounts[0].Name, result.Accounts[0].Environment, result.Accounts[0].Owner, result.Accounts[0].SlackChannel));
+        Assert.Null(result.Accounts[1].SlackChannel);
+        Assert.Equal("f:3", Assert.Single(result.Errors).Where);
+    }
+
+    [Fact]
+    public void A_json_file_without_accounts_is_an_input_error()
+    {
+        var e = Assert.Throws<InputException>(() => Parse("{\"Users\":[]}"));
+        Assert.Contains("list-accounts", e.Message, StringComparison.Ordinal);
+    }
+}

@@ -53,6 +53,28 @@ internal sealed class AwsOptions
         return new AmazonDynamoDBClient(config);
     }
 
+    /// <summary>A Kinesis client (our own; AWSSDK.Kinesis is not served here) with the same endpoint and credential rules.</summary>
+    public Kinesis.KinesisClient CreateKinesis(ParseResult parse)
+    {
+        var endpoint = parse.GetValue(Endpoint);
+        Uri? uri = null;
+        if (endpoint is not null && !Uri.TryCreate(endpoint, UriKind.Absolute, out uri))
+            throw new UsageException($"--endpoint '{endpoint}' is not an absolute URL (e.g. http://127.0.0.1:4567).");
+        try
+        {
+            return new Kinesis.KinesisClient(new Kinesis.KinesisClientOptions
+            {
+                Region = RegionName(parse),
+                ServiceUrl = uri,
+                Credentials = uri is { IsLoopback: true } && !HasConfiguredCredentials() ? new BasicAWSCredentials("local", "local") : null,
+            });
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+    }
+
     private static bool HasConfiguredCredentials() =>
         Environment.GetEnvironmentVariable("AWS_ACCESS_KEY_ID") is not null ||
         Environment.GetEnvironmentVariable("AWS_PROFILE") is not null ||

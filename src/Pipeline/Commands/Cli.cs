@@ -15,6 +15,7 @@ internal static class Cli
         TuneCommand.Create(),
         OutboxCommand.Create(),
         AccountsCommand.Create(),
+        PutCommand.Create(),
     };
 
     public static async Task<int> RunAsync(string[] args)

@@ -1,0 +1,117 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Pipeline.Cli.Terminal;
+using Pipeline.Enricher.Model;
+using Pipeline.Enricher.Parsing;
+using Pipeline.Enricher.Reading;
+using Pipeline.Kinesis;
+
+namespace Pipeline.Cli.Commands;
+
+/// <summary>
+/// `pipeline put`: sends events into a Kinesis stream the way the central bus's rule does (data = the event
+/// JSON, partition key = the account), so a local stream can be filled from files to test `pipeline run`.
+/// </summary>
+internal static class PutCommand
+{
+    private const int ChunkSize = 5_000;
+
+    public static Command Create()
+    {
+        var stream = new Option<string>("--stream") { Description = "The Kinesis stream to write to.", Required = true };
+        var input = CommonOptions.Input();
+        var create = new Option<bool>("--create-stream") { Description = "Create the stream if it does not exist (with --shards)." };
+        var shards = new Option<int>("--shards") { Description = "Shard count for --create-stream.", DefaultValueFactory = _ => 2 };
+        var raw = new Option<bool>("--raw") { Description = "Send each record's bytes as they are, unreadable ones included (to test how the consumer copes)." };
+        var noProgress = CommonOptions.NoProgress();
+        var aws = new AwsOptions();
+        var command = new Command("put", "Send events into a Kinesis stream as the EventBridge target does: the event JSON as data, the account as partition key.")
+        {
+            stream, input, create, shards, raw, noProgress,
+        };
+        aws.AddTo(command);
+        command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
+        {
+            var name = parse.GetValue(stream)!;
+            var files = parse.GetValue(input)!.SelectMany(RecordReader.ExpandPath).ToList();
+            using var kinesis = aws.CreateKinesis(parse);
+            try
+            {
+                if (parse.GetValue(create)) await EnsureStreamAsync(kinesis, name, parse.GetValue(shards), ct).ConfigureAwait(false);
+
+                long sent = 0, skipped = 0, failed = 0, requests = 0;
+                using var progress = ProgressBar.StartIfUseful(RecordReader.TotalBytes(files), "putting", !parse.GetValue(noProgress));
+                var chunk = new List<PutRecordsEntry>(ChunkSize);
+                async Task FlushAsync()
+                {
+                    if (chunk.Count == 0) return;
+                    var outcome = await kinesis.PutRecordsAsync(name, chunk, ct).ConfigureAwait(false);
+                    requests += outcome.Requests;
+                    failed += outcome.FailedCount;
+                    sent += chunk.Count - outcome.FailedCount;
+                    foreach (var i in outcome.FailedIndexes)
+                        await Console.Error.WriteLineAsync($"not written after retries: record for {chunk[i].PartitionKey}: {outcome.Results[i].ErrorCode}").ConfigureAwait(false);
+                    chunk.Clear();
+                }
+
+                foreach (var record in RecordReader.ReadFiles(files, progress))
+                {
+                    if (ToEntry(record, parse.GetValue(raw), out var reason) is { } entry) chunk.Add(entry);
+                    else
+                    {
+                        skipped++;
+                        await Console.Error.WriteLineAsync($"not sent {record.Origin}: {reason}").ConfigureAwait(false);
+                    }
+                    if (chunk.Count == ChunkSize) await FlushAsync().ConfigureAwait(false);
+                }
+                await FlushAsync().ConfigureAwait(false);
+                Console.WriteLine($"put {sent} records into {name} in {requests} requests" +
+                    (skipped > 0 ? $"; {skipped} unreadable records not sent" : "") +
+                    (failed > 0 ? $"; {failed} failed after retries" : ""));
+                return failed > 0 ? ExitCodes.ServiceUnavailable : skipped > 0 ? ExitCodes.RecordsRejected : ExitCodes.Ok;
+            }
+            catch (KinesisException e) when (e.ErrorType == "ResourceNotFoundException")
+            {
+                throw new InputException($"stream {name} does not exist: create it with --create-stream, or check --region/--endpoint.");
+            }
+            catch (Exception e) when (e is HttpRequestException or (KinesisException { IsRetryable: true }))
+            {
+                throw AwsOptions.Unreachable("Kinesis", parse, aws, e);
+            }
+        }));
+        return command;
+    }
+
+    /// <summary>The record as EventBridge would put it: the envelope (bare CloudTrail records wrapped) keyed by account.</summary>
+    internal static PutRecordsEntry? ToEntry(RawRecord record, bool raw, out string? reason)
+    {
+        reason = record.ReadError;
+        if (raw)
+        {
+            if (record.Data.IsEmpty) { reason ??= "empty record"; return null; }
+            // An unreadable record has no account: spread such records by a fixed key so they still land in the stream.
+            string key = EventParser.TryParse(record.Data, out var p, out _) ? p!.Event.Account : "unreadable";
+            p?.Dispose();
+            return new PutRecordsEntry(record.Data, key);
+        }
+        if (reason is not null || !EventParser.TryParse(record.Data, out var parsed, out reason)) return null;
+        using (parsed)
+        {
+            var bytes = JsonMarshal.GetRawUtf8Value(parsed!.Envelope).ToArray();
+            return new PutRecordsEntry(bytes, parsed.Event.Account);
+        }
+    }
+
+    internal static async Task EnsureStreamAsync(KinesisClient kinesis, string name, int shards, CancellationToken ct)
+    {
+        try
+        {
+            await kinesis.CreateStreamAsync(name, shards, waitUntilActive: true, ct).ConfigureAwait(false);
+            Console.WriteLine($"created stream {name} with {shards} shards");
+        }
+        catch (KinesisException e) when (e.ErrorType == "ResourceInUseException")
+        {
+            await kinesis.WaitForActiveAsync(name, ct).ConfigureAwait(false);
+        }
+    }
+}

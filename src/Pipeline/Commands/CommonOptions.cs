@@ -97,6 +97,13 @@ internal static class CommonOptions
         Description = "Exit with code 5 when any record was rejected (for CI checks of event files).",
     };
 
+    /// <summary>The burst window from --gap and --max-window (validated later, with the other settings).</summary>
+    public static BurstWindowOptions Window(ParseResult parse, Option<string> gap, Option<string> maxWindow) => new()
+    {
+        Gap = ParseDuration("--gap", parse.GetValue(gap)!),
+        MaxWindow = ParseDuration("--max-window", parse.GetValue(maxWindow)!),
+    };
+
     /// <summary>Parses a duration option or throws a <see cref="UsageException"/> naming the option.</summary>
     public static TimeSpan ParseDuration(string optionName, string text)
     {

@@ -36,11 +36,7 @@ internal static class DemoCommand
         {
             var settings = new DigestSettings
             {
-                Window = new BurstWindowOptions
-                {
-                    Gap = CommonOptions.ParseDuration("--gap", parse.GetValue(gap)!),
-                    MaxWindow = CommonOptions.ParseDuration("--max-window", parse.GetValue(maxWindow)!),
-                },
+                Window = CommonOptions.Window(parse, gap, maxWindow),
                 Format = parse.GetValue(format),
                 Progress = false,
                 Slack = slack.Read(parse),

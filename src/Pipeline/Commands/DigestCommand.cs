@@ -41,11 +41,7 @@ internal static class DigestCommand
         {
             var settings = new DigestSettings
             {
-                Window = new BurstWindowOptions
-                {
-                    Gap = CommonOptions.ParseDuration("--gap", parse.GetValue(gap)!),
-                    MaxWindow = CommonOptions.ParseDuration("--max-window", parse.GetValue(maxWindow)!),
-                },
+                Window = CommonOptions.Window(parse, gap, maxWindow),
                 Dedupe = new DedupeOptions
                 {
                     Horizon = CommonOptions.ParseDuration("--dedupe-horizon", parse.GetValue(horizon)!),

@@ -11,6 +11,7 @@ internal static class Cli
     {
         DigestCommand.Create(),
         DemoCommand.Create(),
+        Lambda.LambdaHost.CreateCommand(),
     };
 
     public static async Task<int> RunAsync(string[] args)

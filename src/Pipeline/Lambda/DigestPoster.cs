@@ -77,13 +77,14 @@ internal sealed class WebhookDigestPoster(HttpClient http, Uri url) : IDigestPos
     private static string Truncate(string text) => text.Length <= 200 ? text : text[..200] + "…";
 }
 
-/// <summary>Keeps every digest it is given (tests, benchmarks); <see cref="FailNext"/> makes the next posts throw.</summary>
+/// <summary>Keeps every digest it is given (tests, benchmarks); <see cref="FailWhen"/> makes chosen posts throw.</summary>
 internal sealed class RecordingDigestPoster : IDigestPoster
 {
     private readonly List<Digest> _posted = [];
     private readonly object _gate = new();
 
-    public int FailNext { get; set; }
+    /// <summary>Posts of digests matching this fail (a delivery outage), until it is set back to null.</summary>
+    public Func<Digest, bool>? FailWhen { get; set; }
 
     public IReadOnlyList<Digest> Posted
     {
@@ -97,11 +98,8 @@ internal sealed class RecordingDigestPoster : IDigestPoster
     {
         lock (_gate)
         {
-            if (FailNext > 0)
-            {
-                FailNext--;
+            if (FailWhen?.Invoke(digest) == true)
                 throw new DigestPostException($"digest {digest.DigestId} not posted: delivery down (test switch)");
-            }
             _posted.Add(digest);
         }
         return Task.CompletedTask;

@@ -30,6 +30,7 @@ internal sealed class LocalRuntimeApi : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private int _webhookFailures;
+    private int _webhookSuccessesBeforeFailing;
     private int _next;
 
     public LocalRuntimeApi()
@@ -55,10 +56,14 @@ internal sealed class LocalRuntimeApi : IAsyncDisposable
         }
     }
 
-    /// <summary>The next <paramref name="count"/> webhook posts fail with HTTP 503 (a delivery outage).</summary>
-    public void FailWebhookPosts(int count)
+    /// <summary>After <paramref name="after"/> more successful posts, the next <paramref name="count"/> webhook posts fail with HTTP 503 (a delivery outage).</summary>
+    public void FailWebhookPosts(int count, int after = 0)
     {
-        lock (_webhookPosts) _webhookFailures = count;
+        lock (_webhookPosts)
+        {
+            _webhookFailures = count;
+            _webhookSuccessesBeforeFailing = after;
+        }
     }
 
     /// <summary>Queues an invocation; returns its request id.</summary>
@@ -127,9 +132,10 @@ internal sealed class LocalRuntimeApi : IAsyncDisposable
                 bool fail;
                 lock (_webhookPosts)
                 {
-                    fail = _webhookFailures > 0;
+                    fail = _webhookFailures > 0 && _webhookSuccessesBeforeFailing == 0;
                     if (fail) _webhookFailures--;
                     else _webhookPosts.Add(payload);
+                    if (!fail && _webhookSuccessesBeforeFailing > 0) _webhookSuccessesBeforeFailing--;
                 }
                 response.StatusCode = fail ? 503 : 200;
                 await response.OutputStream.WriteAsync(fail ? "service unavailable"u8.ToArray() : "ok"u8.ToArray()).ConfigureAwait(false);

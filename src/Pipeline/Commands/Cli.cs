@@ -12,6 +12,7 @@ internal static class Cli
         DigestCommand.Create(),
         DemoCommand.Create(),
         Lambda.LambdaHost.CreateCommand(),
+        Lambda.LambdaBench.CreateCommand(),
     };
 
     public static async Task<int> RunAsync(string[] args)

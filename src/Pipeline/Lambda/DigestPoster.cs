@@ -48,6 +48,10 @@ internal sealed class WebhookDigestPoster(HttpClient http, Uri url) : IDigestPos
         {
             throw new DigestPostException($"digest {digest.DigestId} not posted: {e.Message}", e);
         }
+        catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new DigestPostException($"digest {digest.DigestId} not posted: no answer within {http.Timeout.TotalSeconds:0} s", e);
+        }
         using (response)
         {
             if (!response.IsSuccessStatusCode)

@@ -54,7 +54,7 @@ internal static class LambdaBench
             }
         }
 
-        var batch = new Dictionary<string, (double First, double Warm)>();
+        var batch = new Dictionary<string, (double First, double Warm, int ResponseBytes)>();
         foreach (var variant in new[] { aot, jit })
             batch[variant.Name] = await BatchCostAsync(variant, large, batchRuns, ct).ConfigureAwait(false);
 
@@ -67,6 +67,7 @@ internal static class LambdaBench
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {name} | {Median(c):0.0} ms ({c.Min():0.0}–{c.Max():0.0}) | {Median(rss[name]):0.0} MB | {batch[name].First:0} ms | {batch[name].Warm:0} ms |"));
         }
+        Console.WriteLine($"response (window state) after a 10,000-record batch: {batch[aot.Name].ResponseBytes:N0} bytes");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"cold start ratio JIT/AOT: {Median(cold[jit.Name]) / Median(cold[aot.Name]):0.0}x; warm batch ratio JIT/AOT: {batch[jit.Name].Warm / batch[aot.Name].Warm:0.00}x"));
         return 0;
@@ -91,13 +92,14 @@ internal static class LambdaBench
         }
     }
 
-    private static async Task<(double First, double Warm)> BatchCostAsync(Variant variant, byte[] evt, int runs, CancellationToken ct)
+    private static async Task<(double First, double Warm, int ResponseBytes)> BatchCostAsync(Variant variant, byte[] evt, int runs, CancellationToken ct)
     {
         await using var api = new LocalRuntimeApi();
         using var process = Start(variant, api);
         try
         {
             var times = new List<double>();
+            int responseBytes = 0;
             for (int i = 0; i <= runs; i++)
             {
                 var start = Stopwatch.GetTimestamp();
@@ -105,8 +107,9 @@ internal static class LambdaBench
                 var reply = await api.NextReplyAsync(TimeSpan.FromSeconds(120)).ConfigureAwait(false);
                 if (reply.Kind != RuntimeReply.Response) throw new InvalidOperationException($"{variant.Name}: {reply.Kind} {reply.Text}");
                 times.Add(Stopwatch.GetElapsedTime(start, reply.ReceivedTimestamp).TotalMilliseconds);
+                responseBytes = reply.Body.Length;
             }
-            return (times[0], Median(times.Skip(1).ToList()));
+            return (times[0], Median(times.Skip(1).ToList()), responseBytes);
         }
         finally
         {

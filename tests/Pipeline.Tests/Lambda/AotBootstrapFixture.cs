@@ -47,6 +47,9 @@ public sealed class AotBootstrapFixture
             throw new InvalidOperationException($"publishing the NativeAOT bootstrap failed (exit {process.ExitCode}); a trimming/AOT warning is an error:\n{Tail(stderr.Result)}\n{Tail(stdout.Result)}");
         if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
         Directory.Move(folder + ".partial", folder);
+        // Binaries of older sources are never used again.
+        foreach (var stale in Directory.EnumerateDirectories(Path.GetDirectoryName(folder)!).Where(d => d != folder))
+            Directory.Delete(stale, recursive: true);
         Published = true;
         PublishTime = clock.Elapsed;
     }

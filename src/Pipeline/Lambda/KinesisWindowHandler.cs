@@ -205,7 +205,15 @@ internal sealed class KinesisWindowHandler
 
         try
         {
-            await _poster.PostAsync(digest, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _poster.PostAsync(digest, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not DigestPostException && !(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+            {
+                // Whatever the poster throws means "neither delivered nor parked": a retry may cure it.
+                throw new DigestPostException($"digest {digest.DigestId} not delivered: {e.Message}", e);
+            }
         }
         catch
         {

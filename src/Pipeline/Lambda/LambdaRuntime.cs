@@ -126,18 +126,26 @@ internal sealed class LambdaRuntime(RuntimeApiClient api, Func<Invocation, Cance
         }
     }
 
-    /// <summary>Fires a margin before the deadline: a tenth of the time left, between 200 ms and 2 s.</summary>
     private CancellationTokenSource DeadlineToken(DateTimeOffset? deadline, CancellationToken stop)
     {
         var source = CancellationTokenSource.CreateLinkedTokenSource(stop);
         if (deadline is { } d)
         {
-            var left = d - time.GetUtcNow();
-            var margin = TimeSpan.FromTicks(Math.Clamp(left.Ticks / 10, TimeSpan.FromMilliseconds(200).Ticks, TimeSpan.FromSeconds(2).Ticks));
-            var fireIn = left - margin;
+            var fireIn = TimeBeforeCancelling(d, time.GetUtcNow());
             if (fireIn <= TimeSpan.Zero) source.Cancel();
             else source.CancelAfter(fireIn);
         }
         return source;
+    }
+
+    /// <summary>
+    /// When the handler's token fires: a margin before the deadline (a tenth of the time left, between 200 ms and
+    /// 2 s), leaving time to answer "retry this batch" before Lambda kills the invocation.
+    /// </summary>
+    internal static TimeSpan TimeBeforeCancelling(DateTimeOffset deadline, DateTimeOffset now)
+    {
+        var left = deadline - now;
+        var margin = TimeSpan.FromTicks(Math.Clamp(left.Ticks / 10, TimeSpan.FromMilliseconds(200).Ticks, TimeSpan.FromSeconds(2).Ticks));
+        return left - margin;
     }
 }

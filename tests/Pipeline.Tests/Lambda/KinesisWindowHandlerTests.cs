@@ -209,6 +209,29 @@ public sealed class KinesisWindowHandlerTests
         Assert.Equal("111111111111", Assert.Single(h.Poster.Posted).Account);
     }
 
+    private sealed class OutboxFullPoster : IDigestPoster
+    {
+        public Task PostAsync(Digest digest, CancellationToken cancellationToken) => throw new IOException("outbox full");
+    }
+
+    [Fact]
+    public async Task Any_failure_of_the_poster_is_a_retry_of_the_batch_not_an_invocation_error()
+    {
+        var h = new Harness();
+        var handler = new KinesisWindowHandler(new KinesisWindowHandlerOptions(), FileAccountDirectory.Empty, h.Ledger, new OutboxFullPoster(), h.Log);
+        var batch = new KinesisBatch { Final = true }.Add(Call("111111111111", 0));
+
+        var response = await handler.HandleAsync(batch.ToEvent(), default);
+
+        Assert.Equal([batch.SequenceNumbers[0]], response.BatchItemFailures);
+        Assert.Contains("outbox full", Assert.Single(h.LogLines("batch will be retried")).GetProperty("message").GetString());
+        // The claim was released, so the retry posts at once instead of waiting for the lease.
+        Assert.Empty(h.Ledger.Posted);
+        var retried = await h.Handler.HandleAsync(batch.ToEvent(), default);
+        Assert.Empty(retried.BatchItemFailures);
+        Assert.Single(h.Poster.Posted);
+    }
+
     [Fact]
     public async Task A_near_deadline_returns_a_retry_of_the_batch_with_the_incoming_state()
     {

@@ -100,6 +100,30 @@ internal sealed class BurstAggregator
     /// <summary>Muted and duplicate counts still waiting for a burst of their account (they are in the run's summary regardless).</summary>
     public IReadOnlyCollection<string> AccountsWithPendingCounts => _pending.Keys;
 
+    /// <summary>
+    /// The aggregator's whole state (watermark, open bursts, counts waiting for a burst), for a host that must
+    /// carry it between invocations (Lambda tumbling windows). The builders are the live ones: encode them
+    /// before adding more events.
+    /// </summary>
+    public BurstAggregatorState Snapshot() => new(
+        Watermark,
+        [.. _open.Values.OrderBy(b => b.OpenedAt).ThenBy(b => b.Account, StringComparer.Ordinal)],
+        [.. _pending.Values.OrderBy(b => b.Account, StringComparer.Ordinal)]);
+
+    /// <summary>Rebuilds a fresh aggregator from a <see cref="Snapshot"/>; deadlines are recomputed from each burst's times.</summary>
+    public void Restore(BurstAggregatorState state)
+    {
+        if (_open.Count > 0 || _pending.Count > 0 || Watermark != DateTimeOffset.MinValue)
+            throw new InvalidOperationException("Restore needs a fresh aggregator.");
+        Watermark = state.Watermark;
+        foreach (var burst in state.Open)
+        {
+            _open[burst.Account] = burst;
+            Schedule(burst);
+        }
+        foreach (var pending in state.Pending) _pending[pending.Account] = pending;
+    }
+
     private BurstBuilder BurstOrPending(string account)
     {
         if (_open.TryGetValue(account, out var burst)) return burst;
@@ -152,3 +176,6 @@ internal sealed class BurstAggregator
         _deadlines.Enqueue((burst.Account, burst.Version), quietDeadline < maxDeadline ? quietDeadline : maxDeadline);
     }
 }
+
+/// <summary>What <see cref="BurstAggregator.Snapshot"/> captures: enough to continue exactly where it stopped.</summary>
+internal sealed record BurstAggregatorState(DateTimeOffset Watermark, IReadOnlyList<BurstBuilder> Open, IReadOnlyList<BurstBuilder> Pending);

@@ -73,6 +73,25 @@ internal sealed class RunTally
         [.. _rejectedByReason.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)],
         openEvents);
 
+    /// <summary>Continues counting from a summary (a host that carries the tally between invocations).</summary>
+    public static RunTally Restore(RunSummary summary)
+    {
+        var tally = new RunTally
+        {
+            Received = summary.Received,
+            Rejected = summary.Rejected,
+            Duplicates = summary.Duplicates,
+            Muted = summary.Muted,
+            Digested = summary.Digested,
+            Digests = summary.Digests,
+            // Accepted events are either digested or still in an open burst.
+            Accepted = summary.Digested + summary.OpenEvents,
+        };
+        foreach (var (rule, count) in summary.MutedByRule) tally._mutedByRule[rule] = count;
+        foreach (var (reason, count) in summary.RejectedByReason) tally._rejectedByReason[reason] = count;
+        return tally;
+    }
+
     /// <summary>Groups reasons that differ only in the quoted value ("account id '12' is not 12 digits").</summary>
     private static string ReasonKey(string reason)
     {

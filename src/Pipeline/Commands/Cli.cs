@@ -16,6 +16,8 @@ internal static class Cli
         OutboxCommand.Create(),
         AccountsCommand.Create(),
         PutCommand.Create(),
+        Lambda.LambdaHost.CreateCommand(),
+        Lambda.LambdaBench.CreateCommand(),
     };
 
     public static async Task<int> RunAsync(string[] args)

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Publishes the `pipeline` program NativeAOT for Lambda's provided.al2023 runtime and lays out an asset folder
+# holding one executable, `bootstrap` (what the CDK stack's DigestFunction takes as AssetDirectory).
+#
+#   scripts/publish-lambda.sh [x86_64|arm64] [--out DIR]      default: x86_64, artifacts/lambda/<arch>/
+#
+# A trimming or AOT warning fails the publish (TreatWarningsAsErrors applies to ILLink/ILC warnings too).
+# Intermediate files go under artifacts/lambda-build/, so a publish never disturbs the Debug build in obj/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$(pwd)"
+
+ARCH="${1:-x86_64}"
+shift || true
+OUT=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --out) OUT="$2"; shift 2 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+
+case "$ARCH" in
+  x86_64|x64|amd64) ARCH=x86_64; RID=linux-x64 ;;
+  arm64|aarch64) ARCH=arm64; RID=linux-arm64 ;;
+  *) echo "architecture must be x86_64 or arm64 (got '$ARCH')" >&2; exit 2 ;;
+esac
+OUT="${OUT:-$ROOT/artifacts/lambda/$ARCH}"
+BUILD="$ROOT/artifacts/lambda-build/$RID"
+
+EXTRA=()
+HOST_ARCH="$(uname -m)"
+if [[ "$RID" == "linux-arm64" && "$HOST_ARCH" != "aarch64" ]]; then
+  # Cross-compiling: the ILCompiler links with clang --target=aarch64-linux-gnu and lld. On Debian/Ubuntu,
+  # `apt-get install clang lld gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross` puts the
+  # aarch64 libc where clang finds it with the sysroot "/" (libc.so's linker script holds absolute paths, so
+  # --sysroot=/usr/aarch64-linux-gnu does not work).
+  command -v clang >/dev/null && command -v ld.lld >/dev/null || { echo "cross-compiling to arm64 needs clang, lld and the aarch64 cross libc (see the comment above)" >&2; exit 3; }
+  EXTRA+=(-p:CppCompilerAndLinker=clang -p:SysRoot="${AARCH64_SYSROOT:-/}" -p:LinkerFlavor=lld -p:ObjCopyName=aarch64-linux-gnu-objcopy)
+fi
+
+echo "== dotnet publish src/Pipeline ($RID, NativeAOT)" >&2
+dotnet publish src/Pipeline -c Release -r "$RID" -p:PublishAot=true -p:StripSymbols=true \
+  --artifacts-path "$BUILD" -nologo "${EXTRA[@]}" >&2
+
+BIN="$BUILD/publish/Pipeline/release_$RID/pipeline"
+[[ -x "$BIN" ]] || { echo "publish produced no executable at $BIN" >&2; exit 1; }
+# provided.al2023 has glibc 2.34: a binary that needs a newer symbol version would not start there.
+if command -v objdump >/dev/null; then
+  NEWEST="$(objdump -T "$BIN" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -1)"
+  if [[ -n "$NEWEST" && "$(printf '%s\n2.34\n' "$NEWEST" | sort -V | tail -1)" != "2.34" ]]; then
+    echo "the bootstrap needs glibc $NEWEST but provided.al2023 has 2.34: build on an older distribution (or in the AL2023 image)" >&2
+    exit 4
+  fi
+fi
+rm -rf "$OUT" && mkdir -p "$OUT"
+cp "$BIN" "$OUT/bootstrap"
+chmod 755 "$OUT/bootstrap"
+echo "$OUT/bootstrap ($(stat -c %s "$OUT/bootstrap") bytes, $ARCH)" >&2
+echo "$OUT"

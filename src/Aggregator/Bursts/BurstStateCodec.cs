@@ -1,0 +1,156 @@
+using Pipeline.Enricher.Model;
+
+namespace Pipeline.Aggregator.Bursts;
+
+/// <summary>
+/// Writes and reads a <see cref="BurstAggregatorState"/> as compact binary, so a host can carry open bursts
+/// between invocations (the Lambda's tumbling-window state). Every field of a burst is kept, so a restored
+/// burst renders the same digest as one that never left memory. The caller owns versioning and compression.
+/// </summary>
+internal static class BurstStateCodec
+{
+    public static void Write(BinaryWriter w, BurstAggregatorState state)
+    {
+        w.Write(state.Watermark.UtcTicks);
+        w.Write7BitEncodedInt(state.Open.Count);
+        foreach (var burst in state.Open) WriteBurst(w, burst);
+        w.Write7BitEncodedInt(state.Pending.Count);
+        foreach (var burst in state.Pending) WriteBurst(w, burst);
+    }
+
+    public static BurstAggregatorState Read(BinaryReader r)
+    {
+        var watermark = Time(r.ReadInt64());
+        var open = new BurstBuilder[r.Read7BitEncodedInt()];
+        for (int i = 0; i < open.Length; i++) open[i] = ReadBurst(r);
+        var pending = new BurstBuilder[r.Read7BitEncodedInt()];
+        for (int i = 0; i < pending.Length; i++) pending[i] = ReadBurst(r);
+        return new BurstAggregatorState(watermark, open, pending);
+    }
+
+    private static void WriteBurst(BinaryWriter w, BurstBuilder b)
+    {
+        w.Write(b.Account);
+        w.Write(b.OpenedAt.UtcTicks);
+        w.Write(b.LastSeenAt.UtcTicks);
+        w.Write(b.FirstEventTime.UtcTicks);
+        w.Write(b.LastEventTime.UtcTicks);
+        WriteOptional(w, b.FirstEventId);
+        w.Write(b.AccountInfo is not null);
+        if (b.AccountInfo is { } info)
+        {
+            w.Write(info.Id);
+            w.Write(info.Name);
+            WriteOptional(w, info.State);
+            WriteOptional(w, info.Environment);
+            WriteOptional(w, info.Owner);
+            WriteOptional(w, info.SlackChannel);
+        }
+        w.Write7BitEncodedInt(b.EventCount);
+        w.Write7BitEncodedInt(b.ErrorCount);
+        w.Write7BitEncodedInt(b.ReadOnlyCount);
+        w.Write7BitEncodedInt(b.RiskyCount);
+        w.Write7BitEncodedInt(b.Duplicates);
+        foreach (var counts in Counters(b)) WriteCounts(w, counts);
+        w.Write7BitEncodedInt(b.Risky.Count);
+        foreach (var risky in b.Risky)
+        {
+            w.Write(risky.EventName);
+            WriteOptional(w, risky.Principal);
+            w.Write(risky.EventTime.UtcTicks);
+            w.Write(risky.Reason);
+            w.Write((byte)risky.Severity);
+            WriteOptional(w, risky.Target);
+            WriteOptional(w, risky.SourceIp);
+            WriteOptional(w, risky.ErrorCode);
+            w.Write(risky.Region);
+        }
+        w.Write7BitEncodedInt(b.Failures.Count);
+        foreach (var failure in b.Failures.Values)
+        {
+            w.Write(failure.EventName);
+            WriteOptional(w, failure.Principal);
+            w.Write(failure.ErrorCode);
+            WriteOptional(w, failure.ErrorMessage);
+            w.Write7BitEncodedInt(failure.Count);
+        }
+    }
+
+    private static BurstBuilder ReadBurst(BinaryReader r)
+    {
+        var b = new BurstBuilder(r.ReadString(), Time(r.ReadInt64()))
+        {
+            LastSeenAt = Time(r.ReadInt64()),
+            FirstEventTime = Time(r.ReadInt64()),
+            LastEventTime = Time(r.ReadInt64()),
+            FirstEventId = ReadOptional(r),
+        };
+        if (r.ReadBoolean())
+        {
+            b.AccountInfo = new AccountInfo(r.ReadString(), r.ReadString())
+            {
+                State = ReadOptional(r),
+                Environment = ReadOptional(r),
+                Owner = ReadOptional(r),
+                SlackChannel = ReadOptional(r),
+            };
+        }
+        b.EventCount = r.Read7BitEncodedInt();
+        b.ErrorCount = r.Read7BitEncodedInt();
+        b.ReadOnlyCount = r.Read7BitEncodedInt();
+        b.RiskyCount = r.Read7BitEncodedInt();
+        b.Duplicates = r.Read7BitEncodedInt();
+        foreach (var counts in Counters(b)) ReadCounts(r, counts);
+        int risky = r.Read7BitEncodedInt();
+        for (int i = 0; i < risky; i++)
+        {
+            b.Risky.Add(new RiskyEvent(
+                EventName: r.ReadString(),
+                Principal: ReadOptional(r),
+                EventTime: Time(r.ReadInt64()),
+                Reason: r.ReadString(),
+                Severity: (RiskSeverity)r.ReadByte(),
+                Target: ReadOptional(r),
+                SourceIp: ReadOptional(r),
+                ErrorCode: ReadOptional(r),
+                Region: r.ReadString()));
+        }
+        int failures = r.Read7BitEncodedInt();
+        for (int i = 0; i < failures; i++)
+        {
+            var failure = new FailedCall(r.ReadString(), ReadOptional(r), r.ReadString(), ReadOptional(r), r.Read7BitEncodedInt());
+            b.Failures[(failure.EventName, failure.ErrorCode, failure.Principal)] = failure;
+        }
+        return b;
+    }
+
+    // The order is the format: append new counters at the end only (and bump the caller's state version).
+    private static Dictionary<string, int>[] Counters(BurstBuilder b) =>
+        [b.EventNames, b.Principals, b.Regions, b.Sources, b.DetailTypes, b.ErrorCodes, b.SourceIps, b.Muted];
+
+    private static void WriteCounts(BinaryWriter w, Dictionary<string, int> counts)
+    {
+        w.Write7BitEncodedInt(counts.Count);
+        foreach (var (key, count) in counts)
+        {
+            w.Write(key);
+            w.Write7BitEncodedInt(count);
+        }
+    }
+
+    private static void ReadCounts(BinaryReader r, Dictionary<string, int> counts)
+    {
+        int n = r.Read7BitEncodedInt();
+        for (int i = 0; i < n; i++) counts[r.ReadString()] = r.Read7BitEncodedInt();
+    }
+
+    private static void WriteOptional(BinaryWriter w, string? value)
+    {
+        w.Write(value is not null);
+        if (value is not null) w.Write(value);
+    }
+
+    private static string? ReadOptional(BinaryReader r) => r.ReadBoolean() ? r.ReadString() : null;
+
+    private static DateTimeOffset Time(long utcTicks) => new(utcTicks, TimeSpan.Zero);
+}

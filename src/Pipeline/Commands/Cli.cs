@@ -16,6 +16,7 @@ internal static class Cli
         OutboxCommand.Create(),
         AccountsCommand.Create(),
         PutCommand.Create(),
+        RunCommand.Create(),
         Lambda.LambdaHost.CreateCommand(),
         Lambda.LambdaBench.CreateCommand(),
     };

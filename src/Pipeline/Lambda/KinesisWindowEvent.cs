@@ -115,6 +115,12 @@ internal sealed record KinesisWindowEvent
 /// </summary>
 internal sealed record WindowResponse(IReadOnlyDictionary<string, string>? State, IReadOnlyList<string> BatchItemFailures)
 {
+    /// <summary>
+    /// The window's running totals after this invocation (not sent to Lambda): a local host adds up the totals of
+    /// finished windows to report the whole run. Null on a failed invocation.
+    /// </summary>
+    public Aggregator.Bursts.RunSummary? Summary { get; init; }
+
     public static IReadOnlyDictionary<string, string> EmptyState { get; } = new Dictionary<string, string>();
 
     public byte[] ToJson()

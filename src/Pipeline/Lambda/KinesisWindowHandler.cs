@@ -183,7 +183,7 @@ internal sealed class KinesisWindowHandler
             w.WriteNumber("durationMs", clock.Elapsed.TotalMilliseconds);
         });
         if (evt.IsFinalInvokeForWindow) LogWindowEnd(evt, summary, counters);
-        return response;
+        return response with { Summary = summary };
     }
 
     /// <summary>Claims, posts, confirms. True when posted now, false when an earlier attempt already had.</summary>

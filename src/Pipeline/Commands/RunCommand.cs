@@ -1,0 +1,174 @@
+using System.CommandLine;
+using Amazon.Runtime;
+using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Rendering;
+using Pipeline.Cli.Hosting;
+using Pipeline.Cli.Hosting.Kinesis;
+using Pipeline.Cli.Lambda;
+using Pipeline.Cli.Terminal;
+using Pipeline.Enricher.Enrichment;
+using Pipeline.Kinesis;
+using Pipeline.Slack.Outbox;
+
+namespace Pipeline.Cli.Commands;
+
+/// <summary>
+/// `pipeline run`: consume a Kinesis stream locally with the Lambda's own handler, windows and state, checkpointing
+/// every shard so a killed run resumes exactly where it stood.
+/// </summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var stream = new Option<string>("--stream") { Description = "The Kinesis stream to read.", Required = true };
+        var checkpointFile = new Option<string?>("--checkpoint-file") { Description = "Keep shard checkpoints (and the digest ledger, PATH.ledger) in this file. Default: pipeline-checkpoints/STREAM.json." };
+        var checkpointTable = new Option<string?>("--checkpoint-table") { Description = "Keep shard checkpoints in this DynamoDB table instead (created if missing); needs --ledger-table." };
+        var ledgerTable = new Option<string?>("--ledger-table") { Description = "DynamoDB table of posted digests (key digestId), as the Lambda uses." };
+        var batchSize = new Option<int>("--batch-size") { Description = "Records per handler call, as the event source mapping's BatchSize.", DefaultValueFactory = _ => 100 };
+        var untilIdle = new Option<bool>("--until-idle") { Description = "Stop once every shard is read to its end, closing the open windows (a replay). Default: follow the stream until Ctrl-C." };
+        var accounts = CommonOptions.Accounts();
+        var accountsTable = CommonOptions.AccountsTable();
+        var mute = CommonOptions.Mute();
+        var gap = CommonOptions.Gap();
+        var maxWindow = CommonOptions.MaxWindow();
+        var format = CommonOptions.Format();
+        var aws = new AwsOptions();
+        var slack = new SlackOptions();
+        var command = new Command("run", "Consume a Kinesis stream with the Lambda's own handler (tumbling windows = --max-window), checkpointing each shard; Ctrl-C stops cleanly.")
+        {
+            stream, checkpointFile, checkpointTable, ledgerTable, batchSize, untilIdle, accounts, accountsTable, mute, gap, maxWindow, format,
+        };
+        aws.AddTo(command);
+        slack.AddTo(command);
+        command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
+        {
+            var streamName = parse.GetValue(stream)!;
+            var window = CommonOptions.Window(parse, gap, maxWindow);
+            try
+            {
+                window.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException(e.Message);
+            }
+            var mapping = new EventSourceMappingOptions
+            {
+                Stream = streamName,
+                BatchSize = parse.GetValue(batchSize),
+                TumblingWindow = window.MaxWindow,
+                UntilIdle = parse.GetValue(untilIdle),
+            };
+            try
+            {
+                mapping.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException(e.Message);
+            }
+
+            var table = parse.GetValue(checkpointTable);
+            var file = parse.GetValue(checkpointFile);
+            if (table is not null && file is not null) throw new UsageException("give --checkpoint-file or --checkpoint-table, not both.");
+            if (table is not null && parse.GetValue(ledgerTable) is null) throw new UsageException("--checkpoint-table needs --ledger-table (a consumer that may move between machines needs a shared ledger).");
+
+            using var kinesis = aws.CreateKinesis(parse);
+            using var dynamo = table is not null || parse.GetValue(ledgerTable) is not null ? aws.CreateDynamoDb(parse) : null;
+            ICheckpointStore store;
+            IDigestLedger ledger;
+            FileDigestLedger? fileLedger = null;
+            if (table is not null)
+            {
+                var tableStore = new DynamoDbCheckpointStore(dynamo!, table);
+                await tableStore.CreateIfMissingAsync(ct).ConfigureAwait(false);
+                store = tableStore;
+            }
+            else
+            {
+                file ??= Path.Combine("pipeline-checkpoints", streamName + ".json");
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
+                store = new FileCheckpointStore(file);
+            }
+            if (parse.GetValue(ledgerTable) is { } ledgerName)
+                ledger = new DynamoDbDigestLedger(dynamo!, ledgerName, TimeProvider.System, TimeSpan.FromMinutes(5), TimeSpan.FromDays(7));
+            else
+                ledger = fileLedger = new FileDigestLedger(Path.GetFullPath(file!) + ".ledger");
+
+            using (fileLedger)
+            {
+                var directory = CommonOptions.Directory(parse, accounts, accountsTable, aws);
+                var mutes = CommonOptions.LoadMutes(parse.GetValue(mute));
+                var sink = slack.Read(parse) is { } slackOptions
+                    ? await SlackOptions.CreateSinkAsync(slackOptions, slack.OpenOutbox(parse), ct).ConfigureAwait(false)
+                    : null;
+                var outputFormat = parse.GetValue(format);
+                var poster = new RunDigestPoster(outputFormat, Console.Out, sink);
+                var log = new LambdaLog(Console.Error, TimeProvider.System, "pipeline-run");
+                var handler = new KinesisWindowHandler(new KinesisWindowHandlerOptions
+                {
+                    Window = window,
+                    Enricher = new EnricherOptions { Dedupe = new Enricher.Dedupe.DedupeOptions { MaxEntries = 50_000 } },
+                }, directory, ledger, poster, log, mutes);
+                var consumer = new EventSourceMapping(kinesis, store, handler, mapping, TimeProvider.System, message => Console.Error.WriteLine(message));
+
+                int exit = ExitCodes.Ok;
+                try
+                {
+                    await consumer.RunAsync(ct).ConfigureAwait(false);
+                }
+                catch (KinesisException e) when (e.ErrorType == "ResourceNotFoundException")
+                {
+                    throw new Enricher.Reading.InputException($"stream {streamName} does not exist (check --stream, --region, --endpoint).");
+                }
+                catch (Exception e) when (e is HttpRequestException or KinesisException { IsRetryable: true } or AmazonClientException)
+                {
+                    throw AwsOptions.Unreachable("Kinesis or DynamoDB", parse, aws, e);
+                }
+                catch (BatchFailedException e)
+                {
+                    await Console.Error.WriteLineAsync("error: " + e.Message).ConfigureAwait(false);
+                    exit = ExitCodes.ServiceUnavailable;
+                }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                {
+                    exit = ExitCodes.Interrupted;
+                }
+
+                var summary = Report(consumer.Checkpoints) with
+                {
+                    Delivered = sink is null ? null : poster.Delivered,
+                    Outboxed = sink is null ? null : poster.Outboxed,
+                };
+                if (outputFormat == OutputFormat.Json)
+                {
+                    using var buffer = new MemoryStream();
+                    DigestJson.WriteSummary(buffer, summary);
+                    Console.Write(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+                }
+                else
+                {
+                    await Console.Error.WriteLineAsync(TextDigestRenderer.RenderSummary(summary).TrimEnd() +
+                        (summary.OpenEvents > 0 ? $"\n{summary.OpenEvents} events wait in open windows (checkpointed; the next run continues them)" : "")).ConfigureAwait(false);
+                }
+                if (exit == ExitCodes.Interrupted) await Console.Error.WriteLineAsync("stopped (Ctrl-C); checkpoints saved, the next run resumes here.").ConfigureAwait(false);
+                if (exit == ExitCodes.Ok && poster.Outboxed > 0) exit = ExitCodes.DeliveryFailed;
+                return exit;
+            }
+        }));
+        return command;
+    }
+
+    /// <summary>The run's totals over every shard: finished windows plus the open ones (whose events are not digested yet).</summary>
+    internal static RunSummary Report(IEnumerable<ShardCheckpoint> checkpoints)
+    {
+        var totals = RunTotals.Zero;
+        long open = 0;
+        foreach (var cp in checkpoints)
+        {
+            totals = totals.Add(cp.Finished).Add(cp.OpenWindow);
+            open += cp.OpenWindowEvents;
+        }
+        return new RunSummary(totals.Received, totals.Rejected, totals.Duplicates, totals.Muted, totals.Digested, totals.Digests, [], [], open);
+    }
+}

@@ -1,0 +1,205 @@
+using Pipeline.Cli.Lambda;
+using Pipeline.Kinesis;
+using StreamRecord = Pipeline.Kinesis.KinesisRecord;
+
+namespace Pipeline.Cli.Hosting.Kinesis;
+
+/// <summary>Settings of the local event source mapping, as the Lambda one would have them.</summary>
+internal sealed record EventSourceMappingOptions
+{
+    public required string Stream { get; init; }
+    /// <summary>Records per handler call (Lambda's BatchSize).</summary>
+    public int BatchSize { get; init; } = 100;
+    /// <summary>Tumbling window length (Lambda's TumblingWindowInSeconds; the pipeline uses the burst max window).</summary>
+    public required TimeSpan TumblingWindow { get; init; }
+    /// <summary>Stop once every shard is read to its tip, closing the open windows (a replay); otherwise follow the stream until stopped.</summary>
+    public bool UntilIdle { get; init; }
+    /// <summary>How often an idle stream is asked for new records.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>Calls of a failing batch before the run stops (the checkpoint stays before the batch).</summary>
+    public int MaxBatchAttempts { get; init; } = 5;
+
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Stream)) throw new ArgumentException("--stream is required.");
+        if (BatchSize is < 1 or > 10_000) throw new ArgumentException($"--batch-size must be 1–10000 (got {BatchSize}).");
+        if (TumblingWindow <= TimeSpan.Zero || TumblingWindow > TimeSpan.FromMinutes(15))
+            throw new ArgumentException($"the tumbling window (the burst max window) must be between 1 s and 15 min, as Lambda's (got {TumblingWindow}).");
+        if (MaxBatchAttempts < 1) throw new ArgumentException("at least one attempt per batch.");
+    }
+}
+
+/// <summary>A batch kept failing: the run stops with its checkpoint before that batch.</summary>
+internal sealed class BatchFailedException(string message) : Exception(message);
+
+/// <summary>
+/// A local stand-in for Lambda's Kinesis event source mapping with tumbling windows: reads every shard in order
+/// (parents drained before children), cuts batches, assigns them to windows by arrival time, calls the very
+/// handler the Lambda runs with the same event and state, retries a batch the handler reports as failed, and
+/// checkpoints after every call. Killed at any moment and restarted, it resumes after the last call that
+/// finished: nothing lost, nothing counted twice (the ledger keeps a digest from being posted twice).
+/// </summary>
+internal sealed class EventSourceMapping(
+    KinesisClient kinesis,
+    ICheckpointStore store,
+    KinesisWindowHandler handler,
+    EventSourceMappingOptions options,
+    TimeProvider time,
+    Action<string> log)
+{
+    private readonly Dictionary<string, ShardCheckpoint> _checkpoints = new(StringComparer.Ordinal);
+
+    /// <summary>The shards' checkpoints as they stand (for the run's report).</summary>
+    public IReadOnlyCollection<ShardCheckpoint> Checkpoints
+    {
+        get
+        {
+            lock (_checkpoints) return [.. _checkpoints.Values];
+        }
+    }
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        options.Validate();
+        foreach (var (id, cp) in await store.LoadAsync(options.Stream, cancellationToken).ConfigureAwait(false)) _checkpoints[id] = cp;
+
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var shards = await kinesis.ListShardsAsync(options.Stream, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var ended = Checkpoints.Where(c => c.Ended).Select(c => c.ShardId).ToHashSet(StringComparer.Ordinal);
+            var ready = ShardOrder.ReadyToRead(shards, ended).Where(s => !ended.Contains(s.ShardId)).ToList();
+
+            // Shards are independent (one account stays on one shard), so they are read side by side, as Lambda does.
+            var results = await Task.WhenAll(ready.Select(s => PumpAsync(s.ShardId, cancellationToken))).ConfigureAwait(false);
+            bool read = results.Any(r => r.Read), endedNow = results.Any(r => r.Ended);
+            if (endedNow) continue; // children may be ready now
+
+            if (options.UntilIdle)
+            {
+                if (read) continue;
+                foreach (var cp in Checkpoints.Where(c => c.WindowStart is not null))
+                    await InvokeAsync(cp, [], final: true, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            // Following a live stream: a window whose end has passed gets its final call even when no record came.
+            var now = time.GetUtcNow();
+            foreach (var cp in Checkpoints.Where(c => c.WindowStart is { } start && start + options.TumblingWindow <= now))
+                await InvokeAsync(cp, [], final: true, cancellationToken).ConfigureAwait(false);
+            if (!read)
+            {
+                try
+                {
+                    await Task.Delay(options.PollInterval, time, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }
+    }
+
+    private async Task<(bool Read, bool Ended)> PumpAsync(string shardId, CancellationToken cancellationToken)
+    {
+        ShardCheckpoint cp;
+        lock (_checkpoints) cp = _checkpoints.GetValueOrDefault(shardId) ?? ShardCheckpoint.Start(shardId);
+        var reader = new ShardReader(kinesis, options.Stream, shardId, new ShardReaderOptions { StopAtTip = true, BatchSize = Math.Max(options.BatchSize, 1000) }, time);
+        var batch = new List<StreamRecord>(options.BatchSize);
+        bool read = false;
+        try
+        {
+            await foreach (var record in reader.ReadAsync(cp.SequenceNumber, cancellationToken).ConfigureAwait(false))
+            {
+                read = true;
+                var window = WindowOf(record.ApproximateArrivalTimestamp);
+                if (cp.WindowStart is { } open && open != window)
+                {
+                    if (batch.Count > 0) cp = await InvokeAsync(cp, batch, final: false, cancellationToken).ConfigureAwait(false);
+                    batch.Clear();
+                    cp = await InvokeAsync(cp, [], final: true, cancellationToken).ConfigureAwait(false);
+                }
+                if (cp.WindowStart is null) cp = cp with { WindowStart = window, State = new Dictionary<string, string>() };
+                batch.Add(record);
+                if (batch.Count == options.BatchSize)
+                {
+                    cp = await InvokeAsync(cp, batch, final: false, cancellationToken).ConfigureAwait(false);
+                    batch.Clear();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return (read, false); // stopping: the unfinished batch is read again next time
+        }
+        if (batch.Count > 0) cp = await InvokeAsync(cp, batch, final: false, cancellationToken).ConfigureAwait(false);
+
+        if (!reader.ShardEnded) return (read, false);
+        // A closed, drained parent: its window ends here (Lambda starts children with fresh state), then its children may go.
+        if (cp.WindowStart is not null) cp = await InvokeAsync(cp, [], final: true, cancellationToken).ConfigureAwait(false);
+        cp = cp with { Ended = true };
+        await SaveAsync(cp, cancellationToken).ConfigureAwait(false);
+        log($"shard {shardId} is closed and drained; reading its children next");
+        return (read, true);
+    }
+
+    /// <summary>Lambda's windows are aligned on multiples of their length, by record arrival time.</summary>
+    private DateTimeOffset WindowOf(DateTimeOffset arrival)
+    {
+        long ticks = options.TumblingWindow.Ticks;
+        return new DateTimeOffset(arrival.UtcTicks - arrival.UtcTicks % ticks, TimeSpan.Zero);
+    }
+
+    private async Task<ShardCheckpoint> InvokeAsync(ShardCheckpoint cp, IReadOnlyList<StreamRecord> records, bool final, CancellationToken cancellationToken)
+    {
+        var evt = new KinesisWindowEvent
+        {
+            Records = [.. records.Select(r => new Lambda.KinesisRecord(r.SequenceNumber, r.PartitionKey, r.Data))],
+            ShardId = cp.ShardId,
+            EventSourceArn = $"local:stream/{options.Stream}",
+            WindowStart = cp.WindowStart,
+            WindowEnd = cp.WindowStart + options.TumblingWindow,
+            State = cp.State,
+            IsFinalInvokeForWindow = final,
+        };
+
+        WindowResponse response;
+        for (int attempt = 1; ; attempt++)
+        {
+            response = await handler.HandleAsync(evt, cancellationToken).ConfigureAwait(false);
+            if (response.BatchItemFailures.Count == 0) break;
+            if (attempt >= options.MaxBatchAttempts)
+                throw new BatchFailedException($"shard {cp.ShardId}: the batch from sequence number {response.BatchItemFailures[0]} failed {attempt} times (see the log above); stopped here. Fix the cause and run again: it resumes from this batch.");
+            var delay = TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, attempt - 1)));
+            log($"shard {cp.ShardId}: batch failed, retrying in {delay.TotalSeconds:0} s (attempt {attempt + 1} of {options.MaxBatchAttempts})");
+            await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+        }
+
+        var summary = response.Summary!;
+        var next = final
+            ? cp with
+            {
+                WindowStart = null,
+                State = new Dictionary<string, string>(),
+                Finished = cp.Finished.Add(summary),
+                OpenWindow = RunTotals.Zero,
+                OpenWindowEvents = 0,
+            }
+            : cp with
+            {
+                State = response.State ?? new Dictionary<string, string>(),
+                OpenWindow = RunTotals.Zero.Add(summary),
+                OpenWindowEvents = summary.OpenEvents,
+            };
+        if (records.Count > 0) next = next with { SequenceNumber = records[^1].SequenceNumber };
+        await SaveAsync(next, cancellationToken).ConfigureAwait(false);
+        return next;
+    }
+
+    private async Task SaveAsync(ShardCheckpoint cp, CancellationToken cancellationToken)
+    {
+        // Saved even when the run is being stopped: the handler's work must not be repeated for nothing.
+        await store.SaveAsync(options.Stream, cp, CancellationToken.None).ConfigureAwait(false);
+        lock (_checkpoints) _checkpoints[cp.ShardId] = cp;
+    }
+}

@@ -1,0 +1,101 @@
+using System.Text;
+using System.Text.Json;
+using Pipeline.Cli.Lambda;
+
+namespace Pipeline.Cli.Hosting.Kinesis;
+
+/// <summary>
+/// The digest ledger of a local `pipeline run`: an append-only file of claims and posts, flushed to disk on
+/// every write, so a run killed at any moment and restarted posts no digest it had recorded as posted. The
+/// file is held open exclusively while the run lives: a claim found pending at start-up belonged to a process
+/// that is gone, so it is released rather than waited for (there is no lease to wait out locally).
+/// </summary>
+internal sealed class FileDigestLedger : IDigestLedger, IDisposable
+{
+    private readonly FileStream _file;
+    private readonly Dictionary<string, (string Status, string Token)> _items = new(StringComparer.Ordinal);
+    private readonly object _gate = new();
+
+    public FileDigestLedger(string path)
+    {
+        try
+        {
+            _file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            throw new Enricher.Reading.InputException($"the digest ledger '{path}' is in use: is another `pipeline run` with the same checkpoint running?", e);
+        }
+        using (var reader = new StreamReader(_file, Encoding.UTF8, leaveOpen: true))
+        {
+            string? line;
+            while ((line = reader.ReadLine()) is not null)
+            {
+                if (line.Length == 0) continue;
+                try
+                {
+                    using var doc = JsonDocument.Parse(line);
+                    var id = doc.RootElement.GetProperty("id").GetString()!;
+                    var status = doc.RootElement.GetProperty("status").GetString()!;
+                    var token = doc.RootElement.GetProperty("token").GetString()!;
+                    if (status == "posted" || !_items.TryGetValue(id, out var known) || known.Status != "posted")
+                        _items[id] = (status, token);
+                }
+                catch (JsonException)
+                {
+                    // A line cut short by a kill: the write it stood for did not complete, so it never counted.
+                }
+            }
+        }
+        _file.Seek(0, SeekOrigin.End);
+    }
+
+    public int PostedCount
+    {
+        get
+        {
+            lock (_gate) return _items.Values.Count(v => v.Status == "posted");
+        }
+    }
+
+    public Task<LedgerClaim> TryClaimAsync(string digestId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_items.TryGetValue(digestId, out var item) && item.Status == "posted")
+                return Task.FromResult(new LedgerClaim(digestId, ClaimStatus.AlreadyPosted, item.Token));
+            var token = Guid.NewGuid().ToString("N");
+            Append(digestId, "claimed", token);
+            return Task.FromResult(new LedgerClaim(digestId, ClaimStatus.Claimed, token));
+        }
+    }
+
+    public Task MarkPostedAsync(LedgerClaim claim, CancellationToken cancellationToken)
+    {
+        lock (_gate) Append(claim.DigestId, "posted", claim.Token);
+        return Task.CompletedTask;
+    }
+
+    public Task ReleaseAsync(LedgerClaim claim, CancellationToken cancellationToken)
+    {
+        lock (_gate) Append(claim.DigestId, "released", claim.Token);
+        return Task.CompletedTask;
+    }
+
+    private void Append(string id, string status, string token)
+    {
+        _items[id] = (status, token);
+        var line = $"{{\"id\":{JsonSerializerEscape(id)},\"status\":\"{status}\",\"token\":\"{token}\"}}\n";
+        _file.Write(Encoding.UTF8.GetBytes(line));
+        _file.Flush(flushToDisk: true);
+    }
+
+    private static string JsonSerializerEscape(string s)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer)) w.WriteStringValue(s);
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    public void Dispose() => _file.Dispose();
+}

@@ -13,6 +13,7 @@ internal static class Cli
         DemoCommand.Create(),
         MuteCommand.Create(),
         TuneCommand.Create(),
+        BenchCommand.Create(),
     };
 
     public static async Task<int> RunAsync(string[] args)

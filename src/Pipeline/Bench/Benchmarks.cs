@@ -15,7 +15,7 @@ namespace Pipeline.Cli.Bench;
 /// <summary>What one `pipeline bench` run measures, validated before anything is generated.</summary>
 internal sealed record BenchOptions
 {
-    public static readonly IReadOnlyList<string> Names = ["e2e", "mute", "dedupe", "memory"];
+    public static readonly IReadOnlyList<string> Names = ["e2e", "stages", "mute", "dedupe", "memory"];
 
     /// <summary>Events of the end-to-end run; the memory run compares a tenth of this with all of it.</summary>
     public long Events { get; init; } = 1_000_000;
@@ -47,7 +47,7 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
     public List<BenchResult> Run(CancellationToken cancellationToken)
     {
         var results = new List<BenchResult>();
-        if (options.Only.Contains("e2e")) results.AddRange(EndToEnd(cancellationToken));
+        if (options.Only.Contains("e2e") || options.Only.Contains("stages")) results.AddRange(EndToEnd(cancellationToken));
         if (options.Only.Contains("mute")) results.AddRange(MuteRules(cancellationToken));
         if (options.Only.Contains("dedupe")) results.Add(DedupeMemory());
         if (options.Only.Contains("memory")) results.AddRange(PeakMemory(cancellationToken));
@@ -75,37 +75,139 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
             RunPipeline(warm, cancellationToken);
             File.Delete(warm);
 
-            double baseline = double.MaxValue, pipeline = double.MaxValue;
+            Measured<long> baseline = default;
+            Measured<RunSummary> pipeline = default;
             RunSummary? summary = null;
             for (int i = 0; i < options.Repeat; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var (b, events) = Time(() => ParseBaseline(file));
-                baseline = Math.Min(baseline, b);
-                log.WriteLine($"  baseline run {i + 1}: {b:N2} s ({events:N0} lines)");
-                var (p, s) = Time(() => RunPipeline(file, cancellationToken));
-                pipeline = Math.Min(pipeline, p);
-                summary = s;
-                log.WriteLine($"  end-to-end run {i + 1}: {p:N2} s");
+                var b = Measure(() => ParseBaseline(file));
+                if (i == 0 || b.Seconds < baseline.Seconds) baseline = b;
+                log.WriteLine($"  baseline run {i + 1}: {b.Seconds:N2} s ({b.Result:N0} lines)");
+                if (!options.Only.Contains("e2e")) break;
+                var p = Measure(() => RunPipeline(file, cancellationToken));
+                if (i == 0 || p.Seconds < pipeline.Seconds) pipeline = p;
+                summary = p.Result;
+                log.WriteLine($"  end-to-end run {i + 1}: {p.Seconds:N2} s");
             }
 
-            var baseRow = new BenchResult("baseline", "JsonDocument.Parse per line (read, parse, dispose)", options.Events)
+            var rows = new List<BenchResult>
             {
-                Seconds = baseline, Bytes = bytes, Ratio = 1.0,
+                new("baseline", "JsonDocument.Parse per line (read, parse, dispose)", options.Events)
+                {
+                    Seconds = baseline.Seconds, Bytes = bytes, Ratio = 1.0, Note = baseline.Allocations(options.Events),
+                },
             };
-            var ratio = baseline / pipeline;
-            var e2eRow = new BenchResult("e2e", "read → parse → dedupe → name → bursts → JSON digests", options.Events)
+            if (summary is not null)
             {
-                Seconds = pipeline, Bytes = bytes, Ratio = ratio,
-                Target = $"≥ {EndToEndTarget:0.0#} × baseline", TargetMet = ratio >= EndToEndTarget,
-                Note = summary is null ? null :
-                    $"{summary.Digests:N0} digests; rejected {summary.Rejected:N0}, duplicates {summary.Duplicates:N0}, digested {summary.Digested:N0}",
-            };
-            return [baseRow, e2eRow];
+                var ratio = baseline.Seconds / pipeline.Seconds;
+                rows.Add(new BenchResult("e2e", "read → parse → dedupe → name → bursts → JSON digests", options.Events)
+                {
+                    Seconds = pipeline.Seconds, Bytes = bytes, Ratio = ratio,
+                    Target = $"≥ {EndToEndTarget:0.0#} × baseline", TargetMet = ratio >= EndToEndTarget,
+                    Note = $"{summary.Digests:N0} digests; rejected {summary.Rejected:N0}, duplicates {summary.Duplicates:N0}, digested {summary.Digested:N0}; " +
+                        pipeline.Allocations(options.Events),
+                });
+            }
+            if (options.Only.Contains("stages"))
+                rows.AddRange(Stages(file, bytes, baseline.Seconds, cancellationToken));
+            return rows;
         }
         finally
         {
             File.Delete(file);
+        }
+    }
+
+    /// <summary>
+    /// Where the end-to-end time goes: each row runs one more stage of the pipeline over the same file,
+    /// the last without Rx, so the differences between rows are the stages' costs (a profile anyone can rerun).
+    /// </summary>
+    private IEnumerable<BenchResult> Stages(string file, long bytes, double baselineSeconds, CancellationToken cancellationToken)
+    {
+        var stages = new (string Name, string What, Func<long> Run)[]
+        {
+            ("read", "RecordReader: lines as records", () => RecordReader.ReadFiles([file]).LongCount()),
+            ("+parse", "… + EventParser.TryParse (envelope for bare records)", () =>
+            {
+                long n = 0;
+                foreach (var record in RecordReader.ReadFiles([file]))
+                {
+                    if (EventParser.TryParse(record.Data, out var parsed, out _)) parsed!.Dispose();
+                    n++;
+                }
+                return n;
+            }),
+            ("+dedupe", "… + dedupe (Enricher.Classify, no mute rules)", () =>
+            {
+                var enricher = new Enricher.Enrichment.Enricher(new EnricherOptions(), WarmDirectory);
+                long n = 0;
+                foreach (var record in RecordReader.ReadFiles([file]))
+                {
+                    enricher.Classify(record);
+                    n++;
+                }
+                return n;
+            }),
+            ("+bursts", "… + names, bursts, JSON digests, without Rx", () => RunWithoutRx(file)),
+        };
+        foreach (var (name, what, run) in stages)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            run(); // warm
+            var m = Measure(run);
+            log.WriteLine($"  stage {name}: {m.Seconds:N2} s");
+            yield return new BenchResult($"stage {name}", what, m.Result)
+            {
+                Seconds = m.Seconds, Bytes = bytes, Ratio = baselineSeconds / m.Seconds, Note = m.Allocations(m.Result),
+            };
+        }
+    }
+
+    /// <summary>The host's work done in a plain loop: what the pipeline would cost with no Rx operators at all.</summary>
+    private static long RunWithoutRx(string file)
+    {
+        var enricher = new Enricher.Enrichment.Enricher(new EnricherOptions(), WarmDirectory);
+        var aggregator = new BurstAggregator(new BurstWindowOptions());
+        var tally = new RunTally();
+        var output = Stream.Null;
+        var batch = new List<EnrichmentOutcome>(100);
+        long n = 0;
+        foreach (var record in RecordReader.ReadFiles([file]))
+        {
+            batch.Add(enricher.Classify(record));
+            n++;
+            if (batch.Count == 100) Flush();
+        }
+        Flush();
+        foreach (var digest in aggregator.Flush()) Write(digest);
+        return n;
+
+        void Flush()
+        {
+            foreach (var outcome in enricher.AttachNamesAsync(batch, CancellationToken.None).AsTask().GetAwaiter().GetResult())
+            {
+                tally.Count(outcome);
+                switch (outcome)
+                {
+                    case EnrichmentOutcome.Accepted a:
+                        foreach (var digest in aggregator.Add(a.Event, a.AccountInfo)) Write(digest);
+                        break;
+                    case EnrichmentOutcome.Muted m:
+                        aggregator.AddMuted(m.Account, m.Rule);
+                        break;
+                    case EnrichmentOutcome.Duplicate d:
+                        aggregator.AddDuplicate(d.Account);
+                        break;
+                }
+            }
+            batch.Clear();
+        }
+
+        void Write(Digest digest)
+        {
+            tally.Count(digest);
+            Aggregator.Rendering.DigestJson.WriteDigest(output, digest);
         }
     }
 
@@ -339,11 +441,25 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
         _ => n.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
-    private static (double Seconds, T Result) Time<T>(Func<T> action)
+    /// <summary>Time, allocations and collections of one run.</summary>
+    private readonly record struct Measured<T>(double Seconds, T Result, long AllocatedBytes, int Gen0, int Gen1, int Gen2, TimeSpan GcPause)
     {
+        public string Allocations(long events) =>
+            $"{AllocatedBytes / (double)events / 1024:N1} KB allocated/event, GCs {Gen0}/{Gen1}/{Gen2} (gen0/1/2) pausing {GcPause.TotalSeconds:N2} s";
+    }
+
+    private static Measured<T> Measure<T>(Func<T> action)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        long allocated = GC.GetTotalAllocatedBytes(precise: true);
+        int g0 = GC.CollectionCount(0), g1 = GC.CollectionCount(1), g2 = GC.CollectionCount(2);
+        var pause = GC.GetTotalPauseDuration();
         var clock = Stopwatch.StartNew();
         var result = action();
-        return (clock.Elapsed.TotalSeconds, result);
+        var seconds = clock.Elapsed.TotalSeconds;
+        return new Measured<T>(seconds, result, GC.GetTotalAllocatedBytes(precise: true) - allocated,
+            GC.CollectionCount(0) - g0, GC.CollectionCount(1) - g1, GC.CollectionCount(2) - g2, GC.GetTotalPauseDuration() - pause);
     }
 
     /// <summary>Samples the GC heap and the working set every 20 ms while a run goes on.</summary>

@@ -11,16 +11,27 @@ namespace Pipeline.Enricher.Dedupe;
 /// <remarks>
 /// Ids are kept as 128-bit hashes of (account, id): 16 bytes whatever the id's length, and a collision
 /// chance far below any real risk. Arrival order is kept in a queue so eviction is O(1) per id.
+/// The hash is stored as two <see cref="ulong"/>s, not as a <see cref="UInt128"/>: UInt128 is 16-byte aligned,
+/// which pads every set entry and queue slot by 8 bytes (84 instead of ~64 bytes per id; see `pipeline bench`).
 /// </remarks>
 internal sealed class Deduplicator
 {
     private readonly DedupeOptions _options;
-    private readonly HashSet<UInt128> _seen = [];
-    private readonly Queue<Entry> _order = new();
+    private readonly HashSet<Key128> _seen = [];
+    private readonly Queue<Slot> _order = new();
     private long _watermarkTicks = long.MinValue;
 
     /// <summary>One remembered id: its key and the event time it was first seen at (for the horizon).</summary>
     internal readonly record struct Entry(UInt128 Key, long TimeTicks);
+
+    /// <summary>A 128-bit key with 8-byte alignment.</summary>
+    private readonly record struct Key128(ulong Low, ulong High)
+    {
+        public static Key128 From(UInt128 key) => new((ulong)key, (ulong)(key >> 64));
+        public UInt128 ToUInt128() => new(High, Low);
+    }
+
+    private readonly record struct Slot(Key128 Key, long TimeTicks);
 
     public Deduplicator(DedupeOptions options)
     {
@@ -44,10 +55,10 @@ internal sealed class Deduplicator
             ForgetOlderThan(ticks - _options.Horizon.Ticks);
         }
 
-        var key = Key(account, id);
+        var key = Key128.From(Key(account, id));
         if (!_seen.Add(key)) return false;
 
-        _order.Enqueue(new Entry(key, ticks));
+        _order.Enqueue(new Slot(key, ticks));
         while (_seen.Count > _options.MaxEntries)
         {
             _seen.Remove(_order.Dequeue().Key);
@@ -57,15 +68,16 @@ internal sealed class Deduplicator
     }
 
     /// <summary>The remembered ids in arrival order, for carrying the memory across Lambda invocations.</summary>
-    public IEnumerable<Entry> Entries => _order;
+    public IEnumerable<Entry> Entries => _order.Select(slot => new Entry(slot.Key.ToUInt128(), slot.TimeTicks));
 
     /// <summary>Restores ids saved from <see cref="Entries"/>.</summary>
     public void Restore(IEnumerable<Entry> entries)
     {
         foreach (var entry in entries)
         {
-            if (!_seen.Add(entry.Key)) continue;
-            _order.Enqueue(entry);
+            var key = Key128.From(entry.Key);
+            if (!_seen.Add(key)) continue;
+            _order.Enqueue(new Slot(key, entry.TimeTicks));
             if (entry.TimeTicks > _watermarkTicks) _watermarkTicks = entry.TimeTicks;
         }
     }

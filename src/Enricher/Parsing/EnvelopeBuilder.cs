@@ -24,10 +24,16 @@ internal static class EnvelopeBuilder
     }
 
     /// <summary>
-    /// Writes the envelope for a non-envelope shape with <paramref name="record"/> as its <c>detail</c>.
+    /// The envelope fields of an event. <see cref="TryDescribe"/> fills all but <see cref="Id"/>; read from an
+    /// envelope in the input, any may be missing (null), and the parser says which.
+    /// </summary>
+    internal sealed record Fields(string? Id, string? DetailType, string? Source, string? Account, string? Time, string? Region);
+
+    /// <summary>
+    /// Reads the envelope fields of a non-envelope shape from <paramref name="record"/>.
     /// Returns false (with a reason) when the record lacks what an envelope must have.
     /// </summary>
-    public static bool TryWrap(Shape shape, JsonElement record, ReadOnlySpan<byte> recordBytes, IBufferWriter<byte> output, out string? reason)
+    public static bool TryDescribe(Shape shape, JsonElement record, out Fields? fields, out string? reason)
     {
         string? id, detailType, source, account, time, region;
         switch (shape)
@@ -59,29 +65,47 @@ internal static class EnvelopeBuilder
                 region = record.Str("Region") ?? RegionFromArn(record.Str("ProductArn"));
                 break;
             default:
+                fields = null;
                 reason = "not an EventBridge event, a CloudTrail record or a finding";
                 return false;
         }
 
+        fields = null;
         if (account is null) { reason = $"{Describe(shape)} has no account id"; return false; }
         if (time is null) { reason = $"{Describe(shape)} has no time"; return false; }
-
+        fields = new Fields(id, detailType, source ?? "unknown", account, time, region ?? "unknown");
         reason = null;
+        return true;
+    }
+
+    /// <summary>
+    /// Writes the envelope for a non-envelope shape with <paramref name="record"/> as its <c>detail</c>.
+    /// Returns false (with a reason) when the record lacks what an envelope must have.
+    /// </summary>
+    public static bool TryWrap(Shape shape, JsonElement record, ReadOnlySpan<byte> recordBytes, IBufferWriter<byte> output, out string? reason)
+    {
+        if (!TryDescribe(shape, record, out var fields, out reason)) return false;
+        Write(fields!, recordBytes, output);
+        return true;
+    }
+
+    /// <summary>Writes <paramref name="fields"/> as an EventBridge envelope whose <c>detail</c> is <paramref name="recordBytes"/>.</summary>
+    public static void Write(Fields fields, ReadOnlySpan<byte> recordBytes, IBufferWriter<byte> output)
+    {
         using var writer = new Utf8JsonWriter(output);
         writer.WriteStartObject();
         writer.WriteString("version", "0");
-        if (id is not null) writer.WriteString("id", id);
-        writer.WriteString("detail-type", detailType);
-        writer.WriteString("source", source ?? "unknown");
-        writer.WriteString("account", account);
-        writer.WriteString("time", time);
-        writer.WriteString("region", region ?? "unknown");
+        if (fields.Id is not null) writer.WriteString("id", fields.Id);
+        writer.WriteString("detail-type", fields.DetailType);
+        writer.WriteString("source", fields.Source);
+        writer.WriteString("account", fields.Account);
+        writer.WriteString("time", fields.Time);
+        writer.WriteString("region", fields.Region);
         writer.WriteStartArray("resources");
         writer.WriteEndArray();
         writer.WritePropertyName("detail");
         writer.WriteRawValue(recordBytes, skipInputValidation: true);
         writer.WriteEndObject();
-        return true;
     }
 
     private static string Describe(Shape shape) => shape switch

@@ -6,12 +6,49 @@ using Pipeline.Enricher.Model;
 
 namespace Pipeline.Enricher.Parsing;
 
-/// <summary>A parsed event and the envelope document it came from (kept alive for mute patterns; dispose it).</summary>
-internal sealed class ParsedEvent(OrgEvent evt, JsonDocument envelope) : IDisposable
+/// <summary>
+/// A parsed event and the document it came from (kept alive for mute patterns; dispose it). A bare record
+/// (CloudTrail log file entry, finding) gets its EventBridge envelope only when <see cref="Envelope"/> is
+/// first read: only mute rules and re-publishing need it, and building it costs a second parse.
+/// </summary>
+internal sealed class ParsedEvent : IDisposable
 {
-    public OrgEvent Event { get; } = evt;
-    public JsonElement Envelope => envelope.RootElement;
-    public void Dispose() => envelope.Dispose();
+    private readonly JsonDocument _document;
+    private readonly ReadOnlyMemory<byte> _data;
+    private readonly EnvelopeBuilder.Fields? _bareRecordFields;
+    private JsonDocument? _builtEnvelope;
+
+    internal ParsedEvent(OrgEvent evt, JsonDocument document, ReadOnlyMemory<byte> data, EnvelopeBuilder.Fields? bareRecordFields)
+    {
+        Event = evt;
+        _document = document;
+        _data = data;
+        _bareRecordFields = bareRecordFields;
+    }
+
+    public OrgEvent Event { get; }
+
+    /// <summary>The event as it travels on the bus: the input itself, or for a bare record the envelope EventBridge would give it.</summary>
+    public JsonElement Envelope
+    {
+        get
+        {
+            if (_bareRecordFields is null) return _document.RootElement;
+            if (_builtEnvelope is null)
+            {
+                var buffer = new ArrayBufferWriter<byte>(_data.Length + 256);
+                EnvelopeBuilder.Write(_bareRecordFields, _data.Span, buffer);
+                _builtEnvelope = JsonDocument.Parse(buffer.WrittenMemory, EventParser.DocumentOptions);
+            }
+            return _builtEnvelope.RootElement;
+        }
+    }
+
+    public void Dispose()
+    {
+        _document.Dispose();
+        _builtEnvelope?.Dispose();
+    }
 }
 
 /// <summary>
@@ -20,7 +57,7 @@ internal sealed class ParsedEvent(OrgEvent evt, JsonDocument envelope) : IDispos
 /// </summary>
 internal static class EventParser
 {
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 256 };
+    internal static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 256 };
 
     public static bool TryParse(ReadOnlyMemory<byte> data, out ParsedEvent? parsed, out string? reason)
     {
@@ -41,33 +78,35 @@ internal static class EventParser
             return false;
         }
 
-        var shape = EnvelopeBuilder.Detect(doc.RootElement);
+        var root = doc.RootElement;
+        var shape = EnvelopeBuilder.Detect(root);
         if (shape == EnvelopeBuilder.Shape.Unknown)
         {
-            reason = doc.RootElement.ValueKind == JsonValueKind.Object
+            reason = root.ValueKind == JsonValueKind.Object
                 ? "not an EventBridge event, a CloudTrail record or a finding (no detail-type, no eventName)"
-                : $"expected a JSON object, got {doc.RootElement.ValueKind.ToString().ToLowerInvariant()}";
+                : $"expected a JSON object, got {root.ValueKind.ToString().ToLowerInvariant()}";
             doc.Dispose();
             return false;
         }
 
-        if (shape != EnvelopeBuilder.Shape.Envelope)
-        {
-            var buffer = new ArrayBufferWriter<byte>(data.Length + 256);
-            bool wrapped = EnvelopeBuilder.TryWrap(shape, doc.RootElement, data.Span, buffer, out reason);
-            doc.Dispose();
-            if (!wrapped) return false;
-            doc = JsonDocument.Parse(buffer.WrittenMemory, DocumentOptions);
-        }
-
         try
         {
-            if (!TryRead(doc.RootElement, data.Span, out var evt, out reason))
+            // A bare record is read through the fields its envelope would have, without writing the envelope.
+            EnvelopeBuilder.Fields? bare = null;
+            if (shape != EnvelopeBuilder.Shape.Envelope && !EnvelopeBuilder.TryDescribe(shape, root, out bare, out reason))
             {
                 doc.Dispose();
                 return false;
             }
-            parsed = new ParsedEvent(evt!, doc);
+            var envelope = bare ?? new EnvelopeBuilder.Fields(
+                root.Str("id"), root.Str("detail-type"), root.Str("source"), root.Str("account"), root.Str("time"), root.Str("region"));
+            var detail = bare is null ? root.Obj("detail") : root;
+            if (!TryRead(envelope, detail, data.Span, out var evt, out reason))
+            {
+                doc.Dispose();
+                return false;
+            }
+            parsed = new ParsedEvent(evt!, doc, data, bare);
             return true;
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException or JsonException)
@@ -78,33 +117,33 @@ internal static class EventParser
         }
     }
 
-    private static bool TryRead(JsonElement envelope, ReadOnlySpan<byte> raw, out OrgEvent? evt, out string? reason)
+    /// <summary>Validates the envelope fields and reads the detail.</summary>
+    private static bool TryRead(EnvelopeBuilder.Fields envelope, JsonElement detail, ReadOnlySpan<byte> raw, out OrgEvent? evt, out string? reason)
     {
         evt = null;
-        var account = envelope.Str("account");
+        var account = envelope.Account;
         if (account is null) { reason = "event has no account"; return false; }
         if (!IsAccountId(account)) { reason = $"account id '{Truncate(account)}' is not 12 digits"; return false; }
 
-        var timeText = envelope.Str("time");
+        var timeText = envelope.Time;
         if (!EventTime.TryParse(timeText, out var time))
         {
             reason = timeText is null ? "event has no time" : $"time '{Truncate(timeText)}' is not a timestamp";
             return false;
         }
 
-        var detailType = envelope.Str("detail-type");
+        var detailType = envelope.DetailType;
         if (string.IsNullOrEmpty(detailType)) { reason = "event has an empty detail-type"; return false; }
-        var source = envelope.Str("source");
+        var source = envelope.Source;
         if (string.IsNullOrEmpty(source)) { reason = "event has no source"; return false; }
 
-        var detail = envelope.Obj("detail");
         var cloudTrail = IsCloudTrail(detailType) && detail.ValueKind == JsonValueKind.Object ? CloudTrailReader.Read(detail) : null;
 
         evt = new OrgEvent
         {
-            Id = envelope.Str("id") ?? cloudTrail?.EventId ?? ContentId(raw),
+            Id = envelope.Id ?? cloudTrail?.EventId ?? ContentId(raw),
             Account = account,
-            Region = envelope.Str("region") ?? detail.Str("awsRegion") ?? "unknown",
+            Region = envelope.Region ?? detail.Str("awsRegion") ?? "unknown",
             Time = time,
             Source = source,
             DetailType = detailType,

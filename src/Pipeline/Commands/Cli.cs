@@ -19,6 +19,7 @@ internal static class Cli
         RunCommand.Create(),
         Lambda.LambdaHost.CreateCommand(),
         Lambda.LambdaBench.CreateCommand(),
+        BenchCommand.Create(),
     };
 
     public static async Task<int> RunAsync(string[] args)

@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Pipeline.TestSupport;
+using Pipeline.TestSupport.Emulators;
+
+namespace Pipeline.Tests.Commands;
+
+/// <summary>`pipeline put` then `pipeline run` against a real Kinesis API (kinesalite on loopback), including a consumer killed with SIGKILL.</summary>
+public sealed class RunCommandTests(KinesaliteFixture kinesalite) : IClassFixture<KinesaliteFixture>, IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("run-cli-").FullName;
+    private static readonly string Demo = Path.Combine(SharedCorpus.RepositoryRoot, "samples", "demo", "org-events.jsonl");
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private async Task<string> StreamWithAsync(params string[] inputs)
+    {
+        var stream = "run-" + Guid.NewGuid().ToString("N")[..8];
+        var args = new List<string> { "put", "--stream", stream, "--endpoint", kinesalite.Endpoint, "--create-stream", "--shards", "2" };
+        foreach (var input in inputs) { args.Add("--input"); args.Add(input); }
+        var put = await PipelineProcess.RunAsync(args);
+        Assert.True(put.ExitCode is 0 or 5, put.Stderr);
+        return stream;
+    }
+
+    private string[] RunArgs(string stream, string checkpoint, params string[] more) =>
+        ["run", "--stream", stream, "--endpoint", kinesalite.Endpoint, "--checkpoint-file", Path.Combine(_dir, checkpoint), "--until-idle", "-f", "json", .. more];
+
+    private static List<JsonElement> Lines(string stdout) =>
+        [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(TryParse).OfType<JsonElement>()];
+
+    private static JsonElement? TryParse(string line)
+    {
+        try
+        {
+            return JsonDocument.Parse(line).RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            return null; // the last line of a killed process may be cut short
+        }
+    }
+
+    [SkippableFact]
+    public async Task Put_then_run_digests_every_event_once_and_the_counts_add_up()
+    {
+        var stream = await StreamWithAsync(Demo);
+        var run = await PipelineProcess.RunAsync(RunArgs(stream, "a.json"));
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        var lines = Lines(run.Stdout);
+        var summary = lines[^1];
+        Assert.Equal("summary", summary.GetProperty("type").GetString());
+        Assert.Equal(109, summary.GetProperty("received").GetInt64()); // every record put
+        DigestCommandTests.AssertBalanced(lines);
+        var ids = lines.SkipLast(1).Select(l => l.GetProperty("digestId").GetString()).ToList();
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        Assert.Contains(lines, l => l.TryGetProperty("riskyCount", out var r) && r.GetInt32() >= 5); // the credential-theft burst
+
+        // Running again on the same checkpoint reads nothing new and posts nothing again.
+        var again = await PipelineProcess.RunAsync(RunArgs(stream, "a.json"));
+        Assert.Equal(0, again.ExitCode);
+        Assert.Single(Lines(again.Stdout)); // the summary only
+    }
+
+    [SkippableFact]
+    public async Task A_consumer_killed_at_random_points_resumes_with_the_same_digests_none_twice()
+    {
+        var inputs = new List<string> { Demo };
+        if (SharedCorpus.RootDirectory is { } shared) inputs.Add(Path.Combine(shared, "corpus")); // more records: more points to be killed at
+        var stream = await StreamWithAsync([.. inputs]);
+
+        var reference = Lines((await PipelineProcess.RunAsync(RunArgs(stream, "reference.json", "--batch-size", "5"))).Stdout);
+        var expected = reference.Where(l => l.GetProperty("type").GetString() == "digest")
+            .Select(l => (l.GetProperty("digestId").GetString(), l.GetProperty("eventCount").GetInt32())).ToHashSet();
+        Assert.NotEmpty(expected);
+
+        var seen = new List<(string?, int)>();
+        var random = new Random(20261125);
+        for (int attempt = 0; attempt < 4; attempt++)
+        {
+            var output = await RunAndKillAsync(RunArgs(stream, "killed.json", "--batch-size", "5"), TimeSpan.FromMilliseconds(random.Next(250, 1300)));
+            seen.AddRange(Lines(output).Where(l => l.GetProperty("type").GetString() == "digest")
+                .Select(l => (l.GetProperty("digestId").GetString(), l.GetProperty("eventCount").GetInt32())));
+        }
+        var last = await PipelineProcess.RunAsync(RunArgs(stream, "killed.json", "--batch-size", "5"));
+        Assert.True(last.ExitCode == 0, last.Stderr);
+        var final = Lines(last.Stdout);
+        seen.AddRange(final.Where(l => l.GetProperty("type").GetString() == "digest").Select(l => (l.GetProperty("digestId").GetString(), l.GetProperty("eventCount").GetInt32())));
+
+        Assert.Equal(seen.Count, seen.Distinct().Count()); // none twice
+        Assert.Equal(expected.OrderBy(e => e.Item1), seen.OrderBy(e => e.Item1)); // the same digests as the run that was never killed
+        var refSummary = reference[^1];
+        var summary = final[^1];
+        foreach (var field in new[] { "received", "rejected", "duplicates", "muted", "digested", "digests" })
+            Assert.Equal(refSummary.GetProperty(field).GetInt64(), summary.GetProperty(field).GetInt64()); // counted once across restarts
+    }
+
+    /// <summary>Starts the real program and kills it (SIGKILL) after <paramref name="after"/>; returns what it printed.</summary>
+    private static async Task<string> RunAndKillAsync(IEnumerable<string> args, TimeSpan after)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pipeline.dll"));
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(after);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+        await stderr;
+        return await stdout;
+    }
+}

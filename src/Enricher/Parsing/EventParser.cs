@@ -22,9 +22,13 @@ internal static class EventParser
 {
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 256 };
 
+    // A CloudTrail record is parsed at most this deep, and then once more inside its one-level envelope.
+    private static readonly JsonDocumentOptions WrappedOptions = new() { MaxDepth = DocumentOptions.MaxDepth + 1 };
+
     public static bool TryParse(ReadOnlyMemory<byte> data, out ParsedEvent? parsed, out string? reason)
     {
         parsed = null;
+        data = JsonTextRepair.Repair(data);
         JsonDocument doc;
         try
         {
@@ -57,7 +61,7 @@ internal static class EventParser
             bool wrapped = EnvelopeBuilder.TryWrap(shape, doc.RootElement, data.Span, buffer, out reason);
             doc.Dispose();
             if (!wrapped) return false;
-            doc = JsonDocument.Parse(buffer.WrittenMemory, DocumentOptions);
+            doc = JsonDocument.Parse(buffer.WrittenMemory, WrappedOptions);
         }
 
         try

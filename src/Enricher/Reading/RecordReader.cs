@@ -188,6 +188,18 @@ internal static class RecordReader
 
     private static RawRecord FromContainerItem(JsonElement item, RecordOrigin origin)
     {
+        try
+        {
+            return FromKinesisOrItem(item, origin);
+        }
+        catch (InvalidOperationException) // a property name that is not decodable text: the parser repairs and judges the item
+        {
+            return new RawRecord(JsonMarshal.GetRawUtf8Value(item).ToArray(), origin);
+        }
+    }
+
+    private static RawRecord FromKinesisOrItem(JsonElement item, RecordOrigin origin)
+    {
         if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("kinesis", out var kinesis) && kinesis.ValueKind == JsonValueKind.Object)
         {
             var sequence = kinesis.TryGetProperty("sequenceNumber", out var s) ? TryGetString(s) : null;
@@ -234,7 +246,7 @@ internal static class RecordReader
             if (reader.TokenType != JsonTokenType.StartObject || !reader.Read()) return Container.None;
             return reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("Records"u8) ? Container.Records : Container.None;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException) // InvalidOperation: a name with an unpaired surrogate escape
         {
             return Container.None;
         }

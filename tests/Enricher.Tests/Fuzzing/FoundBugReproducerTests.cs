@@ -91,6 +91,22 @@ public sealed class FoundBugReproducerTests
     }
 
     [Fact]
+    public void Unpaired_surrogate_escape_in_a_container_key_does_not_stop_the_read()
+    {
+        // Was: InvalidOperationException from comparing the first key with "Records" (found with PIPELINE_FUZZ_SEED=7).
+        var evt = Events.ApiCall(eventName: "RunInstances").Line();
+        var file = Encoding.UTF8.GetBytes("{\"Re\\ud800cords\":[" + evt + "]}\n" + evt + "\n");
+        var records = RecordReader.ReadStream(new MemoryStream(file), "t").ToList();
+        Assert.Equal(2, records.Count);
+        FuzzTargets.Enrich(records, file);
+
+        var items = Encoding.UTF8.GetBytes("[{\"a\\udc00\":1}," + evt + "]");
+        var fromArray = RecordReader.ReadStream(new MemoryStream(items), "t").ToList();
+        Assert.Equal(2, fromArray.Count);
+        FuzzTargets.Enrich(fromArray, items);
+    }
+
+    [Fact]
     public void Damaged_gzip_file_yields_the_records_before_the_damage_then_one_rejection()
     {
         // Was: InvalidDataException out of the reader, ending the run with a stack trace.

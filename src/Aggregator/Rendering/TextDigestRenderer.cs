@@ -87,7 +87,7 @@ internal static class TextDigestRenderer
         if (s.MutedByRule.Count > 0)
             sb.Append("muted by rule: ").AppendJoin(", ", s.MutedByRule.Select(kv => $"{kv.Key} {kv.Value}")).AppendLine();
         if (s.RejectedByReason.Count > 0)
-            sb.Append("rejected: ").AppendJoin(", ", s.RejectedByReason.Select(kv => $"{kv.Value}× {kv.Key}")).AppendLine();
+            sb.Append("rejected: ").AppendJoin(", ", s.RejectedByReason.Select(kv => $"{kv.Value}× {Clean(kv.Key)}")).AppendLine(); // reasons quote record text
         return sb.ToString();
     }
 

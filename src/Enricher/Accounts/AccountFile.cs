@@ -47,17 +47,24 @@ internal static class AccountFile
             foreach (var item in list.EnumerateArray())
             {
                 var where = $"{name} Accounts[{index++}]";
-                var id = item.Str("Id");
-                var accountName = item.Str("Name");
-                if (Validate(id, accountName) is { } problem) { errors.Add(new AccountRowError(where, problem)); continue; }
-                accounts.Add(new AccountInfo(id!, accountName!.Trim())
+                try
                 {
-                    // "Status" is the field AWS retired in 2026; older exports still carry it.
-                    State = item.Str("State") ?? item.Str("Status"),
-                    Environment = item.Str("Environment"),
-                    Owner = item.Str("Owner"),
-                    SlackChannel = item.Str("SlackChannel"),
-                });
+                    var id = item.Str("Id");
+                    var accountName = item.Str("Name");
+                    if (Validate(id, accountName) is { } problem) { errors.Add(new AccountRowError(where, problem)); continue; }
+                    accounts.Add(new AccountInfo(id!, accountName!.Trim())
+                    {
+                        // "Status" is the field AWS retired in 2026; older exports still carry it.
+                        State = item.Str("State") ?? item.Str("Status"),
+                        Environment = item.Str("Environment"),
+                        Owner = item.Str("Owner"),
+                        SlackChannel = item.Str("SlackChannel"),
+                    });
+                }
+                catch (InvalidOperationException e) // an unpaired surrogate escape ("\ud800") in one of the row's strings
+                {
+                    errors.Add(new AccountRowError(where, "unreadable text: " + e.Message));
+                }
             }
             return new Result(accounts, errors);
         }

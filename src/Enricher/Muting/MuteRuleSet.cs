@@ -67,7 +67,16 @@ internal sealed class MuteRuleSet : Pipeline.Enricher.Enrichment.IMuteRules
             throw new MuteRuleException($"{sourceName}: not valid JSON: {e.Message}", e);
         }
         using (document)
-            return new MuteRuleSet(CompileFile(document.RootElement, sourceName));
+        {
+            try
+            {
+                return new MuteRuleSet(CompileFile(document.RootElement, sourceName));
+            }
+            catch (InvalidOperationException e) // a string that is not text: invalid UTF-8 or an unpaired surrogate escape
+            {
+                throw new MuteRuleException($"{sourceName}: not valid JSON text: {e.Message}", e);
+            }
+        }
     }
 
     /// <summary>The name of the first rule, in file order, that matches the event; null when none does.</summary>

@@ -38,7 +38,7 @@ internal sealed class ParsedEvent : IDisposable
             {
                 var buffer = new ArrayBufferWriter<byte>(_data.Length + 256);
                 EnvelopeBuilder.Write(_bareRecordFields, _data.Span, buffer);
-                _builtEnvelope = JsonDocument.Parse(buffer.WrittenMemory, EventParser.DocumentOptions);
+                _builtEnvelope = JsonDocument.Parse(buffer.WrittenMemory, EventParser.WrappedOptions);
             }
             return _builtEnvelope.RootElement;
         }
@@ -59,9 +59,13 @@ internal static class EventParser
 {
     internal static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 256 };
 
+    // A CloudTrail record is parsed at most this deep, and then once more inside its one-level envelope.
+    internal static readonly JsonDocumentOptions WrappedOptions = new() { MaxDepth = DocumentOptions.MaxDepth + 1 };
+
     public static bool TryParse(ReadOnlyMemory<byte> data, out ParsedEvent? parsed, out string? reason)
     {
         parsed = null;
+        data = JsonTextRepair.Repair(data);
         JsonDocument doc;
         try
         {

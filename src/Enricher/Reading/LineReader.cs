@@ -85,3 +85,48 @@ internal sealed class CountingStream(Stream inner, IProgress<long>? progress) : 
         base.Dispose(disposing);
     }
 }
+
+/// <summary>
+/// Ends a decompressing stream at the first damaged byte instead of throwing, and keeps what went wrong in
+/// <see cref="Damage"/>, so the reader can hand on the lines before the damage and report the rest.
+/// </summary>
+internal sealed class DamageStoppingStream(Stream inner) : Stream
+{
+    private long _position;
+
+    /// <summary>Why reading stopped early; null when the stream ended normally.</summary>
+    public string? Damage { get; private set; }
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => _position; set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        if (Damage is not null) return 0;
+        try
+        {
+            int read = inner.Read(buffer, offset, count);
+            _position += read;
+            return read;
+        }
+        catch (InvalidDataException e)
+        {
+            Damage = e.Message;
+            return 0;
+        }
+    }
+
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) inner.Dispose();
+        base.Dispose(disposing);
+    }
+}

@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Pipeline.Enricher.Model;
 
@@ -69,9 +70,22 @@ internal static class RecordReader
 
         var name = file == StdinPath ? "stdin" : file;
         using var counting = new CountingStream(raw, progress);
-        using var stream = file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(counting, CompressionMode.Decompress) : (Stream)counting;
+        var records = file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? ReadGzip(counting, name) : ReadStream(counting, name);
+        foreach (var record in records)
+            yield return record;
+    }
+
+    /// <summary>
+    /// Reads a gzip-compressed stream. A damaged or cut-off file (a partial S3 download) yields the records
+    /// before the damage, then one rejected record saying why the rest could not be read: the run goes on.
+    /// </summary>
+    internal static IEnumerable<RawRecord> ReadGzip(Stream compressed, string name)
+    {
+        using var stream = new DamageStoppingStream(new GZipStream(compressed, CompressionMode.Decompress));
         foreach (var record in ReadStream(stream, name))
             yield return record;
+        if (stream.Damage is { } damage)
+            yield return new RawRecord(ReadOnlyMemory<byte>.Empty, new RecordOrigin(name, 0), $"gzip file damaged: {damage} (after {stream.Position} decompressed bytes)");
     }
 
     /// <summary>Reads one stream: JSON Lines when its first line is a complete JSON value, otherwise one JSON document.</summary>
@@ -131,7 +145,9 @@ internal static class RecordReader
         while (lines.TryReadLine(out var line))
         {
             lineNumber++;
-            if (!IsBlank(line.Span)) yield return new RawRecord(line, new RecordOrigin(name, lineNumber));
+            if (IsBlank(line.Span)) continue;
+            foreach (var r in ExpandDocument(line, new RecordOrigin(name, lineNumber)))
+                yield return r;
         }
     }
 
@@ -172,22 +188,49 @@ internal static class RecordReader
 
     private static RawRecord FromContainerItem(JsonElement item, RecordOrigin origin)
     {
+        try
+        {
+            return FromKinesisOrItem(item, origin);
+        }
+        catch (InvalidOperationException) // a property name that is not decodable text: the parser repairs and judges the item
+        {
+            return new RawRecord(JsonMarshal.GetRawUtf8Value(item).ToArray(), origin);
+        }
+    }
+
+    private static RawRecord FromKinesisOrItem(JsonElement item, RecordOrigin origin)
+    {
         if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("kinesis", out var kinesis) && kinesis.ValueKind == JsonValueKind.Object)
         {
-            var sequence = kinesis.TryGetProperty("sequenceNumber", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
+            var sequence = kinesis.TryGetProperty("sequenceNumber", out var s) ? TryGetString(s) : null;
             origin = origin with { SequenceNumber = sequence };
             if (!kinesis.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.String)
                 return new RawRecord(ReadOnlyMemory<byte>.Empty, origin, "Kinesis record has no data");
             try
             {
-                return new RawRecord(Convert.FromBase64String(data.GetString()!), origin);
+                return new RawRecord(Convert.FromBase64String(TryGetString(data) ?? "?"), origin);
             }
             catch (FormatException)
             {
                 return new RawRecord(ReadOnlyMemory<byte>.Empty, origin, "Kinesis record data is not base64");
             }
         }
-        return new RawRecord(System.Text.Encoding.UTF8.GetBytes(item.GetRawText()), origin);
+        // The item's bytes as they are: decoding them to text would throw on invalid UTF-8, which the parser handles.
+        return new RawRecord(JsonMarshal.GetRawUtf8Value(item).ToArray(), origin);
+    }
+
+    /// <summary>The string, or null when it is not one or its text is not decodable (invalid UTF-8, an unpaired surrogate).</summary>
+    private static string? TryGetString(JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.String) return null;
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
     }
 
     private enum Container { None, Records, Array }
@@ -203,7 +246,7 @@ internal static class RecordReader
             if (reader.TokenType != JsonTokenType.StartObject || !reader.Read()) return Container.None;
             return reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("Records"u8) ? Container.Records : Container.None;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException) // InvalidOperation: a name with an unpaired surrogate escape
         {
             return Container.None;
         }

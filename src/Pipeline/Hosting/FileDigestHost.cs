@@ -41,7 +41,7 @@ internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirector
             .Do(outcome =>
             {
                 if (outcome is EnrichmentOutcome.Rejected r && reported++ < options.MaxRejectReports)
-                    stderr.WriteLine($"rejected {r.Origin}: {r.Reason}");
+                    stderr.WriteLine(TextDigestRenderer.Clean($"rejected {r.Origin}: {r.Reason}")); // the reason quotes the record's own (hostile) text
             });
 
         var digests = outcomes.ToDigests(aggregator, tally);

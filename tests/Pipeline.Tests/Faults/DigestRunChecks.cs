@@ -1,0 +1,71 @@
+using System.Text;
+using System.Text.Json;
+using Pipeline.Aggregator.Bursts;
+using Pipeline.Cli.Hosting;
+using Pipeline.Enricher.Accounts;
+using Pipeline.Enricher.Enrichment;
+using Pipeline.Enricher.Muting;
+using Pipeline.Enricher.Reading;
+using Pipeline.TestSupport.Fuzzing;
+using Pipeline.TestSupport.Slack;
+
+namespace Pipeline.Tests.Faults;
+
+/// <summary>Runs the file host in-process and checks what every run must show, whatever its input.</summary>
+internal static class DigestRunChecks
+{
+    private static readonly Lazy<FileAccountDirectory> Accounts = new(() => FileAccountDirectory.Load(FuzzSeeds.DemoFile("accounts.json")));
+    private static readonly Lazy<MuteRuleSet> Mutes = new(() => MuteRuleSet.Load(FuzzSeeds.DemoFile("mute-rules.json")));
+
+    public sealed record Run(RunSummary Summary, string Stdout, string Stderr);
+
+    public static Run RunHost(byte[] input, OutputFormat format)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var options = new FileDigestOptions { Window = new BurstWindowOptions(), Enricher = new EnricherOptions(), Format = format };
+        var host = new FileDigestHost(options, Accounts.Value, Mutes.Value, stdout, stderr);
+        var summary = host.RunAsync(RecordReader.ReadStream(new MemoryStream(input), "fuzz.jsonl"), CancellationToken.None).GetAwaiter().GetResult();
+        var run = new Run(summary, stdout.ToString(), stderr.ToString());
+        AssertAccountedFor(run, format);
+        return run;
+    }
+
+    /// <summary>received = rejected + duplicates + muted + digested, digested = Σ eventCount, and the output is safe for where it goes.</summary>
+    public static void AssertAccountedFor(Run run, OutputFormat format)
+    {
+        var s = run.Summary;
+        Assert.True(s.Balanced, $"received {s.Received} ≠ rejected {s.Rejected} + duplicates {s.Duplicates} + muted {s.Muted} + digested {s.Digested}");
+        switch (format)
+        {
+            case OutputFormat.Json:
+                var lines = run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+                var digests = lines.Where(l => l.GetProperty("type").GetString() == "digest").ToList();
+                Assert.Equal(s.Digests, digests.Count);
+                Assert.Equal(s.Digested, digests.Sum(d => d.GetProperty("eventCount").GetInt64()));
+                Assert.Equal(s.Received, lines[^1].GetProperty("received").GetInt64());
+                break;
+            case OutputFormat.Slack:
+                var payloads = run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+                Assert.Equal(s.Digests, payloads.Length);
+                foreach (var payload in payloads)
+                {
+                    var bytes = Encoding.UTF8.GetBytes(payload);
+                    Assert.Empty(SlackPayloadValidator.LimitProblems(bytes));
+                    Assert.Empty(SlackPayloadValidator.InjectionProblems(bytes));
+                }
+                break;
+            default:
+                AssertNoControlCharacters(run.Stdout);
+                break;
+        }
+        AssertNoControlCharacters(run.Stderr);
+    }
+
+    /// <summary>Nothing an event carries can move the cursor, clear the screen or forge a line: only newlines (and tabs) pass.</summary>
+    public static void AssertNoControlCharacters(string output)
+    {
+        foreach (var c in output)
+            Assert.False(char.IsControl(c) && c is not '\n' and not '\t' and not '\r', $"control character U+{(int)c:X4} in output");
+    }
+}

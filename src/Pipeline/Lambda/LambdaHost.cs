@@ -108,11 +108,18 @@ internal static class LambdaHost
         var outbox = new SqsDigestOutbox(sqs ?? CreateSqsClient(options), new SqsOutboxOptions { QueueUrl = options.OutboxQueueUrl });
         var sender = await SlackDelivery.CreateSenderAsync(SlackOptions(options), http ?? SlackDelivery.CreateHttpClient(),
             new SecretResolver(env), time, line => log.Warn(line), cancellationToken).ConfigureAwait(false);
+        var (poster, drain) = CreateDelivery(options, sender, outbox, time, log);
+        return new KinesisWindowHandler(handlerOptions, directory, ledger, poster, log, mutes, drain);
+    }
+
+    /// <summary>The poster and the drain over one sender (one pacer for both) and one outbox, sharing what they know of Slack.</summary>
+    internal static (SlackDigestPoster Poster, OutboxDrain Drain) CreateDelivery(LambdaOptions options, SlackSender sender, IDigestOutbox outbox, TimeProvider time, LambdaLog log)
+    {
         var health = new SlackHealth(time, SlackCooldown);
         var poster = new SlackDigestPoster(new SlackDigestSink(sender, outbox, time: time, log: line => log.Warn(line)), health, log);
         var drain = new OutboxDrain(new OutboxResender(sender, outbox, line => log.Info(line), time), health, log, time,
             options.OutboxDrainInterval, options.OutboxDrainMax);
-        return new KinesisWindowHandler(handlerOptions, directory, ledger, poster, log, mutes, drain);
+        return (poster, drain);
     }
 
     /// <summary>After a digest had to be parked, the next ones are parked without trying Slack for this long.</summary>

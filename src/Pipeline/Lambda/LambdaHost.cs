@@ -115,15 +115,12 @@ internal static class LambdaHost
     /// <summary>The poster and the drain over one sender (one pacer for both) and one outbox, sharing what they know of Slack.</summary>
     internal static (SlackDigestPoster Poster, OutboxDrain Drain) CreateDelivery(LambdaOptions options, SlackSender sender, IDigestOutbox outbox, TimeProvider time, LambdaLog log)
     {
-        var health = new SlackHealth(time, SlackCooldown);
+        var health = new SlackHealth(time, options.SlackCooldown);
         var poster = new SlackDigestPoster(new SlackDigestSink(sender, outbox, time: time, log: line => log.Warn(line)), health, log);
         var drain = new OutboxDrain(new OutboxResender(sender, outbox, line => log.Info(line), time), health, log, time,
             options.OutboxDrainInterval, options.OutboxDrainMax);
         return (poster, drain);
     }
-
-    /// <summary>After a digest had to be parked, the next ones are parked without trying Slack for this long.</summary>
-    internal static readonly TimeSpan SlackCooldown = TimeSpan.FromMinutes(1);
 
     /// <summary>
     /// Slack's defaults, shortened to fit the function's 2-minute timeout: a digest Slack will not take goes to the

@@ -20,6 +20,7 @@ internal sealed record LambdaOptions
     public const string SlackWebhookParameterVar = "SLACK_WEBHOOK_PARAMETER";
     public const string SlackWebhookSecretVar = "SLACK_WEBHOOK_SECRET";
     public const string SlackMinIntervalVar = "SLACK_MIN_INTERVAL";
+    public const string SlackCooldownVar = "SLACK_COOLDOWN";
     public const string OutboxQueueUrlVar = "OUTBOX_QUEUE_URL";
     public const string OutboxDrainIntervalVar = "OUTBOX_DRAIN_INTERVAL";
     public const string OutboxDrainMaxVar = "OUTBOX_DRAIN_MAX";
@@ -61,6 +62,9 @@ internal sealed record LambdaOptions
 
     /// <summary>Least time between two posts to the webhook (Slack allows about one message per second). Default 1 s.</summary>
     public TimeSpan SlackMinInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>After a digest had to be parked, the next ones are parked without trying Slack (and nothing is drained) for this long. Default 1 min.</summary>
+    public TimeSpan SlackCooldown { get; init; } = TimeSpan.FromMinutes(1);
 
     /// <summary>SQS queue that keeps digests Slack did not take (the CDK stack's outbox). Required.</summary>
     public required string OutboxQueueUrl { get; init; }
@@ -178,7 +182,8 @@ internal sealed record LambdaOptions
             SlackWebhookSecret = slackSecret ?? new SecretReference(SecretSourceKind.Ssm, "-"),
             SlackWebhookSecretOverridden = Get(SlackWebhookSecretVar) is not null,
             SlackMinInterval = DurationOf(SlackMinIntervalVar, TimeSpan.FromSeconds(1), allowZero: true),
-            OutboxQueueUrl = outboxUrl?.ToString() ?? "",
+            SlackCooldown = DurationOf(SlackCooldownVar, TimeSpan.FromMinutes(1), allowZero: true),
+            OutboxQueueUrl = outboxUrl?.OriginalString ?? "",
             OutboxDrainInterval = Get(OutboxDrainIntervalVar) is "off" ? null : DurationOf(OutboxDrainIntervalVar, TimeSpan.FromMinutes(1), allowZero: true),
             OutboxDrainMax = IntOf(OutboxDrainMaxVar, 10, 1, 100),
             SqsEndpoint = UriOf(SqsEndpointVar),

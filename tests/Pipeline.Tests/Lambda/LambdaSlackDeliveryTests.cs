@@ -115,7 +115,7 @@ public sealed class LambdaSlackDeliveryTests : IDisposable
         Assert.Empty(soon.BatchItemFailures);
         Assert.Equal(3, _slack.RequestCount);
 
-        _time.Advance(LambdaHost.SlackCooldown);
+        _time.Advance(_options.SlackCooldown);
         var back = await handler.HandleAsync(new KinesisBatch().Add(Call("444444444444", 11.5)).ToEvent(), default);
 
         Assert.Empty(back.BatchItemFailures);
@@ -151,7 +151,7 @@ public sealed class LambdaSlackDeliveryTests : IDisposable
 
         // Lambda retries the batch once SQS is back (and Slack works again after the cooldown): each digest posted once.
         _sqs.Unavailable = false;
-        _time.Advance(LambdaHost.SlackCooldown);
+        _time.Advance(_options.SlackCooldown);
         var retried = await handler.HandleAsync(batch.With(failed.State).ToEvent(), default);
 
         Assert.Empty(retried.BatchItemFailures);
@@ -169,7 +169,7 @@ public sealed class LambdaSlackDeliveryTests : IDisposable
         await handler.HandleAsync(ClosingTwo().ToEvent(), default);
         Assert.Equal(2, _sqs.Messages().Count);
 
-        _time.Advance(LambdaHost.SlackCooldown);
+        _time.Advance(_options.SlackCooldown);
         _slack.Enqueue(new SlackFault.ChannelNotFound());
         await handler.HandleAsync(new KinesisBatch().Add(Call("444444444444", 11)).ToEvent(), default);
 

@@ -50,9 +50,11 @@ internal sealed class KinesisWindowHandler
     private readonly IDigestPoster _poster;
     private readonly LambdaLog _log;
     private readonly IMuteRules? _mutes;
+    private readonly OutboxDrain? _drain;
 
-    public KinesisWindowHandler(KinesisWindowHandlerOptions options, IAccountDirectory directory, IDigestLedger ledger, IDigestPoster poster, LambdaLog log, IMuteRules? mutes = null)
+    public KinesisWindowHandler(KinesisWindowHandlerOptions options, IAccountDirectory directory, IDigestLedger ledger, IDigestPoster poster, LambdaLog log, IMuteRules? mutes = null, OutboxDrain? drain = null)
     {
+        _drain = drain;
         options.Validate();
         _options = options;
         _directory = directory;
@@ -84,8 +86,12 @@ internal sealed class KinesisWindowHandler
 
         WindowResponse response;
         int stateBytes = 0;
+        int resent = 0;
         try
         {
+            // Digests parked while Slack was down go first, ahead of this batch's (bounded; never fails the batch).
+            if (_drain is not null) resent = await _drain.RunAsync(cancellationToken).ConfigureAwait(false);
+
             foreach (var chunk in Raw(evt).Chunk(_options.Enricher.NamingBatchSize))
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -179,6 +185,7 @@ internal sealed class KinesisWindowHandler
             w.WriteNumber("digestsClosed", closed.Count);
             w.WriteNumber("digestsPosted", counters.Posted - state.Counters.Posted);
             w.WriteNumber("digestsAlreadyPosted", counters.AlreadyPosted - state.Counters.AlreadyPosted);
+            w.WriteNumber("outboxResent", resent);
             w.WriteNumber("stateBytes", stateBytes);
             w.WriteNumber("durationMs", clock.Elapsed.TotalMilliseconds);
         });

@@ -129,7 +129,11 @@ internal static class LambdaBench
         info.Environment["AWS_ACCESS_KEY_ID"] = "x";
         info.Environment["AWS_SECRET_ACCESS_KEY"] = "x";
         info.Environment["AWS_EC2_METADATA_DISABLED"] = "true";
-        info.Environment["DIGEST_WEBHOOK_URL"] = api.WebhookUrl.ToString();
+        // Slack delivery is built (the URL read from the environment) but never posts; the outbox is never drained.
+        info.Environment["SLACK_WEBHOOK_SECRET"] = "env:BENCH_SLACK_WEBHOOK";
+        info.Environment["BENCH_SLACK_WEBHOOK"] = api.WebhookUrl.ToString();
+        info.Environment["OUTBOX_QUEUE_URL"] = "http://127.0.0.1:9/000000000000/bench-outbox";
+        info.Environment["OUTBOX_DRAIN_INTERVAL"] = "off";
         var process = Process.Start(info)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };

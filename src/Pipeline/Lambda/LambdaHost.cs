@@ -1,9 +1,16 @@
 using System.CommandLine;
 using Amazon;
 using Amazon.DynamoDBv2;
+using Amazon.SQS;
 using Pipeline.Cli.Terminal;
 using Pipeline.Enricher.Accounts;
+using Pipeline.Enricher.Accounts.DynamoDb;
 using Pipeline.Enricher.Enrichment;
+using Pipeline.Enricher.Muting;
+using Pipeline.Slack;
+using Pipeline.Slack.Delivery;
+using Pipeline.Slack.Outbox;
+using Pipeline.Slack.Secrets;
 
 namespace Pipeline.Cli.Lambda;
 
@@ -46,17 +53,20 @@ internal static class LambdaHost
         try
         {
             var options = LambdaOptions.FromEnvironment(env);
-            handler = CreateHandler(options, log);
+            handler = await CreateHandlerAsync(options, log, env, TimeProvider.System, stop).ConfigureAwait(false);
             log.Info("function ready", w =>
             {
                 w.WriteString("ledgerTable", options.LedgerTable);
                 w.WriteString("accountsTable", options.AccountsTable);
+                w.WriteString("slackWebhook", options.SlackWebhookSecret.ToString()); // the reference, never the URL
+                w.WriteString("outboxQueue", options.OutboxQueueUrl);
+                w.WriteString("muteRules", options.MuteRulesPath);
                 w.WriteNumber("burstGapSeconds", options.Window.Gap.TotalSeconds);
                 w.WriteNumber("burstMaxWindowSeconds", options.Window.MaxWindow.TotalSeconds);
                 w.WriteNumber("stateMaxBytes", options.StateMaxBytes);
             });
         }
-        catch (Exception e) when (e is LambdaConfigException or ArgumentException)
+        catch (Exception e) when (e is LambdaConfigException or ArgumentException or SlackConfigurationException)
         {
             log.Error(e.Message);
             await api.PostInitErrorAsync("Runtime.InvalidConfiguration", e.Message, stop).ConfigureAwait(false);
@@ -73,13 +83,20 @@ internal static class LambdaHost
         return ExitCodes.Ok;
     }
 
-    /// <summary>Builds the production handler: DynamoDB ledger (and account names), the digest poster.</summary>
-    internal static KinesisWindowHandler CreateHandler(LambdaOptions options, LambdaLog log, IMuteRules? mutes = null)
+    /// <summary>
+    /// Builds the production handler: DynamoDB ledger and account names, mute rules, Slack delivery (the webhook URL
+    /// read once, here) with its SQS outbox and the outbox drain. Throws <see cref="LambdaConfigException"/> or
+    /// <see cref="SlackConfigurationException"/> with a message naming what to fix (never the secret).
+    /// </summary>
+    internal static async Task<KinesisWindowHandler> CreateHandlerAsync(
+        LambdaOptions options, LambdaLog log, Func<string, string?> env, TimeProvider time, CancellationToken cancellationToken,
+        IAmazonSQS? sqs = null, HttpClient? http = null)
     {
+        var mutes = LoadMuteRules(options);
         var dynamo = CreateDynamoDbClient(options);
-        var ledger = new DynamoDbDigestLedger(dynamo, options.LedgerTable, TimeProvider.System, options.LedgerClaimLease, options.LedgerTtl);
+        var ledger = new DynamoDbDigestLedger(dynamo, options.LedgerTable, time, options.LedgerClaimLease, options.LedgerTtl);
         IAccountDirectory directory = options.AccountsTable is { } table
-            ? new DynamoDbAccountDirectory(dynamo, table, message => log.Warn(message))
+            ? new DynamoDbAccountDirectory(dynamo, new DynamoDbDirectoryOptions { TableName = table }, time, onFailure: message => log.Warn(message))
             : FileAccountDirectory.Empty;
         var handlerOptions = new KinesisWindowHandlerOptions
         {
@@ -87,19 +104,68 @@ internal static class LambdaHost
             Enricher = new EnricherOptions { Dedupe = options.Dedupe },
             StateMaxBytes = options.StateMaxBytes,
         };
-        return new KinesisWindowHandler(handlerOptions, directory, ledger, CreatePoster(options), log, mutes);
+
+        var outbox = new SqsDigestOutbox(sqs ?? CreateSqsClient(options), new SqsOutboxOptions { QueueUrl = options.OutboxQueueUrl });
+        var sender = await SlackDelivery.CreateSenderAsync(SlackOptions(options), http ?? SlackDelivery.CreateHttpClient(),
+            new SecretResolver(env), time, line => log.Warn(line), cancellationToken).ConfigureAwait(false);
+        var (poster, drain) = CreateDelivery(options, sender, outbox, time, log);
+        return new KinesisWindowHandler(handlerOptions, directory, ledger, poster, log, mutes, drain);
+    }
+
+    /// <summary>The poster and the drain over one sender (one pacer for both) and one outbox, sharing what they know of Slack.</summary>
+    internal static (SlackDigestPoster Poster, OutboxDrain Drain) CreateDelivery(LambdaOptions options, SlackSender sender, IDigestOutbox outbox, TimeProvider time, LambdaLog log)
+    {
+        var health = new SlackHealth(time, options.SlackCooldown);
+        var poster = new SlackDigestPoster(new SlackDigestSink(sender, outbox, time: time, log: line => log.Warn(line)), health, log);
+        var drain = new OutboxDrain(new OutboxResender(sender, outbox, line => log.Info(line), time), health, log, time,
+            options.OutboxDrainInterval, options.OutboxDrainMax);
+        return (poster, drain);
     }
 
     /// <summary>
-    /// Where digests go. Slack delivery through the SSM parameter (src/Slack) is wired here by the lead; until
-    /// then a function configured only with SLACK_WEBHOOK_PARAMETER stops at start-up with that message.
+    /// Slack's defaults, shortened to fit the function's 2-minute timeout: a digest Slack will not take goes to the
+    /// outbox after at most 3 attempts (about 20 s with timeouts and backoff) rather than after 5 (over a minute).
     /// </summary>
-    private static IDigestPoster CreatePoster(LambdaOptions options)
+    internal static SlackDeliveryOptions SlackOptions(LambdaOptions options) => new()
     {
-        if (options.DigestWebhookUrl is { } url)
-            return new WebhookDigestPoster(new HttpClient { Timeout = TimeSpan.FromSeconds(10) }, url);
-        throw new LambdaConfigException(
-            $"{LambdaOptions.SlackWebhookParameterVar} is set but Slack delivery is not wired into this build yet; set {LambdaOptions.DigestWebhookUrlVar} instead.");
+        Mode = SlackMode.Webhook,
+        Secret = options.SlackWebhookSecret,
+        MaxAttempts = 3,
+        AttemptTimeout = TimeSpan.FromSeconds(5),
+        BaseDelay = TimeSpan.FromSeconds(1),
+        MaxDelay = TimeSpan.FromSeconds(4),
+        MaxRetryAfter = TimeSpan.FromSeconds(10),
+        MinIntervalPerChannel = options.SlackMinInterval,
+        // Only for an explicitly given secret (tests): plain http, and only to 127.0.0.1/localhost.
+        AllowLoopbackHttp = options.SlackWebhookSecretOverridden,
+    };
+
+    private static MuteRuleSet? LoadMuteRules(LambdaOptions options)
+    {
+        if (options.MuteRulesPath is not { } path) return null;
+        try
+        {
+            return MuteRuleSet.Load(path);
+        }
+        catch (MuteRuleException e)
+        {
+            throw new LambdaConfigException($"invalid configuration: {LambdaOptions.MuteRulesVar}: {e.Message}");
+        }
+    }
+
+    private static AmazonSQSClient CreateSqsClient(LambdaOptions options)
+    {
+        var config = new AmazonSQSConfig { MaxErrorRetry = 2, Timeout = TimeSpan.FromSeconds(5) };
+        if (options.SqsEndpoint is { } endpoint)
+        {
+            config.ServiceURL = endpoint.ToString();
+            config.AuthenticationRegion = options.Region;
+        }
+        else
+        {
+            config.RegionEndpoint = RegionEndpoint.GetBySystemName(options.Region);
+        }
+        return new AmazonSQSClient(config);
     }
 
     private static AmazonDynamoDBClient CreateDynamoDbClient(LambdaOptions options)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Enricher.Dedupe;
+using Pipeline.Slack.Secrets;
 
 namespace Pipeline.Cli.Lambda;
 
@@ -17,7 +18,14 @@ internal sealed record LambdaOptions
     public const string DedupeHorizonVar = "DEDUPE_HORIZON";
     public const string DedupeMaxIdsVar = "DEDUPE_MAX_IDS";
     public const string SlackWebhookParameterVar = "SLACK_WEBHOOK_PARAMETER";
-    public const string DigestWebhookUrlVar = "DIGEST_WEBHOOK_URL";
+    public const string SlackWebhookSecretVar = "SLACK_WEBHOOK_SECRET";
+    public const string SlackMinIntervalVar = "SLACK_MIN_INTERVAL";
+    public const string SlackCooldownVar = "SLACK_COOLDOWN";
+    public const string OutboxQueueUrlVar = "OUTBOX_QUEUE_URL";
+    public const string OutboxDrainIntervalVar = "OUTBOX_DRAIN_INTERVAL";
+    public const string OutboxDrainMaxVar = "OUTBOX_DRAIN_MAX";
+    public const string SqsEndpointVar = "SQS_ENDPOINT";
+    public const string MuteRulesVar = "MUTE_RULES";
     public const string StateMaxBytesVar = "STATE_MAX_BYTES";
     public const string LedgerTtlVar = "LEDGER_TTL";
     public const string LedgerLeaseVar = "LEDGER_CLAIM_LEASE";
@@ -37,14 +45,41 @@ internal sealed record LambdaOptions
 
     public DedupeOptions Dedupe { get; init; } = new() { MaxEntries = 50_000 };
 
-    /// <summary>SSM parameter (SecureString) holding the Slack webhook URL; resolved by the Slack delivery.</summary>
+    /// <summary>SSM parameter (SecureString) holding the Slack webhook URL (the CDK stack sets it).</summary>
     public string? SlackWebhookParameter { get; init; }
 
     /// <summary>
-    /// A plain URL that receives each digest as a Slack-style <c>{"text":…}</c> POST. For tests and for
-    /// setups without SSM; never put a real Slack webhook in an environment variable.
+    /// Where the Slack webhook URL is read from at start-up: <c>SLACK_WEBHOOK_SECRET</c> (env:NAME, file:PATH or
+    /// ssm:NAME) when set, else <c>ssm:</c> + <see cref="SlackWebhookParameter"/>.
     /// </summary>
-    public Uri? DigestWebhookUrl { get; init; }
+    public required SecretReference SlackWebhookSecret { get; init; }
+
+    /// <summary>
+    /// True when the secret came from <c>SLACK_WEBHOOK_SECRET</c> (tests, SSM-less setups): only then may the
+    /// webhook be plain http, and only to a loopback address.
+    /// </summary>
+    public bool SlackWebhookSecretOverridden { get; init; }
+
+    /// <summary>Least time between two posts to the webhook (Slack allows about one message per second). Default 1 s.</summary>
+    public TimeSpan SlackMinInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>After a digest had to be parked, the next ones are parked without trying Slack (and nothing is drained) for this long. Default 1 min.</summary>
+    public TimeSpan SlackCooldown { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>SQS queue that keeps digests Slack did not take (the CDK stack's outbox). Required.</summary>
+    public required string OutboxQueueUrl { get; init; }
+
+    /// <summary>Least time between two drains of the outbox by one process; zero: before every batch; null: never.</summary>
+    public TimeSpan? OutboxDrainInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Most parked digests one drain resends. Default 10.</summary>
+    public int OutboxDrainMax { get; init; } = 10;
+
+    /// <summary>Overrides the SQS endpoint (the loopback SQS peer in tests); null on AWS.</summary>
+    public Uri? SqsEndpoint { get; init; }
+
+    /// <summary>Mute-rule file shipped in the function package (relative paths are under the package, /var/task); null: nothing muted.</summary>
+    public string? MuteRulesPath { get; init; }
 
     /// <summary>Largest response (state included) the function returns; over it, bursts close early.</summary>
     public int StateMaxBytes { get; init; } = DefaultStateMaxBytes;
@@ -69,10 +104,11 @@ internal sealed record LambdaOptions
         var problems = new List<string>();
         string? Get(string name) => env(name) is { Length: > 0 } v ? v.Trim() : null;
 
-        TimeSpan DurationOf(string name, TimeSpan fallback)
+        TimeSpan DurationOf(string name, TimeSpan fallback, bool allowZero = false)
         {
             var text = Get(name);
             if (text is null) return fallback;
+            if (allowZero && text == "0") return TimeSpan.Zero;
             // The CDK stack writes whole seconds ("120"); people write "2m".
             if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds > 0) return TimeSpan.FromSeconds(seconds);
             if (Duration.TryParse(text, out var value) && value > TimeSpan.Zero) return value;
@@ -98,6 +134,32 @@ internal sealed record LambdaOptions
             return null;
         }
 
+        SecretReference? slackSecret = null;
+        if (Get(SlackWebhookSecretVar) is { } secretSpec)
+        {
+            try
+            {
+                slackSecret = SecretReference.Parse(secretSpec);
+            }
+            catch (FormatException e)
+            {
+                // The reference is not the secret, but someone may have pasted the URL itself here: never echo it.
+                problems.Add($"{SlackWebhookSecretVar} is not a secret reference: {e.Message}");
+            }
+        }
+        else if (Get(SlackWebhookParameterVar) is { } parameter)
+        {
+            slackSecret = new SecretReference(SecretSourceKind.Ssm, parameter);
+        }
+        else
+        {
+            problems.Add($"{SlackWebhookParameterVar} is not set: name the SSM SecureString parameter that holds the Slack webhook URL.");
+        }
+
+        var outboxUrl = UriOf(OutboxQueueUrlVar);
+        if (Get(OutboxQueueUrlVar) is null)
+            problems.Add($"{OutboxQueueUrlVar} is not set: name the SQS queue that keeps digests Slack did not take (without it a Slack outage would lose them).");
+
         var defaults = new BurstWindowOptions();
         var ledger = Get(LedgerTableVar);
         if (ledger is null) problems.Add($"{LedgerTableVar} is not set: name the DynamoDB table that records posted digests (partition key digestId).");
@@ -117,7 +179,15 @@ internal sealed record LambdaOptions
                 MaxEntries = IntOf(DedupeMaxIdsVar, 50_000, 1, 10_000_000),
             },
             SlackWebhookParameter = Get(SlackWebhookParameterVar),
-            DigestWebhookUrl = UriOf(DigestWebhookUrlVar),
+            SlackWebhookSecret = slackSecret ?? new SecretReference(SecretSourceKind.Ssm, "-"),
+            SlackWebhookSecretOverridden = Get(SlackWebhookSecretVar) is not null,
+            SlackMinInterval = DurationOf(SlackMinIntervalVar, TimeSpan.FromSeconds(1), allowZero: true),
+            SlackCooldown = DurationOf(SlackCooldownVar, TimeSpan.FromMinutes(1), allowZero: true),
+            OutboxQueueUrl = outboxUrl?.OriginalString ?? "",
+            OutboxDrainInterval = Get(OutboxDrainIntervalVar) is "off" ? null : DurationOf(OutboxDrainIntervalVar, TimeSpan.FromMinutes(1), allowZero: true),
+            OutboxDrainMax = IntOf(OutboxDrainMaxVar, 10, 1, 100),
+            SqsEndpoint = UriOf(SqsEndpointVar),
+            MuteRulesPath = Get(MuteRulesVar),
             StateMaxBytes = IntOf(StateMaxBytesVar, DefaultStateMaxBytes, 1_000, 1_000_000),
             LedgerTtl = DurationOf(LedgerTtlVar, TimeSpan.FromDays(7)),
             LedgerClaimLease = DurationOf(LedgerLeaseVar, TimeSpan.FromMinutes(5)),
@@ -125,8 +195,6 @@ internal sealed record LambdaOptions
             Region = Get(RegionVar) ?? "us-east-1",
         };
 
-        if (options.SlackWebhookParameter is null && options.DigestWebhookUrl is null)
-            problems.Add($"no digest destination: set {SlackWebhookParameterVar} (the SSM parameter holding the Slack webhook URL) or {DigestWebhookUrlVar}.");
         try
         {
             options.Window.Validate();

@@ -60,21 +60,40 @@ internal sealed class SlackDigestSink : IDigestSink
     public async Task<DeliveryResult> DeliverAsync(Digest digest, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(digest);
+        var outgoing = Render(digest);
+        var result = await _sender.SendAsync(outgoing, cancellationToken).ConfigureAwait(false);
+        if (result.Delivered)
+            return new DeliveryResult(digest.DigestId, outgoing.Channel, result.AsPlainText ? DeliveryStatus.DeliveredAsPlainText : DeliveryStatus.Delivered, result.Attempts, result.SentAt, null, null);
+        return await SaveAsync(digest, outgoing, result.Attempts, result.Error ?? "not delivered", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Puts the digest straight into the outbox without trying Slack (a host that has just seen Slack fail, and
+    /// would rather not spend its time limit on more attempts). Throws, like <see cref="DeliverAsync"/>, only when
+    /// the outbox cannot keep it.
+    /// </summary>
+    public Task<DeliveryResult> ParkAsync(Digest digest, string reason, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(digest);
+        return SaveAsync(digest, Render(digest), attempts: 0, reason, cancellationToken);
+    }
+
+    private OutgoingMessage Render(Digest digest)
+    {
         string channel = ChannelFor(digest);
         string? payloadChannel = _sender.Options.Mode == SlackMode.BotToken ? channel : null;
         var message = SlackDigestRenderer.Render(digest, _render);
-        var outgoing = new OutgoingMessage(digest.DigestId, channel,
+        return new OutgoingMessage(digest.DigestId, channel,
             message.ToPayload(payloadChannel), message.ToPayload(payloadChannel, plainTextOnly: true));
+    }
 
-        var result = await _sender.SendAsync(outgoing, cancellationToken).ConfigureAwait(false);
-        if (result.Delivered)
-            return new DeliveryResult(digest.DigestId, channel, result.AsPlainText ? DeliveryStatus.DeliveredAsPlainText : DeliveryStatus.Delivered, result.Attempts, result.SentAt, null, null);
-
+    private async Task<DeliveryResult> SaveAsync(Digest digest, OutgoingMessage outgoing, int attempts, string error, CancellationToken cancellationToken)
+    {
         string location = await _outbox.SaveAsync(
-            new OutboxEntry(digest.DigestId, channel, _time.GetUtcNow(), result.Error ?? "not delivered", outgoing.Payload, outgoing.PlainPayload),
+            new OutboxEntry(digest.DigestId, outgoing.Channel, _time.GetUtcNow(), error, outgoing.Payload, outgoing.PlainPayload),
             cancellationToken).ConfigureAwait(false);
-        _log($"digest {digest.DigestId} for account {digest.Account} to {channel} was NOT delivered ({result.Error}); kept in the outbox: {location}");
-        return new DeliveryResult(digest.DigestId, channel, DeliveryStatus.Outboxed, result.Attempts, null, result.Error, location);
+        _log($"digest {digest.DigestId} for account {digest.Account} to {outgoing.Channel} was NOT delivered ({error}); kept in the outbox: {location}");
+        return new DeliveryResult(digest.DigestId, outgoing.Channel, DeliveryStatus.Outboxed, attempts, null, error, location);
     }
 
     /// <summary>

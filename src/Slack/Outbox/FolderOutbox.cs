@@ -11,7 +11,6 @@ namespace Pipeline.Slack.Outbox;
 /// </summary>
 internal sealed class FolderOutbox : IDigestOutbox
 {
-    private const int Version = 1;
     private readonly string _directory;
     private int _sequence;
 
@@ -35,17 +34,7 @@ internal sealed class FolderOutbox : IDigestOutbox
         await using (var file = File.Create(temp))
         {
             await using var writer = new Utf8JsonWriter(file, new JsonWriterOptions { Indented = true });
-            writer.WriteStartObject();
-            writer.WriteNumber("version", Version);
-            writer.WriteString("digestId", entry.DigestId);
-            writer.WriteString("channel", entry.Channel);
-            writer.WriteString("failedAt", entry.FailedAt);
-            writer.WriteString("reason", entry.Reason);
-            writer.WritePropertyName("payload");
-            writer.WriteRawValue(entry.Payload.Span, skipInputValidation: false);
-            writer.WritePropertyName("plainPayload");
-            writer.WriteRawValue(entry.PlainPayload.Span, skipInputValidation: false);
-            writer.WriteEndObject();
+            OutboxEntryJson.Write(writer, entry);
             await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
             file.Flush(flushToDisk: true);
         }
@@ -66,9 +55,9 @@ internal sealed class FolderOutbox : IDigestOutbox
             try
             {
                 var bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
-                entry = Parse(bytes);
+                entry = OutboxEntryJson.Parse(bytes);
             }
-            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or IOException)
+            catch (Exception e) when (e is IOException || OutboxEntryJson.IsReadError(e))
             {
                 problem = e.GetType().Name + ": " + e.Message;
             }
@@ -85,21 +74,6 @@ internal sealed class FolderOutbox : IDigestOutbox
     {
         File.Delete(location);
         return Task.CompletedTask;
-    }
-
-    private static OutboxEntry Parse(byte[] bytes)
-    {
-        using var doc = JsonDocument.Parse(bytes);
-        var root = doc.RootElement;
-        int version = root.GetProperty("version").GetInt32();
-        if (version != Version) throw new FormatException($"outbox entry version {version} is not {Version}");
-        return new OutboxEntry(
-            root.GetProperty("digestId").GetString()!,
-            root.GetProperty("channel").GetString()!,
-            root.GetProperty("failedAt").GetDateTimeOffset(),
-            root.GetProperty("reason").GetString() ?? "",
-            System.Text.Encoding.UTF8.GetBytes(root.GetProperty("payload").GetRawText()),
-            System.Text.Encoding.UTF8.GetBytes(root.GetProperty("plainPayload").GetRawText()));
     }
 
     /// <summary>Digest ids are ours, but a file name must not carry path separators or odd characters from anywhere.</summary>

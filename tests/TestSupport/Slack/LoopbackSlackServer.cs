@@ -23,6 +23,9 @@ public abstract record SlackFault
 
     /// <summary>Never answers (until the server is disposed): the client's timeout must fire.</summary>
     public sealed record Hang : SlackFault;
+
+    /// <summary>No fault: handled as usual. Queued before a fault, it lets requests through first ("fail the second post").</summary>
+    public sealed record Accept : SlackFault;
 }
 
 /// <summary>One message the server accepted, as Slack would have posted it.</summary>
@@ -146,7 +149,7 @@ public sealed class LoopbackSlackServer : IDisposable
             }
 
             bool payloadHasBlocks = body.Contains("\"blocks\"", StringComparison.Ordinal);
-            if (TakeFault(channel, payloadHasBlocks) is { } fault)
+            if (TakeFault(channel, payloadHasBlocks) is { } fault and not SlackFault.Accept)
             {
                 await Play(fault, api, response).ConfigureAwait(false);
                 return;

@@ -1,0 +1,123 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Amazon.DynamoDBv2;
+using Amazon.Runtime;
+using Microsoft.Extensions.Time.Testing;
+using Pipeline.Enricher.Accounts.DynamoDb;
+
+namespace Pipeline.Enricher.Tests.Accounts;
+
+/// <summary>
+/// What dynalite cannot do: throttle, and answer with UnprocessedKeys. A scripted HTTP server on 127.0.0.1 speaks
+/// DynamoDB's JSON protocol to the real AWS SDK client, one scripted answer per request.
+/// </summary>
+public sealed class DynamoDbThrottlingTests : IDisposable
+{
+    private readonly HttpListener _listener = new();
+    private readonly Queue<(int Status, string Body)> _answers = new();
+    private readonly List<string> _requests = [];
+    private readonly Task _loop;
+    private readonly int _port;
+
+    public DynamoDbThrottlingTests()
+    {
+        var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        _port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        _listener.Prefixes.Add($"http://127.0.0.1:{_port}/");
+        _listener.Start();
+        _loop = Task.Run(ServeAsync);
+    }
+
+    public void Dispose()
+    {
+        _listener.Close();
+        try { _loop.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
+    }
+
+    private async Task ServeAsync()
+    {
+        while (_listener.IsListening)
+        {
+            HttpListenerContext context;
+            try { context = await _listener.GetContextAsync(); }
+            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException) { return; }
+            string request;
+            using (var reader = new StreamReader(context.Request.InputStream)) request = await reader.ReadToEndAsync();
+            lock (_requests) _requests.Add(request);
+            (int status, string body) answer;
+            lock (_answers) answer = _answers.Count > 0 ? _answers.Dequeue() : (500, "{}");
+            context.Response.StatusCode = answer.status;
+            context.Response.ContentType = "application/x-amz-json-1.0";
+            var bytes = Encoding.UTF8.GetBytes(answer.body);
+            await context.Response.OutputStream.WriteAsync(bytes);
+            context.Response.Close();
+        }
+    }
+
+    private const string Throttled = """{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"Rate of requests exceeds the allowed throughput."}""";
+
+    private static string Found(params (string Id, string Name)[] items) =>
+        "{\"Responses\":{\"accounts\":[" + string.Join(',', items.Select(i => $"{{\"accountId\":{{\"S\":\"{i.Id}\"}},\"name\":{{\"S\":\"{i.Name}\"}}}}")) + "]},\"UnprocessedKeys\":{}}";
+
+    private AmazonDynamoDBClient Client() => new(new BasicAWSCredentials("x", "x"), new AmazonDynamoDBConfig
+    {
+        ServiceURL = $"http://127.0.0.1:{_port}",
+        AuthenticationRegion = "us-east-1",
+        MaxErrorRetry = 1,
+        Timeout = TimeSpan.FromSeconds(5),
+    });
+
+    [Fact]
+    public async Task Unprocessed_keys_are_asked_for_again_until_every_name_is_found()
+    {
+        lock (_answers)
+        {
+            _answers.Enqueue((200, "{\"Responses\":{\"accounts\":[{\"accountId\":{\"S\":\"111122223333\"},\"name\":{\"S\":\"prod\"}}]},\"UnprocessedKeys\":{\"accounts\":{\"Keys\":[{\"accountId\":{\"S\":\"444455556666\"}}]}}}"));
+            _answers.Enqueue((200, Found(("444455556666", "dev"))));
+        }
+        using var client = Client();
+        var found = await new AccountTable(client, "accounts").GetAsync(["111122223333", "444455556666"], new ImmediateTime(), default);
+
+        Assert.Equal("prod", found["111122223333"].Name);
+        Assert.Equal("dev", found["444455556666"].Name);
+        Assert.Equal(2, _requests.Count);
+        Assert.Contains("444455556666", _requests[1], StringComparison.Ordinal);
+        Assert.DoesNotContain("111122223333", _requests[1], StringComparison.Ordinal); // only the unprocessed key again
+    }
+
+    [Fact]
+    public async Task Throttling_leaves_events_with_their_ids_counts_the_failure_and_backs_off()
+    {
+        lock (_answers) for (int i = 0; i < 4; i++) _answers.Enqueue((400, Throttled));
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 9, 0, 0, TimeSpan.Zero));
+        var warnings = new List<string>();
+        using var client = Client();
+        var directory = new DynamoDbAccountDirectory(client, new DynamoDbDirectoryOptions { TableName = "accounts", FailureBackoff = TimeSpan.FromSeconds(30) }, time, warnings.Add);
+
+        var during = await directory.LookupAsync(["111122223333"], default);
+        Assert.Empty(during);
+        Assert.Equal(1, directory.Failures);
+        Assert.Contains("ProvisionedThroughputExceeded", Assert.Single(warnings), StringComparison.Ordinal);
+
+        int asked = _requests.Count;
+        Assert.Empty(await directory.LookupAsync(["111122223333"], default)); // within the backoff: not asked again
+        Assert.Equal(asked, _requests.Count);
+
+        lock (_answers) { _answers.Clear(); _answers.Enqueue((200, Found(("111122223333", "prod")))); }
+        time.Advance(TimeSpan.FromSeconds(31));
+        Assert.Equal("prod", (await directory.LookupAsync(["111122223333"], default))["111122223333"].Name);
+    }
+
+    /// <summary>A clock whose delays end at once, so retry backoff costs no test time.</summary>
+    private sealed class ImmediateTime : TimeProvider
+    {
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = new Timer(callback, state, TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+            return timer;
+        }
+    }
+}

@@ -116,6 +116,7 @@ internal static class RunCommand
                 try
                 {
                     await consumer.RunAsync(ct).ConfigureAwait(false);
+                    if (ct.IsCancellationRequested) exit = ExitCodes.Interrupted;
                 }
                 catch (KinesisException e) when (e.ErrorType == "ResourceNotFoundException")
                 {

@@ -95,6 +95,43 @@ public sealed class RunCommandTests(KinesaliteFixture kinesalite) : IClassFixtur
             Assert.Equal(refSummary.GetProperty(field).GetInt64(), summary.GetProperty(field).GetInt64()); // counted once across restarts
     }
 
+    [SkippableFact]
+    public async Task Ctrl_c_stops_a_following_run_cleanly_with_its_checkpoint_saved()
+    {
+        var stream = await StreamWithAsync(Demo);
+        var checkpoint = Path.Combine(_dir, "follow.json");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pipeline.dll"));
+        foreach (var a in new[] { "run", "--stream", stream, "--endpoint", kinesalite.Endpoint, "--checkpoint-file", checkpoint, "-f", "json" }) info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+
+        // Following the stream: it never ends by itself. Wait until it has read everything once (a checkpoint with a sequence number).
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline && !(File.Exists(checkpoint) && File.ReadAllText(checkpoint).Contains("\"sequenceNumber\": \"", StringComparison.Ordinal)))
+            await Task.Delay(100);
+        using (var interrupt = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await interrupt.WaitForExitAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(130, process.ExitCode);
+        Assert.Contains("checkpoints saved", await stderr, StringComparison.Ordinal);
+        var firstDigests = Lines(await stdout).Where(l => l.GetProperty("type").GetString() == "digest").Select(l => l.GetProperty("digestId").GetString()).ToList();
+
+        // The open window was not closed by the stop; a replay run finishes it, posting only what was not posted.
+        var rest = await PipelineProcess.RunAsync(RunArgs(stream, "follow.json"));
+        Assert.Equal(0, rest.ExitCode);
+        var restLines = Lines(rest.Stdout);
+        var all = firstDigests.Concat(restLines.Where(l => l.GetProperty("type").GetString() == "digest").Select(l => l.GetProperty("digestId").GetString())).ToList();
+        Assert.Equal(all.Count, all.Distinct().Count());
+        Assert.Equal(109, restLines[^1].GetProperty("received").GetInt64());
+        var summary = restLines[^1];
+        long Get(string name) => summary.GetProperty(name).GetInt64();
+        Assert.Equal(Get("received"), Get("rejected") + Get("duplicates") + Get("muted") + Get("digested")); // counted once across the stop
+        Assert.Equal(Get("digests"), all.Count); // every digest of the run posted exactly once, before or after the stop
+    }
+
     /// <summary>Starts the real program and kills it (SIGKILL) after <paramref name="after"/>; returns what it printed.</summary>
     private static async Task<string> RunAndKillAsync(IEnumerable<string> args, TimeSpan after)
     {

@@ -81,7 +81,7 @@ internal static class CloudTrailReader
             }
         }
         var session = sessionContext.AsObject();
-        var issuer = session.Obj("sessionIssuer");
+        var issuer = session.Obj("sessionIssuer"u8);
         return new UserIdentity
         {
             Type = type.Text(cache),
@@ -92,9 +92,9 @@ internal static class CloudTrailReader
             InvokedBy = invokedBy.Text(cache),
             // Temporary keys are unique per session: not worth a cache slot.
             AccessKeyId = accessKeyId.Text(),
-            SessionIssuerArn = issuer.Str("arn", cache),
-            SessionIssuerUserName = issuer.Str("userName", cache),
-            MfaAuthenticated = session.Obj("attributes").Bool("mfaAuthenticated"),
+            SessionIssuerArn = issuer.Str("arn"u8, cache),
+            SessionIssuerUserName = issuer.Str("userName"u8, cache),
+            MfaAuthenticated = session.Obj("attributes"u8).Bool("mfaAuthenticated"u8),
         };
     }
 
@@ -117,7 +117,7 @@ internal static class CloudTrailReader
         {
             if ((present & (1u << i)) == 0) continue;
             present &= ~(1u << i);
-            var value = request.GetProperty(TargetKeys[i]);
+            var value = request.GetProperty(TargetKeysUtf8[i]);
             if (value.ValueKind == JsonValueKind.String) return cache.GetString(value);
             if (value.ValueKind == JsonValueKind.Array && value.GetArrayLength() > 0 && value[0].ValueKind == JsonValueKind.String)
                 return value[0].GetString() + (value.GetArrayLength() > 1 ? $" (+{value.GetArrayLength() - 1})" : "");
@@ -143,8 +143,8 @@ internal static class CloudTrailReader
     private static RiskFacts ReadFacts(string eventName, JsonElement request, in RecordFields fields, StringCache cache)
     {
         var ranges = request.ValueKind == JsonValueKind.Object ? CollectRanges(request, cache) : null;
-        var mfaUsed = fields.AdditionalEventData.AsObject().Str("MFAUsed", cache);
-        var login = fields.ResponseElements.AsObject().Str("ConsoleLogin", cache);
+        var mfaUsed = fields.AdditionalEventData.AsObject().Str("MFAUsed"u8, cache);
+        var login = fields.ResponseElements.AsObject().Str("ConsoleLogin"u8, cache);
         bool grants = request.ValueKind == JsonValueKind.Object && MayCarryPolicy(eventName) && GrantsToEveryone(request);
         if (ranges is null && mfaUsed is null && login is null && !grants) return RiskFacts.None;
         return new RiskFacts { IngressRanges = ranges ?? new List<string>(), MfaUsed = mfaUsed, ConsoleLoginResult = login, GrantsToEveryone = grants };
@@ -166,8 +166,8 @@ internal static class CloudTrailReader
                 foreach (var property in element.EnumerateObject())
                 {
                     if (property.Value.ValueKind == JsonValueKind.String &&
-                        (property.NameEquals("cidrIp") || property.NameEquals("cidrIpv6") || property.NameEquals("cidrBlock") ||
-                         property.NameEquals("CidrIp") || property.NameEquals("CidrIpv6") || property.NameEquals("ipv6CidrBlock")))
+                        (property.NameEquals("cidrIp"u8) || property.NameEquals("cidrIpv6"u8) || property.NameEquals("cidrBlock"u8) ||
+                         property.NameEquals("CidrIp"u8) || property.NameEquals("CidrIpv6"u8) || property.NameEquals("ipv6CidrBlock"u8)))
                         (found ??= []).Add(cache.GetString(property.Value));
                     else
                         Walk(property.Value, depth + 1);
@@ -197,7 +197,7 @@ internal static class CloudTrailReader
             case JsonValueKind.Object:
                 foreach (var property in element.EnumerateObject())
                 {
-                    if ((property.NameEquals("Principal") || property.NameEquals("principal")) && IsEveryone(property.Value)) return true;
+                    if ((property.NameEquals("Principal"u8) || property.NameEquals("principal"u8)) && IsEveryone(property.Value)) return true;
                     if (GrantsToEveryone(property.Value, depth + 1)) return true;
                 }
                 return false;

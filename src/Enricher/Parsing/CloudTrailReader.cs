@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 using Pipeline.Enricher.Model;
 
@@ -20,56 +22,107 @@ internal static class CloudTrailReader
 
     public static CloudTrailDetail Read(JsonElement detail)
     {
-        var eventName = detail.Str("eventName") ?? "(no eventName)";
-        var request = detail.Obj("requestParameters");
+        var fields = RecordFields.Scan(detail);
+        return Read(fields, fields.EventId.Text());
+    }
+
+    /// <summary>
+    /// Reads a record whose top-level properties are already scanned. <paramref name="eventId"/> is
+    /// <c>fields.EventId.Text()</c>, which the caller has usually read already for the envelope.
+    /// </summary>
+    /// <remarks>
+    /// Values that repeat across events (names, sources, regions, identities, user agents) go through
+    /// <see cref="StringCache"/>; ids and messages that are unique per event do not.
+    /// </remarks>
+    internal static CloudTrailDetail Read(in RecordFields fields, string? eventId)
+    {
+        var cache = StringCache.Shared;
+        var eventName = fields.EventName.Text(cache) ?? "(no eventName)";
+        var request = fields.RequestParameters.AsObject();
         return new CloudTrailDetail
         {
             EventName = eventName,
-            EventSource = detail.Str("eventSource") ?? "unknown",
-            EventId = detail.Str("eventID"),
-            EventType = detail.Str("eventType"),
-            Identity = ReadIdentity(detail.Obj("userIdentity")),
-            SourceIpAddress = detail.Str("sourceIPAddress"),
-            UserAgent = detail.Str("userAgent"),
-            ErrorCode = detail.Str("errorCode"),
-            ErrorMessage = detail.Str("errorMessage"),
-            ReadOnly = detail.Bool("readOnly"),
-            SharedEventId = detail.Str("sharedEventID"),
-            Target = ReadTarget(request),
-            Facts = ReadFacts(eventName, request, detail),
+            EventSource = fields.EventSource.Text(cache) ?? "unknown",
+            EventId = eventId,
+            EventType = fields.EventType.Text(cache),
+            Identity = ReadIdentity(fields.UserIdentity.AsObject(), cache),
+            SourceIpAddress = fields.SourceIpAddress.Text(cache),
+            UserAgent = fields.UserAgent.Text(cache),
+            ErrorCode = fields.ErrorCode.Text(cache),
+            ErrorMessage = fields.ErrorMessage.Text(),
+            ReadOnly = fields.ReadOnly.BoolValue(),
+            SharedEventId = fields.SharedEventId.Text(),
+            Target = ReadTarget(request, cache),
+            Facts = ReadFacts(eventName, request, fields, cache),
         };
     }
 
-    private static UserIdentity ReadIdentity(JsonElement identity)
+    private static UserIdentity ReadIdentity(JsonElement identity, StringCache cache)
     {
         if (identity.ValueKind != JsonValueKind.Object) return UserIdentity.Unknown;
-        var session = identity.Obj("sessionContext");
-        var issuer = session.Obj("sessionIssuer");
+        // One pass over the identity's properties, for the same reason as RecordFields; the last duplicate wins.
+        JsonElement type = default, arn = default, principalId = default, accountId = default, userName = default,
+            invokedBy = default, accessKeyId = default, sessionContext = default;
+        foreach (var property in identity.EnumerateObject())
+        {
+            var name = JsonMarshal.GetRawUtf8PropertyName(property);
+            if (name.Contains((byte)'\\')) name = Encoding.UTF8.GetBytes(property.Name);
+            var value = property.Value;
+            switch (name.Length)
+            {
+                case 3 when name.SequenceEqual("arn"u8): arn = value; break;
+                case 4 when name.SequenceEqual("type"u8): type = value; break;
+                case 8 when name.SequenceEqual("userName"u8): userName = value; break;
+                case 9 when name.SequenceEqual("accountId"u8): accountId = value; break;
+                case 9 when name.SequenceEqual("invokedBy"u8): invokedBy = value; break;
+                case 11 when name.SequenceEqual("principalId"u8): principalId = value; break;
+                case 11 when name.SequenceEqual("accessKeyId"u8): accessKeyId = value; break;
+                case 14 when name.SequenceEqual("sessionContext"u8): sessionContext = value; break;
+            }
+        }
+        var session = sessionContext.AsObject();
+        var issuer = session.Obj("sessionIssuer"u8);
         return new UserIdentity
         {
-            Type = identity.Str("type"),
-            Arn = identity.Str("arn"),
-            PrincipalId = identity.Str("principalId"),
-            AccountId = identity.Str("accountId"),
-            UserName = identity.Str("userName"),
-            InvokedBy = identity.Str("invokedBy"),
-            AccessKeyId = identity.Str("accessKeyId"),
-            SessionIssuerArn = issuer.Str("arn"),
-            SessionIssuerUserName = issuer.Str("userName"),
-            MfaAuthenticated = session.Obj("attributes").Bool("mfaAuthenticated"),
+            Type = type.Text(cache),
+            Arn = arn.Text(cache),
+            PrincipalId = principalId.Text(cache),
+            AccountId = accountId.Text(cache),
+            UserName = userName.Text(cache),
+            InvokedBy = invokedBy.Text(cache),
+            // Temporary keys are unique per session: not worth a cache slot.
+            AccessKeyId = accessKeyId.Text(),
+            SessionIssuerArn = issuer.Str("arn"u8, cache),
+            SessionIssuerUserName = issuer.Str("userName"u8, cache),
+            MfaAuthenticated = session.Obj("attributes"u8).Bool("mfaAuthenticated"u8),
         };
     }
 
-    private static string? ReadTarget(JsonElement request)
+    private static string? ReadTarget(JsonElement request, StringCache cache)
     {
         if (request.ValueKind != JsonValueKind.Object) return null;
-        foreach (var key in TargetKeys)
+        // Which target keys occur at all, in one pass: most requests have a few properties and none or one of the
+        // 25 keys, so only those are looked up (in TargetKeys order, with TryGetProperty's last-duplicate-wins).
+        uint present = 0;
+        bool hasInstancesSet = false;
+        foreach (var property in request.EnumerateObject())
         {
-            if (!request.TryGetProperty(key, out var value)) continue;
-            if (value.ValueKind == JsonValueKind.String) return value.GetString();
+            var name = JsonMarshal.GetRawUtf8PropertyName(property);
+            if (name.Contains((byte)'\\')) name = Encoding.UTF8.GetBytes(property.Name);
+            int index = TargetKeyIndex(name);
+            if (index >= 0) present |= 1u << index;
+            else if (name.SequenceEqual("instancesSet"u8)) hasInstancesSet = true;
+        }
+        for (int i = 0; present != 0 && i < TargetKeys.Length; i++)
+        {
+            if ((present & (1u << i)) == 0) continue;
+            present &= ~(1u << i);
+            var value = request.GetProperty(TargetKeysUtf8[i]);
+            if (value.ValueKind == JsonValueKind.String) return cache.GetString(value);
             if (value.ValueKind == JsonValueKind.Array && value.GetArrayLength() > 0 && value[0].ValueKind == JsonValueKind.String)
                 return value[0].GetString() + (value.GetArrayLength() > 1 ? $" (+{value.GetArrayLength() - 1})" : "");
         }
+        if (!hasInstancesSet) return null;
         // ec2 RunInstances-style: {"instancesSet":{"items":[{"instanceId":"i-…"}]}}
         var items = request.Obj("instancesSet");
         if (items.ValueKind == JsonValueKind.Object && items.TryGetProperty("items", out var list) &&
@@ -78,34 +131,44 @@ internal static class CloudTrailReader
         return null;
     }
 
-    private static RiskFacts ReadFacts(string eventName, JsonElement request, JsonElement detail)
+    private static int TargetKeyIndex(ReadOnlySpan<byte> name)
     {
-        var ranges = request.ValueKind == JsonValueKind.Object ? CollectRanges(request) : [];
-        var mfaUsed = detail.Obj("additionalEventData").Str("MFAUsed");
-        var login = detail.Obj("responseElements").Str("ConsoleLogin");
+        for (int i = 0; i < TargetKeysUtf8.Length; i++)
+            if (name.SequenceEqual(TargetKeysUtf8[i])) return i;
+        return -1;
+    }
+
+    private static readonly byte[][] TargetKeysUtf8 = [.. TargetKeys.Select(Encoding.UTF8.GetBytes)];
+
+    private static RiskFacts ReadFacts(string eventName, JsonElement request, in RecordFields fields, StringCache cache)
+    {
+        var ranges = request.ValueKind == JsonValueKind.Object ? CollectRanges(request, cache) : null;
+        var mfaUsed = fields.AdditionalEventData.AsObject().Str("MFAUsed"u8, cache);
+        var login = fields.ResponseElements.AsObject().Str("ConsoleLogin"u8, cache);
         bool grants = request.ValueKind == JsonValueKind.Object && MayCarryPolicy(eventName) && GrantsToEveryone(request);
-        if (ranges.Count == 0 && mfaUsed is null && login is null && !grants) return RiskFacts.None;
-        return new RiskFacts { IngressRanges = ranges, MfaUsed = mfaUsed, ConsoleLoginResult = login, GrantsToEveryone = grants };
+        if (ranges is null && mfaUsed is null && login is null && !grants) return RiskFacts.None;
+        return new RiskFacts { IngressRanges = ranges ?? new List<string>(), MfaUsed = mfaUsed, ConsoleLoginResult = login, GrantsToEveryone = grants };
     }
 
     /// <summary>Every <c>cidrIp</c>/<c>cidrIpv6</c>/<c>cidrBlock</c> in the request, wherever the API nests it.</summary>
-    private static List<string> CollectRanges(JsonElement request)
+    /// <remarks>Null when there are none: most requests have none, and the list is only allocated on the first find.</remarks>
+    private static List<string>? CollectRanges(JsonElement request, StringCache cache)
     {
-        var found = new List<string>();
+        List<string>? found = null;
         Walk(request, 0);
         return found;
 
         void Walk(JsonElement element, int depth)
         {
-            if (depth > 8 || found.Count >= 16) return;
+            if (depth > 8 || found?.Count >= 16) return;
             if (element.ValueKind == JsonValueKind.Object)
             {
                 foreach (var property in element.EnumerateObject())
                 {
                     if (property.Value.ValueKind == JsonValueKind.String &&
-                        (property.NameEquals("cidrIp") || property.NameEquals("cidrIpv6") || property.NameEquals("cidrBlock") ||
-                         property.NameEquals("CidrIp") || property.NameEquals("CidrIpv6") || property.NameEquals("ipv6CidrBlock")))
-                        found.Add(property.Value.GetString()!);
+                        (property.NameEquals("cidrIp"u8) || property.NameEquals("cidrIpv6"u8) || property.NameEquals("cidrBlock"u8) ||
+                         property.NameEquals("CidrIp"u8) || property.NameEquals("CidrIpv6"u8) || property.NameEquals("ipv6CidrBlock"u8)))
+                        (found ??= []).Add(cache.GetString(property.Value));
                     else
                         Walk(property.Value, depth + 1);
                 }
@@ -134,7 +197,7 @@ internal static class CloudTrailReader
             case JsonValueKind.Object:
                 foreach (var property in element.EnumerateObject())
                 {
-                    if ((property.NameEquals("Principal") || property.NameEquals("principal")) && IsEveryone(property.Value)) return true;
+                    if ((property.NameEquals("Principal"u8) || property.NameEquals("principal"u8)) && IsEveryone(property.Value)) return true;
                     if (GrantsToEveryone(property.Value, depth + 1)) return true;
                 }
                 return false;

@@ -13,13 +13,17 @@ internal static class EnvelopeBuilder
     /// <summary>The shape of one JSON object, decided from the fields only that shape has.</summary>
     internal enum Shape { Envelope, CloudTrailRecord, GuardDutyFinding, SecurityHubFinding, Unknown }
 
-    public static Shape Detect(JsonElement root)
+    public static Shape Detect(JsonElement root) =>
+        root.ValueKind == JsonValueKind.Object ? Detect(RecordFields.Scan(root)) : Shape.Unknown;
+
+    /// <summary>The shape of an object whose top-level properties are <paramref name="f"/> (from <see cref="RecordFields.Scan"/>).</summary>
+    internal static Shape Detect(in RecordFields f)
     {
-        if (root.ValueKind != JsonValueKind.Object) return Shape.Unknown;
-        if (root.Has("detail-type")) return Shape.Envelope;
-        if (root.Has("eventName") || (root.Has("eventSource") && root.Has("eventVersion"))) return Shape.CloudTrailRecord;
-        if (root.Has("AwsAccountId") && (root.Has("SchemaVersion") || root.Has("ProductArn"))) return Shape.SecurityHubFinding;
-        if (root.Has("accountId") && root.Has("schemaVersion") && root.Has("severity")) return Shape.GuardDutyFinding;
+        static bool Has(JsonElement field) => RecordFields.Has(field);
+        if (Has(f.DetailType)) return Shape.Envelope;
+        if (Has(f.EventName) || (Has(f.EventSource) && Has(f.EventVersion))) return Shape.CloudTrailRecord;
+        if (Has(f.AwsAccountId) && (Has(f.SchemaVersionUpper) || Has(f.ProductArn))) return Shape.SecurityHubFinding;
+        if (Has(f.AccountId) && Has(f.SchemaVersion) && Has(f.Severity)) return Shape.GuardDutyFinding;
         return Shape.Unknown;
     }
 
@@ -33,20 +37,25 @@ internal static class EnvelopeBuilder
     /// Reads the envelope fields of a non-envelope shape from <paramref name="record"/>.
     /// Returns false (with a reason) when the record lacks what an envelope must have.
     /// </summary>
-    public static bool TryDescribe(Shape shape, JsonElement record, out Fields? fields, out string? reason)
+    public static bool TryDescribe(Shape shape, JsonElement record, out Fields? fields, out string? reason) =>
+        TryDescribe(shape, record, RecordFields.Scan(record), out fields, out reason);
+
+    /// <summary>As above, with the record's top-level properties already scanned into <paramref name="f"/>.</summary>
+    internal static bool TryDescribe(Shape shape, JsonElement record, in RecordFields f, out Fields? fields, out string? reason)
     {
         string? id, detailType, source, account, time, region;
+        var cache = StringCache.Shared;
         switch (shape)
         {
             case Shape.CloudTrailRecord:
-                id = record.Str("eventID");
-                detailType = CloudTrailDetailType(record.Str("eventType"));
-                source = SourceFromEventSource(record.Str("eventSource"));
+                id = f.EventId.Text();
+                detailType = CloudTrailDetailType(f.EventType.Text(cache));
+                source = SourceFromEventSource(f.EventSource.Text(cache));
                 // recipientAccountId is the account the event happened in; older or hand-made records may only carry userIdentity.accountId.
-                account = record.Str("recipientAccountId") ?? record.Obj("userIdentity").Str("accountId");
+                account = f.RecipientAccountId.Text(cache) ?? f.UserIdentity.AsObject().Str("accountId");
                 // Records that went through a log pipeline may carry only its timestamp (Logstash, Panther).
-                time = record.Str("eventTime") ?? record.Str("@timestamp") ?? record.Str("p_event_time");
-                region = record.Str("awsRegion");
+                time = f.EventTime.Text() ?? f.AtTimestamp.Text() ?? f.PEventTime.Text();
+                region = f.AwsRegion.Text(cache);
                 break;
             case Shape.GuardDutyFinding:
                 id = record.Str("id");
@@ -131,7 +140,13 @@ internal static class EnvelopeBuilder
     {
         if (eventSource is null) return null;
         int dot = eventSource.IndexOf('.', StringComparison.Ordinal);
-        return "aws." + (dot > 0 ? eventSource[..dot] : eventSource);
+        var service = dot > 0 ? eventSource.AsSpan(0, dot) : eventSource.AsSpan();
+        // Built on the stack and shared through the cache: a handful of sources cover nearly every event.
+        if (service.Length > 60) return "aws." + service.ToString();
+        Span<char> name = stackalloc char[4 + service.Length];
+        "aws.".CopyTo(name);
+        service.CopyTo(name[4..]);
+        return StringCache.Shared.Get(name);
     }
 
     private static string? RegionFromArn(string? arn)

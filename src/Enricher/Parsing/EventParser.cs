@@ -83,7 +83,9 @@ internal static class EventParser
         }
 
         var root = doc.RootElement;
-        var shape = EnvelopeBuilder.Detect(root);
+        // Every top-level field the parser reads, found in one pass (see RecordFields).
+        var top = RecordFields.Scan(root);
+        var shape = root.ValueKind == JsonValueKind.Object ? EnvelopeBuilder.Detect(top) : EnvelopeBuilder.Shape.Unknown;
         if (shape == EnvelopeBuilder.Shape.Unknown)
         {
             reason = root.ValueKind == JsonValueKind.Object
@@ -97,15 +99,18 @@ internal static class EventParser
         {
             // A bare record is read through the fields its envelope would have, without writing the envelope.
             EnvelopeBuilder.Fields? bare = null;
-            if (shape != EnvelopeBuilder.Shape.Envelope && !EnvelopeBuilder.TryDescribe(shape, root, out bare, out reason))
+            if (shape != EnvelopeBuilder.Shape.Envelope && !EnvelopeBuilder.TryDescribe(shape, root, top, out bare, out reason))
             {
                 doc.Dispose();
                 return false;
             }
+            var cache = StringCache.Shared;
             var envelope = bare ?? new EnvelopeBuilder.Fields(
-                root.Str("id"), root.Str("detail-type"), root.Str("source"), root.Str("account"), root.Str("time"), root.Str("region"));
-            var detail = bare is null ? root.Obj("detail") : root;
-            if (!TryRead(envelope, detail, data.Span, out var evt, out reason))
+                top.Id.Text(), top.DetailType.Text(cache), top.Source.Text(cache), top.Account.Text(cache), top.Time.Text(), top.Region.Text(cache));
+            bool ok = bare is null
+                ? TryRead(envelope, top.Detail.AsObject(), detailFields: null, data.Span, out var evt, out reason)
+                : TryRead(envelope, root, top, data.Span, out evt, out reason);
+            if (!ok)
             {
                 doc.Dispose();
                 return false;
@@ -121,8 +126,11 @@ internal static class EventParser
         }
     }
 
-    /// <summary>Validates the envelope fields and reads the detail.</summary>
-    private static bool TryRead(EnvelopeBuilder.Fields envelope, JsonElement detail, ReadOnlySpan<byte> raw, out OrgEvent? evt, out string? reason)
+    /// <summary>
+    /// Validates the envelope fields and reads the detail. <paramref name="detailFields"/> are the detail's
+    /// scanned properties when the caller has them (a bare record is its own detail), else null.
+    /// </summary>
+    private static bool TryRead(EnvelopeBuilder.Fields envelope, JsonElement detail, RecordFields? detailFields, ReadOnlySpan<byte> raw, out OrgEvent? evt, out string? reason)
     {
         evt = null;
         var account = envelope.Account;
@@ -141,13 +149,26 @@ internal static class EventParser
         var source = envelope.Source;
         if (string.IsNullOrEmpty(source)) { reason = "event has no source"; return false; }
 
-        var cloudTrail = IsCloudTrail(detailType) && detail.ValueKind == JsonValueKind.Object ? CloudTrailReader.Read(detail) : null;
+        CloudTrailDetail? cloudTrail = null;
+        string? detailRegion;
+        if (IsCloudTrail(detailType) && detail.ValueKind == JsonValueKind.Object)
+        {
+            var fields = detailFields ?? RecordFields.Scan(detail);
+            // A bare record's envelope id is its eventID, already read: no second copy of the string.
+            var eventId = detailFields is null ? fields.EventId.Text() : envelope.Id;
+            cloudTrail = CloudTrailReader.Read(fields, eventId);
+            detailRegion = envelope.Region is null ? fields.AwsRegion.Text(StringCache.Shared) : null;
+        }
+        else
+        {
+            detailRegion = envelope.Region is null ? detail.Str("awsRegion", StringCache.Shared) : null;
+        }
 
         evt = new OrgEvent
         {
             Id = envelope.Id ?? cloudTrail?.EventId ?? ContentId(raw),
             Account = account,
-            Region = envelope.Region ?? detail.Str("awsRegion") ?? "unknown",
+            Region = envelope.Region ?? detailRegion ?? "unknown",
             Time = time,
             Source = source,
             DetailType = detailType,

@@ -15,10 +15,50 @@ internal static class EventTime
     {
         time = default;
         if (string.IsNullOrWhiteSpace(text) || text.Length > 64) return false;
+        if (TryParseAwsFormat(text, out time)) return true;
         if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, Styles, out time)) return true;
         // .NET reads at most 7 fractional digits; trim nanoseconds and try again.
         var trimmed = TrimFraction(text);
         return trimmed != text && DateTimeOffset.TryParse(trimmed, CultureInfo.InvariantCulture, Styles, out time);
+    }
+
+    /// <summary>
+    /// The exact form AWS writes, <c>yyyy-MM-ddTHH:mm:ssZ</c> with an optional fraction of 1–7 digits, read
+    /// digit by digit: the general parser was ~10% of parse time. Anything else (other forms, out-of-range
+    /// fields, leap seconds, more than 7 digits) returns false and goes to the general parser, so results
+    /// are the same either way.
+    /// </summary>
+    internal static bool TryParseAwsFormat(ReadOnlySpan<char> s, out DateTimeOffset time)
+    {
+        time = default;
+        if (s.Length < 20 || s[^1] != 'Z' || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':') return false;
+        if (!Digits(s, 0, 4, out int year) || !Digits(s, 5, 2, out int month) || !Digits(s, 8, 2, out int day) ||
+            !Digits(s, 11, 2, out int hour) || !Digits(s, 14, 2, out int minute) || !Digits(s, 17, 2, out int second))
+            return false;
+        long fractionTicks = 0;
+        if (s.Length > 20)
+        {
+            int fractionDigits = s.Length - 21;
+            if (s[19] != '.' || fractionDigits is < 1 or > 7 || !Digits(s, 20, fractionDigits, out int fraction)) return false;
+            fractionTicks = fraction;
+            for (int i = fractionDigits; i < 7; i++) fractionTicks *= 10;
+        }
+        if (year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month) ||
+            hour > 23 || minute > 59 || second > 59)
+            return false;
+        time = new DateTimeOffset(new DateTime(year, month, day, hour, minute, second, DateTimeKind.Utc).AddTicks(fractionTicks), TimeSpan.Zero);
+        return true;
+    }
+
+    private static bool Digits(ReadOnlySpan<char> s, int start, int count, out int value)
+    {
+        value = 0;
+        foreach (var c in s.Slice(start, count))
+        {
+            if (!char.IsAsciiDigit(c)) return false;
+            value = value * 10 + (c - '0');
+        }
+        return true;
     }
 
     public static string Format(DateTimeOffset time) =>

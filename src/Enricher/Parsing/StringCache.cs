@@ -1,0 +1,71 @@
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+
+namespace Pipeline.Enricher.Parsing;
+
+/// <summary>
+/// Shares the strings of JSON values that repeat from event to event (region, event name and source, error
+/// code, identity type, user agent …) so that reading them does not allocate a new string per event.
+/// <para>
+/// A fixed number of slots, each holding the last string whose UTF-8 bytes hashed to it: an attacker who
+/// sends many distinct values only evicts entries, the cache never grows. Only short ASCII values are kept.
+/// Slots are replaced with single reference writes, so concurrent readers need no lock: at worst a value is
+/// allocated again, which is what happens without the cache.
+/// </para>
+/// </summary>
+internal sealed class StringCache
+{
+    /// <summary>Values longer than this are rarely repeated, and comparing them costs more than it saves.</summary>
+    private const int MaxLength = 256;
+
+    private readonly string?[] _slots;
+    private readonly int _mask;
+
+    /// <param name="slots">A power of two.</param>
+    public StringCache(int slots = 4096)
+    {
+        if (slots <= 0 || (slots & (slots - 1)) != 0) throw new ArgumentOutOfRangeException(nameof(slots), "must be a power of two");
+        _slots = new string?[slots];
+        _mask = slots - 1;
+    }
+
+    /// <summary>The cache the parser uses (4,096 slots: at most ~2.5 MB, usually far less).</summary>
+    public static StringCache Shared { get; } = new();
+
+    /// <summary>The string of <paramref name="utf8"/>, shared with earlier calls for the same bytes when possible.</summary>
+    public string Get(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.Length > MaxLength) return Encoding.UTF8.GetString(utf8);
+        ref var slot = ref _slots[(int)XxHash3.HashToUInt64(utf8) & _mask];
+        var cached = slot;
+        // Ascii.Equals is false for any non-ASCII byte, and such values are never stored: no decoding subtleties.
+        if (cached is not null && System.Text.Ascii.Equals(utf8, cached)) return cached;
+        var text = Encoding.UTF8.GetString(utf8);
+        if (System.Text.Ascii.IsValid(utf8)) slot = text;
+        return text;
+    }
+
+    /// <summary>The string of <paramref name="chars"/>, shared with earlier calls for the same characters when possible.</summary>
+    public string Get(ReadOnlySpan<char> chars)
+    {
+        if (chars.Length > MaxLength || !System.Text.Ascii.IsValid(chars)) return chars.ToString();
+        // Narrowed to the UTF-8 (= ASCII) bytes so that bytes and characters of the same text share a slot.
+        Span<byte> utf8 = stackalloc byte[chars.Length];
+        System.Text.Ascii.FromUtf16(chars, utf8, out _);
+        return Get(utf8);
+    }
+
+    /// <summary>
+    /// The same as <see cref="JsonElement.GetString"/> for a string value, through the cache when the value has
+    /// no escapes (an escaped value is decoded by the JSON reader as before).
+    /// </summary>
+    public string GetString(JsonElement value)
+    {
+        // The raw value of a string includes its quotes.
+        var raw = JsonMarshal.GetRawUtf8Value(value);
+        var inner = raw[1..^1];
+        return inner.Contains((byte)'\\') ? value.GetString()! : Get(inner);
+    }
+}

@@ -40,6 +40,27 @@ internal sealed class BurstAggregator
     /// <summary>Events counted in open bursts (not yet in any digest).</summary>
     public long OpenEventCount => _open.Values.Sum(b => (long)b.EventCount);
 
+    /// <summary>
+    /// Feeds one Enricher outcome, the one way every host drives the aggregator: an accepted event joins its
+    /// account's burst, a muted or duplicate one is counted there; a rejected one has no account to count it in.
+    /// Returns the digests that closed.
+    /// </summary>
+    public IReadOnlyList<Digest> Feed(EnrichmentOutcome outcome)
+    {
+        switch (outcome)
+        {
+            case EnrichmentOutcome.Accepted a:
+                return Add(a.Event, a.AccountInfo);
+            case EnrichmentOutcome.Muted m:
+                return AddMuted(m.Account, m.Rule, m.Time);
+            case EnrichmentOutcome.Duplicate d:
+                AddDuplicate(d.Account);
+                return [];
+            default:
+                return [];
+        }
+    }
+
     /// <summary>Adds one accepted event; returns the digests its arrival closed (other accounts' quiet bursts, or this account's full one).</summary>
     public IReadOnlyList<Digest> Add(OrgEvent evt, AccountInfo? info)
     {

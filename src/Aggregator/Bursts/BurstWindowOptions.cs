@@ -48,6 +48,7 @@ internal static class Duration
             int unitStart = i;
             while (i < s.Length && char.IsAsciiLetter(s[i])) i++;
             var unit = s[unitStart..i];
+            if (n > 1e6) return false; // a million of any unit is no burst window; bigger would overflow TimeSpan
             TimeSpan part = unit switch
             {
                 "ms" => TimeSpan.FromMilliseconds(n),
@@ -58,7 +59,14 @@ internal static class Duration
                 _ => TimeSpan.MinValue,
             };
             if (part == TimeSpan.MinValue) return false;
-            value += part;
+            try
+            {
+                value += part;
+            }
+            catch (OverflowException)
+            {
+                return false; // "99999999999d" is not a duration anyone means
+            }
             any = true;
         }
         return any;

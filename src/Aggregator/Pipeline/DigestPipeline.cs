@@ -57,18 +57,7 @@ internal static class DigestPipeline
                     {
                         heardSinceTick = true;
                         tally.Count(outcome);
-                        switch (outcome)
-                        {
-                            case EnrichmentOutcome.Accepted a:
-                                Emit(aggregator.Add(a.Event, a.AccountInfo));
-                                break;
-                            case EnrichmentOutcome.Muted m:
-                                Emit(aggregator.AddMuted(m.Account, m.Rule, m.Time));
-                                break;
-                            case EnrichmentOutcome.Duplicate d:
-                                aggregator.AddDuplicate(d.Account);
-                                break;
-                        }
+                        Emit(aggregator.Feed(outcome));
                     }
                 },
                 error =>

@@ -84,6 +84,8 @@ internal static class DigestJson
             w.WriteNumber("muted", s.Muted);
             w.WriteNumber("digested", s.Digested);
             w.WriteNumber("digests", s.Digests);
+            // Events still in open bursts of a host that stopped mid-window (`pipeline run`): received counts them too.
+            if (s.OpenEvents > 0) w.WriteNumber("open", s.OpenEvents);
             if (s.Delivered is { } delivered) w.WriteNumber("delivered", delivered);
             if (s.Outboxed is { } outboxed) w.WriteNumber("outboxed", outboxed);
             w.WriteStartObject("mutedByRule");

@@ -25,11 +25,12 @@ internal static class BurstTuner
     /// <summary>Slack accepts about one message per second per channel.</summary>
     public const int SlackMessagesPerMinute = 60;
 
-    public static TuneResult Measure(IReadOnlyList<(OrgEvent Event, AccountInfo? Info)> events, BurstWindowOptions window, string defaultChannel = "default")
+    /// <param name="outcomes">The Enricher's outcomes, in order (muted ones too: they keep bursts open as in a real run).</param>
+    public static TuneResult Measure(IReadOnlyList<EnrichmentOutcome> outcomes, BurstWindowOptions window, string defaultChannel = "default")
     {
         var aggregator = new BurstAggregator(window);
         var digests = new List<Digest>();
-        foreach (var (evt, info) in events) digests.AddRange(aggregator.Add(evt, info));
+        foreach (var outcome in outcomes) digests.AddRange(aggregator.Feed(outcome));
         digests.AddRange(aggregator.Flush());
         if (digests.Count == 0)
             return new TuneResult(window, 0, 0, 0, TimeSpan.Zero, TimeSpan.Zero, 0, 0, null);

@@ -1,4 +1,3 @@
-using System.Reactive.Concurrency;
 using System.Reactive.Linq;
 using Pipeline.Enricher.Accounts;
 using Pipeline.Enricher.Dedupe;
@@ -30,19 +29,18 @@ internal sealed class Enricher
     /// <summary>The dedupe memory (exposed so a host can carry it between invocations).</summary>
     public Deduplicator Deduplicator { get; }
 
-    /// <summary>The Rx pipeline. <paramref name="scheduler"/> times the naming batches when <see cref="EnricherOptions.NamingMaxDelay"/> is set.</summary>
-    public IObservable<EnrichmentOutcome> Enrich(IObservable<RawRecord> records, IScheduler? scheduler = null)
-    {
-        var classified = records.Select(Classify);
-        var batches = _options.NamingMaxDelay is { } delay
-            ? classified.Buffer(delay, _options.NamingBatchSize, scheduler ?? DefaultScheduler.Instance)
-            : classified.Buffer(_options.NamingBatchSize);
-        return batches
+    /// <summary>
+    /// The Rx pipeline over a pushed sequence of records. Names are looked up a batch at a time, and the batch's
+    /// outcomes are emitted before the next record is classified: the lookup waits on the producer's thread, so a
+    /// slow table holds the reader back instead of letting classified records pile up in memory (Rx has no
+    /// back-pressure of its own), and input order is kept.
+    /// </summary>
+    public IObservable<EnrichmentOutcome> Enrich(IObservable<RawRecord> records) =>
+        records
+            .Select(Classify)
+            .Buffer(_options.NamingBatchSize)
             .Where(batch => batch.Count > 0)
-            .Select(batch => Observable.FromAsync(ct => AttachNamesAsync(batch, ct).AsTask()))
-            .Concat() // keeps input order: one lookup at a time
-            .SelectMany(batch => batch);
-    }
+            .SelectMany(batch => AttachNamesAsync(batch, CancellationToken.None).AsTask().GetAwaiter().GetResult());
 
     /// <summary>Parse, dedupe and mute one record: everything but the (batched, asynchronous) naming.</summary>
     public EnrichmentOutcome Classify(RawRecord record)

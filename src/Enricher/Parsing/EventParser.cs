@@ -143,6 +143,12 @@ internal static class EventParser
             reason = timeText is null ? "event has no time" : $"time '{Truncate(timeText)}' is not a timestamp";
             return false;
         }
+        if (time < EventTime.Earliest || time > EventTime.Latest)
+        {
+            // The burst clock adds gaps and windows to event times: a year-9999 stamp would overflow it.
+            reason = $"time '{Truncate(timeText!)}' is out of range ({EventTime.Earliest.Year}–{EventTime.Latest.Year})";
+            return false;
+        }
 
         var detailType = envelope.DetailType;
         if (string.IsNullOrEmpty(detailType)) { reason = "event has an empty detail-type"; return false; }

@@ -9,6 +9,11 @@ namespace Pipeline.Enricher.Parsing;
 /// </summary>
 internal static class EventTime
 {
+    /// <summary>Times outside this range are not real AWS events, and at the far end they overflow the burst clock's arithmetic.</summary>
+    public static readonly DateTimeOffset Earliest = new(1970, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    public static readonly DateTimeOffset Latest = new(9000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
     private const DateTimeStyles Styles = DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal | DateTimeStyles.AllowWhiteSpaces;
 
     public static bool TryParse(string? text, out DateTimeOffset time)

@@ -188,18 +188,7 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
             foreach (var outcome in enricher.AttachNamesAsync(batch, CancellationToken.None).AsTask().GetAwaiter().GetResult())
             {
                 tally.Count(outcome);
-                switch (outcome)
-                {
-                    case EnrichmentOutcome.Accepted a:
-                        foreach (var digest in aggregator.Add(a.Event, a.AccountInfo)) Write(digest);
-                        break;
-                    case EnrichmentOutcome.Muted m:
-                        foreach (var digest in aggregator.AddMuted(m.Account, m.Rule, m.Time)) Write(digest);
-                        break;
-                    case EnrichmentOutcome.Duplicate d:
-                        aggregator.AddDuplicate(d.Account);
-                        break;
-                }
+                foreach (var digest in aggregator.Feed(outcome)) Write(digest);
             }
             batch.Clear();
         }

@@ -22,6 +22,9 @@ internal static class Cli
         BenchCommand.Create(),
     };
 
+    /// <summary>Set by Ctrl-C, so a timeout's cancellation is never mistaken for the user stopping the run.</summary>
+    private static volatile bool Interrupted;
+
     public static async Task<int> RunAsync(string[] args)
     {
         var root = CreateRoot();
@@ -36,6 +39,7 @@ internal static class Cli
         Console.CancelKeyPress += (_, e) =>
         {
             e.Cancel = true; // let the command stop cleanly and say so
+            Interrupted = true;
             cancel.Cancel();
         };
         return await parse.InvokeAsync(cancellationToken: cancel.Token).ConfigureAwait(false);
@@ -63,7 +67,7 @@ internal static class Cli
             await Console.Error.WriteLineAsync("error: " + e.Message).ConfigureAwait(false);
             return ExitCodes.ServiceUnavailable;
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (Interrupted)
         {
             await Console.Error.WriteLineAsync("stopped (Ctrl-C).").ConfigureAwait(false);
             return ExitCodes.Interrupted;

@@ -28,12 +28,12 @@ internal static class CommonOptions
     };
 
     /// <summary>The account directory a command asked for: a file, a DynamoDB table, or none.</summary>
-    public static Enricher.Accounts.IAccountDirectory Directory(ParseResult parse, Option<string?>? file, Option<string?> table, AwsOptions aws)
+    public static Enricher.Accounts.IAccountDirectory Directory(ParseResult parse, Option<string?>? file, Option<string?>? table, AwsOptions? aws)
     {
         var path = file is null ? null : parse.GetValue(file);
-        var tableName = parse.GetValue(table);
+        var tableName = table is null ? null : parse.GetValue(table);
         if (path is not null && tableName is not null) throw new UsageException("give --accounts or --accounts-table, not both.");
-        if (tableName is not null) return AccountsCommand.Directory(aws.CreateDynamoDb(parse), tableName);
+        if (tableName is not null) return AccountsCommand.Directory(aws!.CreateDynamoDb(parse), tableName);
         if (path is not null) return Enricher.Accounts.FileAccountDirectory.Load(path, bad => Console.Error.WriteLine($"warning: accounts file row skipped: {bad}"));
         return Enricher.Accounts.FileAccountDirectory.Empty;
     }

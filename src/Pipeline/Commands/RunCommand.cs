@@ -153,6 +153,11 @@ internal static class RunCommand
                         (summary.OpenEvents > 0 ? $"\n{summary.OpenEvents} events wait in open windows (checkpointed; the next run continues them)" : "")).ConfigureAwait(false);
                 }
                 if (exit == ExitCodes.Interrupted) await Console.Error.WriteLineAsync("stopped (Ctrl-C); checkpoints saved, the next run resumes here.").ConfigureAwait(false);
+                if (!summary.Balanced)
+                {
+                    await Console.Error.WriteLineAsync("error: the run's counts do not add up (received ≠ rejected + duplicates + muted + digested + open). This is a bug; please report it.").ConfigureAwait(false);
+                    exit = ExitCodes.InternalError;
+                }
                 if (exit == ExitCodes.Ok && poster.Outboxed > 0) exit = ExitCodes.DeliveryFailed;
                 return exit;
             }

@@ -38,17 +38,18 @@ internal static class TuneCommand
             var windows = Windows(parse.GetValue(gaps)!, parse.GetValue(maxWindows)!, out var skipped);
             foreach (var s in skipped) await Console.Error.WriteLineAsync($"note: skipped gap {s.Gap} with max window {s.Max} (a gap longer than the window never closes a burst).").ConfigureAwait(false);
             var files = parse.GetValue(input)!.SelectMany(RecordReader.ExpandPath).ToList();
-            var directory = parse.GetValue(accounts) is { } path ? FileAccountDirectory.Load(path) : FileAccountDirectory.Empty;
+            var directory = CommonOptions.Directory(parse, accounts, null, null);
             var mutes = CommonOptions.LoadMutes(parse.GetValue(mute));
 
-            List<(OrgEvent, AccountInfo?)> events;
+            List<EnrichmentOutcome> events;
             long received;
             using (var progress = ProgressBar.StartIfUseful(RecordReader.TotalBytes(files), "reading", !parse.GetValue(noProgress)))
             {
                 var enricher = new Enricher.Enrichment.Enricher(new EnricherOptions(), directory, mutes);
                 var outcomes = await enricher.Enrich(RecordReader.ReadFiles(files, progress).ToObservable()).ToList().ToTask(ct).ConfigureAwait(false);
                 received = outcomes.Count;
-                events = [.. outcomes.OfType<EnrichmentOutcome.Accepted>().Select(a => (a.Event, a.AccountInfo))];
+                // Accepted and muted outcomes drive the bursts (muted activity keeps a burst open); the rest only count.
+                events = [.. outcomes.Where(o => o is EnrichmentOutcome.Accepted or EnrichmentOutcome.Muted)];
             }
 
             using var bar = ProgressBar.StartIfUseful(events.Count >= 200_000 ? windows.Count * 1_000_000L : null, "replaying", !parse.GetValue(noProgress));
@@ -59,10 +60,9 @@ internal static class TuneCommand
                 results.Add(BurstTuner.Measure(events, window));
                 bar?.Report(results.Count * 1_000_000L);
             }
-            bar?.Dispose();
 
             if (parse.GetValue(format) == OutputFormat.Json) WriteJson(results);
-            else WriteTable(results, received, events.Count);
+            else WriteTable(results, received, events.Count(e => e is EnrichmentOutcome.Accepted));
             return ExitCodes.Ok;
         }));
         return command;

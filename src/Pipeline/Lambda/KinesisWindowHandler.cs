@@ -112,16 +112,8 @@ internal sealed class KinesisWindowHandler
                                 w.WriteString("reason", r.Reason);
                             });
                             break;
-                        case EnrichmentOutcome.Accepted a:
-                            foreach (var d in aggregator.Add(a.Event, a.AccountInfo)) Close(d);
-                            break;
-                        case EnrichmentOutcome.Muted m:
-                            foreach (var d in aggregator.AddMuted(m.Account, m.Rule, m.Time)) Close(d);
-                            break;
-                        case EnrichmentOutcome.Duplicate d:
-                            aggregator.AddDuplicate(d.Account);
-                            break;
                     }
+                    foreach (var d in aggregator.Feed(outcome)) Close(d);
                 }
             }
 

@@ -9,8 +9,9 @@ namespace Pipeline.Aggregator.Tests.Tuning;
 public sealed class BurstTunerTests
 {
     // Two bursts 10 minutes apart in one account, each of 3 events one minute apart.
-    private static readonly List<(OrgEvent, AccountInfo?)> Events =
-        [.. new[] { 0, 1, 2, 12, 13, 14 }.Select(m => (Minutes(m), (AccountInfo?)null))];
+    private static EnrichmentOutcome Accepted(OrgEvent e, AccountInfo? info = null) => new EnrichmentOutcome.Accepted(new RecordOrigin("t", 1), e, info);
+
+    private static readonly List<EnrichmentOutcome> Events = [.. new[] { 0, 1, 2, 12, 13, 14 }.Select(m => Accepted(Minutes(m)))];
 
     [Fact]
     public void A_longer_gap_gives_fewer_later_digests()
@@ -28,13 +29,23 @@ public sealed class BurstTunerTests
     }
 
     [Fact]
+    public void Muted_activity_keeps_bursts_open_in_tune_as_in_a_real_run()
+    {
+        var withMuted = new List<EnrichmentOutcome>(Events);
+        for (int m = 3; m < 12; m++) withMuted.Add(new EnrichmentOutcome.Muted(new RecordOrigin("t", 1), "111122223333", global::Pipeline.TestSupport.Events.T0.AddMinutes(m), "noise"));
+        withMuted = [.. withMuted.OrderBy(o => o is EnrichmentOutcome.Accepted a ? a.Event.Time : ((EnrichmentOutcome.Muted)o).Time)];
+        var result = BurstTuner.Measure(withMuted, new BurstWindowOptions { Gap = TimeSpan.FromMinutes(2) });
+        Assert.Equal(1, result.Digests); // the muted calls bridge the 10-minute lull
+    }
+
+    [Fact]
     public void Peak_rate_is_counted_per_channel_and_minute()
     {
-        var routed = new List<(OrgEvent, AccountInfo?)>();
+        var routed = new List<EnrichmentOutcome>();
         for (int a = 0; a < 3; a++)
         {
             var account = $"11112222333{a}";
-            routed.Add((Minutes(0, account), new AccountInfo(account, "a" + a) { SlackChannel = "#sec" }));
+            routed.Add(Accepted(Minutes(0, account), new AccountInfo(account, "a" + a) { SlackChannel = "#sec" }));
         }
         var result = BurstTuner.Measure(routed, new BurstWindowOptions());
         Assert.Equal(3, result.PeakMessagesPerMinutePerChannel);

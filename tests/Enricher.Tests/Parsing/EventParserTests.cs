@@ -100,6 +100,7 @@ public sealed class EventParserTests
     [InlineData("{\"detail-type\":\"X\",\"source\":\"s\",\"account\":\"123456789012\"}", "event has no time")]
     [InlineData("{\"detail-type\":\"X\",\"source\":\"s\",\"account\":\"123456789012\",\"time\":\"yesterday\"}", "is not a timestamp")]
     [InlineData("{\"eventName\":\"X\",\"eventTime\":\"2024-01-01T00:00:00Z\"}", "CloudTrail record has no account id")]
+    [InlineData("{\"detail-type\":\"X\",\"source\":\"s\",\"account\":\"123456789012\",\"time\":\"9999-12-31T23:59:59Z\"}", "is out of range")]
     public void Unusable_records_are_rejected_with_a_reason(string json, string expectedReason)
     {
         var (ok, _, reason) = Parse(json);

@@ -82,6 +82,7 @@ public sealed class DigestCommandTests : IDisposable
     [Theory]
     [InlineData("--gap", "soon", "--gap 'soon' is not a duration")]
     [InlineData("--gap", "20m", "must not be longer than --max-window")]
+    [InlineData("--max-window", "99999999999d", "is not a duration")]
     public async Task Unusable_settings_exit_2_and_say_what_to_change(string option, string value, string expected)
     {
         var file = Path.Combine(_dir, "e.jsonl");

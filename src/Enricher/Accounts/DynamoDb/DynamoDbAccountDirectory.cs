@@ -70,7 +70,14 @@ internal sealed class DynamoDbAccountDirectory : IAccountDirectory
                 }
                 else missing.Add(id);
             }
-            if (missing.Count == 0 || now < _quietUntil) return found;
+            if (missing.Count == 0) return found;
+            if (now < _quietUntil)
+            {
+                // Backing off after a failure: a stale name beats no name.
+                foreach (var id in missing)
+                    if (_cache.TryGetValue(id, out var stale) && stale.Info is not null) found[id] = stale.Info;
+                return found;
+            }
 
             foreach (var chunk in missing.Chunk(100))
             {

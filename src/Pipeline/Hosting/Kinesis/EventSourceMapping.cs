@@ -168,6 +168,7 @@ internal sealed class EventSourceMapping(
         {
             response = await handler.HandleAsync(evt, cancellationToken).ConfigureAwait(false);
             if (response.BatchItemFailures.Count == 0) break;
+            cancellationToken.ThrowIfCancellationRequested(); // stopping: the batch is read again next time, not retried now
             if (attempt >= options.MaxBatchAttempts)
                 throw new BatchFailedException($"shard {cp.ShardId}: the batch from sequence number {response.BatchItemFailures[0]} failed {attempt} times (see the log above); stopped here. Fix the cause and run again: it resumes from this batch.");
             var delay = TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, attempt - 1)));

@@ -50,14 +50,6 @@ internal sealed class FileDigestLedger : IDigestLedger, IDisposable
         _file.Seek(0, SeekOrigin.End);
     }
 
-    public int PostedCount
-    {
-        get
-        {
-            lock (_gate) return _items.Values.Count(v => v.Status == "posted");
-        }
-    }
-
     public Task<LedgerClaim> TryClaimAsync(string digestId, CancellationToken cancellationToken)
     {
         lock (_gate)

@@ -153,33 +153,26 @@ internal static class LambdaHost
         }
     }
 
-    private static AmazonSQSClient CreateSqsClient(LambdaOptions options)
-    {
-        var config = new AmazonSQSConfig { MaxErrorRetry = 2, Timeout = TimeSpan.FromSeconds(5) };
-        if (options.SqsEndpoint is { } endpoint)
-        {
-            config.ServiceURL = endpoint.ToString();
-            config.AuthenticationRegion = options.Region;
-        }
-        else
-        {
-            config.RegionEndpoint = RegionEndpoint.GetBySystemName(options.Region);
-        }
-        return new AmazonSQSClient(config);
-    }
+    private static AmazonSQSClient CreateSqsClient(LambdaOptions options) =>
+        new(Configure(new AmazonSQSConfig(), options.SqsEndpoint, options.Region));
 
-    private static AmazonDynamoDBClient CreateDynamoDbClient(LambdaOptions options)
+    private static AmazonDynamoDBClient CreateDynamoDbClient(LambdaOptions options) =>
+        new(Configure(new AmazonDynamoDBConfig(), options.DynamoDbEndpoint, options.Region));
+
+    /// <summary>Short timeouts and few retries (the function has a deadline); an endpoint override for the tests' loopback servers.</summary>
+    private static T Configure<T>(T config, Uri? endpoint, string region) where T : Amazon.Runtime.ClientConfig
     {
-        var config = new AmazonDynamoDBConfig { MaxErrorRetry = 2, Timeout = TimeSpan.FromSeconds(5) };
-        if (options.DynamoDbEndpoint is { } endpoint)
+        config.MaxErrorRetry = 2;
+        config.Timeout = TimeSpan.FromSeconds(5);
+        if (endpoint is not null)
         {
             config.ServiceURL = endpoint.ToString();
-            config.AuthenticationRegion = options.Region;
+            config.AuthenticationRegion = region;
         }
         else
         {
-            config.RegionEndpoint = RegionEndpoint.GetBySystemName(options.Region);
+            config.RegionEndpoint = RegionEndpoint.GetBySystemName(region);
         }
-        return new AmazonDynamoDBClient(config);
+        return config;
     }
 }

@@ -37,6 +37,26 @@ public sealed class SlackDeliveryCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_storm_of_429s_and_5xx_delays_the_digests_but_delivers_each_once_and_in_order()
+    {
+        _slack.Enqueue(new SlackFault.RateLimited(1), times: 2); // with the two 503s: 4 failures, the 5th and last attempt succeeds
+        _slack.Enqueue(new SlackFault.ServerError(503), times: 2);
+        var outbox = Path.Combine(_dir, "outbox");
+
+        var result = await PipelineProcess.RunAsync(["demo", "-f", "json", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv());
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        DigestCommandTests.AssertBalanced(lines);
+        var digestIds = lines.Where(l => l.GetProperty("type").GetString() == "digest").Select(l => l.GetProperty("digestId").GetString()!).ToList();
+        var accepted = _slack.AcceptedIn("#security");
+        Assert.Equal(digestIds.Count, accepted.Count); // every digest delivered, none twice, none in the outbox
+        for (int i = 0; i < digestIds.Count; i++) Assert.True(accepted[i].Contains(digestIds[i]), $"message {i} is not digest {digestIds[i]}");
+        Assert.False(Directory.Exists(outbox) && Directory.EnumerateFiles(outbox).Any());
+        Assert.True(_slack.RequestCount >= digestIds.Count + 4); // the faults were really played
+    }
+
+    [Fact]
     public async Task Undeliverable_digests_go_to_the_outbox_exit_4_and_are_resent_later()
     {
         var input = Path.Combine(_dir, "e.jsonl");

@@ -30,7 +30,7 @@ internal sealed class MuteRuleSet : Pipeline.Enricher.Enrichment.IMuteRules
     /// <summary>Rule names in file order.</summary>
     public IReadOnlyList<string> RuleNames { get; }
 
-    /// <summary>How many rules are evaluated on every event because none of their fields needs an exact string.</summary>
+    /// <summary>How many rules are evaluated on every event because the index cannot look any of their fields up (see <see cref="RuleIndex"/>).</summary>
     internal int UnindexedRuleCount => _index.UnindexedCount;
 
     /// <summary>Reads and compiles a rule file; throws <see cref="MuteRuleException"/> when it cannot be read or is invalid.</summary>

@@ -66,21 +66,27 @@ internal sealed class NumericRangeMatcher(double? low, bool lowInclusive, double
 /// <summary>A plain string in a value list that is an IP address: equal as addresses ("::1" = "0:0::1").</summary>
 internal sealed class IpAddressMatcher(byte[] address) : ValueMatcher
 {
+    public byte[] Address { get; } = address;
+
     public override bool Matches(JsonElement leaf) =>
         leaf.ValueKind == JsonValueKind.String
         && IpAddressText.TryParse(leaf.GetString()!) is { } candidate
-        && candidate.AsSpan().SequenceEqual(address);
+        && candidate.AsSpan().SequenceEqual(Address);
 }
 
 /// <summary><c>{"cidr":"10.0.0.0/24"}</c>; IPv4 addresses only fall in IPv4 blocks, IPv6 in IPv6 blocks.</summary>
 internal sealed class CidrMatcher(byte[] low, byte[] high) : ValueMatcher
 {
+    public byte[] Low { get; } = low;
+
+    public byte[] High { get; } = high;
+
     public override bool Matches(JsonElement leaf)
     {
         if (leaf.ValueKind != JsonValueKind.String || IpAddressText.TryParse(leaf.GetString()!) is not { } address
-            || address.Length != low.Length)
+            || address.Length != Low.Length)
             return false;
-        return address.AsSpan().SequenceCompareTo(low) >= 0 && address.AsSpan().SequenceCompareTo(high) <= 0;
+        return address.AsSpan().SequenceCompareTo(Low) >= 0 && address.AsSpan().SequenceCompareTo(High) <= 0;
     }
 }
 
@@ -109,6 +115,13 @@ internal sealed class TextTest
         _wildcard = op == TextOperator.Wildcard ? WildcardPattern.Parse(operand) : null;
     }
 
+    public TextOperator Operator => _operator;
+
+    public string Operand => _operand;
+
+    /// <summary>The parsed wildcard when <see cref="Operator"/> is <see cref="TextOperator.Wildcard"/>.</summary>
+    public WildcardPattern? Wildcard => _wildcard;
+
     public bool IsMatch(string value) => _operator switch
     {
         TextOperator.Prefix => value.StartsWith(_operand, StringComparison.Ordinal),
@@ -123,7 +136,9 @@ internal sealed class TextTest
 /// <summary><c>{"prefix":"x"}</c>, <c>{"suffix":{"equals-ignore-case":"x"}}</c>, <c>{"wildcard":"x*"}</c>, ...</summary>
 internal sealed class TextMatcher(TextTest test) : ValueMatcher
 {
-    public override bool Matches(JsonElement leaf) => leaf.ValueKind == JsonValueKind.String && test.IsMatch(leaf.GetString()!);
+    public TextTest Test { get; } = test;
+
+    public override bool Matches(JsonElement leaf) => leaf.ValueKind == JsonValueKind.String && Test.IsMatch(leaf.GetString()!);
 }
 
 /// <summary><c>{"exists":true}</c>: any leaf value at the path, null included.</summary>

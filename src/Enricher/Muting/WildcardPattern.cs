@@ -11,6 +11,9 @@ internal sealed class WildcardPattern
 
     private WildcardPattern(string[] pieces) => _pieces = pieces;
 
+    /// <summary>The literal pieces between stars, unescaped: one piece means no star at all.</summary>
+    public IReadOnlyList<string> Pieces => _pieces;
+
     /// <summary>Parses a wildcard; throws for <c>**</c> and for a backslash not followed by * or \.</summary>
     public static WildcardPattern Parse(string text)
     {

@@ -48,10 +48,10 @@ public sealed class NagTests(SynthesizedApp app)
     private (int Exit, string Output) RunCheck(string assemblyDirectory)
     {
         var node = FindOnPath("node");
-        Skip.If(node is null, "node is not installed: the cdk-nag check runs in node (install node 20+ and run tests/run.sh).");
+        Skip.If(node is null, "node is not installed: the cdk-nag check runs in node (install node 20+ and run tests/test.sh).");
         var nagDirectory = Path.Combine(app.InfraDirectory, "nag");
         Assert.True(Directory.Exists(Path.Combine(nagDirectory, "node_modules", "cdk-nag")),
-            "infra/nag/node_modules is missing: run `npm ci` in infra/nag (tests/run.sh does).");
+            "infra/nag/node_modules is missing: run `npm ci` in infra/nag (tests/test.sh does).");
 
         var start = new ProcessStartInfo(node!, ["check.js", assemblyDirectory])
         {

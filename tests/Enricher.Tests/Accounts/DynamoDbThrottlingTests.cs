@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Amazon.DynamoDBv2;
 using Amazon.Runtime;
@@ -14,7 +13,7 @@ namespace Pipeline.Enricher.Tests.Accounts;
 /// </summary>
 public sealed class DynamoDbThrottlingTests : IDisposable
 {
-    private readonly HttpListener _listener = new();
+    private readonly HttpListener _listener;
     private readonly Queue<(int Status, string Body)> _answers = new();
     private readonly List<string> _requests = [];
     private readonly Task _loop;
@@ -22,12 +21,7 @@ public sealed class DynamoDbThrottlingTests : IDisposable
 
     public DynamoDbThrottlingTests()
     {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        _port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        _listener.Prefixes.Add($"http://127.0.0.1:{_port}/");
-        _listener.Start();
+        (_listener, _port) = Pipeline.TestSupport.LoopbackHttp.StartOnFreePort();
         _loop = Task.Run(ServeAsync);
     }
 

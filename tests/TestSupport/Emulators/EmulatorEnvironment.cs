@@ -5,7 +5,7 @@ using Xunit;
 namespace Pipeline.TestSupport.Emulators;
 
 /// <summary>
-/// Where the npm emulators live (tests/emulators) and how they get installed: tests/run.sh runs `npm ci`
+/// Where the npm emulators live (tests/emulators) and how they get installed: tests/test.sh runs `npm ci`
 /// there, and so does <see cref="EnsureInstalled"/> when a bare `dotnet test` finds node_modules missing
 /// (a fresh clone). Several test assemblies run in parallel, so the install happens under a file lock.
 /// </summary>

@@ -56,7 +56,7 @@ public sealed class LoopbackSlackServer : IDisposable
     public LoopbackSlackServer(string botToken = "xoxb-test-token")
     {
         BotToken = botToken;
-        (_listener, Port) = StartOnFreePort();
+        (_listener, Port) = LoopbackHttp.StartOnFreePort();
         _loop = Task.Run(AcceptLoop);
     }
 
@@ -84,27 +84,6 @@ public sealed class LoopbackSlackServer : IDisposable
         for (int i = 0; i < times; i++) Enqueue(fault, channel);
     }
 
-    private static (HttpListener, int) StartOnFreePort()
-    {
-        for (int attempt = 0; ; attempt++)
-        {
-            var probe = new TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            int port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            probe.Stop();
-            var listener = new HttpListener();
-            listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-            try
-            {
-                listener.Start();
-                return (listener, port);
-            }
-            catch (HttpListenerException) when (attempt < 10)
-            {
-                listener.Close(); // another process took the port between probe and start: try another
-            }
-        }
-    }
 
     private async Task AcceptLoop()
     {

@@ -45,7 +45,7 @@ public sealed class LoopbackSqsServer : IDisposable
     public LoopbackSqsServer(TimeProvider? time = null)
     {
         _time = time ?? TimeProvider.System;
-        (_listener, Port) = StartOnFreePort();
+        (_listener, Port) = LoopbackHttp.StartOnFreePort();
         _loop = Task.Run(AcceptLoop);
     }
 
@@ -77,27 +77,6 @@ public sealed class LoopbackSqsServer : IDisposable
         }
     }
 
-    private static (HttpListener, int) StartOnFreePort()
-    {
-        for (int attempt = 0; ; attempt++)
-        {
-            var probe = new TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            int port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            probe.Stop();
-            var listener = new HttpListener();
-            listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-            try
-            {
-                listener.Start();
-                return (listener, port);
-            }
-            catch (HttpListenerException) when (attempt < 10)
-            {
-                listener.Close();
-            }
-        }
-    }
 
     private async Task AcceptLoop()
     {

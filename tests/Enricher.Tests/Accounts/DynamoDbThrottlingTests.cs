@@ -105,6 +105,24 @@ public sealed class DynamoDbThrottlingTests : IDisposable
         Assert.Equal("prod", (await directory.LookupAsync(["111122223333"], default))["111122223333"].Name);
     }
 
+    [Fact]
+    public async Task During_an_outage_and_its_backoff_an_expired_name_is_still_used()
+    {
+        lock (_answers) _answers.Enqueue((200, Found(("111122223333", "prod"))));
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 9, 0, 0, TimeSpan.Zero));
+        using var client = Client();
+        var directory = new DynamoDbAccountDirectory(client, new DynamoDbDirectoryOptions { TableName = "accounts", CacheTtl = TimeSpan.FromMinutes(10), FailureBackoff = TimeSpan.FromSeconds(30) }, time);
+        Assert.Equal("prod", (await directory.LookupAsync(["111122223333"], default))["111122223333"].Name);
+
+        time.Advance(TimeSpan.FromMinutes(11)); // the cached name has expired, and the table is now throttling
+        lock (_answers) for (int i = 0; i < 4; i++) _answers.Enqueue((400, Throttled));
+        Assert.Equal("prod", (await directory.LookupAsync(["111122223333"], default))["111122223333"].Name); // the failed read
+        int asked = _requests.Count;
+        Assert.Equal("prod", (await directory.LookupAsync(["111122223333"], default))["111122223333"].Name); // backing off, not asking
+        Assert.Equal(asked, _requests.Count);
+        Assert.Equal(1, directory.Failures);
+    }
+
     /// <summary>A clock whose delays end at once, so retry backoff costs no test time.</summary>
     private sealed class ImmediateTime : TimeProvider
     {

@@ -77,19 +77,7 @@ public sealed class LoopbackSqsServer : IDisposable
         }
     }
 
-
-    private async Task AcceptLoop()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            HttpListenerContext context;
-            try { context = await _listener.GetContextAsync().ConfigureAwait(false); }
-            catch (Exception) when (_stop.IsCancellationRequested) { return; }
-            catch (HttpListenerException) { return; }
-            catch (ObjectDisposedException) { return; }
-            _ = Task.Run(() => Handle(context));
-        }
-    }
+    private Task AcceptLoop() => LoopbackHttp.AcceptLoopAsync(_listener, Handle, _stop.Token);
 
     private async Task Handle(HttpListenerContext context)
     {

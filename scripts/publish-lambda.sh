@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Publishes the `pipeline` program NativeAOT for Lambda's provided.al2023 runtime and lays out an asset folder
+# Publishes the function (src/Lambda) NativeAOT for Lambda's provided.al2023 runtime and lays out an asset folder
 # holding one executable, `bootstrap` (what the CDK stack's DigestFunction takes as AssetDirectory).
 #
 #   scripts/publish-lambda.sh [x86_64|arm64] [--out DIR]      default: x86_64, artifacts/lambda/<arch>/
@@ -39,11 +39,11 @@ if [[ "$RID" == "linux-arm64" && "$HOST_ARCH" != "aarch64" ]]; then
   EXTRA+=(-p:CppCompilerAndLinker=clang -p:SysRoot="${AARCH64_SYSROOT:-/}" -p:LinkerFlavor=lld -p:ObjCopyName=aarch64-linux-gnu-objcopy)
 fi
 
-echo "== dotnet publish src/Pipeline ($RID, NativeAOT)" >&2
-dotnet publish src/Pipeline -c Release -r "$RID" -p:PublishAot=true -p:StripSymbols=true \
+echo "== dotnet publish src/Lambda ($RID, NativeAOT)" >&2
+dotnet publish src/Lambda -c Release -r "$RID" -p:PublishAot=true -p:StripSymbols=true \
   --artifacts-path "$BUILD" -nologo "${EXTRA[@]}" >&2
 
-BIN="$BUILD/publish/Pipeline/release_$RID/pipeline"
+BIN="$BUILD/publish/Lambda/release_$RID/bootstrap"
 [[ -x "$BIN" ]] || { echo "publish produced no executable at $BIN" >&2; exit 1; }
 # provided.al2023 has glibc 2.34: a binary that needs a newer symbol version would not start there.
 if command -v objdump >/dev/null; then

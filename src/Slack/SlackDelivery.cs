@@ -1,4 +1,4 @@
-using Pipeline.Aggregator.Rendering.Slack;
+using Pipeline.Slack.Rendering;
 using Pipeline.Slack.Delivery;
 using Pipeline.Slack.Outbox;
 using Pipeline.Slack.Secrets;

@@ -13,7 +13,7 @@ public sealed class OutboxTests
         var digests = Enumerable.Range(0, 3).Select(i => SlackFixture.DigestFor("111122223333", i, "#team")).ToList();
         f.Server.Enqueue(new SlackFault.ServerError(), times: 3);
         var results = await sink.DeliverAllAsync(digests, default);
-        Assert.All(results, r => Assert.Equal(DeliveryStatus.Outboxed, r.Status));
+        Assert.All(results, r => Assert.Equal(SlackDeliveryStatus.Outboxed, r.Status));
         Assert.Equal(3, f.OutboxFiles().Length);
         Assert.Empty(f.Server.Accepted);
 
@@ -33,7 +33,7 @@ public sealed class OutboxTests
         using var f = new SlackFixture();
         var sink = await f.SinkAsync(f.WebhookOptions(maxAttempts: 1));
         f.Server.Enqueue(new SlackFault.ServerError());
-        await sink.DeliverAsync(SlackFixture.DigestFor("111122223333", 0), default);
+        await sink.PostAsync(SlackFixture.DigestFor("111122223333", 0), default);
         var file = Assert.Single(f.OutboxFiles());
 
         f.Server.Enqueue(new SlackFault.ChannelNotFound());

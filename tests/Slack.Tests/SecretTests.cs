@@ -36,7 +36,7 @@ public sealed class SecretTests
         foreach (var fault in EveryFault)
         {
             f.Server.Enqueue(fault, times: 4);
-            var result = await sink.DeliverAsync(SlackFixture.DigestFor("111122223333", errors.Count), default);
+            var result = await sink.PostAsync(SlackFixture.DigestFor("111122223333", errors.Count), default);
             errors.Add(result.Error);
         }
 
@@ -59,9 +59,9 @@ public sealed class SecretTests
         var sink = await SlackDelivery.CreateSinkAsync(f.WebhookOptions(maxAttempts: 2), f.Outbox, http: f.Http,
             secrets: new SecretResolver(_ => url), time: f.Time, log: f.Write);
 
-        var result = await sink.DeliverAsync(SlackFixture.DigestFor("111122223333", 0), default);
+        var result = await sink.PostAsync(SlackFixture.DigestFor("111122223333", 0), default);
 
-        Assert.Equal(DeliveryStatus.Outboxed, result.Status);
+        Assert.Equal(SlackDeliveryStatus.Outboxed, result.Status);
         Assert.Contains("network error", result.Error, StringComparison.Ordinal);
         AssertNoSecret(f.Log.Append(result.Error));
     }

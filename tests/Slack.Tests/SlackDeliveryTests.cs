@@ -16,7 +16,7 @@ public sealed class SlackDeliveryTests
         var digests = Enumerable.Range(0, 5).Select(i => SlackFixture.DigestFor("111122223333", i)).ToList();
 
         foreach (var d in digests)
-            Assert.Equal(DeliveryStatus.Delivered, (await sink.DeliverAsync(d, default)).Status);
+            Assert.Equal(SlackDeliveryStatus.Delivered, (await sink.PostAsync(d, default)).Status);
 
         Assert.Equal(digests.Select(d => d.DigestId), DigestIdsIn(f.Server.Accepted, digests.Select(d => d.DigestId)));
         Assert.All(f.Server.Accepted, m => Assert.True(m.HasBlocks));
@@ -40,7 +40,7 @@ public sealed class SlackDeliveryTests
 
         var results = await sink.DeliverAllAsync(digests, default);
 
-        Assert.All(results, r => Assert.Equal(DeliveryStatus.Delivered, r.Status));
+        Assert.All(results, r => Assert.Equal(SlackDeliveryStatus.Delivered, r.Status));
         Assert.Equal(["#team-a", "#security", "#team-a", "#team-c", "#security"], results.Select(r => r.Channel));
         Assert.Equal(["digest-111111111111-000", "digest-111111111111-001"], DigestIdsIn(f.Server.AcceptedIn("#team-a"), digests.Select(d => d.DigestId)));
         Assert.Equal(["digest-222222222222-000", "digest-222222222222-001"], DigestIdsIn(f.Server.AcceptedIn("#security"), digests.Select(d => d.DigestId)));
@@ -55,9 +55,9 @@ public sealed class SlackDeliveryTests
         f.Server.Enqueue(new SlackFault.RateLimited(7));
 
         var before = f.Time.GetUtcNow();
-        var result = await sink.DeliverAsync(SlackFixture.DigestFor("111122223333", 0), default);
+        var result = await sink.PostAsync(SlackFixture.DigestFor("111122223333", 0), default);
 
-        Assert.Equal(DeliveryStatus.Delivered, result.Status);
+        Assert.Equal(SlackDeliveryStatus.Delivered, result.Status);
         Assert.Equal(2, result.Attempts);
         Assert.Single(f.Server.Accepted);
         Assert.Contains(f.Time.Delays, d => d >= TimeSpan.FromSeconds(7) && d <= TimeSpan.FromSeconds(8));
@@ -71,9 +71,9 @@ public sealed class SlackDeliveryTests
         var sink = await f.SinkAsync(f.WebhookOptions());
         f.Server.Enqueue(new SlackFault.ServerError(), times: 3);
 
-        var result = await sink.DeliverAsync(SlackFixture.DigestFor("111122223333", 0), default);
+        var result = await sink.PostAsync(SlackFixture.DigestFor("111122223333", 0), default);
 
-        Assert.Equal(DeliveryStatus.Delivered, result.Status);
+        Assert.Equal(SlackDeliveryStatus.Delivered, result.Status);
         Assert.Equal(4, result.Attempts);
         Assert.Single(f.Server.Accepted);
         // Equal jitter on 1 s doubling: 0.5–1 s, 1–2 s, 2–4 s (the pacing waits of 1 s are in Delays too).
@@ -89,9 +89,9 @@ public sealed class SlackDeliveryTests
         var sink = await f.SinkAsync(f.WebhookOptions());
         f.Server.Enqueue(new SlackFault.Hang());
 
-        var result = await sink.DeliverAsync(SlackFixture.DigestFor("111122223333", 0), default);
+        var result = await sink.PostAsync(SlackFixture.DigestFor("111122223333", 0), default);
 
-        Assert.Equal(DeliveryStatus.Delivered, result.Status);
+        Assert.Equal(SlackDeliveryStatus.Delivered, result.Status);
         Assert.Equal(2, result.Attempts);
         Assert.Single(f.Server.Accepted);
         Assert.Contains(f.Log, l => l.Contains("no answer within 1.5 s", StringComparison.Ordinal));
@@ -106,9 +106,9 @@ public sealed class SlackDeliveryTests
         var sink = await f.SinkAsync(botToken ? f.BotOptions() : f.WebhookOptions());
         f.Server.Enqueue(new SlackFault.InvalidBlocks());
 
-        var result = await sink.DeliverAsync(SlackFixture.DigestFor("111122223333", 0), default);
+        var result = await sink.PostAsync(SlackFixture.DigestFor("111122223333", 0), default);
 
-        Assert.Equal(DeliveryStatus.DeliveredAsPlainText, result.Status);
+        Assert.Equal(SlackDeliveryStatus.DeliveredAsPlainText, result.Status);
         var message = Assert.Single(f.Server.Accepted);
         Assert.False(message.HasBlocks);
         Assert.True(message.Contains("StopLogging"));
@@ -123,9 +123,9 @@ public sealed class SlackDeliveryTests
         var sink = await f.SinkAsync(botToken ? f.BotOptions() : f.WebhookOptions());
         f.Server.Enqueue(new SlackFault.ChannelNotFound());
 
-        var result = await sink.DeliverAsync(SlackFixture.DigestFor("111122223333", 0), default);
+        var result = await sink.PostAsync(SlackFixture.DigestFor("111122223333", 0), default);
 
-        Assert.Equal(DeliveryStatus.Outboxed, result.Status);
+        Assert.Equal(SlackDeliveryStatus.Outboxed, result.Status);
         Assert.Equal(1, f.Server.RequestCount);
         Assert.Contains("channel_not_found", result.Error, StringComparison.Ordinal);
         Assert.Equal(result.OutboxLocation, Assert.Single(f.OutboxFiles()));
@@ -139,9 +139,9 @@ public sealed class SlackDeliveryTests
         var sink = await f.SinkAsync(f.WebhookOptions() with { MaxRetryAfter = TimeSpan.FromSeconds(30) });
         f.Server.Enqueue(new SlackFault.RateLimited(3_600));
 
-        var result = await sink.DeliverAsync(SlackFixture.DigestFor("111122223333", 0), default);
+        var result = await sink.PostAsync(SlackFixture.DigestFor("111122223333", 0), default);
 
-        Assert.Equal(DeliveryStatus.Outboxed, result.Status);
+        Assert.Equal(SlackDeliveryStatus.Outboxed, result.Status);
         Assert.Equal(1, result.Attempts);
     }
 
@@ -155,7 +155,7 @@ public sealed class SlackDeliveryTests
 
         var results = await sink.DeliverAllAsync(digests, default);
 
-        Assert.Equal([DeliveryStatus.Outboxed, DeliveryStatus.Delivered, DeliveryStatus.Delivered, DeliveryStatus.Delivered], results.Select(r => r.Status));
+        Assert.Equal([SlackDeliveryStatus.Outboxed, SlackDeliveryStatus.Delivered, SlackDeliveryStatus.Delivered, SlackDeliveryStatus.Delivered], results.Select(r => r.Status));
         Assert.Equal(digests.Skip(1).Select(d => d.DigestId), DigestIdsIn(f.Server.Accepted, digests.Select(d => d.DigestId)));
         Assert.Single(f.OutboxFiles());
     }

@@ -66,7 +66,7 @@ internal sealed class SlackFixture : IDisposable
     public string[] OutboxFiles() => Directory.Exists(OutboxDirectory) ? Directory.GetFiles(OutboxDirectory).Order(StringComparer.Ordinal).ToArray() : [];
 
     public static Digest DigestFor(string account, int n, string? channel = null) =>
-        Aggregator.Tests.Rendering.Slack.SampleDigests.Busy(account, id: $"digest-{account}-{n:D3}") with
+        Rendering.SampleDigests.Busy(account, id: $"digest-{account}-{n:D3}") with
         {
             AccountInfo = new AccountInfo(account, "acct-" + account) { SlackChannel = channel },
         };

@@ -167,7 +167,7 @@ public sealed class SqsOutboxTests : IDisposable
         var sink = new SlackDigestSink(sender, outbox, time: f.Time, log: f.Write);
         f.Server.Enqueue(new SlackFault.ServerError(), times: 3);
         for (int i = 0; i < 3; i++)
-            Assert.Equal(DeliveryStatus.Outboxed, (await sink.DeliverAsync(SlackFixture.DigestFor("111122223333", i), default)).Status);
+            Assert.Equal(SlackDeliveryStatus.Outboxed, (await sink.PostAsync(SlackFixture.DigestFor("111122223333", i), default)).Status);
         Assert.Equal(3, _sqs.Messages().Count);
         Assert.DoesNotContain(_sqs.Messages(), m => m.Body.Contains(SlackFixture.WebhookSecretPath, StringComparison.Ordinal));
 

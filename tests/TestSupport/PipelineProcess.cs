@@ -7,9 +7,13 @@ public static class PipelineProcess
 {
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
-    public static async Task<Result> RunAsync(IEnumerable<string> args, string? stdin = null, TimeSpan? timeout = null, IDictionary<string, string>? environment = null)
+    public static Task<Result> RunAsync(IEnumerable<string> args, string? stdin = null, TimeSpan? timeout = null, IDictionary<string, string>? environment = null) =>
+        RunProgramAsync("pipeline", args, stdin, timeout, environment);
+
+    /// <summary>Runs another program built next to the tests (<paramref name="program"/>.dll), such as the benchmark.</summary>
+    public static async Task<Result> RunProgramAsync(string program, IEnumerable<string> args, string? stdin = null, TimeSpan? timeout = null, IDictionary<string, string>? environment = null)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "pipeline.dll");
+        var dll = Path.Combine(AppContext.BaseDirectory, program + ".dll");
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -35,7 +39,7 @@ public static class PipelineProcess
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"pipeline {string.Join(' ', args)} did not finish in time");
+            throw new TimeoutException($"{program} {string.Join(' ', args)} did not finish in time");
         }
         return new Result(process.ExitCode, await stdout, await stderr);
     }

@@ -1,4 +1,7 @@
 using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Processing;
+using Pipeline.Enricher.Accounts;
+using Pipeline.Enricher.Enrichment;
 using Pipeline.Enricher.Model;
 
 namespace Pipeline.Aggregator.Tuning;
@@ -13,25 +16,37 @@ internal sealed record TuneResult(
     TimeSpan DelayP95,
     int LargestDigest,
     int PeakMessagesPerMinutePerChannel,
-    string? PeakChannel);
+    string? PeakChannel)
+{
+    /// <summary>The run's counts under this setting (the same for every setting but for how many digests).</summary>
+    public RunSummary? Counts { get; init; }
+}
 
 /// <summary>
-/// Replays the same accepted events under several burst windows and measures what a team would feel:
-/// how many messages, how late after the first event, how big, and how close to Slack's one message per
-/// second per channel. Pure: the events carry their own clock.
+/// Replays the same records under several burst windows and measures what a team would feel: how many
+/// messages, how late after the first event, how big, and how close to Slack's one message per second per
+/// channel. Each setting runs the records through the processing core, as every host does; the events carry
+/// their own clock.
 /// </summary>
 internal static class BurstTuner
 {
     /// <summary>Slack accepts about one message per second per channel.</summary>
     public const int SlackMessagesPerMinute = 60;
 
-    /// <param name="outcomes">The Enricher's outcomes, in order (muted ones too: they keep bursts open as in a real run).</param>
-    public static TuneResult Measure(IReadOnlyList<EnrichmentOutcome> outcomes, BurstWindowOptions window, string defaultChannel = "default")
+    /// <summary>Runs <paramref name="records"/> through a core with <paramref name="window"/> and measures its digests.</summary>
+    public static async Task<TuneResult> MeasureAsync(
+        IReadOnlyList<RawRecord> records, BurstWindowOptions window, IAccountDirectory directory, IMuteRules? mutes,
+        CancellationToken cancellationToken, EnricherOptions? enricher = null, string defaultChannel = "default")
     {
-        var aggregator = new BurstAggregator(window);
-        var digests = new List<Digest>();
-        foreach (var outcome in outcomes) digests.AddRange(aggregator.Feed(outcome));
-        digests.AddRange(aggregator.Flush());
+        var core = new DigestCore(new DigestCoreOptions { Window = window, Enricher = enricher ?? new() }, directory, mutes);
+        var digests = new List<Digest>((await core.ProcessAsync(records, cancellationToken).ConfigureAwait(false)).Digests);
+        digests.AddRange(core.Flush());
+        return Measure(window, digests, defaultChannel) with { Counts = core.Summary() };
+    }
+
+    /// <summary>The figures of one setting's digests.</summary>
+    public static TuneResult Measure(BurstWindowOptions window, IReadOnlyList<Digest> digests, string defaultChannel = "default")
+    {
         if (digests.Count == 0)
             return new TuneResult(window, 0, 0, 0, TimeSpan.Zero, TimeSpan.Zero, 0, 0, null);
 

@@ -17,9 +17,6 @@ internal static class Cli
         AccountsCommand.Create(),
         PutCommand.Create(),
         RunCommand.Create(),
-        Lambda.LambdaHost.CreateCommand(),
-        Lambda.LambdaBench.CreateCommand(),
-        BenchCommand.Create(),
     };
 
     /// <summary>Set by Ctrl-C, so a timeout's cancellation is never mistaken for the user stopping the run.</summary>

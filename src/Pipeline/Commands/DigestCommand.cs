@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Processing;
 using Pipeline.Cli.Hosting;
 using Pipeline.Cli.Terminal;
 using Pipeline.Enricher.Accounts;
@@ -75,15 +76,23 @@ internal static class DigestCommand
         using var progress = ProgressBar.StartIfUseful(totalBytes, "reading", settings.Progress);
         var options = new FileDigestOptions
         {
-            Window = settings.Window,
-            Enricher = new EnricherOptions { Dedupe = settings.Dedupe },
+            Core = new DigestCoreOptions { Window = settings.Window, Enricher = new EnricherOptions { Dedupe = settings.Dedupe } },
             Format = settings.Format,
         };
         var sink = settings.Slack is { } slack
             ? await SlackOptions.CreateSinkAsync(slack, new FolderOutbox(settings.Outbox), cancellationToken).ConfigureAwait(false)
             : null;
         var host = new FileDigestHost(options, directory, mutes, Console.Out, new ProgressAwareWriter(Console.Error, progress), sink);
-        var summary = await host.RunAsync(records(progress), cancellationToken).ConfigureAwait(false);
+        RunSummary summary;
+        try
+        {
+            summary = await host.RunAsync(records(progress), cancellationToken).ConfigureAwait(false);
+        }
+        catch (DeliveryFailedException e)
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}. Check that --outbox is writable, then run again.").ConfigureAwait(false);
+            return ExitCodes.DeliveryFailed;
+        }
         if (!summary.Balanced)
         {
             await Console.Error.WriteLineAsync("error: the run's counts do not add up (received ≠ rejected + duplicates + muted + digested). This is a bug; please report it with the input.").ConfigureAwait(false);

@@ -1,13 +1,17 @@
 using System.CommandLine;
 using Amazon.Runtime;
 using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Delivery;
+using Pipeline.Aggregator.Processing;
 using Pipeline.Aggregator.Rendering;
-using Pipeline.Cli.Hosting;
 using Pipeline.Cli.Hosting.Kinesis;
-using Pipeline.Cli.Lambda;
+using Pipeline.Cli.Hosting;
 using Pipeline.Cli.Terminal;
 using Pipeline.Enricher.Enrichment;
 using Pipeline.Kinesis;
+using Pipeline.Lambda.Ledger;
+using Pipeline.Lambda.Runtime;
+using Pipeline.Lambda.Windows;
 using Pipeline.Slack.Outbox;
 
 namespace Pipeline.Cli.Commands;
@@ -103,13 +107,17 @@ internal static class RunCommand
                     ? await SlackOptions.CreateSinkAsync(slackOptions, slack.OpenOutbox(parse), ct).ConfigureAwait(false)
                     : null;
                 var outputFormat = parse.GetValue(format);
-                var poster = new RunDigestPoster(outputFormat, Console.Out, sink);
+                var renderer = outputFormat.Renderer();
+                var delivered = sink is null ? null : new CountingSink(sink);
+                // Slack first, then stdout, as `digest` does; a parked digest counts as posted (it is safe).
+                IDigestSink output = delivered is null
+                    ? new WriterSink(renderer, Console.Out)
+                    : new FanOutSink([delivered, new WriterSink(renderer, Console.Out)]);
                 var log = new LambdaLog(Console.Error, TimeProvider.System, "pipeline-run");
                 var handler = new KinesisWindowHandler(new KinesisWindowHandlerOptions
                 {
-                    Window = window,
-                    Enricher = new EnricherOptions { Dedupe = new Enricher.Dedupe.DedupeOptions { MaxEntries = 50_000 } },
-                }, directory, ledger, poster, log, mutes);
+                    Core = new DigestCoreOptions { Window = window, Enricher = new EnricherOptions { Dedupe = new Enricher.Dedupe.DedupeOptions { MaxEntries = 50_000 } } },
+                }, directory, ledger, output, log, mutes);
                 var consumer = new EventSourceMapping(kinesis, store, handler, mapping, TimeProvider.System, message => Console.Error.WriteLine(message));
 
                 int exit = ExitCodes.Ok;
@@ -138,14 +146,12 @@ internal static class RunCommand
 
                 var summary = Report(consumer.Checkpoints) with
                 {
-                    Delivered = sink is null ? null : poster.Delivered,
-                    Outboxed = sink is null ? null : poster.Outboxed,
+                    Delivered = delivered?.Delivered,
+                    Outboxed = delivered?.Parked,
                 };
                 if (outputFormat == OutputFormat.Json)
                 {
-                    using var buffer = new MemoryStream();
-                    DigestJson.WriteSummary(buffer, summary);
-                    Console.Write(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+                    renderer.WriteSummary(summary, Console.Out, Console.Error);
                 }
                 else
                 {
@@ -158,7 +164,7 @@ internal static class RunCommand
                     await Console.Error.WriteLineAsync("error: the run's counts do not add up (received ≠ rejected + duplicates + muted + digested + open). This is a bug; please report it.").ConfigureAwait(false);
                     exit = ExitCodes.InternalError;
                 }
-                if (exit == ExitCodes.Ok && poster.Outboxed > 0) exit = ExitCodes.DeliveryFailed;
+                if (exit == ExitCodes.Ok && delivered?.Parked > 0) exit = ExitCodes.DeliveryFailed;
                 return exit;
             }
         }));

@@ -1,8 +1,9 @@
 using System.CommandLine;
-using Pipeline.Slack;
+using Pipeline.Aggregator.Delivery;
 using Pipeline.Slack.Delivery;
 using Pipeline.Slack.Outbox;
 using Pipeline.Slack.Secrets;
+using Pipeline.Slack;
 
 namespace Pipeline.Cli.Commands;
 

@@ -1,7 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Reactive.Linq;
-using System.Reactive.Threading.Tasks;
 using System.Text.Json;
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Aggregator.Tuning;
@@ -41,28 +39,25 @@ internal static class TuneCommand
             var directory = CommonOptions.Directory(parse, accounts, null, null);
             var mutes = CommonOptions.LoadMutes(parse.GetValue(mute));
 
-            List<EnrichmentOutcome> events;
-            long received;
+            // Read once, replayed once per setting through the same core every host runs.
+            List<RawRecord> records;
             using (var progress = ProgressBar.StartIfUseful(RecordReader.TotalBytes(files), "reading", !parse.GetValue(noProgress)))
-            {
-                var enricher = new Enricher.Enrichment.Enricher(new EnricherOptions(), directory, mutes);
-                var outcomes = await enricher.Enrich(RecordReader.ReadFiles(files, progress).ToObservable()).ToList().ToTask(ct).ConfigureAwait(false);
-                received = outcomes.Count;
-                // Accepted and muted outcomes drive the bursts (muted activity keeps a burst open); the rest only count.
-                events = [.. outcomes.Where(o => o is EnrichmentOutcome.Accepted or EnrichmentOutcome.Muted)];
-            }
+                records = [.. RecordReader.ReadFiles(files, progress)];
 
-            using var bar = ProgressBar.StartIfUseful(events.Count >= 200_000 ? windows.Count * 1_000_000L : null, "replaying", !parse.GetValue(noProgress));
+            using var bar = ProgressBar.StartIfUseful(records.Count >= 200_000 ? windows.Count * 1_000_000L : null, "replaying", !parse.GetValue(noProgress));
             var results = new List<TuneResult>();
+            RunSummary? counts = null;
             foreach (var window in windows)
             {
                 ct.ThrowIfCancellationRequested();
-                results.Add(BurstTuner.Measure(events, window));
+                var result = await BurstTuner.MeasureAsync(records, window, directory, mutes, ct).ConfigureAwait(false);
+                counts ??= result.Counts;
+                results.Add(result);
                 bar?.Report(results.Count * 1_000_000L);
             }
 
             if (parse.GetValue(format) == OutputFormat.Json) WriteJson(results);
-            else WriteTable(results, received, events.Count(e => e is EnrichmentOutcome.Accepted));
+            else WriteTable(results, counts!.Received, counts.Digested);
             return ExitCodes.Ok;
         }));
         return command;
@@ -85,7 +80,7 @@ internal static class TuneCommand
         return windows;
     }
 
-    private static void WriteTable(List<TuneResult> results, long received, int accepted)
+    private static void WriteTable(List<TuneResult> results, long received, long accepted)
     {
         Console.WriteLine($"{received} records read, {accepted} digestible events (after rejects, duplicates and mutes).");
         Console.WriteLine();

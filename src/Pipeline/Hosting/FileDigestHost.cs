@@ -1,116 +1,81 @@
 using System.Reactive.Linq;
+using System.Reactive.Threading.Tasks;
 using Pipeline.Aggregator.Bursts;
-using Pipeline.Aggregator.Pipeline;
+using Pipeline.Aggregator.Delivery;
+using Pipeline.Aggregator.Processing;
 using Pipeline.Aggregator.Rendering;
-using Pipeline.Aggregator.Rendering.Slack;
 using Pipeline.Enricher.Accounts;
 using Pipeline.Enricher.Enrichment;
 using Pipeline.Enricher.Model;
-using Pipeline.Slack.Delivery;
 
 namespace Pipeline.Cli.Hosting;
-
-internal enum OutputFormat { Text, Json, Slack }
 
 /// <summary>Everything one `pipeline digest` run needs, validated before the first record is read.</summary>
 internal sealed record FileDigestOptions
 {
-    public required BurstWindowOptions Window { get; init; }
-    public required EnricherOptions Enricher { get; init; }
+    public required DigestCoreOptions Core { get; init; }
     public OutputFormat Format { get; init; } = OutputFormat.Text;
     /// <summary>How many rejected records are described one by one on stderr before the rest are only counted.</summary>
     public int MaxRejectReports { get; init; } = 1000;
 }
 
 /// <summary>
-/// The file host: reads records, drives the Enricher → Aggregator pipeline, prints digests as they close (and
+/// The file host: reads records, runs them through the processing core, prints digests as they close (and
 /// delivers them when a sink is given), then the summary. All the logic is in the core; this class wires I/O to it.
 /// </summary>
-internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirectory directory, IMuteRules? mutes, TextWriter stdout, TextWriter stderr, IDigestSink? sink = null)
+internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirectory directory, IMuteRules? mutes, TextWriter stdout, TextWriter stderr, IDigestSink? delivery = null)
 {
     public async Task<RunSummary> RunAsync(IEnumerable<RawRecord> records, CancellationToken cancellationToken)
     {
-        var enricher = new Enricher.Enrichment.Enricher(options.Enricher, directory, mutes);
-        var aggregator = new BurstAggregator(options.Window);
-        var tally = new RunTally();
+        var core = new DigestCore(options.Core, directory, mutes);
+        var renderer = options.Format.Renderer();
+        var counted = delivery is null ? null : new CountingSink(delivery);
+        // Slack first, then the output: a digest printed is one whose delivery has been settled.
+        IDigestSink sink = counted is null
+            ? new WriterSink(renderer, stdout)
+            : new FanOutSink([counted, new WriterSink(renderer, stdout)]);
         int reported = 0;
-        long delivered = 0, outboxed = 0;
-        using var buffer = new MemoryStream();
 
-        var outcomes = enricher.Enrich(records.ToObservable())
-            .Do(outcome =>
+        // One delivery at a time, in the order bursts close: per-channel order is what readers rely on.
+        await records.ToObservable()
+            .Through(core)
+            .Select(batch => Observable.FromAsync(async ct =>
             {
-                if (outcome is EnrichmentOutcome.Rejected r && reported++ < options.MaxRejectReports)
-                    stderr.WriteLine(TextDigestRenderer.Clean($"rejected {r.Origin}: {r.Reason}")); // the reason quotes the record's own (hostile) text
-            });
-
-        var digests = outcomes.ToDigests(aggregator, tally);
-        if (sink is not null)
-        {
-            // One delivery at a time, in the order bursts close: per-channel order is what readers rely on.
-            digests = digests
-                .Select(digest => Observable.FromAsync(async ct =>
+                foreach (var outcome in batch.Outcomes)
                 {
-                    var result = await sink.DeliverAsync(digest, ct).ConfigureAwait(false);
-                    if (result.Delivered) delivered++; else outboxed++;
-                    return digest;
-                }))
-                .Concat();
-        }
-        await digests.ForEachAsync(digest => Write(digest, buffer), cancellationToken).ConfigureAwait(false);
+                    if (outcome is EnrichmentOutcome.Rejected r && reported++ < options.MaxRejectReports)
+                        await stderr.WriteLineAsync(TextDigestRenderer.Clean($"rejected {r.Origin}: {r.Reason}")).ConfigureAwait(false); // the reason quotes the record's own (hostile) text
+                }
+                foreach (var digest in batch.Digests)
+                {
+                    var outcome = await sink.DeliverAsync(digest, ct).ConfigureAwait(false);
+                    if (outcome.Status == DeliveryStatus.Failed)
+                        throw new DeliveryFailedException($"digest {digest.DigestId} of account {digest.Account} was neither delivered nor kept in the outbox: {outcome.Detail}");
+                }
+                return batch;
+            }))
+            .Concat()
+            .LastOrDefaultAsync()
+            .ToTask(cancellationToken).ConfigureAwait(false);
 
         if (reported > options.MaxRejectReports)
-            stderr.WriteLine($"… {reported - options.MaxRejectReports} more rejected records not listed (see the summary's counts).");
+            await stderr.WriteLineAsync($"… {reported - options.MaxRejectReports} more rejected records not listed (see the summary's counts).").ConfigureAwait(false);
 
-        var summary = tally.Summary() with
+        var summary = core.Summary() with
         {
-            Delivered = sink is null ? null : delivered,
-            Outboxed = sink is null ? null : outboxed,
+            Delivered = counted?.Delivered,
+            Outboxed = counted?.Parked,
         };
-        switch (options.Format)
-        {
-            case OutputFormat.Json:
-                DigestJson.WriteSummary(buffer, summary);
-                Flush(buffer);
-                break;
-            case OutputFormat.Slack:
-                stderr.WriteLine(TextDigestRenderer.RenderSummary(summary).TrimEnd()); // stdout holds only payloads
-                break;
-            default:
-                stdout.WriteLine(TextDigestRenderer.RenderSummary(summary).TrimEnd());
-                break;
-        }
+        renderer.WriteSummary(summary, stdout, stderr);
         if (directory.Failures > 0)
-            stderr.WriteLine($"warning: {directory.Failures} account-name lookups failed; those events show their account id only.");
-        if (enricher.Deduplicator.EvictedEarly > 0)
-            stderr.WriteLine($"warning: the dedupe memory reached its cap and forgot {enricher.Deduplicator.EvictedEarly} ids early; raise --dedupe-max-ids if duplicates slip through.");
-        if (outboxed > 0)
-            stderr.WriteLine($"warning: {outboxed} digests could not be delivered and are in the outbox; send them later with `pipeline outbox send`.");
+            await stderr.WriteLineAsync($"warning: {directory.Failures} account-name lookups failed; those events show their account id only.").ConfigureAwait(false);
+        if (core.DedupeEvictedEarly > 0)
+            await stderr.WriteLineAsync($"warning: the dedupe memory reached its cap and forgot {core.DedupeEvictedEarly} ids early; raise --dedupe-max-ids if duplicates slip through.").ConfigureAwait(false);
+        if (summary.Outboxed > 0)
+            await stderr.WriteLineAsync($"warning: {summary.Outboxed} digests could not be delivered and are in the outbox; send them later with `pipeline outbox send`.").ConfigureAwait(false);
         return summary;
     }
-
-    private void Write(Digest digest, MemoryStream buffer)
-    {
-        switch (options.Format)
-        {
-            case OutputFormat.Json:
-                DigestJson.WriteDigest(buffer, digest);
-                break;
-            case OutputFormat.Slack:
-                SlackDigestRenderer.WritePayload(digest, buffer, channel: digest.AccountInfo?.SlackChannel, indented: false);
-                buffer.WriteByte((byte)'\n');
-                break;
-            default:
-                stdout.WriteLine(TextDigestRenderer.Render(digest));
-                return;
-        }
-        Flush(buffer);
-    }
-
-    private void Flush(MemoryStream buffer)
-    {
-        stdout.Write(System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
-        stdout.Flush();
-        buffer.SetLength(0);
-    }
 }
+
+/// <summary>A digest could be neither delivered nor parked in the outbox: the run stops rather than lose it silently.</summary>
+internal sealed class DeliveryFailedException(string message) : Exception(message);

@@ -1,10 +1,12 @@
 using Pipeline.Aggregator.Bursts;
-using Pipeline.Aggregator.Rendering.Slack;
+using Pipeline.Aggregator.Delivery;
+using Pipeline.Slack.Rendering;
 using Pipeline.Slack.Outbox;
 
 namespace Pipeline.Slack.Delivery;
 
-internal enum DeliveryStatus
+/// <summary>What Slack delivery did with one digest, in Slack's terms (the neutral view is <see cref="DeliveryOutcome"/>).</summary>
+internal enum SlackDeliveryStatus
 {
     Delivered,
     /// <summary>Slack refused the blocks; the plain-text rendering was posted instead.</summary>
@@ -13,15 +15,14 @@ internal enum DeliveryStatus
     Outboxed,
 }
 
-internal sealed record DeliveryResult(string DigestId, string Channel, DeliveryStatus Status, int Attempts, DateTimeOffset? SentAt, string? Error, string? OutboxLocation)
+internal sealed record SlackDeliveryResult(string DigestId, string Channel, SlackDeliveryStatus Status, int Attempts, DateTimeOffset? SentAt, string? Error, string? OutboxLocation)
 {
-    public bool Delivered => Status != DeliveryStatus.Outboxed;
-}
+    public bool Delivered => Status != SlackDeliveryStatus.Outboxed;
 
-/// <summary>Where closed digests go. One method, so hosts can swap Slack for a file, a queue or a test double.</summary>
-internal interface IDigestSink
-{
-    Task<DeliveryResult> DeliverAsync(Digest digest, CancellationToken cancellationToken);
+    /// <summary>The destination-neutral outcome: delivered, or parked in the outbox.</summary>
+    public DeliveryOutcome ToOutcome() => Delivered
+        ? DeliveryOutcome.Delivered
+        : new DeliveryOutcome(DeliveryStatus.Parked, $"{Error}; kept in the outbox: {OutboxLocation}");
 }
 
 /// <summary>
@@ -57,13 +58,30 @@ internal sealed class SlackDigestSink : IDigestSink
         return digest.AccountInfo?.SlackChannel is { Length: > 0 } own ? own : o.DefaultChannel!;
     }
 
-    public async Task<DeliveryResult> DeliverAsync(Digest digest, CancellationToken cancellationToken)
+    /// <summary>
+    /// The destination-neutral view: delivered, or parked in the outbox. An outbox that cannot keep the digest is
+    /// <see cref="DeliveryStatus.Failed"/>: the host retries (the Lambda) or reports it (the command line).
+    /// </summary>
+    public async Task<DeliveryOutcome> DeliverAsync(Digest digest, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await PostAsync(digest, cancellationToken).ConfigureAwait(false)).ToOutcome();
+        }
+        catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            return new DeliveryOutcome(DeliveryStatus.Failed, $"neither delivered nor kept in the outbox: {e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    /// <summary>Renders, sends, and parks in the outbox when delivery finally fails; throws only when the outbox fails too.</summary>
+    public async Task<SlackDeliveryResult> PostAsync(Digest digest, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(digest);
         var outgoing = Render(digest);
         var result = await _sender.SendAsync(outgoing, cancellationToken).ConfigureAwait(false);
         if (result.Delivered)
-            return new DeliveryResult(digest.DigestId, outgoing.Channel, result.AsPlainText ? DeliveryStatus.DeliveredAsPlainText : DeliveryStatus.Delivered, result.Attempts, result.SentAt, null, null);
+            return new SlackDeliveryResult(digest.DigestId, outgoing.Channel, result.AsPlainText ? SlackDeliveryStatus.DeliveredAsPlainText : SlackDeliveryStatus.Delivered, result.Attempts, result.SentAt, null, null);
         return await SaveAsync(digest, outgoing, result.Attempts, result.Error ?? "not delivered", cancellationToken).ConfigureAwait(false);
     }
 
@@ -72,7 +90,7 @@ internal sealed class SlackDigestSink : IDigestSink
     /// would rather not spend its time limit on more attempts). Throws, like <see cref="DeliverAsync"/>, only when
     /// the outbox cannot keep it.
     /// </summary>
-    public Task<DeliveryResult> ParkAsync(Digest digest, string reason, CancellationToken cancellationToken)
+    public Task<SlackDeliveryResult> ParkAsync(Digest digest, string reason, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(digest);
         return SaveAsync(digest, Render(digest), attempts: 0, reason, cancellationToken);
@@ -87,28 +105,28 @@ internal sealed class SlackDigestSink : IDigestSink
             message.ToPayload(payloadChannel), message.ToPayload(payloadChannel, plainTextOnly: true));
     }
 
-    private async Task<DeliveryResult> SaveAsync(Digest digest, OutgoingMessage outgoing, int attempts, string error, CancellationToken cancellationToken)
+    private async Task<SlackDeliveryResult> SaveAsync(Digest digest, OutgoingMessage outgoing, int attempts, string error, CancellationToken cancellationToken)
     {
         string location = await _outbox.SaveAsync(
             new OutboxEntry(digest.DigestId, outgoing.Channel, _time.GetUtcNow(), error, outgoing.Payload, outgoing.PlainPayload),
             cancellationToken).ConfigureAwait(false);
         _log($"digest {digest.DigestId} for account {digest.Account} to {outgoing.Channel} was NOT delivered ({error}); kept in the outbox: {location}");
-        return new DeliveryResult(digest.DigestId, outgoing.Channel, DeliveryStatus.Outboxed, attempts, null, error, location);
+        return new SlackDeliveryResult(digest.DigestId, outgoing.Channel, SlackDeliveryStatus.Outboxed, attempts, null, error, location);
     }
 
     /// <summary>
     /// Delivers digests in the given order within each channel (channels proceed in parallel). A digest that ends
     /// in the outbox does not hold back the ones after it. Results come back in input order.
     /// </summary>
-    public async Task<IReadOnlyList<DeliveryResult>> DeliverAllAsync(IReadOnlyList<Digest> digests, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<SlackDeliveryResult>> DeliverAllAsync(IReadOnlyList<Digest> digests, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(digests);
-        var results = new DeliveryResult[digests.Count];
+        var results = new SlackDeliveryResult[digests.Count];
         var byChannel = digests.Select((d, i) => (d, i)).GroupBy(x => ChannelFor(x.d), StringComparer.Ordinal);
         await Task.WhenAll(byChannel.Select(async group =>
         {
             foreach (var (digest, index) in group)
-                results[index] = await DeliverAsync(digest, cancellationToken).ConfigureAwait(false);
+                results[index] = await PostAsync(digest, cancellationToken).ConfigureAwait(false);
         })).ConfigureAwait(false);
         return results;
     }

@@ -1,23 +1,29 @@
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Aggregator.Tuning;
+using Pipeline.Enricher.Accounts;
+using Pipeline.Enricher.Enrichment;
 using Pipeline.Enricher.Model;
+using Pipeline.Enricher.Muting;
 using Pipeline.TestSupport;
-using static Pipeline.Aggregator.Tests.TestEvents;
 
 namespace Pipeline.Aggregator.Tests.Tuning;
 
 public sealed class BurstTunerTests
 {
-    // Two bursts 10 minutes apart in one account, each of 3 events one minute apart.
-    private static EnrichmentOutcome Accepted(OrgEvent e, AccountInfo? info = null) => new EnrichmentOutcome.Accepted(new RecordOrigin("t", 1), e, info);
+    private static RawRecord Record(double minutes, string account = "111122223333", string eventName = "CreateTags") =>
+        new(Events.ApiCall(account: account, time: Events.T0.AddMinutes(minutes), eventName: eventName).Utf8(), new RecordOrigin("t", 1));
 
-    private static readonly List<EnrichmentOutcome> Events = [.. new[] { 0, 1, 2, 12, 13, 14 }.Select(m => Accepted(Minutes(m)))];
+    // Two bursts 10 minutes apart in one account, each of 3 events one minute apart.
+    private static readonly RawRecord[] TwoBursts = [.. new[] { 0, 1, 2, 12, 13, 14 }.Select(m => Record(m))];
+
+    private static Task<TuneResult> Measure(IReadOnlyList<RawRecord> records, BurstWindowOptions window, IAccountDirectory? directory = null, IMuteRules? mutes = null) =>
+        BurstTuner.MeasureAsync(records, window, directory ?? FileAccountDirectory.Empty, mutes, default);
 
     [Fact]
-    public void A_longer_gap_gives_fewer_later_digests()
+    public async Task A_longer_gap_gives_fewer_later_digests()
     {
-        var tight = BurstTuner.Measure(Events, new BurstWindowOptions { Gap = TimeSpan.FromMinutes(2) });
-        var loose = BurstTuner.Measure(Events, new BurstWindowOptions { Gap = TimeSpan.FromMinutes(11) });
+        var tight = await Measure(TwoBursts, new BurstWindowOptions { Gap = TimeSpan.FromMinutes(2) });
+        var loose = await Measure(TwoBursts, new BurstWindowOptions { Gap = TimeSpan.FromMinutes(11) });
 
         Assert.Equal(2, tight.Digests);
         Assert.Equal(TimeSpan.FromMinutes(4), tight.DelayMedian); // first event at 0, last at 2, closes 2 minutes later
@@ -29,25 +35,29 @@ public sealed class BurstTunerTests
     }
 
     [Fact]
-    public void Muted_activity_keeps_bursts_open_in_tune_as_in_a_real_run()
+    public async Task Muted_activity_keeps_bursts_open_in_tune_as_in_a_real_run()
     {
-        var withMuted = new List<EnrichmentOutcome>(Events);
-        for (int m = 3; m < 12; m++) withMuted.Add(new EnrichmentOutcome.Muted(new RecordOrigin("t", 1), "111122223333", global::Pipeline.TestSupport.Events.T0.AddMinutes(m), "noise"));
-        withMuted = [.. withMuted.OrderBy(o => o is EnrichmentOutcome.Accepted a ? a.Event.Time : ((EnrichmentOutcome.Muted)o).Time)];
-        var result = BurstTuner.Measure(withMuted, new BurstWindowOptions { Gap = TimeSpan.FromMinutes(2) });
+        var mutes = MuteRuleSet.Parse("""{"rules":[{"name":"noise","pattern":{"detail":{"eventName":["DescribeTags"]}}}]}""", "mutes.json");
+        var records = new[] { 0, 1, 2, 12, 13, 14 }.Select(m => (Minute: (double)m, Name: "CreateTags"))
+            .Concat(Enumerable.Range(3, 9).Select(m => (Minute: (double)m, Name: "DescribeTags")))
+            .OrderBy(r => r.Minute)
+            .Select(r => Record(r.Minute, eventName: r.Name))
+            .ToArray();
+
+        var result = await Measure(records, new BurstWindowOptions { Gap = TimeSpan.FromMinutes(2) }, mutes: mutes);
+
         Assert.Equal(1, result.Digests); // the muted calls bridge the 10-minute lull
+        Assert.Equal(9, result.Counts!.Muted);
     }
 
     [Fact]
-    public void Peak_rate_is_counted_per_channel_and_minute()
+    public async Task Peak_rate_is_counted_per_channel_and_minute()
     {
-        var routed = new List<EnrichmentOutcome>();
-        for (int a = 0; a < 3; a++)
-        {
-            var account = $"11112222333{a}";
-            routed.Add(Accepted(Minutes(0, account), new AccountInfo(account, "a" + a) { SlackChannel = "#sec" }));
-        }
-        var result = BurstTuner.Measure(routed, new BurstWindowOptions());
+        var accounts = Enumerable.Range(0, 3).Select(a => $"11112222333{a}").ToArray();
+        var directory = new FileAccountDirectory(accounts.Select((id, a) => new AccountInfo(id, "a" + a) { SlackChannel = "#sec" }));
+
+        var result = await Measure([.. accounts.Select(id => Record(0, id))], new BurstWindowOptions(), directory);
+
         Assert.Equal(3, result.PeakMessagesPerMinutePerChannel);
         Assert.Equal("#sec", result.PeakChannel);
     }

@@ -1,6 +1,7 @@
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Processing;
 using Pipeline.Cli.Hosting;
 using Pipeline.Enricher.Accounts;
 using Pipeline.Enricher.Enrichment;
@@ -23,7 +24,7 @@ internal static class DigestRunChecks
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        var options = new FileDigestOptions { Window = new BurstWindowOptions(), Enricher = new EnricherOptions(), Format = format };
+        var options = new FileDigestOptions { Core = new DigestCoreOptions(), Format = format };
         var host = new FileDigestHost(options, Accounts.Value, Mutes.Value, stdout, stderr);
         var summary = host.RunAsync(RecordReader.ReadStream(new MemoryStream(input), "fuzz.jsonl"), CancellationToken.None).GetAwaiter().GetResult();
         var run = new Run(summary, stdout.ToString(), stderr.ToString());

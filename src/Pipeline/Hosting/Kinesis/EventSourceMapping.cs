@@ -1,5 +1,5 @@
-using Pipeline.Cli.Lambda;
 using Pipeline.Kinesis;
+using Pipeline.Lambda.Windows;
 using StreamRecord = Pipeline.Kinesis.KinesisRecord;
 
 namespace Pipeline.Cli.Hosting.Kinesis;
@@ -154,7 +154,7 @@ internal sealed class EventSourceMapping(
     {
         var evt = new KinesisWindowEvent
         {
-            Records = [.. records.Select(r => new Lambda.KinesisRecord(r.SequenceNumber, r.PartitionKey, r.Data))],
+            Records = [.. records.Select(r => new Pipeline.Lambda.Windows.KinesisRecord(r.SequenceNumber, r.PartitionKey, r.Data))],
             ShardId = cp.ShardId,
             EventSourceArn = $"local:stream/{options.Stream}",
             WindowStart = cp.WindowStart,

@@ -1,6 +1,6 @@
-using System.Text;
 using System.Text.Json;
-using Pipeline.Cli.Lambda;
+using System.Text;
+using Pipeline.Lambda.Ledger;
 
 namespace Pipeline.Cli.Hosting.Kinesis;
 

@@ -1,0 +1,3 @@
+using Pipeline.Bench;
+
+return await BenchCommand.Create().Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -1,0 +1,474 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Pipeline.Aggregator.Bursts;
+using System.Reactive.Linq;
+using Pipeline.Aggregator.Processing;
+using Pipeline.Aggregator.Rendering;
+using Pipeline.Enricher.Accounts;
+using Pipeline.Enricher.Dedupe;
+using Pipeline.Enricher.Enrichment;
+using Pipeline.Enricher.Model;
+using Pipeline.Enricher.Muting;
+using Pipeline.Enricher.Parsing;
+using Pipeline.Enricher.Reading;
+
+namespace Pipeline.Bench.Throughput;
+
+/// <summary>What one `pipeline bench` run measures, validated before anything is generated.</summary>
+internal sealed record BenchOptions
+{
+    public static readonly IReadOnlyList<string> Names = ["e2e", "stages", "mute", "dedupe", "memory"];
+
+    /// <summary>Events of the end-to-end run; the memory run compares a tenth of this with all of it.</summary>
+    public long Events { get; init; } = 1_000_000;
+    public IReadOnlySet<string> Only { get; init; } = Names.ToHashSet(StringComparer.Ordinal);
+    /// <summary>Timed runs of each throughput measurement; the best is kept (the others are noise from a shared machine).</summary>
+    public int Repeat { get; init; } = 2;
+    public string? CorpusFolder { get; init; }
+    public string TempFolder { get; init; } = Path.GetTempPath();
+
+    public void Validate()
+    {
+        if (Events < 100) throw new ArgumentException($"--events must be at least 100 (got {Events}).");
+        if (Repeat is < 1 or > 20) throw new ArgumentException($"--repeat must be 1–20 (got {Repeat}).");
+        foreach (var name in Only)
+            if (!Names.Contains(name)) throw new ArgumentException($"--only '{name}' is not a benchmark: use {string.Join(", ", Names)}.");
+    }
+}
+
+/// <summary>
+/// The benchmarks of `pipeline bench`. Each throughput figure is paired with a baseline measured in the same
+/// run over the same bytes: <c>JsonDocument.Parse</c> of every line, the floor any JSON consumer pays.
+/// </summary>
+internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextWriter log)
+{
+    private const double EndToEndTarget = 0.5;
+    private const double BytesPerIdTarget = 64;
+    private const double FlatMemoryTarget = 1.5;
+
+    public List<BenchResult> Run(CancellationToken cancellationToken)
+    {
+        var results = new List<BenchResult>();
+        if (options.Only.Contains("e2e") || options.Only.Contains("stages")) results.AddRange(EndToEnd(cancellationToken));
+        if (options.Only.Contains("mute")) results.AddRange(MuteRules(cancellationToken));
+        if (options.Only.Contains("dedupe")) results.Add(DedupeMemory());
+        if (options.Only.Contains("memory")) results.AddRange(PeakMemory(cancellationToken));
+        return results;
+    }
+
+    // ---- 1. end to end -------------------------------------------------------------------------
+
+    private IEnumerable<BenchResult> EndToEnd(CancellationToken cancellationToken)
+    {
+        var file = Path.Combine(options.TempFolder, $"pipeline-bench-{Environment.ProcessId}.jsonl");
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            long bytes;
+            using (var output = new FileStream(file, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+                bytes = new EventReplicator(corpus.Lines).WriteTo(output, options.Events);
+            log.WriteLine($"generated {options.Events:N0} events ({bytes / 1e6:N0} MB) in {clock.Elapsed.TotalSeconds:N1} s: {file}");
+
+            // Warm-up: JIT and tiering on a small input, so the timed runs measure steady state.
+            var warm = Path.Combine(options.TempFolder, $"pipeline-bench-{Environment.ProcessId}-warmup.jsonl");
+            using (var output = File.Create(warm))
+                new EventReplicator(corpus.Lines, seed: 7).WriteTo(output, Math.Min(options.Events, 50_000));
+            ParseBaseline(warm);
+            RunPipeline(warm, cancellationToken);
+            File.Delete(warm);
+
+            Measured<long> baseline = default;
+            Measured<RunSummary> pipeline = default;
+            RunSummary? summary = null;
+            for (int i = 0; i < options.Repeat; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var b = Measure(() => ParseBaseline(file));
+                if (i == 0 || b.Seconds < baseline.Seconds) baseline = b;
+                log.WriteLine($"  baseline run {i + 1}: {b.Seconds:N2} s ({b.Result:N0} lines)");
+                if (!options.Only.Contains("e2e")) break;
+                var p = Measure(() => RunPipeline(file, cancellationToken));
+                if (i == 0 || p.Seconds < pipeline.Seconds) pipeline = p;
+                summary = p.Result;
+                log.WriteLine($"  end-to-end run {i + 1}: {p.Seconds:N2} s");
+            }
+
+            var rows = new List<BenchResult>
+            {
+                new("baseline", "JsonDocument.Parse per line (read, parse, dispose)", options.Events)
+                {
+                    Seconds = baseline.Seconds, Bytes = bytes, Ratio = 1.0, Note = baseline.Allocations(options.Events),
+                },
+            };
+            if (summary is not null)
+            {
+                var ratio = baseline.Seconds / pipeline.Seconds;
+                rows.Add(new BenchResult("e2e", "read → parse → dedupe → name → bursts → JSON digests", options.Events)
+                {
+                    Seconds = pipeline.Seconds, Bytes = bytes, Ratio = ratio,
+                    Target = $"≥ {EndToEndTarget:0.0#} × baseline", TargetMet = ratio >= EndToEndTarget,
+                    Note = $"{summary.Digests:N0} digests; rejected {summary.Rejected:N0}, duplicates {summary.Duplicates:N0}, digested {summary.Digested:N0}; " +
+                        pipeline.Allocations(options.Events),
+                });
+            }
+            if (options.Only.Contains("stages"))
+                rows.AddRange(Stages(file, bytes, baseline.Seconds, cancellationToken));
+            return rows;
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    /// <summary>
+    /// Where the end-to-end time goes: each row runs one more stage of the pipeline over the same file,
+    /// the last without Rx, so the differences between rows are the stages' costs (a profile anyone can rerun).
+    /// </summary>
+    private IEnumerable<BenchResult> Stages(string file, long bytes, double baselineSeconds, CancellationToken cancellationToken)
+    {
+        var stages = new (string Name, string What, Func<long> Run)[]
+        {
+            ("read", "RecordReader: lines as records", () => RecordReader.ReadFiles([file]).LongCount()),
+            ("+parse", "… + EventParser.TryParse (envelope for bare records)", () =>
+            {
+                long n = 0;
+                foreach (var record in RecordReader.ReadFiles([file]))
+                {
+                    if (EventParser.TryParse(record.Data, out var parsed, out _)) parsed!.Dispose();
+                    n++;
+                }
+                return n;
+            }),
+            ("+dedupe", "… + dedupe (Enricher.Classify, no mute rules)", () =>
+            {
+                var enricher = new Enricher.Enrichment.Enricher(new EnricherOptions(), WarmDirectory);
+                long n = 0;
+                foreach (var record in RecordReader.ReadFiles([file]))
+                {
+                    enricher.Classify(record);
+                    n++;
+                }
+                return n;
+            }),
+            ("+bursts", "… + names, bursts, JSON digests, without Rx", () => RunWithoutRx(file)),
+        };
+        foreach (var (name, what, run) in stages)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            run(); // warm
+            var m = Measure(run);
+            log.WriteLine($"  stage {name}: {m.Seconds:N2} s");
+            yield return new BenchResult($"stage {name}", what, m.Result)
+            {
+                Seconds = m.Seconds, Bytes = bytes, Ratio = baselineSeconds / m.Seconds, Note = m.Allocations(m.Result),
+            };
+        }
+    }
+
+    /// <summary>The core driven in a plain loop, a naming batch at a time: what the pipeline costs with no Rx operators at all.</summary>
+    private static long RunWithoutRx(string file)
+    {
+        var core = NewCore();
+        var batch = new List<RawRecord>(100);
+        long n = 0;
+        foreach (var record in RecordReader.ReadFiles([file]))
+        {
+            batch.Add(record);
+            n++;
+            if (batch.Count == 100) Process();
+        }
+        Process();
+        Write(core.Flush());
+        return n;
+
+        void Process()
+        {
+            Write(core.ProcessAsync(batch, CancellationToken.None).AsTask().GetAwaiter().GetResult().Digests);
+            batch.Clear();
+        }
+    }
+
+    private static void Write(IReadOnlyList<Digest> digests)
+    {
+        foreach (var digest in digests) DigestJson.WriteDigest(Stream.Null, digest);
+    }
+
+    /// <summary>The floor: split lines without copying, <c>JsonDocument.Parse</c> each, dispose it. Returns the lines parsed.</summary>
+    internal static long ParseBaseline(string file)
+    {
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        var buffer = new byte[1 << 20];
+        int start = 0, end = 0;
+        long lines = 0;
+        while (true)
+        {
+            int read = stream.Read(buffer, end, buffer.Length - end);
+            end += read;
+            int nl;
+            while ((nl = buffer.AsSpan(start, end - start).IndexOf((byte)'\n')) >= 0)
+            {
+                ParseOne(buffer.AsMemory(start, nl));
+                lines++;
+                start += nl + 1;
+            }
+            if (read == 0)
+            {
+                if (start < end) { ParseOne(buffer.AsMemory(start, end - start)); lines++; }
+                return lines;
+            }
+            Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
+            end -= start;
+            start = 0;
+            if (end == buffer.Length) Array.Resize(ref buffer, buffer.Length * 2);
+        }
+
+        static void ParseOne(ReadOnlyMemory<byte> line)
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+            }
+            catch (JsonException)
+            {
+                // A bad line costs what it costs; the pipeline pays for it too.
+            }
+        }
+    }
+
+    /// <summary>What `pipeline digest --format json` runs over one file: the records pushed through the core's Rx adapter, JSON digests discarded.</summary>
+    private static RunSummary RunPipeline(string file, CancellationToken cancellationToken) =>
+        RunPipeline(RecordReader.ReadFiles([file]), cancellationToken);
+
+    internal static RunSummary RunPipeline(IEnumerable<RawRecord> records, CancellationToken cancellationToken)
+    {
+        var core = NewCore();
+        records.ToObservable().Through(core).ForEachAsync(batch => Write(batch.Digests), cancellationToken).GetAwaiter().GetResult();
+        var summary = core.Summary();
+        if (!summary.Balanced) throw new InvalidOperationException("the benchmark run's counts do not add up");
+        return summary;
+    }
+
+    private static DigestCore NewCore() => new(new DigestCoreOptions(), WarmDirectory);
+
+    /// <summary>Every generated account is named (the directory is in memory: "warm").</summary>
+    private static readonly FileAccountDirectory WarmDirectory = new(
+        EventReplicator.AccountIds.Select((id, i) => new AccountInfo(id, $"account-{i:D3}") { Environment = i % 3 == 0 ? "prod" : "dev" }));
+
+    // ---- 2. mute rules -------------------------------------------------------------------------
+
+    private IEnumerable<BenchResult> MuteRules(CancellationToken cancellationToken)
+    {
+        var parsed = new List<ParsedEvent>();
+        foreach (var line in corpus.Lines)
+            if (EventParser.TryParse(line, out var p, out _)) parsed.Add(p!);
+        try
+        {
+            var minimum = TimeSpan.FromSeconds(options.Events >= 100_000 ? 2 : 0.2);
+
+            // Baseline over the same events: parse every corpus line, as often as fits in the time.
+            TimedLoop(() => { foreach (var line in corpus.Lines) ParseQuietly(line); return corpus.Lines.Count; }, TimeSpan.FromSeconds(0.2));
+            var (baseEvents, baseSeconds) = TimedLoop(() => { foreach (var line in corpus.Lines) ParseQuietly(line); return corpus.Lines.Count; }, minimum);
+            double baseRate = baseEvents / baseSeconds;
+            var rows = new List<BenchResult>
+            {
+                new("mute-baseline", $"JsonDocument.Parse of the {corpus.Lines.Count:N0} corpus lines", baseEvents)
+                {
+                    Seconds = baseSeconds, Bytes = (long)(corpus.Bytes * (baseEvents / (double)corpus.Lines.Count)), Ratio = 1.0,
+                },
+            };
+
+            foreach (var count in new[] { 1, 50, 500 })
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var rules = MuteRuleSet.Parse(MuteRuleGenerator.Generate(count, parsed), $"generated-{count}");
+                int muted = parsed.Count(e => rules.FirstMatch(e.Envelope) is not null);
+                TimedLoop(() => MatchAll(rules, parsed), TimeSpan.FromSeconds(0.2));
+                var (events, seconds) = TimedLoop(() => MatchAll(rules, parsed), minimum);
+                rows.Add(new BenchResult($"mute-{count}", $"{count} rule{(count == 1 ? "" : "s")} ({rules.UnindexedRuleCount} unindexed), first match per event", events)
+                {
+                    Seconds = seconds,
+                    Ratio = events / seconds / baseRate,
+                    Note = $"{muted} of {parsed.Count} events muted",
+                });
+            }
+            return rows;
+        }
+        finally
+        {
+            foreach (var p in parsed) p.Dispose();
+        }
+    }
+
+    private static int MatchAll(MuteRuleSet rules, List<ParsedEvent> events)
+    {
+        int hits = 0;
+        foreach (var e in events)
+            if (rules.FirstMatch(e.Envelope) is not null) hits++;
+        Sink += hits; // kept so the JIT cannot drop the calls
+        return events.Count;
+    }
+
+    private static long Sink;
+
+    private static void ParseQuietly(byte[] line)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(line);
+        }
+        catch (JsonException)
+        {
+        }
+    }
+
+    /// <summary>Repeats <paramref name="pass"/> until <paramref name="minimum"/> has passed; returns the events it handled and the seconds.</summary>
+    private static (long Events, double Seconds) TimedLoop(Func<int> pass, TimeSpan minimum)
+    {
+        long events = 0;
+        var clock = Stopwatch.StartNew();
+        do events += pass();
+        while (clock.Elapsed < minimum);
+        return (events, clock.Elapsed.TotalSeconds);
+    }
+
+    // ---- 3. dedupe memory ----------------------------------------------------------------------
+
+    private BenchResult DedupeMemory()
+    {
+        int ids = (int)Math.Min(options.Events, 1_000_000);
+        var start = DateTimeOffset.Parse("2026-11-24T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+        var accounts = EventReplicator.AccountIds;
+
+        long before = GC.GetTotalMemory(forceFullCollection: true);
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        var dedupe = new Deduplicator(new DedupeOptions { Horizon = TimeSpan.FromDays(3650), MaxEntries = ids });
+        Span<char> id = stackalloc char[36];
+        for (int i = 0; i < ids; i++)
+        {
+            Guid.CreateVersion7(start.AddMilliseconds(i)).TryFormat(id, out _);
+            dedupe.TryAdd(accounts[i % accounts.Count], id.ToString(), start.AddMilliseconds(i * 50));
+        }
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        long after = GC.GetTotalMemory(forceFullCollection: true);
+        GC.KeepAlive(dedupe);
+        if (dedupe.Count != ids) throw new InvalidOperationException($"dedupe remembered {dedupe.Count} of {ids} distinct ids");
+
+        double perId = (after - before) / (double)ids;
+        return new BenchResult("dedupe", "memory kept per remembered id (GC heap after full collection)", ids)
+        {
+            Measures =
+            [
+                new("bytesPerId", perId),
+                new("allocatedBytesPerId", allocated / (double)ids),
+                new("retainedMB", (after - before) / 1e6),
+            ],
+            Target = $"≤ {BytesPerIdTarget:0} bytes/id",
+            TargetMet = perId <= BytesPerIdTarget,
+            Note = "allocated includes the id strings themselves, which are garbage once hashed",
+        };
+    }
+
+    // ---- 4. peak memory, small vs large --------------------------------------------------------
+
+    private IEnumerable<BenchResult> PeakMemory(CancellationToken cancellationToken)
+    {
+        var sizes = new[] { Math.Max(options.Events / 10, 100), options.Events };
+        var rows = new List<BenchResult>();
+        foreach (var events in sizes)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            long heapAtStart = GC.GetTotalMemory(false);
+            using var sampler = new MemorySampler();
+            var replicator = new EventReplicator(corpus.Lines);
+            var clock = Stopwatch.StartNew();
+            var summary = RunPipeline(RecordReader.ReadStream(replicator.OpenStream(events), "generated"), cancellationToken);
+            clock.Stop();
+            sampler.Stop();
+            log.WriteLine($"  memory run of {events:N0} events: {clock.Elapsed.TotalSeconds:N1} s, peak heap {sampler.PeakHeap / 1e6:N0} MB");
+            rows.Add(new BenchResult($"memory-{Short(events)}", "streamed generated events end to end (generation included in the time)", events)
+            {
+                Seconds = clock.Elapsed.TotalSeconds,
+                Measures =
+                [
+                    new("peakHeapMB", sampler.PeakHeap / 1e6),
+                    new("peakWorkingSetMB", sampler.PeakWorkingSet / 1e6),
+                    new("heapAtStartMB", heapAtStart / 1e6),
+                    new("gen2Collections", sampler.Gen2Collections),
+                ],
+                Note = $"{summary.Digests:N0} digests",
+            });
+        }
+        var small = rows[0].Measures[0].Value;
+        var large = rows[1].Measures[0].Value;
+        rows[1] = rows[1] with
+        {
+            Target = $"peak heap ≤ {FlatMemoryTarget:0.0} × the {Short(sizes[0])} run's",
+            TargetMet = large <= FlatMemoryTarget * small,
+        };
+        return rows;
+    }
+
+    internal static string Short(long n) => n switch
+    {
+        >= 1_000_000 when n % 1_000_000 == 0 => $"{n / 1_000_000}M",
+        >= 1_000 when n % 1_000 == 0 => $"{n / 1_000}k",
+        _ => n.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>Time, allocations and collections of one run.</summary>
+    private readonly record struct Measured<T>(double Seconds, T Result, long AllocatedBytes, int Gen0, int Gen1, int Gen2, TimeSpan GcPause)
+    {
+        public string Allocations(long events) =>
+            $"{AllocatedBytes / (double)events / 1024:N1} KB allocated/event, GCs {Gen0}/{Gen1}/{Gen2} (gen0/1/2) pausing {GcPause.TotalSeconds:N2} s";
+    }
+
+    private static Measured<T> Measure<T>(Func<T> action)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        long allocated = GC.GetTotalAllocatedBytes(precise: true);
+        int g0 = GC.CollectionCount(0), g1 = GC.CollectionCount(1), g2 = GC.CollectionCount(2);
+        var pause = GC.GetTotalPauseDuration();
+        var clock = Stopwatch.StartNew();
+        var result = action();
+        var seconds = clock.Elapsed.TotalSeconds;
+        return new Measured<T>(seconds, result, GC.GetTotalAllocatedBytes(precise: true) - allocated,
+            GC.CollectionCount(0) - g0, GC.CollectionCount(1) - g1, GC.CollectionCount(2) - g2, GC.GetTotalPauseDuration() - pause);
+    }
+
+    /// <summary>Samples the GC heap and the working set every 20 ms while a run goes on.</summary>
+    private sealed class MemorySampler : IDisposable
+    {
+        private readonly Timer _timer;
+        private readonly int _gen2AtStart = GC.CollectionCount(2);
+        private readonly Lock _gate = new();
+
+        public MemorySampler() => _timer = new Timer(_ => Sample(), null, 0, 20);
+
+        public long PeakHeap { get; private set; }
+        public long PeakWorkingSet { get; private set; }
+        public int Gen2Collections { get; private set; }
+
+        public void Stop()
+        {
+            _timer.Change(Timeout.Infinite, Timeout.Infinite);
+            Sample();
+            Gen2Collections = GC.CollectionCount(2) - _gen2AtStart;
+        }
+
+        private void Sample()
+        {
+            lock (_gate)
+            {
+                PeakHeap = Math.Max(PeakHeap, GC.GetTotalMemory(false));
+                PeakWorkingSet = Math.Max(PeakWorkingSet, Environment.WorkingSet);
+            }
+        }
+
+        public void Dispose() => _timer.Dispose();
+    }
+}

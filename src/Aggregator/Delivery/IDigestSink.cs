@@ -1,0 +1,29 @@
+using Pipeline.Aggregator.Bursts;
+
+namespace Pipeline.Aggregator.Delivery;
+
+/// <summary>What became of one digest at one destination.</summary>
+internal enum DeliveryStatus
+{
+    /// <summary>The destination has it (Slack accepted it, the line was written).</summary>
+    Delivered,
+    /// <summary>Not delivered, but kept safely (an outbox) for a later resend: nothing is lost.</summary>
+    Parked,
+    /// <summary>Neither delivered nor kept: the host must retry or report it.</summary>
+    Failed,
+}
+
+/// <summary>The outcome of <see cref="IDigestSink.DeliverAsync"/>; <see cref="Detail"/> says why when it is not <see cref="DeliveryStatus.Delivered"/>.</summary>
+internal sealed record DeliveryOutcome(DeliveryStatus Status, string? Detail = null)
+{
+    public static readonly DeliveryOutcome Delivered = new(DeliveryStatus.Delivered);
+}
+
+/// <summary>
+/// Where closed digests go: a terminal, a JSON stream, Slack, several at once. Every host hands its digests to one
+/// of these and nothing else, so a destination is added without touching a host.
+/// </summary>
+internal interface IDigestSink
+{
+    Task<DeliveryOutcome> DeliverAsync(Digest digest, CancellationToken cancellationToken);
+}

@@ -1,0 +1,21 @@
+using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Rendering;
+
+namespace Pipeline.Aggregator.Delivery;
+
+/// <summary>Writes each digest, rendered, to a text stream (stdout): the destination of `digest`, `demo` and `run`.</summary>
+internal sealed class WriterSink(IDigestRenderer renderer, TextWriter output) : IDigestSink
+{
+    private readonly object _gate = new();
+
+    public Task<DeliveryOutcome> DeliverAsync(Digest digest, CancellationToken cancellationToken)
+    {
+        var text = renderer.Render(digest);
+        lock (_gate)
+        {
+            output.Write(text);
+            output.Flush(); // a reader piping the output sees each digest as it closes
+        }
+        return Task.FromResult(DeliveryOutcome.Delivered);
+    }
+}

@@ -1,0 +1,141 @@
+using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Risk;
+using Pipeline.Enricher.Accounts;
+using Pipeline.Enricher.Dedupe;
+using Pipeline.Enricher.Enrichment;
+using Pipeline.Enricher.Model;
+
+namespace Pipeline.Aggregator.Processing;
+
+/// <summary>Settings of the processing core: the Enricher's and the burst window's.</summary>
+internal sealed record DigestCoreOptions
+{
+    public EnricherOptions Enricher { get; init; } = new();
+    public BurstWindowOptions Window { get; init; } = new();
+
+    public void Validate()
+    {
+        Enricher.Validate();
+        Window.Validate();
+    }
+}
+
+/// <summary>What one call of <see cref="DigestCore.ProcessAsync"/> produced: each record's outcome, in input order, and the digests that closed, in closing order.</summary>
+internal sealed record CoreBatch(IReadOnlyList<EnrichmentOutcome> Outcomes, IReadOnlyList<Digest> Digests)
+{
+    public static readonly CoreBatch Empty = new([], []);
+}
+
+/// <summary>The core's whole state: open bursts (and counts waiting for a burst), the dedupe memory, the tally.</summary>
+internal sealed record CoreState(BurstAggregatorState Bursts, IReadOnlyList<Deduplicator.Entry> Dedupe, RunSummary Tally);
+
+/// <summary>
+/// The one processing core: records in; each record's outcome (rejected, duplicate, muted, accepted), the digests
+/// that closed and the counts out. Every host runs records through this type and nothing else: `digest`, `demo`,
+/// `tune`, `run`, the Lambda's window handler and the benchmark, so a replay shows what the function does.
+/// </summary>
+/// <remarks>
+/// records → parse → dedupe → mute (<see cref="Enricher.Enrichment.Enricher"/>) → account names (a batch at a time)
+/// → bursts (<see cref="BurstAggregator"/>) → digests, each outcome and digest counted once in the tally, so
+/// <c>received = rejected + duplicates + muted + digested + open</c> holds after every call. Deterministic: it has no
+/// clock but the events' own times; a host that must close bursts while the stream is idle calls <see cref="Advance"/>.
+/// Not thread-safe: one host drives it, in order. <see cref="Snapshot"/> and <see cref="Restore"/> carry the whole
+/// state between invocations (Lambda windows, `run`'s checkpoints).
+/// </remarks>
+internal sealed class DigestCore
+{
+    private readonly Enricher.Enrichment.Enricher _enricher;
+    private readonly BurstAggregator _aggregator;
+    private RunTally _tally = new();
+
+    public DigestCore(DigestCoreOptions options, IAccountDirectory directory, IMuteRules? mutes = null, RiskCatalog? catalog = null)
+    {
+        options.Validate();
+        Options = options;
+        _enricher = new Enricher.Enrichment.Enricher(options.Enricher, directory, mutes);
+        _aggregator = new BurstAggregator(options.Window, catalog);
+    }
+
+    public DigestCoreOptions Options { get; }
+
+    public int OpenBursts => _aggregator.OpenBursts;
+
+    /// <summary>Events counted in open bursts (received, not yet in any digest).</summary>
+    public long OpenEventCount => _aggregator.OpenEventCount;
+
+    /// <summary>Ids the dedupe memory forgot before their horizon because it reached its cap (worth a warning).</summary>
+    public long DedupeEvictedEarly => _enricher.Deduplicator.EvictedEarly;
+
+    /// <summary>The counts so far; events of open bursts are counted as open.</summary>
+    public RunSummary Summary() => _tally.Summary(_aggregator.OpenEventCount);
+
+    /// <summary>
+    /// Runs a batch of records through the core. Account names are looked up <see cref="EnricherOptions.NamingBatchSize"/>
+    /// events at a time (one request each); a failing directory leaves events with their ids alone, never fails the batch.
+    /// </summary>
+    public async ValueTask<CoreBatch> ProcessAsync(IReadOnlyList<RawRecord> records, CancellationToken cancellationToken)
+    {
+        if (records.Count == 0) return CoreBatch.Empty;
+        var outcomes = new List<EnrichmentOutcome>(records.Count);
+        List<Digest>? digests = null;
+        int chunkSize = Options.Enricher.NamingBatchSize;
+        var chunk = new List<EnrichmentOutcome>(Math.Min(chunkSize, records.Count));
+        for (int start = 0; start < records.Count; start += chunkSize)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            chunk.Clear();
+            int end = Math.Min(records.Count, start + chunkSize);
+            for (int i = start; i < end; i++) chunk.Add(_enricher.Classify(records[i]));
+            foreach (var outcome in await _enricher.AttachNamesAsync(chunk, cancellationToken).ConfigureAwait(false))
+            {
+                outcomes.Add(outcome);
+                _tally.Count(outcome);
+                Count(_aggregator.Feed(outcome), ref digests);
+            }
+        }
+        return new CoreBatch(outcomes, digests ?? (IReadOnlyList<Digest>)[]);
+    }
+
+    /// <summary>Moves the clock on by <paramref name="elapsed"/> without an event (an idle live stream); returns what that closes.</summary>
+    public IReadOnlyList<Digest> Advance(TimeSpan elapsed) => Counted(_aggregator.Advance(elapsed));
+
+    /// <summary>Closes every open burst: end of input, or the end of a processing window.</summary>
+    public IReadOnlyList<Digest> Flush(BurstCloseReason reason = BurstCloseReason.EndOfInput) => Counted(_aggregator.Flush(reason));
+
+    /// <summary>Closes the oldest open burst early (a host whose state must stay under a size limit); null when none is open.</summary>
+    public Digest? CloseOldest(BurstCloseReason reason = BurstCloseReason.WindowEnd)
+    {
+        var digest = _aggregator.CloseOldest(reason);
+        if (digest is not null) _tally.Count(digest);
+        return digest;
+    }
+
+    /// <summary>The whole state, to continue exactly here in another process. Encode it before processing more records.</summary>
+    public CoreState Snapshot() => new(_aggregator.Snapshot(), [.. _enricher.Deduplicator.Entries], Summary());
+
+    /// <summary>Continues from a <see cref="Snapshot"/>; only on a fresh core.</summary>
+    public void Restore(CoreState state)
+    {
+        if (_tally.Received > 0 || _aggregator.OpenBursts > 0) throw new InvalidOperationException("Restore needs a fresh core.");
+        _aggregator.Restore(state.Bursts);
+        _enricher.Deduplicator.Restore(state.Dedupe);
+        _tally = RunTally.Restore(state.Tally);
+    }
+
+    private IReadOnlyList<Digest> Counted(IReadOnlyList<Digest> digests)
+    {
+        foreach (var digest in digests) _tally.Count(digest);
+        return digests;
+    }
+
+    private void Count(IReadOnlyList<Digest> closed, ref List<Digest>? into)
+    {
+        if (closed.Count == 0) return;
+        into ??= [];
+        foreach (var digest in closed)
+        {
+            _tally.Count(digest);
+            into.Add(digest);
+        }
+    }
+}

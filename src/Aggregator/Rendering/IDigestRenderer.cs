@@ -1,0 +1,38 @@
+using Pipeline.Aggregator.Bursts;
+
+namespace Pipeline.Aggregator.Rendering;
+
+/// <summary>One output format of digests: the terminal's text, the JSON contract, Slack's payloads.</summary>
+internal interface IDigestRenderer
+{
+    /// <summary>The digest as one piece of output, ending with a line break.</summary>
+    string Render(Digest digest);
+
+    /// <summary>
+    /// The run's summary in the same format, ending with a line break; null when the format's stream must hold
+    /// nothing but digests (then the host prints the text summary on stderr).
+    /// </summary>
+    string? RenderSummary(RunSummary summary);
+}
+
+/// <summary>The terminal's format: <see cref="TextDigestRenderer"/>.</summary>
+internal sealed class TextRenderer : IDigestRenderer
+{
+    public string Render(Digest digest) => TextDigestRenderer.Render(digest) + "\n";
+    public string? RenderSummary(RunSummary summary) => TextDigestRenderer.RenderSummary(summary).TrimEnd() + "\n";
+}
+
+/// <summary>The JSON contract: one line per digest, then one summary line (<see cref="DigestJson"/>).</summary>
+internal sealed class JsonRenderer : IDigestRenderer
+{
+    public string Render(Digest digest) => Utf8(buffer => DigestJson.WriteDigest(buffer, digest));
+    public string? RenderSummary(RunSummary summary) => Utf8(buffer => DigestJson.WriteSummary(buffer, summary));
+
+    /// <summary>Runs a UTF-8 writer into a string (the writers already end their line).</summary>
+    internal static string Utf8(Action<MemoryStream> write)
+    {
+        using var buffer = new MemoryStream();
+        write(buffer);
+        return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+}

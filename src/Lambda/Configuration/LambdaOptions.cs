@@ -1,0 +1,215 @@
+using System.Globalization;
+using Pipeline.Aggregator.Bursts;
+using Pipeline.Enricher.Dedupe;
+using Pipeline.Slack.Secrets;
+
+namespace Pipeline.Lambda.Configuration;
+
+/// <summary>
+/// Everything the Lambda reads from its environment, validated once at start-up. A bad value stops the
+/// function before its first invocation with a message naming the variable (POST /runtime/init/error).
+/// </summary>
+internal sealed record LambdaOptions
+{
+    public const string AccountsTableVar = "ACCOUNTS_TABLE";
+    public const string LedgerTableVar = "LEDGER_TABLE";
+    public const string BurstGapVar = "BURST_GAP";
+    public const string BurstMaxWindowVar = "BURST_MAX_WINDOW";
+    public const string DedupeHorizonVar = "DEDUPE_HORIZON";
+    public const string DedupeMaxIdsVar = "DEDUPE_MAX_IDS";
+    public const string SlackWebhookParameterVar = "SLACK_WEBHOOK_PARAMETER";
+    public const string SlackWebhookSecretVar = "SLACK_WEBHOOK_SECRET";
+    public const string SlackMinIntervalVar = "SLACK_MIN_INTERVAL";
+    public const string SlackCooldownVar = "SLACK_COOLDOWN";
+    public const string OutboxQueueUrlVar = "OUTBOX_QUEUE_URL";
+    public const string OutboxDrainIntervalVar = "OUTBOX_DRAIN_INTERVAL";
+    public const string OutboxDrainMaxVar = "OUTBOX_DRAIN_MAX";
+    public const string SqsEndpointVar = "SQS_ENDPOINT";
+    public const string MuteRulesVar = "MUTE_RULES";
+    public const string StateMaxBytesVar = "STATE_MAX_BYTES";
+    public const string LedgerTtlVar = "LEDGER_TTL";
+    public const string LedgerLeaseVar = "LEDGER_CLAIM_LEASE";
+    public const string DynamoDbEndpointVar = "DYNAMODB_ENDPOINT";
+    public const string RegionVar = "AWS_REGION";
+
+    /// <summary>Lambda's hard limit on a shard's window state is 1 MB; this leaves room for the response's own JSON.</summary>
+    public const int DefaultStateMaxBytes = 900_000;
+
+    /// <summary>DynamoDB table with account names (partition key <c>accountId</c>, attribute <c>name</c>); null: ids only.</summary>
+    public string? AccountsTable { get; init; }
+
+    /// <summary>DynamoDB table of posted digests (partition key <c>digestId</c>, TTL attribute <c>expiresAt</c>). Required.</summary>
+    public required string LedgerTable { get; init; }
+
+    public BurstWindowOptions Window { get; init; } = new();
+
+    public DedupeOptions Dedupe { get; init; } = new() { MaxEntries = 50_000 };
+
+    /// <summary>SSM parameter (SecureString) holding the Slack webhook URL (the CDK stack sets it).</summary>
+    public string? SlackWebhookParameter { get; init; }
+
+    /// <summary>
+    /// Where the Slack webhook URL is read from at start-up: <c>SLACK_WEBHOOK_SECRET</c> (env:NAME, file:PATH or
+    /// ssm:NAME) when set, else <c>ssm:</c> + <see cref="SlackWebhookParameter"/>.
+    /// </summary>
+    public required SecretReference SlackWebhookSecret { get; init; }
+
+    /// <summary>
+    /// True when the secret came from <c>SLACK_WEBHOOK_SECRET</c> (tests, SSM-less setups): only then may the
+    /// webhook be plain http, and only to a loopback address.
+    /// </summary>
+    public bool SlackWebhookSecretOverridden { get; init; }
+
+    /// <summary>Least time between two posts to the webhook (Slack allows about one message per second). Default 1 s.</summary>
+    public TimeSpan SlackMinInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>After a digest had to be parked, the next ones are parked without trying Slack (and nothing is drained) for this long. Default 1 min.</summary>
+    public TimeSpan SlackCooldown { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>SQS queue that keeps digests Slack did not take (the CDK stack's outbox). Required.</summary>
+    public required string OutboxQueueUrl { get; init; }
+
+    /// <summary>Least time between two drains of the outbox by one process; zero: before every batch; null: never.</summary>
+    public TimeSpan? OutboxDrainInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Most parked digests one drain resends. Default 10.</summary>
+    public int OutboxDrainMax { get; init; } = 10;
+
+    /// <summary>Overrides the SQS endpoint (the loopback SQS peer in tests); null on AWS.</summary>
+    public Uri? SqsEndpoint { get; init; }
+
+    /// <summary>Mute-rule file shipped in the function package (relative paths are under the package, /var/task); null: nothing muted.</summary>
+    public string? MuteRulesPath { get; init; }
+
+    /// <summary>Largest response (state included) the function returns; over it, bursts close early.</summary>
+    public int StateMaxBytes { get; init; } = DefaultStateMaxBytes;
+
+    /// <summary>How long a ledger entry is kept (DynamoDB TTL): longer than any retry of a batch can take.</summary>
+    public TimeSpan LedgerTtl { get; init; } = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// How long a claimed-but-unconfirmed digest is reserved for the attempt that claimed it. After it, a retry
+    /// may post it again: set it above the function timeout so a live attempt is never overtaken.
+    /// </summary>
+    public TimeSpan LedgerClaimLease { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Overrides the DynamoDB endpoint (dynalite on loopback in tests); null on AWS.</summary>
+    public Uri? DynamoDbEndpoint { get; init; }
+
+    public string Region { get; init; } = "us-east-1";
+
+    /// <summary>Reads and validates the environment; throws <see cref="LambdaConfigException"/> listing every problem.</summary>
+    public static LambdaOptions FromEnvironment(Func<string, string?> env)
+    {
+        var problems = new List<string>();
+        string? Get(string name) => env(name) is { Length: > 0 } v ? v.Trim() : null;
+
+        TimeSpan DurationOf(string name, TimeSpan fallback, bool allowZero = false)
+        {
+            var text = Get(name);
+            if (text is null) return fallback;
+            if (allowZero && text == "0") return TimeSpan.Zero;
+            // The CDK stack writes whole seconds ("120"); people write "2m".
+            if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds > 0) return TimeSpan.FromSeconds(seconds);
+            if (Duration.TryParse(text, out var value) && value > TimeSpan.Zero) return value;
+            problems.Add($"{name}='{text}' is not a duration: write seconds (120) or 30s, 2m, 1h30m.");
+            return fallback;
+        }
+
+        int IntOf(string name, int fallback, int min, int max)
+        {
+            var text = Get(name);
+            if (text is null) return fallback;
+            if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max) return n;
+            problems.Add($"{name}='{text}' must be a whole number from {min} to {max}.");
+            return fallback;
+        }
+
+        Uri? UriOf(string name)
+        {
+            var text = Get(name);
+            if (text is null) return null;
+            if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)) return uri;
+            problems.Add($"{name}='{text}' is not an http(s) URL.");
+            return null;
+        }
+
+        SecretReference? slackSecret = null;
+        if (Get(SlackWebhookSecretVar) is { } secretSpec)
+        {
+            try
+            {
+                slackSecret = SecretReference.Parse(secretSpec);
+            }
+            catch (FormatException e)
+            {
+                // The reference is not the secret, but someone may have pasted the URL itself here: never echo it.
+                problems.Add($"{SlackWebhookSecretVar} is not a secret reference: {e.Message}");
+            }
+        }
+        else if (Get(SlackWebhookParameterVar) is { } parameter)
+        {
+            slackSecret = new SecretReference(SecretSourceKind.Ssm, parameter);
+        }
+        else
+        {
+            problems.Add($"{SlackWebhookParameterVar} is not set: name the SSM SecureString parameter that holds the Slack webhook URL.");
+        }
+
+        var outboxUrl = UriOf(OutboxQueueUrlVar);
+        if (Get(OutboxQueueUrlVar) is null)
+            problems.Add($"{OutboxQueueUrlVar} is not set: name the SQS queue that keeps digests Slack did not take (without it a Slack outage would lose them).");
+
+        var defaults = new BurstWindowOptions();
+        var ledger = Get(LedgerTableVar);
+        if (ledger is null) problems.Add($"{LedgerTableVar} is not set: name the DynamoDB table that records posted digests (partition key digestId).");
+
+        var options = new LambdaOptions
+        {
+            AccountsTable = Get(AccountsTableVar),
+            LedgerTable = ledger ?? "",
+            Window = new BurstWindowOptions
+            {
+                Gap = DurationOf(BurstGapVar, defaults.Gap),
+                MaxWindow = DurationOf(BurstMaxWindowVar, defaults.MaxWindow),
+            },
+            Dedupe = new DedupeOptions
+            {
+                Horizon = DurationOf(DedupeHorizonVar, new DedupeOptions().Horizon),
+                MaxEntries = IntOf(DedupeMaxIdsVar, 50_000, 1, 10_000_000),
+            },
+            SlackWebhookParameter = Get(SlackWebhookParameterVar),
+            SlackWebhookSecret = slackSecret ?? new SecretReference(SecretSourceKind.Ssm, "-"),
+            SlackWebhookSecretOverridden = Get(SlackWebhookSecretVar) is not null,
+            SlackMinInterval = DurationOf(SlackMinIntervalVar, TimeSpan.FromSeconds(1), allowZero: true),
+            SlackCooldown = DurationOf(SlackCooldownVar, TimeSpan.FromMinutes(1), allowZero: true),
+            OutboxQueueUrl = outboxUrl?.OriginalString ?? "",
+            OutboxDrainInterval = Get(OutboxDrainIntervalVar) is "off" ? null : DurationOf(OutboxDrainIntervalVar, TimeSpan.FromMinutes(1), allowZero: true),
+            OutboxDrainMax = IntOf(OutboxDrainMaxVar, 10, 1, 100),
+            SqsEndpoint = UriOf(SqsEndpointVar),
+            MuteRulesPath = Get(MuteRulesVar),
+            StateMaxBytes = IntOf(StateMaxBytesVar, DefaultStateMaxBytes, 1_000, 1_000_000),
+            LedgerTtl = DurationOf(LedgerTtlVar, TimeSpan.FromDays(7)),
+            LedgerClaimLease = DurationOf(LedgerLeaseVar, TimeSpan.FromMinutes(5)),
+            DynamoDbEndpoint = UriOf(DynamoDbEndpointVar),
+            Region = Get(RegionVar) ?? "us-east-1",
+        };
+
+        try
+        {
+            options.Window.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            problems.Add(e.Message.Replace("--gap", BurstGapVar, StringComparison.Ordinal).Replace("--max-window", BurstMaxWindowVar, StringComparison.Ordinal));
+        }
+        if (options.LedgerTtl <= options.LedgerClaimLease)
+            problems.Add($"{LedgerTtlVar} ({Duration.Format(options.LedgerTtl)}) must be longer than {LedgerLeaseVar} ({Duration.Format(options.LedgerClaimLease)}).");
+
+        if (problems.Count > 0) throw new LambdaConfigException("invalid configuration: " + string.Join(" ", problems));
+        return options;
+    }
+}
+
+/// <summary>The environment cannot make a working function; the message names the variables to fix.</summary>
+internal sealed class LambdaConfigException(string message) : Exception(message);

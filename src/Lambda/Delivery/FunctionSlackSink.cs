@@ -1,0 +1,131 @@
+using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Delivery;
+using Pipeline.Lambda.Runtime;
+using Pipeline.Slack.Delivery;
+using Pipeline.Slack.Outbox;
+
+namespace Pipeline.Lambda.Delivery;
+
+/// <summary>
+/// What one process has lately seen of Slack. After a digest had to be parked, Slack is taken as down for
+/// <see cref="Cooldown"/>: the digests after it are parked at once (no more attempts eating the invocation's time
+/// limit) and the outbox is not drained. The first delivery that works clears it.
+/// </summary>
+internal sealed class SlackHealth(TimeProvider time, TimeSpan cooldown)
+{
+    private DateTimeOffset _downUntil = DateTimeOffset.MinValue;
+    private readonly object _gate = new();
+
+    public TimeSpan Cooldown { get; } = cooldown;
+
+    public bool SeemsDown
+    {
+        get { lock (_gate) return time.GetUtcNow() < _downUntil; }
+    }
+
+    public void Failed()
+    {
+        lock (_gate) _downUntil = time.GetUtcNow() + Cooldown;
+    }
+
+    public void Worked()
+    {
+        lock (_gate) _downUntil = DateTimeOffset.MinValue;
+    }
+}
+
+/// <summary>
+/// The function's destination: each digest goes to Slack as Block Kit through <see cref="SlackDigestSink"/>, or
+/// straight to the outbox (SQS) while Slack seems down. "Delivered" and "parked" both count as done, so the handler
+/// marks the digest posted in the ledger and the outbox drain sends it later. A digest that could be neither
+/// delivered nor parked (the outbox failed) is <see cref="DeliveryStatus.Failed"/>, and the handler retries the
+/// batch: nothing is lost.
+/// </summary>
+internal sealed class FunctionSlackSink(SlackDigestSink sink, SlackHealth health, LambdaLog log) : IDigestSink
+{
+    public async Task<DeliveryOutcome> DeliverAsync(Digest digest, CancellationToken cancellationToken)
+    {
+        SlackDeliveryResult result;
+        try
+        {
+            result = health.SeemsDown
+                ? await sink.ParkAsync(digest, $"not tried: Slack failed less than {health.Cooldown.TotalSeconds:0} s ago", cancellationToken).ConfigureAwait(false)
+                : await sink.PostAsync(digest, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            // Slack did not take it and the outbox could not keep it: only a retry of the batch saves it.
+            return new DeliveryOutcome(DeliveryStatus.Failed, $"neither delivered nor parked in the outbox: {e.GetType().Name}: {e.Message}");
+        }
+
+        switch (result.Status)
+        {
+            case SlackDeliveryStatus.Outboxed:
+                health.Failed();
+                log.Warn("digest NOT delivered to Slack; parked in the outbox, to be resent", w =>
+                {
+                    w.WriteString("digestId", digest.DigestId);
+                    w.WriteString("account", digest.Account);
+                    w.WriteNumber("attempts", result.Attempts);
+                    w.WriteString("error", result.Error);
+                    w.WriteString("outbox", result.OutboxLocation);
+                });
+                break;
+            default:
+                health.Worked();
+                if (result.Status == SlackDeliveryStatus.DeliveredAsPlainText)
+                    log.Warn("Slack refused the blocks; the digest went out as plain text", w => w.WriteString("digestId", digest.DigestId));
+                break;
+        }
+        return result.ToOutcome();
+    }
+}
+
+/// <summary>
+/// Resends a few parked digests before a batch, so that once Slack is back the outbox empties without a human.
+/// Bounded: at most <c>OUTBOX_DRAIN_MAX</c> digests and <see cref="MaxDuration"/> per drain, at most one drain per
+/// <c>OUTBOX_DRAIN_INTERVAL</c> per process, none while Slack seems down, and it stops at the first digest Slack
+/// refuses again (the rest stay untouched in the queue). A resent digest is deleted from the queue only after Slack
+/// accepted it; one in flight is hidden from other shards' functions by the queue's visibility timeout. A drain
+/// never fails the batch: its trouble is logged.
+/// </summary>
+internal sealed class OutboxDrain(OutboxResender resender, SlackHealth health, LambdaLog log, TimeProvider time, TimeSpan? interval, int maxEntries)
+{
+    /// <summary>No new resend starts after this long, leaving the invocation its time for the batch.</summary>
+    public static readonly TimeSpan MaxDuration = TimeSpan.FromSeconds(20);
+
+    private DateTimeOffset _next = DateTimeOffset.MinValue;
+
+    /// <summary>Resends what it may; returns how many digests went out (0 when it did not run).</summary>
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        if (interval is not { } every || health.SeemsDown || time.GetUtcNow() < _next) return 0;
+        _next = time.GetUtcNow() + every;
+        ResendSummary summary;
+        try
+        {
+            summary = await resender.ResendAsync(new ResendLimits(maxEntries, MaxDuration, StopAtFirstFailure: true), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            log.Warn("outbox drain failed; parked digests wait for the next drain", w =>
+            {
+                w.WriteString("errorType", e.GetType().Name);
+                w.WriteString("error", e.Message);
+            });
+            return 0;
+        }
+        if (summary.Failed > 0) health.Failed();
+        if (summary.Sent > 0 || summary.Failed > 0 || summary.Unreadable > 0)
+        {
+            log.Info("outbox drained", w =>
+            {
+                w.WriteNumber("resent", summary.Sent);
+                w.WriteNumber("stillFailing", summary.Failed);
+                w.WriteNumber("unreadable", summary.Unreadable);
+                w.WriteBoolean("more", summary.StoppedEarly);
+            });
+        }
+        return summary.Sent;
+    }
+}

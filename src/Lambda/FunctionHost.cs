@@ -1,0 +1,174 @@
+using Amazon.DynamoDBv2;
+using Amazon.SQS;
+using Amazon;
+using Pipeline.Enricher.Accounts.DynamoDb;
+using Pipeline.Aggregator.Processing;
+using Pipeline.Enricher.Accounts;
+using Pipeline.Enricher.Enrichment;
+using Pipeline.Enricher.Muting;
+using Pipeline.Lambda.Configuration;
+using Pipeline.Lambda.Delivery;
+using Pipeline.Lambda.Ledger;
+using Pipeline.Lambda.Runtime;
+using Pipeline.Lambda.Windows;
+using Pipeline.Slack.Delivery;
+using Pipeline.Slack.Outbox;
+using Pipeline.Slack.Secrets;
+using Pipeline.Slack;
+
+namespace Pipeline.Lambda;
+
+/// <summary>
+/// The function as Lambda starts it: reads and validates the configuration, builds the window handler with its
+/// production edges (DynamoDB ledger and account names, Slack with its SQS outbox), then serves invocations
+/// through the Runtime API until the process is stopped.
+/// </summary>
+internal static class FunctionHost
+{
+    /// <summary>The process's exit codes (Lambda only logs them; a bad configuration is also reported as an init error).</summary>
+    internal static class ExitCodes
+    {
+        public const int Ok = 0;
+        public const int InvalidConfiguration = 2;
+    }
+
+    public const string RuntimeApiVar = "AWS_LAMBDA_RUNTIME_API";
+
+    public static async Task<int> RunAsync(Func<string, string?> env, TextWriter stdout, CancellationToken stop)
+    {
+        var runtimeApi = env(RuntimeApiVar);
+        if (string.IsNullOrEmpty(runtimeApi))
+        {
+            await Console.Error.WriteLineAsync($"error: {RuntimeApiVar} is not set: the bootstrap runs inside AWS Lambda (or against a Runtime API emulator).").ConfigureAwait(false);
+            return ExitCodes.InvalidConfiguration;
+        }
+        var log = new LambdaLog(stdout, TimeProvider.System);
+        using var http = RuntimeApiClient.CreateHttpClient(runtimeApi);
+        var api = new RuntimeApiClient(http);
+
+        KinesisWindowHandler handler;
+        try
+        {
+            var options = LambdaOptions.FromEnvironment(env);
+            handler = await CreateHandlerAsync(options, log, env, TimeProvider.System, stop).ConfigureAwait(false);
+            log.Info("function ready", w =>
+            {
+                w.WriteString("ledgerTable", options.LedgerTable);
+                w.WriteString("accountsTable", options.AccountsTable);
+                w.WriteString("slackWebhook", options.SlackWebhookSecret.ToString()); // the reference, never the URL
+                w.WriteString("outboxQueue", options.OutboxQueueUrl);
+                w.WriteString("muteRules", options.MuteRulesPath);
+                w.WriteNumber("burstGapSeconds", options.Window.Gap.TotalSeconds);
+                w.WriteNumber("burstMaxWindowSeconds", options.Window.MaxWindow.TotalSeconds);
+                w.WriteNumber("stateMaxBytes", options.StateMaxBytes);
+            });
+        }
+        catch (Exception e) when (e is LambdaConfigException or ArgumentException or SlackConfigurationException)
+        {
+            log.Error(e.Message);
+            await api.PostInitErrorAsync("Runtime.InvalidConfiguration", e.Message, stop).ConfigureAwait(false);
+            return ExitCodes.InvalidConfiguration;
+        }
+
+        var runtime = new LambdaRuntime(api, async (invocation, ct) =>
+        {
+            var evt = KinesisWindowEvent.Parse(invocation.Body);
+            var response = await handler.HandleAsync(evt, ct).ConfigureAwait(false);
+            return response.ToJson();
+        }, log, TimeProvider.System);
+        await runtime.RunAsync(stop).ConfigureAwait(false);
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// Builds the production handler: DynamoDB ledger and account names, mute rules, Slack delivery (the webhook URL
+    /// read once, here) with its SQS outbox and the outbox drain. Throws <see cref="LambdaConfigException"/> or
+    /// <see cref="SlackConfigurationException"/> with a message naming what to fix (never the secret).
+    /// </summary>
+    internal static async Task<KinesisWindowHandler> CreateHandlerAsync(
+        LambdaOptions options, LambdaLog log, Func<string, string?> env, TimeProvider time, CancellationToken cancellationToken,
+        IAmazonSQS? sqs = null, HttpClient? http = null)
+    {
+        var mutes = LoadMuteRules(options);
+        var dynamo = CreateDynamoDbClient(options);
+        var ledger = new DynamoDbDigestLedger(dynamo, options.LedgerTable, time, options.LedgerClaimLease, options.LedgerTtl);
+        IAccountDirectory directory = options.AccountsTable is { } table
+            ? new DynamoDbAccountDirectory(dynamo, new DynamoDbDirectoryOptions { TableName = table }, time, onFailure: message => log.Warn(message))
+            : FileAccountDirectory.Empty;
+        var handlerOptions = new KinesisWindowHandlerOptions
+        {
+            Core = new DigestCoreOptions { Window = options.Window, Enricher = new EnricherOptions { Dedupe = options.Dedupe } },
+            StateMaxBytes = options.StateMaxBytes,
+        };
+
+        var outbox = new SqsDigestOutbox(sqs ?? CreateSqsClient(options), new SqsOutboxOptions { QueueUrl = options.OutboxQueueUrl });
+        var sender = await SlackDelivery.CreateSenderAsync(SlackOptions(options), http ?? SlackDelivery.CreateHttpClient(),
+            new SecretResolver(env), time, line => log.Warn(line), cancellationToken).ConfigureAwait(false);
+        var (sink, drain) = CreateDelivery(options, sender, outbox, time, log);
+        return new KinesisWindowHandler(handlerOptions, directory, ledger, sink, log, mutes, drain);
+    }
+
+    /// <summary>The sink and the drain over one sender (one pacer for both) and one outbox, sharing what they know of Slack.</summary>
+    internal static (FunctionSlackSink Sink, OutboxDrain Drain) CreateDelivery(LambdaOptions options, SlackSender sender, IDigestOutbox outbox, TimeProvider time, LambdaLog log)
+    {
+        var health = new SlackHealth(time, options.SlackCooldown);
+        var sink = new FunctionSlackSink(new SlackDigestSink(sender, outbox, time: time, log: line => log.Warn(line)), health, log);
+        var drain = new OutboxDrain(new OutboxResender(sender, outbox, line => log.Info(line), time), health, log, time,
+            options.OutboxDrainInterval, options.OutboxDrainMax);
+        return (sink, drain);
+    }
+
+    /// <summary>
+    /// Slack's defaults, shortened to fit the function's 2-minute timeout: a digest Slack will not take goes to the
+    /// outbox after at most 3 attempts (about 20 s with timeouts and backoff) rather than after 5 (over a minute).
+    /// </summary>
+    internal static SlackDeliveryOptions SlackOptions(LambdaOptions options) => new()
+    {
+        Mode = SlackMode.Webhook,
+        Secret = options.SlackWebhookSecret,
+        MaxAttempts = 3,
+        AttemptTimeout = TimeSpan.FromSeconds(5),
+        BaseDelay = TimeSpan.FromSeconds(1),
+        MaxDelay = TimeSpan.FromSeconds(4),
+        MaxRetryAfter = TimeSpan.FromSeconds(10),
+        MinIntervalPerChannel = options.SlackMinInterval,
+        // Only for an explicitly given secret (tests): plain http, and only to 127.0.0.1/localhost.
+        AllowLoopbackHttp = options.SlackWebhookSecretOverridden,
+    };
+
+    private static MuteRuleSet? LoadMuteRules(LambdaOptions options)
+    {
+        if (options.MuteRulesPath is not { } path) return null;
+        try
+        {
+            return MuteRuleSet.Load(path);
+        }
+        catch (MuteRuleException e)
+        {
+            throw new LambdaConfigException($"invalid configuration: {LambdaOptions.MuteRulesVar}: {e.Message}");
+        }
+    }
+
+    private static AmazonSQSClient CreateSqsClient(LambdaOptions options) =>
+        new(Configure(new AmazonSQSConfig(), options.SqsEndpoint, options.Region));
+
+    private static AmazonDynamoDBClient CreateDynamoDbClient(LambdaOptions options) =>
+        new(Configure(new AmazonDynamoDBConfig(), options.DynamoDbEndpoint, options.Region));
+
+    /// <summary>Short timeouts and few retries (the function has a deadline); an endpoint override for the tests' loopback servers.</summary>
+    private static T Configure<T>(T config, Uri? endpoint, string region) where T : Amazon.Runtime.ClientConfig
+    {
+        config.MaxErrorRetry = 2;
+        config.Timeout = TimeSpan.FromSeconds(5);
+        if (endpoint is not null)
+        {
+            config.ServiceURL = endpoint.ToString();
+            config.AuthenticationRegion = region;
+        }
+        else
+        {
+            config.RegionEndpoint = RegionEndpoint.GetBySystemName(region);
+        }
+        return config;
+    }
+}

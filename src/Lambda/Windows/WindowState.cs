@@ -1,0 +1,174 @@
+using System.Buffers.Text;
+using System.IO.Compression;
+using System.Text;
+using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Processing;
+using Pipeline.Enricher.Dedupe;
+
+namespace Pipeline.Lambda.Windows;
+
+/// <summary>
+/// What one shard's tumbling window carries from invocation to invocation: the processing core's whole state (the
+/// running tally, the open bursts with the counts waiting for a burst, the dedupe memory) and the window's counters.
+/// </summary>
+internal sealed record WindowState(DateTimeOffset? WindowStart, WindowCounters Counters, CoreState Core)
+{
+    public static WindowState Empty(DateTimeOffset? windowStart) => new(
+        windowStart,
+        new WindowCounters(),
+        new CoreState(new BurstAggregatorState(DateTimeOffset.MinValue, [], []), [], new RunSummary(0, 0, 0, 0, 0, 0, [], [])));
+}
+
+/// <summary>Window-level counts that are not part of the conservation identity: what the ledger and the size limit did.</summary>
+internal sealed record WindowCounters
+{
+    public long Posted { get; init; }
+    /// <summary>Digests the ledger had already recorded as posted (a retried batch): not posted again.</summary>
+    public long AlreadyPosted { get; init; }
+    public long ClosedEarly { get; init; }
+    public long DedupeIdsDropped { get; init; }
+    public long Invocations { get; init; }
+}
+
+/// <summary>
+/// The state map Lambda stores between invocations of a window: one key, <see cref="Key"/>, whose value is the
+/// state in binary, zlib-compressed, base64url (no characters JSON must escape). The version is in the key, so
+/// a function that meets a state it cannot read (a newer format) says so and starts the window afresh.
+/// Other keys are ignored; Lambda's own sample state (<c>{"1":282}</c>) reads as "no state of ours".
+/// </summary>
+internal static class WindowStateCodec
+{
+    public const string Key = "digests.v1";
+    private const byte FormatVersion = 1;
+
+    public static IReadOnlyDictionary<string, string> Encode(WindowState state) =>
+        new Dictionary<string, string>(StringComparer.Ordinal) { [Key] = EncodeValue(state) };
+
+    public static string EncodeValue(WindowState state)
+    {
+        using var raw = new MemoryStream();
+        using (var z = new ZLibStream(raw, CompressionLevel.Fastest, leaveOpen: true))
+        using (var w = new BinaryWriter(z, Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write(FormatVersion);
+            w.Write(state.WindowStart?.UtcTicks ?? 0L);
+            WriteTally(w, state.Core.Tally);
+            var c = state.Counters;
+            w.Write(c.Posted);
+            w.Write(c.AlreadyPosted);
+            w.Write(c.ClosedEarly);
+            w.Write(c.DedupeIdsDropped);
+            w.Write(c.Invocations);
+            BurstStateCodec.Write(w, state.Core.Bursts);
+            WriteDedupe(w, state.Core.Dedupe);
+        }
+        return Base64Url.EncodeToString(raw.GetBuffer().AsSpan(0, (int)raw.Length));
+    }
+
+    /// <summary>
+    /// The state of our key, or null when the map has none (the first invocation of a window).
+    /// Throws <see cref="FormatException"/> when our key is there but unreadable.
+    /// </summary>
+    public static WindowState? Decode(IReadOnlyDictionary<string, string> map)
+    {
+        if (!map.TryGetValue(Key, out var value)) return null;
+        try
+        {
+            var bytes = Base64Url.DecodeFromChars(value);
+            using var z = new ZLibStream(new MemoryStream(bytes), CompressionMode.Decompress);
+            using var r = new BinaryReader(z, Encoding.UTF8);
+            if (r.ReadByte() != FormatVersion) throw new FormatException("unknown state format version");
+            long start = r.ReadInt64();
+            var tally = ReadTally(r);
+            var counters = new WindowCounters
+            {
+                Posted = r.ReadInt64(),
+                AlreadyPosted = r.ReadInt64(),
+                ClosedEarly = r.ReadInt64(),
+                DedupeIdsDropped = r.ReadInt64(),
+                Invocations = r.ReadInt64(),
+            };
+            var bursts = BurstStateCodec.Read(r);
+            var dedupe = ReadDedupe(r);
+            return new WindowState(start == 0 ? null : new DateTimeOffset(start, TimeSpan.Zero), counters, new CoreState(bursts, dedupe, tally));
+        }
+        catch (Exception e) when (e is EndOfStreamException or InvalidDataException or IOException or ArgumentException or OverflowException)
+        {
+            throw new FormatException($"window state '{Key}' is unreadable: {e.Message}", e);
+        }
+    }
+
+    private static void WriteTally(BinaryWriter w, RunSummary s)
+    {
+        w.Write(s.Received);
+        w.Write(s.Rejected);
+        w.Write(s.Duplicates);
+        w.Write(s.Muted);
+        w.Write(s.Digested);
+        w.Write(s.Digests);
+        w.Write(s.OpenEvents);
+        WriteCounts(w, s.MutedByRule);
+        WriteCounts(w, s.RejectedByReason);
+    }
+
+    private static RunSummary ReadTally(BinaryReader r) => new(
+        Received: r.ReadInt64(),
+        Rejected: r.ReadInt64(),
+        Duplicates: r.ReadInt64(),
+        Muted: r.ReadInt64(),
+        Digested: r.ReadInt64(),
+        Digests: r.ReadInt64(),
+        OpenEvents: r.ReadInt64(),
+        MutedByRule: ReadCounts(r),
+        RejectedByReason: ReadCounts(r));
+
+    private static void WriteCounts(BinaryWriter w, IReadOnlyList<KeyValuePair<string, long>> counts)
+    {
+        w.Write7BitEncodedInt(counts.Count);
+        foreach (var (key, count) in counts)
+        {
+            w.Write(key);
+            w.Write7BitEncodedInt64(count);
+        }
+    }
+
+    private static KeyValuePair<string, long>[] ReadCounts(BinaryReader r)
+    {
+        var counts = new KeyValuePair<string, long>[r.Read7BitEncodedInt()];
+        for (int i = 0; i < counts.Length; i++) counts[i] = new(r.ReadString(), r.Read7BitEncodedInt64());
+        return counts;
+    }
+
+    // Keys are random (hashes) and do not compress; times are stored as differences, which are small.
+    private static void WriteDedupe(BinaryWriter w, IReadOnlyList<Deduplicator.Entry> entries)
+    {
+        w.Write7BitEncodedInt(entries.Count);
+        long previous = 0;
+        Span<byte> key = stackalloc byte[16];
+        foreach (var entry in entries)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt128LittleEndian(key, entry.Key);
+            w.Write(key);
+            long delta = entry.TimeTicks - previous;
+            w.Write7BitEncodedInt64((delta << 1) ^ (delta >> 63)); // zigzag: late events give negative deltas
+            previous = entry.TimeTicks;
+        }
+    }
+
+    private static Deduplicator.Entry[] ReadDedupe(BinaryReader r)
+    {
+        var entries = new Deduplicator.Entry[r.Read7BitEncodedInt()];
+        long previous = 0;
+        for (int i = 0; i < entries.Length; i++)
+        {
+            var key = System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(r.ReadBytes(16));
+            long zigzag = r.Read7BitEncodedInt64();
+            previous += (long)((ulong)zigzag >> 1) ^ -(zigzag & 1);
+            entries[i] = new Deduplicator.Entry(key, previous);
+        }
+        return entries;
+    }
+
+    /// <summary>Size estimate of one dedupe entry in the encoded state (16-byte key, ~2-byte time, base64).</summary>
+    public const int ApproxBytesPerDedupeEntry = 24;
+}

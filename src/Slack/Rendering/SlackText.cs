@@ -1,0 +1,99 @@
+using System.Globalization;
+using System.Text;
+
+namespace Pipeline.Slack.Rendering;
+
+/// <summary>
+/// Turns caller-controlled text (session names, user agents, error messages, finding titles …) into text
+/// that Slack shows literally. Slack's mrkdwn treats <c>&lt;…&gt;</c> as mentions and links, so an
+/// unescaped <c>&lt;!channel&gt;</c> in a role session name would page a whole channel.
+/// </summary>
+internal static class SlackText
+{
+    /// <summary>Slack's own escaping rule for mrkdwn: exactly these three characters, nothing else.</summary>
+    public static string Escape(string text)
+    {
+        if (text.AsSpan().IndexOfAny('&', '<', '>') < 0) return text;
+        var sb = new StringBuilder(text.Length + 16);
+        foreach (var c in text)
+        {
+            switch (c)
+            {
+                case '&': sb.Append("&amp;"); break;
+                case '<': sb.Append("&lt;"); break;
+                case '>': sb.Append("&gt;"); break;
+                default: sb.Append(c); break;
+            }
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// One line of at most <paramref name="maxLength"/> characters: line breaks and other control characters
+    /// become spaces (a newline in a session name must not fake a line of the digest), bidi overrides and
+    /// zero-width characters are dropped (they can make text read backwards), lone surrogates become U+FFFD.
+    /// </summary>
+    public static string Clean(string? text, int maxLength)
+    {
+        if (string.IsNullOrEmpty(text)) return "";
+        var sb = new StringBuilder(Math.Min(text.Length, maxLength + 1));
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (char.IsHighSurrogate(c))
+            {
+                if (i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+                {
+                    sb.Append(c).Append(text[i + 1]);
+                    i++;
+                }
+                else
+                {
+                    sb.Append('\uFFFD');
+                }
+            }
+            else if (char.IsLowSurrogate(c)) sb.Append('\uFFFD');
+            else if (char.IsControl(c)) sb.Append(' ');
+            else if (IsInvisibleFormatting(c)) { }
+            else sb.Append(c);
+        }
+        return Truncate(sb.ToString(), maxLength);
+    }
+
+    /// <summary>Cuts to <paramref name="maxLength"/> characters with an ellipsis, never inside a surrogate pair.</summary>
+    public static string Truncate(string text, int maxLength)
+    {
+        if (text.Length <= maxLength) return text;
+        if (maxLength <= 1) return "…"[..maxLength];
+        int cut = maxLength - 1;
+        if (char.IsHighSurrogate(text[cut - 1])) cut--;
+        return string.Concat(text.AsSpan(0, cut), "…");
+    }
+
+    /// <summary>
+    /// Caller-controlled value as inline code: cleaned, cut, escaped. Code spans stop Slack from auto-linking
+    /// domains and from reading <c>*bold*</c>/<c>_italic_</c>; a backtick in the value would end the span, so
+    /// it becomes a look-alike.
+    /// </summary>
+    public static string Code(string? value, int maxLength = 100)
+    {
+        var clean = Clean(value, maxLength).Replace('`', '\u02CB').Trim();
+        return clean.Length == 0 ? "_(none)_" : "`" + Escape(clean) + "`";
+    }
+
+    /// <summary>Caller-controlled value as ordinary mrkdwn text (cleaned, cut, escaped).</summary>
+    public static string Text(string? value, int maxLength = 300) => Escape(Clean(value, maxLength));
+
+    /// <summary>
+    /// Text for a <c>plain_text</c> object (the header). Slack does not parse mentions there, but angle brackets
+    /// are replaced by look-alikes anyway so that no renderer or notification preview can read them as markup.
+    /// </summary>
+    public static string Plain(string? value, int maxLength) =>
+        Clean(value, maxLength).Replace('<', '\u2039').Replace('>', '\u203A');
+
+    public static string Count(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
+
+    private static bool IsInvisibleFormatting(char c) =>
+        c is '\u200B' or '\u200C' or '\u200D' or '\u200E' or '\u200F' or '\u2060' or '\uFEFF'
+            or (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069');
+}

@@ -1,0 +1,54 @@
+using System.Text.Json;
+using Pipeline.TestSupport;
+
+namespace Pipeline.Bench.Tests;
+
+/// <summary>The benchmark (`dotnet run -c Release --project bench`) runs and reports its figures in the documented shape. Timings are never asserted.</summary>
+public sealed class BenchCommandTests
+{
+    private static readonly string DemoFolder = Path.Combine(SharedCorpus.RepositoryRoot, "samples", "demo");
+
+    [Fact]
+    public async Task Bench_e2e_on_a_tiny_size_reports_the_baseline_and_the_ratio_to_it()
+    {
+        var result = await PipelineProcess.RunProgramAsync("bench", ["--events", "2000", "--only", "e2e", "--repeat", "1", "--corpus", DemoFolder, "--format", "json"]);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+
+        using var report = JsonDocument.Parse(result.Stdout);
+        var root = report.RootElement;
+        Assert.True(root.GetProperty("machine").GetProperty("processors").GetInt32() > 0);
+        Assert.Contains("samples", root.GetProperty("corpus").GetString(), StringComparison.Ordinal);
+        var results = root.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal(["baseline", "e2e"], results.Select(r => r.GetProperty("benchmark").GetString()));
+
+        var baseline = results[0];
+        Assert.Equal(1.0, baseline.GetProperty("ratioToBaseline").GetDouble());
+        var e2e = results[1];
+        Assert.Equal(2000, e2e.GetProperty("count").GetInt64());
+        Assert.True(e2e.GetProperty("eventsPerSecond").GetDouble() > 0);
+        Assert.True(e2e.GetProperty("megabytesPerSecond").GetDouble() > 0);
+        Assert.True(e2e.GetProperty("ratioToBaseline").GetDouble() > 0);
+        Assert.Equal(JsonValueKind.String, e2e.GetProperty("target").ValueKind);
+        Assert.Contains(e2e.GetProperty("targetMet").ValueKind, new[] { JsonValueKind.True, JsonValueKind.False });
+        // Every generated event went through the whole pipeline: digests were written and the counts add up.
+        Assert.Contains("digests; rejected", e2e.GetProperty("note").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bench_text_prints_a_table_with_the_machine_and_the_command()
+    {
+        var result = await PipelineProcess.RunProgramAsync("bench", ["-n", "500", "--only", "dedupe", "--corpus", DemoFolder]);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains("cores", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("command: dotnet run -c Release --project bench -- -n 500 --only dedupe", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("bytesPerId", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bench_rejects_an_unknown_benchmark_name_with_exit_code_2()
+    {
+        var result = await PipelineProcess.RunProgramAsync("bench", ["--only", "e2e,nope"]);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--only 'nope' is not a benchmark", result.Stderr, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,130 @@
+using Amazon.DynamoDBv2.Model;
+using Amazon.DynamoDBv2;
+using Amazon.Runtime;
+using Microsoft.Extensions.Time.Testing;
+using Pipeline.Lambda.Ledger;
+using Pipeline.TestSupport.Emulators;
+
+namespace Pipeline.Lambda.Tests;
+
+/// <summary>The DynamoDB ledger against dynalite on loopback: the conditional writes behave as the guarantee says.</summary>
+public sealed class DynamoDbDigestLedgerTests(DynaliteFixture dynalite) : IClassFixture<DynaliteFixture>
+{
+    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan Ttl = TimeSpan.FromDays(7);
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 24, 10, 0, 0, TimeSpan.Zero));
+
+    internal static AmazonDynamoDBClient Client(string endpoint) =>
+        new(new BasicAWSCredentials("x", "x"), new AmazonDynamoDBConfig
+        {
+            ServiceURL = endpoint,
+            AuthenticationRegion = "us-east-1",
+            MaxErrorRetry = 0,
+            Timeout = TimeSpan.FromSeconds(5),
+        });
+
+    /// <summary>The ledger table as the CDK stack creates it (partition key digestId).</summary>
+    internal static async Task<string> CreateTableAsync(IAmazonDynamoDB client)
+    {
+        var name = "ledger-" + Guid.NewGuid().ToString("N")[..8];
+        await client.CreateTableAsync(new CreateTableRequest
+        {
+            TableName = name,
+            KeySchema = [new KeySchemaElement(DynamoDbDigestLedger.KeyAttribute, KeyType.HASH)],
+            AttributeDefinitions = [new AttributeDefinition(DynamoDbDigestLedger.KeyAttribute, ScalarAttributeType.S)],
+            BillingMode = BillingMode.PAY_PER_REQUEST,
+        });
+        for (int i = 0; i < 100; i++)
+        {
+            var table = await client.DescribeTableAsync(name);
+            if (table.Table.TableStatus == TableStatus.ACTIVE) return name;
+            await Task.Delay(20); // dynalite activates tables after --createTableMs 50
+        }
+        throw new InvalidOperationException($"table {name} never became ACTIVE");
+    }
+
+    private async Task<(DynamoDbDigestLedger Ledger, AmazonDynamoDBClient Client, string Table)> NewLedgerAsync()
+    {
+        var client = Client(dynalite.Endpoint);
+        var table = await CreateTableAsync(client);
+        return (new DynamoDbDigestLedger(client, table, _time, Lease, Ttl), client, table);
+    }
+
+    [SkippableFact]
+    public async Task A_posted_digest_cannot_be_claimed_again()
+    {
+        var (ledger, client, _) = await NewLedgerAsync();
+        using var _ = client;
+
+        var claim = await ledger.TryClaimAsync("d1", default);
+        Assert.Equal(ClaimStatus.Claimed, claim.Status);
+        await ledger.MarkPostedAsync(claim, default);
+
+        _time.Advance(TimeSpan.FromDays(1)); // long after any lease
+        Assert.Equal(ClaimStatus.AlreadyPosted, (await ledger.TryClaimAsync("d1", default)).Status);
+        Assert.Equal(ClaimStatus.Claimed, (await ledger.TryClaimAsync("d2", default)).Status);
+    }
+
+    [SkippableFact]
+    public async Task An_unconfirmed_claim_blocks_others_until_its_lease_runs_out()
+    {
+        var (ledger, client, _) = await NewLedgerAsync();
+        using var _ = client;
+
+        var crashed = await ledger.TryClaimAsync("d1", default); // the attempt dies before confirming
+        Assert.Equal(ClaimStatus.Claimed, crashed.Status);
+
+        _time.Advance(Lease - TimeSpan.FromSeconds(1));
+        Assert.Equal(ClaimStatus.InProgress, (await ledger.TryClaimAsync("d1", default)).Status);
+
+        _time.Advance(TimeSpan.FromSeconds(2));
+        var retry = await ledger.TryClaimAsync("d1", default);
+        Assert.Equal(ClaimStatus.Claimed, retry.Status);
+
+        // The crashed attempt's late confirmation no longer counts: the claim is the retry's.
+        await ledger.MarkPostedAsync(crashed, default);
+        await ledger.ReleaseAsync(retry, default);
+        Assert.Equal(ClaimStatus.Claimed, (await ledger.TryClaimAsync("d1", default)).Status);
+    }
+
+    [SkippableFact]
+    public async Task A_released_claim_can_be_claimed_at_once()
+    {
+        var (ledger, client, _) = await NewLedgerAsync();
+        using var _ = client;
+
+        var failedPost = await ledger.TryClaimAsync("d1", default);
+        await ledger.ReleaseAsync(failedPost, default);
+
+        Assert.Equal(ClaimStatus.Claimed, (await ledger.TryClaimAsync("d1", default)).Status);
+    }
+
+    [SkippableFact]
+    public async Task Entries_carry_a_ttl_in_epoch_seconds_and_count_as_absent_once_expired()
+    {
+        var (ledger, client, table) = await NewLedgerAsync();
+        using var _ = client;
+
+        await ledger.MarkPostedAsync(await ledger.TryClaimAsync("d1", default), default);
+        var item = await client.GetItemAsync(table, new Dictionary<string, AttributeValue> { ["digestId"] = new() { S = "d1" } });
+        Assert.Equal((_time.GetUtcNow() + Ttl).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), item.Item["expiresAt"].N);
+        Assert.Equal("posted", item.Item["status"].S);
+
+        // DynamoDB deletes expired items days late; the ledger must not trust that they are gone.
+        _time.Advance(Ttl + TimeSpan.FromMinutes(1));
+        Assert.Equal(ClaimStatus.Claimed, (await ledger.TryClaimAsync("d1", default)).Status);
+    }
+
+    [SkippableFact]
+    public async Task An_unreachable_table_is_reported_as_a_retryable_outage()
+    {
+        using var own = new DynaliteFixture();
+        using var client = Client(own.Endpoint);
+        var table = await CreateTableAsync(client);
+        var ledger = new DynamoDbDigestLedger(client, table, _time, Lease, Ttl);
+
+        own.Stop();
+
+        await Assert.ThrowsAsync<LedgerUnavailableException>(() => ledger.TryClaimAsync("d1", default));
+    }
+}

@@ -1,0 +1,345 @@
+using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
+using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Processing;
+using Pipeline.Aggregator.Delivery;
+using Pipeline.Aggregator.Rendering;
+using Pipeline.Enricher.Accounts;
+using Pipeline.Lambda.Configuration;
+using Pipeline.Lambda.Runtime;
+using Pipeline.Lambda.Windows;
+using Pipeline.TestSupport.Delivery;
+using Pipeline.TestSupport.Lambda;
+using Pipeline.TestSupport;
+
+namespace Pipeline.Lambda.Tests;
+
+public sealed class KinesisWindowHandlerTests
+{
+    private static readonly DateTimeOffset T0 = Events.T0;
+
+    private sealed class Harness
+    {
+        public Harness(int stateMaxBytes = LambdaOptions.DefaultStateMaxBytes)
+        {
+            Ledger = new InMemoryDigestLedger(Time, TimeSpan.FromMinutes(5), TimeSpan.FromDays(7));
+            Log = new LambdaLog(LogText, Time);
+            Handler = new KinesisWindowHandler(new KinesisWindowHandlerOptions { StateMaxBytes = stateMaxBytes }, FileAccountDirectory.Empty, Ledger, Poster, Log);
+        }
+
+        public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 24, 10, 0, 0, TimeSpan.Zero));
+        public InMemoryDigestLedger Ledger { get; }
+        public RecordingDigestSink Poster { get; } = new();
+        public StringWriter LogText { get; } = new();
+        public LambdaLog Log { get; }
+        public KinesisWindowHandler Handler { get; }
+
+        public Task<WindowResponse> Run(KinesisBatch batch, CancellationToken ct = default) => Handler.HandleAsync(batch.ToEvent(), ct);
+
+        public List<JsonElement> LogLines(string message) =>
+            [.. LogText.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(l => JsonDocument.Parse(l).RootElement)
+                .Where(e => e.GetProperty("message").GetString()!.StartsWith(message, StringComparison.Ordinal))];
+    }
+
+    private static System.Text.Json.Nodes.JsonObject Call(string account, double minutes, string? eventId = null, string eventName = "CreateTags") =>
+        Events.ApiCall(account: account, time: T0.AddMinutes(minutes), eventId: eventId, eventName: eventName);
+
+    [Fact]
+    public async Task Open_bursts_and_dedupe_memory_carry_across_invocations_of_a_window()
+    {
+        var h = new Harness();
+        var first = await h.Run(new KinesisBatch()
+            .Add(Call("111111111111", 0, "e1"))
+            .Add(Call("111111111111", 0.5, "e2")));
+        Assert.Empty(first.BatchItemFailures);
+        Assert.Empty(h.Poster.Posted);
+        Assert.True(first.State!.ContainsKey(WindowStateCodec.Key));
+
+        var second = await h.Run(new KinesisBatch { State = first.State }
+            .Add(Call("111111111111", 0.5, "e2"))       // a redelivery of an event seen in the first invocation
+            .Add(Call("111111111111", 1, "e3"))
+            .Add(Call("222222222222", 10, "e4")));      // moves the stream's clock past account 1's quiet gap
+        Assert.Empty(second.BatchItemFailures);
+
+        var digest = Assert.Single(h.Poster.Posted);
+        Assert.Equal("111111111111", digest.Account);
+        Assert.Equal(3, digest.EventCount);
+        Assert.Equal(1, digest.Duplicates);
+        Assert.Equal(BurstCloseReason.QuietGap, digest.ClosedBy);
+    }
+
+    [Fact]
+    public async Task Final_invocation_posts_the_open_bursts_and_returns_an_empty_state()
+    {
+        var h = new Harness();
+        var open = await h.Run(new KinesisBatch().Add(Call("111111111111", 0)).Add(Call("222222222222", 0.5)));
+        Assert.Empty(h.Poster.Posted);
+
+        var final = await h.Run(new KinesisBatch { State = open.State, Final = true });
+
+        Assert.Empty(final.BatchItemFailures);
+        Assert.NotNull(final.State);
+        Assert.Empty(final.State!);
+        Assert.Equal(["111111111111", "222222222222"], h.Poster.Posted.Select(d => d.Account));
+        Assert.All(h.Poster.Posted, d => Assert.Equal(BurstCloseReason.WindowEnd, d.ClosedBy));
+        var end = Assert.Single(h.LogLines("window closed"));
+        Assert.True(end.GetProperty("balanced").GetBoolean());
+        Assert.Equal(2, end.GetProperty("received").GetInt64());
+        Assert.Equal(2, end.GetProperty("digested").GetInt64());
+    }
+
+    [Fact]
+    public async Task Splitting_a_window_into_batches_gives_the_digests_one_batch_gives()
+    {
+        var events = new List<System.Text.Json.Nodes.JsonObject>();
+        string[] accounts = ["111111111111", "222222222222", "333333333333"];
+        for (int i = 0; i < 60; i++)
+            events.Add(Call(accounts[i % 3], i * 0.4 + (i > 30 ? 5 : 0), eventName: i % 7 == 0 ? "DeleteTrail" : "RunInstances"));
+        events.Add(events[5]);  // a redelivery
+        events.Add(events[40]); // and another, across a batch boundary
+
+        var whole = new Harness();
+        await whole.Run(new KinesisBatch { Final = true }.AddAll(events));
+
+        var split = new Harness();
+        IReadOnlyDictionary<string, string>? state = null;
+        foreach (var chunk in events.Chunk(17))
+            state = (await split.Run(new KinesisBatch { State = state }.AddAll(chunk))).State;
+        await split.Run(new KinesisBatch { State = state, Final = true });
+
+        static string Render(IEnumerable<Digest> digests)
+        {
+            using var stream = new MemoryStream();
+            foreach (var d in digests) DigestJson.WriteDigest(stream, d);
+            return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+        }
+        Assert.True(whole.Poster.Posted.Count >= 4);
+        Assert.Equal(Render(whole.Poster.Posted), Render(split.Poster.Posted));
+        Assert.True(Assert.Single(split.LogLines("window closed")).GetProperty("balanced").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Oversize_state_closes_the_oldest_bursts_early_and_stays_under_the_budget()
+    {
+        const int budget = 20_000;
+        var h = new Harness(stateMaxBytes: budget);
+        var batch = new KinesisBatch();
+        for (int i = 0; i < 400; i++)
+            batch.Add(Call($"{100000000000 + i}", i * 0.001, eventName: "Event" + i));
+
+        var response = await h.Run(batch);
+
+        Assert.Empty(response.BatchItemFailures);
+        Assert.True(response.SizeInBytes() <= budget, $"response is {response.SizeInBytes()} bytes");
+        Assert.NotEmpty(h.Poster.Posted);
+        Assert.All(h.Poster.Posted, d => Assert.Equal(BurstCloseReason.WindowEnd, d.ClosedBy));
+        // The oldest bursts went first: the closed ones are a prefix of the accounts in arrival order.
+        var closed = h.Poster.Posted.Select(d => d.Account).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(Enumerable.Range(0, closed.Count).Select(i => $"{100000000000 + i}"), closed);
+        var warning = Assert.Single(h.LogLines("window state over its budget"));
+        Assert.Equal(closed.Count, warning.GetProperty("burstsClosedEarly").GetInt32());
+
+        await h.Run(new KinesisBatch { State = response.State, Final = true });
+        Assert.Equal(400, h.Poster.Posted.Select(d => d.Account).Distinct().Count());
+        Assert.Equal(400, h.Poster.Posted.Count);
+        Assert.True(Assert.Single(h.LogLines("window closed")).GetProperty("balanced").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Malformed_records_are_rejected_with_their_sequence_numbers_and_do_not_fail_the_batch()
+    {
+        var h = new Harness();
+        var batch = new KinesisBatch()
+            .Add(Call("111111111111", 0))
+            .AddData("{\"truncated\": "u8.ToArray())
+            .AddRawData("@@not-base64@@")
+            .Add(Events.ApiCall(account: "12345", time: T0));
+        var seqs = batch.SequenceNumbers;
+
+        var response = await h.Run(batch);
+
+        Assert.Empty(response.BatchItemFailures);
+        var rejected = h.LogLines("record rejected");
+        Assert.Equal([seqs[1], seqs[2], seqs[3]], rejected.Select(r => r.GetProperty("sequenceNumber").GetString()));
+        Assert.Contains("not valid JSON", rejected[0].GetProperty("reason").GetString());
+        Assert.Contains("not base64", rejected[1].GetProperty("reason").GetString());
+        Assert.Contains("not 12 digits", rejected[2].GetProperty("reason").GetString());
+        Assert.All(rejected, r => Assert.Equal("WARN", r.GetProperty("level").GetString()));
+
+        await h.Run(new KinesisBatch { State = response.State, Final = true });
+        var end = Assert.Single(h.LogLines("window closed"));
+        Assert.Equal(3, end.GetProperty("rejected").GetInt64());
+        Assert.True(end.GetProperty("balanced").GetBoolean());
+    }
+
+    [Fact]
+    public async Task A_retried_batch_after_a_delivery_failure_posts_each_digest_once()
+    {
+        var h = new Harness();
+        var opened = await h.Run(new KinesisBatch()
+            .Add(Call("111111111111", 0)).Add(Call("222222222222", 0.1)).Add(Call("333333333333", 0.2)));
+
+        var closing = new KinesisBatch { State = opened.State }.Add(Call("444444444444", 10));
+        h.Poster.FailWhen = d => d.Account == "222222222222"; // delivery breaks after the first digest
+        var failed = await h.Run(closing);
+
+        Assert.Equal([closing.SequenceNumbers[0]], failed.BatchItemFailures);
+        Assert.Equal(opened.State, failed.State); // unchanged: the retry starts where this attempt did
+        Assert.Equal(["111111111111"], h.Poster.Posted.Select(d => d.Account));
+
+        h.Poster.FailWhen = null;
+        var retried = await h.Run(closing.With(failed.State));
+
+        Assert.Empty(retried.BatchItemFailures);
+        Assert.Equal(["111111111111", "222222222222", "333333333333"], h.Poster.Posted.Select(d => d.Account));
+        Assert.Single(h.LogLines("digest already posted"));
+    }
+
+    [Fact]
+    public async Task A_ledger_outage_fails_the_batch_at_its_first_record_with_the_incoming_state()
+    {
+        var h = new Harness();
+        var opened = await h.Run(new KinesisBatch().Add(Call("111111111111", 0)));
+        var closing = new KinesisBatch { State = opened.State }.Add(Call("222222222222", 10)).Add(Call("222222222222", 10.1));
+
+        h.Ledger.Unavailable = true;
+        var failed = await h.Run(closing);
+        Assert.Equal([closing.SequenceNumbers[0]], failed.BatchItemFailures);
+        Assert.Equal(opened.State, failed.State);
+        Assert.Empty(h.Poster.Posted);
+
+        h.Ledger.Unavailable = false;
+        var retried = await h.Run(closing.With(failed.State));
+        Assert.Empty(retried.BatchItemFailures);
+        Assert.Equal("111111111111", Assert.Single(h.Poster.Posted).Account);
+    }
+
+    private sealed class OutboxFullSink : IDigestSink
+    {
+        public Task<DeliveryOutcome> DeliverAsync(Digest digest, CancellationToken cancellationToken) => throw new IOException("outbox full");
+    }
+
+    [Fact]
+    public async Task Any_failure_of_the_poster_is_a_retry_of_the_batch_not_an_invocation_error()
+    {
+        var h = new Harness();
+        var handler = new KinesisWindowHandler(new KinesisWindowHandlerOptions(), FileAccountDirectory.Empty, h.Ledger, new OutboxFullSink(), h.Log);
+        var batch = new KinesisBatch { Final = true }.Add(Call("111111111111", 0));
+
+        var response = await handler.HandleAsync(batch.ToEvent(), default);
+
+        Assert.Equal([batch.SequenceNumbers[0]], response.BatchItemFailures);
+        Assert.Contains("outbox full", Assert.Single(h.LogLines("batch will be retried")).GetProperty("message").GetString());
+        // The claim was released, so the retry posts at once instead of waiting for the lease.
+        Assert.Empty(h.Ledger.Posted);
+        var retried = await h.Handler.HandleAsync(batch.ToEvent(), default);
+        Assert.Empty(retried.BatchItemFailures);
+        Assert.Single(h.Poster.Posted);
+    }
+
+    [Fact]
+    public async Task A_near_deadline_returns_a_retry_of_the_batch_with_the_incoming_state()
+    {
+        var h = new Harness();
+        var batch = new KinesisBatch { State = new Dictionary<string, string> { ["other"] = "kept" } }.Add(Call("111111111111", 0));
+        using var expired = new CancellationTokenSource();
+        await expired.CancelAsync();
+
+        var response = await h.Run(batch, expired.Token);
+
+        Assert.Equal([batch.SequenceNumbers[0]], response.BatchItemFailures);
+        Assert.Equal("kept", response.State!["other"]);
+    }
+
+    [Fact]
+    public async Task Numbers_in_the_incoming_state_are_accepted()
+    {
+        var h = new Harness();
+        var batch = new KinesisBatch { RawState = """{"1": 282, "2": 715, "note": "text"}""" }.Add(Call("111111111111", 0));
+
+        var evt = batch.ToEvent();
+        Assert.Equal("282", evt.State["1"]);
+        Assert.Equal("text", evt.State["note"]);
+        var response = await h.Handler.HandleAsync(evt, default);
+
+        Assert.Empty(response.BatchItemFailures);
+        Assert.True(response.State!.ContainsKey(WindowStateCodec.Key));
+    }
+
+    [SkippableFact]
+    public void The_AWS_sample_tumbling_window_event_parses()
+    {
+        var path = Path.Combine(SharedCorpus.RequireDirectory("corpus/lambda"), "kinesis-timewindow-event.json");
+        var evt = KinesisWindowEvent.Parse(File.ReadAllBytes(path));
+        Assert.Equal("shardId-000000000006", evt.ShardId);
+        Assert.Equal("282", evt.State["1"]);
+        Assert.False(evt.IsFinalInvokeForWindow);
+        Assert.Equal(new DateTimeOffset(2020, 12, 9, 7, 4, 0, TimeSpan.Zero), evt.WindowStart);
+        Assert.Equal("Hello, this is a test."u8.ToArray(), Assert.Single(evt.Records).Data.ToArray());
+    }
+
+    [Fact]
+    public async Task An_unreadable_state_starts_the_window_afresh_instead_of_blocking_the_shard()
+    {
+        var h = new Harness();
+        var batch = new KinesisBatch { State = new Dictionary<string, string> { [WindowStateCodec.Key] = "bm90IGEgc3RhdGU" } }.Add(Call("111111111111", 0));
+
+        var response = await h.Run(batch);
+
+        Assert.Empty(response.BatchItemFailures);
+        Assert.Single(h.LogLines("window state unreadable"));
+        Assert.NotNull(WindowStateCodec.Decode(response.State!));
+    }
+
+    [Fact]
+    public async Task Each_invocation_logs_one_structured_line_with_batch_and_window_counts()
+    {
+        var h = new Harness();
+        h.Log.RequestId = "req-1";
+        var first = await h.Run(new KinesisBatch().Add(Call("111111111111", 0, "a")).Add(Call("111111111111", 0.1, "a")));
+        await h.Run(new KinesisBatch { State = first.State }.Add(Call("111111111111", 0.2, "b")));
+
+        var lines = h.LogLines("batch processed");
+        Assert.Equal(2, lines.Count);
+        Assert.Equal("req-1", lines[0].GetProperty("requestId").GetString());
+        Assert.Equal(KinesisBatch.Shard, lines[1].GetProperty("shardId").GetString());
+        Assert.Equal(1, lines[1].GetProperty("batch").GetProperty("received").GetInt64());
+        Assert.Equal(3, lines[1].GetProperty("window").GetProperty("received").GetInt64());
+        Assert.Equal(1, lines[1].GetProperty("window").GetProperty("duplicates").GetInt64());
+        Assert.Equal(2, lines[1].GetProperty("window").GetProperty("open").GetInt64());
+    }
+
+    [Fact]
+    public void Window_state_round_trips_through_its_encoding()
+    {
+        var aggregator = new BurstAggregator(new BurstWindowOptions());
+        var evt = Enricher.Parsing.EventParser.TryParse(Call("111111111111", 0).Utf8(), out var parsed, out _) ? parsed!.Event : null;
+        aggregator.Add(evt!, new Enricher.Model.AccountInfo("111111111111", "prod") { SlackChannel = "#prod" });
+        aggregator.AddMuted("222222222222", "terraform", T0);
+        var state = new WindowState(KinesisBatch.WindowStart, new WindowCounters { Posted = 3, Invocations = 2 }, new CoreState(
+            aggregator.Snapshot(),
+            [new Enricher.Dedupe.Deduplicator.Entry(UInt128.MaxValue, T0.UtcTicks), new(42, T0.AddMinutes(-1).UtcTicks)],
+            new RunSummary(5, 1, 1, 1, 0, 0, [new("terraform", 1)], [new("not valid JSON", 1)], 2)));
+
+        var decoded = WindowStateCodec.Decode(WindowStateCodec.Encode(state))!;
+
+        Assert.Equal(state.WindowStart, decoded.WindowStart);
+        Assert.Equal(state.Core.Tally.Received, decoded.Core.Tally.Received);
+        Assert.Equal(state.Core.Tally.RejectedByReason, decoded.Core.Tally.RejectedByReason);
+        Assert.Equal(state.Counters, decoded.Counters);
+        Assert.Equal(state.Core.Dedupe, decoded.Core.Dedupe);
+        Assert.Equal(state.Core.Bursts.Watermark, decoded.Core.Bursts.Watermark);
+        var restored = new BurstAggregator(new BurstWindowOptions());
+        restored.Restore(decoded.Core.Bursts);
+        Assert.Equal(Render(aggregator.Flush()), Render(restored.Flush()));
+        Assert.Equal(["222222222222"], restored.AccountsWithPendingCounts);
+
+        static string Render(IReadOnlyList<Digest> digests)
+        {
+            using var stream = new MemoryStream();
+            foreach (var d in digests) DigestJson.WriteDigest(stream, d);
+            return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+        }
+    }
+}

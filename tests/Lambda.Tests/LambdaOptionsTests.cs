@@ -1,0 +1,86 @@
+using Pipeline.Lambda.Configuration;
+
+namespace Pipeline.Lambda.Tests;
+
+public sealed class LambdaOptionsTests
+{
+    private static LambdaOptions Read(params (string Name, string Value)[] vars)
+    {
+        var env = vars.ToDictionary(v => v.Name, v => v.Value);
+        return LambdaOptions.FromEnvironment(name => env.GetValueOrDefault(name));
+    }
+
+    [Fact]
+    public void The_settings_the_CDK_stack_writes_are_read()
+    {
+        var options = Read(("LEDGER_TABLE", "ledger"), ("ACCOUNTS_TABLE", "accounts"), ("SLACK_WEBHOOK_PARAMETER", "/pipeline/slack"),
+            ("BURST_GAP", "120"), ("BURST_MAX_WINDOW", "900"), ("AWS_REGION", "eu-west-1"),
+            ("OUTBOX_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/111111111111/outbox"));
+
+        Assert.Equal("ledger", options.LedgerTable);
+        Assert.Equal("accounts", options.AccountsTable);
+        Assert.Equal(TimeSpan.FromMinutes(2), options.Window.Gap);
+        Assert.Equal(TimeSpan.FromMinutes(15), options.Window.MaxWindow);
+        Assert.Equal("eu-west-1", options.Region);
+        Assert.Equal(LambdaOptions.DefaultStateMaxBytes, options.StateMaxBytes);
+        Assert.Equal("ssm:/pipeline/slack", options.SlackWebhookSecret.ToString());
+        Assert.False(options.SlackWebhookSecretOverridden);
+        Assert.False(FunctionHost.SlackOptions(options).AllowLoopbackHttp);
+        Assert.Equal("https://sqs.eu-west-1.amazonaws.com/111111111111/outbox", options.OutboxQueueUrl);
+        Assert.Equal(TimeSpan.FromMinutes(1), options.OutboxDrainInterval);
+        Assert.Equal(10, options.OutboxDrainMax);
+        Assert.Null(options.MuteRulesPath);
+    }
+
+    [Fact]
+    public void A_secret_reference_replaces_the_ssm_parameter_and_alone_allows_loopback_http()
+    {
+        var options = Read(("LEDGER_TABLE", "l"), ("SLACK_WEBHOOK_SECRET", "env:TEST_WEBHOOK"), ("OUTBOX_QUEUE_URL", "http://127.0.0.1:9/0/outbox"),
+            ("SLACK_MIN_INTERVAL", "0"), ("OUTBOX_DRAIN_INTERVAL", "off"));
+
+        Assert.Equal("env:TEST_WEBHOOK", options.SlackWebhookSecret.ToString());
+        Assert.True(FunctionHost.SlackOptions(options).AllowLoopbackHttp);
+        Assert.Equal(TimeSpan.Zero, options.SlackMinInterval);
+        Assert.Null(options.OutboxDrainInterval);
+    }
+
+    [Fact]
+    public void A_webhook_url_pasted_where_a_reference_belongs_is_refused_without_echoing_it()
+    {
+        var e = Assert.Throws<LambdaConfigException>(() => Read(("LEDGER_TABLE", "l"), ("OUTBOX_QUEUE_URL", "https://sqs/q"),
+            ("SLACK_WEBHOOK_SECRET", "https://hooks.slack.com/services/T0/B0/s3cr3t")));
+        Assert.Contains("SLACK_WEBHOOK_SECRET is not a secret reference", e.Message);
+        Assert.DoesNotContain("s3cr3t", e.Message);
+    }
+
+    [Fact]
+    public void Durations_may_also_be_written_as_people_write_them()
+    {
+        var options = Read(("LEDGER_TABLE", "l"), ("SLACK_WEBHOOK_PARAMETER", "/p"), ("OUTBOX_QUEUE_URL", "https://sqs/q"), ("BURST_GAP", "90s"), ("DEDUPE_HORIZON", "30m"));
+        Assert.Equal(TimeSpan.FromSeconds(90), options.Window.Gap);
+        Assert.Equal(TimeSpan.FromMinutes(30), options.Dedupe.Horizon);
+    }
+
+    [Fact]
+    public void A_missing_ledger_webhook_and_outbox_are_all_named_in_one_message()
+    {
+        var e = Assert.Throws<LambdaConfigException>(() => Read());
+        Assert.Contains("LEDGER_TABLE is not set", e.Message);
+        Assert.Contains("SLACK_WEBHOOK_PARAMETER is not set", e.Message);
+        Assert.Contains("OUTBOX_QUEUE_URL is not set", e.Message);
+    }
+
+    [Theory]
+    [InlineData("BURST_GAP", "soon", "BURST_GAP='soon' is not a duration")]
+    [InlineData("BURST_GAP", "3600", "BURST_GAP (1h) must not be longer than BURST_MAX_WINDOW")]
+    [InlineData("STATE_MAX_BYTES", "2000000", "STATE_MAX_BYTES='2000000' must be a whole number from 1000 to 1000000")]
+    [InlineData("OUTBOX_QUEUE_URL", "ftp://x", "OUTBOX_QUEUE_URL='ftp://x' is not an http(s) URL")]
+    [InlineData("OUTBOX_DRAIN_MAX", "0", "OUTBOX_DRAIN_MAX='0' must be a whole number from 1 to 100")]
+    [InlineData("OUTBOX_DRAIN_INTERVAL", "often", "OUTBOX_DRAIN_INTERVAL='often' is not a duration")]
+    public void A_bad_value_is_named_with_what_to_write(string name, string value, string expected)
+    {
+        var env = new Dictionary<string, string> { ["LEDGER_TABLE"] = "l", ["SLACK_WEBHOOK_PARAMETER"] = "/p", ["OUTBOX_QUEUE_URL"] = "https://sqs/q", [name] = value };
+        var e = Assert.Throws<LambdaConfigException>(() => LambdaOptions.FromEnvironment(n => env.GetValueOrDefault(n)));
+        Assert.Contains(expected, e.Message);
+    }
+}

@@ -1,0 +1,181 @@
+using System.Text;
+using System.Text.Json;
+using Pipeline.Aggregator.Bursts;
+using Pipeline.Slack.Rendering;
+using Pipeline.TestSupport.Slack;
+
+namespace Pipeline.Slack.Tests.Rendering;
+
+public sealed class SlackDigestRendererTests
+{
+    private static byte[] Payload(Digest d, bool plain = false) => SlackDigestRenderer.Render(d).ToPayload(plainTextOnly: plain);
+
+    private static List<string> Texts(byte[] payload)
+    {
+        using var doc = JsonDocument.Parse(payload);
+        return SlackPayloadValidator.Texts(doc.RootElement, "$").Select(t => t.Text).ToList();
+    }
+
+    private static string AllText(byte[] payload) => string.Join("\n", Texts(payload));
+
+    [Fact]
+    public void Header_names_account_id_event_count_and_time_span()
+    {
+        using var doc = JsonDocument.Parse(Payload(SampleDigests.Busy()));
+        var header = doc.RootElement.GetProperty("blocks")[0];
+        Assert.Equal("header", header.GetProperty("type").GetString());
+        Assert.Equal(":red_circle: prod-payments (111122223333) · 1,234 events · 2026-11-25 14:02–14:19 UTC",
+            header.GetProperty("text").GetProperty("text").GetString());
+    }
+
+    [Fact]
+    public void Risky_events_come_first_most_severe_first_then_failures_then_top_lists()
+    {
+        var text = AllText(Payload(SampleDigests.Busy()));
+        int risky = text.IndexOf("Risky activity", StringComparison.Ordinal);
+        int critical = text.IndexOf("*CRITICAL* `StopLogging` by `root`", StringComparison.Ordinal);
+        int high = text.IndexOf("*High* `AuthorizeSecurityGroupIngress`", StringComparison.Ordinal);
+        int failed = text.IndexOf("Failed calls", StringComparison.Ordinal);
+        int actions = text.IndexOf("*Actions* (7)", StringComparison.Ordinal);
+        Assert.True(risky >= 0 && critical > risky && high > critical && failed > high && actions > failed, text);
+    }
+
+    [Fact]
+    public void Top_lists_are_capped_with_and_n_more_and_the_rest_of_the_count()
+    {
+        var text = AllText(Payload(SampleDigests.Busy()));
+        // 7 actions, 5 shown: AssumeRole (40) and GetObject (13) are summed into the "more" line.
+        Assert.Contains("`RunInstances` 700", text, StringComparison.Ordinal);
+        Assert.Contains("_…and 2 more (53)_", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("`GetObject`", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Muted_duplicates_and_event_history_link_are_in_the_footer()
+    {
+        var text = AllText(Payload(SampleDigests.Busy()));
+        Assert.Contains(":mute: 47 muted: `ci-describe-noise` 40, `config-recorder` 7", text, StringComparison.Ordinal);
+        Assert.Contains(":recycle: 5 duplicate deliveries dropped", text, StringComparison.Ordinal);
+        // Regions with risky events first: the critical one happened in us-east-1.
+        Assert.Contains("<https://us-east-1.console.aws.amazon.com/cloudtrail/home?region=us-east-1#/events?StartTime=2026-11-25T14:01:00.000Z&EndTime=2026-11-25T14:21:00.000Z|us-east-1>", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Quiet_digest_has_no_risky_or_failure_section()
+    {
+        var text = AllText(Payload(SampleDigests.Quiet()));
+        Assert.DoesNotContain("Risky activity", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("Failed calls", text, StringComparison.Ordinal);
+        Assert.StartsWith(":large_blue_circle: prod-payments", Texts(Payload(SampleDigests.Quiet()))[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Account_without_a_name_shows_the_id_alone()
+    {
+        var text = AllText(Payload(SampleDigests.Quiet(name: null)));
+        Assert.Contains(":large_blue_circle: 111122223333 · 12 events", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Text_fallback_is_present_and_summarises_the_digest()
+    {
+        using var doc = JsonDocument.Parse(Payload(SampleDigests.Busy()));
+        Assert.Equal("prod-payments (111122223333): 1,234 events, 2026-11-25 14:02–14:19 UTC — 3 risky, top: Critical StopLogging by root — 12 failed",
+            doc.RootElement.GetProperty("text").GetString());
+    }
+
+    [Fact]
+    public void Plain_text_rendering_has_no_blocks_and_carries_the_whole_digest()
+    {
+        var payload = Payload(SampleDigests.Busy(), plain: true);
+        using var doc = JsonDocument.Parse(payload);
+        Assert.False(doc.RootElement.TryGetProperty("blocks", out _));
+        var text = doc.RootElement.GetProperty("text").GetString()!;
+        Assert.Contains("StopLogging", text, StringComparison.Ordinal);
+        Assert.Contains("AccessDenied", text, StringComparison.Ordinal);
+        Assert.Contains("`RunInstances` 700", text, StringComparison.Ordinal);
+        Assert.Empty(SlackPayloadValidator.LimitProblems(payload));
+        Assert.Empty(SlackPayloadValidator.InjectionProblems(payload));
+    }
+
+    [Fact]
+    public void Digest_of_100000_events_renders_as_one_valid_message()
+    {
+        var digest = SampleDigests.Huge();
+        foreach (var plain in new[] { false, true })
+        {
+            var payload = Payload(digest, plain);
+            Assert.Empty(SlackPayloadValidator.LimitProblems(payload));
+            Assert.Empty(SlackPayloadValidator.InjectionProblems(payload));
+        }
+        var text = AllText(Payload(digest));
+        Assert.Contains("100,000 events", text, StringComparison.Ordinal);
+        Assert.Contains("…and 19,990 more risky events", text, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("<!channel>")]
+    [InlineData("<https://evil.example|click here>")]
+    [InlineData("<@U123ABC>")]
+    [InlineData("a&b<c>d")]
+    [InlineData("`<!here>`")]
+    public void Hostile_session_name_renders_inert(string hostile)
+    {
+        var d = SampleDigests.Busy() with
+        {
+            Principals = [new("role/Admin/" + hostile, 5)],
+            Risky = [new("StopLogging", "role/Admin/" + hostile, SampleDigests.T0, "reason " + hostile, RiskSeverity.Critical, hostile, hostile, hostile, "us-east-1")],
+            Failures = [new("PutObject", hostile, "AccessDenied", "denied: " + hostile, 1)],
+            AccountInfo = SampleDigests.Busy().AccountInfo! with { Name = "acct " + hostile },
+        };
+        foreach (var plain in new[] { false, true })
+        {
+            var payload = Payload(d, plain);
+            Assert.Empty(SlackPayloadValidator.InjectionProblems(payload));
+            Assert.Empty(SlackPayloadValidator.LimitProblems(payload));
+            var text = AllText(payload);
+            Assert.DoesNotContain("<!", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("<@", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("<https://evil", text, StringComparison.Ordinal);
+        }
+        Assert.Contains("&lt;!channel&gt;", AllText(Payload(d with { Principals = [new("role/Admin/<!channel>", 1)] })), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Newline_in_a_session_name_cannot_fake_a_line_of_the_digest()
+    {
+        var d = SampleDigests.Busy() with { Principals = [new("role/Admin/x\n:red_circle: *CRITICAL* fake", 5)] };
+        var text = AllText(Payload(d));
+        Assert.Contains("`role/Admin/x :red_circle: *CRITICAL* fake` 5", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Rendering_is_deterministic()
+    {
+        Assert.Equal(Payload(SampleDigests.Busy()), Payload(SampleDigests.Busy()));
+    }
+
+    [Fact]
+    public void Channel_is_written_first_for_bot_token_delivery()
+    {
+        var json = Encoding.UTF8.GetString(SlackDigestRenderer.Render(SampleDigests.Quiet()).ToPayload(channel: "#sec-prod"));
+        Assert.StartsWith("{\"channel\":\"#sec-prod\",\"text\":", json, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Out_of_range_render_option_is_refused_with_its_name()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => SlackDigestRenderer.Render(SampleDigests.Quiet(), new SlackRenderOptions { TopN = 0 }));
+        Assert.Contains("TopN must be between 1 and 20", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WritePayload_writes_indented_json_to_a_stream()
+    {
+        using var stream = new MemoryStream();
+        SlackDigestRenderer.WritePayload(SampleDigests.Quiet(), stream);
+        var json = Encoding.UTF8.GetString(stream.ToArray());
+        Assert.Contains("\n  \"text\":", json, StringComparison.Ordinal);
+        Assert.Empty(SlackPayloadValidator.LimitProblems(stream.ToArray()));
+    }
+}

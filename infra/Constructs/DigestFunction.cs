@@ -8,6 +8,7 @@ using Amazon.CDK.AWS.Lambda;
 using Amazon.CDK.AWS.Logs;
 using Amazon.CDK.AWS.SQS;
 using Constructs;
+using Pipeline.Lambda.Configuration;
 
 namespace Pipeline.Infra.Constructs;
 
@@ -41,17 +42,6 @@ internal sealed record DigestFunctionProps
 /// </summary>
 internal sealed class DigestFunction : Construct
 {
-    /// <summary>Environment variables the function reads (the contract with src/).</summary>
-    public static class Env
-    {
-        public const string AccountsTable = "ACCOUNTS_TABLE";
-        public const string LedgerTable = "LEDGER_TABLE";
-        public const string SlackWebhookParameter = "SLACK_WEBHOOK_PARAMETER";
-        public const string BurstGap = "BURST_GAP";
-        public const string BurstMaxWindow = "BURST_MAX_WINDOW";
-        public const string OutboxQueueUrl = "OUTBOX_QUEUE_URL";
-    }
-
     public DigestFunction(Construct scope, string id, DigestFunctionProps props) : base(scope, id)
     {
         var stack = Amazon.CDK.Stack.Of(this);
@@ -105,12 +95,12 @@ internal sealed class DigestFunction : Construct
             LogGroup = LogGroup,
             Environment = new Dictionary<string, string>
             {
-                [Env.AccountsTable] = props.AccountsTable.TableName,
-                [Env.LedgerTable] = props.LedgerTable.TableName,
-                [Env.SlackWebhookParameter] = props.SlackWebhookParameterName,
-                [Env.BurstGap] = props.BurstGapSeconds.ToString(CultureInfo.InvariantCulture),
-                [Env.BurstMaxWindow] = props.BurstMaxWindowSeconds.ToString(CultureInfo.InvariantCulture),
-                [Env.OutboxQueueUrl] = Outbox.QueueUrl,
+                [FunctionEnvironment.AccountsTable] = props.AccountsTable.TableName,
+                [FunctionEnvironment.LedgerTable] = props.LedgerTable.TableName,
+                [FunctionEnvironment.SlackWebhookParameter] = props.SlackWebhookParameterName,
+                [FunctionEnvironment.BurstGap] = props.BurstGapSeconds.ToString(CultureInfo.InvariantCulture),
+                [FunctionEnvironment.BurstMaxWindow] = props.BurstMaxWindowSeconds.ToString(CultureInfo.InvariantCulture),
+                [FunctionEnvironment.OutboxQueueUrl] = Outbox.QueueUrl,
             },
         });
         Function.Node.AddDependency(Role);

@@ -32,14 +32,12 @@ internal static class FunctionHost
         public const int InvalidConfiguration = 2;
     }
 
-    public const string RuntimeApiVar = "AWS_LAMBDA_RUNTIME_API";
-
     public static async Task<int> RunAsync(Func<string, string?> env, TextWriter stdout, CancellationToken stop)
     {
-        var runtimeApi = env(RuntimeApiVar);
+        var runtimeApi = env(FunctionEnvironment.RuntimeApi);
         if (string.IsNullOrEmpty(runtimeApi))
         {
-            await Console.Error.WriteLineAsync($"error: {RuntimeApiVar} is not set: the bootstrap runs inside AWS Lambda (or against a Runtime API emulator).").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"error: {FunctionEnvironment.RuntimeApi} is not set: the bootstrap runs inside AWS Lambda (or against a Runtime API emulator).").ConfigureAwait(false);
             return ExitCodes.InvalidConfiguration;
         }
         var log = new LambdaLog(stdout, TimeProvider.System);
@@ -145,7 +143,7 @@ internal static class FunctionHost
         }
         catch (MuteRuleException e)
         {
-            throw new LambdaConfigException($"invalid configuration: {LambdaOptions.MuteRulesVar}: {e.Message}");
+            throw new LambdaConfigException($"invalid configuration: {FunctionEnvironment.MuteRules}: {e.Message}");
         }
     }
 

@@ -1,3 +1,4 @@
+using Pipeline.Enricher.Configuration;
 namespace Pipeline.Aggregator.Bursts;
 
 /// <summary>
@@ -20,11 +21,11 @@ internal sealed record BurstWindowOptions
 
     public void Validate()
     {
-        if (Gap <= TimeSpan.Zero) throw new ArgumentException($"--gap must be positive (got {Gap}).");
-        if (MaxWindow <= TimeSpan.Zero) throw new ArgumentException($"--max-window must be positive (got {MaxWindow}).");
-        if (Gap > MaxWindow) throw new ArgumentException($"--gap ({Format(Gap)}) must not be longer than --max-window ({Format(MaxWindow)}): a burst could never close on its gap.");
-        if (MaxRiskyPerDigest < 1) throw new ArgumentException("at least one risky event must be kept per digest.");
-        if (MaxFailuresPerDigest < 1) throw new ArgumentException("at least one failure must be kept per digest.");
+        if (Gap <= TimeSpan.Zero) throw new InvalidOptionException($"{{Gap}} must be positive (got {Format(Gap)}).");
+        if (MaxWindow <= TimeSpan.Zero) throw new InvalidOptionException($"{{MaxWindow}} must be positive (got {Format(MaxWindow)}).");
+        if (Gap > MaxWindow) throw new InvalidOptionException($"{{Gap}} ({Format(Gap)}) must not be longer than {{MaxWindow}} ({Format(MaxWindow)}): a burst could never close on its gap.");
+        if (MaxRiskyPerDigest < 1) throw new InvalidOptionException($"{{MaxRiskyPerDigest}} must be at least 1: a digest keeps at least one risky event (got {MaxRiskyPerDigest}).");
+        if (MaxFailuresPerDigest < 1) throw new InvalidOptionException($"{{MaxFailuresPerDigest}} must be at least 1: a digest keeps at least one failure (got {MaxFailuresPerDigest}).");
     }
 
     private static string Format(TimeSpan t) => Duration.Format(t);

@@ -1,3 +1,4 @@
+using Pipeline.Enricher.Configuration;
 namespace Pipeline.Enricher.Dedupe;
 
 /// <summary>How long and how many event ids the Enricher remembers to drop redeliveries.</summary>
@@ -14,7 +15,7 @@ internal sealed record DedupeOptions
 
     public void Validate()
     {
-        if (Horizon <= TimeSpan.Zero) throw new ArgumentException($"dedupe horizon must be positive (got {Horizon}).");
-        if (MaxEntries < 1) throw new ArgumentException($"dedupe size cap must be at least 1 (got {MaxEntries}).");
+        if (Horizon <= TimeSpan.Zero) throw new InvalidOptionException($"{{Horizon}} must be positive (got {Horizon}).");
+        if (MaxEntries < 1) throw new InvalidOptionException($"{{MaxEntries}} must be at least 1 (got {MaxEntries}).");
     }
 }

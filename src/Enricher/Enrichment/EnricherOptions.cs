@@ -1,4 +1,5 @@
 using Pipeline.Enricher.Dedupe;
+using Pipeline.Enricher.Configuration;
 
 namespace Pipeline.Enricher.Enrichment;
 
@@ -14,6 +15,6 @@ internal sealed record EnricherOptions
     public void Validate()
     {
         Dedupe.Validate();
-        if (NamingBatchSize is < 1 or > 100) throw new ArgumentException($"naming batch size must be 1–100 (got {NamingBatchSize}).");
+        if (NamingBatchSize is < 1 or > 100) throw new InvalidOptionException($"{{NamingBatchSize}} must be 1–100: DynamoDB answers up to 100 keys per request (got {NamingBatchSize}).");
     }
 }

@@ -1,4 +1,6 @@
 using System.Globalization;
+using Pipeline.Enricher.Configuration;
+using Env = Pipeline.Lambda.Configuration.FunctionEnvironment;
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Enricher.Dedupe;
 using Pipeline.Slack.Secrets;
@@ -11,27 +13,6 @@ namespace Pipeline.Lambda.Configuration;
 /// </summary>
 internal sealed record LambdaOptions
 {
-    public const string AccountsTableVar = "ACCOUNTS_TABLE";
-    public const string LedgerTableVar = "LEDGER_TABLE";
-    public const string BurstGapVar = "BURST_GAP";
-    public const string BurstMaxWindowVar = "BURST_MAX_WINDOW";
-    public const string DedupeHorizonVar = "DEDUPE_HORIZON";
-    public const string DedupeMaxIdsVar = "DEDUPE_MAX_IDS";
-    public const string SlackWebhookParameterVar = "SLACK_WEBHOOK_PARAMETER";
-    public const string SlackWebhookSecretVar = "SLACK_WEBHOOK_SECRET";
-    public const string SlackMinIntervalVar = "SLACK_MIN_INTERVAL";
-    public const string SlackCooldownVar = "SLACK_COOLDOWN";
-    public const string OutboxQueueUrlVar = "OUTBOX_QUEUE_URL";
-    public const string OutboxDrainIntervalVar = "OUTBOX_DRAIN_INTERVAL";
-    public const string OutboxDrainMaxVar = "OUTBOX_DRAIN_MAX";
-    public const string SqsEndpointVar = "SQS_ENDPOINT";
-    public const string MuteRulesVar = "MUTE_RULES";
-    public const string StateMaxBytesVar = "STATE_MAX_BYTES";
-    public const string LedgerTtlVar = "LEDGER_TTL";
-    public const string LedgerLeaseVar = "LEDGER_CLAIM_LEASE";
-    public const string DynamoDbEndpointVar = "DYNAMODB_ENDPOINT";
-    public const string RegionVar = "AWS_REGION";
-
     /// <summary>Lambda's hard limit on a shard's window state is 1 MB; this leaves room for the response's own JSON.</summary>
     public const int DefaultStateMaxBytes = 900_000;
 
@@ -98,6 +79,16 @@ internal sealed record LambdaOptions
 
     public string Region { get; init; } = "us-east-1";
 
+    /// <summary>The variable that sets each option of the core, for validation messages in the operator's words.</summary>
+    internal static readonly IReadOnlyDictionary<string, string> VariableOf = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        [nameof(BurstWindowOptions.Gap)] = Env.BurstGap,
+        [nameof(BurstWindowOptions.MaxWindow)] = Env.BurstMaxWindow,
+        [nameof(DedupeOptions.Horizon)] = Env.DedupeHorizon,
+        [nameof(DedupeOptions.MaxEntries)] = Env.DedupeMaxIds,
+        [nameof(StateMaxBytes)] = Env.StateMaxBytes,
+    };
+
     /// <summary>Reads and validates the environment; throws <see cref="LambdaConfigException"/> listing every problem.</summary>
     public static LambdaOptions FromEnvironment(Func<string, string?> env)
     {
@@ -135,7 +126,7 @@ internal sealed record LambdaOptions
         }
 
         SecretReference? slackSecret = null;
-        if (Get(SlackWebhookSecretVar) is { } secretSpec)
+        if (Get(Env.SlackWebhookSecret) is { } secretSpec)
         {
             try
             {
@@ -144,67 +135,68 @@ internal sealed record LambdaOptions
             catch (FormatException e)
             {
                 // The reference is not the secret, but someone may have pasted the URL itself here: never echo it.
-                problems.Add($"{SlackWebhookSecretVar} is not a secret reference: {e.Message}");
+                problems.Add($"{Env.SlackWebhookSecret} is not a secret reference: {e.Message}");
             }
         }
-        else if (Get(SlackWebhookParameterVar) is { } parameter)
+        else if (Get(Env.SlackWebhookParameter) is { } parameter)
         {
             slackSecret = new SecretReference(SecretSourceKind.Ssm, parameter);
         }
         else
         {
-            problems.Add($"{SlackWebhookParameterVar} is not set: name the SSM SecureString parameter that holds the Slack webhook URL.");
+            problems.Add($"{Env.SlackWebhookParameter} is not set: name the SSM SecureString parameter that holds the Slack webhook URL.");
         }
 
-        var outboxUrl = UriOf(OutboxQueueUrlVar);
-        if (Get(OutboxQueueUrlVar) is null)
-            problems.Add($"{OutboxQueueUrlVar} is not set: name the SQS queue that keeps digests Slack did not take (without it a Slack outage would lose them).");
+        var outboxUrl = UriOf(Env.OutboxQueueUrl);
+        if (Get(Env.OutboxQueueUrl) is null)
+            problems.Add($"{Env.OutboxQueueUrl} is not set: name the SQS queue that keeps digests Slack did not take (without it a Slack outage would lose them).");
 
         var defaults = new BurstWindowOptions();
-        var ledger = Get(LedgerTableVar);
-        if (ledger is null) problems.Add($"{LedgerTableVar} is not set: name the DynamoDB table that records posted digests (partition key digestId).");
+        var ledger = Get(Env.LedgerTable);
+        if (ledger is null) problems.Add($"{Env.LedgerTable} is not set: name the DynamoDB table that records posted digests (partition key digestId).");
 
         var options = new LambdaOptions
         {
-            AccountsTable = Get(AccountsTableVar),
+            AccountsTable = Get(Env.AccountsTable),
             LedgerTable = ledger ?? "",
             Window = new BurstWindowOptions
             {
-                Gap = DurationOf(BurstGapVar, defaults.Gap),
-                MaxWindow = DurationOf(BurstMaxWindowVar, defaults.MaxWindow),
+                Gap = DurationOf(Env.BurstGap, defaults.Gap),
+                MaxWindow = DurationOf(Env.BurstMaxWindow, defaults.MaxWindow),
             },
             Dedupe = new DedupeOptions
             {
-                Horizon = DurationOf(DedupeHorizonVar, new DedupeOptions().Horizon),
-                MaxEntries = IntOf(DedupeMaxIdsVar, 50_000, 1, 10_000_000),
+                Horizon = DurationOf(Env.DedupeHorizon, new DedupeOptions().Horizon),
+                MaxEntries = IntOf(Env.DedupeMaxIds, 50_000, 1, 10_000_000),
             },
-            SlackWebhookParameter = Get(SlackWebhookParameterVar),
+            SlackWebhookParameter = Get(Env.SlackWebhookParameter),
             SlackWebhookSecret = slackSecret ?? new SecretReference(SecretSourceKind.Ssm, "-"),
-            SlackWebhookSecretOverridden = Get(SlackWebhookSecretVar) is not null,
-            SlackMinInterval = DurationOf(SlackMinIntervalVar, TimeSpan.FromSeconds(1), allowZero: true),
-            SlackCooldown = DurationOf(SlackCooldownVar, TimeSpan.FromMinutes(1), allowZero: true),
+            SlackWebhookSecretOverridden = Get(Env.SlackWebhookSecret) is not null,
+            SlackMinInterval = DurationOf(Env.SlackMinInterval, TimeSpan.FromSeconds(1), allowZero: true),
+            SlackCooldown = DurationOf(Env.SlackCooldown, TimeSpan.FromMinutes(1), allowZero: true),
             OutboxQueueUrl = outboxUrl?.OriginalString ?? "",
-            OutboxDrainInterval = Get(OutboxDrainIntervalVar) is "off" ? null : DurationOf(OutboxDrainIntervalVar, TimeSpan.FromMinutes(1), allowZero: true),
-            OutboxDrainMax = IntOf(OutboxDrainMaxVar, 10, 1, 100),
-            SqsEndpoint = UriOf(SqsEndpointVar),
-            MuteRulesPath = Get(MuteRulesVar),
-            StateMaxBytes = IntOf(StateMaxBytesVar, DefaultStateMaxBytes, 1_000, 1_000_000),
-            LedgerTtl = DurationOf(LedgerTtlVar, TimeSpan.FromDays(7)),
-            LedgerClaimLease = DurationOf(LedgerLeaseVar, TimeSpan.FromMinutes(5)),
-            DynamoDbEndpoint = UriOf(DynamoDbEndpointVar),
-            Region = Get(RegionVar) ?? "us-east-1",
+            OutboxDrainInterval = Get(Env.OutboxDrainInterval) is "off" ? null : DurationOf(Env.OutboxDrainInterval, TimeSpan.FromMinutes(1), allowZero: true),
+            OutboxDrainMax = IntOf(Env.OutboxDrainMax, 10, 1, 100),
+            SqsEndpoint = UriOf(Env.SqsEndpoint),
+            MuteRulesPath = Get(Env.MuteRules),
+            StateMaxBytes = IntOf(Env.StateMaxBytes, DefaultStateMaxBytes, 1_000, 1_000_000),
+            LedgerTtl = DurationOf(Env.LedgerTtl, TimeSpan.FromDays(7)),
+            LedgerClaimLease = DurationOf(Env.LedgerClaimLease, TimeSpan.FromMinutes(5)),
+            DynamoDbEndpoint = UriOf(Env.DynamoDbEndpoint),
+            Region = Get(Env.Region) ?? "us-east-1",
         };
 
         try
         {
             options.Window.Validate();
+            options.Dedupe.Validate();
         }
-        catch (ArgumentException e)
+        catch (InvalidOptionException e)
         {
-            problems.Add(e.Message.Replace("--gap", BurstGapVar, StringComparison.Ordinal).Replace("--max-window", BurstMaxWindowVar, StringComparison.Ordinal));
+            problems.Add(e.Describe(VariableOf));
         }
         if (options.LedgerTtl <= options.LedgerClaimLease)
-            problems.Add($"{LedgerTtlVar} ({Duration.Format(options.LedgerTtl)}) must be longer than {LedgerLeaseVar} ({Duration.Format(options.LedgerClaimLease)}).");
+            problems.Add($"{Env.LedgerTtl} ({Duration.Format(options.LedgerTtl)}) must be longer than {Env.LedgerClaimLease} ({Duration.Format(options.LedgerClaimLease)}).");
 
         if (problems.Count > 0) throw new LambdaConfigException("invalid configuration: " + string.Join(" ", problems));
         return options;

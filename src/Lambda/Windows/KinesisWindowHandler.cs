@@ -12,6 +12,7 @@ using Pipeline.Lambda.Configuration;
 using Pipeline.Lambda.Delivery;
 using Pipeline.Lambda.Ledger;
 using Pipeline.Lambda.Runtime;
+using Pipeline.Enricher.Configuration;
 
 namespace Pipeline.Lambda.Windows;
 
@@ -27,7 +28,7 @@ internal sealed record KinesisWindowHandlerOptions
     public void Validate()
     {
         Core.Validate();
-        if (StateMaxBytes < 1_000) throw new ArgumentException($"the state budget must be at least 1000 bytes (got {StateMaxBytes}).");
+        if (StateMaxBytes < 1_000) throw new InvalidOptionException($"{{StateMaxBytes}} must be at least 1000 bytes (got {StateMaxBytes}).");
     }
 }
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Cli.Hosting;
+using Pipeline.Enricher.Configuration;
 using Pipeline.Enricher.Dedupe;
 using Pipeline.Enricher.Muting;
 using Pipeline.Enricher.Reading;
@@ -114,4 +115,27 @@ internal static class CommonOptions
 }
 
 /// <summary>A command line that cannot work: the message says what to change. Exit code 2.</summary>
-internal sealed class UsageException(string message) : Exception(message);
+internal sealed class UsageException(string message) : Exception(message)
+{
+    /// <summary>The flag that sets each option of the core, so a validation message names what the user typed.</summary>
+    public static readonly IReadOnlyDictionary<string, string> FlagOf = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        [nameof(BurstWindowOptions.Gap)] = "--gap",
+        [nameof(BurstWindowOptions.MaxWindow)] = "--max-window",
+        [nameof(DedupeOptions.Horizon)] = "--dedupe-horizon",
+        [nameof(DedupeOptions.MaxEntries)] = "--dedupe-max-ids",
+    };
+
+    /// <summary>Runs an options object's validation and says its problem in flag names.</summary>
+    public static void Validate(Action validate)
+    {
+        try
+        {
+            validate();
+        }
+        catch (InvalidOptionException e)
+        {
+            throw new UsageException(e.Describe(FlagOf));
+        }
+    }
+}

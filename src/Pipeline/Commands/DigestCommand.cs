@@ -117,15 +117,11 @@ internal sealed record DigestSettings
 
     public void Validate()
     {
-        try
+        UsageException.Validate(() =>
         {
             Window.Validate();
             Dedupe.Validate();
-        }
-        catch (ArgumentException e)
-        {
-            throw new UsageException(e.Message);
-        }
+        });
     }
 }
 

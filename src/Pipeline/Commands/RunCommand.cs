@@ -48,14 +48,7 @@ internal static class RunCommand
         {
             var streamName = parse.GetValue(stream)!;
             var window = CommonOptions.Window(parse, gap, maxWindow);
-            try
-            {
-                window.Validate();
-            }
-            catch (ArgumentException e)
-            {
-                throw new UsageException(e.Message);
-            }
+            UsageException.Validate(window.Validate);
             var mapping = new EventSourceMappingOptions
             {
                 Stream = streamName,

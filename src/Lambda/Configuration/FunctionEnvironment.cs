@@ -1,0 +1,41 @@
+namespace Pipeline.Lambda.Configuration;
+
+/// <summary>
+/// The function's environment contract: every variable it reads, written once. The function reads them
+/// (<see cref="LambdaOptions.FromEnvironment"/>) and the CDK app sets them (infra/ compiles this very file), so the
+/// two cannot drift apart. Plain constants only: infra/ builds it without any other part of src/.
+/// </summary>
+public static class FunctionEnvironment
+{
+    /// <summary>DynamoDB table with account names; unset: digests show account ids only.</summary>
+    public const string AccountsTable = "ACCOUNTS_TABLE";
+    /// <summary>DynamoDB table of posted digests (the digest ledger). Required.</summary>
+    public const string LedgerTable = "LEDGER_TABLE";
+    /// <summary>A burst closes after this much quiet in its account: seconds (120) or a duration (2m).</summary>
+    public const string BurstGap = "BURST_GAP";
+    /// <summary>A burst closes after lasting this long; also the tumbling window of the event source mapping.</summary>
+    public const string BurstMaxWindow = "BURST_MAX_WINDOW";
+    public const string DedupeHorizon = "DEDUPE_HORIZON";
+    public const string DedupeMaxIds = "DEDUPE_MAX_IDS";
+    /// <summary>SSM SecureString parameter holding the Slack webhook URL.</summary>
+    public const string SlackWebhookParameter = "SLACK_WEBHOOK_PARAMETER";
+    /// <summary>A secret reference (env:, file:, ssm:) that overrides <see cref="SlackWebhookParameter"/> (tests, SSM-less set-ups).</summary>
+    public const string SlackWebhookSecret = "SLACK_WEBHOOK_SECRET";
+    public const string SlackMinInterval = "SLACK_MIN_INTERVAL";
+    public const string SlackCooldown = "SLACK_COOLDOWN";
+    /// <summary>SQS queue that keeps the digests Slack did not take. Required.</summary>
+    public const string OutboxQueueUrl = "OUTBOX_QUEUE_URL";
+    public const string OutboxDrainInterval = "OUTBOX_DRAIN_INTERVAL";
+    public const string OutboxDrainMax = "OUTBOX_DRAIN_MAX";
+    public const string MuteRules = "MUTE_RULES";
+    public const string StateMaxBytes = "STATE_MAX_BYTES";
+    public const string LedgerTtl = "LEDGER_TTL";
+    public const string LedgerClaimLease = "LEDGER_CLAIM_LEASE";
+    /// <summary>Endpoint overrides for the tests' loopback peers; unset on AWS.</summary>
+    public const string SqsEndpoint = "SQS_ENDPOINT";
+    public const string DynamoDbEndpoint = "DYNAMODB_ENDPOINT";
+    /// <summary>Set by Lambda itself.</summary>
+    public const string Region = "AWS_REGION";
+    /// <summary>Set by Lambda itself: where the Runtime API listens.</summary>
+    public const string RuntimeApi = "AWS_LAMBDA_RUNTIME_API";
+}

@@ -96,9 +96,15 @@ public sealed class DynamoDbThrottlingTests : IDisposable
         Assert.Equal(1, directory.Failures);
         Assert.Contains("ProvisionedThroughputExceeded", Assert.Single(warnings), StringComparison.Ordinal);
 
+        // Polly's breaker samples two reads before it opens, and this directory has made no other: it asks once more.
+        Assert.Empty(await directory.LookupAsync(["111122223333"], default));
+        Assert.Equal(2, directory.Failures);
+        Assert.Contains("retrying in 30s", warnings[1], StringComparison.Ordinal);
+
         int asked = _requests.Count;
         Assert.Empty(await directory.LookupAsync(["111122223333"], default)); // within the backoff: not asked again
         Assert.Equal(asked, _requests.Count);
+        Assert.Equal(2, directory.Failures);
 
         lock (_answers) { _answers.Clear(); _answers.Enqueue((200, Found(("111122223333", "prod")))); }
         time.Advance(TimeSpan.FromSeconds(31));

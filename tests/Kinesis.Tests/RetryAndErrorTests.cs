@@ -264,6 +264,24 @@ public sealed class RetryAndErrorTests
     }
 
     [Fact]
+    public async Task Shard_reader_throws_a_failed_renewal_as_it_came()
+    {
+        var iterators = 0;
+        using var server = new ScriptedKinesis(call => call.Operation == "GetShardIterator"
+            ? Interlocked.Increment(ref iterators) == 1
+                ? (200, """{"ShardIterator":"it"}""")
+                : (400, ScriptedKinesis.Error("ResourceNotFoundException", "Shard gone"))
+            : (400, ScriptedKinesis.Error("ExpiredIteratorException", "Iterator expired")));
+        using var client = new KinesisClient(TestClients.Options(server.Url), new InstantTimeProvider());
+        var reader = new ShardReader(client, "s", "shardId-000000000000");
+
+        var error = await Assert.ThrowsAsync<KinesisException>(async () => { await foreach (var _ in reader.ReadAsync()) { } });
+
+        Assert.Equal("ResourceNotFoundException", error.ErrorType);
+        Assert.Single(server.CallsTo("GetRecords"));
+    }
+
+    [Fact]
     public async Task Shard_reader_counts_renewals_in_a_row_afresh_after_each_page()
     {
         var expired = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);

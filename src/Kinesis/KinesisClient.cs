@@ -5,6 +5,8 @@ using Amazon;
 using Amazon.Runtime;
 using Amazon.Runtime.Credentials;
 using Amazon.Runtime.Signing;
+using Polly;
+using Polly.Retry;
 
 namespace Pipeline.Kinesis;
 
@@ -12,7 +14,8 @@ namespace Pipeline.Kinesis;
 /// The slice of Kinesis Data Streams the pipeline needs, spoken directly: JSON 1.1 over HttpClient
 /// (POST /, X-Amz-Target: Kinesis_20131202.Operation), signed by AWSSDK.Core's SigV4SigningHandler.
 /// AWSSDK.Kinesis would do this for us but is not available to the build. Every call retries retryable
-/// errors (<see cref="KinesisException.IsRetryable"/>) with exponential backoff timed by the TimeProvider.
+/// errors (<see cref="KinesisException.IsRetryable"/>) with exponential backoff timed by the TimeProvider;
+/// the retries are Polly pipelines built once per client.
 /// </summary>
 internal sealed class KinesisClient : IDisposable
 {
@@ -26,6 +29,9 @@ internal sealed class KinesisClient : IDisposable
     private readonly TimeProvider _time;
     private readonly HttpClient _http;
     private readonly Uri _endpoint;
+    private readonly Func<double>? _jitter;
+    private readonly ResiliencePipeline _callRetry;
+    private readonly ResiliencePipeline<List<int>> _putRetry;
 
     /// <param name="innerHandler">The handler under the signer (tests capture requests here). Default: a pooled SocketsHttpHandler.</param>
     /// <param name="signedAt">Fixed signing time (SigV4 test vectors only).</param>
@@ -51,6 +57,10 @@ internal sealed class KinesisClient : IDisposable
             innerHandler ?? new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
         // Timeouts are ours (RequestTimeout) so they surface as a retryable KinesisException.
         _http = new HttpClient(signer) { Timeout = Timeout.InfiniteTimeSpan };
+
+        _jitter = options.BackoffJitter ? options.JitterSource ?? Backoff.NewJitterSource() : null;
+        _callRetry = BuildCallRetry();
+        _putRetry = BuildPutRetry();
     }
 
     public Uri Endpoint => _endpoint;
@@ -84,14 +94,21 @@ internal sealed class KinesisClient : IDisposable
     public async Task<StreamSummary> WaitForActiveAsync(string streamName, CancellationToken cancellationToken = default)
     {
         var started = _time.GetTimestamp();
-        while (true)
-        {
-            var summary = await DescribeStreamSummaryAsync(streamName, cancellationToken).ConfigureAwait(false);
-            if (summary.IsActive) return summary;
-            if (_time.GetElapsedTime(started) >= _options.ActiveTimeout)
-                throw new TimeoutException($"Stream {streamName} is still {summary.StreamStatus} after {_options.ActiveTimeout}.");
-            await Task.Delay(_options.StatusPollInterval, _time, cancellationToken).ConfigureAwait(false);
-        }
+        // Built per wait: the deadline counts from this call. Errors are not retried here (InvokeAsync already did).
+        var poll = new ResiliencePipelineBuilder<StreamSummary> { TimeProvider = _time }
+            .AddRetry(new RetryStrategyOptions<StreamSummary>
+            {
+                ShouldHandle = args => ValueTask.FromResult(
+                    args.Outcome.Result is { IsActive: false } && _time.GetElapsedTime(started) < _options.ActiveTimeout),
+                MaxRetryAttempts = int.MaxValue, // bounded by ActiveTimeout instead
+                BackoffType = DelayBackoffType.Constant,
+                Delay = _options.StatusPollInterval,
+            })
+            .Build();
+        var summary = await poll.ExecuteAsync(
+            async token => await DescribeStreamSummaryAsync(streamName, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        return summary.IsActive ? summary
+            : throw new TimeoutException($"Stream {streamName} is still {summary.StreamStatus} after {_options.ActiveTimeout}.");
     }
 
     /// <summary>Every shard of the stream (open and closed), following NextToken across pages.</summary>
@@ -202,57 +219,64 @@ internal sealed class KinesisClient : IDisposable
 
     public void Dispose() => _http.Dispose();
 
+    /// <summary>Sends one batch, then only its failed entries again while attempts remain; returns the number of requests.</summary>
     private async Task<int> PutBatchAsync(string streamName, IReadOnlyList<PutRecordsEntry> records, List<int> batch, PutRecordResult?[] results, CancellationToken cancellationToken)
     {
         var pending = batch;
-        for (var attempt = 1; ; attempt++)
+        var requests = 0;
+        await _putRetry.ExecuteAsync(async token =>
         {
-            var sending = pending;
-            var body = KinesisJson.Write(w =>
-            {
-                w.WriteString("StreamName", streamName);
-                w.WriteStartArray("Records");
-                foreach (var index in sending)
-                {
-                    var record = records[index];
-                    w.WriteStartObject();
-                    w.WriteBase64String("Data", record.Data.Span);
-                    w.WriteString("PartitionKey", record.PartitionKey);
-                    if (record.ExplicitHashKey is { } hashKey) w.WriteString("ExplicitHashKey", hashKey);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-            });
+            requests++;
+            pending = await PutOnceAsync(streamName, records, pending, results, token).ConfigureAwait(false);
+            return pending;
+        }, cancellationToken).ConfigureAwait(false);
+        return requests;
+    }
 
-            List<int> failed = [];
-            try
+    /// <summary>One PutRecords request for <paramref name="sending"/>; records each entry's result and returns the indexes that failed.</summary>
+    private async Task<List<int>> PutOnceAsync(string streamName, IReadOnlyList<PutRecordsEntry> records, List<int> sending, PutRecordResult?[] results, CancellationToken cancellationToken)
+    {
+        var body = KinesisJson.Write(w =>
+        {
+            w.WriteString("StreamName", streamName);
+            w.WriteStartArray("Records");
+            foreach (var index in sending)
             {
-                using var answer = await SendOnceAsync("PutRecords", body, cancellationToken).ConfigureAwait(false);
-                var entries = answer.RootElement.GetProperty("Records");
-                if (entries.GetArrayLength() != sending.Count)
-                    throw new KinesisException("MalformedResponse", $"PutRecords answered {entries.GetArrayLength()} entries for {sending.Count} records.", 200);
-                var position = 0;
-                foreach (var entry in entries.EnumerateArray())
-                {
-                    var index = sending[position++];
-                    var errorCode = KinesisJson.String(entry, "ErrorCode");
-                    results[index] = errorCode is null
-                        ? new PutRecordResult(KinesisJson.RequiredString(entry, "SequenceNumber"), KinesisJson.String(entry, "ShardId"), null, null)
-                        : new PutRecordResult(null, null, errorCode, KinesisJson.String(entry, "ErrorMessage"));
-                    if (errorCode is not null) failed.Add(index);
-                }
+                var record = records[index];
+                w.WriteStartObject();
+                w.WriteBase64String("Data", record.Data.Span);
+                w.WriteString("PartitionKey", record.PartitionKey);
+                if (record.ExplicitHashKey is { } hashKey) w.WriteString("ExplicitHashKey", hashKey);
+                w.WriteEndObject();
             }
-            catch (KinesisException e) when (e.IsRetryable)
-            {
-                // The whole call failed (throttled, 5xx, timeout): every record of it is still pending.
-                foreach (var index in sending) results[index] = new PutRecordResult(null, null, e.ErrorType, e.ServiceMessage);
-                failed = sending;
-            }
+            w.WriteEndArray();
+        });
 
-            if (failed.Count == 0 || attempt >= _options.MaxAttempts) return attempt;
-            pending = failed;
-            await DelayAsync(attempt, cancellationToken).ConfigureAwait(false);
+        List<int> failed = [];
+        try
+        {
+            using var answer = await SendOnceAsync("PutRecords", body, cancellationToken).ConfigureAwait(false);
+            var entries = answer.RootElement.GetProperty("Records");
+            if (entries.GetArrayLength() != sending.Count)
+                throw new KinesisException("MalformedResponse", $"PutRecords answered {entries.GetArrayLength()} entries for {sending.Count} records.", 200);
+            var position = 0;
+            foreach (var entry in entries.EnumerateArray())
+            {
+                var index = sending[position++];
+                var errorCode = KinesisJson.String(entry, "ErrorCode");
+                results[index] = errorCode is null
+                    ? new PutRecordResult(KinesisJson.RequiredString(entry, "SequenceNumber"), KinesisJson.String(entry, "ShardId"), null, null)
+                    : new PutRecordResult(null, null, errorCode, KinesisJson.String(entry, "ErrorMessage"));
+                if (errorCode is not null) failed.Add(index);
+            }
         }
+        catch (KinesisException e) when (e.IsRetryable)
+        {
+            // The whole call failed (throttled, 5xx, timeout): every record of it is still pending.
+            foreach (var index in sending) results[index] = new PutRecordResult(null, null, e.ErrorType, e.ServiceMessage);
+            failed = sending;
+        }
+        return failed;
     }
 
     /// <summary>Groups record indexes into requests of at most 500 records and 5 MiB (data + partition keys).</summary>
@@ -284,24 +308,42 @@ internal sealed class KinesisClient : IDisposable
             throw new ArgumentException($"records[{index}]: data plus partition key exceed 1 MiB.");
     }
 
-    private async Task<T> InvokeAsync<T>(string operation, byte[] body, Func<JsonElement, T> parse, CancellationToken cancellationToken)
-    {
-        for (var attempt = 1; ; attempt++)
+    private async Task<T> InvokeAsync<T>(string operation, byte[] body, Func<JsonElement, T> parse, CancellationToken cancellationToken) =>
+        await _callRetry.ExecuteAsync(async token =>
         {
-            try
-            {
-                using var answer = await SendOnceAsync(operation, body, cancellationToken).ConfigureAwait(false);
-                return parse(answer.RootElement);
-            }
-            catch (KinesisException e) when (e.IsRetryable && attempt < _options.MaxAttempts)
-            {
-                await DelayAsync(attempt, cancellationToken).ConfigureAwait(false);
-            }
-        }
-    }
+            using var answer = await SendOnceAsync(operation, body, token).ConfigureAwait(false);
+            return parse(answer.RootElement);
+        }, cancellationToken).ConfigureAwait(false);
 
-    private Task DelayAsync(int attempt, CancellationToken cancellationToken) =>
-        Task.Delay(Backoff.Delay(attempt, _options.BaseBackoff, _options.MaxBackoff, _options.BackoffJitter), _time, cancellationToken);
+    /// <summary>Every call: a retryable <see cref="KinesisException"/> is tried again, up to MaxAttempts calls; the last error is thrown as it was.</summary>
+    private ResiliencePipeline BuildCallRetry() => _options.MaxAttempts == 1
+        ? ResiliencePipeline.Empty
+        : new ResiliencePipelineBuilder { TimeProvider = _time }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<KinesisException>(e => e.IsRetryable),
+                MaxRetryAttempts = _options.MaxAttempts - 1,
+                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(BackoffDelay(args.AttemptNumber)),
+            })
+            .Build();
+
+    /// <summary>
+    /// A PutRecords batch: the result is the entries that still failed, and only those are sent again. After the last
+    /// attempt they are reported, not thrown; errors that are not retryable (no such stream) are thrown at once.
+    /// </summary>
+    private ResiliencePipeline<List<int>> BuildPutRetry() => _options.MaxAttempts == 1
+        ? ResiliencePipeline<List<int>>.Empty
+        : new ResiliencePipelineBuilder<List<int>> { TimeProvider = _time }
+            .AddRetry(new RetryStrategyOptions<List<int>>
+            {
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result is { Count: > 0 }),
+                MaxRetryAttempts = _options.MaxAttempts - 1,
+                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(BackoffDelay(args.AttemptNumber)),
+            })
+            .Build();
+
+    // Polly numbers retries from 0; Backoff numbers the failed attempt from 1.
+    private TimeSpan BackoffDelay(int retry) => Backoff.Delay(retry + 1, _options.BaseBackoff, _options.MaxBackoff, _jitter);
 
     private async Task<JsonDocument> SendOnceAsync(string operation, byte[] body, CancellationToken cancellationToken)
     {

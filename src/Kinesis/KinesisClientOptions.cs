@@ -26,6 +26,12 @@ internal sealed record KinesisClientOptions
     /// <summary>Randomise half of each backoff so throttled writers spread out. Default true; tests turn it off to see exact delays.</summary>
     public bool BackoffJitter { get; init; } = true;
 
+    /// <summary>
+    /// Where the random half of each backoff comes from: a number in [0, 1) per call. Default null: a source of the
+    /// client's own, made when the client is built (<see cref="Backoff.NewJitterSource"/>); pass a seeded one to replay delays.
+    /// </summary>
+    public Func<double>? JitterSource { get; init; }
+
     /// <summary>Time limit of one HTTP call. Default 30 s.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -44,7 +50,7 @@ internal sealed record KinesisClientOptions
         if (BaseBackoff < TimeSpan.Zero || MaxBackoff < BaseBackoff)
             throw new ArgumentException($"KinesisClientOptions backoff must satisfy 0 <= BaseBackoff <= MaxBackoff, got {BaseBackoff} and {MaxBackoff}.");
         if (RequestTimeout <= TimeSpan.Zero) throw new ArgumentException($"KinesisClientOptions.RequestTimeout must be positive, got {RequestTimeout}.");
-        if (StatusPollInterval <= TimeSpan.Zero || ActiveTimeout <= TimeSpan.Zero)
-            throw new ArgumentException("KinesisClientOptions.StatusPollInterval and ActiveTimeout must be positive.");
+        if (StatusPollInterval <= TimeSpan.Zero || StatusPollInterval > TimeSpan.FromDays(1) || ActiveTimeout <= TimeSpan.Zero)
+            throw new ArgumentException($"KinesisClientOptions.StatusPollInterval must be positive and at most 1 day, and ActiveTimeout positive, got {StatusPollInterval} and {ActiveTimeout}.");
     }
 }

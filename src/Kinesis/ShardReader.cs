@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using Polly;
+using Polly.Retry;
 
 namespace Pipeline.Kinesis;
 
@@ -46,6 +48,8 @@ internal sealed class ShardReader
     private readonly string _shardId;
     private readonly ShardReaderOptions _options;
     private readonly TimeProvider _time;
+    private readonly ResiliencePipeline _renewal;
+    private string _iterator = ""; // the one GetRecords reads with next; renewed when it expires
 
     public ShardReader(KinesisClient client, string streamName, string shardId, ShardReaderOptions? options = null, TimeProvider? time = null)
     {
@@ -55,6 +59,7 @@ internal sealed class ShardReader
         _options = options ?? new ShardReaderOptions();
         _options.Validate();
         _time = time ?? TimeProvider.System;
+        _renewal = BuildRenewal();
     }
 
     public string ShardId => _shardId;
@@ -77,24 +82,12 @@ internal sealed class ShardReader
     public async IAsyncEnumerable<KinesisRecord> ReadAsync(string? checkpoint = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         LastSequenceNumber = checkpoint;
-        var iterator = await _client.GetShardIteratorAsync(_streamName, _shardId, ResumePosition(), cancellationToken).ConfigureAwait(false);
-        var renewalsInARow = 0;
+        _iterator = await _client.GetShardIteratorAsync(_streamName, _shardId, ResumePosition(), cancellationToken).ConfigureAwait(false);
         while (true)
         {
-            GetRecordsResult page;
-            try
-            {
-                page = await _client.GetRecordsAsync(iterator, _options.BatchSize, cancellationToken).ConfigureAwait(false);
-                renewalsInARow = 0;
-            }
-            catch (KinesisException e) when (e.IsExpiredIterator && renewalsInARow < _options.MaxIteratorRenewals)
-            {
-                // Iterators live 5 minutes; a slow consumer renews from what it has already yielded.
-                renewalsInARow++;
-                IteratorRenewals++;
-                iterator = await _client.GetShardIteratorAsync(_streamName, _shardId, ResumePosition(), cancellationToken).ConfigureAwait(false);
-                continue;
-            }
+            var page = await _renewal.ExecuteAsync(
+                async token => await _client.GetRecordsAsync(_iterator, _options.BatchSize, token).ConfigureAwait(false),
+                cancellationToken).ConfigureAwait(false);
 
             MillisBehindLatest = page.MillisBehindLatest;
             foreach (var record in page.Records)
@@ -109,7 +102,7 @@ internal sealed class ShardReader
                 ChildShards = page.ChildShards;
                 yield break;
             }
-            iterator = page.NextShardIterator!;
+            _iterator = page.NextShardIterator!;
 
             if (page.Records.Count == 0)
             {
@@ -118,6 +111,27 @@ internal sealed class ShardReader
             }
         }
     }
+
+    /// <summary>
+    /// GetRecords with an expired iterator: renew it and ask again, at most MaxIteratorRenewals times per page
+    /// (a page that arrives starts the count afresh); then the ExpiredIteratorException is thrown.
+    /// </summary>
+    private ResiliencePipeline BuildRenewal() => _options.MaxIteratorRenewals == 0
+        ? ResiliencePipeline.Empty
+        : new ResiliencePipelineBuilder { TimeProvider = _time }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<KinesisException>(e => e.IsExpiredIterator),
+                MaxRetryAttempts = _options.MaxIteratorRenewals,
+                Delay = TimeSpan.Zero, // what is needed is a new iterator, not a pause
+                OnRetry = async args =>
+                {
+                    // Iterators live 5 minutes; a slow consumer renews from what it has already yielded.
+                    IteratorRenewals++;
+                    _iterator = await _client.GetShardIteratorAsync(_streamName, _shardId, ResumePosition(), args.Context.CancellationToken).ConfigureAwait(false);
+                },
+            })
+            .Build();
 
     private ShardPosition ResumePosition() =>
         LastSequenceNumber is null ? _options.StartWithoutCheckpoint : ShardPosition.After(LastSequenceNumber);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 
@@ -116,6 +117,35 @@ public sealed class RetryAndErrorTests
     }
 
     [Fact]
+    public async Task Backoff_jitter_comes_from_the_injected_source()
+    {
+        using var server = new ScriptedKinesis(_ => (400, ScriptedKinesis.Error("ProvisionedThroughputExceededException", "Rate exceeded")));
+        var time = new InstantTimeProvider();
+        using var client = new KinesisClient(TestClients.Options(server.Url) with { MaxAttempts = 3, BackoffJitter = true, JitterSource = () => 0.5 }, time);
+
+        await Assert.ThrowsAsync<KinesisException>(() => client.GetRecordsAsync("it1"));
+
+        // Half of each delay is fixed, half scaled by the source: 100 ms -> 50 + 25, 200 ms -> 100 + 50.
+        Assert.Equal([TimeSpan.FromMilliseconds(75), TimeSpan.FromMilliseconds(150)], time.Delays);
+    }
+
+    [Fact]
+    public async Task One_attempt_means_one_call_and_no_backoff()
+    {
+        using var server = new ScriptedKinesis(_ => (400, ScriptedKinesis.Error("ProvisionedThroughputExceededException", "Rate exceeded")));
+        var time = new InstantTimeProvider();
+        using var client = new KinesisClient(TestClients.Options(server.Url) with { MaxAttempts = 1 }, time);
+
+        await Assert.ThrowsAsync<KinesisException>(() => client.GetRecordsAsync("it1"));
+        var outcome = await client.PutRecordsAsync("s", [Entry("a")]);
+
+        Assert.Equal(2, server.Calls.Count);
+        Assert.Equal(1, outcome.Requests);
+        Assert.Equal("ProvisionedThroughputExceededException", outcome.Results[0].ErrorCode);
+        Assert.Empty(time.Delays);
+    }
+
+    [Fact]
     public async Task Non_retryable_errors_are_thrown_at_once()
     {
         using var server = new ScriptedKinesis(_ => (400, ScriptedKinesis.Error("ResourceNotFoundException", "Stream s under account 1 not found.")));
@@ -198,6 +228,84 @@ public sealed class RetryAndErrorTests
         Assert.False(create.TryGetProperty("ShardCount", out _));
         Assert.Equal(3, server.CallsTo("DescribeStreamSummary").Count);
         Assert.Equal([TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(50)], time.Delays);
+    }
+
+    [Fact]
+    public async Task WaitForActive_gives_up_once_ActiveTimeout_has_passed()
+    {
+        using var server = new ScriptedKinesis(_ => (200, """{"StreamDescriptionSummary":{"StreamName":"s","StreamARN":"arn:aws:kinesis:us-east-1:1:stream/s","StreamStatus":"UPDATING","OpenShardCount":1,"RetentionPeriodHours":24}}"""));
+        var time = new InstantTimeProvider();
+        using var client = new KinesisClient(TestClients.Options(server.Url) with { ActiveTimeout = TimeSpan.FromMilliseconds(120) }, time);
+
+        var error = await Assert.ThrowsAsync<TimeoutException>(() => client.WaitForActiveAsync("s"));
+
+        Assert.Contains("still UPDATING", error.Message, StringComparison.Ordinal);
+        Assert.Equal(4, server.CallsTo("DescribeStreamSummary").Count); // at 0, 50, 100 and 150 ms; 150 is past the deadline
+        Assert.Equal([TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(50)], time.Delays);
+    }
+
+    [Fact]
+    public async Task Shard_reader_gives_up_after_MaxIteratorRenewals_expired_iterators_in_a_row()
+    {
+        using var server = new ScriptedKinesis(call => call.Operation == "GetShardIterator"
+            ? (200, """{"ShardIterator":"it"}""")
+            : (400, ScriptedKinesis.Error("ExpiredIteratorException", "Iterator expired")));
+        var time = new InstantTimeProvider();
+        using var client = new KinesisClient(TestClients.Options(server.Url), time);
+        var reader = new ShardReader(client, "s", "shardId-000000000000", new ShardReaderOptions { MaxIteratorRenewals = 2 }, time);
+
+        var error = await Assert.ThrowsAsync<KinesisException>(async () => { await foreach (var _ in reader.ReadAsync()) { } });
+
+        Assert.True(error.IsExpiredIterator);
+        Assert.Equal(2, reader.IteratorRenewals);
+        Assert.Equal(3, server.CallsTo("GetShardIterator").Count); // the first and two renewals
+        Assert.Equal(3, server.CallsTo("GetRecords").Count);
+        Assert.Empty(time.Delays); // renewing needs a new iterator, not a pause
+    }
+
+    [Fact]
+    public async Task Shard_reader_throws_a_failed_renewal_as_it_came()
+    {
+        var iterators = 0;
+        using var server = new ScriptedKinesis(call => call.Operation == "GetShardIterator"
+            ? Interlocked.Increment(ref iterators) == 1
+                ? (200, """{"ShardIterator":"it"}""")
+                : (400, ScriptedKinesis.Error("ResourceNotFoundException", "Shard gone"))
+            : (400, ScriptedKinesis.Error("ExpiredIteratorException", "Iterator expired")));
+        using var client = new KinesisClient(TestClients.Options(server.Url), new InstantTimeProvider());
+        var reader = new ShardReader(client, "s", "shardId-000000000000");
+
+        var error = await Assert.ThrowsAsync<KinesisException>(async () => { await foreach (var _ in reader.ReadAsync()) { } });
+
+        Assert.Equal("ResourceNotFoundException", error.ErrorType);
+        Assert.Single(server.CallsTo("GetRecords"));
+    }
+
+    [Fact]
+    public async Task Shard_reader_counts_renewals_in_a_row_afresh_after_each_page()
+    {
+        var expired = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
+        using var server = new ScriptedKinesis(call =>
+        {
+            if (call.Operation == "GetShardIterator")
+                return (200, $$"""{"ShardIterator":"after-{{call.Body.GetProperty("StartingSequenceNumber").GetString()}}"}""");
+            var iterator = call.Body.GetProperty("ShardIterator").GetString()!;
+            // The first iterator and the one the first page hands on expire once each: one renewal per page.
+            if (iterator is "after-11" or "next" && expired.TryAdd(iterator, true))
+                return (400, ScriptedKinesis.Error("ExpiredIteratorException", "Iterator expired"));
+            return iterator == "after-11"
+                ? (200, $$"""{"Records":[{{Rec("12", "b")}}],"NextShardIterator":"next","MillisBehindLatest":0}""")
+                : (200, $$"""{"Records":[{{Rec("13", "c")}}],"MillisBehindLatest":0}""");
+        });
+        using var client = new KinesisClient(TestClients.Options(server.Url), new InstantTimeProvider());
+        var reader = new ShardReader(client, "s", "shardId-000000000000", new ShardReaderOptions { MaxIteratorRenewals = 1 });
+
+        var read = new List<string>();
+        await foreach (var record in reader.ReadAsync(checkpoint: "11")) read.Add(Encoding.UTF8.GetString(record.Data));
+
+        Assert.Equal(["b", "c"], read);
+        Assert.Equal(2, reader.IteratorRenewals); // two in all, never two in a row
+        Assert.True(reader.ShardEnded);
     }
 
     [Fact]

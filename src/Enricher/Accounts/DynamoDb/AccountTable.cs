@@ -1,12 +1,15 @@
 using Amazon.DynamoDBv2;
 using Amazon.DynamoDBv2.Model;
 using Pipeline.Enricher.Model;
+using Polly;
+using Polly.Retry;
 
 namespace Pipeline.Enricher.Accounts.DynamoDb;
 
 /// <summary>
 /// The accounts table: one item per account, keyed by <c>accountId</c> (S). Attribute names are the schema
-/// documented in the README; this class is the only place that knows them.
+/// documented in the README; this class is the only place that knows them. Its waits (for a new table, for
+/// unprocessed items) are Polly retries timed by the TimeProvider each call is given.
 /// </summary>
 internal sealed class AccountTable(IAmazonDynamoDB client, string tableName)
 {
@@ -17,6 +20,13 @@ internal sealed class AccountTable(IAmazonDynamoDB client, string tableName)
     private const string OwnerAttribute = "owner";
     private const string ChannelAttribute = "slackChannel";
     private const string UpdatedAttribute = "updatedAt";
+
+    /// <summary>How often, and how many times, a new table is asked whether it is ACTIVE yet (30 s in all).</summary>
+    private static readonly TimeSpan TablePollInterval = TimeSpan.FromMilliseconds(250);
+    private const int TablePolls = 120;
+
+    /// <summary>Further requests for what a batch call left unprocessed, before giving up.</summary>
+    private const int UnprocessedRetries = 8;
 
     public string TableName { get; } = tableName;
 
@@ -37,31 +47,40 @@ internal sealed class AccountTable(IAmazonDynamoDB client, string tableName)
         {
             return false; // already there
         }
-        for (int attempt = 0; attempt < 120; attempt++)
-        {
-            var table = await client.DescribeTableAsync(TableName, cancellationToken).ConfigureAwait(false);
-            if (table.Table.TableStatus == TableStatus.ACTIVE) return true;
-            await Task.Delay(TimeSpan.FromMilliseconds(250), time, cancellationToken).ConfigureAwait(false);
-        }
-        throw new TimeoutException($"table {TableName} did not become ACTIVE");
+        var poll = new ResiliencePipelineBuilder<TableStatus> { TimeProvider = time }
+            .AddRetry(new RetryStrategyOptions<TableStatus>
+            {
+                // Polling, not failure: errors from DescribeTable are thrown as they come.
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result is { } status && status != TableStatus.ACTIVE),
+                MaxRetryAttempts = TablePolls - 1,
+                BackoffType = DelayBackoffType.Constant,
+                Delay = TablePollInterval,
+            })
+            .Build();
+        var status = await poll.ExecuteAsync(
+            async token => (await client.DescribeTableAsync(TableName, token).ConfigureAwait(false)).Table.TableStatus,
+            cancellationToken).ConfigureAwait(false);
+        if (status != TableStatus.ACTIVE) throw new TimeoutException($"table {TableName} did not become ACTIVE");
+        return true;
     }
 
     /// <summary>Writes accounts (25 per BatchWriteItem, unprocessed items retried): a put replaces, so re-importing never duplicates.</summary>
     public async Task PutAsync(IReadOnlyList<AccountInfo> accounts, DateTimeOffset now, TimeProvider time, CancellationToken cancellationToken)
     {
+        var retry = UnprocessedRetry(time);
         foreach (var chunk in accounts.DistinctBy(a => a.Id).Chunk(25))
         {
             var pending = new Dictionary<string, List<WriteRequest>>
             {
                 [TableName] = [.. chunk.Select(a => new WriteRequest(new PutRequest(ToItem(a, now))))],
             };
-            for (int attempt = 0; pending.Count > 0 && pending.Values.Sum(v => v.Count) > 0; attempt++)
+            var left = await retry.ExecuteAsync(async token =>
             {
-                if (attempt > 0) await Task.Delay(Backoff(attempt), time, cancellationToken).ConfigureAwait(false);
-                if (attempt > 8) throw new AmazonDynamoDBException($"{pending.Values.Sum(v => v.Count)} accounts stayed unprocessed after 8 retries");
-                var response = await client.BatchWriteItemAsync(new BatchWriteItemRequest { RequestItems = pending }, cancellationToken).ConfigureAwait(false);
+                var response = await client.BatchWriteItemAsync(new BatchWriteItemRequest { RequestItems = pending }, token).ConfigureAwait(false);
                 pending = response.UnprocessedItems ?? [];
-            }
+                return pending.Values.Sum(v => v.Count);
+            }, cancellationToken).ConfigureAwait(false);
+            if (left > 0) throw new AmazonDynamoDBException($"{left} accounts stayed unprocessed after {UnprocessedRetries} retries");
         }
     }
 
@@ -74,16 +93,16 @@ internal sealed class AccountTable(IAmazonDynamoDB client, string tableName)
         {
             [TableName] = new KeysAndAttributes { Keys = [.. ids.Select(id => new Dictionary<string, AttributeValue> { [KeyAttribute] = new AttributeValue { S = id } })] },
         };
-        for (int attempt = 0; pending.Count > 0; attempt++)
+        var left = await UnprocessedRetry(time).ExecuteAsync(async token =>
         {
-            if (attempt > 0) await Task.Delay(Backoff(attempt), time, cancellationToken).ConfigureAwait(false);
-            if (attempt > 8) throw new AmazonDynamoDBException("account keys stayed unprocessed after 8 retries");
-            var response = await client.BatchGetItemAsync(new BatchGetItemRequest { RequestItems = pending }, cancellationToken).ConfigureAwait(false);
+            var response = await client.BatchGetItemAsync(new BatchGetItemRequest { RequestItems = pending }, token).ConfigureAwait(false);
             if (response.Responses is { } responses && responses.TryGetValue(TableName, out var items))
                 foreach (var item in items)
                     if (FromItem(item) is { } info) found[info.Id] = info;
             pending = response.UnprocessedKeys is { Count: > 0 } unprocessed ? unprocessed : [];
-        }
+            return pending.Count;
+        }, cancellationToken).ConfigureAwait(false);
+        if (left > 0) throw new AmazonDynamoDBException($"account keys stayed unprocessed after {UnprocessedRetries} retries");
         return found;
     }
 
@@ -131,5 +150,20 @@ internal sealed class AccountTable(IAmazonDynamoDB client, string tableName)
         };
     }
 
-    private static TimeSpan Backoff(int attempt) => TimeSpan.FromMilliseconds(Math.Min(2000, 50 * Math.Pow(2, attempt)));
+    /// <summary>
+    /// Asks again for what a batch call left unprocessed (its result: how much is left), after 100 ms, doubling to at
+    /// most 2 s, as DynamoDB advises; errors are not retried here (the SDK client has its own retries). Built per call
+    /// because the callers hand the clock to each call.
+    /// </summary>
+    private static ResiliencePipeline<int> UnprocessedRetry(TimeProvider time) =>
+        new ResiliencePipelineBuilder<int> { TimeProvider = time }
+            .AddRetry(new RetryStrategyOptions<int>
+            {
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result > 0),
+                MaxRetryAttempts = UnprocessedRetries,
+                BackoffType = DelayBackoffType.Exponential,
+                Delay = TimeSpan.FromMilliseconds(100),
+                MaxDelay = TimeSpan.FromSeconds(2),
+            })
+            .Build();
 }

@@ -1,4 +1,5 @@
 using Pipeline.Aggregator.Bursts;
+using Pipeline.Enricher.Configuration;
 using Pipeline.TestSupport;
 using static Pipeline.Aggregator.Tests.TestEvents;
 
@@ -138,11 +139,20 @@ public sealed class BurstAggregatorTests
     }
 
     [Theory]
-    [InlineData(0, 15, "--gap")]
-    [InlineData(5, 2, "must not be longer")]
-    public void Invalid_windows_fail_at_start_with_a_clear_message(double gap, double max, string expected)
+    [InlineData(0, 15, "Gap must be positive")]
+    [InlineData(5, 2, "Gap (5m) must not be longer than MaxWindow (2m)")]
+    public void Invalid_windows_fail_at_start_with_a_message_in_the_options_own_names(double gap, double max, string expected)
     {
-        var e = Assert.Throws<ArgumentException>(() => Aggregator(gap, max));
+        var e = Assert.Throws<InvalidOptionException>(() => Aggregator(gap, max));
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_host_says_the_window_problem_in_its_own_names()
+    {
+        var e = Assert.Throws<InvalidOptionException>(() => Aggregator(5, 2));
+        var names = new Dictionary<string, string> { ["Gap"] = "--gap", ["MaxWindow"] = "--max-window" };
+        Assert.StartsWith("--gap (5m) must not be longer than --max-window (2m)", e.Describe(names), StringComparison.Ordinal);
+        Assert.Equal(["Gap", "MaxWindow"], e.Properties);
     }
 }

@@ -1,3 +1,4 @@
+using Pipeline.Enricher.Configuration;
 using Pipeline.Enricher.Dedupe;
 
 namespace Pipeline.Enricher.Tests.Dedupe;
@@ -56,9 +57,10 @@ public sealed class DeduplicatorTests
     }
 
     [Fact]
-    public void Invalid_options_fail_with_a_message()
+    public void Invalid_options_fail_with_a_message_in_their_own_names()
     {
-        var e = Assert.Throws<ArgumentException>(() => new Deduplicator(new DedupeOptions { Horizon = TimeSpan.Zero }));
-        Assert.Contains("horizon", e.Message, StringComparison.Ordinal);
+        var e = Assert.Throws<InvalidOptionException>(() => new Deduplicator(new DedupeOptions { Horizon = TimeSpan.Zero }));
+        Assert.StartsWith("Horizon must be positive", e.Message, StringComparison.Ordinal);
+        Assert.Equal(["Horizon"], e.Properties);
     }
 }

@@ -124,4 +124,14 @@ public sealed class DigestCommandTests : IDisposable
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("--gap", result.Stdout, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("5m", "2m", "1h", "--gap (5m) must not be longer than --max-window (2m)")]
+    [InlineData("2m", "15m", "0s", "--dedupe-horizon '0s' is not a duration")]
+    public async Task A_window_that_cannot_work_is_a_usage_error_naming_the_flags(string gap, string maxWindow, string horizon, string expected)
+    {
+        var result = await PipelineProcess.RunAsync(["digest", "-i", "-", "--gap", gap, "--max-window", maxWindow, "--dedupe-horizon", horizon], stdin: "");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(expected, result.Stderr, StringComparison.Ordinal);
+    }
 }

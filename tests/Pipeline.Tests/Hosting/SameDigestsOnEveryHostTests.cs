@@ -1,0 +1,130 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Processing;
+using Pipeline.Aggregator.Rendering;
+using Pipeline.Enricher.Accounts;
+using Pipeline.Enricher.Muting;
+using Pipeline.Lambda.Runtime;
+using Pipeline.Lambda.Windows;
+using Pipeline.TestSupport;
+using Pipeline.TestSupport.Delivery;
+using Pipeline.TestSupport.Emulators;
+using Pipeline.TestSupport.Lambda;
+
+namespace Pipeline.Tests.Hosting;
+
+/// <summary>
+/// One core, every host: the demo organisation's records (rejects, duplicates, muted calls, risky bursts) through
+/// `pipeline digest`, `pipeline demo`, `pipeline tune`, `pipeline run` on a real Kinesis API and the function's window
+/// handler give the same digests. Only how the last bursts were closed may differ (end of input, or a window's end).
+/// </summary>
+public sealed class SameDigestsOnEveryHostTests(KinesaliteFixture kinesalite) : IClassFixture<KinesaliteFixture>, IDisposable
+{
+    private static readonly string DemoFolder = Path.Combine(SharedCorpus.RepositoryRoot, "samples", "demo");
+    private static readonly string Events = Path.Combine(DemoFolder, "org-events.jsonl");
+    private static readonly string Accounts = Path.Combine(DemoFolder, "accounts.json");
+    private static readonly string Mutes = Path.Combine(DemoFolder, "mute-rules.json");
+    private readonly string _dir = Directory.CreateTempSubdirectory("same-digests-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [SkippableFact]
+    public async Task Digest_demo_tune_run_and_the_function_give_the_same_digests_for_the_same_records()
+    {
+        var digest = await Json(["digest", "-i", Events, "--accounts", Accounts, "--mute", Mutes, "-f", "json"]);
+        var expected = Digests(digest);
+        Assert.True(expected.Count >= 5, "the demo has several bursts");
+
+        // demo: the same records, built into the program with the same names and mute rules.
+        Assert.Equal(expected, Digests(await Json(["demo", "-f", "json"])));
+
+        // tune: one setting, the defaults; it counts what the core closed.
+        var tune = Lines((await Run(["tune", "-i", Events, "--accounts", Accounts, "--mute", Mutes, "--gaps", "2m", "--max-windows", "15m", "-f", "json"])).Stdout);
+        Assert.Equal(expected.Count, Assert.Single(tune).GetProperty("digests").GetInt32());
+
+        // the function: the same records in batches of one shard's window, its state carried from call to call.
+        Assert.Equal(expected, await FunctionDigestsAsync(batchSize: 7));
+
+        // run: put into one shard of kinesalite (one shard keeps the file's order), consumed by the same window handler.
+        var stream = "same-" + Guid.NewGuid().ToString("N")[..8];
+        var put = await Run(["put", "--stream", stream, "--endpoint", kinesalite.Endpoint, "--create-stream", "--shards", "1", "--input", Events]);
+        Assert.True(put.ExitCode is 0 or 5, put.Stderr);
+        var run = await Json(["run", "--stream", stream, "--endpoint", kinesalite.Endpoint, "--checkpoint-file", Path.Combine(_dir, "cp.json"),
+            "--until-idle", "--batch-size", "10", "--accounts", Accounts, "--mute", Mutes, "-f", "json"]);
+        Assert.Equal(expected, Digests(run));
+
+        // And the counts agree (`put` refuses the demo's two lines that are not JSON, so they never reach the stream).
+        foreach (var field in new[] { "duplicates", "muted", "digested", "digests" })
+            Assert.Equal(digest[^1].GetProperty(field).GetInt64(), run[^1].GetProperty(field).GetInt64());
+        Assert.Equal(2, digest[^1].GetProperty("rejected").GetInt64());
+        Assert.Equal(digest[^1].GetProperty("received").GetInt64() - 2, run[^1].GetProperty("received").GetInt64());
+    }
+
+    private async Task<List<string>> FunctionDigestsAsync(int batchSize)
+    {
+        var time = TimeProvider.System;
+        var sink = new RecordingDigestSink();
+        var handler = new KinesisWindowHandler(new KinesisWindowHandlerOptions { Core = new DigestCoreOptions() },
+            FileAccountDirectory.Load(Accounts), new InMemoryDigestLedger(), sink, new LambdaLog(TextWriter.Null, time), MuteRuleSet.Load(Mutes));
+        var lines = File.ReadAllLines(Events).Where(l => l.Length > 0).ToList();
+        var start = new DateTimeOffset(2026, 11, 24, 0, 0, 0, TimeSpan.Zero);
+        IReadOnlyDictionary<string, string> state = new Dictionary<string, string>();
+        long sequence = 1;
+        foreach (var chunk in lines.Chunk(batchSize).Append([]))
+        {
+            var evt = new KinesisWindowEvent
+            {
+                Records = [.. chunk.Select(l => new KinesisRecord((sequence++).ToString("D20", System.Globalization.CultureInfo.InvariantCulture), "key", System.Text.Encoding.UTF8.GetBytes(l)))],
+                ShardId = "shardId-000000000000",
+                WindowStart = start,
+                WindowEnd = start.AddMinutes(15),
+                State = state,
+                IsFinalInvokeForWindow = chunk.Length == 0, // the window's last call: Lambda sends it with no records
+            };
+            var response = await handler.HandleAsync(evt, default);
+            Assert.Empty(response.BatchItemFailures);
+            state = response.State!;
+        }
+        return [.. sink.Posted.Select(Normalized)];
+    }
+
+    /// <summary>
+    /// A digest's JSON without how its last bursts were closed: at the end of input a replay closes them (at the time
+    /// their gap would have), the function at its window's end (at the stream's clock). Everything else must match.
+    /// </summary>
+    private static string Normalized(Digest digest)
+    {
+        using var buffer = new MemoryStream();
+        DigestJson.WriteDigest(buffer, digest);
+        return Normalized(JsonDocument.Parse(buffer.ToArray()).RootElement);
+    }
+
+    private static string Normalized(JsonElement digest)
+    {
+        var node = JsonNode.Parse(digest.GetRawText())!.AsObject();
+        if (node["closedBy"]?.GetValue<string>() is "end-of-input" or "window-end")
+        {
+            node.Remove("closedBy");
+            node.Remove("closedAt");
+        }
+        return node.ToJsonString();
+    }
+
+    private static List<string> Digests(List<JsonElement> lines) =>
+        [.. lines.Where(l => l.GetProperty("type").GetString() == "digest").Select(Normalized)];
+
+    private static async Task<List<JsonElement>> Json(string[] args)
+    {
+        var result = await Run(args);
+        Assert.True(result.ExitCode == 0, $"pipeline {string.Join(' ', args)}: exit {result.ExitCode}\n{result.Stderr}");
+        var lines = Lines(result.Stdout);
+        Commands.DigestCommandTests.AssertBalanced(lines);
+        return lines;
+    }
+
+    private static Task<PipelineProcess.Result> Run(string[] args) => PipelineProcess.RunAsync(args, timeout: TimeSpan.FromMinutes(3));
+
+    private static List<JsonElement> Lines(string stdout) =>
+        [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
+}

@@ -17,7 +17,7 @@ namespace Pipeline.Kinesis;
 /// errors (<see cref="KinesisException.IsRetryable"/>) with exponential backoff timed by the TimeProvider;
 /// the retries are Polly pipelines built once per client.
 /// </summary>
-internal sealed class KinesisClient : IDisposable
+public sealed class KinesisClient : IDisposable
 {
     public const int MaxRecordsPerPut = 500;
     public const int MaxBytesPerPut = 5 * 1024 * 1024;

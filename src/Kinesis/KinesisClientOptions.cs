@@ -3,7 +3,7 @@ using Amazon.Runtime;
 namespace Pipeline.Kinesis;
 
 /// <summary>Settings of <see cref="KinesisClient"/>; checked by <see cref="Validate"/> when the client is built.</summary>
-internal sealed record KinesisClientOptions
+public sealed record KinesisClientOptions
 {
     /// <summary>AWS region, e.g. "eu-west-1". Also the SigV4 signing region when <see cref="ServiceUrl"/> is set.</summary>
     public string Region { get; init; } = "us-east-1";

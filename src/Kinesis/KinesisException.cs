@@ -7,7 +7,7 @@ namespace Pipeline.Kinesis;
 /// e.g. "ProvisionedThroughputExceededException"), or "RequestTimeout"/"ConnectionFailure" for transport
 /// failures, which carry <see cref="StatusCode"/> 0.
 /// </summary>
-internal sealed class KinesisException : Exception
+public sealed class KinesisException : Exception
 {
     public const string RequestTimeout = "RequestTimeout";
     public const string ConnectionFailure = "ConnectionFailure";

@@ -1,10 +1,10 @@
 namespace Pipeline.Kinesis;
 
 /// <summary>One record to write. Data plus partition key must stay within 1 MiB.</summary>
-internal sealed record PutRecordsEntry(ReadOnlyMemory<byte> Data, string PartitionKey, string? ExplicitHashKey = null);
+public sealed record PutRecordsEntry(ReadOnlyMemory<byte> Data, string PartitionKey, string? ExplicitHashKey = null);
 
 /// <summary>What became of one written record: a sequence number and shard, or the last error it got.</summary>
-internal sealed record PutRecordResult(string? SequenceNumber, string? ShardId, string? ErrorCode, string? ErrorMessage)
+public sealed record PutRecordResult(string? SequenceNumber, string? ShardId, string? ErrorCode, string? ErrorMessage)
 {
     public bool Succeeded => SequenceNumber is not null;
 }
@@ -13,7 +13,7 @@ internal sealed record PutRecordResult(string? SequenceNumber, string? ShardId, 
 /// The outcome of <see cref="KinesisClient.PutRecordsAsync"/>: one result per input record, in input order.
 /// Records that still failed after the last attempt are reported here, not thrown.
 /// </summary>
-internal sealed record PutRecordsOutcome(IReadOnlyList<PutRecordResult> Results, int Requests)
+public sealed record PutRecordsOutcome(IReadOnlyList<PutRecordResult> Results, int Requests)
 {
     public int FailedCount => Results.Count(r => !r.Succeeded);
 
@@ -22,14 +22,14 @@ internal sealed record PutRecordsOutcome(IReadOnlyList<PutRecordResult> Results,
 }
 
 /// <summary>A record read from a shard.</summary>
-internal sealed record KinesisRecord(string SequenceNumber, DateTimeOffset ApproximateArrivalTimestamp, byte[] Data, string PartitionKey);
+public sealed record KinesisRecord(string SequenceNumber, DateTimeOffset ApproximateArrivalTimestamp, byte[] Data, string PartitionKey);
 
-internal sealed record HashKeyRange(string StartingHashKey, string EndingHashKey);
+public sealed record HashKeyRange(string StartingHashKey, string EndingHashKey);
 
-internal sealed record SequenceNumberRange(string StartingSequenceNumber, string? EndingSequenceNumber);
+public sealed record SequenceNumberRange(string StartingSequenceNumber, string? EndingSequenceNumber);
 
 /// <summary>A shard as ListShards describes it. A shard with an ending sequence number is closed (resharded).</summary>
-internal sealed record Shard(string ShardId, string? ParentShardId, string? AdjacentParentShardId, HashKeyRange HashKeyRange, SequenceNumberRange SequenceNumberRange)
+public sealed record Shard(string ShardId, string? ParentShardId, string? AdjacentParentShardId, HashKeyRange HashKeyRange, SequenceNumberRange SequenceNumberRange)
 {
     public bool IsClosed => SequenceNumberRange.EndingSequenceNumber is not null;
 
@@ -37,20 +37,20 @@ internal sealed record Shard(string ShardId, string? ParentShardId, string? Adja
 }
 
 /// <summary>A child of a closed shard, as GetRecords reports it once the parent is drained.</summary>
-internal sealed record ChildShard(string ShardId, IReadOnlyList<string> ParentShards, HashKeyRange? HashKeyRange);
+public sealed record ChildShard(string ShardId, IReadOnlyList<string> ParentShards, HashKeyRange? HashKeyRange);
 
 /// <summary>One GetRecords page. A null <see cref="NextShardIterator"/> means the shard is closed and fully read.</summary>
-internal sealed record GetRecordsResult(IReadOnlyList<KinesisRecord> Records, string? NextShardIterator, long? MillisBehindLatest, IReadOnlyList<ChildShard> ChildShards)
+public sealed record GetRecordsResult(IReadOnlyList<KinesisRecord> Records, string? NextShardIterator, long? MillisBehindLatest, IReadOnlyList<ChildShard> ChildShards)
 {
     public bool ShardEnded => NextShardIterator is null;
 }
 
-internal sealed record StreamSummary(string StreamName, string StreamArn, string StreamStatus, string? StreamMode, int OpenShardCount, int RetentionPeriodHours)
+public sealed record StreamSummary(string StreamName, string StreamArn, string StreamStatus, string? StreamMode, int OpenShardCount, int RetentionPeriodHours)
 {
     public bool IsActive => StreamStatus == "ACTIVE";
 }
 
-internal enum ShardIteratorType
+public enum ShardIteratorType
 {
     TrimHorizon,
     Latest,
@@ -60,7 +60,7 @@ internal enum ShardIteratorType
 }
 
 /// <summary>Where a shard iterator starts.</summary>
-internal sealed record ShardPosition(ShardIteratorType Type, string? SequenceNumber = null, DateTimeOffset? Timestamp = null)
+public sealed record ShardPosition(ShardIteratorType Type, string? SequenceNumber = null, DateTimeOffset? Timestamp = null)
 {
     public static ShardPosition TrimHorizon { get; } = new(ShardIteratorType.TrimHorizon);
 

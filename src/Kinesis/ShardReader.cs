@@ -5,7 +5,7 @@ using Polly.Retry;
 namespace Pipeline.Kinesis;
 
 /// <summary>Settings of <see cref="ShardReader"/>.</summary>
-internal sealed record ShardReaderOptions
+public sealed record ShardReaderOptions
 {
     /// <summary>Where to start when there is no checkpoint. Default TRIM_HORIZON (the oldest record kept).</summary>
     public ShardPosition StartWithoutCheckpoint { get; init; } = ShardPosition.TrimHorizon;
@@ -41,7 +41,7 @@ internal sealed record ShardReaderOptions
 /// service names them), or at the tip when <see cref="ShardReaderOptions.StopAtTip"/> is set.
 /// One reader reads once; make a new one (with the checkpoint) to read again.
 /// </summary>
-internal sealed class ShardReader
+public sealed class ShardReader
 {
     private readonly KinesisClient _client;
     private readonly string _streamName;
@@ -141,7 +141,7 @@ internal sealed class ShardReader
 /// Read order across a reshard: a child shard's records for a key come after its parents' records for that
 /// key, so a parent (ParentShardId, and AdjacentParentShardId after a merge) must be drained first.
 /// </summary>
-internal static class ShardOrder
+public static class ShardOrder
 {
     /// <summary>
     /// All shards, every parent before its children (ties by shard id). Parents no longer listed (past

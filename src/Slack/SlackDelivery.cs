@@ -10,7 +10,7 @@ namespace Pipeline.Slack;
 /// resender. Every misconfiguration surfaces here as a <see cref="SlackConfigurationException"/> with a message
 /// that names what to fix and never the secret.
 /// </summary>
-internal static class SlackDelivery
+public static class SlackDelivery
 {
     public static async Task<SlackSender> CreateSenderAsync(
         SlackDeliveryOptions options,

@@ -199,4 +199,4 @@ internal sealed class BurstAggregator
 }
 
 /// <summary>What <see cref="BurstAggregator.Snapshot"/> captures: enough to continue exactly where it stopped.</summary>
-internal sealed record BurstAggregatorState(DateTimeOffset Watermark, IReadOnlyList<BurstBuilder> Open, IReadOnlyList<BurstBuilder> Pending);
+public sealed record BurstAggregatorState(DateTimeOffset Watermark, IReadOnlyList<BurstBuilder> Open, IReadOnlyList<BurstBuilder> Pending);

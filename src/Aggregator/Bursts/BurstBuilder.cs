@@ -9,7 +9,7 @@ namespace Pipeline.Aggregator.Bursts;
 /// The open burst of one account: counters only, never the events themselves, so a burst of
 /// 100,000 events costs what its distinct names, principals and regions cost.
 /// </summary>
-internal sealed class BurstBuilder(string account, DateTimeOffset openedAt)
+public sealed class BurstBuilder(string account, DateTimeOffset openedAt)
 {
     public string Account { get; } = account;
 

@@ -7,7 +7,7 @@ namespace Pipeline.Aggregator.Bursts;
 /// between invocations (the Lambda's tumbling-window state). Every field of a burst is kept, so a restored
 /// burst renders the same digest as one that never left memory. The caller owns versioning and compression.
 /// </summary>
-internal static class BurstStateCodec
+public static class BurstStateCodec
 {
     public static void Write(BinaryWriter w, BurstAggregatorState state)
     {

@@ -5,7 +5,7 @@ namespace Pipeline.Aggregator.Bursts;
 /// When a burst of one account's events ends and becomes a digest. The one setting most teams tune
 /// (see <c>pipeline tune</c>): a shorter gap means faster, smaller digests; a longer one, fewer messages.
 /// </summary>
-internal sealed record BurstWindowOptions
+public sealed record BurstWindowOptions
 {
     /// <summary>A burst closes once its account has been quiet this long (on the stream's own clock).</summary>
     public TimeSpan Gap { get; init; } = TimeSpan.FromMinutes(2);
@@ -32,7 +32,7 @@ internal sealed record BurstWindowOptions
 }
 
 /// <summary>Durations as people type them: <c>90s</c>, <c>2m</c>, <c>1h30m</c>, <c>1d</c>.</summary>
-internal static class Duration
+public static class Duration
 {
     public static bool TryParse(string? text, out TimeSpan value)
     {

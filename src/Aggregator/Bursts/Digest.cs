@@ -3,7 +3,7 @@ using Pipeline.Enricher.Model;
 namespace Pipeline.Aggregator.Bursts;
 
 /// <summary>Why a burst was closed and turned into a digest.</summary>
-internal enum BurstCloseReason
+public enum BurstCloseReason
 {
     /// <summary>No event for the account for the quiet gap.</summary>
     QuietGap,
@@ -19,7 +19,7 @@ internal enum BurstCloseReason
 /// One closed burst of one account: what the Slack message and the JSON line are made from.
 /// Counts are complete; lists that could grow without bound (risky events) are capped and say how many were left out.
 /// </summary>
-internal sealed record Digest
+public sealed record Digest
 {
     /// <summary>Deterministic id (account + first event): the same burst always gets the same id, so a ledger can refuse to post it twice.</summary>
     public required string DigestId { get; init; }
@@ -61,7 +61,7 @@ internal sealed record Digest
 }
 
 /// <summary>One risky event of a digest: what happened, who did it, and why the catalog flags it.</summary>
-internal sealed record RiskyEvent(
+public sealed record RiskyEvent(
     string EventName,
     string? Principal,
     DateTimeOffset EventTime,
@@ -72,7 +72,7 @@ internal sealed record RiskyEvent(
     string? ErrorCode,
     string Region);
 
-internal enum RiskSeverity
+public enum RiskSeverity
 {
     Medium = 1,
     High = 2,
@@ -80,4 +80,4 @@ internal enum RiskSeverity
 }
 
 /// <summary>A call that failed: shown so readers see denied attempts, not just successes.</summary>
-internal sealed record FailedCall(string EventName, string? Principal, string ErrorCode, string? ErrorMessage, int Count);
+public sealed record FailedCall(string EventName, string? Principal, string ErrorCode, string? ErrorMessage, int Count);

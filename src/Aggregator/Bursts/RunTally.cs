@@ -3,7 +3,7 @@ using Pipeline.Enricher.Model;
 namespace Pipeline.Aggregator.Bursts;
 
 /// <summary>The run's totals, as printed in the summary line. <see cref="Balanced"/> is the conservation promise.</summary>
-internal sealed record RunSummary(
+public sealed record RunSummary(
     long Received,
     long Rejected,
     long Duplicates,

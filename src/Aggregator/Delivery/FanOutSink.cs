@@ -6,7 +6,7 @@ namespace Pipeline.Aggregator.Delivery;
 /// One digest to several destinations, in the given order (say Slack, then the JSON on stdout). The outcome is the
 /// worst of theirs: one failed destination fails the digest, so the host's retry or report covers every sink.
 /// </summary>
-internal sealed class FanOutSink(IReadOnlyList<IDigestSink> sinks) : IDigestSink
+public sealed class FanOutSink(IReadOnlyList<IDigestSink> sinks) : IDigestSink
 {
     public async Task<DeliveryOutcome> DeliverAsync(Digest digest, CancellationToken cancellationToken)
     {
@@ -21,7 +21,7 @@ internal sealed class FanOutSink(IReadOnlyList<IDigestSink> sinks) : IDigestSink
 }
 
 /// <summary>Counts what became of the digests that pass through it, for a run's summary.</summary>
-internal sealed class CountingSink(IDigestSink inner) : IDigestSink
+public sealed class CountingSink(IDigestSink inner) : IDigestSink
 {
     private long _delivered, _parked, _failed;
 

@@ -3,7 +3,7 @@ using Pipeline.Aggregator.Bursts;
 namespace Pipeline.Aggregator.Delivery;
 
 /// <summary>What became of one digest at one destination.</summary>
-internal enum DeliveryStatus
+public enum DeliveryStatus
 {
     /// <summary>The destination has it (Slack accepted it, the line was written).</summary>
     Delivered,
@@ -14,7 +14,7 @@ internal enum DeliveryStatus
 }
 
 /// <summary>The outcome of <see cref="IDigestSink.DeliverAsync"/>; <see cref="Detail"/> says why when it is not <see cref="DeliveryStatus.Delivered"/>.</summary>
-internal sealed record DeliveryOutcome(DeliveryStatus Status, string? Detail = null)
+public sealed record DeliveryOutcome(DeliveryStatus Status, string? Detail = null)
 {
     public static readonly DeliveryOutcome Delivered = new(DeliveryStatus.Delivered);
 }
@@ -23,7 +23,7 @@ internal sealed record DeliveryOutcome(DeliveryStatus Status, string? Detail = n
 /// Where closed digests go: a terminal, a JSON stream, Slack, several at once. Every host hands its digests to one
 /// of these and nothing else, so a destination is added without touching a host.
 /// </summary>
-internal interface IDigestSink
+public interface IDigestSink
 {
     Task<DeliveryOutcome> DeliverAsync(Digest digest, CancellationToken cancellationToken);
 }

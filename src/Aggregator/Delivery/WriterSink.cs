@@ -4,7 +4,7 @@ using Pipeline.Aggregator.Rendering;
 namespace Pipeline.Aggregator.Delivery;
 
 /// <summary>Writes each digest, rendered, to a text stream (stdout): the destination of `digest`, `demo` and `run`.</summary>
-internal sealed class WriterSink(IDigestRenderer renderer, TextWriter output) : IDigestSink
+public sealed class WriterSink(IDigestRenderer renderer, TextWriter output) : IDigestSink
 {
     private readonly object _gate = new();
 

@@ -8,7 +8,7 @@ using Pipeline.Enricher.Model;
 namespace Pipeline.Aggregator.Processing;
 
 /// <summary>Settings of the processing core: the Enricher's and the burst window's.</summary>
-internal sealed record DigestCoreOptions
+public sealed record DigestCoreOptions
 {
     public EnricherOptions Enricher { get; init; } = new();
     public BurstWindowOptions Window { get; init; } = new();
@@ -21,13 +21,13 @@ internal sealed record DigestCoreOptions
 }
 
 /// <summary>What one call of <see cref="DigestCore.ProcessAsync"/> produced: each record's outcome, in input order, and the digests that closed, in closing order.</summary>
-internal sealed record CoreBatch(IReadOnlyList<EnrichmentOutcome> Outcomes, IReadOnlyList<Digest> Digests)
+public sealed record CoreBatch(IReadOnlyList<EnrichmentOutcome> Outcomes, IReadOnlyList<Digest> Digests)
 {
     public static readonly CoreBatch Empty = new([], []);
 }
 
 /// <summary>The core's whole state: open bursts (and counts waiting for a burst), the dedupe memory, the tally.</summary>
-internal sealed record CoreState(BurstAggregatorState Bursts, IReadOnlyList<Deduplicator.Entry> Dedupe, RunSummary Tally);
+public sealed record CoreState(BurstAggregatorState Bursts, IReadOnlyList<Deduplicator.Entry> Dedupe, RunSummary Tally);
 
 /// <summary>
 /// The one processing core: records in; each record's outcome (rejected, duplicate, muted, accepted), the digests
@@ -42,7 +42,7 @@ internal sealed record CoreState(BurstAggregatorState Bursts, IReadOnlyList<Dedu
 /// Not thread-safe: one host drives it, in order. <see cref="Snapshot"/> and <see cref="Restore"/> carry the whole
 /// state between invocations (Lambda windows, `run`'s checkpoints).
 /// </remarks>
-internal sealed class DigestCore
+public sealed class DigestCore
 {
     private readonly Enricher.Enrichment.Enricher _enricher;
     private readonly BurstAggregator _aggregator;

@@ -10,7 +10,7 @@ namespace Pipeline.Aggregator.Processing;
 /// The core as an Rx operator, the way a pushed stream of records is composed: an adapter over
 /// <see cref="DigestCore"/>, never a second implementation of it.
 /// </summary>
-internal static class DigestCoreObservable
+public static class DigestCoreObservable
 {
     /// <summary>
     /// Runs <paramref name="records"/> through <paramref name="core"/> a naming batch at a time and emits each batch's

@@ -9,7 +9,7 @@ namespace Pipeline.Aggregator.Rendering;
 /// digest, then one <c>{"type":"summary",…}</c> line. Field names and meanings are documented in the
 /// README and only ever added to, never renamed. Written by hand (no reflection) for NativeAOT.
 /// </summary>
-internal static class DigestJson
+public static class DigestJson
 {
     private static readonly JsonWriterOptions WriterOptions = new() { Indented = false };
 

@@ -3,7 +3,7 @@ using Pipeline.Aggregator.Bursts;
 namespace Pipeline.Aggregator.Rendering;
 
 /// <summary>One output format of digests: the terminal's text, the JSON contract, Slack's payloads.</summary>
-internal interface IDigestRenderer
+public interface IDigestRenderer
 {
     /// <summary>The digest as one piece of output, ending with a line break.</summary>
     string Render(Digest digest);
@@ -16,20 +16,20 @@ internal interface IDigestRenderer
 }
 
 /// <summary>The terminal's format: <see cref="TextDigestRenderer"/>.</summary>
-internal sealed class TextRenderer : IDigestRenderer
+public sealed class TextRenderer : IDigestRenderer
 {
     public string Render(Digest digest) => TextDigestRenderer.Render(digest) + "\n";
     public string? RenderSummary(RunSummary summary) => TextDigestRenderer.RenderSummary(summary).TrimEnd() + "\n";
 }
 
 /// <summary>The JSON contract: one line per digest, then one summary line (<see cref="DigestJson"/>).</summary>
-internal sealed class JsonRenderer : IDigestRenderer
+public sealed class JsonRenderer : IDigestRenderer
 {
     public string Render(Digest digest) => Utf8(buffer => DigestJson.WriteDigest(buffer, digest));
     public string? RenderSummary(RunSummary summary) => Utf8(buffer => DigestJson.WriteSummary(buffer, summary));
 
     /// <summary>Runs a UTF-8 writer into a string (the writers already end their line).</summary>
-    internal static string Utf8(Action<MemoryStream> write)
+    public static string Utf8(Action<MemoryStream> write)
     {
         using var buffer = new MemoryStream();
         write(buffer);

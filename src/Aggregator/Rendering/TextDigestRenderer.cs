@@ -9,7 +9,7 @@ namespace Pipeline.Aggregator.Rendering;
 /// the shape of the burst (actions, principals, regions, sources) below, long lists capped with "and N more".
 /// Control characters in event text are made visible so a hostile value cannot rewrite the terminal.
 /// </summary>
-internal static class TextDigestRenderer
+public static class TextDigestRenderer
 {
     private const int TopN = 5;
 
@@ -120,7 +120,7 @@ internal static class TextDigestRenderer
     private static string Shorten(string s, int max) => s.Length <= max ? s : s[..max] + "…";
 
     /// <summary>Event text is attacker-controlled: escape control characters (ANSI escapes, newlines) so it prints as data.</summary>
-    internal static string Clean(string s)
+    public static string Clean(string s)
     {
         bool clean = true;
         foreach (var c in s) if (char.IsControl(c)) { clean = false; break; }

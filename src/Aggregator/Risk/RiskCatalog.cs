@@ -4,7 +4,7 @@ using Pipeline.Enricher.Model;
 namespace Pipeline.Aggregator.Risk;
 
 /// <summary>What, besides the event's name, must hold for a rule to flag it.</summary>
-internal enum RiskCondition
+public enum RiskCondition
 {
     /// <summary>The event name alone is enough.</summary>
     Always,
@@ -26,7 +26,7 @@ internal enum RiskCondition
 /// One entry of the risk catalog. <see cref="EventNames"/> empty means any event name;
 /// <see cref="EventSource"/> null means any source (for findings: the detail-type to match).
 /// </summary>
-internal sealed record RiskRule(
+public sealed record RiskRule(
     RiskSeverity Severity,
     string Reason,
     string? EventSource,
@@ -38,7 +38,7 @@ internal sealed record RiskRule(
 /// The events a digest lists first. This table is the single place that says what is risky: add a line,
 /// not an if-statement. Failed attempts stay risky (an attacker probing is news), marked as failed.
 /// </summary>
-internal sealed class RiskCatalog
+public sealed class RiskCatalog
 {
     public static RiskCatalog Default { get; } = new(
     [

@@ -7,7 +7,7 @@ using Pipeline.Enricher.Model;
 namespace Pipeline.Aggregator.Tuning;
 
 /// <summary>What one burst-window setting would have produced on the input.</summary>
-internal sealed record TuneResult(
+public sealed record TuneResult(
     BurstWindowOptions Window,
     int Digests,
     double DigestsPerHourMean,
@@ -28,7 +28,7 @@ internal sealed record TuneResult(
 /// channel. Each setting runs the records through the processing core, as every host does; the events carry
 /// their own clock.
 /// </summary>
-internal static class BurstTuner
+public static class BurstTuner
 {
     /// <summary>Slack accepts about one message per second per channel.</summary>
     public const int SlackMessagesPerMinute = 60;

@@ -6,7 +6,7 @@ using Pipeline.Enricher.Parsing;
 namespace Pipeline.Enricher.Accounts;
 
 /// <summary>A row of an accounts file that could not be used, and why; the other rows still load.</summary>
-internal sealed record AccountRowError(string Where, string Reason)
+public sealed record AccountRowError(string Where, string Reason)
 {
     public override string ToString() => $"{Where}: {Reason}";
 }
@@ -16,7 +16,7 @@ internal sealed record AccountRowError(string Where, string Reason)
 /// prints (<c>{"Accounts":[{"Id","Name","State"}]}</c>) and a CSV <c>id,name[,environment,owner,channel]</c>
 /// (a header row is recognised and skipped). Bad rows are reported with their place, never fatal.
 /// </summary>
-internal static class AccountFile
+public static class AccountFile
 {
     public sealed record Result(IReadOnlyList<AccountInfo> Accounts, IReadOnlyList<AccountRowError> Errors);
 

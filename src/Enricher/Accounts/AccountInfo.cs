@@ -1,7 +1,7 @@
 namespace Pipeline.Enricher.Model;
 
 /// <summary>What the account directory knows about one account. Only <see cref="Name"/> is required.</summary>
-internal sealed record AccountInfo(string Id, string Name)
+public sealed record AccountInfo(string Id, string Name)
 {
     /// <summary>ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED (as AWS Organizations says), or null when unknown.</summary>
     public string? State { get; init; }

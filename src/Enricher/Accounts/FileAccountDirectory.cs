@@ -6,7 +6,7 @@ namespace Pipeline.Enricher.Accounts;
 /// Account names from a file: the JSON that <c>aws organizations list-accounts</c> prints
 /// (<c>{"Accounts":[{"Id","Name","State"|"Status"}]}</c>). The embedded default; DynamoDB is the other directory.
 /// </summary>
-internal sealed class FileAccountDirectory : IAccountDirectory
+public sealed class FileAccountDirectory : IAccountDirectory
 {
     private readonly Dictionary<string, AccountInfo> _accounts;
 

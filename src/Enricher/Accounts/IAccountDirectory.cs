@@ -6,7 +6,7 @@ namespace Pipeline.Enricher.Accounts;
 /// Where account names come from: a file (the embedded default) or a DynamoDB table.
 /// Lookups are batched because the table answers up to 100 keys per request.
 /// </summary>
-internal interface IAccountDirectory
+public interface IAccountDirectory
 {
     /// <summary>
     /// Returns what is known about each of <paramref name="accountIds"/>; unknown ids are simply absent.

@@ -7,7 +7,7 @@ namespace Pipeline.Enricher.Configuration;
 /// in braces (<c>{Gap} (5m) must not be longer than {MaxWindow} (2m)</c>), so each host can say it in the names its
 /// users know: the command line its flags (<c>--gap</c>), the Lambda its environment variables (<c>BURST_GAP</c>).
 /// </summary>
-internal sealed partial class InvalidOptionException : ArgumentException
+public sealed partial class InvalidOptionException : ArgumentException
 {
     public InvalidOptionException(string problem)
         : base(Describe(problem, static name => name))

@@ -2,7 +2,7 @@ using Pipeline.Enricher.Configuration;
 namespace Pipeline.Enricher.Dedupe;
 
 /// <summary>How long and how many event ids the Enricher remembers to drop redeliveries.</summary>
-internal sealed record DedupeOptions
+public sealed record DedupeOptions
 {
     /// <summary>
     /// Event time for which an id is remembered. EventBridge retries for up to 24 h, but in practice

@@ -14,7 +14,7 @@ namespace Pipeline.Enricher.Dedupe;
 /// The hash is stored as two <see cref="ulong"/>s, not as a <see cref="UInt128"/>: UInt128 is 16-byte aligned,
 /// which pads every set entry and queue slot by 8 bytes (84 instead of ~64 bytes per id; see `pipeline bench`).
 /// </remarks>
-internal sealed class Deduplicator
+public sealed class Deduplicator
 {
     private readonly DedupeOptions _options;
     private readonly HashSet<Key128> _seen = [];
@@ -22,7 +22,7 @@ internal sealed class Deduplicator
     private long _watermarkTicks = long.MinValue;
 
     /// <summary>One remembered id: its key and the event time it was first seen at (for the horizon).</summary>
-    internal readonly record struct Entry(UInt128 Key, long TimeTicks);
+    public readonly record struct Entry(UInt128 Key, long TimeTicks);
 
     /// <summary>A 128-bit key with 8-byte alignment.</summary>
     private readonly record struct Key128(ulong Low, ulong High)

@@ -11,7 +11,7 @@ namespace Pipeline.Enricher.Enrichment;
 /// Every record yields exactly one <see cref="EnrichmentOutcome"/>, in input order: that is what makes
 /// <c>received = rejected + duplicates + muted + digested</c> hold downstream.
 /// </summary>
-internal sealed class Enricher
+public sealed class Enricher
 {
     private readonly EnricherOptions _options;
     private readonly IAccountDirectory _directory;

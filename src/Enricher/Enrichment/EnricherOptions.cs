@@ -4,7 +4,7 @@ using Pipeline.Enricher.Configuration;
 namespace Pipeline.Enricher.Enrichment;
 
 /// <summary>Settings of the Enricher, validated once at start-up.</summary>
-internal sealed record EnricherOptions
+public sealed record EnricherOptions
 {
     public DedupeOptions Dedupe { get; init; } = new();
 

@@ -4,13 +4,13 @@ namespace Pipeline.Enricher.Model;
 /// What the Enricher decided about one received record. Exactly one outcome per record is the
 /// conservation promise: received = rejected + duplicates + muted + accepted (and accepted = digested).
 /// </summary>
-internal abstract record EnrichmentOutcome(RecordOrigin Origin)
+public abstract record EnrichmentOutcome(RecordOrigin Origin)
 {
-    internal sealed record Rejected(RecordOrigin Origin, string Reason) : EnrichmentOutcome(Origin);
+    public sealed record Rejected(RecordOrigin Origin, string Reason) : EnrichmentOutcome(Origin);
 
-    internal sealed record Duplicate(RecordOrigin Origin, string Account, DateTimeOffset Time) : EnrichmentOutcome(Origin);
+    public sealed record Duplicate(RecordOrigin Origin, string Account, DateTimeOffset Time) : EnrichmentOutcome(Origin);
 
-    internal sealed record Muted(RecordOrigin Origin, string Account, DateTimeOffset Time, string Rule) : EnrichmentOutcome(Origin);
+    public sealed record Muted(RecordOrigin Origin, string Account, DateTimeOffset Time, string Rule) : EnrichmentOutcome(Origin);
 
-    internal sealed record Accepted(RecordOrigin Origin, OrgEvent Event, AccountInfo? AccountInfo) : EnrichmentOutcome(Origin);
+    public sealed record Accepted(RecordOrigin Origin, OrgEvent Event, AccountInfo? AccountInfo) : EnrichmentOutcome(Origin);
 }

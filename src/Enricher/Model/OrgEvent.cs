@@ -4,7 +4,7 @@ namespace Pipeline.Enricher.Model;
 /// One organisation event as the digests need it: the EventBridge envelope fields, plus the
 /// CloudTrail record when the event carries one. Everything else in the JSON is left unread.
 /// </summary>
-internal sealed record OrgEvent
+public sealed record OrgEvent
 {
     /// <summary>Envelope <c>id</c> (for a CloudTrail record replayed from a file: its <c>eventID</c>).</summary>
     public required string Id { get; init; }
@@ -31,7 +31,7 @@ internal sealed record OrgEvent
     public string DedupeId => CloudTrail?.EventId ?? Id;
 }
 
-internal sealed record CloudTrailDetail
+public sealed record CloudTrailDetail
 {
     public required string EventName { get; init; }
     public required string EventSource { get; init; }
@@ -56,7 +56,7 @@ internal sealed record CloudTrailDetail
 /// Fields of <c>requestParameters</c>, <c>responseElements</c> and <c>additionalEventData</c> that decide
 /// whether a call is risky. Kept as plain data so the risk catalog stays a pure function.
 /// </summary>
-internal sealed record RiskFacts
+public sealed record RiskFacts
 {
     public static readonly RiskFacts None = new();
 
@@ -70,7 +70,7 @@ internal sealed record RiskFacts
     public bool GrantsToEveryone { get; init; }
 }
 
-internal sealed record UserIdentity
+public sealed record UserIdentity
 {
     public static readonly UserIdentity Unknown = new() { Type = null };
 
@@ -121,4 +121,4 @@ internal sealed record UserIdentity
     }
 }
 
-internal sealed record FindingDetail(string Title, double? Severity, string? Type);
+public sealed record FindingDetail(string Title, double? Severity, string? Type);

@@ -1,7 +1,7 @@
 namespace Pipeline.Enricher.Model;
 
 /// <summary>Where a record came from, so a rejected one can be found again: a file and line, or a shard and sequence number.</summary>
-internal readonly record struct RecordOrigin(string Source, long Line, int? Index = null, string? SequenceNumber = null)
+public readonly record struct RecordOrigin(string Source, long Line, int? Index = null, string? SequenceNumber = null)
 {
     public override string ToString()
     {
@@ -17,4 +17,4 @@ internal readonly record struct RecordOrigin(string Source, long Line, int? Inde
 /// not even extract the bytes (bad base64, a Records entry that is not an object) sets <see cref="ReadError"/>,
 /// so the record is still counted and reported as rejected rather than lost.
 /// </summary>
-internal sealed record RawRecord(ReadOnlyMemory<byte> Data, RecordOrigin Origin, string? ReadError = null);
+public sealed record RawRecord(ReadOnlyMemory<byte> Data, RecordOrigin Origin, string? ReadError = null);

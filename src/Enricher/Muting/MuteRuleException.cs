@@ -4,7 +4,7 @@ namespace Pipeline.Enricher.Muting;
 /// A mute-rule file that EventBridge would reject, or that cannot be read. The message names the file,
 /// the rule (by name, or by position when it has none), the place in the pattern, and what is wrong.
 /// </summary>
-internal sealed class MuteRuleException : Exception
+public sealed class MuteRuleException : Exception
 {
     public MuteRuleException() { }
 

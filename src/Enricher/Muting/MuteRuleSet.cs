@@ -10,7 +10,7 @@ namespace Pipeline.Enricher.Muting;
 /// An event is muted when a rule's pattern matches it, with EventBridge's semantics (event-ruler's,
 /// array consistency included). Immutable and safe to share between threads.
 /// </summary>
-internal sealed class MuteRuleSet : Pipeline.Enricher.Enrichment.IMuteRules
+public sealed class MuteRuleSet : Pipeline.Enricher.Enrichment.IMuteRules
 {
     private static readonly JsonDocumentOptions FileOptions = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
 
@@ -31,7 +31,7 @@ internal sealed class MuteRuleSet : Pipeline.Enricher.Enrichment.IMuteRules
     public IReadOnlyList<string> RuleNames { get; }
 
     /// <summary>How many rules are evaluated on every event because the index cannot look any of their fields up (see <see cref="RuleIndex"/>).</summary>
-    internal int UnindexedRuleCount => _index.UnindexedCount;
+    public int UnindexedRuleCount => _index.UnindexedCount;
 
     /// <summary>Reads and compiles a rule file; throws <see cref="MuteRuleException"/> when it cannot be read or is invalid.</summary>
     public static MuteRuleSet Load(string path)

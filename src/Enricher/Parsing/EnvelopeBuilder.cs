@@ -8,10 +8,10 @@ namespace Pipeline.Enricher.Parsing;
 /// bare GuardDuty and Security Hub findings) in the envelope EventBridge itself would give them, so
 /// every later stage (mute patterns included) sees one shape: the event as it travels on the bus.
 /// </summary>
-internal static class EnvelopeBuilder
+public static class EnvelopeBuilder
 {
     /// <summary>The shape of one JSON object, decided from the fields only that shape has.</summary>
-    internal enum Shape { Envelope, CloudTrailRecord, GuardDutyFinding, SecurityHubFinding, Unknown }
+    public enum Shape { Envelope, CloudTrailRecord, GuardDutyFinding, SecurityHubFinding, Unknown }
 
     public static Shape Detect(JsonElement root) =>
         root.ValueKind == JsonValueKind.Object ? Detect(RecordFields.Scan(root)) : Shape.Unknown;
@@ -31,7 +31,7 @@ internal static class EnvelopeBuilder
     /// The envelope fields of an event. <see cref="TryDescribe"/> fills all but <see cref="Id"/>; read from an
     /// envelope in the input, any may be missing (null), and the parser says which.
     /// </summary>
-    internal sealed record Fields(string? Id, string? DetailType, string? Source, string? Account, string? Time, string? Region);
+    public sealed record Fields(string? Id, string? DetailType, string? Source, string? Account, string? Time, string? Region);
 
     /// <summary>
     /// Reads the envelope fields of a non-envelope shape from <paramref name="record"/>.

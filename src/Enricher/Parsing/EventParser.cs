@@ -11,7 +11,7 @@ namespace Pipeline.Enricher.Parsing;
 /// (CloudTrail log file entry, finding) gets its EventBridge envelope only when <see cref="Envelope"/> is
 /// first read: only mute rules and re-publishing need it, and building it costs a second parse.
 /// </summary>
-internal sealed class ParsedEvent : IDisposable
+public sealed class ParsedEvent : IDisposable
 {
     private readonly JsonDocument _document;
     private readonly ReadOnlyMemory<byte> _data;
@@ -55,7 +55,7 @@ internal sealed class ParsedEvent : IDisposable
 /// Turns the bytes of one record into an <see cref="OrgEvent"/>, or into a reason it cannot be one.
 /// Never throws for bad input: every malformed record must be reported, never crash the batch.
 /// </summary>
-internal static class EventParser
+public static class EventParser
 {
     internal static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 256 };
 

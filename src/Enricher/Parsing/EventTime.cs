@@ -7,7 +7,7 @@ namespace Pipeline.Enricher.Parsing;
 /// and the space-separated, nanosecond forms that log tools such as Panther write
 /// (<c>2024-05-01 10:00:03.123456789</c>). A time without an offset is UTC, as in every AWS record.
 /// </summary>
-internal static class EventTime
+public static class EventTime
 {
     /// <summary>Times outside this range are not real AWS events, and at the far end they overflow the burst clock's arithmetic.</summary>
     public static readonly DateTimeOffset Earliest = new(1970, 1, 1, 0, 0, 0, TimeSpan.Zero);

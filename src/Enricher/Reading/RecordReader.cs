@@ -16,7 +16,7 @@ namespace Pipeline.Enricher.Reading;
 /// A folder reads every file in it (recursively, by name). Lines that are not JSON still become records,
 /// so the Enricher rejects and reports them: nothing read is ever dropped here.
 /// </summary>
-internal static class RecordReader
+public static class RecordReader
 {
     public const string StdinPath = "-";
 

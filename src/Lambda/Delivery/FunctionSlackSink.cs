@@ -11,7 +11,7 @@ namespace Pipeline.Lambda.Delivery;
 /// <see cref="Cooldown"/>: the digests after it are parked at once (no more attempts eating the invocation's time
 /// limit) and the outbox is not drained. The first delivery that works clears it.
 /// </summary>
-internal sealed class SlackHealth(TimeProvider time, TimeSpan cooldown)
+public sealed class SlackHealth(TimeProvider time, TimeSpan cooldown)
 {
     private DateTimeOffset _downUntil = DateTimeOffset.MinValue;
     private readonly object _gate = new();
@@ -89,7 +89,7 @@ internal sealed class FunctionSlackSink(SlackDigestSink sink, SlackHealth health
 /// accepted it; one in flight is hidden from other shards' functions by the queue's visibility timeout. A drain
 /// never fails the batch: its trouble is logged.
 /// </summary>
-internal sealed class OutboxDrain(OutboxResender resender, SlackHealth health, LambdaLog log, TimeProvider time, TimeSpan? interval, int maxEntries)
+public sealed class OutboxDrain(OutboxResender resender, SlackHealth health, LambdaLog log, TimeProvider time, TimeSpan? interval, int maxEntries)
 {
     /// <summary>No new resend starts after this long, leaving the invocation its time for the batch.</summary>
     public static readonly TimeSpan MaxDuration = TimeSpan.FromSeconds(20);

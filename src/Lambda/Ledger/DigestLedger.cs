@@ -1,7 +1,7 @@
 namespace Pipeline.Lambda.Ledger;
 
 /// <summary>What the ledger said about a digest the handler is about to post.</summary>
-internal enum ClaimStatus
+public enum ClaimStatus
 {
     /// <summary>This attempt owns the digest now: post it, then <see cref="IDigestLedger.MarkPostedAsync"/>.</summary>
     Claimed,
@@ -11,7 +11,7 @@ internal enum ClaimStatus
     InProgress,
 }
 
-internal sealed record LedgerClaim(string DigestId, ClaimStatus Status, string Token);
+public sealed record LedgerClaim(string DigestId, ClaimStatus Status, string Token);
 
 /// <summary>
 /// Remembers which digests were posted, so a retried invocation (Lambda retries a batch after a failure, a
@@ -33,7 +33,7 @@ internal sealed record LedgerClaim(string DigestId, ClaimStatus Status, string T
 /// no retry exists to repeat it.</item>
 /// </list>
 /// </remarks>
-internal interface IDigestLedger
+public interface IDigestLedger
 {
     Task<LedgerClaim> TryClaimAsync(string digestId, CancellationToken cancellationToken);
 
@@ -44,4 +44,4 @@ internal interface IDigestLedger
 }
 
 /// <summary>The ledger could not be reached or answered with an error: a retry may cure it.</summary>
-internal sealed class LedgerUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class LedgerUnavailableException(string message, Exception? inner = null) : Exception(message, inner);

@@ -14,7 +14,7 @@ namespace Pipeline.Lambda.Ledger;
 /// TTL deletion is lazy (days late), so an expired item still present counts as absent: the claim's condition
 /// checks <c>expiresAt</c> itself rather than trusting the item to be gone.
 /// </remarks>
-internal sealed class DynamoDbDigestLedger(IAmazonDynamoDB client, string table, TimeProvider time, TimeSpan lease, TimeSpan ttl) : IDigestLedger
+public sealed class DynamoDbDigestLedger(IAmazonDynamoDB client, string table, TimeProvider time, TimeSpan lease, TimeSpan ttl) : IDigestLedger
 {
     public const string KeyAttribute = "digestId";
     public const string TtlAttribute = "expiresAt";

@@ -8,7 +8,7 @@ namespace Pipeline.Lambda.Runtime;
 /// Powertools-style field names (<c>level</c>, <c>message</c>, <c>timestamp</c>, <c>service</c>, <c>requestId</c>),
 /// plus the fields of the message. Never logs record contents or secrets.
 /// </summary>
-internal sealed class LambdaLog(TextWriter output, TimeProvider time, string service = "org-digests")
+public sealed class LambdaLog(TextWriter output, TimeProvider time, string service = "org-digests")
 {
     private readonly object _gate = new();
 

@@ -5,14 +5,14 @@ using System.Text.Json;
 namespace Pipeline.Lambda.Windows;
 
 /// <summary>One Kinesis record of a batch. <see cref="ReadError"/> is set when its bytes could not even be extracted.</summary>
-internal sealed record KinesisRecord(string? SequenceNumber, string? PartitionKey, ReadOnlyMemory<byte> Data, string? ReadError = null);
+public sealed record KinesisRecord(string? SequenceNumber, string? PartitionKey, ReadOnlyMemory<byte> Data, string? ReadError = null);
 
 /// <summary>
 /// What Lambda sends a function mapped to a Kinesis stream with a tumbling window: the batch (records of one
 /// shard, in order), the window, the state the previous invocation of this window returned, and whether this
 /// is the window's final invocation. A plain Kinesis event (no window) reads as a window of its own that is final.
 /// </summary>
-internal sealed record KinesisWindowEvent
+public sealed record KinesisWindowEvent
 {
     public required IReadOnlyList<KinesisRecord> Records { get; init; }
     public string ShardId { get; init; } = "unknown-shard";
@@ -113,7 +113,7 @@ internal sealed record KinesisWindowEvent
 /// The function's answer: the window state to carry on (strings only) and the records to retry. Lambda resumes
 /// from the lowest reported sequence number; an empty list means the whole batch succeeded.
 /// </summary>
-internal sealed record WindowResponse(IReadOnlyDictionary<string, string>? State, IReadOnlyList<string> BatchItemFailures)
+public sealed record WindowResponse(IReadOnlyDictionary<string, string>? State, IReadOnlyList<string> BatchItemFailures)
 {
     /// <summary>
     /// The window's running totals after this invocation (not sent to Lambda): a local host adds up the totals of

@@ -17,7 +17,7 @@ using Pipeline.Enricher.Configuration;
 namespace Pipeline.Lambda.Windows;
 
 /// <summary>Settings of the window handler, whichever host runs it.</summary>
-internal sealed record KinesisWindowHandlerOptions
+public sealed record KinesisWindowHandlerOptions
 {
     /// <summary>The processing core's settings; the dedupe memory is capped lower than a file run's, to fit the window state.</summary>
     public DigestCoreOptions Core { get; init; } = new() { Enricher = new() { Dedupe = new DedupeOptions { MaxEntries = 50_000 } } };
@@ -48,7 +48,7 @@ internal sealed record KinesisWindowHandlerOptions
 /// the whole batch from the same starting point; the ledger stops digests posted before the failure from
 /// being posted again.</para>
 /// </remarks>
-internal sealed class KinesisWindowHandler
+public sealed class KinesisWindowHandler
 {
     private readonly KinesisWindowHandlerOptions _options;
     private readonly IAccountDirectory _directory;

@@ -2,7 +2,7 @@ using Pipeline.Slack.Secrets;
 
 namespace Pipeline.Slack.Delivery;
 
-internal enum SlackMode
+public enum SlackMode
 {
     /// <summary>An incoming webhook: one URL, one channel (the webhook's). The default.</summary>
     Webhook,
@@ -11,7 +11,7 @@ internal enum SlackMode
 }
 
 /// <summary>How digests reach Slack. Validated once at start-up (<see cref="Validate"/>).</summary>
-internal sealed record SlackDeliveryOptions
+public sealed record SlackDeliveryOptions
 {
     public const string DefaultWebhookVariable = "PIPELINE_SLACK_WEBHOOK_URL";
     public const string DefaultTokenVariable = "PIPELINE_SLACK_BOT_TOKEN";

@@ -6,7 +6,7 @@ using Pipeline.Slack.Outbox;
 namespace Pipeline.Slack.Delivery;
 
 /// <summary>What Slack delivery did with one digest, in Slack's terms (the neutral view is <see cref="DeliveryOutcome"/>).</summary>
-internal enum SlackDeliveryStatus
+public enum SlackDeliveryStatus
 {
     Delivered,
     /// <summary>Slack refused the blocks; the plain-text rendering was posted instead.</summary>
@@ -15,7 +15,7 @@ internal enum SlackDeliveryStatus
     Outboxed,
 }
 
-internal sealed record SlackDeliveryResult(string DigestId, string Channel, SlackDeliveryStatus Status, int Attempts, DateTimeOffset? SentAt, string? Error, string? OutboxLocation)
+public sealed record SlackDeliveryResult(string DigestId, string Channel, SlackDeliveryStatus Status, int Attempts, DateTimeOffset? SentAt, string? Error, string? OutboxLocation)
 {
     public bool Delivered => Status != SlackDeliveryStatus.Outboxed;
 
@@ -30,7 +30,7 @@ internal sealed record SlackDeliveryResult(string DigestId, string Channel, Slac
 /// and puts it in the outbox when delivery finally fails. Only a failing outbox throws: then the digest would
 /// otherwise be lost, and the host must know.
 /// </summary>
-internal sealed class SlackDigestSink : IDigestSink
+public sealed class SlackDigestSink : IDigestSink
 {
     private readonly SlackSender _sender;
     private readonly IDigestOutbox _outbox;

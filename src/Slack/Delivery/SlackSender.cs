@@ -5,17 +5,17 @@ using Pipeline.Slack.Secrets;
 namespace Pipeline.Slack.Delivery;
 
 /// <summary>A message ready to go: its channel, the Block Kit payload, and the plain-text payload to fall back to.</summary>
-internal sealed record OutgoingMessage(string DigestId, string Channel, ReadOnlyMemory<byte> Payload, ReadOnlyMemory<byte> PlainPayload);
+public sealed record OutgoingMessage(string DigestId, string Channel, ReadOnlyMemory<byte> Payload, ReadOnlyMemory<byte> PlainPayload);
 
 /// <summary>What became of one message.</summary>
-internal sealed record SendResult(bool Delivered, bool AsPlainText, int Attempts, DateTimeOffset? SentAt, string? Error);
+public sealed record SendResult(bool Delivered, bool AsPlainText, int Attempts, DateTimeOffset? SentAt, string? Error);
 
 /// <summary>
 /// Sends one message with Slack's manners: paced per channel, retried on 429 (after Retry-After), 5xx and
 /// timeouts with exponential backoff and jitter, never retried on other 4xx, and re-sent as plain text when
 /// Slack refuses the blocks. Log lines and errors pass through <see cref="SlackSecret.Redact"/>.
 /// </summary>
-internal sealed class SlackSender
+public sealed class SlackSender
 {
     private readonly SlackPoster _poster;
     private readonly SlackSecret _secret;

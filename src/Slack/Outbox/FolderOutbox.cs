@@ -9,7 +9,7 @@ namespace Pipeline.Slack.Outbox;
 /// (<c>20261125T140211.1234567Z-000001-&lt;digest id&gt;.json</c>). Files are written to a temporary name and
 /// renamed, so a crash never leaves half an entry. The secret is not in them: only the payloads and the channel.
 /// </summary>
-internal sealed class FolderOutbox : IDigestOutbox
+public sealed class FolderOutbox : IDigestOutbox
 {
     private readonly string _directory;
     private int _sequence;

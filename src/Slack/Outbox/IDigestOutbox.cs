@@ -1,7 +1,7 @@
 namespace Pipeline.Slack.Outbox;
 
 /// <summary>A digest that could not be delivered, kept as the exact payloads that were to be sent.</summary>
-internal sealed record OutboxEntry(
+public sealed record OutboxEntry(
     string DigestId,
     string Channel,
     DateTimeOffset FailedAt,
@@ -10,13 +10,13 @@ internal sealed record OutboxEntry(
     ReadOnlyMemory<byte> PlainPayload);
 
 /// <summary>An entry as stored, with where it is (a file path locally; a receipt handle for a queue).</summary>
-internal sealed record OutboxItem(string Location, OutboxEntry Entry);
+public sealed record OutboxItem(string Location, OutboxEntry Entry);
 
 /// <summary>
 /// Where undeliverable digests wait to be resent, so that a Slack outage loses nothing. A folder locally
 /// (<see cref="FolderOutbox"/>); the Lambda can implement it with an SQS queue (send / receive / delete).
 /// </summary>
-internal interface IDigestOutbox
+public interface IDigestOutbox
 {
     /// <summary>Stores the entry durably and returns its location; throws if it cannot (the caller must not drop the digest silently).</summary>
     Task<string> SaveAsync(OutboxEntry entry, CancellationToken cancellationToken);

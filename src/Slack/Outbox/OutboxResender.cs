@@ -3,7 +3,7 @@ using Pipeline.Slack.Delivery;
 namespace Pipeline.Slack.Outbox;
 
 /// <summary>What a resend run did.</summary>
-internal sealed record ResendSummary(int Sent, int Failed, int Unreadable)
+public sealed record ResendSummary(int Sent, int Failed, int Unreadable)
 {
     /// <summary>The run stopped at a limit (count, time, first failure) with entries perhaps still waiting.</summary>
     public bool StoppedEarly { get; init; }
@@ -16,14 +16,14 @@ internal sealed record ResendSummary(int Sent, int Failed, int Unreadable)
 /// at most <see cref="MaxEntries"/> entries, no new one started after <see cref="MaxDuration"/>, and, with
 /// <see cref="StopAtFirstFailure"/>, none taken after one failed (Slack is still down: leave the rest untouched).
 /// </summary>
-internal sealed record ResendLimits(int MaxEntries, TimeSpan MaxDuration, bool StopAtFirstFailure);
+public sealed record ResendLimits(int MaxEntries, TimeSpan MaxDuration, bool StopAtFirstFailure);
 
 /// <summary>
 /// Resends what the outbox holds (for <c>pipeline outbox send</c>, and the Lambda's drain): in failure order, each
 /// with the same retries and pacing as a first delivery; an entry is deleted only once Slack has accepted it, so a
 /// run that fails again leaves it for the next.
 /// </summary>
-internal sealed class OutboxResender(SlackSender sender, IDigestOutbox outbox, Action<string>? log = null, TimeProvider? time = null)
+public sealed class OutboxResender(SlackSender sender, IDigestOutbox outbox, Action<string>? log = null, TimeProvider? time = null)
 {
     private readonly Action<string> _log = log ?? (_ => { });
     private readonly TimeProvider _time = time ?? TimeProvider.System;

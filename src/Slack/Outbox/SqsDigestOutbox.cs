@@ -6,7 +6,7 @@ using Amazon.SQS.Model;
 namespace Pipeline.Slack.Outbox;
 
 /// <summary>Settings of the SQS outbox.</summary>
-internal sealed record SqsOutboxOptions
+public sealed record SqsOutboxOptions
 {
     /// <summary>SQS's limit on a message (body and attributes): 256 KiB.</summary>
     public const int MaxMessageBytes = 262_144;
@@ -54,7 +54,7 @@ internal sealed class OutboxEntryTooLargeException(string message) : Exception(m
 /// A standard queue keeps no strict order and may, rarely, deliver a message twice: resends are roughly in failure
 /// order and at least once. Unreadable bodies are reported and left in the queue (they end in the dead-letter queue).
 /// </summary>
-internal sealed class SqsDigestOutbox : IDigestOutbox
+public sealed class SqsDigestOutbox : IDigestOutbox
 {
     private readonly IAmazonSQS _sqs;
     private readonly SqsOutboxOptions _options;

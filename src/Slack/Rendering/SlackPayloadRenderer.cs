@@ -7,7 +7,7 @@ namespace Pipeline.Slack.Rendering;
 /// `--format slack`: each digest's Slack payload on one line, exactly what would be posted (the account's channel
 /// named, as a bot token would post it). The stream holds payloads only, so it has no summary line.
 /// </summary>
-internal sealed class SlackPayloadRenderer : IDigestRenderer
+public sealed class SlackPayloadRenderer : IDigestRenderer
 {
     public string Render(Digest digest) =>
         JsonRenderer.Utf8(buffer =>

@@ -1,7 +1,7 @@
 namespace Pipeline.Slack.Rendering;
 
 /// <summary>How much of a digest the Slack message shows. Counts are always complete; these cap the lists.</summary>
-internal sealed record SlackRenderOptions
+public sealed record SlackRenderOptions
 {
     public static readonly SlackRenderOptions Default = new();
 

@@ -1,6 +1,6 @@
 namespace Pipeline.Slack.Secrets;
 
-internal enum SecretSourceKind
+public enum SecretSourceKind
 {
     /// <summary>An environment variable.</summary>
     Environment,
@@ -14,7 +14,7 @@ internal enum SecretSourceKind
 /// Where a secret lives, never the secret itself: <c>env:NAME</c>, <c>file:/path</c> or <c>ssm:/parameter/name</c>.
 /// Safe to log and to put in error messages.
 /// </summary>
-internal sealed record SecretReference(SecretSourceKind Kind, string Name)
+public sealed record SecretReference(SecretSourceKind Kind, string Name)
 {
     public static SecretReference Parse(string spec)
     {
@@ -47,7 +47,7 @@ internal sealed record SecretReference(SecretSourceKind Kind, string Name)
 /// A secret value (webhook URL or bot token). Its <see cref="ToString"/> never shows it, so it cannot end up in a
 /// log line or an exception message by accident; only the HTTP layer calls <see cref="Reveal"/>.
 /// </summary>
-internal sealed class SlackSecret
+public sealed class SlackSecret
 {
     private readonly string _value;
 

@@ -4,7 +4,7 @@ using Amazon.SimpleSystemsManagement.Model;
 namespace Pipeline.Slack.Secrets;
 
 /// <summary>Reads an SSM parameter with decryption. A one-method seam so tests and the Lambda can supply their own client.</summary>
-internal interface ISsmParameterReader
+public interface ISsmParameterReader
 {
     Task<string> GetDecryptedAsync(string name, CancellationToken cancellationToken);
 }
@@ -22,7 +22,7 @@ internal sealed class SsmParameterReader(IAmazonSimpleSystemsManagement client) 
 /// Resolves a <see cref="SecretReference"/> to its value. Error messages name the reference (env:X, file:Y,
 /// ssm:Z) and never the value.
 /// </summary>
-internal sealed class SecretResolver
+public sealed class SecretResolver
 {
     private readonly Func<string, string?> _environment;
     private readonly Func<ISsmParameterReader> _ssm;
@@ -74,7 +74,7 @@ internal sealed class SecretResolver
 }
 
 /// <summary>Slack delivery is misconfigured: raised at start-up, with a message that says what to fix (and no secret).</summary>
-internal sealed class SlackConfigurationException : Exception
+public sealed class SlackConfigurationException : Exception
 {
     public SlackConfigurationException(string message) : base(message) { }
 

@@ -4,7 +4,7 @@ using Pipeline.Aggregator.Delivery;
 namespace Pipeline.TestSupport.Delivery;
 
 /// <summary>Keeps every digest it is given (tests, benchmarks); <see cref="FailWhen"/> makes chosen deliveries fail.</summary>
-internal sealed class RecordingDigestSink : IDigestSink
+public sealed class RecordingDigestSink : IDigestSink
 {
     private readonly List<Digest> _posted = [];
     private readonly object _gate = new();

@@ -6,7 +6,7 @@ namespace Pipeline.TestSupport.Lambda;
 /// The ledger in memory, with the same rules as the DynamoDB one (lease, TTL), for unit tests and local hosts.
 /// <see cref="Unavailable"/> makes every call fail, as DynamoDB does in an outage.
 /// </summary>
-internal sealed class InMemoryDigestLedger(TimeProvider time, TimeSpan lease, TimeSpan ttl) : IDigestLedger
+public sealed class InMemoryDigestLedger(TimeProvider time, TimeSpan lease, TimeSpan ttl) : IDigestLedger
 {
     private sealed record Item(string Status, string Token, DateTimeOffset ClaimedAt, DateTimeOffset ExpiresAt);
 

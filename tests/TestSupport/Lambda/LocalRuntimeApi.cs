@@ -7,7 +7,7 @@ using System.Threading.Channels;
 namespace Pipeline.TestSupport.Lambda;
 
 /// <summary>What the function sent back for one invocation (or at start-up).</summary>
-internal sealed record RuntimeReply(string Kind, string? RequestId, byte[] Body, string? ErrorType, long ReceivedTimestamp)
+public sealed record RuntimeReply(string Kind, string? RequestId, byte[] Body, string? ErrorType, long ReceivedTimestamp)
 {
     public const string Response = "response";
     public const string Error = "error";
@@ -21,7 +21,7 @@ internal sealed record RuntimeReply(string Kind, string? RequestId, byte[] Body,
 /// plus a <c>/webhook</c> endpoint that takes digest posts. Used by the process-level tests and by
 /// <c>pipeline bench lambda</c>; never part of the Lambda's own path.
 /// </summary>
-internal sealed class LocalRuntimeApi : IAsyncDisposable
+public sealed class LocalRuntimeApi : IAsyncDisposable
 {
     private readonly HttpListener _listener = new();
     private readonly Channel<(string Id, byte[] Body, DateTimeOffset Deadline)> _invocations = Channel.CreateUnbounded<(string, byte[], DateTimeOffset)>();

@@ -11,7 +11,7 @@ namespace Pipeline.Enricher.Accounts.DynamoDb;
 /// documented in the README; this class is the only place that knows them. Its waits (for a new table, for
 /// unprocessed items) are Polly retries timed by the TimeProvider each call is given.
 /// </summary>
-internal sealed class AccountTable(IAmazonDynamoDB client, string tableName)
+public sealed class AccountTable(IAmazonDynamoDB client, string tableName)
 {
     public const string KeyAttribute = "accountId";
     private const string NameAttribute = "name";

@@ -7,7 +7,7 @@ using Polly.CircuitBreaker;
 namespace Pipeline.Enricher.Accounts.DynamoDb;
 
 /// <summary>Settings of the DynamoDB account directory.</summary>
-internal sealed record DynamoDbDirectoryOptions
+public sealed record DynamoDbDirectoryOptions
 {
     public required string TableName { get; init; }
     /// <summary>How long a found name is trusted before it is read again (renames and new channels show up after this).</summary>
@@ -37,7 +37,7 @@ internal sealed record DynamoDbDirectoryOptions
 /// failure and tells <c>onFailure</c>. Reads go through a Polly circuit breaker that then stops asking for
 /// <see cref="DynamoDbDirectoryOptions.FailureBackoff"/>, serving cached names meanwhile.
 /// </summary>
-internal sealed class DynamoDbAccountDirectory : IAccountDirectory
+public sealed class DynamoDbAccountDirectory : IAccountDirectory
 {
     private readonly AccountTable _table;
     private readonly DynamoDbDirectoryOptions _options;

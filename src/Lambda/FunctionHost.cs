@@ -48,7 +48,10 @@ internal static class FunctionHost
         try
         {
             var options = LambdaOptions.FromEnvironment(env);
-            handler = await CreateHandlerAsync(options, log, env, TimeProvider.System, stop).ConfigureAwait(false);
+            // The composition root: the clock and the randomness (Slack's backoff jitter, no seed needed) enter here.
+#pragma warning disable RS0030 // Random.Shared is banned in library code, not at the composition root.
+            handler = await CreateHandlerAsync(options, log, env, TimeProvider.System, Random.Shared.NextDouble, stop).ConfigureAwait(false);
+#pragma warning restore RS0030
             log.Info("function ready", w =>
             {
                 w.WriteString("ledgerTable", options.LedgerTable);
@@ -84,7 +87,7 @@ internal static class FunctionHost
     /// <see cref="SlackConfigurationException"/> with a message naming what to fix (never the secret).
     /// </summary>
     internal static async Task<KinesisWindowHandler> CreateHandlerAsync(
-        LambdaOptions options, LambdaLog log, Func<string, string?> env, TimeProvider time, CancellationToken cancellationToken,
+        LambdaOptions options, LambdaLog log, Func<string, string?> env, TimeProvider time, Func<double> random, CancellationToken cancellationToken,
         IAmazonSQS? sqs = null, HttpClient? http = null)
     {
         var mutes = LoadMuteRules(options);
@@ -100,7 +103,7 @@ internal static class FunctionHost
         };
 
         var outbox = new SqsDigestOutbox(sqs ?? CreateSqsClient(options), new SqsOutboxOptions { QueueUrl = options.OutboxQueueUrl });
-        var sender = await SlackDelivery.CreateSenderAsync(SlackOptions(options), http ?? SlackDelivery.CreateHttpClient(),
+        var sender = await SlackDelivery.CreateSenderAsync(SlackOptions(options), random, http ?? SlackDelivery.CreateHttpClient(),
             new SecretResolver(env), time, line => log.Warn(line), cancellationToken).ConfigureAwait(false);
         var (sink, drain) = CreateDelivery(options, sender, outbox, time, log);
         return new KinesisWindowHandler(handlerOptions, directory, ledger, sink, log, mutes, drain);

@@ -57,7 +57,7 @@ public sealed class LambdaSlackDeliveryTests : IDisposable
     private async Task<KinesisWindowHandler> Handler()
     {
         var log = new LambdaLog(_logText, _time);
-        var sender = await SlackDelivery.CreateSenderAsync(FunctionHost.SlackOptions(_options), _http, new SecretResolver(Env), new InstantTimeProvider(), line => log.Warn(line));
+        var sender = await SlackDelivery.CreateSenderAsync(FunctionHost.SlackOptions(_options), new SeededRandom().NextDouble, _http, new SecretResolver(Env), new InstantTimeProvider(), line => log.Warn(line));
         var outbox = new SqsDigestOutbox(_sqsClient, new SqsOutboxOptions { QueueUrl = _options.OutboxQueueUrl });
         var (poster, drain) = FunctionHost.CreateDelivery(_options, sender, outbox, _time, log);
         return new KinesisWindowHandler(new KinesisWindowHandlerOptions(), FileAccountDirectory.Empty, _ledger, poster, log, drain: drain);
@@ -198,7 +198,7 @@ public sealed class LambdaSlackDeliveryTests : IDisposable
             var options = LambdaOptions.FromEnvironment(n => env.GetValueOrDefault(n));
 
             var e = await Assert.ThrowsAsync<LambdaConfigException>(() =>
-                FunctionHost.CreateHandlerAsync(options, new LambdaLog(_logText, _time), n => env.GetValueOrDefault(n), _time, default));
+                FunctionHost.CreateHandlerAsync(options, new LambdaLog(_logText, _time), n => env.GetValueOrDefault(n), _time, new SeededRandom().NextDouble, default));
 
             Assert.Contains("MUTE_RULES", e.Message, StringComparison.Ordinal);
             Assert.Contains("noisy-ci", e.Message, StringComparison.Ordinal);

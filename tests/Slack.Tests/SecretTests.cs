@@ -5,6 +5,7 @@ using Amazon.Runtime;
 using Amazon.SimpleSystemsManagement;
 using Pipeline.Slack.Delivery;
 using Pipeline.Slack.Secrets;
+using Pipeline.TestSupport;
 using Pipeline.TestSupport.Slack;
 
 namespace Pipeline.Slack.Tests;
@@ -56,7 +57,7 @@ public sealed class SecretTests
         int closedPort = ((IPEndPoint)closed.LocalEndPoint!).Port;
         using var f = new SlackFixture();
         string url = $"http://127.0.0.1:{closedPort}/webhook/{SlackFixture.WebhookSecretPath}";
-        var sink = await SlackDelivery.CreateSinkAsync(f.WebhookOptions(maxAttempts: 2), f.Outbox, http: f.Http,
+        var sink = await SlackDelivery.CreateSinkAsync(f.WebhookOptions(maxAttempts: 2), f.Outbox, f.Random.NextDouble, http: f.Http,
             secrets: new SecretResolver(_ => url), time: f.Time, log: f.Write);
 
         var result = await sink.PostAsync(SlackFixture.DigestFor("111122223333", 0), default);
@@ -74,7 +75,7 @@ public sealed class SecretTests
     {
         var options = new SlackDeliveryOptions { Secret = SecretReference.Parse("env:HOOK") };
         var e = await Assert.ThrowsAsync<SlackConfigurationException>(() =>
-            SlackDelivery.CreateSenderAsync(options, secrets: new SecretResolver(_ => url)));
+            SlackDelivery.CreateSenderAsync(options, new SeededRandom().NextDouble, secrets: new SecretResolver(_ => url)));
         Assert.Contains("env:HOOK", e.Message, StringComparison.Ordinal);
         AssertNoSecret([e.Message, e.ToString()]);
     }
@@ -84,7 +85,7 @@ public sealed class SecretTests
     {
         var options = new SlackDeliveryOptions { Mode = SlackMode.BotToken, DefaultChannel = "#s", Secret = SecretReference.Parse("env:TOKEN") };
         var e = await Assert.ThrowsAsync<SlackConfigurationException>(() =>
-            SlackDelivery.CreateSenderAsync(options, secrets: new SecretResolver(_ => "xoxb " + TokenSecretPart)));
+            SlackDelivery.CreateSenderAsync(options, new SeededRandom().NextDouble, secrets: new SecretResolver(_ => "xoxb " + TokenSecretPart)));
         AssertNoSecret([e.Message, e.ToString()]);
     }
 
@@ -100,7 +101,7 @@ public sealed class SecretTests
     public async Task Missing_environment_variable_is_named_in_the_error()
     {
         var e = await Assert.ThrowsAsync<SlackConfigurationException>(() =>
-            SlackDelivery.CreateSenderAsync(new SlackDeliveryOptions(), secrets: new SecretResolver(_ => null)));
+            SlackDelivery.CreateSenderAsync(new SlackDeliveryOptions(), new SeededRandom().NextDouble, secrets: new SecretResolver(_ => null)));
         Assert.Contains("PIPELINE_SLACK_WEBHOOK_URL", e.Message, StringComparison.Ordinal);
     }
 

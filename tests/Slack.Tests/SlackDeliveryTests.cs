@@ -83,6 +83,21 @@ public sealed class SlackDeliveryTests
     }
 
     [Fact]
+    public async Task Backoff_jitter_comes_from_the_randomness_the_host_passes_in()
+    {
+        using var f = new SlackFixture();
+        var sink = await SlackDelivery.CreateSinkAsync(f.WebhookOptions(), f.Outbox, () => 0.5, http: f.Http, secrets: f.Secrets, time: f.Time, log: f.Write);
+        f.Server.Enqueue(new SlackFault.ServerError(), times: 3);
+
+        var result = await sink.PostAsync(SlackFixture.DigestFor("111122223333", 0), default);
+
+        Assert.Equal(4, result.Attempts);
+        // Equal jitter: half of 1, 2, 4 s fixed, the other half times the host's number (the pacing waits are shorter).
+        TimeSpan[] backoffs = [TimeSpan.FromSeconds(0.75), TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(3)];
+        Assert.Equal(backoffs, f.Time.Delays.Where(backoffs.Contains));
+    }
+
+    [Fact]
     public async Task Hanging_request_times_out_and_is_retried()
     {
         using var f = new SlackFixture();

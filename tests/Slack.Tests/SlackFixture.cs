@@ -16,6 +16,7 @@ internal sealed class SlackFixture : IDisposable
 
     public LoopbackSlackServer Server { get; } = new("xoxb-11111-22222-T0kenS3cr3t");
     public InstantTimeProvider Time { get; } = new();
+    public SeededRandom Random { get; } = new();
     public string OutboxDirectory { get; } = Path.Combine(Path.GetTempPath(), "slack-outbox-" + Guid.NewGuid().ToString("N"));
     public List<string> Log { get; } = [];
     public HttpClient Http { get; } = SlackDelivery.CreateHttpClient();
@@ -58,10 +59,10 @@ internal sealed class SlackFixture : IDisposable
     }
 
     public Task<SlackDigestSink> SinkAsync(SlackDeliveryOptions options) =>
-        SlackDelivery.CreateSinkAsync(options, Outbox, http: Http, secrets: Secrets, time: Time, log: Write);
+        SlackDelivery.CreateSinkAsync(options, Outbox, Random.NextDouble, http: Http, secrets: Secrets, time: Time, log: Write);
 
     public Task<OutboxResender> ResenderAsync(SlackDeliveryOptions options) =>
-        SlackDelivery.CreateResenderAsync(options, Outbox, http: Http, secrets: Secrets, time: Time, log: Write);
+        SlackDelivery.CreateResenderAsync(options, Outbox, Random.NextDouble, http: Http, secrets: Secrets, time: Time, log: Write);
 
     public string[] OutboxFiles() => Directory.Exists(OutboxDirectory) ? Directory.GetFiles(OutboxDirectory).Order(StringComparer.Ordinal).ToArray() : [];
 

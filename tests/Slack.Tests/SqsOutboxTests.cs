@@ -162,7 +162,7 @@ public sealed class SqsOutboxTests : IDisposable
     public async Task Slack_outage_parks_digests_in_sqs_and_a_bounded_resend_delivers_and_deletes_them()
     {
         using var f = new SlackFixture();
-        var sender = await SlackDelivery.CreateSenderAsync(f.WebhookOptions(maxAttempts: 1), f.Http, f.Secrets, f.Time, f.Write);
+        var sender = await SlackDelivery.CreateSenderAsync(f.WebhookOptions(maxAttempts: 1), f.Random.NextDouble, f.Http, f.Secrets, f.Time, f.Write);
         var outbox = Outbox();
         var sink = new SlackDigestSink(sender, outbox, time: f.Time, log: f.Write);
         f.Server.Enqueue(new SlackFault.ServerError(), times: 3);

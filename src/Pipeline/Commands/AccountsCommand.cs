@@ -47,11 +47,12 @@ internal static class AccountsCommand
 
             using var client = aws.CreateDynamoDb(parse);
             var accountTable = new AccountTable(client, parse.GetValue(table)!);
+            var time = TimeProvider.System; // the composition root: the one place the command reads the real clock
             try
             {
-                if (parse.GetValue(create) && await accountTable.CreateIfMissingAsync(TimeProvider.System, ct).ConfigureAwait(false))
+                if (parse.GetValue(create) && await accountTable.CreateIfMissingAsync(time, ct).ConfigureAwait(false))
                     Console.WriteLine($"created table {accountTable.TableName}");
-                await accountTable.PutAsync(parsed.Accounts, DateTimeOffset.UtcNow, TimeProvider.System, ct).ConfigureAwait(false);
+                await accountTable.PutAsync(parsed.Accounts, time.GetUtcNow(), time, ct).ConfigureAwait(false);
             }
             catch (Amazon.DynamoDBv2.Model.ResourceNotFoundException)
             {

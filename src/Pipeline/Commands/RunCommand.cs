@@ -77,7 +77,7 @@ internal static class RunCommand
             FileDigestLedger? fileLedger = null;
             if (table is not null)
             {
-                var tableStore = new DynamoDbCheckpointStore(dynamo!, table);
+                var tableStore = new DynamoDbCheckpointStore(dynamo!, table, TimeProvider.System);
                 await tableStore.CreateIfMissingAsync(ct).ConfigureAwait(false);
                 store = tableStore;
             }

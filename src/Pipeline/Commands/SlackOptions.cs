@@ -13,6 +13,11 @@ namespace Pipeline.Cli.Commands;
 /// </summary>
 internal sealed class SlackOptions
 {
+    // The command line is where randomness enters, as the clock does: Slack's backoff jitter needs no seed here.
+#pragma warning disable RS0030 // Random.Shared is banned in library code, not at the composition root.
+    private static readonly Func<double> Jitter = Random.Shared.NextDouble;
+#pragma warning restore RS0030
+
     public Option<string?> Webhook { get; } = new("--slack-webhook")
     {
         Description = "Post digests to an incoming webhook whose URL is read from env:NAME, file:PATH or ssm:PARAMETER (a SecureString).",
@@ -97,7 +102,7 @@ internal sealed class SlackOptions
     {
         try
         {
-            return await SlackDelivery.CreateResenderAsync(options, outbox, log: line => Console.Error.WriteLine(line), cancellationToken: cancellationToken).ConfigureAwait(false);
+            return await SlackDelivery.CreateResenderAsync(options, outbox, Jitter, log: line => Console.Error.WriteLine(line), cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (SlackConfigurationException e)
         {
@@ -110,7 +115,7 @@ internal sealed class SlackOptions
     {
         try
         {
-            return await SlackDelivery.CreateSinkAsync(options, outbox, log: line => Console.Error.WriteLine(line), cancellationToken: cancellationToken).ConfigureAwait(false);
+            return await SlackDelivery.CreateSinkAsync(options, outbox, Jitter, log: line => Console.Error.WriteLine(line), cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (SlackConfigurationException e)
         {

@@ -26,14 +26,16 @@ public sealed class SlackSender
     private readonly Action<string> _log;
     private readonly ResiliencePipeline<PostOutcome> _retry;
 
-    public SlackSender(HttpClient http, SlackSecret secret, SlackDeliveryOptions options, TimeProvider? time = null, Action<string>? log = null, Func<double>? random = null)
+    /// <param name="random">The jitter source, from the host (see <see cref="SlackDelivery"/>).</param>
+    public SlackSender(HttpClient http, SlackSecret secret, SlackDeliveryOptions options, Func<double> random, TimeProvider? time = null, Action<string>? log = null)
     {
         _options = options.Validate();
         if (options.Mode == SlackMode.Webhook) options.ValidateWebhook(secret); else SlackDeliveryOptions.ValidateToken(secret);
         _secret = secret;
         _poster = new SlackPoster(http, secret, options);
         _time = time ?? TimeProvider.System;
-        _random = random ?? Random.Shared.NextDouble;
+        ArgumentNullException.ThrowIfNull(random);
+        _random = random;
         _log = log ?? (_ => { });
         _pacer = new ChannelPacer(options.MinIntervalPerChannel, _time);
         _retry = BuildRetry();

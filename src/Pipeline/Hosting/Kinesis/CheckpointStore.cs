@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Amazon.DynamoDBv2;
 using Amazon.DynamoDBv2.Model;
+using Polly;
+using Polly.Retry;
 
 namespace Pipeline.Cli.Hosting.Kinesis;
 
@@ -93,8 +95,12 @@ internal sealed class FileCheckpointStore(string path) : ICheckpointStore
 }
 
 /// <summary>Checkpoints in a DynamoDB table (partition key <c>stream</c>, sort key <c>shardId</c>), for a consumer that may move between machines.</summary>
-internal sealed class DynamoDbCheckpointStore(IAmazonDynamoDB client, string table) : ICheckpointStore
+internal sealed class DynamoDbCheckpointStore(IAmazonDynamoDB client, string table, TimeProvider time) : ICheckpointStore
 {
+    /// <summary>How often a table being created is asked whether it is ready, and how many times (about 30 s in all).</summary>
+    internal static readonly TimeSpan StatusPollInterval = TimeSpan.FromMilliseconds(250);
+    internal const int StatusPolls = 120;
+
     public async Task<IReadOnlyDictionary<string, ShardCheckpoint>> LoadAsync(string stream, CancellationToken cancellationToken)
     {
         var found = new Dictionary<string, ShardCheckpoint>(StringComparer.Ordinal);
@@ -132,7 +138,7 @@ internal sealed class DynamoDbCheckpointStore(IAmazonDynamoDB client, string tab
                 ["stream"] = new() { S = stream },
                 ["shardId"] = new() { S = checkpoint.ShardId },
                 ["checkpoint"] = new() { S = System.Text.Encoding.UTF8.GetString(buffer.ToArray()) },
-                ["updatedAt"] = new() { S = DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture) },
+                ["updatedAt"] = new() { S = time.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture) },
             },
         }, cancellationToken).ConfigureAwait(false);
     }
@@ -154,10 +160,21 @@ internal sealed class DynamoDbCheckpointStore(IAmazonDynamoDB client, string tab
         {
             return;
         }
-        for (int i = 0; i < 120; i++)
-        {
-            if ((await client.DescribeTableAsync(table, cancellationToken).ConfigureAwait(false)).Table.TableStatus == TableStatus.ACTIVE) return;
-            await Task.Delay(250, cancellationToken).ConfigureAwait(false);
-        }
+        // A new table is CREATING for a while and cannot be read or written yet. After the last poll the run goes on
+        // anyway: a table still not ready then fails the first load with DynamoDB's own error.
+        var untilActive = new ResiliencePipelineBuilder<TableStatus> { TimeProvider = time }
+            .AddRetry(new RetryStrategyOptions<TableStatus>
+            {
+                MaxRetryAttempts = StatusPolls - 1,
+                Delay = StatusPollInterval,
+                BackoffType = DelayBackoffType.Constant,
+                UseJitter = false,
+                // Only a status that is not ACTIVE yet: an error from DescribeTable is not a reason to poll again.
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result is { } status && status != TableStatus.ACTIVE),
+            })
+            .Build();
+        await untilActive.ExecuteAsync(
+            async ct => (await client.DescribeTableAsync(table, ct).ConfigureAwait(false)).Table.TableStatus,
+            cancellationToken).ConfigureAwait(false);
     }
 }

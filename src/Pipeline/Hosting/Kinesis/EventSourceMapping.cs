@@ -48,6 +48,7 @@ internal sealed class EventSourceMapping(
     Action<string> log)
 {
     private readonly Dictionary<string, ShardCheckpoint> _checkpoints = new(StringComparer.Ordinal);
+    private readonly BatchRetry _retry = new(options.MaxBatchAttempts, time, log);
 
     /// <summary>The shards' checkpoints as they stand (for the run's report).</summary>
     public IReadOnlyCollection<ShardCheckpoint> Checkpoints
@@ -163,18 +164,7 @@ internal sealed class EventSourceMapping(
             IsFinalInvokeForWindow = final,
         };
 
-        WindowResponse response;
-        for (int attempt = 1; ; attempt++)
-        {
-            response = await handler.HandleAsync(evt, cancellationToken).ConfigureAwait(false);
-            if (response.BatchItemFailures.Count == 0) break;
-            cancellationToken.ThrowIfCancellationRequested(); // stopping: the batch is read again next time, not retried now
-            if (attempt >= options.MaxBatchAttempts)
-                throw new BatchFailedException($"shard {cp.ShardId}: the batch from sequence number {response.BatchItemFailures[0]} failed {attempt} times (see the log above); stopped here. Fix the cause and run again: it resumes from this batch.");
-            var delay = TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, attempt - 1)));
-            log($"shard {cp.ShardId}: batch failed, retrying in {delay.TotalSeconds:0} s (attempt {attempt + 1} of {options.MaxBatchAttempts})");
-            await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
-        }
+        var response = await _retry.CallAsync(cp.ShardId, ct => handler.HandleAsync(evt, ct), cancellationToken).ConfigureAwait(false);
 
         var summary = response.Summary!;
         var next = final

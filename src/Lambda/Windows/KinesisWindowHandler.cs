@@ -135,7 +135,7 @@ internal sealed class KinesisWindowHandler
             w.WriteNumber("accepted", summary.Received - before.Received - (summary.Rejected - before.Rejected) - (summary.Duplicates - before.Duplicates) - (summary.Muted - before.Muted));
             w.WriteEndObject();
             w.WriteStartObject("window");
-            WriteCounts(w, summary);
+            RunCountsJson.Write(w, summary, alwaysOpen: true);
             w.WriteNumber("openBursts", core.OpenBursts);
             w.WriteEndObject();
             w.WriteNumber("digestsClosed", closed.Count);
@@ -312,7 +312,7 @@ internal sealed class KinesisWindowHandler
         _log.Write(balanced ? "INFO" : "ERROR", balanced ? "window closed" : "window closed with counts that do not add up (a bug)", w =>
         {
             WriteWindow(w, evt);
-            WriteCounts(w, summary);
+            RunCountsJson.Write(w, summary, alwaysOpen: true);
             w.WriteBoolean("balanced", balanced);
             w.WriteString("identity", $"received {summary.Received} = rejected {summary.Rejected} + duplicates {summary.Duplicates} + muted {summary.Muted} + digested {summary.Digested}");
             w.WriteNumber("digestsPosted", counters.Posted);
@@ -345,16 +345,5 @@ internal sealed class KinesisWindowHandler
         if (evt.WindowStart is { } s) w.WriteString("windowStart", s);
         if (evt.WindowEnd is { } e) w.WriteString("windowEnd", e);
         w.WriteBoolean("final", evt.IsFinalInvokeForWindow);
-    }
-
-    private static void WriteCounts(Utf8JsonWriter w, RunSummary s)
-    {
-        w.WriteNumber("received", s.Received);
-        w.WriteNumber("rejected", s.Rejected);
-        w.WriteNumber("duplicates", s.Duplicates);
-        w.WriteNumber("muted", s.Muted);
-        w.WriteNumber("digested", s.Digested);
-        w.WriteNumber("open", s.OpenEvents);
-        w.WriteNumber("digests", s.Digests);
     }
 }

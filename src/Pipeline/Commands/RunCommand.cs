@@ -181,6 +181,6 @@ internal static class RunCommand
             totals = totals.Add(cp.Finished).Add(cp.OpenWindow);
             open += cp.OpenWindowEvents;
         }
-        return new RunSummary(totals.Received, totals.Rejected, totals.Duplicates, totals.Muted, totals.Digested, totals.Digests, [], [], open);
+        return totals.ToSummary(open);
     }
 }

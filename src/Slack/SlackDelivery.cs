@@ -1,4 +1,3 @@
-using Pipeline.Slack.Rendering;
 using Pipeline.Slack.Delivery;
 using Pipeline.Slack.Outbox;
 using Pipeline.Slack.Secrets;
@@ -6,9 +5,11 @@ using Pipeline.Slack.Secrets;
 namespace Pipeline.Slack;
 
 /// <summary>
-/// Start-up entry point for hosts: validates the options, reads the secret, and builds the sink and the outbox
-/// resender. Every misconfiguration surfaces here as a <see cref="SlackConfigurationException"/> with a message
-/// that names what to fix and never the secret.
+/// Start-up entry point for hosts: validates the options, reads the secret, and builds the sender that the digest
+/// sink (<see cref="SlackDigestSink"/>) and the outbox resender (<see cref="OutboxResender"/>) post through; a host
+/// builds those over it, and one sender serves both where a host needs both (one pacer per channel). Every
+/// misconfiguration surfaces here as a <see cref="SlackConfigurationException"/> with a message that names what to
+/// fix and never the secret.
 /// </summary>
 internal static class SlackDelivery
 {
@@ -24,33 +25,6 @@ internal static class SlackDelivery
         options.Validate();
         var secret = await (secrets ?? new SecretResolver()).ResolveAsync(options.EffectiveSecret, cancellationToken).ConfigureAwait(false);
         return new SlackSender(http ?? CreateHttpClient(), secret, options, time, log);
-    }
-
-    public static async Task<SlackDigestSink> CreateSinkAsync(
-        SlackDeliveryOptions options,
-        IDigestOutbox outbox,
-        SlackRenderOptions? render = null,
-        HttpClient? http = null,
-        SecretResolver? secrets = null,
-        TimeProvider? time = null,
-        Action<string>? log = null,
-        CancellationToken cancellationToken = default)
-    {
-        var sender = await CreateSenderAsync(options, http, secrets, time, log, cancellationToken).ConfigureAwait(false);
-        return new SlackDigestSink(sender, outbox, render, time, log);
-    }
-
-    public static async Task<OutboxResender> CreateResenderAsync(
-        SlackDeliveryOptions options,
-        IDigestOutbox outbox,
-        HttpClient? http = null,
-        SecretResolver? secrets = null,
-        TimeProvider? time = null,
-        Action<string>? log = null,
-        CancellationToken cancellationToken = default)
-    {
-        var sender = await CreateSenderAsync(options, http, secrets, time, log, cancellationToken).ConfigureAwait(false);
-        return new OutboxResender(sender, outbox, log);
     }
 
     /// <summary>

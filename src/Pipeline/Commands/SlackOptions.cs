@@ -92,12 +92,20 @@ internal sealed class SlackOptions
         }
     }
 
-    /// <summary>Builds the outbox resender; configuration problems become usage errors naming the fix.</summary>
-    public static async Task<OutboxResender> CreateResenderAsync(SlackDeliveryOptions options, IDigestOutbox outbox, CancellationToken cancellationToken)
+    /// <summary>The sink of `digest` and `run`: posts each digest, parking it in <paramref name="outbox"/> when Slack will not take it.</summary>
+    public static async Task<IDigestSink> CreateSinkAsync(SlackDeliveryOptions options, IDigestOutbox outbox, CancellationToken cancellationToken) =>
+        new SlackDigestSink(await CreateSenderAsync(options, cancellationToken).ConfigureAwait(false), outbox, log: Log);
+
+    /// <summary>The resender of `outbox send`.</summary>
+    public static async Task<OutboxResender> CreateResenderAsync(SlackDeliveryOptions options, IDigestOutbox outbox, CancellationToken cancellationToken) =>
+        new(await CreateSenderAsync(options, cancellationToken).ConfigureAwait(false), outbox, Log);
+
+    /// <summary>Builds the sender; configuration problems (missing variable, bad URL) become usage errors naming the fix.</summary>
+    private static async Task<SlackSender> CreateSenderAsync(SlackDeliveryOptions options, CancellationToken cancellationToken)
     {
         try
         {
-            return await SlackDelivery.CreateResenderAsync(options, outbox, log: line => Console.Error.WriteLine(line), cancellationToken: cancellationToken).ConfigureAwait(false);
+            return await SlackDelivery.CreateSenderAsync(options, log: Log, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (SlackConfigurationException e)
         {
@@ -105,16 +113,5 @@ internal sealed class SlackOptions
         }
     }
 
-    /// <summary>Builds the sink; configuration problems (missing variable, bad URL) become usage errors naming the fix.</summary>
-    public static async Task<IDigestSink> CreateSinkAsync(SlackDeliveryOptions options, IDigestOutbox outbox, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await SlackDelivery.CreateSinkAsync(options, outbox, log: line => Console.Error.WriteLine(line), cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-        catch (SlackConfigurationException e)
-        {
-            throw new UsageException(e.Message);
-        }
-    }
+    private static void Log(string line) => Console.Error.WriteLine(line);
 }

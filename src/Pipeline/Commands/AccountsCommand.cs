@@ -65,7 +65,7 @@ internal static class AccountsCommand
             Console.WriteLine($"imported {parsed.Accounts.Count} accounts into {accountTable.TableName}" +
                 (inactive > 0 ? $" ({inactive} marked suspended or closed)" : "") +
                 (parsed.Errors.Count > 0 ? $"; {parsed.Errors.Count} rows skipped (see above)" : ""));
-            return parsed.Errors.Count > 0 ? ExitCodes.RecordsRejected : ExitCodes.Ok;
+            return parsed.Errors.Count > 0 ? ExitCode.RecordsRejected : ExitCode.Ok;
         }));
         return command;
     }
@@ -97,7 +97,7 @@ internal static class AccountsCommand
             foreach (var a in accounts)
                 Console.WriteLine($"{a.Id,-12}  {Fit(a.Name, 28),-28}  {a.State ?? "",-16}  {Fit(a.Environment ?? "", 12),-12}  {Fit(a.Owner ?? "", 16),-16}  {a.SlackChannel ?? ""}");
             Console.WriteLine($"{accounts.Count} accounts");
-            return ExitCodes.Ok;
+            return ExitCode.Ok;
         }));
         return command;
     }

@@ -64,7 +64,7 @@ internal static class DigestCommand
     }
 
     /// <summary>Runs the file host with validated settings and maps the outcome to an exit code.</summary>
-    public static async Task<int> RunAsync(
+    public static async Task<ExitCode> RunAsync(
         DigestSettings settings,
         IAccountDirectory directory,
         IMuteRules? mutes,
@@ -91,15 +91,15 @@ internal static class DigestCommand
         catch (DeliveryFailedException e)
         {
             await Console.Error.WriteLineAsync($"error: {e.Message}. Check that --outbox is writable, then run again.").ConfigureAwait(false);
-            return ExitCodes.DeliveryFailed;
+            return ExitCode.DeliveryFailed;
         }
         if (!summary.Balanced)
         {
             await Console.Error.WriteLineAsync("error: the run's counts do not add up (received ≠ rejected + duplicates + muted + digested). This is a bug; please report it with the input.").ConfigureAwait(false);
-            return ExitCodes.InternalError;
+            return ExitCode.InternalError;
         }
-        if (summary.Outboxed > 0) return ExitCodes.DeliveryFailed;
-        return settings.FailOnReject && summary.Rejected > 0 ? ExitCodes.RecordsRejected : ExitCodes.Ok;
+        if (summary.Outboxed > 0) return ExitCode.DeliveryFailed;
+        return settings.FailOnReject && summary.Rejected > 0 ? ExitCode.RecordsRejected : ExitCode.Ok;
     }
 }
 

@@ -18,12 +18,12 @@ internal static class OutboxCommand
             if (!Directory.Exists(outboxPath))
             {
                 Console.WriteLine($"outbox '{outboxPath}' does not exist: nothing to send.");
-                return ExitCodes.Ok;
+                return ExitCode.Ok;
             }
             var resender = await SlackOptions.CreateResenderAsync(options, slack.OpenOutbox(parse), ct).ConfigureAwait(false);
             var summary = await resender.ResendAllAsync(ct).ConfigureAwait(false);
             Console.WriteLine(summary.ToString());
-            return summary.Failed + summary.Unreadable > 0 ? ExitCodes.DeliveryFailed : ExitCodes.Ok;
+            return summary.Failed + summary.Unreadable > 0 ? ExitCode.DeliveryFailed : ExitCode.Ok;
         }));
         return new Command("outbox", "Digests that could not be delivered, kept for a later try.") { send };
     }

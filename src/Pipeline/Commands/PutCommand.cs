@@ -68,7 +68,7 @@ internal static class PutCommand
                 Console.WriteLine($"put {sent} records into {name} in {requests} requests" +
                     (skipped > 0 ? $"; {skipped} unreadable records not sent" : "") +
                     (failed > 0 ? $"; {failed} failed after retries" : ""));
-                return failed > 0 ? ExitCodes.ServiceUnavailable : skipped > 0 ? ExitCodes.RecordsRejected : ExitCodes.Ok;
+                return failed > 0 ? ExitCode.ServiceUnavailable : skipped > 0 ? ExitCode.RecordsRejected : ExitCode.Ok;
             }
             catch (KinesisException e) when (e.ErrorType == "ResourceNotFoundException")
             {

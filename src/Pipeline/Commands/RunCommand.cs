@@ -120,11 +120,11 @@ internal static class RunCommand
                 }, directory, ledger, output, log, mutes);
                 var consumer = new EventSourceMapping(kinesis, store, handler, mapping, TimeProvider.System, message => Console.Error.WriteLine(message));
 
-                int exit = ExitCodes.Ok;
+                var exit = ExitCode.Ok;
                 try
                 {
                     await consumer.RunAsync(ct).ConfigureAwait(false);
-                    if (ct.IsCancellationRequested) exit = ExitCodes.Interrupted;
+                    if (ct.IsCancellationRequested) exit = ExitCode.Interrupted;
                 }
                 catch (KinesisException e) when (e.ErrorType == "ResourceNotFoundException")
                 {
@@ -137,11 +137,11 @@ internal static class RunCommand
                 catch (BatchFailedException e)
                 {
                     await Console.Error.WriteLineAsync("error: " + e.Message).ConfigureAwait(false);
-                    exit = ExitCodes.ServiceUnavailable;
+                    exit = ExitCode.ServiceUnavailable;
                 }
                 catch (OperationCanceledException) when (ct.IsCancellationRequested)
                 {
-                    exit = ExitCodes.Interrupted;
+                    exit = ExitCode.Interrupted;
                 }
 
                 var summary = Report(consumer.Checkpoints) with
@@ -158,13 +158,13 @@ internal static class RunCommand
                     await Console.Error.WriteLineAsync(TextDigestRenderer.RenderSummary(summary).TrimEnd() +
                         (summary.OpenEvents > 0 ? $"\n{summary.OpenEvents} events wait in open windows (checkpointed; the next run continues them)" : "")).ConfigureAwait(false);
                 }
-                if (exit == ExitCodes.Interrupted) await Console.Error.WriteLineAsync("stopped (Ctrl-C); checkpoints saved, the next run resumes here.").ConfigureAwait(false);
+                if (exit == ExitCode.Interrupted) await Console.Error.WriteLineAsync("stopped (Ctrl-C); checkpoints saved, the next run resumes here.").ConfigureAwait(false);
                 if (!summary.Balanced)
                 {
                     await Console.Error.WriteLineAsync("error: the run's counts do not add up (received ≠ rejected + duplicates + muted + digested + open). This is a bug; please report it.").ConfigureAwait(false);
-                    exit = ExitCodes.InternalError;
+                    exit = ExitCode.InternalError;
                 }
-                if (exit == ExitCodes.Ok && delivered?.Parked > 0) exit = ExitCodes.DeliveryFailed;
+                if (exit == ExitCode.Ok && delivered?.Parked > 0) exit = ExitCode.DeliveryFailed;
                 return exit;
             }
         }));

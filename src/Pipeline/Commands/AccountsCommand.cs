@@ -27,9 +27,8 @@ internal static class AccountsCommand
         var aws = new AwsOptions();
         var command = new Command("import", "Load accounts into the table. Idempotent: re-importing updates, never duplicates; bad rows are reported and skipped.")
         {
-            file, table, create,
+            file, table, create, aws,
         };
-        aws.AddTo(command);
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
             var path = parse.GetValue(file)!;
@@ -74,8 +73,7 @@ internal static class AccountsCommand
     {
         var table = Table();
         var aws = new AwsOptions();
-        var command = new Command("list", "Print the accounts table.") { table };
-        aws.AddTo(command);
+        var command = new Command("list", "Print the accounts table.") { table, aws };
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
             using var client = aws.CreateDynamoDb(parse);

@@ -19,12 +19,10 @@ internal static class DigestCommand
     public static Command Create()
     {
         var input = CommonOptions.Input();
-        var accounts = CommonOptions.Accounts();
-        var accountsTable = CommonOptions.AccountsTable();
         var aws = new AwsOptions();
+        var names = new AccountNameOptions(aws);
         var mute = CommonOptions.Mute();
-        var gap = CommonOptions.Gap();
-        var maxWindow = CommonOptions.MaxWindow();
+        var window = new WindowOptions();
         var horizon = CommonOptions.DedupeHorizon();
         var maxIds = CommonOptions.DedupeMaxIds();
         var format = CommonOptions.Format();
@@ -34,15 +32,13 @@ internal static class DigestCommand
 
         var command = new Command("digest", "Read organisation events from files and print one digest per burst of each account's activity.")
         {
-            input, accounts, accountsTable, mute, gap, maxWindow, horizon, maxIds, format, noProgress, failOnReject,
+            input, names, mute, window, horizon, maxIds, format, noProgress, failOnReject, aws, slack,
         };
-        aws.AddTo(command);
-        slack.AddTo(command);
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
             var settings = new DigestSettings
             {
-                Window = CommonOptions.Window(parse, gap, maxWindow),
+                Window = window.Read(parse),
                 Dedupe = new DedupeOptions
                 {
                     Horizon = CommonOptions.ParseDuration("--dedupe-horizon", parse.GetValue(horizon)!),
@@ -56,7 +52,7 @@ internal static class DigestCommand
             };
             var inputs = parse.GetValue(input)!;
             var files = inputs.SelectMany(RecordReader.ExpandPath).ToList();
-            var directory = CommonOptions.Directory(parse, accounts, accountsTable, aws);
+            var directory = names.Directory(parse);
             var mutes = CommonOptions.LoadMutes(parse.GetValue(mute));
             return await RunAsync(settings, directory, mutes, progress => RecordReader.ReadFiles(files, progress), RecordReader.TotalBytes(files), ct).ConfigureAwait(false);
         }));

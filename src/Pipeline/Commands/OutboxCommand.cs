@@ -9,8 +9,7 @@ internal static class OutboxCommand
     public static Command Create()
     {
         var slack = new SlackOptions();
-        var send = new Command("send", "Resend every digest in the outbox with the same retries and pacing; each is deleted only once Slack accepts it.");
-        slack.AddTo(send);
+        var send = new Command("send", "Resend every digest in the outbox with the same retries and pacing; each is deleted only once Slack accepts it.") { slack };
         send.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
             var options = slack.Read(parse) ?? throw new UsageException("give --slack-webhook or --slack-token (with --slack-channel) to say where to resend.");

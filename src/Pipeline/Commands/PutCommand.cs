@@ -27,9 +27,8 @@ internal static class PutCommand
         var aws = new AwsOptions();
         var command = new Command("put", "Send events into a Kinesis stream as the EventBridge target does: the event JSON as data, the account as partition key.")
         {
-            stream, input, create, shards, raw, noProgress,
+            stream, input, create, shards, raw, noProgress, aws,
         };
-        aws.AddTo(command);
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
             var name = parse.GetValue(stream)!;

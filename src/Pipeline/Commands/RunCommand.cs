@@ -30,27 +30,23 @@ internal static class RunCommand
         var ledgerTable = new Option<string?>("--ledger-table") { Description = "DynamoDB table of posted digests (key digestId), as the Lambda uses." };
         var batchSize = new Option<int>("--batch-size") { Description = "Records per handler call, as the event source mapping's BatchSize.", DefaultValueFactory = _ => 100 };
         var untilIdle = new Option<bool>("--until-idle") { Description = "Stop once every shard is read to its end, closing the open windows (a replay). Default: follow the stream until Ctrl-C." };
-        var accounts = CommonOptions.Accounts();
-        var accountsTable = CommonOptions.AccountsTable();
-        var mute = CommonOptions.Mute();
-        var gap = CommonOptions.Gap();
-        var maxWindow = CommonOptions.MaxWindow();
-        var format = CommonOptions.Format();
         var aws = new AwsOptions();
+        var names = new AccountNameOptions(aws);
+        var mute = CommonOptions.Mute();
+        var window = new WindowOptions();
+        var format = CommonOptions.Format();
         var slack = new SlackOptions();
         var command = new Command("run", "Consume a Kinesis stream with the Lambda's own handler (tumbling windows = --max-window), checkpointing each shard; Ctrl-C stops cleanly.")
         {
-            stream, checkpointFile, checkpointTable, ledgerTable, batchSize, untilIdle, accounts, accountsTable, mute, gap, maxWindow, format,
+            stream, checkpointFile, checkpointTable, ledgerTable, batchSize, untilIdle, names, mute, window, format, aws, slack,
         };
-        aws.AddTo(command);
-        slack.AddTo(command);
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
             var streamName = parse.GetValue(stream)!;
-            var window = CommonOptions.Window(parse, gap, maxWindow);
+            var burstWindow = window.Read(parse);
             try
             {
-                window.Validate();
+                burstWindow.Validate();
             }
             catch (ArgumentException e)
             {
@@ -60,7 +56,7 @@ internal static class RunCommand
             {
                 Stream = streamName,
                 BatchSize = parse.GetValue(batchSize),
-                TumblingWindow = window.MaxWindow,
+                TumblingWindow = burstWindow.MaxWindow,
                 UntilIdle = parse.GetValue(untilIdle),
             };
             try
@@ -101,7 +97,7 @@ internal static class RunCommand
 
             using (fileLedger)
             {
-                var directory = CommonOptions.Directory(parse, accounts, accountsTable, aws);
+                var directory = names.Directory(parse);
                 var mutes = CommonOptions.LoadMutes(parse.GetValue(mute));
                 var sink = slack.Read(parse) is { } slackOptions
                     ? await SlackOptions.CreateSinkAsync(slackOptions, slack.OpenOutbox(parse), ct).ConfigureAwait(false)
@@ -116,7 +112,7 @@ internal static class RunCommand
                 var log = new LambdaLog(Console.Error, TimeProvider.System, "pipeline-run");
                 var handler = new KinesisWindowHandler(new KinesisWindowHandlerOptions
                 {
-                    Core = new DigestCoreOptions { Window = window, Enricher = new EnricherOptions { Dedupe = new Enricher.Dedupe.DedupeOptions { MaxEntries = 50_000 } } },
+                    Core = new DigestCoreOptions { Window = burstWindow, Enricher = new EnricherOptions { Dedupe = new Enricher.Dedupe.DedupeOptions { MaxEntries = 50_000 } } },
                 }, directory, ledger, output, log, mutes);
                 var consumer = new EventSourceMapping(kinesis, store, handler, mapping, TimeProvider.System, message => Console.Error.WriteLine(message));
 

@@ -8,10 +8,10 @@ using Pipeline.Slack;
 namespace Pipeline.Cli.Commands;
 
 /// <summary>
-/// The Slack delivery options shared by `digest`, `demo` and `outbox send`. Secrets are never given on the
+/// The Slack delivery options shared by `digest`, `demo`, `run` and `outbox send`. Secrets are never given on the
 /// command line (other users see it in `ps`): the options take where to read them from.
 /// </summary>
-internal sealed class SlackOptions
+internal sealed class SlackOptions : IOptionGroup
 {
     public Option<string?> Webhook { get; } = new("--slack-webhook")
     {
@@ -39,12 +39,7 @@ internal sealed class SlackOptions
         DefaultValueFactory = _ => "pipeline-outbox",
     };
 
-    public IEnumerable<Option> All => [Webhook, Token, Channel, ApiUrl, Outbox];
-
-    public void AddTo(Command command)
-    {
-        foreach (var option in All) command.Options.Add(option);
-    }
+    public IEnumerable<Option> Options => [Webhook, Token, Channel, ApiUrl, Outbox];
 
     /// <summary>The delivery settings, or null when no Slack option was given (print only).</summary>
     public SlackDeliveryOptions? Read(ParseResult parse)

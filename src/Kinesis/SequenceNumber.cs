@@ -5,7 +5,7 @@ namespace Pipeline.Kinesis;
 /// them as strings is wrong when lengths differ ("9" &gt; "10"), and they do not fit in a long: compare them as
 /// non-negative big integers (equal-length digit strings order like their values).
 /// </summary>
-internal static class SequenceNumber
+public static class SequenceNumber
 {
     /// <summary>Negative when a &lt; b, zero when equal, positive when a &gt; b (as integers).</summary>
     public static int Compare(string a, string b)

@@ -57,8 +57,7 @@ public sealed class SecretTests
         int closedPort = ((IPEndPoint)closed.LocalEndPoint!).Port;
         using var f = new SlackFixture();
         string url = $"http://127.0.0.1:{closedPort}/webhook/{SlackFixture.WebhookSecretPath}";
-        var sink = await SlackDelivery.CreateSinkAsync(f.WebhookOptions(maxAttempts: 2), f.Outbox, f.Random.NextDouble, http: f.Http,
-            secrets: new SecretResolver(_ => url), time: f.Time, log: f.Write);
+        var sink = new SlackDigestSink(await f.SenderAsync(f.WebhookOptions(maxAttempts: 2), new SecretResolver(_ => url)), f.Outbox, time: f.Time, log: f.Write);
 
         var result = await sink.PostAsync(SlackFixture.DigestFor("111122223333", 0), default);
 

@@ -86,7 +86,8 @@ public sealed class SlackDeliveryTests
     public async Task Backoff_jitter_comes_from_the_randomness_the_host_passes_in()
     {
         using var f = new SlackFixture();
-        var sink = await SlackDelivery.CreateSinkAsync(f.WebhookOptions(), f.Outbox, () => 0.5, http: f.Http, secrets: f.Secrets, time: f.Time, log: f.Write);
+        var sender = await SlackDelivery.CreateSenderAsync(f.WebhookOptions(), () => 0.5, f.Http, f.Secrets, f.Time, f.Write);
+        var sink = new SlackDigestSink(sender, f.Outbox, time: f.Time, log: f.Write);
         f.Server.Enqueue(new SlackFault.ServerError(), times: 3);
 
         var result = await sink.PostAsync(SlackFixture.DigestFor("111122223333", 0), default);

@@ -58,11 +58,15 @@ internal sealed class SlackFixture : IDisposable
         lock (Log) Log.Add(line);
     }
 
-    public Task<SlackDigestSink> SinkAsync(SlackDeliveryOptions options) =>
-        SlackDelivery.CreateSinkAsync(options, Outbox, Random.NextDouble, http: Http, secrets: Secrets, time: Time, log: Write);
+    public async Task<SlackDigestSink> SinkAsync(SlackDeliveryOptions options) =>
+        new(await SenderAsync(options, Secrets), Outbox, time: Time, log: Write);
 
-    public Task<OutboxResender> ResenderAsync(SlackDeliveryOptions options) =>
-        SlackDelivery.CreateResenderAsync(options, Outbox, Random.NextDouble, http: Http, secrets: Secrets, time: Time, log: Write);
+    public async Task<OutboxResender> ResenderAsync(SlackDeliveryOptions options) =>
+        new(await SenderAsync(options, Secrets), Outbox, Write);
+
+    /// <summary>A sender to the loopback Slack, with this fixture's client, clock and log.</summary>
+    public Task<SlackSender> SenderAsync(SlackDeliveryOptions options, SecretResolver secrets) =>
+        SlackDelivery.CreateSenderAsync(options, Random.NextDouble, Http, secrets, Time, Write);
 
     public string[] OutboxFiles() => Directory.Exists(OutboxDirectory) ? Directory.GetFiles(OutboxDirectory).Order(StringComparer.Ordinal).ToArray() : [];
 

@@ -33,6 +33,14 @@ public static class EnvelopeBuilder
     /// </summary>
     public sealed record Fields(string? Id, string? DetailType, string? Source, string? Account, string? Time, string? Region);
 
+    /// <summary>Where a finding keeps what its envelope needs, and what EventBridge calls it: the two services differ only in names.</summary>
+    private sealed record FindingNames(string DetailType, string Source, string Id, string Account, string UpdatedAt, string CreatedAt, string Region, string? RegionArn);
+
+    private static readonly FindingNames GuardDutyNames = new("GuardDuty Finding", "aws.guardduty", "id", "accountId", "updatedAt", "createdAt", "region", RegionArn: null);
+
+    // A Security Hub finding may name its region only in its product ARN.
+    private static readonly FindingNames SecurityHubNames = new("Security Hub Findings - Imported", "aws.securityhub", "Id", "AwsAccountId", "UpdatedAt", "CreatedAt", "Region", RegionArn: "ProductArn");
+
     /// <summary>
     /// Reads the envelope fields of a non-envelope shape from <paramref name="record"/>.
     /// Returns false (with a reason) when the record lacks what an envelope must have.
@@ -57,21 +65,14 @@ public static class EnvelopeBuilder
                 time = f.EventTime.Text() ?? f.AtTimestamp.Text() ?? f.PEventTime.Text();
                 region = f.AwsRegion.Text(cache);
                 break;
-            case Shape.GuardDutyFinding:
-                id = record.Str("id");
-                detailType = "GuardDuty Finding";
-                source = "aws.guardduty";
-                account = record.Str("accountId");
-                time = record.Str("updatedAt") ?? record.Str("createdAt");
-                region = record.Str("region");
-                break;
-            case Shape.SecurityHubFinding:
-                id = record.Str("Id");
-                detailType = "Security Hub Findings - Imported";
-                source = "aws.securityhub";
-                account = record.Str("AwsAccountId");
-                time = record.Str("UpdatedAt") ?? record.Str("CreatedAt");
-                region = record.Str("Region") ?? RegionFromArn(record.Str("ProductArn"));
+            case Shape.GuardDutyFinding or Shape.SecurityHubFinding:
+                var names = shape == Shape.GuardDutyFinding ? GuardDutyNames : SecurityHubNames;
+                id = record.Str(names.Id);
+                detailType = names.DetailType;
+                source = names.Source;
+                account = record.Str(names.Account);
+                time = record.Str(names.UpdatedAt) ?? record.Str(names.CreatedAt);
+                region = record.Str(names.Region) ?? (names.RegionArn is null ? null : RegionFromArn(record.Str(names.RegionArn)));
                 break;
             default:
                 fields = null;

@@ -56,33 +56,14 @@ internal sealed class LineReader(Stream stream)
 }
 
 /// <summary>Reports how many bytes of the underlying (possibly compressed) file have been read, for the progress bar.</summary>
-internal sealed class CountingStream(Stream inner, IProgress<long>? progress) : Stream
+internal sealed class CountingStream(Stream inner, IProgress<long>? progress) : ForwardReadStream(inner)
 {
-    private long _position;
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => inner.Length;
-    public override long Position { get => _position; set => throw new NotSupportedException(); }
-
     public override int Read(byte[] buffer, int offset, int count)
     {
-        int read = inner.Read(buffer, offset, count);
-        _position += read;
-        progress?.Report(_position);
+        int read = Inner.Read(buffer, offset, count);
+        BytesRead += read;
+        progress?.Report(BytesRead);
         return read;
-    }
-
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing) inner.Dispose();
-        base.Dispose(disposing);
     }
 }
 
@@ -90,26 +71,18 @@ internal sealed class CountingStream(Stream inner, IProgress<long>? progress) : 
 /// Ends a decompressing stream at the first damaged byte instead of throwing, and keeps what went wrong in
 /// <see cref="Damage"/>, so the reader can hand on the lines before the damage and report the rest.
 /// </summary>
-internal sealed class DamageStoppingStream(Stream inner) : Stream
+internal sealed class DamageStoppingStream(Stream inner) : ForwardReadStream(inner)
 {
-    private long _position;
-
     /// <summary>Why reading stopped early; null when the stream ended normally.</summary>
     public string? Damage { get; private set; }
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => _position; set => throw new NotSupportedException(); }
 
     public override int Read(byte[] buffer, int offset, int count)
     {
         if (Damage is not null) return 0;
         try
         {
-            int read = inner.Read(buffer, offset, count);
-            _position += read;
+            int read = Inner.Read(buffer, offset, count);
+            BytesRead += read;
             return read;
         }
         catch (InvalidDataException e)
@@ -118,6 +91,24 @@ internal sealed class DamageStoppingStream(Stream inner) : Stream
             return 0;
         }
     }
+}
+
+/// <summary>
+/// A stream the reader only reads forward, wrapping (and owning) another: what the wrapper does with each read is
+/// its own; its position is the bytes read through it.
+/// </summary>
+internal abstract class ForwardReadStream(Stream inner) : Stream
+{
+    protected Stream Inner { get; } = inner;
+
+    /// <summary>Bytes read through this stream so far: its <see cref="Position"/>.</summary>
+    protected long BytesRead { get; set; }
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => Inner.Length;
+    public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
 
     public override void Flush() { }
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
@@ -126,7 +117,7 @@ internal sealed class DamageStoppingStream(Stream inner) : Stream
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing) inner.Dispose();
+        if (disposing) Inner.Dispose();
         base.Dispose(disposing);
     }
 }

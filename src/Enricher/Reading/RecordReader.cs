@@ -198,40 +198,10 @@ public static class RecordReader
         }
     }
 
-    private static RawRecord FromKinesisOrItem(JsonElement item, RecordOrigin origin)
-    {
-        if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("kinesis", out var kinesis) && kinesis.ValueKind == JsonValueKind.Object)
-        {
-            var sequence = kinesis.TryGetProperty("sequenceNumber", out var s) ? TryGetString(s) : null;
-            origin = origin with { SequenceNumber = sequence };
-            if (!kinesis.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.String)
-                return new RawRecord(ReadOnlyMemory<byte>.Empty, origin, "Kinesis record has no data");
-            try
-            {
-                return new RawRecord(Convert.FromBase64String(TryGetString(data) ?? "?"), origin);
-            }
-            catch (FormatException)
-            {
-                return new RawRecord(ReadOnlyMemory<byte>.Empty, origin, "Kinesis record data is not base64");
-            }
-        }
+    private static RawRecord FromKinesisOrItem(JsonElement item, RecordOrigin origin) =>
+        KinesisEventRecord.TryRead(item)?.ToRaw(origin)
         // The item's bytes as they are: decoding them to text would throw on invalid UTF-8, which the parser handles.
-        return new RawRecord(JsonMarshal.GetRawUtf8Value(item).ToArray(), origin);
-    }
-
-    /// <summary>The string, or null when it is not one or its text is not decodable (invalid UTF-8, an unpaired surrogate).</summary>
-    private static string? TryGetString(JsonElement value)
-    {
-        if (value.ValueKind != JsonValueKind.String) return null;
-        try
-        {
-            return value.GetString();
-        }
-        catch (InvalidOperationException)
-        {
-            return null;
-        }
-    }
+        ?? new RawRecord(JsonMarshal.GetRawUtf8Value(item).ToArray(), origin);
 
     private enum Container { None, Records, Array }
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
+using Pipeline.Enricher.Reading;
 
 namespace Pipeline.Lambda.Windows;
 
@@ -65,18 +66,10 @@ public sealed record KinesisWindowEvent
         }
     }
 
-    private static KinesisRecord ReadRecord(JsonElement item)
-    {
-        if (item.ValueKind != JsonValueKind.Object || !item.TryGetProperty("kinesis", out var k) || k.ValueKind != JsonValueKind.Object)
-            return new KinesisRecord(null, null, ReadOnlyMemory<byte>.Empty, "Records entry has no \"kinesis\" object");
-        var sequence = Str(k, "sequenceNumber");
-        var key = Str(k, "partitionKey");
-        if (!k.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.String)
-            return new KinesisRecord(sequence, key, ReadOnlyMemory<byte>.Empty, "Kinesis record has no data");
-        if (!data.TryGetBytesFromBase64(out var bytes))
-            return new KinesisRecord(sequence, key, ReadOnlyMemory<byte>.Empty, "Kinesis record data is not base64");
-        return new KinesisRecord(sequence, key, bytes);
-    }
+    private static KinesisRecord ReadRecord(JsonElement item) =>
+        KinesisEventRecord.TryRead(item) is { } r
+            ? new KinesisRecord(r.SequenceNumber, r.PartitionKey, r.Data, r.ReadError)
+            : new KinesisRecord(null, null, ReadOnlyMemory<byte>.Empty, "Records entry has no \"kinesis\" object");
 
     /// <summary>AWS's own .NET type reads state values as strings and also accepts numbers (its sample uses numbers).</summary>
     private static Dictionary<string, string> ReadState(JsonElement root)

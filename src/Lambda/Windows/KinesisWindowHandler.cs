@@ -25,10 +25,12 @@ public sealed record KinesisWindowHandlerOptions
     /// <summary>Largest response (JSON, state included) returned; Lambda's limit on the state is 1 MB per shard.</summary>
     public int StateMaxBytes { get; init; } = LambdaOptions.DefaultStateMaxBytes;
 
-    public void Validate()
+    /// <summary>Throws <see cref="InvalidOptionException"/> naming the bad setting; returns the options, for initializers.</summary>
+    public KinesisWindowHandlerOptions Validate()
     {
         Core.Validate();
         if (StateMaxBytes < 1_000) throw new InvalidOptionException($"{{StateMaxBytes}} must be at least 1000 bytes (got {StateMaxBytes}).");
+        return this;
     }
 }
 
@@ -48,33 +50,15 @@ public sealed record KinesisWindowHandlerOptions
 /// the whole batch from the same starting point; the ledger stops digests posted before the failure from
 /// being posted again.</para>
 /// </remarks>
-public sealed class KinesisWindowHandler
+public sealed class KinesisWindowHandler(KinesisWindowHandlerOptions options, IAccountDirectory directory, IDigestLedger ledger, IDigestSink sink, LambdaLog log, IMuteRules? mutes = null, OutboxDrain? drain = null)
 {
-    private readonly KinesisWindowHandlerOptions _options;
-    private readonly IAccountDirectory _directory;
-    private readonly IDigestLedger _ledger;
-    private readonly IDigestSink _sink;
-    private readonly LambdaLog _log;
-    private readonly IMuteRules? _mutes;
-    private readonly OutboxDrain? _drain;
-
-    public KinesisWindowHandler(KinesisWindowHandlerOptions options, IAccountDirectory directory, IDigestLedger ledger, IDigestSink sink, LambdaLog log, IMuteRules? mutes = null, OutboxDrain? drain = null)
-    {
-        _drain = drain;
-        options.Validate();
-        _options = options;
-        _directory = directory;
-        _ledger = ledger;
-        _sink = sink;
-        _log = log;
-        _mutes = mutes;
-    }
+    private readonly KinesisWindowHandlerOptions _options = options.Validate();
 
     public async Task<WindowResponse> HandleAsync(KinesisWindowEvent evt, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         var state = LoadState(evt);
-        var core = new DigestCore(_options.Core, _directory, _mutes);
+        var core = new DigestCore(_options.Core, directory, mutes);
         core.Restore(state.Core);
         var before = core.Summary();
         var counters = state.Counters with { Invocations = state.Counters.Invocations + 1 };
@@ -86,7 +70,7 @@ public sealed class KinesisWindowHandler
         try
         {
             // Digests parked while Slack was down go first, ahead of this batch's (bounded; never fails the batch).
-            if (_drain is not null) resent = await _drain.RunAsync(cancellationToken).ConfigureAwait(false);
+            if (drain is not null) resent = await drain.RunAsync(cancellationToken).ConfigureAwait(false);
 
             var batch = await core.ProcessAsync(Raw(evt), cancellationToken).ConfigureAwait(false);
             foreach (var outcome in batch.Outcomes)
@@ -111,7 +95,7 @@ public sealed class KinesisWindowHandler
         catch (Exception e) when (IsRetryable(e, cancellationToken))
         {
             var first = evt.Records.Count > 0 ? evt.Records[0].SequenceNumber ?? "" : "";
-            _log.Error("batch will be retried: " + e.Message, w =>
+            log.Error("batch will be retried: " + e.Message, w =>
             {
                 w.WriteString("shardId", evt.ShardId);
                 w.WriteString("errorType", e.GetType().Name);
@@ -124,7 +108,7 @@ public sealed class KinesisWindowHandler
         }
 
         var summary = core.Summary();
-        _log.Info("batch processed", w =>
+        log.Info("batch processed", w =>
         {
             WriteWindow(w, evt);
             w.WriteNumber("records", evt.Records.Count);
@@ -136,7 +120,7 @@ public sealed class KinesisWindowHandler
             w.WriteNumber("accepted", summary.Received - before.Received - (summary.Rejected - before.Rejected) - (summary.Duplicates - before.Duplicates) - (summary.Muted - before.Muted));
             w.WriteEndObject();
             w.WriteStartObject("window");
-            WriteCounts(w, summary);
+            RunCountsJson.Write(w, summary, alwaysOpen: true);
             w.WriteNumber("openBursts", core.OpenBursts);
             w.WriteEndObject();
             w.WriteNumber("digestsClosed", closed.Count);
@@ -153,11 +137,11 @@ public sealed class KinesisWindowHandler
     /// <summary>Claims, posts, confirms. True when posted now, false when an earlier attempt already had.</summary>
     private async Task<bool> DeliverAsync(Digest digest, KinesisWindowEvent evt, CancellationToken cancellationToken)
     {
-        var claim = await _ledger.TryClaimAsync(digest.DigestId, cancellationToken).ConfigureAwait(false);
+        var claim = await ledger.TryClaimAsync(digest.DigestId, cancellationToken).ConfigureAwait(false);
         switch (claim.Status)
         {
             case ClaimStatus.AlreadyPosted:
-                _log.Info("digest already posted by an earlier attempt; not posted again", w =>
+                log.Info("digest already posted by an earlier attempt; not posted again", w =>
                 {
                     w.WriteString("shardId", evt.ShardId);
                     w.WriteString("digestId", digest.DigestId);
@@ -172,7 +156,7 @@ public sealed class KinesisWindowHandler
             DeliveryOutcome outcome;
             try
             {
-                outcome = await _sink.DeliverAsync(digest, cancellationToken).ConfigureAwait(false);
+                outcome = await sink.DeliverAsync(digest, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
             {
@@ -189,25 +173,25 @@ public sealed class KinesisWindowHandler
             try
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-                await _ledger.ReleaseAsync(claim, timeout.Token).ConfigureAwait(false);
+                await ledger.ReleaseAsync(claim, timeout.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is LedgerUnavailableException or OperationCanceledException)
             {
-                _log.Warn("could not release the digest's claim; a retry waits for its lease", w => w.WriteString("digestId", digest.DigestId));
+                log.Warn("could not release the digest's claim; a retry waits for its lease", w => w.WriteString("digestId", digest.DigestId));
             }
             throw;
         }
 
         try
         {
-            await _ledger.MarkPostedAsync(claim, cancellationToken).ConfigureAwait(false);
+            await ledger.MarkPostedAsync(claim, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is LedgerUnavailableException or OperationCanceledException)
         {
             // Posted but not recorded: failing the batch now would make the retry post it again.
-            _log.Warn("digest posted but not recorded in the ledger: " + e.Message, w => w.WriteString("digestId", digest.DigestId));
+            log.Warn("digest posted but not recorded in the ledger: " + e.Message, w => w.WriteString("digestId", digest.DigestId));
         }
-        _log.Info("digest posted", w =>
+        log.Info("digest posted", w =>
         {
             w.WriteString("shardId", evt.ShardId);
             w.WriteString("digestId", digest.DigestId);
@@ -244,7 +228,7 @@ public sealed class KinesisWindowHandler
             {
                 if (closedEarly > 0 || dropped > 0)
                 {
-                    _log.Warn("window state over its budget: oldest bursts closed early and oldest dedupe ids dropped", w =>
+                    log.Warn("window state over its budget: oldest bursts closed early and oldest dedupe ids dropped", w =>
                     {
                         w.WriteString("shardId", evt.ShardId);
                         w.WriteNumber("budgetBytes", budget);
@@ -285,7 +269,7 @@ public sealed class KinesisWindowHandler
             if (state is null) return WindowState.Empty(evt.WindowStart);
             if (state.WindowStart != evt.WindowStart)
             {
-                _log.Warn("window state belongs to another window; starting afresh", w => WriteWindow(w, evt));
+                log.Warn("window state belongs to another window; starting afresh", w => WriteWindow(w, evt));
                 return WindowState.Empty(evt.WindowStart);
             }
             return state;
@@ -293,13 +277,13 @@ public sealed class KinesisWindowHandler
         catch (FormatException e)
         {
             // Failing would block the shard on every retry: start the window afresh and say what was lost.
-            _log.Error("window state unreadable; starting the window afresh (its open bursts are lost): " + e.Message, w => WriteWindow(w, evt));
+            log.Error("window state unreadable; starting the window afresh (its open bursts are lost): " + e.Message, w => WriteWindow(w, evt));
             return WindowState.Empty(evt.WindowStart);
         }
     }
 
     private void LogRejected(KinesisWindowEvent evt, EnrichmentOutcome.Rejected r) =>
-        _log.Warn("record rejected", w =>
+        log.Warn("record rejected", w =>
         {
             w.WriteString("shardId", evt.ShardId);
             if (r.Origin.SequenceNumber is { } seq) w.WriteString("sequenceNumber", seq); else w.WriteNull("sequenceNumber");
@@ -310,10 +294,10 @@ public sealed class KinesisWindowHandler
     private void LogWindowEnd(KinesisWindowEvent evt, RunSummary summary, WindowCounters counters)
     {
         bool balanced = summary.Received == summary.Rejected + summary.Duplicates + summary.Muted + summary.Digested;
-        _log.Write(balanced ? "INFO" : "ERROR", balanced ? "window closed" : "window closed with counts that do not add up (a bug)", w =>
+        log.Write(balanced ? "INFO" : "ERROR", balanced ? "window closed" : "window closed with counts that do not add up (a bug)", w =>
         {
             WriteWindow(w, evt);
-            WriteCounts(w, summary);
+            RunCountsJson.Write(w, summary, alwaysOpen: true);
             w.WriteBoolean("balanced", balanced);
             w.WriteString("identity", $"received {summary.Received} = rejected {summary.Rejected} + duplicates {summary.Duplicates} + muted {summary.Muted} + digested {summary.Digested}");
             w.WriteNumber("digestsPosted", counters.Posted);
@@ -346,16 +330,5 @@ public sealed class KinesisWindowHandler
         if (evt.WindowStart is { } s) w.WriteString("windowStart", s);
         if (evt.WindowEnd is { } e) w.WriteString("windowEnd", e);
         w.WriteBoolean("final", evt.IsFinalInvokeForWindow);
-    }
-
-    private static void WriteCounts(Utf8JsonWriter w, RunSummary s)
-    {
-        w.WriteNumber("received", s.Received);
-        w.WriteNumber("rejected", s.Rejected);
-        w.WriteNumber("duplicates", s.Duplicates);
-        w.WriteNumber("muted", s.Muted);
-        w.WriteNumber("digested", s.Digested);
-        w.WriteNumber("open", s.OpenEvents);
-        w.WriteNumber("digests", s.Digests);
     }
 }

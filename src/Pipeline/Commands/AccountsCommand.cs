@@ -27,9 +27,8 @@ internal static class AccountsCommand
         var aws = new AwsOptions();
         var command = new Command("import", "Load accounts into the table. Idempotent: re-importing updates, never duplicates; bad rows are reported and skipped.")
         {
-            file, table, create,
+            file, table, create, aws,
         };
-        aws.AddTo(command);
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
             var path = parse.GetValue(file)!;
@@ -66,7 +65,7 @@ internal static class AccountsCommand
             Console.WriteLine($"imported {parsed.Accounts.Count} accounts into {accountTable.TableName}" +
                 (inactive > 0 ? $" ({inactive} marked suspended or closed)" : "") +
                 (parsed.Errors.Count > 0 ? $"; {parsed.Errors.Count} rows skipped (see above)" : ""));
-            return parsed.Errors.Count > 0 ? ExitCodes.RecordsRejected : ExitCodes.Ok;
+            return parsed.Errors.Count > 0 ? ExitCode.RecordsRejected : ExitCode.Ok;
         }));
         return command;
     }
@@ -75,8 +74,7 @@ internal static class AccountsCommand
     {
         var table = Table();
         var aws = new AwsOptions();
-        var command = new Command("list", "Print the accounts table.") { table };
-        aws.AddTo(command);
+        var command = new Command("list", "Print the accounts table.") { table, aws };
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
             using var client = aws.CreateDynamoDb(parse);
@@ -98,7 +96,7 @@ internal static class AccountsCommand
             foreach (var a in accounts)
                 Console.WriteLine($"{a.Id,-12}  {Fit(a.Name, 28),-28}  {a.State ?? "",-16}  {Fit(a.Environment ?? "", 12),-12}  {Fit(a.Owner ?? "", 16),-16}  {a.SlackChannel ?? ""}");
             Console.WriteLine($"{accounts.Count} accounts");
-            return ExitCodes.Ok;
+            return ExitCode.Ok;
         }));
         return command;
     }

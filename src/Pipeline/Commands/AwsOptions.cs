@@ -6,7 +6,7 @@ using Amazon.Runtime;
 namespace Pipeline.Cli.Commands;
 
 /// <summary>Where AWS services are: a region, or an endpoint such as a local DynamoDB emulator.</summary>
-internal sealed class AwsOptions
+internal sealed class AwsOptions : IOptionGroup
 {
     public Option<string?> Endpoint { get; } = new("--endpoint")
     {
@@ -18,11 +18,7 @@ internal sealed class AwsOptions
         Description = "AWS region (default: $AWS_REGION, else us-east-1).",
     };
 
-    public void AddTo(Command command)
-    {
-        command.Options.Add(Endpoint);
-        command.Options.Add(Region);
-    }
+    public IEnumerable<Option> Options => [Endpoint, Region];
 
     public string RegionName(ParseResult parse) =>
         parse.GetValue(Region) ?? Environment.GetEnvironmentVariable("AWS_REGION") ?? Environment.GetEnvironmentVariable("AWS_DEFAULT_REGION") ?? "us-east-1";

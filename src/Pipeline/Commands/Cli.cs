@@ -30,7 +30,7 @@ internal static class Cli
         {
             foreach (var error in parse.Errors) await Console.Error.WriteLineAsync("error: " + error.Message).ConfigureAwait(false);
             await Console.Error.WriteLineAsync($"Run 'pipeline {string.Join(' ', parse.CommandResult.Command.Name == root.Name ? "" : parse.CommandResult.Command.Name)} --help' for the options.".Replace("  ", " ", StringComparison.Ordinal)).ConfigureAwait(false);
-            return ExitCodes.UsageError;
+            return (int)ExitCode.UsageError;
         }
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
@@ -43,7 +43,9 @@ internal static class Cli
     }
 
     /// <summary>Runs a command body; known failures become a one-line message and their exit code, never a stack trace.</summary>
-    public static async Task<int> Guard(ParseResult parse, Func<Task<int>> body)
+    public static async Task<int> Guard(ParseResult parse, Func<Task<ExitCode>> body) => (int)await Guarded(parse, body).ConfigureAwait(false);
+
+    private static async Task<ExitCode> Guarded(ParseResult parse, Func<Task<ExitCode>> body)
     {
         try
         {
@@ -52,22 +54,22 @@ internal static class Cli
         catch (UsageException e)
         {
             await Console.Error.WriteLineAsync($"error: {e.Message}\nRun 'pipeline {parse.CommandResult.Command.Name} --help' for the options.").ConfigureAwait(false);
-            return ExitCodes.UsageError;
+            return ExitCode.UsageError;
         }
         catch (InputException e)
         {
             await Console.Error.WriteLineAsync("error: " + e.Message).ConfigureAwait(false);
-            return ExitCodes.InputError;
+            return ExitCode.InputError;
         }
         catch (ServiceUnavailableException e)
         {
             await Console.Error.WriteLineAsync("error: " + e.Message).ConfigureAwait(false);
-            return ExitCodes.ServiceUnavailable;
+            return ExitCode.ServiceUnavailable;
         }
         catch (OperationCanceledException) when (Interrupted)
         {
             await Console.Error.WriteLineAsync("stopped (Ctrl-C).").ConfigureAwait(false);
-            return ExitCodes.Interrupted;
+            return ExitCode.Interrupted;
         }
     }
 }

@@ -14,29 +14,26 @@ namespace Pipeline.Cli.Commands;
 /// </summary>
 internal static class DemoCommand
 {
-    internal const string EventsResource = "demo/org-events.jsonl";
-    internal const string AccountsResource = "demo/accounts.json";
-    internal const string MuteResource = "demo/mute-rules.json";
+    private static readonly EmbeddedSample Events = new("demo/org-events.jsonl");
+    private static readonly EmbeddedSample Accounts = new("demo/accounts.json");
+    private static readonly EmbeddedSample MuteRules = new("demo/mute-rules.json");
 
     public static Command Create()
     {
-        var gap = CommonOptions.Gap();
-        var maxWindow = CommonOptions.MaxWindow();
+        var window = new WindowOptions();
         var format = CommonOptions.Format();
         var slack = new SlackOptions();
         var accountsTable = CommonOptions.AccountsTable();
         var aws = new AwsOptions();
         var command = new Command("demo", "Replay a realistic day of a five-account organisation (Terraform apply, console session, a credential-theft-like sequence, findings, duplicates, a malformed line) and print the digests.")
         {
-            gap, maxWindow, format, accountsTable,
+            window, format, accountsTable, aws, slack,
         };
-        aws.AddTo(command);
-        slack.AddTo(command);
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
             var settings = new DigestSettings
             {
-                Window = CommonOptions.Window(parse, gap, maxWindow),
+                Window = window.Read(parse),
                 Format = parse.GetValue(format),
                 Progress = false,
                 Slack = slack.Read(parse),
@@ -44,21 +41,27 @@ internal static class DemoCommand
             };
             // Names come from the shipped accounts file, or from a table (e.g. one loaded with `accounts import samples/demo/accounts.json`).
             var directory = parse.GetValue(accountsTable) is null
-                ? FileAccountDirectory.Parse(ReadResource(AccountsResource), "samples/" + AccountsResource)
+                ? FileAccountDirectory.Parse(Accounts.Read(), Accounts.Path)
                 : CommonOptions.Directory(parse, null, accountsTable, aws);
-            var mutes = MuteRuleSet.Parse(ReadResource(MuteResource), "samples/" + MuteResource);
+            var mutes = MuteRuleSet.Parse(MuteRules.Read(), MuteRules.Path);
             if (settings.Format == OutputFormat.Text)
-                Console.WriteLine($"Replaying samples/{EventsResource} with names from {parse.GetValue(accountsTable) ?? "samples/" + AccountsResource} and mute rules from samples/{MuteResource} (gap {Duration.Format(settings.Window.Gap)}, max window {Duration.Format(settings.Window.MaxWindow)}).\n");
+                Console.WriteLine($"Replaying {Events.Path} with names from {parse.GetValue(accountsTable) ?? Accounts.Path} and mute rules from {MuteRules.Path} (gap {Duration.Format(settings.Window.Gap)}, max window {Duration.Format(settings.Window.MaxWindow)}).\n");
             return await DigestCommand.RunAsync(settings, directory, mutes,
-                _ => RecordReader.ReadStream(new MemoryStream(ReadResource(EventsResource)), "samples/" + EventsResource), null, ct).ConfigureAwait(false);
+                _ => RecordReader.ReadStream(new MemoryStream(Events.Read()), Events.Path), null, ct).ConfigureAwait(false);
         }));
         return command;
     }
+}
 
-    internal static byte[] ReadResource(string name)
+/// <summary>A file of samples/ built into the binary, read from the assembly and named by its path in the repository.</summary>
+internal sealed record EmbeddedSample(string Resource)
+{
+    public string Path => "samples/" + Resource;
+
+    public byte[] Read()
     {
-        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(name)
-            ?? throw new InvalidOperationException($"embedded sample '{name}' is missing from the build");
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(Resource)
+            ?? throw new InvalidOperationException($"embedded sample '{Resource}' is missing from the build");
         using var copy = new MemoryStream();
         stream.CopyTo(copy);
         return copy.ToArray();

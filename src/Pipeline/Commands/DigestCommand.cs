@@ -19,12 +19,10 @@ internal static class DigestCommand
     public static Command Create()
     {
         var input = CommonOptions.Input();
-        var accounts = CommonOptions.Accounts();
-        var accountsTable = CommonOptions.AccountsTable();
         var aws = new AwsOptions();
+        var names = new AccountNameOptions(aws);
         var mute = CommonOptions.Mute();
-        var gap = CommonOptions.Gap();
-        var maxWindow = CommonOptions.MaxWindow();
+        var window = new WindowOptions();
         var horizon = CommonOptions.DedupeHorizon();
         var maxIds = CommonOptions.DedupeMaxIds();
         var format = CommonOptions.Format();
@@ -34,15 +32,13 @@ internal static class DigestCommand
 
         var command = new Command("digest", "Read organisation events from files and print one digest per burst of each account's activity.")
         {
-            input, accounts, accountsTable, mute, gap, maxWindow, horizon, maxIds, format, noProgress, failOnReject,
+            input, names, mute, window, horizon, maxIds, format, noProgress, failOnReject, aws, slack,
         };
-        aws.AddTo(command);
-        slack.AddTo(command);
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
             var settings = new DigestSettings
             {
-                Window = CommonOptions.Window(parse, gap, maxWindow),
+                Window = window.Read(parse),
                 Dedupe = new DedupeOptions
                 {
                     Horizon = CommonOptions.ParseDuration("--dedupe-horizon", parse.GetValue(horizon)!),
@@ -56,7 +52,7 @@ internal static class DigestCommand
             };
             var inputs = parse.GetValue(input)!;
             var files = inputs.SelectMany(RecordReader.ExpandPath).ToList();
-            var directory = CommonOptions.Directory(parse, accounts, accountsTable, aws);
+            var directory = names.Directory(parse);
             var mutes = CommonOptions.LoadMutes(parse.GetValue(mute));
             return await RunAsync(settings, directory, mutes, progress => RecordReader.ReadFiles(files, progress), RecordReader.TotalBytes(files), ct).ConfigureAwait(false);
         }));
@@ -64,7 +60,7 @@ internal static class DigestCommand
     }
 
     /// <summary>Runs the file host with validated settings and maps the outcome to an exit code.</summary>
-    public static async Task<int> RunAsync(
+    public static async Task<ExitCode> RunAsync(
         DigestSettings settings,
         IAccountDirectory directory,
         IMuteRules? mutes,
@@ -91,15 +87,15 @@ internal static class DigestCommand
         catch (DeliveryFailedException e)
         {
             await Console.Error.WriteLineAsync($"error: {e.Message}. Check that --outbox is writable, then run again.").ConfigureAwait(false);
-            return ExitCodes.DeliveryFailed;
+            return ExitCode.DeliveryFailed;
         }
         if (!summary.Balanced)
         {
             await Console.Error.WriteLineAsync("error: the run's counts do not add up (received ≠ rejected + duplicates + muted + digested). This is a bug; please report it with the input.").ConfigureAwait(false);
-            return ExitCodes.InternalError;
+            return ExitCode.InternalError;
         }
-        if (summary.Outboxed > 0) return ExitCodes.DeliveryFailed;
-        return settings.FailOnReject && summary.Rejected > 0 ? ExitCodes.RecordsRejected : ExitCodes.Ok;
+        if (summary.Outboxed > 0) return ExitCode.DeliveryFailed;
+        return settings.FailOnReject && summary.Rejected > 0 ? ExitCode.RecordsRejected : ExitCode.Ok;
     }
 }
 

@@ -34,7 +34,7 @@ internal static class MuteCommand
         return new Command("mute", "Work with mute rules (EventBridge event patterns that silence known activity).") { test };
     }
 
-    internal static int Run(MuteRuleSet rules, IEnumerable<Enricher.Model.RawRecord> records, OutputFormat format, TextWriter output, CancellationToken cancellationToken)
+    internal static ExitCode Run(MuteRuleSet rules, IEnumerable<Enricher.Model.RawRecord> records, OutputFormat format, TextWriter output, CancellationToken cancellationToken)
     {
         var matched = rules.RuleNames.ToDictionary(n => n, _ => 0L, StringComparer.Ordinal);
         long events = 0, unreadable = 0;
@@ -125,7 +125,7 @@ internal static class MuteCommand
             foreach (var name in unmatched)
                 Console.Error.WriteLine($"warning: rule \"{name}\" matched no event of the input: check its pattern against a real event.");
         }
-        return ExitCodes.Ok;
+        return ExitCode.Ok;
     }
 
     private static string Fit(string s, int width) => s.Length <= width ? s.PadRight(width) : s[..(width - 1)] + "…";

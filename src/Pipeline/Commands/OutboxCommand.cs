@@ -9,8 +9,7 @@ internal static class OutboxCommand
     public static Command Create()
     {
         var slack = new SlackOptions();
-        var send = new Command("send", "Resend every digest in the outbox with the same retries and pacing; each is deleted only once Slack accepts it.");
-        slack.AddTo(send);
+        var send = new Command("send", "Resend every digest in the outbox with the same retries and pacing; each is deleted only once Slack accepts it.") { slack };
         send.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
             var options = slack.Read(parse) ?? throw new UsageException("give --slack-webhook or --slack-token (with --slack-channel) to say where to resend.");
@@ -18,12 +17,12 @@ internal static class OutboxCommand
             if (!Directory.Exists(outboxPath))
             {
                 Console.WriteLine($"outbox '{outboxPath}' does not exist: nothing to send.");
-                return ExitCodes.Ok;
+                return ExitCode.Ok;
             }
             var resender = await SlackOptions.CreateResenderAsync(options, slack.OpenOutbox(parse), ct).ConfigureAwait(false);
             var summary = await resender.ResendAllAsync(ct).ConfigureAwait(false);
             Console.WriteLine(summary.ToString());
-            return summary.Failed + summary.Unreadable > 0 ? ExitCodes.DeliveryFailed : ExitCodes.Ok;
+            return summary.Failed + summary.Unreadable > 0 ? ExitCode.DeliveryFailed : ExitCode.Ok;
         }));
         return new Command("outbox", "Digests that could not be delivered, kept for a later try.") { send };
     }

@@ -27,9 +27,8 @@ internal static class PutCommand
         var aws = new AwsOptions();
         var command = new Command("put", "Send events into a Kinesis stream as the EventBridge target does: the event JSON as data, the account as partition key.")
         {
-            stream, input, create, shards, raw, noProgress,
+            stream, input, create, shards, raw, noProgress, aws,
         };
-        aws.AddTo(command);
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
             var name = parse.GetValue(stream)!;
@@ -68,7 +67,7 @@ internal static class PutCommand
                 Console.WriteLine($"put {sent} records into {name} in {requests} requests" +
                     (skipped > 0 ? $"; {skipped} unreadable records not sent" : "") +
                     (failed > 0 ? $"; {failed} failed after retries" : ""));
-                return failed > 0 ? ExitCodes.ServiceUnavailable : skipped > 0 ? ExitCodes.RecordsRejected : ExitCodes.Ok;
+                return failed > 0 ? ExitCode.ServiceUnavailable : skipped > 0 ? ExitCode.RecordsRejected : ExitCode.Ok;
             }
             catch (KinesisException e) when (e.ErrorType == "ResourceNotFoundException")
             {

@@ -30,30 +30,26 @@ internal static class RunCommand
         var ledgerTable = new Option<string?>("--ledger-table") { Description = "DynamoDB table of posted digests (key digestId), as the Lambda uses." };
         var batchSize = new Option<int>("--batch-size") { Description = "Records per handler call, as the event source mapping's BatchSize.", DefaultValueFactory = _ => 100 };
         var untilIdle = new Option<bool>("--until-idle") { Description = "Stop once every shard is read to its end, closing the open windows (a replay). Default: follow the stream until Ctrl-C." };
-        var accounts = CommonOptions.Accounts();
-        var accountsTable = CommonOptions.AccountsTable();
-        var mute = CommonOptions.Mute();
-        var gap = CommonOptions.Gap();
-        var maxWindow = CommonOptions.MaxWindow();
-        var format = CommonOptions.Format();
         var aws = new AwsOptions();
+        var names = new AccountNameOptions(aws);
+        var mute = CommonOptions.Mute();
+        var window = new WindowOptions();
+        var format = CommonOptions.Format();
         var slack = new SlackOptions();
         var command = new Command("run", "Consume a Kinesis stream with the Lambda's own handler (tumbling windows = --max-window), checkpointing each shard; Ctrl-C stops cleanly.")
         {
-            stream, checkpointFile, checkpointTable, ledgerTable, batchSize, untilIdle, accounts, accountsTable, mute, gap, maxWindow, format,
+            stream, checkpointFile, checkpointTable, ledgerTable, batchSize, untilIdle, names, mute, window, format, aws, slack,
         };
-        aws.AddTo(command);
-        slack.AddTo(command);
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
             var streamName = parse.GetValue(stream)!;
-            var window = CommonOptions.Window(parse, gap, maxWindow);
-            UsageException.Validate(window.Validate);
+            var burstWindow = window.Read(parse);
+            UsageException.Validate(burstWindow.Validate);
             var mapping = new EventSourceMappingOptions
             {
                 Stream = streamName,
                 BatchSize = parse.GetValue(batchSize),
-                TumblingWindow = window.MaxWindow,
+                TumblingWindow = burstWindow.MaxWindow,
                 UntilIdle = parse.GetValue(untilIdle),
             };
             try
@@ -94,7 +90,7 @@ internal static class RunCommand
 
             using (fileLedger)
             {
-                var directory = CommonOptions.Directory(parse, accounts, accountsTable, aws);
+                var directory = names.Directory(parse);
                 var mutes = CommonOptions.LoadMutes(parse.GetValue(mute));
                 var sink = slack.Read(parse) is { } slackOptions
                     ? await SlackOptions.CreateSinkAsync(slackOptions, slack.OpenOutbox(parse), ct).ConfigureAwait(false)
@@ -109,15 +105,15 @@ internal static class RunCommand
                 var log = new LambdaLog(Console.Error, TimeProvider.System, "pipeline-run");
                 var handler = new KinesisWindowHandler(new KinesisWindowHandlerOptions
                 {
-                    Core = new DigestCoreOptions { Window = window, Enricher = new EnricherOptions { Dedupe = new Enricher.Dedupe.DedupeOptions { MaxEntries = 50_000 } } },
+                    Core = new DigestCoreOptions { Window = burstWindow, Enricher = new EnricherOptions { Dedupe = new Enricher.Dedupe.DedupeOptions { MaxEntries = 50_000 } } },
                 }, directory, ledger, output, log, mutes);
                 var consumer = new EventSourceMapping(kinesis, store, handler, mapping, TimeProvider.System, message => Console.Error.WriteLine(message));
 
-                int exit = ExitCodes.Ok;
+                var exit = ExitCode.Ok;
                 try
                 {
                     await consumer.RunAsync(ct).ConfigureAwait(false);
-                    if (ct.IsCancellationRequested) exit = ExitCodes.Interrupted;
+                    if (ct.IsCancellationRequested) exit = ExitCode.Interrupted;
                 }
                 catch (KinesisException e) when (e.ErrorType == "ResourceNotFoundException")
                 {
@@ -130,11 +126,11 @@ internal static class RunCommand
                 catch (BatchFailedException e)
                 {
                     await Console.Error.WriteLineAsync("error: " + e.Message).ConfigureAwait(false);
-                    exit = ExitCodes.ServiceUnavailable;
+                    exit = ExitCode.ServiceUnavailable;
                 }
                 catch (OperationCanceledException) when (ct.IsCancellationRequested)
                 {
-                    exit = ExitCodes.Interrupted;
+                    exit = ExitCode.Interrupted;
                 }
 
                 var summary = Report(consumer.Checkpoints) with
@@ -151,13 +147,13 @@ internal static class RunCommand
                     await Console.Error.WriteLineAsync(TextDigestRenderer.RenderSummary(summary).TrimEnd() +
                         (summary.OpenEvents > 0 ? $"\n{summary.OpenEvents} events wait in open windows (checkpointed; the next run continues them)" : "")).ConfigureAwait(false);
                 }
-                if (exit == ExitCodes.Interrupted) await Console.Error.WriteLineAsync("stopped (Ctrl-C); checkpoints saved, the next run resumes here.").ConfigureAwait(false);
+                if (exit == ExitCode.Interrupted) await Console.Error.WriteLineAsync("stopped (Ctrl-C); checkpoints saved, the next run resumes here.").ConfigureAwait(false);
                 if (!summary.Balanced)
                 {
                     await Console.Error.WriteLineAsync("error: the run's counts do not add up (received ≠ rejected + duplicates + muted + digested + open). This is a bug; please report it.").ConfigureAwait(false);
-                    exit = ExitCodes.InternalError;
+                    exit = ExitCode.InternalError;
                 }
-                if (exit == ExitCodes.Ok && delivered?.Parked > 0) exit = ExitCodes.DeliveryFailed;
+                if (exit == ExitCode.Ok && delivered?.Parked > 0) exit = ExitCode.DeliveryFailed;
                 return exit;
             }
         }));
@@ -174,6 +170,6 @@ internal static class RunCommand
             totals = totals.Add(cp.Finished).Add(cp.OpenWindow);
             open += cp.OpenWindowEvents;
         }
-        return new RunSummary(totals.Received, totals.Rejected, totals.Duplicates, totals.Muted, totals.Digested, totals.Digests, [], [], open);
+        return totals.ToSummary(open);
     }
 }

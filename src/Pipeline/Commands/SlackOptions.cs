@@ -8,10 +8,10 @@ using Pipeline.Slack;
 namespace Pipeline.Cli.Commands;
 
 /// <summary>
-/// The Slack delivery options shared by `digest`, `demo` and `outbox send`. Secrets are never given on the
+/// The Slack delivery options shared by `digest`, `demo`, `run` and `outbox send`. Secrets are never given on the
 /// command line (other users see it in `ps`): the options take where to read them from.
 /// </summary>
-internal sealed class SlackOptions
+internal sealed class SlackOptions : IOptionGroup
 {
     // The command line is where randomness enters, as the clock does: Slack's backoff jitter needs no seed here.
 #pragma warning disable RS0030 // Random.Shared is banned in library code, not at the composition root.
@@ -44,12 +44,7 @@ internal sealed class SlackOptions
         DefaultValueFactory = _ => "pipeline-outbox",
     };
 
-    public IEnumerable<Option> All => [Webhook, Token, Channel, ApiUrl, Outbox];
-
-    public void AddTo(Command command)
-    {
-        foreach (var option in All) command.Options.Add(option);
-    }
+    public IEnumerable<Option> Options => [Webhook, Token, Channel, ApiUrl, Outbox];
 
     /// <summary>The delivery settings, or null when no Slack option was given (print only).</summary>
     public SlackDeliveryOptions? Read(ParseResult parse)
@@ -97,12 +92,20 @@ internal sealed class SlackOptions
         }
     }
 
-    /// <summary>Builds the outbox resender; configuration problems become usage errors naming the fix.</summary>
-    public static async Task<OutboxResender> CreateResenderAsync(SlackDeliveryOptions options, IDigestOutbox outbox, CancellationToken cancellationToken)
+    /// <summary>The sink of `digest` and `run`: posts each digest, parking it in <paramref name="outbox"/> when Slack will not take it.</summary>
+    public static async Task<IDigestSink> CreateSinkAsync(SlackDeliveryOptions options, IDigestOutbox outbox, CancellationToken cancellationToken) =>
+        new SlackDigestSink(await CreateSenderAsync(options, cancellationToken).ConfigureAwait(false), outbox, log: Log);
+
+    /// <summary>The resender of `outbox send`.</summary>
+    public static async Task<OutboxResender> CreateResenderAsync(SlackDeliveryOptions options, IDigestOutbox outbox, CancellationToken cancellationToken) =>
+        new(await CreateSenderAsync(options, cancellationToken).ConfigureAwait(false), outbox, Log);
+
+    /// <summary>Builds the sender; configuration problems (missing variable, bad URL) become usage errors naming the fix.</summary>
+    private static async Task<SlackSender> CreateSenderAsync(SlackDeliveryOptions options, CancellationToken cancellationToken)
     {
         try
         {
-            return await SlackDelivery.CreateResenderAsync(options, outbox, Jitter, log: line => Console.Error.WriteLine(line), cancellationToken: cancellationToken).ConfigureAwait(false);
+            return await SlackDelivery.CreateSenderAsync(options, Jitter, log: Log, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (SlackConfigurationException e)
         {
@@ -110,16 +113,5 @@ internal sealed class SlackOptions
         }
     }
 
-    /// <summary>Builds the sink; configuration problems (missing variable, bad URL) become usage errors naming the fix.</summary>
-    public static async Task<IDigestSink> CreateSinkAsync(SlackDeliveryOptions options, IDigestOutbox outbox, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await SlackDelivery.CreateSinkAsync(options, outbox, Jitter, log: line => Console.Error.WriteLine(line), cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-        catch (SlackConfigurationException e)
-        {
-            throw new UsageException(e.Message);
-        }
-    }
+    private static void Log(string line) => Console.Error.WriteLine(line);
 }

@@ -58,7 +58,7 @@ internal static class TuneCommand
 
             if (parse.GetValue(format) == OutputFormat.Json) WriteJson(results);
             else WriteTable(results, counts!.Received, counts.Digested);
-            return ExitCodes.Ok;
+            return ExitCode.Ok;
         }));
         return command;
     }

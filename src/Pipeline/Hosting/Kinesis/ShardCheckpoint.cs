@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Rendering;
 
 namespace Pipeline.Cli.Hosting.Kinesis;
 
@@ -11,6 +12,9 @@ internal sealed record RunTotals(long Received, long Rejected, long Duplicates, 
     public RunTotals Add(RunSummary s) => new(Received + s.Received, Rejected + s.Rejected, Duplicates + s.Duplicates, Muted + s.Muted, Digested + s.Digested, Digests + s.Digests);
 
     public RunTotals Add(RunTotals t) => new(Received + t.Received, Rejected + t.Rejected, Duplicates + t.Duplicates, Muted + t.Muted, Digested + t.Digested, Digests + t.Digests);
+
+    /// <summary>The totals as a run summary (no per-rule or per-reason counts), as the renderers and the JSON writer take it.</summary>
+    public RunSummary ToSummary(long openEvents = 0) => new(Received, Rejected, Duplicates, Muted, Digested, Digests, [], [], openEvents);
 }
 
 /// <summary>
@@ -72,19 +76,10 @@ internal sealed record ShardCheckpoint
     private static void WriteTotals(Utf8JsonWriter w, string name, RunTotals t)
     {
         w.WriteStartObject(name);
-        w.WriteNumber("received", t.Received);
-        w.WriteNumber("rejected", t.Rejected);
-        w.WriteNumber("duplicates", t.Duplicates);
-        w.WriteNumber("muted", t.Muted);
-        w.WriteNumber("digested", t.Digested);
-        w.WriteNumber("digests", t.Digests);
+        RunCountsJson.Write(w, t.ToSummary());
         w.WriteEndObject();
     }
 
-    private static RunTotals ReadTotals(JsonElement e, string name)
-    {
-        if (!e.TryGetProperty(name, out var t) || t.ValueKind != JsonValueKind.Object) return RunTotals.Zero;
-        long N(string n) => t.TryGetProperty(n, out var v) ? v.GetInt64() : 0;
-        return new RunTotals(N("received"), N("rejected"), N("duplicates"), N("muted"), N("digested"), N("digests"));
-    }
+    private static RunTotals ReadTotals(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var t) && t.ValueKind == JsonValueKind.Object ? RunTotals.Zero.Add(RunCountsJson.Read(t)) : RunTotals.Zero;
 }

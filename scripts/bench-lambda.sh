@@ -6,6 +6,10 @@
 #   scripts/bench-lambda.sh [RUNS]        default 10 cold starts per variant
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
+  sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+  exit 0
+fi
 RUNS="${1:-10}"
 ARCH=x86_64; [[ "$(uname -m)" == "aarch64" ]] && ARCH=arm64
 

@@ -2,7 +2,7 @@
 # Publishes the function (src/Lambda) NativeAOT for Lambda's provided.al2023 runtime and lays out an asset folder
 # holding one executable, `bootstrap` (what the CDK stack's DigestFunction takes as AssetDirectory).
 #
-#   scripts/publish-lambda.sh [x86_64|arm64] [--out DIR]      default: x86_64, artifacts/lambda/<arch>/
+#   scripts/publish-lambda.sh [x86_64|x64|arm64] [--out DIR]   default: x86_64, artifacts/lambda/<arch>/
 #
 # A trimming or AOT warning fails the publish (TreatWarningsAsErrors applies to ILLink/ILC warnings too).
 # Intermediate files go under artifacts/lambda-build/, so a publish never disturbs the Debug build in obj/.
@@ -10,6 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
 
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
+  sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+  exit 0
+fi
 ARCH="${1:-x86_64}"
 shift || true
 OUT=""

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Cli.Hosting;
+using Pipeline.Cli.Hosting.Kinesis;
 using Pipeline.Enricher.Configuration;
 using Pipeline.Enricher.Dedupe;
 using Pipeline.Enricher.Muting;
@@ -124,6 +125,10 @@ internal sealed class UsageException(string message) : Exception(message)
         [nameof(BurstWindowOptions.MaxWindow)] = "--max-window",
         [nameof(DedupeOptions.Horizon)] = "--dedupe-horizon",
         [nameof(DedupeOptions.MaxEntries)] = "--dedupe-max-ids",
+        // `run`: the local event source mapping's settings; its tumbling window is the burst max window.
+        [nameof(EventSourceMappingOptions.Stream)] = "--stream",
+        [nameof(EventSourceMappingOptions.BatchSize)] = "--batch-size",
+        [nameof(EventSourceMappingOptions.TumblingWindow)] = "--max-window",
     };
 
     /// <summary>Runs an options object's validation and says its problem in flag names.</summary>

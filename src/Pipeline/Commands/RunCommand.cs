@@ -52,14 +52,7 @@ internal static class RunCommand
                 TumblingWindow = burstWindow.MaxWindow,
                 UntilIdle = parse.GetValue(untilIdle),
             };
-            try
-            {
-                mapping.Validate();
-            }
-            catch (ArgumentException e)
-            {
-                throw new UsageException(e.Message);
-            }
+            UsageException.Validate(mapping.Validate);
 
             var table = parse.GetValue(checkpointTable);
             var file = parse.GetValue(checkpointFile);

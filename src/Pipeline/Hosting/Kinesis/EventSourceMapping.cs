@@ -1,3 +1,5 @@
+using Pipeline.Aggregator.Bursts;
+using Pipeline.Enricher.Configuration;
 using Pipeline.Kinesis;
 using Pipeline.Lambda.Windows;
 using StreamRecord = Pipeline.Kinesis.KinesisRecord;
@@ -21,11 +23,11 @@ internal sealed record EventSourceMappingOptions
 
     public void Validate()
     {
-        if (string.IsNullOrWhiteSpace(Stream)) throw new ArgumentException("--stream is required.");
-        if (BatchSize is < 1 or > 10_000) throw new ArgumentException($"--batch-size must be 1–10000 (got {BatchSize}).");
+        if (string.IsNullOrWhiteSpace(Stream)) throw new InvalidOptionException("{Stream} is required.");
+        if (BatchSize is < 1 or > 10_000) throw new InvalidOptionException($"{{BatchSize}} must be 1–10000, as Lambda's (got {BatchSize}).");
         if (TumblingWindow <= TimeSpan.Zero || TumblingWindow > TimeSpan.FromMinutes(15))
-            throw new ArgumentException($"the tumbling window (the burst max window) must be between 1 s and 15 min, as Lambda's (got {TumblingWindow}).");
-        if (MaxBatchAttempts < 1) throw new ArgumentException("at least one attempt per batch.");
+            throw new InvalidOptionException($"{{TumblingWindow}} must be between 1 s and 15 min, as Lambda's (got {Duration.Format(TumblingWindow)}).");
+        if (MaxBatchAttempts < 1) throw new InvalidOptionException($"{{MaxBatchAttempts}} must be at least 1 (got {MaxBatchAttempts}).");
     }
 }
 

@@ -7,8 +7,8 @@ namespace Pipeline.Aggregator.Rendering;
 
 /// <summary>
 /// The JSON Lines contract of <c>pipeline digest --format json</c>: one <c>{"type":"digest",…}</c> line per
-/// digest, then one <c>{"type":"summary",…}</c> line. Field names and meanings are documented in the
-/// README and only ever added to, never renamed. Written by hand (no reflection) for NativeAOT.
+/// digest, then one <c>{"type":"summary",…}</c> line. Field names and meanings are documented in
+/// docs/digests.md and only ever added to, never renamed. Written by hand (no reflection) for NativeAOT.
 /// </summary>
 public static class DigestJson
 {

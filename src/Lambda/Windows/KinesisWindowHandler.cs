@@ -77,9 +77,10 @@ public sealed class KinesisWindowHandler(KinesisWindowHandlerOptions options, IA
                 if (outcome is EnrichmentOutcome.Rejected r) LogRejected(evt, r);
             closed.AddRange(batch.Digests);
 
-            var snapshot = core.Snapshot();
+            // The window's last call closes what is still open; any other call carries it, within the state budget.
+            CoreState? carried = null;
             if (evt.IsFinalInvokeForWindow) closed.AddRange(core.Flush(BurstCloseReason.WindowEnd));
-            else (snapshot, counters) = FitState(evt, core, counters, closed.Add);
+            else (carried, counters) = FitState(evt, core, counters, closed.Add);
 
             foreach (var digest in closed)
             {
@@ -87,9 +88,9 @@ public sealed class KinesisWindowHandler(KinesisWindowHandlerOptions options, IA
                 else counters = counters with { AlreadyPosted = counters.AlreadyPosted + 1 };
             }
 
-            response = evt.IsFinalInvokeForWindow
+            response = carried is null
                 ? new WindowResponse(evt.HasWindow ? WindowResponse.EmptyState : null, [])
-                : new WindowResponse(WindowStateCodec.Encode(new WindowState(evt.WindowStart, counters, snapshot)), []);
+                : new WindowResponse(WindowStateCodec.Encode(new WindowState(evt.WindowStart, counters, carried)), []);
             stateBytes = response.SizeInBytes();
         }
         catch (Exception e) when (IsRetryable(e, cancellationToken))

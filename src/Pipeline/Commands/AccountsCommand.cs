@@ -55,7 +55,7 @@ internal static class AccountsCommand
             }
             catch (Amazon.DynamoDBv2.Model.ResourceNotFoundException)
             {
-                throw new InputException($"table {accountTable.TableName} does not exist: create it with --create-table, or deploy the central stack (see README, Deploy).");
+                throw new InputException($"table {accountTable.TableName} does not exist: create it with --create-table, or deploy the central stack (see docs/deploying.md).");
             }
             catch (Exception e) when (e is AmazonClientException or HttpRequestException)
             {

@@ -85,7 +85,7 @@ internal static class CommonOptions
 
     public static Option<OutputFormat> Format() => new("--format", "-f")
     {
-        Description = "text: readable digests for a terminal. json: one JSON line per digest, then a summary line (see README, 'JSON output'). slack: the Slack message payload of each digest, one per line.",
+        Description = "text: readable digests for a terminal. json: one JSON line per digest, then a summary line (see docs/digests.md, 'JSON output'). slack: the Slack message payload of each digest, one per line.",
         DefaultValueFactory = _ => OutputFormat.Text,
     };
 

@@ -1,7 +1,7 @@
 namespace Pipeline.Cli.Terminal;
 
 /// <summary>
-/// Exit codes scripts can rely on. Documented in the README; never renumbered. Commands return one of these, and
+/// Exit codes scripts can rely on. Documented in docs/digests.md (Exit codes); never renumbered. Commands return one of these, and
 /// <see cref="Commands.Cli.Guard"/> alone turns it into the process's number.
 /// </summary>
 internal enum ExitCode

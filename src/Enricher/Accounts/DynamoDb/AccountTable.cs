@@ -8,7 +8,7 @@ namespace Pipeline.Enricher.Accounts.DynamoDb;
 
 /// <summary>
 /// The accounts table: one item per account, keyed by <c>accountId</c> (S). Attribute names are the schema
-/// documented in the README; this class is the only place that knows them. Its waits (for a new table, for
+/// documented in docs/accounts.md; this class is the only place that knows them. Its waits (for a new table, for
 /// unprocessed items) are Polly retries timed by the TimeProvider each call is given.
 /// </summary>
 public sealed class AccountTable(IAmazonDynamoDB client, string tableName)

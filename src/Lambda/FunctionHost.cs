@@ -109,12 +109,12 @@ internal static class FunctionHost
         return new KinesisWindowHandler(handlerOptions, directory, ledger, sink, log, mutes, drain);
     }
 
-    /// <summary>The sink and the drain over one sender (one pacer for both) and one outbox, sharing what they know of Slack.</summary>
+    /// <summary>The sink and the drain over one sender (one pacer for both) and one outbox, sharing one circuit breaker on Slack.</summary>
     internal static (FunctionSlackSink Sink, OutboxDrain Drain) CreateDelivery(LambdaOptions options, SlackSender sender, IDigestOutbox outbox, TimeProvider time, LambdaLog log)
     {
-        var health = new SlackHealth(time, options.SlackCooldown);
-        var sink = new FunctionSlackSink(new SlackDigestSink(sender, outbox, time: time, log: line => log.Warn(line)), health, log);
-        var drain = new OutboxDrain(new OutboxResender(sender, outbox, line => log.Info(line), time), health, log, time,
+        var slack = new SlackCircuit(time, options.SlackCooldown);
+        var sink = new FunctionSlackSink(new SlackDigestSink(sender, outbox, time: time, log: line => log.Warn(line)), slack, log);
+        var drain = new OutboxDrain(new OutboxResender(sender, outbox, line => log.Info(line), time), slack, log, time,
             options.OutboxDrainInterval, options.OutboxDrainMax);
         return (sink, drain);
     }

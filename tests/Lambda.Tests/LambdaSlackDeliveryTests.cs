@@ -136,6 +136,51 @@ public sealed class LambdaSlackDeliveryTests : IDisposable
         Assert.Equal(2, _slack.Accepted.Count);
     }
 
+    /// <summary>A batch that closes one digest, for <paramref name="account"/> (another account's event, past the quiet gap, closes it).</summary>
+    private static KinesisBatch ClosingOne(string account, double minutes) =>
+        new KinesisBatch().Add(Call(account, minutes)).Add(Call("999999999999", minutes + 10));
+
+    [Fact]
+    public async Task The_cooldown_runs_from_slacks_refusal_parks_and_skips_the_drain_meanwhile_and_slack_is_tried_again_when_it_ends()
+    {
+        var handler = await Handler();
+        var cooldown = _options.SlackCooldown;
+
+        // 10:00:00 Slack refuses a digest through its 3 attempts: parked, and Slack is taken as down.
+        _slack.Enqueue(new SlackFault.ServerError(), times: 3);
+        await handler.HandleAsync(ClosingOne("111111111111", 0).ToEvent(), default);
+        Assert.Equal(3, _slack.RequestCount);
+        Assert.Single(_sqs.Messages());
+
+        // 10:00:40 within the cooldown: no drain, and the digest is parked without a request to Slack.
+        _time.Advance(cooldown * 2 / 3);
+        var soon = await handler.HandleAsync(ClosingOne("222222222222", 20).ToEvent(), default);
+        Assert.Empty(soon.BatchItemFailures);
+        Assert.Equal(3, _slack.RequestCount);
+        Assert.Equal(2, _sqs.Messages().Count);
+        var parked = LogLines("digest NOT delivered to Slack; parked in the outbox").Last();
+        Assert.Equal(0, parked.GetProperty("attempts").GetInt32());
+        Assert.StartsWith("not tried: Slack failed less than 60 s ago", parked.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Empty(LogLines("outbox drained"));
+
+        // 10:01:00 a cooldown after the refusal (the digest parked meanwhile did not extend it): the drain tries Slack
+        // again and resends both, then the batch's digest goes straight to Slack.
+        _time.Advance(cooldown / 3);
+        var back = await handler.HandleAsync(ClosingOne("333333333333", 40).ToEvent(), default);
+        Assert.Empty(back.BatchItemFailures);
+        Assert.Equal(2, Assert.Single(LogLines("outbox drained")).GetProperty("resent").GetInt32());
+        Assert.Equal(3, _slack.AcceptedIn(WebhookPath).Count);
+        Assert.Equal(6, _slack.RequestCount);
+        Assert.Empty(_sqs.Messages());
+
+        // Slack refuses again: a new cooldown from now, the next digest parked at once.
+        _slack.Enqueue(new SlackFault.ServerError(), times: 3);
+        await handler.HandleAsync(ClosingOne("444444444444", 60).ToEvent(), default);
+        await handler.HandleAsync(ClosingOne("555555555555", 80).ToEvent(), default);
+        Assert.Equal(9, _slack.RequestCount);
+        Assert.Equal(2, _sqs.Messages().Count);
+    }
+
     [Fact]
     public async Task Slack_and_the_outbox_both_down_fails_the_batch_with_its_state_unchanged_and_the_retry_loses_nothing()
     {

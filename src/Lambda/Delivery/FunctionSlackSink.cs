@@ -3,54 +3,25 @@ using Pipeline.Aggregator.Delivery;
 using Pipeline.Lambda.Runtime;
 using Pipeline.Slack.Delivery;
 using Pipeline.Slack.Outbox;
+using Polly.CircuitBreaker;
 
 namespace Pipeline.Lambda.Delivery;
 
 /// <summary>
-/// What one process has lately seen of Slack. After a digest had to be parked, Slack is taken as down for
-/// <see cref="Cooldown"/>: the digests after it are parked at once (no more attempts eating the invocation's time
-/// limit) and the outbox is not drained. The first delivery that works clears it.
-/// </summary>
-public sealed class SlackHealth(TimeProvider time, TimeSpan cooldown)
-{
-    private DateTimeOffset _downUntil = DateTimeOffset.MinValue;
-    private readonly object _gate = new();
-
-    public TimeSpan Cooldown { get; } = cooldown;
-
-    public bool SeemsDown
-    {
-        get { lock (_gate) return time.GetUtcNow() < _downUntil; }
-    }
-
-    public void Failed()
-    {
-        lock (_gate) _downUntil = time.GetUtcNow() + Cooldown;
-    }
-
-    public void Worked()
-    {
-        lock (_gate) _downUntil = DateTimeOffset.MinValue;
-    }
-}
-
-/// <summary>
 /// The function's destination: each digest goes to Slack as Block Kit through <see cref="SlackDigestSink"/>, or
-/// straight to the outbox (SQS) while Slack seems down. "Delivered" and "parked" both count as done, so the handler
+/// straight to the outbox (SQS) while the <see cref="SlackCircuit"/> is open. "Delivered" and "parked" both count as done, so the handler
 /// marks the digest posted in the ledger and the outbox drain sends it later. A digest that could be neither
 /// delivered nor parked (the outbox failed) is <see cref="DeliveryStatus.Failed"/>, and the handler retries the
 /// batch: nothing is lost.
 /// </summary>
-internal sealed class FunctionSlackSink(SlackDigestSink sink, SlackHealth health, LambdaLog log) : IDigestSink
+internal sealed class FunctionSlackSink(SlackDigestSink sink, SlackCircuit slack, LambdaLog log) : IDigestSink
 {
     public async Task<DeliveryOutcome> DeliverAsync(Digest digest, CancellationToken cancellationToken)
     {
         SlackDeliveryResult result;
         try
         {
-            result = health.SeemsDown
-                ? await sink.ParkAsync(digest, $"not tried: Slack failed less than {health.Cooldown.TotalSeconds:0} s ago", cancellationToken).ConfigureAwait(false)
-                : await sink.PostAsync(digest, cancellationToken).ConfigureAwait(false);
+            result = await PostOrParkAsync(digest, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
@@ -61,7 +32,6 @@ internal sealed class FunctionSlackSink(SlackDigestSink sink, SlackHealth health
         switch (result.Status)
         {
             case SlackDeliveryStatus.Outboxed:
-                health.Failed();
                 log.Warn("digest NOT delivered to Slack; parked in the outbox, to be resent", w =>
                 {
                     w.WriteString("digestId", digest.DigestId);
@@ -71,25 +41,37 @@ internal sealed class FunctionSlackSink(SlackDigestSink sink, SlackHealth health
                     w.WriteString("outbox", result.OutboxLocation);
                 });
                 break;
-            default:
-                health.Worked();
-                if (result.Status == SlackDeliveryStatus.DeliveredAsPlainText)
-                    log.Warn("Slack refused the blocks; the digest went out as plain text", w => w.WriteString("digestId", digest.DigestId));
+            case SlackDeliveryStatus.DeliveredAsPlainText:
+                log.Warn("Slack refused the blocks; the digest went out as plain text", w => w.WriteString("digestId", digest.DigestId));
                 break;
         }
         return result.ToOutcome();
+    }
+
+    /// <summary>Posts through the circuit (whose breaker sees the result), or parks at once while it is open.</summary>
+    private async Task<SlackDeliveryResult> PostOrParkAsync(Digest digest, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await slack.Pipeline.ExecuteAsync(
+                async token => await sink.PostAsync(digest, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        }
+        catch (BrokenCircuitException)
+        {
+            return await sink.ParkAsync(digest, $"not tried: Slack failed less than {slack.Cooldown.TotalSeconds:0} s ago", cancellationToken).ConfigureAwait(false);
+        }
     }
 }
 
 /// <summary>
 /// Resends a few parked digests before a batch, so that once Slack is back the outbox empties without a human.
 /// Bounded: at most <c>OUTBOX_DRAIN_MAX</c> digests and <see cref="MaxDuration"/> per drain, at most one drain per
-/// <c>OUTBOX_DRAIN_INTERVAL</c> per process, none while Slack seems down, and it stops at the first digest Slack
-/// refuses again (the rest stay untouched in the queue). A resent digest is deleted from the queue only after Slack
-/// accepted it; one in flight is hidden from other shards' functions by the queue's visibility timeout. A drain
-/// never fails the batch: its trouble is logged.
+/// <c>OUTBOX_DRAIN_INTERVAL</c> per process, none while the <see cref="SlackCircuit"/> is open, and it stops at the
+/// first digest Slack refuses again (the rest stay untouched in the queue); that refusal opens the circuit. A resent
+/// digest is deleted from the queue only after Slack accepted it; one in flight is hidden from other shards'
+/// functions by the queue's visibility timeout. A drain never fails the batch: its trouble is logged.
 /// </summary>
-public sealed class OutboxDrain(OutboxResender resender, SlackHealth health, LambdaLog log, TimeProvider time, TimeSpan? interval, int maxEntries)
+public sealed class OutboxDrain(OutboxResender resender, SlackCircuit slack, LambdaLog log, TimeProvider time, TimeSpan? interval, int maxEntries)
 {
     /// <summary>No new resend starts after this long, leaving the invocation its time for the batch.</summary>
     public static readonly TimeSpan MaxDuration = TimeSpan.FromSeconds(20);
@@ -99,12 +81,18 @@ public sealed class OutboxDrain(OutboxResender resender, SlackHealth health, Lam
     /// <summary>Resends what it may; returns how many digests went out (0 when it did not run).</summary>
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
-        if (interval is not { } every || health.SeemsDown || time.GetUtcNow() < _next) return 0;
+        if (interval is not { } every || slack.IsOpen || time.GetUtcNow() < _next) return 0;
         _next = time.GetUtcNow() + every;
         ResendSummary summary;
         try
         {
-            summary = await resender.ResendAsync(new ResendLimits(maxEntries, MaxDuration, StopAtFirstFailure: true), cancellationToken).ConfigureAwait(false);
+            summary = await slack.Pipeline.ExecuteAsync(
+                async token => await resender.ResendAsync(new ResendLimits(maxEntries, MaxDuration, StopAtFirstFailure: true), token).ConfigureAwait(false),
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (BrokenCircuitException)
+        {
+            return 0; // Slack refused something since the check above: no drain in the cooldown
         }
         catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
@@ -115,7 +103,6 @@ public sealed class OutboxDrain(OutboxResender resender, SlackHealth health, Lam
             });
             return 0;
         }
-        if (summary.Failed > 0) health.Failed();
         if (summary.Sent > 0 || summary.Failed > 0 || summary.Unreadable > 0)
         {
             log.Info("outbox drained", w =>

@@ -1,0 +1,82 @@
+using Pipeline.Slack.Delivery;
+using Pipeline.Slack.Outbox;
+using Polly;
+using Polly.CircuitBreaker;
+
+namespace Pipeline.Lambda.Delivery;
+
+/// <summary>
+/// What one process has lately seen of Slack: a Polly pipeline that the digest posts and the outbox drains run
+/// through. The first call Slack refused (a digest parked after its retries, a drain that had a resend refused) opens
+/// the circuit for <see cref="Cooldown"/>: calls are then rejected with <see cref="BrokenCircuitException"/> without
+/// reaching Slack, so the function parks digests at once (no more attempts eating the invocation's time limit) and
+/// does not drain. The first call that works closes it; once the cooldown is over the next call tries Slack again,
+/// and a refusal opens it for a new cooldown. A call rejected while open changes nothing: it did not try Slack.
+/// </summary>
+/// <remarks>
+/// Not Polly's own circuit breaker: that one samples at least two calls before it opens (MinimumThroughput ≥ 2), so
+/// the first digest of a process Slack refused would not open it, and its state reads Open past the break until a
+/// call probes it, while the drain asks the state before it starts. The breaker here is a small Polly strategy
+/// timed by the pipeline's <see cref="TimeProvider"/>; a zero cooldown never opens.
+/// </remarks>
+public sealed class SlackCircuit
+{
+    private readonly CooldownBreaker _breaker;
+
+    public SlackCircuit(TimeProvider time, TimeSpan cooldown)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(cooldown, TimeSpan.Zero);
+        Cooldown = cooldown;
+        CooldownBreaker? breaker = null;
+        Pipeline = new ResiliencePipelineBuilder { TimeProvider = time }
+            .AddStrategy(context => breaker = new CooldownBreaker(context.TimeProvider, cooldown, SlackRefused))
+            .Build(); // builds its strategies now: the breaker is set
+        _breaker = breaker!;
+    }
+
+    public TimeSpan Cooldown { get; }
+
+    /// <summary>Slack refused a call less than <see cref="Cooldown"/> ago and nothing has worked since.</summary>
+    public bool IsOpen => _breaker.IsOpen;
+
+    /// <summary>
+    /// Runs a call to Slack, or throws <see cref="BrokenCircuitException"/> without running it while open. A result
+    /// saying Slack refused opens the circuit, any other result closes it; a thrown exception leaves it as it was.
+    /// </summary>
+    public ResiliencePipeline Pipeline { get; }
+
+    private static bool SlackRefused(object? result) =>
+        result is SlackDeliveryResult { Status: SlackDeliveryStatus.Outboxed } or ResendSummary { Failed: > 0 };
+}
+
+/// <summary>
+/// A circuit breaker that opens on the first result <c>opensOn</c> picks and stays open for <c>cooldown</c> (on the
+/// pipeline's clock), rejecting calls meanwhile; any other result closes it. Exceptions are passed on untouched.
+/// </summary>
+internal sealed class CooldownBreaker(TimeProvider time, TimeSpan cooldown, Func<object?, bool> opensOn) : ResilienceStrategy<object>
+{
+    private readonly Lock _gate = new();
+    private DateTimeOffset _openUntil = DateTimeOffset.MinValue;
+
+    public bool IsOpen => OpenFor() > TimeSpan.Zero;
+
+    protected override async ValueTask<Outcome<object>> ExecuteCore<TState>(
+        Func<ResilienceContext, TState, ValueTask<Outcome<object>>> callback, ResilienceContext context, TState state)
+    {
+        if (OpenFor() is var left && left > TimeSpan.Zero)
+            return Outcome.FromException<object>(new BrokenCircuitException(left));
+
+        var outcome = await callback(context, state).ConfigureAwait(context.ContinueOnCapturedContext);
+        if (outcome.Exception is null)
+        {
+            var opens = opensOn(outcome.Result);
+            lock (_gate) _openUntil = opens ? time.GetUtcNow() + cooldown : DateTimeOffset.MinValue;
+        }
+        return outcome;
+    }
+
+    private TimeSpan OpenFor()
+    {
+        lock (_gate) return _openUntil - time.GetUtcNow();
+    }
+}

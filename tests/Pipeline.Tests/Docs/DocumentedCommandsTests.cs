@@ -81,6 +81,29 @@ public sealed partial class DocumentedCommandsTests
     public async Task Every_documented_benchmark_command_exists_and_takes_the_flags_shown(string documented) =>
         await AssertHelpCovers("bench", documented);
 
+    /// <summary>The option tables of the docs, each with the command whose --help must list every flag of its rows.</summary>
+    [Theory]
+    [InlineData("docs/digests.md", "## `pipeline digest`", "pipeline", "digest")]
+    [InlineData("docs/slack.md", "# ", "pipeline", "digest")]
+    [InlineData("docs/performance.md", "# Performance", "bench", "")]
+    public async Task Every_flag_of_a_documented_option_table_is_an_option_of_its_command(string file, string heading, string program, string command)
+    {
+        var text = File.ReadAllLines(Path.Combine(Root, file));
+        int start = Array.FindIndex(text, l => l.StartsWith(heading, StringComparison.Ordinal));
+        Assert.True(start >= 0, $"{file} has no heading '{heading}'");
+        var level = text[start].TakeWhile(c => c == '#').Count();
+        var section = text.Skip(start + 1).TakeWhile(l => !(l.StartsWith('#') && l.TakeWhile(c => c == '#').Count() <= level));
+        // The first cell of an option row: `--name, -n VALUE`, possibly several flags.
+        var flags = section.Where(l => l.StartsWith("| `-", StringComparison.Ordinal))
+            .SelectMany(l => Regex.Matches(l.Split('|')[1], @"(?<![\w-])(--?[a-z][a-z-]*)").Select(m => m.Groups[1].Value))
+            .Distinct().ToList();
+        Assert.True(flags.Count >= 3, $"{file} '{heading}': no option table found");
+        var help = await Help(program, command.Length == 0 ? [] : [command]);
+        foreach (var flag in flags)
+            Assert.True(Regex.IsMatch(help, $@"(^|[\s,]){Regex.Escape(flag)}([\s,<]|$)", RegexOptions.Multiline),
+                $"{file}: the option table lists {flag}, which `{program} {command} --help` does not:\n{help}");
+    }
+
     [Fact]
     public void The_docs_show_commands_of_every_kind()
     {

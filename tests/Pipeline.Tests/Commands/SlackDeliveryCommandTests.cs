@@ -57,6 +57,23 @@ public sealed class SlackDeliveryCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_digest_neither_delivered_nor_kept_stops_the_run_with_exit_4_and_says_what_to_fix()
+    {
+        var input = Path.Combine(_dir, "e.jsonl");
+        await File.WriteAllTextAsync(input, Events.JsonLines([Events.ApiCall(account: "111122223333")]));
+        var notAFolder = Path.Combine(_dir, "a-file");
+        await File.WriteAllTextAsync(notAFolder, "");
+        _slack.Enqueue(new SlackFault.ChannelNotFound(), times: 1); // refused, and the outbox below cannot be written
+
+        var result = await PipelineProcess.RunAsync(["digest", "-i", input, "--slack-webhook", "env:TEST_HOOK", "--outbox", Path.Combine(notAFolder, "outbox")], environment: HookEnv());
+
+        Assert.Equal(4, result.ExitCode);
+        Assert.Contains("neither delivered nor kept in the outbox", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("--outbox", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Stderr, StringComparison.Ordinal); // a message, not a stack trace
+    }
+
+    [Fact]
     public async Task Undeliverable_digests_go_to_the_outbox_exit_4_and_are_resent_later()
     {
         var input = Path.Combine(_dir, "e.jsonl");

@@ -1,7 +1,7 @@
 using System.Diagnostics;
+using System.Reactive.Linq;
 using System.Text.Json;
 using Pipeline.Aggregator.Bursts;
-using System.Reactive.Linq;
 using Pipeline.Aggregator.Processing;
 using Pipeline.Aggregator.Rendering;
 using Pipeline.Enricher.Accounts;

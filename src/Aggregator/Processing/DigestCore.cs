@@ -76,22 +76,12 @@ public sealed class DigestCore
     public async ValueTask<CoreBatch> ProcessAsync(IReadOnlyList<RawRecord> records, CancellationToken cancellationToken)
     {
         if (records.Count == 0) return CoreBatch.Empty;
-        var outcomes = new List<EnrichmentOutcome>(records.Count);
+        var outcomes = await _enricher.EnrichAsync(records, cancellationToken).ConfigureAwait(false);
         List<Digest>? digests = null;
-        int chunkSize = Options.Enricher.NamingBatchSize;
-        var chunk = new List<EnrichmentOutcome>(Math.Min(chunkSize, records.Count));
-        for (int start = 0; start < records.Count; start += chunkSize)
+        foreach (var outcome in outcomes)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            chunk.Clear();
-            int end = Math.Min(records.Count, start + chunkSize);
-            for (int i = start; i < end; i++) chunk.Add(_enricher.Classify(records[i]));
-            foreach (var outcome in await _enricher.AttachNamesAsync(chunk, cancellationToken).ConfigureAwait(false))
-            {
-                outcomes.Add(outcome);
-                _tally.Count(outcome);
-                Count(_aggregator.Feed(outcome), ref digests);
-            }
+            _tally.Count(outcome);
+            Count(_aggregator.Feed(outcome), ref digests);
         }
         return new CoreBatch(outcomes, digests ?? (IReadOnlyList<Digest>)[]);
     }

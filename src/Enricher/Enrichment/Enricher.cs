@@ -1,4 +1,3 @@
-using System.Reactive.Linq;
 using Pipeline.Enricher.Accounts;
 using Pipeline.Enricher.Dedupe;
 using Pipeline.Enricher.Model;
@@ -30,17 +29,23 @@ public sealed class Enricher
     public Deduplicator Deduplicator { get; }
 
     /// <summary>
-    /// The Rx pipeline over a pushed sequence of records. Names are looked up a batch at a time, and the batch's
-    /// outcomes are emitted before the next record is classified: the lookup waits on the producer's thread, so a
-    /// slow table holds the reader back instead of letting classified records pile up in memory (Rx has no
-    /// back-pressure of its own), and input order is kept.
+    /// Every record's outcome, in input order: each record classified, then names looked up
+    /// <see cref="EnricherOptions.NamingBatchSize"/> events at a time (one request each). The processing core runs
+    /// its batches through this; streams reach it through the core's Rx adapter.
     /// </summary>
-    public IObservable<EnrichmentOutcome> Enrich(IObservable<RawRecord> records) =>
-        records
-            .Select(Classify)
-            .Buffer(_options.NamingBatchSize)
-            .Where(batch => batch.Count > 0)
-            .SelectMany(batch => AttachNamesAsync(batch, CancellationToken.None).AsTask().GetAwaiter().GetResult());
+    public async ValueTask<IReadOnlyList<EnrichmentOutcome>> EnrichAsync(IReadOnlyList<RawRecord> records, CancellationToken cancellationToken)
+    {
+        var outcomes = new List<EnrichmentOutcome>(records.Count);
+        var chunk = new List<EnrichmentOutcome>(Math.Min(_options.NamingBatchSize, records.Count));
+        for (int start = 0; start < records.Count; start += _options.NamingBatchSize)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            chunk.Clear();
+            for (int i = start; i < Math.Min(records.Count, start + _options.NamingBatchSize); i++) chunk.Add(Classify(records[i]));
+            outcomes.AddRange(await AttachNamesAsync(chunk, cancellationToken).ConfigureAwait(false));
+        }
+        return outcomes;
+    }
 
     /// <summary>Parse, dedupe and mute one record: everything but the (batched, asynchronous) naming.</summary>
     public EnrichmentOutcome Classify(RawRecord record)

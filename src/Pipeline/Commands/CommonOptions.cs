@@ -113,11 +113,7 @@ internal static class CommonOptions
             throw new UsageException($"{optionName} '{text}' is not a duration: write it like 30s, 2m, 1h30m or 1d.");
         return value;
     }
-}
 
-/// <summary>A command line that cannot work: the message says what to change. Exit code 2.</summary>
-internal sealed class UsageException(string message) : Exception(message)
-{
     /// <summary>The flag that sets each option of the core, so a validation message names what the user typed.</summary>
     public static readonly IReadOnlyDictionary<string, string> FlagOf = new Dictionary<string, string>(StringComparer.Ordinal)
     {
@@ -131,7 +127,7 @@ internal sealed class UsageException(string message) : Exception(message)
         [nameof(EventSourceMappingOptions.TumblingWindow)] = "--max-window",
     };
 
-    /// <summary>Runs an options object's validation and says its problem in flag names.</summary>
+    /// <summary>Runs an options object's validation and says its problem in flag names (a usage error).</summary>
     public static void Validate(Action validate)
     {
         try
@@ -144,3 +140,6 @@ internal sealed class UsageException(string message) : Exception(message)
         }
     }
 }
+
+/// <summary>A command line that cannot work: the message says what to change. Exit code 2.</summary>
+internal sealed class UsageException(string message) : Exception(message);

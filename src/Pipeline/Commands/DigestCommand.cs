@@ -113,7 +113,7 @@ internal sealed record DigestSettings
 
     public void Validate()
     {
-        UsageException.Validate(() =>
+        CommonOptions.Validate(() =>
         {
             Window.Validate();
             Dedupe.Validate();

@@ -44,7 +44,7 @@ internal static class RunCommand
         {
             var streamName = parse.GetValue(stream)!;
             var burstWindow = window.Read(parse);
-            UsageException.Validate(burstWindow.Validate);
+            CommonOptions.Validate(burstWindow.Validate);
             var mapping = new EventSourceMappingOptions
             {
                 Stream = streamName,
@@ -52,7 +52,7 @@ internal static class RunCommand
                 TumblingWindow = burstWindow.MaxWindow,
                 UntilIdle = parse.GetValue(untilIdle),
             };
-            UsageException.Validate(mapping.Validate);
+            CommonOptions.Validate(mapping.Validate);
 
             var table = parse.GetValue(checkpointTable);
             var file = parse.GetValue(checkpointFile);

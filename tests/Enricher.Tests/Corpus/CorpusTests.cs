@@ -32,7 +32,7 @@ public sealed class CorpusTests
         foreach (var file in files)
         {
             var enricher = new Enricher.Enrichment.Enricher(new EnricherOptions(), FileAccountDirectory.Empty);
-            var outcomes = await enricher.Enrich(RecordReader.ReadFile(file).ToObservable()).ToList();
+            var outcomes = await enricher.EnrichAsync([.. RecordReader.ReadFile(file)], default);
             var lines = File.ReadLines(file).Count(l => !string.IsNullOrWhiteSpace(l));
             Assert.True(outcomes.Count >= lines, $"{Path.GetFileName(file)}: {outcomes.Count} outcomes for {lines} lines");
             // Duplicates count as read: the corpus reuses eventIDs across test fixtures, and dropping them is dedupe doing its job.

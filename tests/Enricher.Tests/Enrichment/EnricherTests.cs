@@ -31,7 +31,7 @@ public sealed class EnricherTests
         var directory = new FileAccountDirectory([new AccountInfo("111122223333", "prod")]);
         var enricher = new Enricher.Enrichment.Enricher(new EnricherOptions { NamingBatchSize = 2 }, directory, new MuteCreateTags());
 
-        var outcomes = await enricher.Enrich(records.ToObservable()).ToList();
+        var outcomes = await enricher.EnrichAsync(records, default);
 
         Assert.Equal([1L, 2, 3, 4, 5], outcomes.Select(o => o.Origin.Line));
         Assert.Equal("prod", Assert.IsType<EnrichmentOutcome.Accepted>(outcomes[0]).AccountInfo!.Name);
@@ -47,7 +47,7 @@ public sealed class EnricherTests
         var first = Events.ApiCall(eventId: "same-cloudtrail-event");
         var again = Events.ApiCall(eventId: "same-cloudtrail-event");
         var enricher = new Enricher.Enrichment.Enricher(new EnricherOptions(), FileAccountDirectory.Empty);
-        var outcomes = await enricher.Enrich(new[] { Record(first.Line(), 1), Record(again.Line(), 2) }.ToObservable()).ToList();
+        var outcomes = await enricher.EnrichAsync([Record(first.Line(), 1), Record(again.Line(), 2)], default);
         Assert.IsType<EnrichmentOutcome.Duplicate>(outcomes[1]);
     }
 

@@ -41,7 +41,7 @@ internal static class FuzzTargets
     public static void Enrich(List<RawRecord> records, byte[]? plainInput)
     {
         if (plainInput is not null) AssertEveryLineRead(plainInput, records);
-        var outcomes = NewEnricher().Enrich(records.ToObservable()).ToList().Wait();
+        var outcomes = NewEnricher().EnrichAsync(records, default).AsTask().GetAwaiter().GetResult();
         Assert.Equal(records.Count, outcomes.Count);
         for (int i = 0; i < records.Count; i++)
         {

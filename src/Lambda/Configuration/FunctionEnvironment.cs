@@ -13,8 +13,14 @@ public static class FunctionEnvironment
     public const string LedgerTable = "LEDGER_TABLE";
     /// <summary>A burst closes after this much quiet in its account: seconds (120) or a duration (2m).</summary>
     public const string BurstGap = "BURST_GAP";
-    /// <summary>A burst closes after lasting this long; also the tumbling window of the event source mapping.</summary>
+    /// <summary>A burst closes after lasting this long (on its account's clock; no longer tied to the tumbling window).</summary>
     public const string BurstMaxWindow = "BURST_MAX_WINDOW";
+    /// <summary>How late an event may arrive and still be windowed at its own time (default 5m); also how long a quiet burst waits for late events.</summary>
+    public const string BurstLateness = "BURST_LATENESS";
+    /// <summary>DynamoDB table that carries open bursts and dedupe memory from one window to the next (partition key <c>account</c>, TTL <c>expiresAt</c>). Required.</summary>
+    public const string CarryTable = "CARRY_TABLE";
+    /// <summary>How long a window may hold an account's carry before the sweeper may take it (default 1h).</summary>
+    public const string CarryLease = "CARRY_LEASE";
     public const string DedupeHorizon = "DEDUPE_HORIZON";
     public const string DedupeMaxIds = "DEDUPE_MAX_IDS";
     /// <summary>SSM SecureString parameter holding the Slack webhook URL.</summary>

@@ -319,8 +319,9 @@ public sealed class KinesisWindowHandlerTests
         aggregator.AddMuted("222222222222", "terraform", T0);
         var state = new WindowState(KinesisBatch.WindowStart, new WindowCounters { Posted = 3, Invocations = 2 }, new CoreState(
             aggregator.Snapshot(),
-            [new Enricher.Dedupe.Deduplicator.Entry(UInt128.MaxValue, T0.UtcTicks), new(42, T0.AddMinutes(-1).UtcTicks)],
-            new RunSummary(5, 1, 1, 1, 0, 0, [new("terraform", 1)], [new("not valid JSON", 1)], 2)));
+            [new Enricher.Dedupe.Deduplicator.Entry(UInt128.MaxValue, T0.UtcTicks, "111111111111"), new(42, T0.AddMinutes(-1).UtcTicks, "222222222222")],
+            new RunSummary(5, 1, 1, 1, 0, 0, [new("terraform", 1)], [new("not valid JSON", 1)], 2) { CarriedIn = 4, CarriedOut = 3 }),
+            ["111111111111", "333333333333"]);
 
         var decoded = WindowStateCodec.Decode(WindowStateCodec.Encode(state))!;
 
@@ -329,7 +330,9 @@ public sealed class KinesisWindowHandlerTests
         Assert.Equal(state.Core.Tally.RejectedByReason, decoded.Core.Tally.RejectedByReason);
         Assert.Equal(state.Counters, decoded.Counters);
         Assert.Equal(state.Core.Dedupe, decoded.Core.Dedupe);
-        Assert.Equal(state.Core.Bursts.Watermark, decoded.Core.Bursts.Watermark);
+        Assert.Equal(state.Core.Bursts.Clock, decoded.Core.Bursts.Clock);
+        Assert.Equal(state.Claimed, decoded.Claimed);
+        Assert.Equal((4, 3), (decoded.Core.Tally.CarriedIn, decoded.Core.Tally.CarriedOut));
         var restored = new BurstAggregator(new BurstWindowOptions());
         restored.Restore(decoded.Core.Bursts);
         Assert.Equal(Render(aggregator.Flush()), Render(restored.Flush()));

@@ -4,24 +4,39 @@ using Pipeline.Enricher.Model;
 namespace Pipeline.Aggregator.Bursts;
 
 /// <summary>
-/// Groups each account's events into bursts and closes them into digests. Pure and deterministic:
-/// it has no clock of its own. Its clock is the stream's watermark, the newest event time seen so far,
-/// so a replay of yesterday's file closes the same bursts the live stream did; a host that must close
-/// bursts while the stream is idle moves the watermark on with <see cref="Advance"/>.
+/// Groups each account's events into bursts and closes them into digests. Pure and deterministic: it has no
+/// clock of its own. Two times meet here (docs/time-model.md):
+/// <list type="bullet">
+/// <item>an event's <b>own time</b>, as its source states it: an account's bursts are cut by its own events' times
+/// (a quiet gap, a max window), never by another account's;</item>
+/// <item>the <b>processing clock</b>: the newest arrival time seen (Kinesis' arrival timestamp), moved on by
+/// <see cref="AdvanceTo"/> when the stream is idle. An account that has said nothing for a while is closed by it once
+/// the clock, less the allowed <see cref="BurstWindowOptions.Lateness"/>, is past its burst's gap or max window.</item>
+/// </list>
+/// An event is windowed at its own time when that lies within the lateness of its arrival; one dated further ahead
+/// (a wrong clock) is windowed at its arrival time, one arriving later than that at arrival minus the lateness;
+/// both are counted and flagged in their digest, never dropped.
 /// </summary>
 /// <remarks>
-/// Quiet gap and max window are measured on the watermark, not on each event's own time: a late
-/// CloudTrail event (they can arrive minutes late) joins its account's open burst, or opens one, instead
-/// of becoming a digest of its own.
+/// A replay of a file has no arrival times. Then the clock is the newest event time seen, except that a record
+/// dated more than the lateness ahead of it moves it only once a second account confirms the jump (a record of
+/// another account as far ahead, or <see cref="MaxHeld"/> records of the same account in a row, or the end of the
+/// input); a record denied that way is windowed at the clock, flagged as skewed, as the live pipeline would. Such
+/// records wait in <see cref="_held"/> meanwhile and are counted as open.
 /// </remarks>
 internal sealed class BurstAggregator
 {
+    /// <summary>Records of one account, in a row, that confirm a jump of a replay's clock on their own.</summary>
+    public const int MaxHeld = 64;
+
     private readonly BurstWindowOptions _options;
     private readonly RiskCatalog _catalog;
     private readonly Dictionary<string, BurstBuilder> _open = new(StringComparer.Ordinal);
     // Muted and duplicate counts of accounts with no open burst wait here for that account's next burst.
     private readonly Dictionary<string, BurstBuilder> _pending = new(StringComparer.Ordinal);
+    // Deadlines on the processing clock: when each open burst becomes due unless its account speaks again.
     private readonly PriorityQueue<(string Account, int Version), DateTimeOffset> _deadlines = new();
+    private readonly List<Timed> _held = [];
 
     public BurstAggregator(BurstWindowOptions options, RiskCatalog? catalog = null)
     {
@@ -32,81 +47,79 @@ internal sealed class BurstAggregator
 
     public BurstWindowOptions Options => _options;
 
-    /// <summary>The stream's clock: the newest event time seen, moved on by <see cref="Advance"/>.</summary>
-    public DateTimeOffset Watermark { get; private set; } = DateTimeOffset.MinValue;
+    /// <summary>The processing clock: the newest arrival time seen (a replay's estimate of it), moved on by <see cref="AdvanceTo"/>.</summary>
+    public DateTimeOffset Clock { get; private set; } = DateTimeOffset.MinValue;
 
     public int OpenBursts => _open.Count;
 
-    /// <summary>Events counted in open bursts (not yet in any digest).</summary>
-    public long OpenEventCount => _open.Values.Sum(b => (long)b.EventCount);
+    /// <summary>Events counted in open bursts, or waiting for a replay's clock to confirm their time (not yet in any digest).</summary>
+    public long OpenEventCount => _open.Values.Sum(b => (long)b.EventCount) + _held.Count(h => h.Accepted is not null);
+
+    /// <summary>Accounts with something in memory: an open burst or counts waiting for one.</summary>
+    public IEnumerable<string> Accounts => _open.Keys.Union(_pending.Keys, StringComparer.Ordinal);
 
     /// <summary>
     /// Feeds one Enricher outcome, the one way every host drives the aggregator: an accepted event joins its
     /// account's burst, a muted or duplicate one is counted there; a rejected one has no account to count it in.
-    /// Returns the digests that closed.
+    /// <paramref name="arrival"/> is when the record reached the stream (null in a file replay). Returns the digests that closed.
     /// </summary>
-    public IReadOnlyList<Digest> Feed(EnrichmentOutcome outcome)
+    public IReadOnlyList<Digest> Feed(EnrichmentOutcome outcome, DateTimeOffset? arrival = null)
     {
+        Timed timed;
         switch (outcome)
         {
             case EnrichmentOutcome.Accepted a:
-                return Add(a.Event, a.AccountInfo);
+                timed = new Timed(a.Event.Account, a.Event.Time, a, null);
+                break;
             case EnrichmentOutcome.Muted m:
-                return AddMuted(m.Account, m.Rule, m.Time);
+                timed = new Timed(m.Account, m.Time, null, m.Rule);
+                break;
             case EnrichmentOutcome.Duplicate d:
-                AddDuplicate(d.Account);
+                BurstOrPending(d.Account).Duplicates++;
                 return [];
             default:
                 return [];
         }
+        List<Digest>? closed = null;
+        if (arrival is { } at) Apply(timed, at, ref closed);
+        else Replay(timed, ref closed);
+        return closed ?? (IReadOnlyList<Digest>)[];
     }
 
-    /// <summary>Adds one accepted event; returns the digests its arrival closed (other accounts' quiet bursts, or this account's full one).</summary>
-    public IReadOnlyList<Digest> Add(OrgEvent evt, AccountInfo? info)
-    {
-        var closed = MoveWatermark(evt.Time);
-        if (!_open.TryGetValue(evt.Account, out var burst))
-        {
-            burst = Open(evt.Account);
-        }
-        burst.Add(evt, info, _catalog, _options);
-        burst.LastSeenAt = Watermark;
-        Schedule(burst);
-        return closed;
-    }
+    /// <summary>Adds one accepted event (shorthand for <see cref="Feed"/>); returns the digests that closed.</summary>
+    public IReadOnlyList<Digest> Add(OrgEvent evt, AccountInfo? info, DateTimeOffset? arrival = null) =>
+        Feed(new EnrichmentOutcome.Accepted(default, evt, info), arrival);
 
-    /// <summary>
-    /// Counts a muted event in its account's burst (or the next one), so the digest can say "12 muted by …".
-    /// A muted event is still activity: it moves the stream's clock and keeps its account's open burst alive,
-    /// so muting Terraform's tagging calls does not split the apply that made them into several digests.
-    /// </summary>
-    public IReadOnlyList<Digest> AddMuted(string account, string rule, DateTimeOffset time)
-    {
-        var closed = MoveWatermark(time);
-        var burst = BurstOrPending(account);
-        burst.AddMuted(rule);
-        if (_open.ContainsKey(account))
-        {
-            burst.LastSeenAt = Watermark;
-            Schedule(burst);
-        }
-        return closed;
-    }
+    /// <summary>Counts a muted event in its account's burst, or the next one (shorthand for <see cref="Feed"/>).</summary>
+    public IReadOnlyList<Digest> AddMuted(string account, string rule, DateTimeOffset time, DateTimeOffset? arrival = null) =>
+        Feed(new EnrichmentOutcome.Muted(default, account, time, rule), arrival);
 
-    /// <summary>Counts a dropped redelivery in its account's burst (or the next one).</summary>
+    /// <summary>Counts a dropped redelivery in its account's burst, or the next one.</summary>
     public void AddDuplicate(string account) => BurstOrPending(account).Duplicates++;
 
-    /// <summary>Moves the clock on by <paramref name="elapsed"/> without an event (an idle live stream) and returns what that closes.</summary>
+    /// <summary>Moves the processing clock on by <paramref name="elapsed"/> without a record (an idle live stream) and returns what that closes.</summary>
     public IReadOnlyList<Digest> Advance(TimeSpan elapsed) =>
-        Watermark == DateTimeOffset.MinValue ? [] : MoveWatermark(Watermark + elapsed);
+        Clock == DateTimeOffset.MinValue ? [] : AdvanceTo(Clock + elapsed);
+
+    /// <summary>Moves the processing clock to <paramref name="now"/> (a window's end, the sweeper's wall clock) and returns what that closes.</summary>
+    public IReadOnlyList<Digest> AdvanceTo(DateTimeOffset now)
+    {
+        List<Digest>? closed = null;
+        MoveClock(now, ref closed);
+        return closed ?? (IReadOnlyList<Digest>)[];
+    }
 
     /// <summary>Closes every open burst: end of input, host shutdown, or the end of a processing window.</summary>
     public IReadOnlyList<Digest> Flush(BurstCloseReason reason = BurstCloseReason.EndOfInput)
     {
+        List<Digest>? closed = null;
+        while (_held.Count > 0) Confirm(ref closed); // the input ended: nothing more can deny a jump
         var all = _open.Values.OrderBy(b => b.OpenedAt).ThenBy(b => b.Account, StringComparer.Ordinal).ToList();
         _open.Clear();
         _deadlines.Clear();
-        return [.. all.Select(b => b.ToDigest(reason, _options, Watermark))];
+        closed ??= [];
+        closed.AddRange(all.Select(b => b.ToDigest(reason, _options, Clock)));
+        return closed;
     }
 
     /// <summary>Closes the oldest open burst early (a host whose state must stay under a size limit); null when none is open.</summary>
@@ -115,28 +128,72 @@ internal sealed class BurstAggregator
         var oldest = _open.Values.OrderBy(b => b.OpenedAt).ThenBy(b => b.Account, StringComparer.Ordinal).FirstOrDefault();
         if (oldest is null) return null;
         _open.Remove(oldest.Account);
-        return oldest.ToDigest(reason, _options, Watermark);
+        return oldest.ToDigest(reason, _options, Clock);
     }
 
     /// <summary>Muted and duplicate counts still waiting for a burst of their account (they are in the run's summary regardless).</summary>
     public IReadOnlyCollection<string> AccountsWithPendingCounts => _pending.Keys;
 
     /// <summary>
-    /// The aggregator's whole state (watermark, open bursts, counts waiting for a burst), for a host that must
-    /// carry it between invocations (Lambda tumbling windows). The builders are the live ones: encode them
-    /// before adding more events.
+    /// Takes an account's open burst and waiting counts out (to carry them to the next window); nulls when it has none.
     /// </summary>
-    public BurstAggregatorState Snapshot() => new(
-        Watermark,
-        [.. _open.Values.OrderBy(b => b.OpenedAt).ThenBy(b => b.Account, StringComparer.Ordinal)],
-        [.. _pending.Values.OrderBy(b => b.Account, StringComparer.Ordinal)]);
+    public (BurstBuilder? Open, BurstBuilder? Pending) Take(string account)
+    {
+        _open.Remove(account, out var open);
+        _pending.Remove(account, out var pending);
+        return (open, pending);
+    }
+
+    /// <summary>
+    /// Puts back what <see cref="Take"/> took, in another process (the next window, the sweeper). An account that
+    /// already has a burst here (a carry found late) keeps it; the carried one, older, is closed now (returned).
+    /// </summary>
+    public IReadOnlyList<Digest> Put(BurstBuilder? open, BurstBuilder? pending)
+    {
+        List<Digest>? closed = null;
+        if (open is not null)
+        {
+            if (_open.ContainsKey(open.Account)) (closed ??= []).Add(open.ToDigest(DueReason(open) ?? BurstCloseReason.WindowEnd, _options, Clock));
+            else
+            {
+                _open[open.Account] = open;
+                Schedule(open);
+            }
+        }
+        if (pending is not null)
+        {
+            var into = BurstOrPending(pending.Account);
+            foreach (var (rule, count) in pending.Muted) into.AddMuted(rule, count);
+            into.Duplicates += pending.Duplicates;
+        }
+        return closed ?? (IReadOnlyList<Digest>)[];
+    }
+
+    /// <summary>
+    /// The aggregator's whole state (clock, open bursts, counts waiting for a burst), for a host that must carry it
+    /// between invocations (Lambda tumbling windows). The builders are the live ones: encode them before adding more
+    /// events. Records a replay holds for confirmation are resolved first.
+    /// </summary>
+    public BurstAggregatorState Snapshot()
+    {
+        if (_held.Count > 0)
+        {
+            List<Digest>? closed = null;
+            while (_held.Count > 0) Confirm(ref closed);
+            if (closed is { Count: > 0 }) throw new InvalidOperationException("a snapshot of a replay closed bursts; snapshot only where records carry arrival times");
+        }
+        return new(
+            Clock,
+            [.. _open.Values.OrderBy(b => b.OpenedAt).ThenBy(b => b.Account, StringComparer.Ordinal)],
+            [.. _pending.Values.OrderBy(b => b.Account, StringComparer.Ordinal)]);
+    }
 
     /// <summary>Rebuilds a fresh aggregator from a <see cref="Snapshot"/>; deadlines are recomputed from each burst's times.</summary>
     public void Restore(BurstAggregatorState state)
     {
-        if (_open.Count > 0 || _pending.Count > 0 || Watermark != DateTimeOffset.MinValue)
+        if (_open.Count > 0 || _pending.Count > 0 || Clock != DateTimeOffset.MinValue)
             throw new InvalidOperationException("Restore needs a fresh aggregator.");
-        Watermark = state.Watermark;
+        Clock = state.Clock;
         foreach (var burst in state.Open)
         {
             _open[burst.Account] = burst;
@@ -145,16 +202,101 @@ internal sealed class BurstAggregator
         foreach (var pending in state.Pending) _pending[pending.Account] = pending;
     }
 
+    /// <summary>An accepted or muted record with its own time, on its way into a burst.</summary>
+    private sealed record Timed(string Account, DateTimeOffset Time, EnrichmentOutcome.Accepted? Accepted, string? MutedRule);
+
+    /// <summary>A replay's clock: see the class remarks.</summary>
+    private void Replay(Timed record, ref List<Digest>? closed)
+    {
+        var lateness = _options.Lateness;
+        if (_held.Count == 0)
+        {
+            if (Clock == DateTimeOffset.MinValue || record.Time <= Clock + lateness) Apply(record, Max(Clock, record.Time), ref closed);
+            else _held.Add(record);
+            return;
+        }
+        if (record.Time <= Clock + lateness)
+        {
+            // Denied: the held records ran ahead alone. They are windowed at the clock, flagged as skewed.
+            var denied = _held.ToArray();
+            _held.Clear();
+            foreach (var held in denied) Apply(held, Clock, ref closed);
+            Apply(record, Max(Clock, record.Time), ref closed);
+            return;
+        }
+        _held.Add(record);
+        if (record.Account != _held[0].Account || _held.Count >= MaxHeld) Confirm(ref closed);
+    }
+
+    /// <summary>The held records' jump is real: the clock moves to the earliest of them, and they are fed again in order.</summary>
+    private void Confirm(ref List<Digest>? closed)
+    {
+        var held = _held.ToArray();
+        _held.Clear();
+        var earliest = held.Min(h => h.Time);
+        MoveClock(earliest, ref closed);
+        foreach (var record in held) Replay(record, ref closed);
+    }
+
+    /// <summary>One record at a known arrival time: the clock moves, then the record joins its account's burst.</summary>
+    private void Apply(Timed record, DateTimeOffset arrival, ref List<Digest>? closed)
+    {
+        MoveClock(arrival, ref closed);
+        var lateness = _options.Lateness;
+        var at = record.Time;
+        var note = ClockNote.OnTime;
+        if (record.Time > arrival + lateness)
+        {
+            at = arrival;
+            note = ClockNote.Skewed;
+        }
+        else if (record.Time < arrival - lateness)
+        {
+            at = arrival - lateness;
+            note = ClockNote.Late;
+        }
+
+        if (_open.TryGetValue(record.Account, out var burst) && ReasonToCloseBefore(burst, at) is { } reason)
+        {
+            _open.Remove(record.Account);
+            (closed ??= []).Add(burst.ToDigest(reason, _options, Clock));
+            burst = null;
+        }
+
+        if (record.Accepted is { } accepted)
+        {
+            burst ??= Open(record.Account, at);
+            burst.Add(accepted.Event, accepted.AccountInfo, _catalog, _options, at, note, arrival);
+        }
+        else
+        {
+            // A muted event is still activity: it keeps its account's open burst alive, so muting Terraform's
+            // tagging calls does not split the apply that made them into several digests.
+            (burst ?? BurstOrPending(record.Account)).AddMuted(record.MutedRule!);
+            if (burst is null) return;
+        }
+        if (at > burst.LastSeenAt) burst.LastSeenAt = at;
+        Schedule(burst);
+    }
+
+    /// <summary>The account's own next record, windowed at <paramref name="at"/>, ends its burst first when it lies past the gap or the max window.</summary>
+    private BurstCloseReason? ReasonToCloseBefore(BurstBuilder burst, DateTimeOffset at)
+    {
+        if (at > burst.LastSeenAt + _options.Gap) return BurstCloseReason.QuietGap;
+        if (at >= burst.OpenedAt + _options.MaxWindow) return BurstCloseReason.MaxWindow;
+        return null;
+    }
+
     private BurstBuilder BurstOrPending(string account)
     {
         if (_open.TryGetValue(account, out var burst)) return burst;
-        if (!_pending.TryGetValue(account, out var pending)) _pending[account] = pending = new BurstBuilder(account, Watermark);
+        if (!_pending.TryGetValue(account, out var pending)) _pending[account] = pending = new BurstBuilder(account, Clock);
         return pending;
     }
 
-    private BurstBuilder Open(string account)
+    private BurstBuilder Open(string account, DateTimeOffset at)
     {
-        var burst = new BurstBuilder(account, Watermark);
+        var burst = new BurstBuilder(account, at);
         if (_pending.Remove(account, out var pending))
         {
             foreach (var (rule, count) in pending.Muted) burst.AddMuted(rule, count);
@@ -164,39 +306,49 @@ internal sealed class BurstAggregator
         return burst;
     }
 
-    private IReadOnlyList<Digest> MoveWatermark(DateTimeOffset time)
+    private void MoveClock(DateTimeOffset now, ref List<Digest>? closed)
     {
-        if (time <= Watermark) return [];
-        Watermark = time;
-        List<Digest>? closed = null;
-        while (_deadlines.TryPeek(out var entry, out var deadline) && deadline <= Watermark)
+        if (now <= Clock) return;
+        Clock = now;
+        while (_deadlines.TryPeek(out var entry, out var deadline) && deadline <= Clock)
         {
             _deadlines.Dequeue();
             if (!_open.TryGetValue(entry.Account, out var burst) || burst.Version != entry.Version) continue; // stale entry
             var reason = DueReason(burst);
             if (reason is null) continue;
             _open.Remove(entry.Account);
-            (closed ??= []).Add(burst.ToDigest(reason.Value, _options, Watermark));
+            (closed ??= []).Add(burst.ToDigest(reason.Value, _options, Clock));
         }
-        return closed ?? (IReadOnlyList<Digest>)[];
     }
 
+    /// <summary>Due on the processing clock: the account's clock (the processing clock less the lateness) is past the gap or the max window.</summary>
     private BurstCloseReason? DueReason(BurstBuilder burst)
     {
-        if (Watermark - burst.LastSeenAt > _options.Gap) return BurstCloseReason.QuietGap;
-        if (Watermark - burst.OpenedAt >= _options.MaxWindow) return BurstCloseReason.MaxWindow;
+        if (Clock == DateTimeOffset.MinValue) return null;
+        if (Clock > burst.LastSeenAt + _options.Gap + _options.Lateness) return BurstCloseReason.QuietGap;
+        if (Clock >= burst.OpenedAt + _options.MaxWindow + _options.Lateness) return BurstCloseReason.MaxWindow;
         return null;
     }
 
     private void Schedule(BurstBuilder burst)
     {
         burst.Version++;
-        // The gap closes a burst once the watermark is strictly past LastSeenAt + Gap.
-        var quietDeadline = burst.LastSeenAt + _options.Gap + TimeSpan.FromTicks(1);
-        var maxDeadline = burst.OpenedAt + _options.MaxWindow;
-        _deadlines.Enqueue((burst.Account, burst.Version), quietDeadline < maxDeadline ? quietDeadline : maxDeadline);
+        _deadlines.Enqueue((burst.Account, burst.Version), burst.DueAt(_options));
     }
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+}
+
+/// <summary>How an event's own time stood to its arrival.</summary>
+public enum ClockNote
+{
+    /// <summary>Within the lateness of its arrival: windowed at its own time.</summary>
+    OnTime,
+    /// <summary>Dated more than the lateness ahead of its arrival: windowed at its arrival time.</summary>
+    Skewed,
+    /// <summary>Arrived more than the lateness after its own time: windowed at arrival minus the lateness.</summary>
+    Late,
 }
 
 /// <summary>What <see cref="BurstAggregator.Snapshot"/> captures: enough to continue exactly where it stopped.</summary>
-public sealed record BurstAggregatorState(DateTimeOffset Watermark, IReadOnlyList<BurstBuilder> Open, IReadOnlyList<BurstBuilder> Pending);
+public sealed record BurstAggregatorState(DateTimeOffset Clock, IReadOnlyList<BurstBuilder> Open, IReadOnlyList<BurstBuilder> Pending);

@@ -13,11 +13,19 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt)
 {
     public string Account { get; } = account;
 
-    /// <summary>Stream clock (watermark) when the burst opened: the max window counts from here.</summary>
+    /// <summary>The account's time when the burst opened (its first event's windowed time): the max window counts from here.</summary>
     public DateTimeOffset OpenedAt { get; set; } = openedAt;
 
-    /// <summary>Stream clock when the account was last heard from: the quiet gap counts from here.</summary>
+    /// <summary>The newest windowed time of the account's events in the burst: the quiet gap counts from here.</summary>
     public DateTimeOffset LastSeenAt { get; set; } = openedAt;
+
+    /// <summary>Events dated more than the lateness ahead of their arrival (windowed at arrival), and the latest such stated time.</summary>
+    public int SkewedCount { get; set; }
+    public DateTimeOffset? SkewedLatestTime { get; set; }
+
+    /// <summary>Events that arrived more than the lateness after their own time, and the longest such delay.</summary>
+    public int LateCount { get; set; }
+    public TimeSpan LateMaxDelay { get; set; }
 
     public DateTimeOffset FirstEventTime { get; set; } = DateTimeOffset.MaxValue;
     public DateTimeOffset LastEventTime { get; set; } = DateTimeOffset.MinValue;
@@ -43,10 +51,26 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt)
     public List<RiskyEvent> Risky { get; } = [];
     public Dictionary<(string EventName, string ErrorCode, string? Principal), FailedCall> Failures { get; } = [];
 
-    public void Add(OrgEvent evt, AccountInfo? info, RiskCatalog catalog, BurstWindowOptions options)
+    /// <summary>
+    /// Counts one event, windowed at <paramref name="at"/>. The digest's time range shows the events' own times, except a
+    /// skewed one's, which would stretch it to a date that never happened: that one counts at its arrival.
+    /// </summary>
+    public void Add(OrgEvent evt, AccountInfo? info, RiskCatalog catalog, BurstWindowOptions options, DateTimeOffset at, ClockNote note = ClockNote.OnTime, DateTimeOffset? arrival = null)
     {
-        if (evt.Time < FirstEventTime) FirstEventTime = evt.Time;
-        if (evt.Time > LastEventTime) LastEventTime = evt.Time;
+        var shown = evt.Time;
+        if (note == ClockNote.Skewed)
+        {
+            shown = at;
+            SkewedCount++;
+            if (SkewedLatestTime is null || evt.Time > SkewedLatestTime) SkewedLatestTime = evt.Time;
+        }
+        else if (note == ClockNote.Late && arrival is { } arrived)
+        {
+            LateCount++;
+            if (arrived - evt.Time > LateMaxDelay) LateMaxDelay = arrived - evt.Time;
+        }
+        if (shown < FirstEventTime) FirstEventTime = shown;
+        if (shown > LastEventTime) LastEventTime = shown;
         // The first event to *arrive* names the burst: arrival order is what a retry replays.
         FirstEventId ??= evt.DedupeId;
         if (info is not null) AccountInfo = info;
@@ -96,14 +120,22 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt)
 
     public void AddMuted(string rule, int count = 1) => Muted[rule] = Muted.GetValueOrDefault(rule) + count;
 
-    public Digest ToDigest(BurstCloseReason reason, BurstWindowOptions options, DateTimeOffset watermark) => new()
+    /// <summary>When, on the processing clock, the burst is due if its account says nothing more: gap or max window, plus the lateness.</summary>
+    public DateTimeOffset DueAt(BurstWindowOptions options) =>
+        Min(LastSeenAt + options.Gap + TimeSpan.FromTicks(1), OpenedAt + options.MaxWindow) + options.Lateness;
+
+    /// <summary>
+    /// The digest of the burst. <c>ClosedAt</c> is the processing time at which it closed: when it fell due, or earlier,
+    /// when the account's own next event ended it (<paramref name="clock"/>, the processing clock then).
+    /// </summary>
+    public Digest ToDigest(BurstCloseReason reason, BurstWindowOptions options, DateTimeOffset clock) => new()
     {
         ClosedAt = reason switch
         {
-            BurstCloseReason.QuietGap => LastSeenAt + options.Gap,
-            BurstCloseReason.MaxWindow => OpenedAt + options.MaxWindow,
-            BurstCloseReason.WindowEnd => watermark,
-            _ => Min(LastSeenAt + options.Gap, OpenedAt + options.MaxWindow),
+            BurstCloseReason.QuietGap => Min(clock, LastSeenAt + options.Gap + options.Lateness),
+            BurstCloseReason.MaxWindow => Min(clock, OpenedAt + options.MaxWindow + options.Lateness),
+            BurstCloseReason.WindowEnd => clock,
+            _ => Min(LastSeenAt + options.Gap, OpenedAt + options.MaxWindow) + options.Lateness,
         },
         DigestId = DigestIdFor(Account, FirstEventId ?? ""),
         Account = Account,
@@ -125,6 +157,10 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt)
         Failures = [.. Failures.Values.OrderByDescending(f => f.Count).ThenBy(f => f.EventName, StringComparer.Ordinal).ThenBy(f => f.ErrorCode, StringComparer.Ordinal)],
         Muted = Ranked(Muted),
         Duplicates = Duplicates,
+        SkewedCount = SkewedCount,
+        SkewedLatestTime = SkewedLatestTime,
+        LateCount = LateCount,
+        LateMaxDelay = LateMaxDelay,
         ClosedBy = reason,
     };
 

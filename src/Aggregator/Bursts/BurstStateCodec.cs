@@ -11,7 +11,7 @@ public static class BurstStateCodec
 {
     public static void Write(BinaryWriter w, BurstAggregatorState state)
     {
-        w.Write(state.Watermark.UtcTicks);
+        w.Write(state.Clock.UtcTicks);
         w.Write7BitEncodedInt(state.Open.Count);
         foreach (var burst in state.Open) WriteBurst(w, burst);
         w.Write7BitEncodedInt(state.Pending.Count);
@@ -20,12 +20,12 @@ public static class BurstStateCodec
 
     public static BurstAggregatorState Read(BinaryReader r)
     {
-        var watermark = Time(r.ReadInt64());
+        var clock = Time(r.ReadInt64());
         var open = new BurstBuilder[r.Read7BitEncodedInt()];
         for (int i = 0; i < open.Length; i++) open[i] = ReadBurst(r);
         var pending = new BurstBuilder[r.Read7BitEncodedInt()];
         for (int i = 0; i < pending.Length; i++) pending[i] = ReadBurst(r);
-        return new BurstAggregatorState(watermark, open, pending);
+        return new BurstAggregatorState(clock, open, pending);
     }
 
     private static void WriteBurst(BinaryWriter w, BurstBuilder b)
@@ -74,6 +74,26 @@ public static class BurstStateCodec
             WriteOptional(w, failure.ErrorMessage);
             w.Write7BitEncodedInt(failure.Count);
         }
+        w.Write7BitEncodedInt(b.SkewedCount);
+        w.Write(b.SkewedLatestTime?.UtcTicks ?? 0L);
+        w.Write7BitEncodedInt(b.LateCount);
+        w.Write(b.LateMaxDelay.Ticks);
+    }
+
+    /// <summary>One account's carry (its open burst and the counts waiting for one), for a carry store.</summary>
+    public static void WriteCarry(BinaryWriter w, BurstBuilder? open, BurstBuilder? pending)
+    {
+        w.Write(open is not null);
+        if (open is not null) WriteBurst(w, open);
+        w.Write(pending is not null);
+        if (pending is not null) WriteBurst(w, pending);
+    }
+
+    public static (BurstBuilder? Open, BurstBuilder? Pending) ReadCarry(BinaryReader r)
+    {
+        var open = r.ReadBoolean() ? ReadBurst(r) : null;
+        var pending = r.ReadBoolean() ? ReadBurst(r) : null;
+        return (open, pending);
     }
 
     private static BurstBuilder ReadBurst(BinaryReader r)
@@ -121,6 +141,11 @@ public static class BurstStateCodec
             var failure = new FailedCall(r.ReadString(), ReadOptional(r), r.ReadString(), ReadOptional(r), r.Read7BitEncodedInt());
             b.Failures[(failure.EventName, failure.ErrorCode, failure.Principal)] = failure;
         }
+        b.SkewedCount = r.Read7BitEncodedInt();
+        long skewed = r.ReadInt64();
+        b.SkewedLatestTime = skewed == 0 ? null : Time(skewed);
+        b.LateCount = r.Read7BitEncodedInt();
+        b.LateMaxDelay = TimeSpan.FromTicks(r.ReadInt64());
         return b;
     }
 

@@ -7,11 +7,18 @@ namespace Pipeline.Aggregator.Bursts;
 /// </summary>
 public sealed record BurstWindowOptions
 {
-    /// <summary>A burst closes once its account has been quiet this long (on the stream's own clock).</summary>
+    /// <summary>A burst closes once its account has been quiet this long (on its own events' times).</summary>
     public TimeSpan Gap { get; init; } = TimeSpan.FromMinutes(2);
 
     /// <summary>A burst closes once it has lasted this long, however busy, so a long deploy still reports.</summary>
     public TimeSpan MaxWindow { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// How late an event may arrive and still be windowed at its own time. A quiet account's burst waits this long on
+    /// the processing clock for late events before it closes; an event further ahead of its arrival or further behind
+    /// is windowed at its arrival (plus or minus this) and flagged. CloudTrail's delivery to EventBridge often lags by minutes.
+    /// </summary>
+    public TimeSpan Lateness { get; init; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Risky events kept in full per digest (the count of all of them is always kept).</summary>
     public int MaxRiskyPerDigest { get; init; } = 25;
@@ -23,6 +30,8 @@ public sealed record BurstWindowOptions
     {
         if (Gap <= TimeSpan.Zero) throw new InvalidOptionException($"{{Gap}} must be positive (got {Format(Gap)}).");
         if (MaxWindow <= TimeSpan.Zero) throw new InvalidOptionException($"{{MaxWindow}} must be positive (got {Format(MaxWindow)}).");
+        if (Lateness < TimeSpan.Zero) throw new InvalidOptionException($"{{Lateness}} must not be negative (got -{Format(-Lateness)}).");
+        if (Lateness > TimeSpan.FromDays(1)) throw new InvalidOptionException($"{{Lateness}} must be at most 1d: every quiet burst waits this long (got {Format(Lateness)}).");
         if (Gap > MaxWindow) throw new InvalidOptionException($"{{Gap}} ({Format(Gap)}) must not be longer than {{MaxWindow}} ({Format(MaxWindow)}): a burst could never close on its gap.");
         if (MaxRiskyPerDigest < 1) throw new InvalidOptionException($"{{MaxRiskyPerDigest}} must be at least 1: a digest keeps at least one risky event (got {MaxRiskyPerDigest}).");
         if (MaxFailuresPerDigest < 1) throw new InvalidOptionException($"{{MaxFailuresPerDigest}} must be at least 1: a digest keeps at least one failure (got {MaxFailuresPerDigest}).");

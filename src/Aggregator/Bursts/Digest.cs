@@ -51,6 +51,15 @@ public sealed record Digest
     public required int Duplicates { get; init; }
     public required BurstCloseReason ClosedBy { get; init; }
 
+    /// <summary>Events dated more than the lateness ahead of their arrival: windowed at their arrival time, shown with their stated time.</summary>
+    public int SkewedCount { get; init; }
+    /// <summary>The latest time a skewed event claimed (null when none was skewed).</summary>
+    public DateTimeOffset? SkewedLatestTime { get; init; }
+    /// <summary>Events that arrived more than the lateness after they happened.</summary>
+    public int LateCount { get; init; }
+    /// <summary>The longest delay between a late event's own time and its arrival.</summary>
+    public TimeSpan LateMaxDelay { get; init; }
+
     /// <summary>
     /// Stream time at which the burst closed: when its gap or max window ran out, or, for a flush, when it
     /// would have. A live host posts the digest then; `tune` measures delays from it.

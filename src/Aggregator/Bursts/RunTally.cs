@@ -20,8 +20,17 @@ public sealed record RunSummary(
     /// <summary>Digests kept in the outbox after delivery finally failed (null when the run did not deliver).</summary>
     public long? Outboxed { get; init; }
 
-    /// <summary>received = rejected + duplicates + muted + digested (+ events still in open bursts, for a host that stops mid-window).</summary>
-    public bool Balanced => Received == Rejected + Duplicates + Muted + Digested + OpenEvents;
+    /// <summary>Events of open bursts taken over from an earlier window or run (a carry): received there, digested or open here.</summary>
+    public long CarriedIn { get; init; }
+
+    /// <summary>Events of open bursts handed on to the next window or run (a carry): received here, digested there.</summary>
+    public long CarriedOut { get; init; }
+
+    /// <summary>
+    /// received = rejected + duplicates + muted + digested, for a file run. A host that carries open bursts across
+    /// windows balances received + carried in = rejected + duplicates + muted + digested + open + carried out.
+    /// </summary>
+    public bool Balanced => Received + CarriedIn == Rejected + Duplicates + Muted + Digested + OpenEvents + CarriedOut;
 }
 
 /// <summary>Counts every outcome and every digest of a run. Not thread-safe: one pipeline feeds it, in order.</summary>
@@ -37,6 +46,12 @@ internal sealed class RunTally
     public long Accepted { get; private set; }
     public long Digested { get; private set; }
     public long Digests { get; private set; }
+    public long CarriedIn { get; private set; }
+    public long CarriedOut { get; private set; }
+
+    public void CountCarriedIn(long events) => CarriedIn += events;
+
+    public void CountCarriedOut(long events) => CarriedOut += events;
 
     public void Count(EnrichmentOutcome outcome)
     {
@@ -71,7 +86,11 @@ internal sealed class RunTally
         Received, Rejected, Duplicates, Muted, Digested, Digests,
         [.. _mutedByRule.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)],
         [.. _rejectedByReason.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)],
-        openEvents);
+        openEvents)
+    {
+        CarriedIn = CarriedIn,
+        CarriedOut = CarriedOut,
+    };
 
     /// <summary>Continues counting from a summary (a host that carries the tally between invocations).</summary>
     public static RunTally Restore(RunSummary summary)
@@ -84,8 +103,10 @@ internal sealed class RunTally
             Muted = summary.Muted,
             Digested = summary.Digested,
             Digests = summary.Digests,
-            // Accepted events are either digested or still in an open burst.
-            Accepted = summary.Digested + summary.OpenEvents,
+            CarriedIn = summary.CarriedIn,
+            CarriedOut = summary.CarriedOut,
+            // Accepted events are either digested, still in an open burst or carried on (less those carried in).
+            Accepted = summary.Digested + summary.OpenEvents + summary.CarriedOut - summary.CarriedIn,
         };
         foreach (var (rule, count) in summary.MutedByRule) tally._mutedByRule[rule] = count;
         foreach (var (reason, count) in summary.RejectedByReason) tally._rejectedByReason[reason] = count;

@@ -78,17 +78,51 @@ public sealed class DigestCore
         if (records.Count == 0) return CoreBatch.Empty;
         var outcomes = await _enricher.EnrichAsync(records, cancellationToken).ConfigureAwait(false);
         List<Digest>? digests = null;
-        foreach (var outcome in outcomes)
+        for (int i = 0; i < outcomes.Count; i++)
         {
-            _tally.Count(outcome);
-            Count(_aggregator.Feed(outcome), ref digests);
+            _tally.Count(outcomes[i]);
+            Count(_aggregator.Feed(outcomes[i], records[i].ArrivalTime), ref digests);
         }
         return new CoreBatch(outcomes, digests ?? (IReadOnlyList<Digest>)[]);
     }
 
-    /// <summary>Moves the clock on by <paramref name="elapsed"/> without an event (an idle live stream); returns what that closes.</summary>
+    /// <summary>Moves the processing clock on by <paramref name="elapsed"/> without an event (an idle live stream); returns what that closes.</summary>
     public IReadOnlyList<Digest> Advance(TimeSpan elapsed) => Counted(_aggregator.Advance(elapsed));
 
+    /// <summary>Moves the processing clock to <paramref name="now"/> (a window's end, the sweeper's wall clock); returns what that closes.</summary>
+    public IReadOnlyList<Digest> AdvanceTo(DateTimeOffset now) => Counted(_aggregator.AdvanceTo(now));
+
+    /// <summary>The processing clock: the newest arrival time seen, or where <see cref="AdvanceTo"/> moved it.</summary>
+    public DateTimeOffset Clock => _aggregator.Clock;
+
+    /// <summary>
+    /// Takes over an account's carry (its open burst, waiting counts and dedupe memory, from an earlier window or run).
+    /// Returns what closes at once: a carried burst of an account that already has one here (a carry found late).
+    /// </summary>
+    public IReadOnlyList<Digest> Put(AccountCarry carry)
+    {
+        _enricher.Deduplicator.Restore(carry.Dedupe);
+        if (carry.Open is { } open) _tally.CountCarriedIn(open.EventCount);
+        return Counted(_aggregator.Put(carry.Open, carry.Pending));
+    }
+
+    /// <summary>
+    /// Hands every account's open burst, waiting counts and dedupe memory on (to the next window or run) and leaves
+    /// the core with no burst open. Accounts with nothing to carry are left out.
+    /// </summary>
+    public IReadOnlyList<AccountCarry> TakeAll()
+    {
+        var dedupe = _enricher.Deduplicator.Entries.GroupBy(e => e.Account, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<Deduplicator.Entry>)[.. g], StringComparer.Ordinal);
+        var carries = new List<AccountCarry>();
+        foreach (var account in _aggregator.Accounts.Union(dedupe.Keys, StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList())
+        {
+            var (open, pending) = _aggregator.Take(account);
+            if (open is not null) _tally.CountCarriedOut(open.EventCount);
+            carries.Add(new AccountCarry(account, open, pending, dedupe.GetValueOrDefault(account) ?? []));
+        }
+        return carries;
+    }
     /// <summary>Closes every open burst: end of input, or the end of a processing window.</summary>
     public IReadOnlyList<Digest> Flush(BurstCloseReason reason = BurstCloseReason.EndOfInput) => Counted(_aggregator.Flush(reason));
 
@@ -106,7 +140,7 @@ public sealed class DigestCore
     /// <summary>Continues from a <see cref="Snapshot"/>; only on a fresh core.</summary>
     public void Restore(CoreState state)
     {
-        if (_tally.Received > 0 || _aggregator.OpenBursts > 0) throw new InvalidOperationException("Restore needs a fresh core.");
+        if (_tally.Received > 0 || _tally.CarriedIn > 0 || _aggregator.OpenBursts > 0) throw new InvalidOperationException("Restore needs a fresh core.");
         _aggregator.Restore(state.Bursts);
         _enricher.Deduplicator.Restore(state.Dedupe);
         _tally = RunTally.Restore(state.Tally);

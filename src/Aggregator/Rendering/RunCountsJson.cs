@@ -23,6 +23,9 @@ public static class RunCountsJson
         w.WriteNumber("muted", counts.Muted);
         w.WriteNumber("digested", counts.Digested);
         if (alwaysOpen || counts.OpenEvents > 0) w.WriteNumber("open", counts.OpenEvents);
+        // Carries exist only where open bursts cross windows (`run`, the Lambda): received + carriedIn balances.
+        if (alwaysOpen || counts.CarriedIn > 0) w.WriteNumber("carriedIn", counts.CarriedIn);
+        if (alwaysOpen || counts.CarriedOut > 0) w.WriteNumber("carriedOut", counts.CarriedOut);
         w.WriteNumber("digests", counts.Digests);
     }
 
@@ -30,6 +33,10 @@ public static class RunCountsJson
     public static RunSummary Read(JsonElement e)
     {
         long N(string name) => e.TryGetProperty(name, out var v) ? v.GetInt64() : 0;
-        return new RunSummary(N("received"), N("rejected"), N("duplicates"), N("muted"), N("digested"), N("digests"), [], [], N("open"));
+        return new RunSummary(N("received"), N("rejected"), N("duplicates"), N("muted"), N("digested"), N("digests"), [], [], N("open"))
+        {
+            CarriedIn = N("carriedIn"),
+            CarriedOut = N("carriedOut"),
+        };
     }
 }

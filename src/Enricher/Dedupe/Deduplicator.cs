@@ -21,8 +21,8 @@ public sealed class Deduplicator
     private readonly Queue<Slot> _order = new();
     private long _watermarkTicks = long.MinValue;
 
-    /// <summary>One remembered id: its key and the event time it was first seen at (for the horizon).</summary>
-    public readonly record struct Entry(UInt128 Key, long TimeTicks);
+    /// <summary>One remembered id: its key, the time it was first seen at (for the horizon) and its account (to carry it with the account).</summary>
+    public readonly record struct Entry(UInt128 Key, long TimeTicks, string Account);
 
     /// <summary>A 128-bit key with 8-byte alignment.</summary>
     private readonly record struct Key128(ulong Low, ulong High)
@@ -31,7 +31,7 @@ public sealed class Deduplicator
         public UInt128 ToUInt128() => new(High, Low);
     }
 
-    private readonly record struct Slot(Key128 Key, long TimeTicks);
+    private readonly record struct Slot(Key128 Key, long TimeTicks, string Account);
 
     public Deduplicator(DedupeOptions options)
     {
@@ -58,7 +58,7 @@ public sealed class Deduplicator
         var key = Key128.From(Key(account, id));
         if (!_seen.Add(key)) return false;
 
-        _order.Enqueue(new Slot(key, ticks));
+        _order.Enqueue(new Slot(key, ticks, account));
         while (_seen.Count > _options.MaxEntries)
         {
             _seen.Remove(_order.Dequeue().Key);
@@ -68,7 +68,7 @@ public sealed class Deduplicator
     }
 
     /// <summary>The remembered ids in arrival order, for carrying the memory across Lambda invocations.</summary>
-    public IEnumerable<Entry> Entries => _order.Select(slot => new Entry(slot.Key.ToUInt128(), slot.TimeTicks));
+    public IEnumerable<Entry> Entries => _order.Select(slot => new Entry(slot.Key.ToUInt128(), slot.TimeTicks, slot.Account));
 
     /// <summary>Restores ids saved from <see cref="Entries"/>.</summary>
     public void Restore(IEnumerable<Entry> entries)
@@ -77,7 +77,7 @@ public sealed class Deduplicator
         {
             var key = Key128.From(entry.Key);
             if (!_seen.Add(key)) continue;
-            _order.Enqueue(new Slot(key, entry.TimeTicks));
+            _order.Enqueue(new Slot(key, entry.TimeTicks, entry.Account));
             if (entry.TimeTicks > _watermarkTicks) _watermarkTicks = entry.TimeTicks;
         }
     }

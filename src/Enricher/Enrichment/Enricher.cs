@@ -57,7 +57,8 @@ public sealed class Enricher
         using (parsed)
         {
             var evt = parsed!.Event;
-            if (!Deduplicator.TryAdd(evt.Account, evt.DedupeId, evt.Time))
+            // The memory's horizon runs on arrival time where there is one: an event's own time may be wrong.
+            if (!Deduplicator.TryAdd(evt.Account, evt.DedupeId, record.ArrivalTime ?? evt.Time))
                 return new EnrichmentOutcome.Duplicate(record.Origin, evt.Account, evt.Time);
             if (_mutes?.FirstMatch(parsed.Envelope) is { } rule)
                 return new EnrichmentOutcome.Muted(record.Origin, evt.Account, evt.Time, rule);

@@ -17,4 +17,8 @@ public readonly record struct RecordOrigin(string Source, long Line, int? Index 
 /// not even extract the bytes (bad base64, a Records entry that is not an object) sets <see cref="ReadError"/>,
 /// so the record is still counted and reported as rejected rather than lost.
 /// </summary>
-public sealed record RawRecord(ReadOnlyMemory<byte> Data, RecordOrigin Origin, string? ReadError = null);
+public sealed record RawRecord(ReadOnlyMemory<byte> Data, RecordOrigin Origin, string? ReadError = null)
+{
+    /// <summary>When the record reached the stream (Kinesis' approximate arrival timestamp); null for a file, which has none.</summary>
+    public DateTimeOffset? ArrivalTime { get; init; }
+}

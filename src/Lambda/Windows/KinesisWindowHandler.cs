@@ -90,7 +90,7 @@ public sealed class KinesisWindowHandler(KinesisWindowHandlerOptions options, IA
 
             response = carried is null
                 ? new WindowResponse(evt.HasWindow ? WindowResponse.EmptyState : null, [])
-                : new WindowResponse(WindowStateCodec.Encode(new WindowState(evt.WindowStart, counters, carried)), []);
+                : new WindowResponse(WindowStateCodec.Encode(new WindowState(evt.WindowStart, counters, carried, state.Claimed)), []);
             stateBytes = response.SizeInBytes();
         }
         catch (Exception e) when (IsRetryable(e, cancellationToken))
@@ -224,7 +224,7 @@ public sealed class KinesisWindowHandler(KinesisWindowHandlerOptions options, IA
         {
             var probe = counters with { ClosedEarly = counters.ClosedEarly + closedEarly, DedupeIdsDropped = counters.DedupeIdsDropped + dropped };
             var fitted = state with { Dedupe = dedupe };
-            var size = new WindowResponse(WindowStateCodec.Encode(new WindowState(evt.WindowStart, probe, fitted)), []).SizeInBytes();
+            var size = new WindowResponse(WindowStateCodec.Encode(new WindowState(evt.WindowStart, probe, fitted, [])), []).SizeInBytes();
             if (size <= budget)
             {
                 if (closedEarly > 0 || dropped > 0)

@@ -9,14 +9,16 @@ namespace Pipeline.Lambda.Windows;
 
 /// <summary>
 /// What one shard's tumbling window carries from invocation to invocation: the processing core's whole state (the
-/// running tally, the open bursts with the counts waiting for a burst, the dedupe memory) and the window's counters.
+/// running tally, the open bursts with the counts waiting for a burst, the dedupe memory), the window's counters, and
+/// the accounts whose carries the window has claimed (it releases them with its final call).
 /// </summary>
-internal sealed record WindowState(DateTimeOffset? WindowStart, WindowCounters Counters, CoreState Core)
+internal sealed record WindowState(DateTimeOffset? WindowStart, WindowCounters Counters, CoreState Core, IReadOnlyList<string> Claimed)
 {
     public static WindowState Empty(DateTimeOffset? windowStart) => new(
         windowStart,
         new WindowCounters(),
-        new CoreState(new BurstAggregatorState(DateTimeOffset.MinValue, [], []), [], new RunSummary(0, 0, 0, 0, 0, 0, [], [])));
+        new CoreState(new BurstAggregatorState(DateTimeOffset.MinValue, [], []), [], new RunSummary(0, 0, 0, 0, 0, 0, [], [])),
+        []);
 }
 
 /// <summary>Window-level counts that are not part of the conservation identity: what the ledger and the size limit did.</summary>
@@ -28,6 +30,8 @@ internal sealed record WindowCounters
     public long ClosedEarly { get; init; }
     public long DedupeIdsDropped { get; init; }
     public long Invocations { get; init; }
+    /// <summary>Carries another owner took while this window held them (a lease ran out): a sign the window took far too long.</summary>
+    public long CarryConflicts { get; init; }
 }
 
 /// <summary>
@@ -38,8 +42,8 @@ internal sealed record WindowCounters
 /// </summary>
 internal static class WindowStateCodec
 {
-    public const string Key = "digests.v1";
-    private const byte FormatVersion = 1;
+    public const string Key = "digests.v2";
+    private const byte FormatVersion = 2;
 
     public static IReadOnlyDictionary<string, string> Encode(WindowState state) =>
         new Dictionary<string, string>(StringComparer.Ordinal) { [Key] = EncodeValue(state) };
@@ -59,8 +63,11 @@ internal static class WindowStateCodec
             w.Write(c.ClosedEarly);
             w.Write(c.DedupeIdsDropped);
             w.Write(c.Invocations);
+            w.Write(c.CarryConflicts);
             BurstStateCodec.Write(w, state.Core.Bursts);
             WriteDedupe(w, state.Core.Dedupe);
+            w.Write7BitEncodedInt(state.Claimed.Count);
+            foreach (var account in state.Claimed) w.Write(account);
         }
         return Base64Url.EncodeToString(raw.GetBuffer().AsSpan(0, (int)raw.Length));
     }
@@ -87,10 +94,13 @@ internal static class WindowStateCodec
                 ClosedEarly = r.ReadInt64(),
                 DedupeIdsDropped = r.ReadInt64(),
                 Invocations = r.ReadInt64(),
+                CarryConflicts = r.ReadInt64(),
             };
             var bursts = BurstStateCodec.Read(r);
             var dedupe = ReadDedupe(r);
-            return new WindowState(start == 0 ? null : new DateTimeOffset(start, TimeSpan.Zero), counters, new CoreState(bursts, dedupe, tally));
+            var claimed = new string[r.Read7BitEncodedInt()];
+            for (int i = 0; i < claimed.Length; i++) claimed[i] = r.ReadString();
+            return new WindowState(start == 0 ? null : new DateTimeOffset(start, TimeSpan.Zero), counters, new CoreState(bursts, dedupe, tally), claimed);
         }
         catch (Exception e) when (e is EndOfStreamException or InvalidDataException or IOException or ArgumentException or OverflowException)
         {
@@ -107,20 +117,22 @@ internal static class WindowStateCodec
         w.Write(s.Digested);
         w.Write(s.Digests);
         w.Write(s.OpenEvents);
+        w.Write(s.CarriedIn);
+        w.Write(s.CarriedOut);
         WriteCounts(w, s.MutedByRule);
         WriteCounts(w, s.RejectedByReason);
     }
 
-    private static RunSummary ReadTally(BinaryReader r) => new(
-        Received: r.ReadInt64(),
-        Rejected: r.ReadInt64(),
-        Duplicates: r.ReadInt64(),
-        Muted: r.ReadInt64(),
-        Digested: r.ReadInt64(),
-        Digests: r.ReadInt64(),
-        OpenEvents: r.ReadInt64(),
-        MutedByRule: ReadCounts(r),
-        RejectedByReason: ReadCounts(r));
+    private static RunSummary ReadTally(BinaryReader r)
+    {
+        long received = r.ReadInt64(), rejected = r.ReadInt64(), duplicates = r.ReadInt64(), muted = r.ReadInt64();
+        long digested = r.ReadInt64(), digests = r.ReadInt64(), open = r.ReadInt64(), carriedIn = r.ReadInt64(), carriedOut = r.ReadInt64();
+        return new RunSummary(received, rejected, duplicates, muted, digested, digests, ReadCounts(r), ReadCounts(r), open)
+        {
+            CarriedIn = carriedIn,
+            CarriedOut = carriedOut,
+        };
+    }
 
     private static void WriteCounts(BinaryWriter w, IReadOnlyList<KeyValuePair<string, long>> counts)
     {
@@ -139,9 +151,14 @@ internal static class WindowStateCodec
         return counts;
     }
 
-    // Keys are random (hashes) and do not compress; times are stored as differences, which are small.
+    // Keys are random (hashes) and do not compress; times are stored as differences, which are small; accounts as
+    // indexes into a table written first (ids are carried per account at the window's end).
     private static void WriteDedupe(BinaryWriter w, IReadOnlyList<Deduplicator.Entry> entries)
     {
+        var accounts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var entry in entries) accounts.TryAdd(entry.Account, accounts.Count);
+        w.Write7BitEncodedInt(accounts.Count);
+        foreach (var account in accounts.Keys) w.Write(account);
         w.Write7BitEncodedInt(entries.Count);
         long previous = 0;
         Span<byte> key = stackalloc byte[16];
@@ -151,12 +168,15 @@ internal static class WindowStateCodec
             w.Write(key);
             long delta = entry.TimeTicks - previous;
             w.Write7BitEncodedInt64((delta << 1) ^ (delta >> 63)); // zigzag: late events give negative deltas
+            w.Write7BitEncodedInt(accounts[entry.Account]);
             previous = entry.TimeTicks;
         }
     }
 
     private static Deduplicator.Entry[] ReadDedupe(BinaryReader r)
     {
+        var accounts = new string[r.Read7BitEncodedInt()];
+        for (int i = 0; i < accounts.Length; i++) accounts[i] = r.ReadString();
         var entries = new Deduplicator.Entry[r.Read7BitEncodedInt()];
         long previous = 0;
         for (int i = 0; i < entries.Length; i++)
@@ -164,11 +184,11 @@ internal static class WindowStateCodec
             var key = System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(r.ReadBytes(16));
             long zigzag = r.Read7BitEncodedInt64();
             previous += (long)((ulong)zigzag >> 1) ^ -(zigzag & 1);
-            entries[i] = new Deduplicator.Entry(key, previous);
+            entries[i] = new Deduplicator.Entry(key, previous, accounts[r.Read7BitEncodedInt()]);
         }
         return entries;
     }
 
-    /// <summary>Size estimate of one dedupe entry in the encoded state (16-byte key, ~2-byte time, base64).</summary>
-    public const int ApproxBytesPerDedupeEntry = 24;
+    /// <summary>Size estimate of one dedupe entry in the encoded state (16-byte key, ~2-byte time, 1-byte account, base64).</summary>
+    public const int ApproxBytesPerDedupeEntry = 26;
 }

@@ -27,8 +27,12 @@ internal sealed record DigestFunctionProps
     /// <summary>Null when the parameter uses the AWS managed aws/ssm key.</summary>
     public required string? SlackWebhookParameterKeyArn { get; init; }
     public required int BurstGapSeconds { get; init; }
-    /// <summary>Also the tumbling window: a window's state never outlives the longest burst.</summary>
+    /// <summary>The longest burst, on its account's clock; not the tumbling window (open bursts carry over).</summary>
     public required int BurstMaxWindowSeconds { get; init; }
+    /// <summary>How late an event may arrive and still join its burst; a quiet burst waits this long for it.</summary>
+    public required int BurstLatenessSeconds { get; init; }
+    /// <summary>The event source mapping's tumbling window (at most 900 s).</summary>
+    public required int WindowSeconds { get; init; }
     public required int BatchSize { get; init; }
     public required int MaxRetryAttempts { get; init; }
     public required int MaxRecordAgeSeconds { get; init; }
@@ -100,6 +104,7 @@ internal sealed class DigestFunction : Construct
                 [FunctionEnvironment.SlackWebhookParameter] = props.SlackWebhookParameterName,
                 [FunctionEnvironment.BurstGap] = props.BurstGapSeconds.ToString(CultureInfo.InvariantCulture),
                 [FunctionEnvironment.BurstMaxWindow] = props.BurstMaxWindowSeconds.ToString(CultureInfo.InvariantCulture),
+                [FunctionEnvironment.BurstLateness] = props.BurstLatenessSeconds.ToString(CultureInfo.InvariantCulture),
                 [FunctionEnvironment.OutboxQueueUrl] = Outbox.QueueUrl,
             },
         });
@@ -111,7 +116,8 @@ internal sealed class DigestFunction : Construct
             EventSourceArn = props.Stream.StreamArn,
             StartingPosition = "TRIM_HORIZON",
             BatchSize = props.BatchSize,
-            TumblingWindowInSeconds = props.BurstMaxWindowSeconds,
+            // Independent of the bursts: a window's final call carries the open ones over to the next window.
+            TumblingWindowInSeconds = props.WindowSeconds,
             FunctionResponseTypes = ["ReportBatchItemFailures"],
             BisectBatchOnFunctionError = true,
             MaximumRetryAttempts = props.MaxRetryAttempts,

@@ -61,6 +61,8 @@ internal sealed class CentralStack : Stack
             SlackWebhookParameterKeyArn = settings.SlackWebhookParameterKeyArn,
             BurstGapSeconds = settings.BurstGapSeconds,
             BurstMaxWindowSeconds = settings.BurstMaxWindowSeconds,
+            BurstLatenessSeconds = settings.BurstLatenessSeconds,
+            WindowSeconds = settings.WindowSeconds,
             BatchSize = settings.BatchSize,
             MaxRetryAttempts = settings.MaxRetryAttempts,
             MaxRecordAgeSeconds = settings.MaxRecordAgeSeconds,
@@ -76,9 +78,13 @@ internal sealed class CentralStack : Stack
                 ["OutboxDeadLetters"] = Digests.OutboxDeadLetters,
             },
             Outbox = Digests.Outbox,
-            // Ten minutes of slack beyond one window before "falling behind" is called.
-            IteratorAgeThresholdMilliseconds = (settings.BurstMaxWindowSeconds + 600) * 1000.0,
-            OutboxAgeThresholdSeconds = settings.BurstMaxWindowSeconds,
+            // A record may wait out its tumbling window and the lateness allowance; ten more minutes of slack
+            // before "falling behind" is called.
+            IteratorAgeThresholdMilliseconds = (settings.WindowSeconds + settings.BurstLatenessSeconds + 600) * 1000.0,
+            // Ten minutes, whatever the burst settings: parking a digest no longer waits for a long burst, and the
+            // function retries parked digests up to once a minute (OUTBOX_DRAIN_INTERVAL) while it runs, which is
+            // at least every minute (the sweeper). One still waiting after ten minutes points at Slack.
+            OutboxAgeThresholdSeconds = 600,
             TopicArn = settings.AlarmTopicArn,
         });
 

@@ -142,7 +142,7 @@ public sealed class CentralStackTests(SynthesizedApp app)
     }
 
     [Fact]
-    public void Event_source_mapping_uses_the_burst_window_partial_failures_bisection_and_bounded_retries()
+    public void Event_source_mapping_uses_a_one_minute_tumbling_window_partial_failures_bisection_and_bounded_retries()
     {
         Equal(new JsonObject
         {
@@ -156,7 +156,8 @@ public sealed class CentralStackTests(SynthesizedApp app)
             ["MaximumRetryAttempts"] = 3,
             ["ParallelizationFactor"] = 1,
             ["StartingPosition"] = "TRIM_HORIZON",
-            ["TumblingWindowInSeconds"] = 600,
+            // windowSeconds' default, not burstMaxWindowSeconds (600 here).
+            ["TumblingWindowInSeconds"] = 60,
         }, Props(Resource("Digests/StreamMapping")));
     }
 
@@ -175,6 +176,7 @@ public sealed class CentralStackTests(SynthesizedApp app)
             ["SLACK_WEBHOOK_PARAMETER"] = "/security-pipeline/slack-webhook",
             ["BURST_GAP"] = "120",
             ["BURST_MAX_WINDOW"] = "600",
+            ["BURST_LATENESS"] = "300",
             ["OUTBOX_QUEUE_URL"] = Ref(Id("Digests/Outbox/Resource")),
         }, function["Environment"]!["Variables"]);
     }
@@ -223,7 +225,8 @@ public sealed class CentralStackTests(SynthesizedApp app)
 
         var function = Ref(Id("Digests/Function/Resource"));
         JsonObject Metric(string name) => alarms.Single(a => (string?)a["MetricName"] == name && (string?)a["Namespace"] == "AWS/Lambda");
-        Equal(JsonValue.Create((600 + 600) * 1000), Metric("IteratorAge")["Threshold"]);
+        // windowSeconds + burstLatenessSeconds + ten minutes.
+        Equal(JsonValue.Create((60 + 300 + 600) * 1000), Metric("IteratorAge")["Threshold"]);
         Equal(JsonValue.Create("Maximum"), Metric("IteratorAge")["Statistic"]);
         foreach (var name in new[] { "IteratorAge", "Errors", "Throttles" })
             Equal(new JsonArray(new JsonObject { ["Name"] = "FunctionName", ["Value"] = function.DeepClone() }), Metric(name)["Dimensions"]);

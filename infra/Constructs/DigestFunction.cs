@@ -23,6 +23,8 @@ internal sealed record DigestFunctionProps
     public required IKey Key { get; init; }
     public required ITable AccountsTable { get; init; }
     public required ITable LedgerTable { get; init; }
+    /// <summary>Open bursts carried from one tumbling window to the next (read, written, taken, swept).</summary>
+    public required ITable CarryTable { get; init; }
     public required string SlackWebhookParameterName { get; init; }
     /// <summary>Null when the parameter uses the AWS managed aws/ssm key.</summary>
     public required string? SlackWebhookParameterKeyArn { get; init; }
@@ -75,6 +77,10 @@ internal sealed class DigestFunction : Construct
         Allow("UsePipelineKey", ["kms:Decrypt", "kms:GenerateDataKey"], props.Key.KeyArn);
         Allow("ReadAccountNames", ["dynamodb:GetItem", "dynamodb:BatchGetItem"], props.AccountsTable.TableArn);
         Allow("KeepDigestLedger", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], props.LedgerTable.TableArn);
+        // Scan: the sweeper looks for carries whose window never came back.
+        Allow("CarryOpenBursts",
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Scan"],
+            props.CarryTable.TableArn);
         Allow("ReportFailedBatches", ["sqs:SendMessage"], FailureQueue.QueueArn);
         Allow("UseOutbox", ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], Outbox.QueueArn);
         Allow("ReadSlackWebhook", ["ssm:GetParameter"], stack.FormatArn(new ArnComponents
@@ -101,6 +107,7 @@ internal sealed class DigestFunction : Construct
             {
                 [FunctionEnvironment.AccountsTable] = props.AccountsTable.TableName,
                 [FunctionEnvironment.LedgerTable] = props.LedgerTable.TableName,
+                [FunctionEnvironment.CarryTable] = props.CarryTable.TableName,
                 [FunctionEnvironment.SlackWebhookParameter] = props.SlackWebhookParameterName,
                 [FunctionEnvironment.BurstGap] = props.BurstGapSeconds.ToString(CultureInfo.InvariantCulture),
                 [FunctionEnvironment.BurstMaxWindow] = props.BurstMaxWindowSeconds.ToString(CultureInfo.InvariantCulture),

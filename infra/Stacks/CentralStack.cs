@@ -57,6 +57,7 @@ internal sealed class CentralStack : Stack
             Key = Key,
             AccountsTable = Tables.Accounts,
             LedgerTable = Tables.Ledger,
+            CarryTable = Tables.Carry,
             SlackWebhookParameterName = settings.SlackWebhookParameterName,
             SlackWebhookParameterKeyArn = settings.SlackWebhookParameterKeyArn,
             BurstGapSeconds = settings.BurstGapSeconds,
@@ -92,6 +93,7 @@ internal sealed class CentralStack : Stack
         Output("StreamName", Stream.Stream.StreamName, "The Kinesis stream (pipeline run can read it too).");
         Output("AccountsTableName", Tables.Accounts.TableName, "Load account names here: pipeline accounts import FILE --table NAME.");
         Output("LedgerTableName", Tables.Ledger.TableName, "Digests already sent.");
+        Output("CarryTableName", Tables.Carry.TableName, "Open bursts carried from one window to the next.");
         Output("FunctionName", Digests.Function.FunctionName, "The pipeline function.");
         Output("LogGroupName", Digests.LogGroup.LogGroupName, "The function's logs (aws logs tail NAME --follow).");
         Output("OutboxQueueUrl", Digests.Outbox.QueueUrl, "Digests waiting for Slack.");

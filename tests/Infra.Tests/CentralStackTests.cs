@@ -142,6 +142,24 @@ public sealed class CentralStackTests(SynthesizedApp app)
     }
 
     [Fact]
+    public void Carry_table_is_keyed_by_account_on_demand_expiring_encrypted_with_the_pipeline_key_and_kept_like_the_ledger()
+    {
+        var table = Resource("Tables/Carry/Resource");
+        var props = Props(table);
+        Equal(JsonNode.Parse("""[{"AttributeName": "account", "KeyType": "HASH"}]"""), props["KeySchema"]);
+        Equal(JsonNode.Parse("""[{"AttributeName": "account", "AttributeType": "S"}]"""), props["AttributeDefinitions"]);
+        Equal(JsonValue.Create("PAY_PER_REQUEST"), props["BillingMode"]);
+        Equal(JsonNode.Parse("""{"AttributeName": "expiresAt", "Enabled": true}"""), props["TimeToLiveSpecification"]);
+        Equal(new JsonObject { ["KMSMasterKeyId"] = GetAtt(Id("Key/Resource")), ["SSEEnabled"] = true, ["SSEType"] = "KMS" }, props["SSESpecification"]);
+        Equal(JsonNode.Parse("""{"PointInTimeRecoveryEnabled": true}"""), props["PointInTimeRecoverySpecification"]);
+        Assert.Null(props["TableName"]);
+        var ledger = Resource("Tables/Ledger/Resource");
+        Equal(JsonValue.Create("Retain"), table["DeletionPolicy"]);
+        Equal(ledger["DeletionPolicy"], table["DeletionPolicy"]);
+        Equal(ledger["UpdateReplacePolicy"], table["UpdateReplacePolicy"]);
+    }
+
+    [Fact]
     public void Event_source_mapping_uses_a_one_minute_tumbling_window_partial_failures_bisection_and_bounded_retries()
     {
         Equal(new JsonObject
@@ -173,6 +191,7 @@ public sealed class CentralStackTests(SynthesizedApp app)
         {
             ["ACCOUNTS_TABLE"] = Ref(Id("Tables/Accounts/Resource")),
             ["LEDGER_TABLE"] = Ref(Id("Tables/Ledger/Resource")),
+            ["CARRY_TABLE"] = Ref(Id("Tables/Carry/Resource")),
             ["SLACK_WEBHOOK_PARAMETER"] = "/security-pipeline/slack-webhook",
             ["BURST_GAP"] = "120",
             ["BURST_MAX_WINDOW"] = "600",
@@ -196,6 +215,8 @@ public sealed class CentralStackTests(SynthesizedApp app)
             ("UsePipelineKey", ["kms:Decrypt", "kms:GenerateDataKey"], GetAtt(Id("Key/Resource")), null),
             ("ReadAccountNames", ["dynamodb:GetItem", "dynamodb:BatchGetItem"], GetAtt(Id("Tables/Accounts/Resource")), null),
             ("KeepDigestLedger", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], GetAtt(Id("Tables/Ledger/Resource")), null),
+            ("CarryOpenBursts", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Scan"],
+                GetAtt(Id("Tables/Carry/Resource")), null),
             ("ReportFailedBatches", ["sqs:SendMessage"], GetAtt(Id("Digests/FailedBatches/Resource")), null),
             ("UseOutbox", ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], GetAtt(Id("Digests/Outbox/Resource")), null),
             ("ReadSlackWebhook", ["ssm:GetParameter"], ssmArn, null),

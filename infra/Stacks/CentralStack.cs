@@ -8,8 +8,8 @@ using Pipeline.Infra.Settings;
 namespace Pipeline.Infra.Stacks;
 
 /// <summary>
-/// The security account's stack: the organization's bus, the stream, the tables, the function and its alarms,
-/// all encrypted with one customer managed key. Deployed once, in <see cref="PipelineSettings.CentralRegion"/>.
+/// The security account's stack: the organization's bus, the stream, the tables, the function, its sweeper schedule
+/// and its alarms, all encrypted with one customer managed key. Deployed once, in <see cref="PipelineSettings.CentralRegion"/>.
 /// </summary>
 internal sealed class CentralStack : Stack
 {
@@ -69,6 +69,8 @@ internal sealed class CentralStack : Stack
             MaxRecordAgeSeconds = settings.MaxRecordAgeSeconds,
         });
 
+        Sweeper = new SweepSchedule(this, "Sweeper", new SweepScheduleProps { Function = Digests.Function });
+
         Alarms = new PipelineAlarms(this, "Alarms", new PipelineAlarmsProps
         {
             Function = Digests.Function,
@@ -106,6 +108,7 @@ internal sealed class CentralStack : Stack
     public OrgEventBus Bus { get; }
     public StateTables Tables { get; }
     public DigestFunction Digests { get; }
+    public SweepSchedule Sweeper { get; }
     public PipelineAlarms Alarms { get; }
 
     private void Output(string id, string value, string description) =>

@@ -225,6 +225,55 @@ public sealed class CentralStackTests(SynthesizedApp app)
     }
 
     [Fact]
+    public void Sweeper_schedule_calls_the_function_every_minute_with_the_sweep_action_and_never_retries()
+    {
+        var schedule = Props(Resource("Sweeper/Schedule"));
+        Equal(JsonValue.Create("rate(1 minute)"), schedule["ScheduleExpression"]);
+        Equal(JsonNode.Parse("""{"Mode": "OFF"}"""), schedule["FlexibleTimeWindow"]);
+        Equal(JsonValue.Create("ENABLED"), schedule["State"]);
+        Equal(new JsonObject
+        {
+            ["Arn"] = GetAtt(Id("Digests/Function/Resource")),
+            ["Input"] = """{"action":"sweep"}""",
+            ["RetryPolicy"] = new JsonObject { ["MaximumEventAgeInSeconds"] = 60, ["MaximumRetryAttempts"] = 0 },
+            ["RoleArn"] = GetAtt(Id("Sweeper/Role/Resource")),
+        }, schedule["Target"]);
+        Assert.Contains(Id("Sweeper/Role/DefaultPolicy/Resource"), Resource("Sweeper/Schedule")["DependsOn"]!.AsArray().Select(d => (string?)d));
+    }
+
+    [Fact]
+    public void Sweeper_role_is_assumed_only_by_the_scheduler_for_this_account_and_may_only_invoke_the_function()
+    {
+        Equal(JsonNode.Parse($$$"""
+            {
+              "Statement": [{
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": "{{{SynthesizedApp.SecurityAccount}}}"}},
+                "Effect": "Allow",
+                "Principal": {"Service": "scheduler.amazonaws.com"}
+              }],
+              "Version": "2012-10-17"
+            }
+            """), Props(Resource("Sweeper/Role/Resource"))["AssumeRolePolicyDocument"]);
+        Assert.Null(Props(Resource("Sweeper/Role/Resource"))["ManagedPolicyArns"]);
+        AssertStatements(Resource("Sweeper/Role/DefaultPolicy/Resource"),
+            ("InvokeDigestFunction", ["lambda:InvokeFunction"], GetAtt(Id("Digests/Function/Resource")), null));
+    }
+
+    [Fact]
+    public void Function_drops_a_failed_asynchronous_call_instead_of_retrying_it()
+    {
+        // The sweeper's calls are asynchronous: a failed or stale sweep is replaced by the next one.
+        Equal(new JsonObject
+        {
+            ["FunctionName"] = Ref(Id("Digests/Function/Resource")),
+            ["MaximumEventAgeInSeconds"] = 60,
+            ["MaximumRetryAttempts"] = 0,
+            ["Qualifier"] = "$LATEST",
+        }, Props(Single(_t, "AWS::Lambda::EventInvokeConfig").Resource));
+    }
+
+    [Fact]
     public void Function_and_mapping_wait_for_the_role_policy()
     {
         var policyId = Id("Digests/Role/DefaultPolicy/Resource");

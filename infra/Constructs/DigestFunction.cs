@@ -23,12 +23,18 @@ internal sealed record DigestFunctionProps
     public required IKey Key { get; init; }
     public required ITable AccountsTable { get; init; }
     public required ITable LedgerTable { get; init; }
+    /// <summary>Open bursts carried from one tumbling window to the next (read, written, taken, swept).</summary>
+    public required ITable CarryTable { get; init; }
     public required string SlackWebhookParameterName { get; init; }
     /// <summary>Null when the parameter uses the AWS managed aws/ssm key.</summary>
     public required string? SlackWebhookParameterKeyArn { get; init; }
     public required int BurstGapSeconds { get; init; }
-    /// <summary>Also the tumbling window: a window's state never outlives the longest burst.</summary>
+    /// <summary>The longest burst, on its account's clock; not the tumbling window (open bursts carry over).</summary>
     public required int BurstMaxWindowSeconds { get; init; }
+    /// <summary>How late an event may arrive and still join its burst; a quiet burst waits this long for it.</summary>
+    public required int BurstLatenessSeconds { get; init; }
+    /// <summary>The event source mapping's tumbling window (at most 900 s).</summary>
+    public required int WindowSeconds { get; init; }
     public required int BatchSize { get; init; }
     public required int MaxRetryAttempts { get; init; }
     public required int MaxRecordAgeSeconds { get; init; }
@@ -71,6 +77,10 @@ internal sealed class DigestFunction : Construct
         Allow("UsePipelineKey", ["kms:Decrypt", "kms:GenerateDataKey"], props.Key.KeyArn);
         Allow("ReadAccountNames", ["dynamodb:GetItem", "dynamodb:BatchGetItem"], props.AccountsTable.TableArn);
         Allow("KeepDigestLedger", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], props.LedgerTable.TableArn);
+        // Scan: the sweeper looks for carries whose window never came back.
+        Allow("CarryOpenBursts",
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Scan"],
+            props.CarryTable.TableArn);
         Allow("ReportFailedBatches", ["sqs:SendMessage"], FailureQueue.QueueArn);
         Allow("UseOutbox", ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], Outbox.QueueArn);
         Allow("ReadSlackWebhook", ["ssm:GetParameter"], stack.FormatArn(new ArnComponents
@@ -97,9 +107,11 @@ internal sealed class DigestFunction : Construct
             {
                 [FunctionEnvironment.AccountsTable] = props.AccountsTable.TableName,
                 [FunctionEnvironment.LedgerTable] = props.LedgerTable.TableName,
+                [FunctionEnvironment.CarryTable] = props.CarryTable.TableName,
                 [FunctionEnvironment.SlackWebhookParameter] = props.SlackWebhookParameterName,
                 [FunctionEnvironment.BurstGap] = props.BurstGapSeconds.ToString(CultureInfo.InvariantCulture),
                 [FunctionEnvironment.BurstMaxWindow] = props.BurstMaxWindowSeconds.ToString(CultureInfo.InvariantCulture),
+                [FunctionEnvironment.BurstLateness] = props.BurstLatenessSeconds.ToString(CultureInfo.InvariantCulture),
                 [FunctionEnvironment.OutboxQueueUrl] = Outbox.QueueUrl,
             },
         });
@@ -111,7 +123,8 @@ internal sealed class DigestFunction : Construct
             EventSourceArn = props.Stream.StreamArn,
             StartingPosition = "TRIM_HORIZON",
             BatchSize = props.BatchSize,
-            TumblingWindowInSeconds = props.BurstMaxWindowSeconds,
+            // Independent of the bursts: a window's final call carries the open ones over to the next window.
+            TumblingWindowInSeconds = props.WindowSeconds,
             FunctionResponseTypes = ["ReportBatchItemFailures"],
             BisectBatchOnFunctionError = true,
             MaximumRetryAttempts = props.MaxRetryAttempts,

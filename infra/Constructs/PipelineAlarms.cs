@@ -13,7 +13,7 @@ internal sealed record PipelineAlarmsProps
     public required IFunction Function { get; init; }
     /// <summary>Queues that should stay empty, by a short name used in the alarm's name.</summary>
     public required IReadOnlyDictionary<string, IQueue> DeadLetterQueues { get; init; }
-    /// <summary>Digests waiting for Slack: an alarm when one has waited longer than a burst window.</summary>
+    /// <summary>Digests waiting for Slack: an alarm when one has waited longer than <see cref="OutboxAgeThresholdSeconds"/>.</summary>
     public required IQueue Outbox { get; init; }
     /// <summary>Iterator age (ms) above which the function is falling behind the stream.</summary>
     public required double IteratorAgeThresholdMilliseconds { get; init; }
@@ -52,7 +52,7 @@ internal sealed class PipelineAlarms : Construct
                 1, evaluationPeriods: 1);
         }
         Add("OutboxAge", prefix + "-outbox-waiting",
-            "Digests have waited in the outbox longer than a burst window: Slack is refusing them or unreachable.",
+            "Digests have waited in the outbox for several delivery attempts: Slack is refusing them or unreachable.",
             props.Outbox.MetricApproximateAgeOfOldestMessage(new MetricOptions { Statistic = "Maximum", Period = fiveMinutes }),
             props.OutboxAgeThresholdSeconds, evaluationPeriods: 1);
     }

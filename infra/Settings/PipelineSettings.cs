@@ -86,8 +86,14 @@ internal sealed record PipelineSettings
     /// <summary><c>burstGapSeconds</c>: a burst closes after this much quiet for its account; default 120 (1–899, below the max window).</summary>
     public int BurstGapSeconds { get; init; } = 120;
 
-    /// <summary><c>burstMaxWindowSeconds</c>: a burst never lasts longer; also the Kinesis tumbling window. Default 600 (1–900, Lambda's limit).</summary>
+    /// <summary><c>burstMaxWindowSeconds</c>: a burst never lasts longer, on its account's clock. Default 600 (1–86400, above the gap).</summary>
     public int BurstMaxWindowSeconds { get; init; } = 600;
+
+    /// <summary><c>burstLatenessSeconds</c>: how late an event may arrive and still join its burst; a quiet burst also waits this long before its digest. Default 300 (0–3600).</summary>
+    public int BurstLatenessSeconds { get; init; } = 300;
+
+    /// <summary><c>windowSeconds</c>: the event source mapping's Kinesis tumbling window, independent of the bursts (open bursts carry over to the next window). Default 60 (1–900, Lambda's limit).</summary>
+    public int WindowSeconds { get; init; } = 60;
 
     /// <summary><c>slackWebhookParameterName</c>: the SSM SecureString holding the Slack webhook URL; default "/security-pipeline/slack-webhook".</summary>
     public string SlackWebhookParameterName { get; init; } = "/security-pipeline/slack-webhook";

@@ -60,10 +60,14 @@ internal static partial class SettingsReader
         var shards = reader.Int("streamShardCount", 1, 1, 500);
 
         var gap = reader.Int("burstGapSeconds", 120, 1, 899);
-        // The tumbling window (= the max window) is Lambda's state boundary: at most 900 s.
-        var maxWindow = reader.Int("burstMaxWindowSeconds", 600, 1, 900);
+        // Bursts outlive the tumbling window (open ones are carried to the next): the max window is only the
+        // longest burst, up to a day.
+        var maxWindow = reader.Int("burstMaxWindowSeconds", 600, 1, 86_400);
         if (gap >= maxWindow)
             problems.Add($"burstGapSeconds: {gap} must be below burstMaxWindowSeconds ({maxWindow}); a gap as long as the window never closes a burst.");
+        var lateness = reader.Int("burstLatenessSeconds", 300, 0, 3600);
+        // The tumbling window is Lambda's state boundary: at most 900 s.
+        var window = reader.Int("windowSeconds", 60, 1, 900);
 
         var busName = reader.Name("eventBusName", "security-pipeline", EventBusNamePattern(), "1–256 of A-Z a-z 0-9 . _ -, not \"default\"");
         if (busName == "default")
@@ -111,6 +115,8 @@ internal static partial class SettingsReader
             StreamShardCount = shards,
             BurstGapSeconds = gap,
             BurstMaxWindowSeconds = maxWindow,
+            BurstLatenessSeconds = lateness,
+            WindowSeconds = window,
             SlackWebhookParameterName = slackParameter,
             SlackWebhookParameterKeyArn = slackKey,
             AccountsTableName = accountsTable,

@@ -8,8 +8,8 @@ using Pipeline.Infra.Settings;
 namespace Pipeline.Infra.Stacks;
 
 /// <summary>
-/// The security account's stack: the organization's bus, the stream, the tables, the function and its alarms,
-/// all encrypted with one customer managed key. Deployed once, in <see cref="PipelineSettings.CentralRegion"/>.
+/// The security account's stack: the organization's bus, the stream, the tables, the function, its sweeper schedule
+/// and its alarms, all encrypted with one customer managed key. Deployed once, in <see cref="PipelineSettings.CentralRegion"/>.
 /// </summary>
 internal sealed class CentralStack : Stack
 {
@@ -57,14 +57,19 @@ internal sealed class CentralStack : Stack
             Key = Key,
             AccountsTable = Tables.Accounts,
             LedgerTable = Tables.Ledger,
+            CarryTable = Tables.Carry,
             SlackWebhookParameterName = settings.SlackWebhookParameterName,
             SlackWebhookParameterKeyArn = settings.SlackWebhookParameterKeyArn,
             BurstGapSeconds = settings.BurstGapSeconds,
             BurstMaxWindowSeconds = settings.BurstMaxWindowSeconds,
+            BurstLatenessSeconds = settings.BurstLatenessSeconds,
+            WindowSeconds = settings.WindowSeconds,
             BatchSize = settings.BatchSize,
             MaxRetryAttempts = settings.MaxRetryAttempts,
             MaxRecordAgeSeconds = settings.MaxRecordAgeSeconds,
         });
+
+        Sweeper = new SweepSchedule(this, "Sweeper", new SweepScheduleProps { Function = Digests.Function });
 
         Alarms = new PipelineAlarms(this, "Alarms", new PipelineAlarmsProps
         {
@@ -76,9 +81,13 @@ internal sealed class CentralStack : Stack
                 ["OutboxDeadLetters"] = Digests.OutboxDeadLetters,
             },
             Outbox = Digests.Outbox,
-            // Ten minutes of slack beyond one window before "falling behind" is called.
-            IteratorAgeThresholdMilliseconds = (settings.BurstMaxWindowSeconds + 600) * 1000.0,
-            OutboxAgeThresholdSeconds = settings.BurstMaxWindowSeconds,
+            // A record may wait out its tumbling window and the lateness allowance; ten more minutes of slack
+            // before "falling behind" is called.
+            IteratorAgeThresholdMilliseconds = (settings.WindowSeconds + settings.BurstLatenessSeconds + 600) * 1000.0,
+            // Ten minutes, whatever the burst settings: parking a digest no longer waits for a long burst, and the
+            // function retries parked digests up to once a minute (OUTBOX_DRAIN_INTERVAL) while it runs, which is
+            // at least every minute (the sweeper). One still waiting after ten minutes points at Slack.
+            OutboxAgeThresholdSeconds = 600,
             TopicArn = settings.AlarmTopicArn,
         });
 
@@ -86,6 +95,7 @@ internal sealed class CentralStack : Stack
         Output("StreamName", Stream.Stream.StreamName, "The Kinesis stream (pipeline run can read it too).");
         Output("AccountsTableName", Tables.Accounts.TableName, "Load account names here: pipeline accounts import FILE --table NAME.");
         Output("LedgerTableName", Tables.Ledger.TableName, "Digests already sent.");
+        Output("CarryTableName", Tables.Carry.TableName, "Open bursts carried from one window to the next.");
         Output("FunctionName", Digests.Function.FunctionName, "The pipeline function.");
         Output("LogGroupName", Digests.LogGroup.LogGroupName, "The function's logs (aws logs tail NAME --follow).");
         Output("OutboxQueueUrl", Digests.Outbox.QueueUrl, "Digests waiting for Slack.");
@@ -98,6 +108,7 @@ internal sealed class CentralStack : Stack
     public OrgEventBus Bus { get; }
     public StateTables Tables { get; }
     public DigestFunction Digests { get; }
+    public SweepSchedule Sweeper { get; }
     public PipelineAlarms Alarms { get; }
 
     private void Output(string id, string value, string description) =>

@@ -142,7 +142,25 @@ public sealed class CentralStackTests(SynthesizedApp app)
     }
 
     [Fact]
-    public void Event_source_mapping_uses_the_burst_window_partial_failures_bisection_and_bounded_retries()
+    public void Carry_table_is_keyed_by_account_on_demand_expiring_encrypted_with_the_pipeline_key_and_kept_like_the_ledger()
+    {
+        var table = Resource("Tables/Carry/Resource");
+        var props = Props(table);
+        Equal(JsonNode.Parse("""[{"AttributeName": "account", "KeyType": "HASH"}]"""), props["KeySchema"]);
+        Equal(JsonNode.Parse("""[{"AttributeName": "account", "AttributeType": "S"}]"""), props["AttributeDefinitions"]);
+        Equal(JsonValue.Create("PAY_PER_REQUEST"), props["BillingMode"]);
+        Equal(JsonNode.Parse("""{"AttributeName": "expiresAt", "Enabled": true}"""), props["TimeToLiveSpecification"]);
+        Equal(new JsonObject { ["KMSMasterKeyId"] = GetAtt(Id("Key/Resource")), ["SSEEnabled"] = true, ["SSEType"] = "KMS" }, props["SSESpecification"]);
+        Equal(JsonNode.Parse("""{"PointInTimeRecoveryEnabled": true}"""), props["PointInTimeRecoverySpecification"]);
+        Assert.Null(props["TableName"]);
+        var ledger = Resource("Tables/Ledger/Resource");
+        Equal(JsonValue.Create("Retain"), table["DeletionPolicy"]);
+        Equal(ledger["DeletionPolicy"], table["DeletionPolicy"]);
+        Equal(ledger["UpdateReplacePolicy"], table["UpdateReplacePolicy"]);
+    }
+
+    [Fact]
+    public void Event_source_mapping_uses_a_one_minute_tumbling_window_partial_failures_bisection_and_bounded_retries()
     {
         Equal(new JsonObject
         {
@@ -156,7 +174,8 @@ public sealed class CentralStackTests(SynthesizedApp app)
             ["MaximumRetryAttempts"] = 3,
             ["ParallelizationFactor"] = 1,
             ["StartingPosition"] = "TRIM_HORIZON",
-            ["TumblingWindowInSeconds"] = 600,
+            // windowSeconds' default, not burstMaxWindowSeconds (600 here).
+            ["TumblingWindowInSeconds"] = 60,
         }, Props(Resource("Digests/StreamMapping")));
     }
 
@@ -172,9 +191,11 @@ public sealed class CentralStackTests(SynthesizedApp app)
         {
             ["ACCOUNTS_TABLE"] = Ref(Id("Tables/Accounts/Resource")),
             ["LEDGER_TABLE"] = Ref(Id("Tables/Ledger/Resource")),
+            ["CARRY_TABLE"] = Ref(Id("Tables/Carry/Resource")),
             ["SLACK_WEBHOOK_PARAMETER"] = "/security-pipeline/slack-webhook",
             ["BURST_GAP"] = "120",
             ["BURST_MAX_WINDOW"] = "600",
+            ["BURST_LATENESS"] = "300",
             ["OUTBOX_QUEUE_URL"] = Ref(Id("Digests/Outbox/Resource")),
         }, function["Environment"]!["Variables"]);
     }
@@ -194,11 +215,62 @@ public sealed class CentralStackTests(SynthesizedApp app)
             ("UsePipelineKey", ["kms:Decrypt", "kms:GenerateDataKey"], GetAtt(Id("Key/Resource")), null),
             ("ReadAccountNames", ["dynamodb:GetItem", "dynamodb:BatchGetItem"], GetAtt(Id("Tables/Accounts/Resource")), null),
             ("KeepDigestLedger", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], GetAtt(Id("Tables/Ledger/Resource")), null),
+            ("CarryOpenBursts", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Scan"],
+                GetAtt(Id("Tables/Carry/Resource")), null),
             ("ReportFailedBatches", ["sqs:SendMessage"], GetAtt(Id("Digests/FailedBatches/Resource")), null),
             ("UseOutbox", ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], GetAtt(Id("Digests/Outbox/Resource")), null),
             ("ReadSlackWebhook", ["ssm:GetParameter"], ssmArn, null),
             ("DecryptSlackWebhook", ["kms:Decrypt"], anyKeyOfAccount,
                 JsonNode.Parse($$$"""{"StringEquals": {"kms:ViaService": "ssm.{{{SynthesizedApp.Region}}}.amazonaws.com"}}""")));
+    }
+
+    [Fact]
+    public void Sweeper_schedule_calls_the_function_every_minute_with_the_sweep_action_and_never_retries()
+    {
+        var schedule = Props(Resource("Sweeper/Schedule"));
+        Equal(JsonValue.Create("rate(1 minute)"), schedule["ScheduleExpression"]);
+        Equal(JsonNode.Parse("""{"Mode": "OFF"}"""), schedule["FlexibleTimeWindow"]);
+        Equal(JsonValue.Create("ENABLED"), schedule["State"]);
+        Equal(new JsonObject
+        {
+            ["Arn"] = GetAtt(Id("Digests/Function/Resource")),
+            ["Input"] = """{"action":"sweep"}""",
+            ["RetryPolicy"] = new JsonObject { ["MaximumEventAgeInSeconds"] = 60, ["MaximumRetryAttempts"] = 0 },
+            ["RoleArn"] = GetAtt(Id("Sweeper/Role/Resource")),
+        }, schedule["Target"]);
+        Assert.Contains(Id("Sweeper/Role/DefaultPolicy/Resource"), Resource("Sweeper/Schedule")["DependsOn"]!.AsArray().Select(d => (string?)d));
+    }
+
+    [Fact]
+    public void Sweeper_role_is_assumed_only_by_the_scheduler_for_this_account_and_may_only_invoke_the_function()
+    {
+        Equal(JsonNode.Parse($$$"""
+            {
+              "Statement": [{
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": "{{{SynthesizedApp.SecurityAccount}}}"}},
+                "Effect": "Allow",
+                "Principal": {"Service": "scheduler.amazonaws.com"}
+              }],
+              "Version": "2012-10-17"
+            }
+            """), Props(Resource("Sweeper/Role/Resource"))["AssumeRolePolicyDocument"]);
+        Assert.Null(Props(Resource("Sweeper/Role/Resource"))["ManagedPolicyArns"]);
+        AssertStatements(Resource("Sweeper/Role/DefaultPolicy/Resource"),
+            ("InvokeDigestFunction", ["lambda:InvokeFunction"], GetAtt(Id("Digests/Function/Resource")), null));
+    }
+
+    [Fact]
+    public void Function_drops_a_failed_asynchronous_call_instead_of_retrying_it()
+    {
+        // The sweeper's calls are asynchronous: a failed or stale sweep is replaced by the next one.
+        Equal(new JsonObject
+        {
+            ["FunctionName"] = Ref(Id("Digests/Function/Resource")),
+            ["MaximumEventAgeInSeconds"] = 60,
+            ["MaximumRetryAttempts"] = 0,
+            ["Qualifier"] = "$LATEST",
+        }, Props(Single(_t, "AWS::Lambda::EventInvokeConfig").Resource));
     }
 
     [Fact]
@@ -223,7 +295,8 @@ public sealed class CentralStackTests(SynthesizedApp app)
 
         var function = Ref(Id("Digests/Function/Resource"));
         JsonObject Metric(string name) => alarms.Single(a => (string?)a["MetricName"] == name && (string?)a["Namespace"] == "AWS/Lambda");
-        Equal(JsonValue.Create((600 + 600) * 1000), Metric("IteratorAge")["Threshold"]);
+        // windowSeconds + burstLatenessSeconds + ten minutes.
+        Equal(JsonValue.Create((60 + 300 + 600) * 1000), Metric("IteratorAge")["Threshold"]);
         Equal(JsonValue.Create("Maximum"), Metric("IteratorAge")["Statistic"]);
         foreach (var name in new[] { "IteratorAge", "Errors", "Throttles" })
             Equal(new JsonArray(new JsonObject { ["Name"] = "FunctionName", ["Value"] = function.DeepClone() }), Metric(name)["Dimensions"]);

@@ -32,6 +32,7 @@ public sealed class SettingsReaderTests
         Assert.Equal(["eu-west-1", "us-east-1"], settings.MemberRegions);
         Assert.Equal(Enum.GetValues<ForwardedEventKind>(), settings.ForwardedEvents);
         Assert.Equal((120, 600), (settings.BurstGapSeconds, settings.BurstMaxWindowSeconds));
+        Assert.Equal((300, 60), (settings.BurstLatenessSeconds, settings.WindowSeconds));
         Assert.True(settings.UsesPlaceholderAsset);
         Assert.True(File.Exists(Path.Combine(settings.BootstrapAssetDirectory, "bootstrap")));
     }
@@ -52,7 +53,7 @@ public sealed class SettingsReaderTests
     [InlineData("memberOrganizationalUnitIds", "ou-bad")]
     [InlineData("memberRegions", "eu-west-1,eu-west-1")]
     [InlineData("forwardedEvents", "cloudtrail-api-calls,everything")]
-    [InlineData("burstMaxWindowSeconds", "901")]
+    [InlineData("burstMaxWindowSeconds", "86401")]
     [InlineData("burstGapSeconds", "0")]
     [InlineData("maxRecordAgeSeconds", "30")]
     [InlineData("streamMode", "fast")]
@@ -67,6 +68,28 @@ public sealed class SettingsReaderTests
         var context = Valid();
         context[key] = value;
         Assert.Contains(Problems(context), p => p.StartsWith(key + ":", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("burstLatenessSeconds", "-1", "burstLatenessSeconds: \"-1\" is not a whole number from 0 to 3600.")]
+    [InlineData("burstLatenessSeconds", "3601", "burstLatenessSeconds: \"3601\" is not a whole number from 0 to 3600.")]
+    [InlineData("windowSeconds", "0", "windowSeconds: \"0\" is not a whole number from 1 to 900.")]
+    [InlineData("windowSeconds", "901", "windowSeconds: \"901\" is not a whole number from 1 to 900.")]
+    [InlineData("windowSeconds", "1m", "windowSeconds: \"1m\" is not a whole number from 1 to 900.")]
+    public void Lateness_and_tumbling_window_out_of_range_are_rejected_with_their_range(string key, string value, string message)
+    {
+        var context = Valid();
+        context[key] = value;
+        Assert.Equal([message], Problems(context));
+    }
+
+    [Fact]
+    public void Max_window_may_exceed_the_tumbling_window_limit_and_leaves_the_window_alone()
+    {
+        var context = Valid();
+        context["burstMaxWindowSeconds"] = "3600";
+        var settings = Read(context);
+        Assert.Equal((3600, 60), (settings.BurstMaxWindowSeconds, settings.WindowSeconds));
     }
 
     [Fact]

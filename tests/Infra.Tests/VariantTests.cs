@@ -40,14 +40,28 @@ public sealed class VariantTests(SynthesizedApp app)
     }
 
     [Fact]
-    public void Burst_window_settings_reach_the_tumbling_window_and_the_function()
+    public void Burst_settings_reach_the_function_and_leave_the_tumbling_window_alone()
     {
-        var (stacks, templates) = Build(("burstGapSeconds", "60"), ("burstMaxWindowSeconds", "900"));
+        var (stacks, templates) = Build(("burstGapSeconds", "60"), ("burstMaxWindowSeconds", "3600"), ("burstLatenessSeconds", "120"));
+        var central = templates[stacks.Central.StackName];
+        Equal(JsonValue.Create(60), Props(Single(central, "AWS::Lambda::EventSourceMapping").Resource)["TumblingWindowInSeconds"]);
+        var variables = Props(Single(central, "AWS::Lambda::Function").Resource)["Environment"]!["Variables"]!;
+        Equal(JsonValue.Create("60"), variables["BURST_GAP"]);
+        Equal(JsonValue.Create("3600"), variables["BURST_MAX_WINDOW"]);
+        Equal(JsonValue.Create("120"), variables["BURST_LATENESS"]);
+    }
+
+    [Fact]
+    public void Window_seconds_alone_set_the_tumbling_window_and_the_iterator_age_alarm()
+    {
+        var (stacks, templates) = Build(("windowSeconds", "900"), ("burstLatenessSeconds", "0"));
         var central = templates[stacks.Central.StackName];
         Equal(JsonValue.Create(900), Props(Single(central, "AWS::Lambda::EventSourceMapping").Resource)["TumblingWindowInSeconds"]);
         var variables = Props(Single(central, "AWS::Lambda::Function").Resource)["Environment"]!["Variables"]!;
-        Equal(JsonValue.Create("60"), variables["BURST_GAP"]);
-        Equal(JsonValue.Create("900"), variables["BURST_MAX_WINDOW"]);
+        Equal(JsonValue.Create("600"), variables["BURST_MAX_WINDOW"]);
+        var iteratorAge = Resources(central, "AWS::CloudWatch::Alarm").Select(a => Props(a.Resource))
+            .Single(a => (string?)a["MetricName"] == "IteratorAge");
+        Equal(JsonValue.Create((900 + 0 + 600) * 1000), iteratorAge["Threshold"]);
     }
 
     [Fact]

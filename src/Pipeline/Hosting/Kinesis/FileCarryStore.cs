@@ -1,0 +1,149 @@
+using System.Text.Json;
+using Pipeline.Lambda.Carry;
+
+namespace Pipeline.Cli.Hosting.Kinesis;
+
+/// <summary>
+/// The carry store of a local `pipeline run`: every account's item in one JSON file (carry bytes as base64), rewritten
+/// whole after every call that changes something, through a temporary file and an atomic rename, so a process killed
+/// at any moment leaves the carries as they were before or after a call, never half of one. The rules are the DynamoDB
+/// store's (<see cref="CarryTable"/>), so a run behaves as the function does, leases and retried calls included.
+/// </summary>
+internal sealed class FileCarryStore(string path) : ICarryStore
+{
+    private const int FormatVersion = 1;
+
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    // Loaded on first use; dropped when a save fails, so memory never runs ahead of the file: the next call reloads.
+    private CarryTable? _table;
+
+    public string Path { get; } = System.IO.Path.GetFullPath(path);
+
+    public async Task<IReadOnlyList<ClaimedCarry>> ClaimAsync(IReadOnlyCollection<string> accounts, string owner, string token, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
+    {
+        CarryClaimResult result;
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var table = await LoadAsync(cancellationToken).ConfigureAwait(false);
+            result = table.Claim(accounts, owner, token, now, leaseUntil);
+            if (result.Claimed.Count > 0) await SaveAsync(table).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+        // Judged after saving, as in DynamoDB: the accounts claimed stay claimed when others conflict.
+        return result.Conclude();
+    }
+
+    public async Task ReleaseAsync(IReadOnlyList<CarryWrite> writes, string owner, string token, CancellationToken cancellationToken)
+    {
+        CarryReleaseResult result;
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var table = await LoadAsync(cancellationToken).ConfigureAwait(false);
+            result = table.Release(writes, owner, token);
+            if (result.Applied > 0) await SaveAsync(table).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+        result.ThrowIfConflicts();
+    }
+
+    public async Task<IReadOnlyList<string>> DueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return (await LoadAsync(cancellationToken).ConfigureAwait(false)).Due(now, limit);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<CarryTable> LoadAsync(CancellationToken cancellationToken)
+    {
+        if (_table is not null) return _table;
+        if (!File.Exists(Path)) return _table = new CarryTable();
+        var bytes = await File.ReadAllBytesAsync(Path, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var doc = JsonDocument.Parse(bytes);
+            var root = doc.RootElement;
+            var version = root.GetProperty("version").GetInt32();
+            if (version != FormatVersion) throw new FormatException($"unknown version {version}");
+            return _table = new CarryTable(root.GetProperty("carries").EnumerateArray().Select(Read).ToList());
+        }
+        // What JsonDocument and JsonElement throw for text that is not the format: bad JSON, a missing property
+        // (KeyNotFoundException), a wrong kind (InvalidOperationException), bad base64 or version (FormatException),
+        // an account twice (ArgumentException).
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
+        {
+            throw new Enricher.Reading.InputException(
+                $"carry file '{Path}' is damaged ({e.Message}); move it away to start over (the open bursts kept in it are lost).", e);
+        }
+    }
+
+    private static CarryItem Read(JsonElement e) => new(
+        Account: e.GetProperty("account").GetString() ?? throw new FormatException("an item without an account"),
+        State: e.TryGetProperty("state", out var state) ? state.GetBytesFromBase64() : null,
+        Prev: e.TryGetProperty("prev", out var prev) ? prev.GetBytesFromBase64() : null,
+        Writer: e.TryGetProperty("writer", out var writer) ? writer.GetString() : null,
+        Owner: e.TryGetProperty("owner", out var owner) ? owner.GetString() : null,
+        OwnedUntilMs: e.TryGetProperty("ownedUntil", out var until) ? until.GetInt64() : 0,
+        DueAtMs: e.TryGetProperty("dueAt", out var due) ? due.GetInt64() : null,
+        ExpiresAtSeconds: e.GetProperty("expiresAt").GetInt64());
+
+    // Not cancellable: the table in memory has changed already, and a half-done save would only force a reload.
+    private async Task SaveAsync(CarryTable table)
+    {
+        try
+        {
+            var temp = Path + ".tmp";
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+            await using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                await using (var w = new Utf8JsonWriter(file, new JsonWriterOptions { Indented = true }))
+                {
+                    w.WriteStartObject();
+                    w.WriteNumber("version", FormatVersion);
+                    w.WriteStartArray("carries");
+                    foreach (var item in table.Items.OrderBy(i => i.Account, StringComparer.Ordinal)) Write(w, item);
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                }
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temp, Path, overwrite: true);
+        }
+        catch
+        {
+            _table = null;
+            throw;
+        }
+    }
+
+    private static void Write(Utf8JsonWriter w, CarryItem item)
+    {
+        w.WriteStartObject();
+        w.WriteString("account", item.Account);
+        if (item.Owner is not null)
+        {
+            w.WriteString("owner", item.Owner);
+            w.WriteNumber("ownedUntil", item.OwnedUntilMs);
+        }
+        if (item.Writer is not null) w.WriteString("writer", item.Writer);
+        if (item.DueAtMs is { } due) w.WriteNumber("dueAt", due);
+        w.WriteNumber("expiresAt", item.ExpiresAtSeconds);
+        if (item.State is not null) w.WriteBase64String("state", item.State);
+        if (item.Prev is not null) w.WriteBase64String("prev", item.Prev);
+        w.WriteEndObject();
+    }
+}

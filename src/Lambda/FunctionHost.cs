@@ -6,6 +6,7 @@ using Pipeline.Aggregator.Processing;
 using Pipeline.Enricher.Accounts;
 using Pipeline.Enricher.Enrichment;
 using Pipeline.Enricher.Muting;
+using Pipeline.Lambda.Carry;
 using Pipeline.Lambda.Configuration;
 using Pipeline.Lambda.Delivery;
 using Pipeline.Lambda.Ledger;
@@ -45,22 +46,25 @@ internal static class FunctionHost
         var api = new RuntimeApiClient(http);
 
         KinesisWindowHandler handler;
+        CarrySweeper sweeper;
         try
         {
             var options = LambdaOptions.FromEnvironment(env);
             // The composition root: the clock and the randomness (Slack's backoff jitter, no seed needed) enter here.
 #pragma warning disable RS0030 // Random.Shared is banned in library code, not at the composition root.
-            handler = await CreateHandlerAsync(options, log, env, TimeProvider.System, Random.Shared.NextDouble, stop).ConfigureAwait(false);
+            (handler, sweeper) = await CreateHandlerAsync(options, log, env, TimeProvider.System, Random.Shared.NextDouble, stop).ConfigureAwait(false);
 #pragma warning restore RS0030
             log.Info("function ready", w =>
             {
                 w.WriteString("ledgerTable", options.LedgerTable);
                 w.WriteString("accountsTable", options.AccountsTable);
+                w.WriteString("carryTable", options.CarryTable);
                 w.WriteString("slackWebhook", options.SlackWebhookSecret.ToString()); // the reference, never the URL
                 w.WriteString("outboxQueue", options.OutboxQueueUrl);
                 w.WriteString("muteRules", options.MuteRulesPath);
                 w.WriteNumber("burstGapSeconds", options.Window.Gap.TotalSeconds);
                 w.WriteNumber("burstMaxWindowSeconds", options.Window.MaxWindow.TotalSeconds);
+                w.WriteNumber("burstLatenessSeconds", options.Window.Lateness.TotalSeconds);
                 w.WriteNumber("stateMaxBytes", options.StateMaxBytes);
             });
         }
@@ -73,6 +77,12 @@ internal static class FunctionHost
 
         var runtime = new LambdaRuntime(api, async (invocation, ct) =>
         {
+            // The schedule's sweep ({"action":"sweep"}) or a Kinesis batch.
+            if (SweepRequest.IsSweep(invocation.Body))
+            {
+                var result = await sweeper.SweepAsync(invocation.RequestId, flushAll: false, ct).ConfigureAwait(false);
+                return SweepRequest.ResponseJson(result);
+            }
             var evt = KinesisWindowEvent.Parse(invocation.Body);
             var response = await handler.HandleAsync(evt, ct).ConfigureAwait(false);
             return response.ToJson();
@@ -86,7 +96,7 @@ internal static class FunctionHost
     /// read once, here) with its SQS outbox and the outbox drain. Throws <see cref="LambdaConfigException"/> or
     /// <see cref="SlackConfigurationException"/> with a message naming what to fix (never the secret).
     /// </summary>
-    internal static async Task<KinesisWindowHandler> CreateHandlerAsync(
+    internal static async Task<(KinesisWindowHandler Handler, CarrySweeper Sweeper)> CreateHandlerAsync(
         LambdaOptions options, LambdaLog log, Func<string, string?> env, TimeProvider time, Func<double> random, CancellationToken cancellationToken,
         IAmazonSQS? sqs = null, HttpClient? http = null)
     {
@@ -96,17 +106,21 @@ internal static class FunctionHost
         IAccountDirectory directory = options.AccountsTable is { } table
             ? new DynamoDbAccountDirectory(dynamo, new DynamoDbDirectoryOptions { TableName = table }, time, onFailure: message => log.Warn(message))
             : FileAccountDirectory.Empty;
+        var carries = new DynamoDbCarryStore(dynamo, options.CarryTable);
         var handlerOptions = new KinesisWindowHandlerOptions
         {
             Core = new DigestCoreOptions { Window = options.Window, Enricher = new EnricherOptions { Dedupe = options.Dedupe } },
             StateMaxBytes = options.StateMaxBytes,
+            CarryLease = options.CarryLease,
         };
 
         var outbox = new SqsDigestOutbox(sqs ?? CreateSqsClient(options), new SqsOutboxOptions { QueueUrl = options.OutboxQueueUrl });
         var sender = await SlackDelivery.CreateSenderAsync(SlackOptions(options), random, http ?? SlackDelivery.CreateHttpClient(),
             new SecretResolver(env), time, line => log.Warn(line), cancellationToken).ConfigureAwait(false);
         var (sink, drain) = CreateDelivery(options, sender, outbox, time, log);
-        return new KinesisWindowHandler(handlerOptions, directory, ledger, sink, log, mutes, drain);
+        return (
+            new KinesisWindowHandler(handlerOptions, directory, ledger, carries, sink, log, time, mutes, drain),
+            new CarrySweeper(handlerOptions.Core, directory, carries, ledger, sink, log, time, mutes));
     }
 
     /// <summary>The sink and the drain over one sender (one pacer for both) and one outbox, sharing one circuit breaker on Slack.</summary>

@@ -60,10 +60,11 @@ public sealed class BootstrapProcessTests(AotBootstrapFixture aot, DynaliteFixtu
         }
     }
 
-    private Dictionary<string, string> LambdaEnvironment(LocalRuntimeApi api, string table, LoopbackSlackServer? slack = null, LoopbackSqsServer? sqs = null) => new()
+    private Dictionary<string, string> LambdaEnvironment(LocalRuntimeApi api, string table, LoopbackSlackServer? slack = null, LoopbackSqsServer? sqs = null, string carryTable = "carries") => new()
     {
         ["AWS_LAMBDA_RUNTIME_API"] = api.Address,
         ["LEDGER_TABLE"] = table,
+        ["CARRY_TABLE"] = carryTable,
         ["DYNAMODB_ENDPOINT"] = dynalite.Endpoint,
         ["AWS_REGION"] = "us-east-1",
         ["AWS_ACCESS_KEY_ID"] = "x",
@@ -120,10 +121,11 @@ public sealed class BootstrapProcessTests(AotBootstrapFixture aot, DynaliteFixtu
     {
         using var client = DynamoDbDigestLedgerTests.Client(dynalite.Endpoint);
         var table = await DynamoDbDigestLedgerTests.CreateTableAsync(client);
+        var carries = await Carry.DynamoDbCarryStoreTests.CreateTableAsync(client);
         await using var api = new LocalRuntimeApi();
         using var slack = new LoopbackSlackServer();
         using var sqs = new LoopbackSqsServer();
-        using var process = new Bootstrap(aot.BootstrapPath, LambdaEnvironment(api, table, slack, sqs));
+        using var process = new Bootstrap(aot.BootstrapPath, LambdaEnvironment(api, table, slack, sqs, carries));
 
         // 1. Normal batch with a malformed record and undecodable data: accepted, rejected, nothing posted yet.
         var first = new KinesisBatch().Add(Call("111111111111", 0)).Add(Call("111111111111", 0.5)).Add(Call("222222222222", 0.2))

@@ -22,7 +22,15 @@ internal sealed class KinesisBatch
 
     public IReadOnlyList<string> SequenceNumbers => [.. _records.Select(r => r["kinesis"]!["sequenceNumber"]!.GetValue<string>())];
 
-    public KinesisBatch Add(JsonNode envelope) => AddData(Encoding.UTF8.GetBytes(envelope.ToJsonString()));
+    /// <summary>
+    /// Adds an envelope as Lambda delivers it: partitioned by its account (as the stream's rule does) and arriving at its
+    /// own time unless <paramref name="arrival"/> says otherwise.
+    /// </summary>
+    public KinesisBatch Add(JsonNode envelope, DateTimeOffset? arrival = null)
+    {
+        var time = envelope["time"]?.GetValue<string>() is { } text ? DateTimeOffset.Parse(text, System.Globalization.CultureInfo.InvariantCulture) : WindowStart;
+        return AddRawData(Convert.ToBase64String(Encoding.UTF8.GetBytes(envelope.ToJsonString())), envelope["account"]?.GetValue<string>(), arrival ?? time);
+    }
 
     public KinesisBatch AddAll(IEnumerable<JsonNode> envelopes)
     {
@@ -32,7 +40,7 @@ internal sealed class KinesisBatch
 
     public KinesisBatch AddData(byte[] data) => AddRawData(Convert.ToBase64String(data));
 
-    public KinesisBatch AddRawData(string base64)
+    public KinesisBatch AddRawData(string base64, string? partitionKey = null, DateTimeOffset? arrival = null)
     {
         var seq = Interlocked.Increment(ref _sequence).ToString(System.Globalization.CultureInfo.InvariantCulture) + "00000000000000000000";
         _records.Add(new JsonObject
@@ -40,10 +48,10 @@ internal sealed class KinesisBatch
             ["kinesis"] = new JsonObject
             {
                 ["kinesisSchemaVersion"] = "1.0",
-                ["partitionKey"] = "111122223333",
+                ["partitionKey"] = partitionKey ?? "111122223333",
                 ["sequenceNumber"] = seq,
                 ["data"] = base64,
-                ["approximateArrivalTimestamp"] = 1607497475.0,
+                ["approximateArrivalTimestamp"] = (arrival ?? Window).ToUnixTimeMilliseconds() / 1000.0,
             },
             ["eventSource"] = "aws:kinesis",
             ["eventVersion"] = "1.0",

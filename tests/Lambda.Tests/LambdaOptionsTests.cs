@@ -13,7 +13,7 @@ public sealed class LambdaOptionsTests
     [Fact]
     public void The_settings_the_CDK_stack_writes_are_read()
     {
-        var options = Read(("LEDGER_TABLE", "ledger"), ("ACCOUNTS_TABLE", "accounts"), ("SLACK_WEBHOOK_PARAMETER", "/pipeline/slack"),
+        var options = Read(("LEDGER_TABLE", "ledger"), ("CARRY_TABLE", "carries"), ("ACCOUNTS_TABLE", "accounts"), ("SLACK_WEBHOOK_PARAMETER", "/pipeline/slack"),
             ("BURST_GAP", "120"), ("BURST_MAX_WINDOW", "900"), ("AWS_REGION", "eu-west-1"),
             ("OUTBOX_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/111111111111/outbox"));
 
@@ -35,7 +35,7 @@ public sealed class LambdaOptionsTests
     [Fact]
     public void A_secret_reference_replaces_the_ssm_parameter_and_alone_allows_loopback_http()
     {
-        var options = Read(("LEDGER_TABLE", "l"), ("SLACK_WEBHOOK_SECRET", "env:TEST_WEBHOOK"), ("OUTBOX_QUEUE_URL", "http://127.0.0.1:9/0/outbox"),
+        var options = Read(("LEDGER_TABLE", "l"), ("CARRY_TABLE", "c"), ("SLACK_WEBHOOK_SECRET", "env:TEST_WEBHOOK"), ("OUTBOX_QUEUE_URL", "http://127.0.0.1:9/0/outbox"),
             ("SLACK_MIN_INTERVAL", "0"), ("OUTBOX_DRAIN_INTERVAL", "off"));
 
         Assert.Equal("env:TEST_WEBHOOK", options.SlackWebhookSecret.ToString());
@@ -47,7 +47,7 @@ public sealed class LambdaOptionsTests
     [Fact]
     public void A_webhook_url_pasted_where_a_reference_belongs_is_refused_without_echoing_it()
     {
-        var e = Assert.Throws<LambdaConfigException>(() => Read(("LEDGER_TABLE", "l"), ("OUTBOX_QUEUE_URL", "https://sqs/q"),
+        var e = Assert.Throws<LambdaConfigException>(() => Read(("LEDGER_TABLE", "l"), ("CARRY_TABLE", "c"), ("OUTBOX_QUEUE_URL", "https://sqs/q"),
             ("SLACK_WEBHOOK_SECRET", "https://hooks.slack.com/services/T0/B0/s3cr3t")));
         Assert.Contains("SLACK_WEBHOOK_SECRET is not a secret reference", e.Message);
         Assert.DoesNotContain("s3cr3t", e.Message);
@@ -56,7 +56,7 @@ public sealed class LambdaOptionsTests
     [Fact]
     public void Durations_may_also_be_written_as_people_write_them()
     {
-        var options = Read(("LEDGER_TABLE", "l"), ("SLACK_WEBHOOK_PARAMETER", "/p"), ("OUTBOX_QUEUE_URL", "https://sqs/q"), ("BURST_GAP", "90s"), ("DEDUPE_HORIZON", "30m"));
+        var options = Read(("LEDGER_TABLE", "l"), ("CARRY_TABLE", "c"), ("SLACK_WEBHOOK_PARAMETER", "/p"), ("OUTBOX_QUEUE_URL", "https://sqs/q"), ("BURST_GAP", "90s"), ("DEDUPE_HORIZON", "30m"));
         Assert.Equal(TimeSpan.FromSeconds(90), options.Window.Gap);
         Assert.Equal(TimeSpan.FromMinutes(30), options.Dedupe.Horizon);
     }
@@ -79,7 +79,7 @@ public sealed class LambdaOptionsTests
     [InlineData("OUTBOX_DRAIN_INTERVAL", "often", "OUTBOX_DRAIN_INTERVAL='often' is not a duration")]
     public void A_bad_value_is_named_with_what_to_write(string name, string value, string expected)
     {
-        var env = new Dictionary<string, string> { ["LEDGER_TABLE"] = "l", ["SLACK_WEBHOOK_PARAMETER"] = "/p", ["OUTBOX_QUEUE_URL"] = "https://sqs/q", [name] = value };
+        var env = new Dictionary<string, string> { ["LEDGER_TABLE"] = "l", ["CARRY_TABLE"] = "c", ["SLACK_WEBHOOK_PARAMETER"] = "/p", ["OUTBOX_QUEUE_URL"] = "https://sqs/q", [name] = value };
         var e = Assert.Throws<LambdaConfigException>(() => LambdaOptions.FromEnvironment(n => env.GetValueOrDefault(n)));
         Assert.Contains(expected, e.Message);
     }

@@ -43,6 +43,7 @@ public sealed class LambdaSlackDeliveryTests : IDisposable
         var env = new Dictionary<string, string>
         {
             ["LEDGER_TABLE"] = "ledger",
+            ["CARRY_TABLE"] = "carries",
             ["SLACK_WEBHOOK_SECRET"] = "env:TEST_SLACK_WEBHOOK",
             ["TEST_SLACK_WEBHOOK"] = _slack.WebhookUri(WebhookPath).ToString(),
             ["OUTBOX_QUEUE_URL"] = _sqs.QueueUrl(),
@@ -60,7 +61,7 @@ public sealed class LambdaSlackDeliveryTests : IDisposable
         var sender = await SlackDelivery.CreateSenderAsync(FunctionHost.SlackOptions(_options), new SeededRandom().NextDouble, _http, new SecretResolver(Env), new InstantTimeProvider(), line => log.Warn(line));
         var outbox = new SqsDigestOutbox(_sqsClient, new SqsOutboxOptions { QueueUrl = _options.OutboxQueueUrl });
         var (poster, drain) = FunctionHost.CreateDelivery(_options, sender, outbox, _time, log);
-        return new KinesisWindowHandler(new KinesisWindowHandlerOptions(), FileAccountDirectory.Empty, _ledger, poster, log, drain: drain);
+        return new KinesisWindowHandler(new KinesisWindowHandlerOptions(), FileAccountDirectory.Empty, _ledger, new InMemoryCarryStore(), poster, log, _time, drain: drain);
     }
 
     private static System.Text.Json.Nodes.JsonObject Call(string account, double minutes) =>
@@ -238,7 +239,8 @@ public sealed class LambdaSlackDeliveryTests : IDisposable
         {
             var env = new Dictionary<string, string>
             {
-                ["LEDGER_TABLE"] = "ledger", ["SLACK_WEBHOOK_PARAMETER"] = "/p", ["OUTBOX_QUEUE_URL"] = _sqs.QueueUrl(), ["MUTE_RULES"] = file,
+                ["LEDGER_TABLE"] = "ledger",
+            ["CARRY_TABLE"] = "carries", ["SLACK_WEBHOOK_PARAMETER"] = "/p", ["OUTBOX_QUEUE_URL"] = _sqs.QueueUrl(), ["MUTE_RULES"] = file,
             };
             var options = LambdaOptions.FromEnvironment(n => env.GetValueOrDefault(n));
 

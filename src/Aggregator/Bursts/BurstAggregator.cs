@@ -13,16 +13,17 @@ namespace Pipeline.Aggregator.Bursts;
 /// <see cref="AdvanceTo"/> when the stream is idle. An account that has said nothing for a while is closed by it once
 /// the clock, less the allowed <see cref="BurstWindowOptions.Lateness"/>, is past its burst's gap or max window.</item>
 /// </list>
-/// An event is windowed at its own time when that lies within the lateness of its arrival; one dated further ahead
-/// (a wrong clock) is windowed at its arrival time, one arriving later than that at arrival minus the lateness;
-/// both are counted and flagged in their digest, never dropped.
+/// An event is windowed at its own time, unless it is dated more than the lateness ahead of its arrival (a wrong
+/// clock): then at its arrival time. One that arrives more than the lateness after its own time keeps it, joining its
+/// account's open burst or making a digest of its own. Both are counted and flagged in their digest, never dropped.
 /// </summary>
 /// <remarks>
-/// A replay of a file has no arrival times. Then the clock is the newest event time seen, except that a record
-/// dated more than the lateness ahead of it moves it only once a second account confirms the jump (a record of
-/// another account as far ahead, or <see cref="MaxHeld"/> records of the same account in a row, or the end of the
-/// input); a record denied that way is windowed at the clock, flagged as skewed, as the live pipeline would. Such
-/// records wait in <see cref="_held"/> meanwhile and are counted as open.
+/// A replay of a file has no arrival times. Then the clock is the newest event time seen, except that a record dated
+/// further ahead of it than the lateness (and the gap) moves it only once a second account confirms the jump: a record
+/// of another account as far ahead, <see cref="MaxHeld"/> such records of one account, or the end of the input. When
+/// <see cref="DenyAfter"/> records keep to the old clock meanwhile, the jump is denied: the held records are windowed
+/// at the clock, flagged as skewed, as the live pipeline would window them at their arrival. Held records are counted
+/// as open.
 /// </remarks>
 internal sealed class BurstAggregator
 {
@@ -37,6 +38,10 @@ internal sealed class BurstAggregator
     // Deadlines on the processing clock: when each open burst becomes due unless its account speaks again.
     private readonly PriorityQueue<(string Account, int Version), DateTimeOffset> _deadlines = new();
     private readonly List<Timed> _held = [];
+    private int _heldDenials;
+
+    /// <summary>Records of other accounts that keep to a replay's clock and so deny a held jump.</summary>
+    public const int DenyAfter = 32;
 
     public BurstAggregator(BurstWindowOptions options, RiskCatalog? catalog = null)
     {
@@ -131,6 +136,17 @@ internal sealed class BurstAggregator
         return oldest.ToDigest(reason, _options, Clock);
     }
 
+    /// <summary>
+    /// Confirms every jump a replay holds (records without arrival times, handed to a host that must stop here, such as a
+    /// window's call) and returns what that closes. Live records have arrival times and are never held.
+    /// </summary>
+    public IReadOnlyList<Digest> SettleHeld()
+    {
+        List<Digest>? closed = null;
+        while (_held.Count > 0) Confirm(ref closed);
+        return closed ?? (IReadOnlyList<Digest>)[];
+    }
+
     /// <summary>Muted and duplicate counts still waiting for a burst of their account (they are in the run's summary regardless).</summary>
     public IReadOnlyCollection<string> AccountsWithPendingCounts => _pending.Keys;
 
@@ -139,6 +155,7 @@ internal sealed class BurstAggregator
     /// </summary>
     public (BurstBuilder? Open, BurstBuilder? Pending) Take(string account)
     {
+        if (_held.Count > 0) throw new InvalidOperationException("records held for a replay's clock: settle them (SettleHeld) before taking carries");
         _open.Remove(account, out var open);
         _pending.Remove(account, out var pending);
         return (open, pending);
@@ -176,12 +193,7 @@ internal sealed class BurstAggregator
     /// </summary>
     public BurstAggregatorState Snapshot()
     {
-        if (_held.Count > 0)
-        {
-            List<Digest>? closed = null;
-            while (_held.Count > 0) Confirm(ref closed);
-            if (closed is { Count: > 0 }) throw new InvalidOperationException("a snapshot of a replay closed bursts; snapshot only where records carry arrival times");
-        }
+        if (_held.Count > 0) throw new InvalidOperationException("records held for a replay's clock: settle them (SettleHeld) before a snapshot");
         return new(
             Clock,
             [.. _open.Values.OrderBy(b => b.OpenedAt).ThenBy(b => b.Account, StringComparer.Ordinal)],
@@ -208,24 +220,32 @@ internal sealed class BurstAggregator
     /// <summary>A replay's clock: see the class remarks.</summary>
     private void Replay(Timed record, ref List<Digest>? closed)
     {
-        var lateness = _options.Lateness;
-        if (_held.Count == 0)
+        var tolerance = ReplayTolerance;
+        if (Clock == DateTimeOffset.MinValue || record.Time <= Clock + tolerance)
         {
-            if (Clock == DateTimeOffset.MinValue || record.Time <= Clock + lateness) Apply(record, Max(Clock, record.Time), ref closed);
-            else _held.Add(record);
-            return;
-        }
-        if (record.Time <= Clock + lateness)
-        {
-            // Denied: the held records ran ahead alone. They are windowed at the clock, flagged as skewed.
-            var denied = _held.ToArray();
-            _held.Clear();
-            foreach (var held in denied) Apply(held, Clock, ref closed);
             Apply(record, Max(Clock, record.Time), ref closed);
+            // Records that keep to the clock while a jump waits for a second account: enough of them deny it.
+            if (_held.Count > 0 && ++_heldDenials >= DenyAfter) Deny(ref closed);
             return;
         }
         _held.Add(record);
         if (record.Account != _held[0].Account || _held.Count >= MaxHeld) Confirm(ref closed);
+    }
+
+    /// <summary>
+    /// How far ahead of a replay's clock a record may be dated before it needs a second account to confirm the jump:
+    /// the lateness, and never less than the gap (without arrival times, a stream's ordinary progress would otherwise
+    /// look like a jump).
+    /// </summary>
+    private TimeSpan ReplayTolerance => _options.Lateness > _options.Gap ? _options.Lateness : _options.Gap;
+
+    /// <summary>The held records ran ahead alone: they are windowed at the clock, flagged as skewed, as live arrival would.</summary>
+    private void Deny(ref List<Digest>? closed)
+    {
+        var denied = _held.ToArray();
+        _held.Clear();
+        _heldDenials = 0;
+        foreach (var held in denied) Apply(held, Clock, ref closed);
     }
 
     /// <summary>The held records' jump is real: the clock moves to the earliest of them, and they are fed again in order.</summary>
@@ -233,6 +253,7 @@ internal sealed class BurstAggregator
     {
         var held = _held.ToArray();
         _held.Clear();
+        _heldDenials = 0;
         var earliest = held.Min(h => h.Time);
         MoveClock(earliest, ref closed);
         foreach (var record in held) Replay(record, ref closed);
@@ -252,7 +273,8 @@ internal sealed class BurstAggregator
         }
         else if (record.Time < arrival - lateness)
         {
-            at = arrival - lateness;
+            // Kept at its own time: it joins its account's open burst, or makes a digest of its own that closes at
+            // once (its gap is long over). Either way the digest says it came late.
             note = ClockNote.Late;
         }
 
@@ -346,7 +368,7 @@ public enum ClockNote
     OnTime,
     /// <summary>Dated more than the lateness ahead of its arrival: windowed at its arrival time.</summary>
     Skewed,
-    /// <summary>Arrived more than the lateness after its own time: windowed at arrival minus the lateness.</summary>
+    /// <summary>Arrived more than the lateness after its own time: windowed at its own time all the same, and flagged.</summary>
     Late,
 }
 

@@ -89,8 +89,15 @@ public sealed class DigestCore
     /// <summary>Moves the processing clock on by <paramref name="elapsed"/> without an event (an idle live stream); returns what that closes.</summary>
     public IReadOnlyList<Digest> Advance(TimeSpan elapsed) => Counted(_aggregator.Advance(elapsed));
 
+    /// <summary>Confirms the clock jumps a replay holds (records without arrival times) before a host stops or hands state on; returns what closes.</summary>
+    public IReadOnlyList<Digest> SettleHeld() => Counted(_aggregator.SettleHeld());
+
     /// <summary>Moves the processing clock to <paramref name="now"/> (a window's end, the sweeper's wall clock); returns what that closes.</summary>
     public IReadOnlyList<Digest> AdvanceTo(DateTimeOffset now) => Counted(_aggregator.AdvanceTo(now));
+
+    /// <summary>Accounts the core holds anything of: an open burst, counts waiting for one, dedupe ids.</summary>
+    public IReadOnlyList<string> Accounts =>
+        [.. _aggregator.Accounts.Union(_enricher.Deduplicator.Entries.Select(e => e.Account), StringComparer.Ordinal).Order(StringComparer.Ordinal)];
 
     /// <summary>The processing clock: the newest arrival time seen, or where <see cref="AdvanceTo"/> moved it.</summary>
     public DateTimeOffset Clock => _aggregator.Clock;

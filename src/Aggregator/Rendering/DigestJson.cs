@@ -90,6 +90,11 @@ public static class DigestJson
         w.WriteEndArray();
         WriteCounts(w, "muted", d.Muted);
         w.WriteNumber("duplicates", d.Duplicates);
+        // Events whose own time and arrival disagreed by more than the lateness (docs/time-model.md).
+        w.WriteNumber("skewedCount", d.SkewedCount);
+        if (d.SkewedLatestTime is { } stated) w.WriteString("skewedLatestTime", EventTime.Format(stated));
+        w.WriteNumber("lateCount", d.LateCount);
+        if (d.LateCount > 0) w.WriteNumber("lateMaxDelaySeconds", Math.Round(d.LateMaxDelay.TotalSeconds, 3));
     }
 
     private static void SummaryFields(Utf8JsonWriter w, RunSummary s)

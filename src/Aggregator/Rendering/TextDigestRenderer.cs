@@ -68,6 +68,7 @@ public static class TextDigestRenderer
             if (d.Duplicates > 0) parts.Add($"{Plural(d.Duplicates, "duplicate")} dropped");
             sb.AppendJoin(" · ", parts).AppendLine();
         }
+        foreach (var note in ClockNotes.Describe(d)) sb.Append("  Clock:      ").Append(note).AppendLine();
         return sb.ToString();
     }
 

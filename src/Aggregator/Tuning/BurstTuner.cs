@@ -20,6 +20,12 @@ public sealed record TuneResult(
 {
     /// <summary>The run's counts under this setting (the same for every setting but for how many digests).</summary>
     public RunSummary? Counts { get; init; }
+
+    /// <summary>Events that arrived later than the lateness allows (windowed at arrival minus the lateness: a burst may split there).</summary>
+    public int LateEvents { get; init; }
+
+    /// <summary>Events dated more than the lateness ahead of the stream (windowed at arrival, flagged).</summary>
+    public int SkewedEvents { get; init; }
 }
 
 /// <summary>
@@ -70,7 +76,11 @@ public static class BurstTuner
             Percentile(delays, 0.95),
             digests.Max(d => d.EventCount),
             peak.Count,
-            peak.Channel);
+            peak.Channel)
+        {
+            LateEvents = digests.Sum(d => d.LateCount),
+            SkewedEvents = digests.Sum(d => d.SkewedCount),
+        };
     }
 
     private static TimeSpan Percentile(List<TimeSpan> sorted, double p) =>

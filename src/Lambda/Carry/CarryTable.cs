@@ -126,16 +126,23 @@ public sealed class CarryTable
                 conflicts.Add(new CarryHolder(write.Account, item.Owner));
                 continue;
             }
-            if (write.Carry is null || write.Carry.IsEmpty)
+            if (IsDelete(write))
                 _items.Remove(write.Account);
             else
                 _items[write.Account] = new CarryItem(
-                    write.Account, AccountCarryCodec.Encode(write.Carry), write.Claimed?.ToArray(), token, null, 0,
+                    write.Account, write.Carry is { IsEmpty: false } carry ? AccountCarryCodec.Encode(carry) : null, write.Claimed?.ToArray(), token, null, 0,
                     write.DueAt is { } due ? EpochMs(due) : null, write.ExpiresAt.ToUnixTimeSeconds());
             applied++;
         }
         return new CarryReleaseResult(applied, conflicts);
     }
+
+    /// <summary>
+    /// Nothing left and nothing claimed in this call: the item goes. When the call did claim a carry, an item with no
+    /// state stays behind holding what it claimed (<c>prev</c>) under its token, so a retry of the call reads the carry
+    /// as it was, not nothing (which would digest the retried records a second time under another first event).
+    /// </summary>
+    public static bool IsDelete(CarryWrite write) => (write.Carry is null || write.Carry.IsEmpty) && write.Claimed is null;
 
     /// <summary><c>dueAt &lt;= :now AND (attribute_not_exists(owner) OR ownedUntil &lt; :now)</c>, the soonest due first.</summary>
     public IReadOnlyList<string> Due(DateTimeOffset now, int limit)

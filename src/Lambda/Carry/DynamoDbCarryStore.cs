@@ -84,7 +84,7 @@ public sealed class DynamoDbCarryStore(IAmazonDynamoDB client, string table) : I
             var write = writes[i];
             try
             {
-                if (write.Carry is null || write.Carry.IsEmpty)
+                if (CarryTable.IsDelete(write))
                 {
                     // A delete of an item already gone passes the condition: a retried delete succeeds.
                     await client.DeleteItemAsync(new DeleteItemRequest
@@ -183,10 +183,10 @@ public sealed class DynamoDbCarryStore(IAmazonDynamoDB client, string table) : I
         var item = new Dictionary<string, AttributeValue>
         {
             [KeyAttribute] = S(write.Account),
-            [StateAttribute] = B(AccountCarryCodec.Encode(write.Carry!)),
             [WriterAttribute] = S(token),
             [TtlAttribute] = N(write.ExpiresAt.ToUnixTimeSeconds()),
         };
+        if (write.Carry is { IsEmpty: false } carry) item[StateAttribute] = B(AccountCarryCodec.Encode(carry));
         if (write.Claimed is { } claimed) item[PrevAttribute] = B(claimed);
         if (write.DueAt is { } due) item[DueAtAttribute] = N(CarryTable.EpochMs(due));
         return item;

@@ -24,6 +24,12 @@ internal sealed record LambdaOptions
 
     public BurstWindowOptions Window { get; init; } = new();
 
+    /// <summary>DynamoDB table that carries open bursts and dedupe memory between windows (partition key <c>account</c>, TTL <c>expiresAt</c>). Required.</summary>
+    public required string CarryTable { get; init; }
+
+    /// <summary>How long past its window's end a window holds the carries it claimed (the sweeper waits that long for a stuck window). Default 1 h.</summary>
+    public TimeSpan CarryLease { get; init; } = TimeSpan.FromHours(1);
+
     public DedupeOptions Dedupe { get; init; } = new() { MaxEntries = 50_000 };
 
     /// <summary>SSM parameter (SecureString) holding the Slack webhook URL (the CDK stack sets it).</summary>
@@ -84,6 +90,8 @@ internal sealed record LambdaOptions
     {
         [nameof(BurstWindowOptions.Gap)] = Env.BurstGap,
         [nameof(BurstWindowOptions.MaxWindow)] = Env.BurstMaxWindow,
+        [nameof(BurstWindowOptions.Lateness)] = Env.BurstLateness,
+        ["CarryLease"] = Env.CarryLease,
         [nameof(DedupeOptions.Horizon)] = Env.DedupeHorizon,
         [nameof(DedupeOptions.MaxEntries)] = Env.DedupeMaxIds,
         [nameof(StateMaxBytes)] = Env.StateMaxBytes,
@@ -154,15 +162,20 @@ internal sealed record LambdaOptions
         var defaults = new BurstWindowOptions();
         var ledger = Get(Env.LedgerTable);
         if (ledger is null) problems.Add($"{Env.LedgerTable} is not set: name the DynamoDB table that records posted digests (partition key digestId).");
+        var carry = Get(Env.CarryTable);
+        if (carry is null) problems.Add($"{Env.CarryTable} is not set: name the DynamoDB table that carries open bursts between windows (partition key account).");
 
         var options = new LambdaOptions
         {
             AccountsTable = Get(Env.AccountsTable),
             LedgerTable = ledger ?? "",
+            CarryTable = carry ?? "",
+            CarryLease = DurationOf(Env.CarryLease, TimeSpan.FromHours(1)),
             Window = new BurstWindowOptions
             {
                 Gap = DurationOf(Env.BurstGap, defaults.Gap),
                 MaxWindow = DurationOf(Env.BurstMaxWindow, defaults.MaxWindow),
+                Lateness = DurationOf(Env.BurstLateness, defaults.Lateness, allowZero: true),
             },
             Dedupe = new DedupeOptions
             {
@@ -195,6 +208,8 @@ internal sealed record LambdaOptions
         {
             problems.Add(e.Describe(VariableOf));
         }
+        if (options.CarryLease < TimeSpan.FromMinutes(1))
+            problems.Add($"{Env.CarryLease} ({Duration.Format(options.CarryLease)}) must be at least 1m: a window holds its carries that long after its end.");
         if (options.LedgerTtl <= options.LedgerClaimLease)
             problems.Add($"{Env.LedgerTtl} ({Duration.Format(options.LedgerTtl)}) must be longer than {Env.LedgerClaimLease} ({Duration.Format(options.LedgerClaimLease)}).");
 

@@ -6,7 +6,11 @@ using Pipeline.Enricher.Reading;
 namespace Pipeline.Lambda.Windows;
 
 /// <summary>One Kinesis record of a batch. <see cref="ReadError"/> is set when its bytes could not even be extracted.</summary>
-public sealed record KinesisRecord(string? SequenceNumber, string? PartitionKey, ReadOnlyMemory<byte> Data, string? ReadError = null);
+public sealed record KinesisRecord(string? SequenceNumber, string? PartitionKey, ReadOnlyMemory<byte> Data, string? ReadError = null)
+{
+    /// <summary>When the record reached the stream (<c>approximateArrivalTimestamp</c>): the processing clock.</summary>
+    public DateTimeOffset? ArrivalTime { get; init; }
+}
 
 /// <summary>
 /// What Lambda sends a function mapped to a Kinesis stream with a tumbling window: the batch (records of one
@@ -68,7 +72,7 @@ public sealed record KinesisWindowEvent
 
     private static KinesisRecord ReadRecord(JsonElement item) =>
         KinesisEventRecord.TryRead(item) is { } r
-            ? new KinesisRecord(r.SequenceNumber, r.PartitionKey, r.Data, r.ReadError)
+            ? new KinesisRecord(r.SequenceNumber, r.PartitionKey, r.Data, r.ReadError) { ArrivalTime = r.ArrivalTime }
             : new KinesisRecord(null, null, ReadOnlyMemory<byte>.Empty, "Records entry has no \"kinesis\" object");
 
     /// <summary>AWS's own .NET type reads state values as strings and also accepts numbers (its sample uses numbers).</summary>

@@ -13,6 +13,7 @@ using Pipeline.Lambda.Delivery;
 using Pipeline.Lambda.Ledger;
 using Pipeline.Lambda.Runtime;
 using Pipeline.Enricher.Configuration;
+using Pipeline.Lambda.Carry;
 
 namespace Pipeline.Lambda.Windows;
 
@@ -25,11 +26,18 @@ public sealed record KinesisWindowHandlerOptions
     /// <summary>Largest response (JSON, state included) returned; Lambda's limit on the state is 1 MB per shard.</summary>
     public int StateMaxBytes { get; init; } = LambdaOptions.DefaultStateMaxBytes;
 
+    /// <summary>
+    /// How long past its window's end a window holds the carries it claimed. The sweeper leaves them alone meanwhile, so
+    /// make it longer than a window's final call can take with its retries.
+    /// </summary>
+    public TimeSpan CarryLease { get; init; } = TimeSpan.FromHours(1);
+
     /// <summary>Throws <see cref="InvalidOptionException"/> naming the bad setting; returns the options, for initializers.</summary>
     public KinesisWindowHandlerOptions Validate()
     {
         Core.Validate();
         if (StateMaxBytes < 1_000) throw new InvalidOptionException($"{{StateMaxBytes}} must be at least 1000 bytes (got {StateMaxBytes}).");
+        if (CarryLease < TimeSpan.FromMinutes(1)) throw new InvalidOptionException($"{{CarryLease}} must be at least 1m (got {Duration.Format(CarryLease)}).");
         return this;
     }
 }
@@ -41,18 +49,30 @@ public sealed record KinesisWindowHandlerOptions
 /// <remarks>
 /// <para>Contract: records of one shard arrive in order, in windows. <c>state</c> is what the previous call for
 /// the same window returned (empty at a window's start). Each call restores the open bursts, the dedupe memory
-/// and the tally from it, runs the Enricher and the Aggregator over the batch, posts the digests that closed,
-/// and returns the new state. The final call of a window also closes every open burst (<c>window-end</c>) and
-/// returns an empty state.</para>
+/// and the tally from it, claims the carries (<see cref="ICarryStore"/>) of the accounts it meets for the first time
+/// in the window (open bursts and dedupe memory left by an earlier window, perhaps of another shard before a reshard),
+/// runs the core over the batch, posts the digests that closed, and returns the new state. A window's end is not a
+/// burst's: the final call moves the processing clock to the window's end, posts what that closes, and writes what is
+/// still open back to the carry store for the next window or the sweeper (<see cref="CarrySweeper"/>).</para>
 /// <para>Failures: a record that cannot be read is rejected (counted, logged with its sequence number) and never
-/// fails the batch. A failure that a retry can cure (ledger or delivery down, the deadline near) returns the
-/// <b>incoming</b> state unchanged and the batch's first sequence number as the failed item, so Lambda retries
-/// the whole batch from the same starting point; the ledger stops digests posted before the failure from
-/// being posted again.</para>
+/// fails the batch. A failure that a retry can cure (ledger, carry store or delivery down, the deadline near) returns
+/// the <b>incoming</b> state unchanged and the batch's first sequence number as the failed item, so Lambda retries
+/// the whole batch from the same starting point; the ledger stops digests posted before the failure from being
+/// posted again, and the carry store's release token lets a retried final call see the carries as it claimed them.</para>
 /// </remarks>
-public sealed class KinesisWindowHandler(KinesisWindowHandlerOptions options, IAccountDirectory directory, IDigestLedger ledger, IDigestSink sink, LambdaLog log, IMuteRules? mutes = null, OutboxDrain? drain = null)
+public sealed class KinesisWindowHandler(
+    KinesisWindowHandlerOptions options,
+    IAccountDirectory directory,
+    IDigestLedger ledger,
+    ICarryStore carries,
+    IDigestSink sink,
+    LambdaLog log,
+    TimeProvider time,
+    IMuteRules? mutes = null,
+    OutboxDrain? drain = null)
 {
     private readonly KinesisWindowHandlerOptions _options = options.Validate();
+    private readonly LedgeredDelivery _delivery = new(ledger, sink, log);
 
     public async Task<WindowResponse> HandleAsync(KinesisWindowEvent evt, CancellationToken cancellationToken)
     {
@@ -67,30 +87,53 @@ public sealed class KinesisWindowHandler(KinesisWindowHandlerOptions options, IA
         WindowResponse response;
         int stateBytes = 0;
         int resent = 0;
+        var claimed = new HashSet<string>(state.Claimed, StringComparer.Ordinal);
+        var token = ReleaseToken(evt);
         try
         {
             // Digests parked while Slack was down go first, ahead of this batch's (bounded; never fails the batch).
             if (drain is not null) resent = await drain.RunAsync(cancellationToken).ConfigureAwait(false);
 
+            // The stream is partitioned by account: the partition keys name the accounts whose carries to take over
+            // before their records are deduplicated and windowed.
+            var claimedNow = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+            var newAccounts = evt.Records.Select(r => r.PartitionKey).OfType<string>().Where(k => !claimed.Contains(k)).Distinct(StringComparer.Ordinal).ToList();
+            closed.AddRange(await ClaimAsync(evt, core, newAccounts, claimed, claimedNow, token, cancellationToken).ConfigureAwait(false));
+
             var batch = await core.ProcessAsync(Raw(evt), cancellationToken).ConfigureAwait(false);
             foreach (var outcome in batch.Outcomes)
                 if (outcome is EnrichmentOutcome.Rejected r) LogRejected(evt, r);
             closed.AddRange(batch.Digests);
+            // Records without arrival times (a captured event replayed) may wait for the clock; a call ends here.
+            closed.AddRange(core.SettleHeld());
 
-            // The window's last call closes what is still open; any other call carries it, within the state budget.
+            IReadOnlyList<CarryWrite> writes = [];
             CoreState? carried = null;
-            if (evt.IsFinalInvokeForWindow) closed.AddRange(core.Flush(BurstCloseReason.WindowEnd));
-            else (carried, counters) = FitState(evt, core, counters, closed.Add);
+            if (evt.IsFinalInvokeForWindow)
+            {
+                // No record of this window arrived after its end: the processing clock may stand there.
+                if (evt.WindowEnd is { } end) closed.AddRange(core.AdvanceTo(end));
+                // Accounts whose partition key was not their id: their carries are found only now (older bursts close at once).
+                var late = core.Accounts.Where(a => !claimed.Contains(a)).ToList();
+                closed.AddRange(await ClaimAsync(evt, core, late, claimed, claimedNow, token, cancellationToken).ConfigureAwait(false));
+                writes = FinalWrites(evt, core, claimed, claimedNow);
+            }
+            else
+            {
+                (carried, counters) = FitState(evt, core, [.. claimed], counters, closed.Add);
+            }
 
             foreach (var digest in closed)
             {
-                if (await DeliverAsync(digest, evt, cancellationToken).ConfigureAwait(false)) counters = counters with { Posted = counters.Posted + 1 };
+                if (await _delivery.DeliverAsync(digest, evt.ShardId, cancellationToken).ConfigureAwait(false)) counters = counters with { Posted = counters.Posted + 1 };
                 else counters = counters with { AlreadyPosted = counters.AlreadyPosted + 1 };
             }
+            // Only after every digest is safe: what stays open goes back to the store for the next window or the sweeper.
+            if (writes.Count > 0) counters = await ReleaseAsync(evt, writes, token, counters, cancellationToken).ConfigureAwait(false);
 
             response = carried is null
                 ? new WindowResponse(evt.HasWindow ? WindowResponse.EmptyState : null, [])
-                : new WindowResponse(WindowStateCodec.Encode(new WindowState(evt.WindowStart, counters, carried, state.Claimed)), []);
+                : new WindowResponse(WindowStateCodec.Encode(new WindowState(evt.WindowStart, counters, carried, [.. claimed])), []);
             stateBytes = response.SizeInBytes();
         }
         catch (Exception e) when (IsRetryable(e, cancellationToken))
@@ -125,6 +168,7 @@ public sealed class KinesisWindowHandler(KinesisWindowHandlerOptions options, IA
             w.WriteNumber("openBursts", core.OpenBursts);
             w.WriteEndObject();
             w.WriteNumber("digestsClosed", closed.Count);
+            w.WriteNumber("carriesClaimed", claimed.Count - state.Claimed.Count);
             w.WriteNumber("digestsPosted", counters.Posted - state.Counters.Posted);
             w.WriteNumber("digestsAlreadyPosted", counters.AlreadyPosted - state.Counters.AlreadyPosted);
             w.WriteNumber("outboxResent", resent);
@@ -135,80 +179,12 @@ public sealed class KinesisWindowHandler(KinesisWindowHandlerOptions options, IA
         return response with { Summary = summary };
     }
 
-    /// <summary>Claims, posts, confirms. True when posted now, false when an earlier attempt already had.</summary>
-    private async Task<bool> DeliverAsync(Digest digest, KinesisWindowEvent evt, CancellationToken cancellationToken)
-    {
-        var claim = await ledger.TryClaimAsync(digest.DigestId, cancellationToken).ConfigureAwait(false);
-        switch (claim.Status)
-        {
-            case ClaimStatus.AlreadyPosted:
-                log.Info("digest already posted by an earlier attempt; not posted again", w =>
-                {
-                    w.WriteString("shardId", evt.ShardId);
-                    w.WriteString("digestId", digest.DigestId);
-                });
-                return false;
-            case ClaimStatus.InProgress:
-                throw new DigestPostException($"digest {digest.DigestId} is claimed by another attempt that has not finished; the batch is retried after its lease");
-        }
-
-        try
-        {
-            DeliveryOutcome outcome;
-            try
-            {
-                outcome = await sink.DeliverAsync(digest, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
-            {
-                // Whatever the sink throws means "neither delivered nor parked": a retry may cure it.
-                throw new DigestPostException($"digest {digest.DigestId} not delivered: {e.Message}", e);
-            }
-            // Delivered or parked: both are safe. Failed: only a retry of the batch can still deliver it.
-            if (outcome.Status == DeliveryStatus.Failed)
-                throw new DigestPostException($"digest {digest.DigestId} not delivered: {outcome.Detail}");
-        }
-        catch
-        {
-            // Free the claim so the retry can post at once; if even that fails the lease frees it later.
-            try
-            {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-                await ledger.ReleaseAsync(claim, timeout.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is LedgerUnavailableException or OperationCanceledException)
-            {
-                log.Warn("could not release the digest's claim; a retry waits for its lease", w => w.WriteString("digestId", digest.DigestId));
-            }
-            throw;
-        }
-
-        try
-        {
-            await ledger.MarkPostedAsync(claim, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is LedgerUnavailableException or OperationCanceledException)
-        {
-            // Posted but not recorded: failing the batch now would make the retry post it again.
-            log.Warn("digest posted but not recorded in the ledger: " + e.Message, w => w.WriteString("digestId", digest.DigestId));
-        }
-        log.Info("digest posted", w =>
-        {
-            w.WriteString("shardId", evt.ShardId);
-            w.WriteString("digestId", digest.DigestId);
-            w.WriteString("account", digest.Account);
-            w.WriteNumber("eventCount", digest.EventCount);
-            w.WriteString("closedBy", DigestJson.CloseReasonName(digest.ClosedBy));
-        });
-        return true;
-    }
-
     /// <summary>
     /// Keeps the state under the budget: the dedupe memory may take at most half of it (oldest ids go first);
     /// then, while the encoded response is too large, the oldest bursts close early (their digests are posted
     /// with <c>window-end</c>), and when no burst is left, more dedupe ids go.
     /// </summary>
-    private (CoreState State, WindowCounters Counters) FitState(KinesisWindowEvent evt, DigestCore core, WindowCounters counters, Action<Digest> close)
+    private (CoreState State, WindowCounters Counters) FitState(KinesisWindowEvent evt, DigestCore core, IReadOnlyList<string> claimed, WindowCounters counters, Action<Digest> close)
     {
         int budget = _options.StateMaxBytes;
         int closedEarly = 0, dropped = 0;
@@ -224,7 +200,7 @@ public sealed class KinesisWindowHandler(KinesisWindowHandlerOptions options, IA
         {
             var probe = counters with { ClosedEarly = counters.ClosedEarly + closedEarly, DedupeIdsDropped = counters.DedupeIdsDropped + dropped };
             var fitted = state with { Dedupe = dedupe };
-            var size = new WindowResponse(WindowStateCodec.Encode(new WindowState(evt.WindowStart, probe, fitted, [])), []).SizeInBytes();
+            var size = new WindowResponse(WindowStateCodec.Encode(new WindowState(evt.WindowStart, probe, fitted, claimed)), []).SizeInBytes();
             if (size <= budget)
             {
                 if (closedEarly > 0 || dropped > 0)
@@ -262,6 +238,78 @@ public sealed class KinesisWindowHandler(KinesisWindowHandlerOptions options, IA
         }
     }
 
+    /// <summary>Claims the carries of accounts met for the first time in this window and hands them to the core.</summary>
+    private async Task<IReadOnlyList<Digest>> ClaimAsync(
+        KinesisWindowEvent evt, DigestCore core, IReadOnlyList<string> accounts, HashSet<string> claimed, Dictionary<string, byte[]> claimedNow,
+        string token, CancellationToken cancellationToken)
+    {
+        if (accounts.Count == 0) return [];
+        var leaseUntil = (evt.WindowEnd ?? time.GetUtcNow()) + _options.CarryLease;
+        var found = await carries.ClaimAsync(accounts, evt.ShardId, token, time.GetUtcNow(), leaseUntil, cancellationToken).ConfigureAwait(false);
+        var closed = new List<Digest>();
+        foreach (var account in accounts) claimed.Add(account);
+        foreach (var carry in found)
+        {
+            claimedNow[carry.Carry.Account] = carry.Bytes;
+            closed.AddRange(core.Put(carry.Carry));
+        }
+        return closed;
+    }
+
+    /// <summary>
+    /// The final call's carries: every claimed account's open burst, waiting counts and dedupe memory, or a delete when
+    /// nothing is left. Empties the core.
+    /// </summary>
+    private List<CarryWrite> FinalWrites(KinesisWindowEvent evt, DigestCore core, HashSet<string> claimed, Dictionary<string, byte[]> claimedNow)
+    {
+        // An item left only for a retry of this call (see CarryTable.IsDelete) expires a day after the window.
+        var retryHorizon = (evt.WindowEnd ?? time.GetUtcNow()) + TimeSpan.FromDays(1);
+        var taken = core.TakeAll().ToDictionary(c => c.Account, StringComparer.Ordinal);
+        var window = _options.Core.Window;
+        var dedupe = _options.Core.Enricher.Dedupe;
+        var writes = new List<CarryWrite>(claimed.Count);
+        foreach (var account in claimed.Union(taken.Keys, StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        {
+            var carry = taken.GetValueOrDefault(account);
+            writes.Add(new CarryWrite(account, carry, carry?.DueAt(window), carry is { IsEmpty: false } ? carry.ExpiresAt(window, dedupe) : retryHorizon,
+                claimedNow.GetValueOrDefault(account)));
+        }
+        return writes;
+    }
+
+    /// <summary>
+    /// Writes the carries back. An account another owner took meanwhile (this window outlived its lease) cannot be
+    /// written: its open burst is posted now instead, so nothing it holds is lost.
+    /// </summary>
+    private async Task<WindowCounters> ReleaseAsync(KinesisWindowEvent evt, IReadOnlyList<CarryWrite> writes, string token, WindowCounters counters, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await carries.ReleaseAsync(writes, evt.ShardId, token, cancellationToken).ConfigureAwait(false);
+            return counters;
+        }
+        catch (CarryConflictException e)
+        {
+            log.Error("carries taken by another owner while this window held them; their open bursts are posted now: " + e.Message, w =>
+            {
+                WriteWindow(w, evt);
+                w.WriteNumber("carryConflicts", e.Accounts.Count);
+            });
+            foreach (var write in writes.Where(w => e.Accounts.Contains(w.Account) && w.Carry?.Open is not null))
+            {
+                var digest = write.Carry!.Open!.ToDigest(BurstCloseReason.WindowEnd, _options.Core.Window, evt.WindowEnd ?? time.GetUtcNow());
+                if (await _delivery.DeliverAsync(digest, evt.ShardId, cancellationToken).ConfigureAwait(false)) counters = counters with { Posted = counters.Posted + 1 };
+            }
+            return counters with { CarryConflicts = counters.CarryConflicts + e.Accounts.Count };
+        }
+    }
+
+    /// <summary>Names this call for the carry store: a retry of the same final call carries the same token.</summary>
+    private static string ReleaseToken(KinesisWindowEvent evt) =>
+        evt.WindowStart is { } start
+            ? $"{evt.ShardId}|{start.UtcTicks}"
+            : $"{evt.ShardId}|{(evt.Records.Count > 0 ? evt.Records[0].SequenceNumber : "")}";
+
     private WindowState LoadState(KinesisWindowEvent evt)
     {
         try
@@ -294,17 +342,18 @@ public sealed class KinesisWindowHandler(KinesisWindowHandlerOptions options, IA
 
     private void LogWindowEnd(KinesisWindowEvent evt, RunSummary summary, WindowCounters counters)
     {
-        bool balanced = summary.Balanced; // nothing is open at a window's end
+        bool balanced = summary.Balanced; // what is still open at a window's end is carried out
         log.Write(balanced ? "INFO" : "ERROR", balanced ? "window closed" : "window closed with counts that do not add up (a bug)", w =>
         {
             WriteWindow(w, evt);
             RunCountsJson.Write(w, summary, alwaysOpen: true);
             w.WriteBoolean("balanced", balanced);
-            w.WriteString("identity", $"received {summary.Received} = rejected {summary.Rejected} + duplicates {summary.Duplicates} + muted {summary.Muted} + digested {summary.Digested}");
+            w.WriteString("identity", $"received {summary.Received} + carried in {summary.CarriedIn} = rejected {summary.Rejected} + duplicates {summary.Duplicates} + muted {summary.Muted} + digested {summary.Digested} + carried out {summary.CarriedOut}");
             w.WriteNumber("digestsPosted", counters.Posted);
             w.WriteNumber("digestsAlreadyPosted", counters.AlreadyPosted);
             w.WriteNumber("burstsClosedEarly", counters.ClosedEarly);
             w.WriteNumber("dedupeIdsDropped", counters.DedupeIdsDropped);
+            w.WriteNumber("carryConflicts", counters.CarryConflicts);
             w.WriteNumber("invocations", counters.Invocations);
             w.WriteBoolean("terminatedEarly", evt.IsWindowTerminatedEarly);
         });
@@ -316,13 +365,14 @@ public sealed class KinesisWindowHandler(KinesisWindowHandlerOptions options, IA
         for (int i = 0; i < records.Length; i++)
         {
             var r = evt.Records[i];
-            records[i] = new RawRecord(r.Data, new RecordOrigin(evt.ShardId, 0, i, r.SequenceNumber), r.ReadError);
+            records[i] = new RawRecord(r.Data, new RecordOrigin(evt.ShardId, 0, i, r.SequenceNumber), r.ReadError) { ArrivalTime = r.ArrivalTime };
         }
         return records;
     }
 
     private static bool IsRetryable(Exception e, CancellationToken deadline) =>
         e is LedgerUnavailableException or DigestPostException or HttpRequestException or TimeoutException
+        or CarryConflictException or CarryStoreUnavailableException
         || (e is OperationCanceledException && deadline.IsCancellationRequested);
 
     private static void WriteWindow(Utf8JsonWriter w, KinesisWindowEvent evt)

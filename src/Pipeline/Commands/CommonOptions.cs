@@ -71,6 +71,12 @@ internal static class CommonOptions
         DefaultValueFactory = _ => "15m",
     };
 
+    public static Option<string> Lateness() => new("--lateness")
+    {
+        Description = "How late an event may arrive and still count at its own time; a quiet burst waits this long for late events (e.g. 0s, 5m, 10m).",
+        DefaultValueFactory = _ => "5m",
+    };
+
     public static Option<string> DedupeHorizon() => new("--dedupe-horizon")
     {
         Description = "How long (in event time) an event id is remembered to drop redeliveries.",
@@ -100,15 +106,17 @@ internal static class CommonOptions
     };
 
     /// <summary>The burst window from --gap and --max-window (validated later, with the other settings).</summary>
-    public static BurstWindowOptions Window(ParseResult parse, Option<string> gap, Option<string> maxWindow) => new()
+    public static BurstWindowOptions Window(ParseResult parse, Option<string> gap, Option<string> maxWindow, Option<string> lateness) => new()
     {
         Gap = ParseDuration("--gap", parse.GetValue(gap)!),
         MaxWindow = ParseDuration("--max-window", parse.GetValue(maxWindow)!),
+        Lateness = ParseDuration("--lateness", parse.GetValue(lateness)!, allowZero: true),
     };
 
     /// <summary>Parses a duration option or throws a <see cref="UsageException"/> naming the option.</summary>
-    public static TimeSpan ParseDuration(string optionName, string text)
+    public static TimeSpan ParseDuration(string optionName, string text, bool allowZero = false)
     {
+        if (allowZero && text.Trim() is "0" or "0s") return TimeSpan.Zero;
         if (!Duration.TryParse(text, out var value) || value <= TimeSpan.Zero)
             throw new UsageException($"{optionName} '{text}' is not a duration: write it like 30s, 2m, 1h30m or 1d.");
         return value;
@@ -119,6 +127,7 @@ internal static class CommonOptions
     {
         [nameof(BurstWindowOptions.Gap)] = "--gap",
         [nameof(BurstWindowOptions.MaxWindow)] = "--max-window",
+        [nameof(BurstWindowOptions.Lateness)] = "--lateness",
         [nameof(DedupeOptions.Horizon)] = "--dedupe-horizon",
         [nameof(DedupeOptions.MaxEntries)] = "--dedupe-max-ids",
         // `run`: the local event source mapping's settings; its tumbling window is the burst max window.

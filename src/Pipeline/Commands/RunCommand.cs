@@ -9,6 +9,7 @@ using Pipeline.Cli.Hosting;
 using Pipeline.Cli.Terminal;
 using Pipeline.Enricher.Enrichment;
 using Pipeline.Kinesis;
+using Pipeline.Lambda.Carry;
 using Pipeline.Lambda.Ledger;
 using Pipeline.Lambda.Runtime;
 using Pipeline.Lambda.Windows;
@@ -29,16 +30,19 @@ internal static class RunCommand
         var checkpointTable = new Option<string?>("--checkpoint-table") { Description = "Keep shard checkpoints in this DynamoDB table instead (created if missing); needs --ledger-table." };
         var ledgerTable = new Option<string?>("--ledger-table") { Description = "DynamoDB table of posted digests (key digestId), as the Lambda uses." };
         var batchSize = new Option<int>("--batch-size") { Description = "Records per handler call, as the event source mapping's BatchSize.", DefaultValueFactory = _ => 100 };
-        var untilIdle = new Option<bool>("--until-idle") { Description = "Stop once every shard is read to its end, closing the open windows (a replay). Default: follow the stream until Ctrl-C." };
+        var untilIdle = new Option<bool>("--until-idle") { Description = "Stop once every shard is read to its end, closing the open windows and every carried burst (a replay). Default: follow the stream until Ctrl-C." };
+        var tumbling = new Option<string>("--window") { Description = "Tumbling window, as the event source mapping's TumblingWindowInSeconds (1s–15m). Bursts outlive windows; a window's end writes their carries.", DefaultValueFactory = _ => "1m" };
+        var sweepInterval = new Option<string>("--sweep-interval") { Description = "How often the sweeper closes due bursts of quiet shards, as the deployed schedule does every minute.", DefaultValueFactory = _ => "1m" };
+        var carryTable = new Option<string?>("--carry-table") { Description = "DynamoDB table that carries open bursts between windows (key account), as the Lambda uses; needed with --checkpoint-table. Default: PATH.carries beside the checkpoint file." };
         var aws = new AwsOptions();
         var names = new AccountNameOptions(aws);
         var mute = CommonOptions.Mute();
         var window = new WindowOptions();
         var format = CommonOptions.Format();
         var slack = new SlackOptions();
-        var command = new Command("run", "Consume a Kinesis stream with the Lambda's own handler (tumbling windows = --max-window), checkpointing each shard; Ctrl-C stops cleanly.")
+        var command = new Command("run", "Consume a Kinesis stream with the Lambda's own handler, windows, carries and sweeper, checkpointing each shard; Ctrl-C stops cleanly.")
         {
-            stream, checkpointFile, checkpointTable, ledgerTable, batchSize, untilIdle, names, mute, window, format, aws, slack,
+            stream, checkpointFile, checkpointTable, ledgerTable, carryTable, batchSize, tumbling, sweepInterval, untilIdle, names, mute, window, format, aws, slack,
         };
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
@@ -49,7 +53,8 @@ internal static class RunCommand
             {
                 Stream = streamName,
                 BatchSize = parse.GetValue(batchSize),
-                TumblingWindow = burstWindow.MaxWindow,
+                TumblingWindow = CommonOptions.ParseDuration("--window", parse.GetValue(tumbling)!),
+                SweepInterval = CommonOptions.ParseDuration("--sweep-interval", parse.GetValue(sweepInterval)!),
                 UntilIdle = parse.GetValue(untilIdle),
             };
             CommonOptions.Validate(mapping.Validate);
@@ -58,9 +63,10 @@ internal static class RunCommand
             var file = parse.GetValue(checkpointFile);
             if (table is not null && file is not null) throw new UsageException("give --checkpoint-file or --checkpoint-table, not both.");
             if (table is not null && parse.GetValue(ledgerTable) is null) throw new UsageException("--checkpoint-table needs --ledger-table (a consumer that may move between machines needs a shared ledger).");
+            if (table is not null && parse.GetValue(carryTable) is null) throw new UsageException("--checkpoint-table needs --carry-table (open bursts must move with the checkpoints).");
 
             using var kinesis = aws.CreateKinesis(parse);
-            using var dynamo = table is not null || parse.GetValue(ledgerTable) is not null ? aws.CreateDynamoDb(parse) : null;
+            using var dynamo = table is not null || parse.GetValue(ledgerTable) is not null || parse.GetValue(carryTable) is not null ? aws.CreateDynamoDb(parse) : null;
             ICheckpointStore store;
             IDigestLedger ledger;
             FileDigestLedger? fileLedger = null;
@@ -81,6 +87,17 @@ internal static class RunCommand
             else
                 ledger = fileLedger = new FileDigestLedger(Path.GetFullPath(file!) + ".ledger");
 
+            ICarryStore carries;
+            if (parse.GetValue(carryTable) is { } carryName)
+            {
+                await CarryTableSetup.CreateIfMissingAsync(dynamo!, carryName, TimeProvider.System, ct).ConfigureAwait(false);
+                carries = new DynamoDbCarryStore(dynamo!, carryName);
+            }
+            else
+            {
+                carries = new FileCarryStore(Path.GetFullPath(file ?? Path.Combine("pipeline-checkpoints", streamName + ".json")) + ".carries");
+            }
+
             using (fileLedger)
             {
                 var directory = names.Directory(parse);
@@ -96,11 +113,13 @@ internal static class RunCommand
                     ? new WriterSink(renderer, Console.Out)
                     : new FanOutSink([delivered, new WriterSink(renderer, Console.Out)]);
                 var log = new LambdaLog(Console.Error, TimeProvider.System, "pipeline-run");
-                var handler = new KinesisWindowHandler(new KinesisWindowHandlerOptions
+                var handlerOptions = new KinesisWindowHandlerOptions
                 {
                     Core = new DigestCoreOptions { Window = burstWindow, Enricher = new EnricherOptions { Dedupe = new Enricher.Dedupe.DedupeOptions { MaxEntries = 50_000 } } },
-                }, directory, ledger, output, log, mutes);
-                var consumer = new EventSourceMapping(kinesis, store, handler, mapping, TimeProvider.System, message => Console.Error.WriteLine(message));
+                };
+                var handler = new KinesisWindowHandler(handlerOptions, directory, ledger, carries, output, log, TimeProvider.System, mutes);
+                var sweeper = new CarrySweeper(handlerOptions.Core, directory, carries, ledger, output, log, TimeProvider.System, mutes);
+                var consumer = new EventSourceMapping(kinesis, store, handler, sweeper, mapping, TimeProvider.System, message => Console.Error.WriteLine(message));
 
                 var exit = ExitCode.Ok;
                 try
@@ -138,12 +157,13 @@ internal static class RunCommand
                 else
                 {
                     await Console.Error.WriteLineAsync(TextDigestRenderer.RenderSummary(summary).TrimEnd() +
-                        (summary.OpenEvents > 0 ? $"\n{summary.OpenEvents} events wait in open windows (checkpointed; the next run continues them)" : "")).ConfigureAwait(false);
+                        (summary.OpenEvents > 0 ? $"\n{summary.OpenEvents} events wait in open windows (checkpointed; the next run continues them)" : "") +
+                        (summary.CarriedOut > summary.CarriedIn ? $"\n{summary.CarriedOut - summary.CarriedIn} events wait in carried bursts (the next run, or its sweeper, closes them)" : "")).ConfigureAwait(false);
                 }
                 if (exit == ExitCode.Interrupted) await Console.Error.WriteLineAsync("stopped (Ctrl-C); checkpoints saved, the next run resumes here.").ConfigureAwait(false);
                 if (!summary.Balanced)
                 {
-                    await Console.Error.WriteLineAsync("error: the run's counts do not add up (received ≠ rejected + duplicates + muted + digested + open). This is a bug; please report it.").ConfigureAwait(false);
+                    await Console.Error.WriteLineAsync("error: the run's counts do not add up (received + carried in ≠ rejected + duplicates + muted + digested + open + carried out). This is a bug; please report it.").ConfigureAwait(false);
                     exit = ExitCode.InternalError;
                 }
                 if (exit == ExitCode.Ok && delivered?.Parked > 0) exit = ExitCode.DeliveryFailed;

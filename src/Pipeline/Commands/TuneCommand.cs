@@ -25,15 +25,16 @@ internal static class TuneCommand
         var mute = CommonOptions.Mute();
         var gaps = new Option<string>("--gaps") { Description = "Quiet gaps to compare, comma-separated.", DefaultValueFactory = _ => "30s,1m,2m,5m" };
         var maxWindows = new Option<string>("--max-windows") { Description = "Maximum burst lengths to compare, comma-separated.", DefaultValueFactory = _ => "15m" };
+        var latenesses = new Option<string>("--latenesses") { Description = "Allowed lateness to compare, comma-separated: longer waits more before each digest, shorter splits bursts of late-arriving events.", DefaultValueFactory = _ => "5m" };
         var format = CommonOptions.Format();
         var noProgress = CommonOptions.NoProgress();
         var command = new Command("tune", "Replay events once per burst-window setting and compare digests per hour, delay, size and Slack rate.")
         {
-            input, accounts, mute, gaps, maxWindows, format, noProgress,
+            input, accounts, mute, gaps, maxWindows, latenesses, format, noProgress,
         };
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
-            var windows = Windows(parse.GetValue(gaps)!, parse.GetValue(maxWindows)!, out var skipped);
+            var windows = Windows(parse.GetValue(gaps)!, parse.GetValue(maxWindows)!, parse.GetValue(latenesses)!, out var skipped);
             foreach (var s in skipped) await Console.Error.WriteLineAsync($"note: skipped gap {s.Gap} with max window {s.Max} (a gap longer than the window never closes a burst).").ConfigureAwait(false);
             var files = parse.GetValue(input)!.SelectMany(RecordReader.ExpandPath).ToList();
             var directory = CommonOptions.Directory(parse, accounts, null, null);
@@ -63,18 +64,19 @@ internal static class TuneCommand
         return command;
     }
 
-    internal static List<BurstWindowOptions> Windows(string gaps, string maxWindows, out List<(string Gap, string Max)> skipped)
+    internal static List<BurstWindowOptions> Windows(string gaps, string maxWindows, string latenesses, out List<(string Gap, string Max)> skipped)
     {
         var gapValues = gaps.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(g => (Text: g, Value: CommonOptions.ParseDuration("--gaps", g))).ToList();
         var maxValues = maxWindows.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(m => (Text: m, Value: CommonOptions.ParseDuration("--max-windows", m))).ToList();
-        if (gapValues.Count == 0 || maxValues.Count == 0) throw new UsageException("give at least one value to --gaps and to --max-windows.");
+        var latenessValues = latenesses.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(l => CommonOptions.ParseDuration("--latenesses", l, allowZero: true)).Distinct().ToList();
+        if (gapValues.Count == 0 || maxValues.Count == 0 || latenessValues.Count == 0) throw new UsageException("give at least one value to --gaps, --max-windows and --latenesses.");
         skipped = [];
         var windows = new List<BurstWindowOptions>();
         foreach (var max in maxValues)
             foreach (var gap in gapValues)
             {
                 if (gap.Value > max.Value) { skipped.Add((gap.Text, max.Text)); continue; }
-                windows.Add(new BurstWindowOptions { Gap = gap.Value, MaxWindow = max.Value });
+                foreach (var lateness in latenessValues) windows.Add(new BurstWindowOptions { Gap = gap.Value, MaxWindow = max.Value, Lateness = lateness });
             }
         if (windows.Count == 0) throw new UsageException("every --gaps value is longer than every --max-windows value; nothing to compare.");
         return windows;
@@ -84,15 +86,16 @@ internal static class TuneCommand
     {
         Console.WriteLine($"{received} records read, {accepted} digestible events (after rejects, duplicates and mutes).");
         Console.WriteLine();
-        Console.WriteLine("   gap  max-window  digests  per hour (mean/peak)  delay median   p95  largest  peak msgs/min/channel");
+        Console.WriteLine("   gap  max-window  lateness  digests  per hour (mean/peak)  delay median   p95  largest  late  peak msgs/min/channel");
         foreach (var r in results)
         {
             var warn = r.PeakMessagesPerMinutePerChannel > BurstTuner.SlackMessagesPerMinute ? "  over Slack's 1/s" : "";
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{Duration.Format(r.Window.Gap),6}  {Duration.Format(r.Window.MaxWindow),10}  {r.Digests,7}  {r.DigestsPerHourMean,10:F1} / {r.DigestsPeakHour,-7}  {Duration.Format(Round(r.DelayMedian)),12}  {Duration.Format(Round(r.DelayP95)),5}  {r.LargestDigest,7}  {r.PeakMessagesPerMinutePerChannel,6} (Slack: {BurstTuner.SlackMessagesPerMinute}){warn}"));
+                $"{Duration.Format(r.Window.Gap),6}  {Duration.Format(r.Window.MaxWindow),10}  {Duration.Format(r.Window.Lateness),8}  {r.Digests,7}  {r.DigestsPerHourMean,10:F1} / {r.DigestsPeakHour,-7}  {Duration.Format(Round(r.DelayMedian)),12}  {Duration.Format(Round(r.DelayP95)),5}  {r.LargestDigest,7}  {r.LateEvents,4}  {r.PeakMessagesPerMinutePerChannel,6} (Slack: {BurstTuner.SlackMessagesPerMinute}){warn}"));
         }
         Console.WriteLine();
-        Console.WriteLine("delay: from a burst's first event to its digest (stream time; add CloudTrail's own delivery delay of a few minutes).");
+        Console.WriteLine("delay: from a burst's first event to its digest, as the deployed pipeline posts it (gap or max window, plus the lateness).");
+        Console.WriteLine("late: events that arrived later than the lateness allows; each may split its burst. A longer lateness waits longer before every digest.");
     }
 
     private static TimeSpan Round(TimeSpan t) => TimeSpan.FromSeconds(Math.Round(t.TotalSeconds));
@@ -108,6 +111,9 @@ internal static class TuneCommand
                 w.WriteString("type", "tune");
                 w.WriteString("gap", Duration.Format(r.Window.Gap));
                 w.WriteString("maxWindow", Duration.Format(r.Window.MaxWindow));
+                w.WriteString("lateness", Duration.Format(r.Window.Lateness));
+                w.WriteNumber("lateEvents", r.LateEvents);
+                w.WriteNumber("skewedEvents", r.SkewedEvents);
                 w.WriteNumber("digests", r.Digests);
                 w.WriteNumber("digestsPerHourMean", Math.Round(r.DigestsPerHourMean, 2));
                 w.WriteNumber("digestsPeakHour", r.DigestsPeakHour);

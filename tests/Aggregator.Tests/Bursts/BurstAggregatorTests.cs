@@ -7,13 +7,13 @@ namespace Pipeline.Aggregator.Tests.Bursts;
 
 public sealed class BurstAggregatorTests
 {
-    private static BurstAggregator Aggregator(double gapMinutes = 2, double maxMinutes = 15) =>
-        new(new BurstWindowOptions { Gap = TimeSpan.FromMinutes(gapMinutes), MaxWindow = TimeSpan.FromMinutes(maxMinutes) });
+    private static BurstAggregator Aggregator(double gapMinutes = 2, double maxMinutes = 15, double latenessMinutes = 5) =>
+        new(new BurstWindowOptions { Gap = TimeSpan.FromMinutes(gapMinutes), MaxWindow = TimeSpan.FromMinutes(maxMinutes), Lateness = TimeSpan.FromMinutes(latenessMinutes) });
 
     [Fact]
     public void Burst_closes_after_quiet_gap()
     {
-        var agg = Aggregator();
+        var agg = Aggregator(latenessMinutes: 0);
         Assert.Empty(agg.Add(Minutes(0), null));
         Assert.Empty(agg.Add(Minutes(1.5), null));
         Assert.Empty(agg.Add(Minutes(3.5, account: "444455556666"), null)); // exactly 2m after the last event: still open
@@ -90,13 +90,15 @@ public sealed class BurstAggregatorTests
     }
 
     [Fact]
-    public void Idle_clock_advance_closes_quiet_bursts_without_a_new_event()
+    public void Idle_clock_advance_closes_quiet_bursts_once_gap_and_lateness_have_passed()
     {
         var agg = Aggregator();
         agg.Add(Minutes(0), null);
-        Assert.Empty(agg.Advance(TimeSpan.FromMinutes(1)));
-        var digest = Assert.Single(agg.Advance(TimeSpan.FromMinutes(1.5)));
+        Assert.Empty(agg.Advance(TimeSpan.FromMinutes(2.5))); // the gap has passed; a late event may still come
+        Assert.Empty(agg.Advance(TimeSpan.FromMinutes(4.4)));
+        var digest = Assert.Single(agg.Advance(TimeSpan.FromMinutes(0.2))); // 7.1m > gap 2m + lateness 5m
         Assert.Equal(BurstCloseReason.QuietGap, digest.ClosedBy);
+        Assert.Equal(Events.T0.AddMinutes(7), digest.ClosedAt);
     }
 
     [Fact]

@@ -83,8 +83,11 @@ public sealed class DigestCoreTests
         scheduler.AdvanceBy(TimeSpan.FromMinutes(2));
         Assert.Empty(digests); // 80 s of quiet: not yet
 
-        scheduler.AdvanceBy(TimeSpan.FromMinutes(1.5));
-        var digest = Assert.Single(digests);
+        scheduler.AdvanceBy(TimeSpan.FromMinutes(4));
+        Assert.Empty(digests); // the gap has passed, but a late event may still come: the lateness (5m) is not over
+
+        scheduler.AdvanceBy(TimeSpan.FromMinutes(3));
+        var digest = Assert.Single(digests); // 40 s + gap 2m + lateness 5m = 7m40s, passed by the idle clock's ticks
         Assert.Equal(2, digest.EventCount);
         Assert.Equal(BurstCloseReason.QuietGap, digest.ClosedBy);
     }

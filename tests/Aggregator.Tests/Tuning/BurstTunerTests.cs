@@ -26,12 +26,12 @@ public sealed class BurstTunerTests
         var loose = await Measure(TwoBursts, new BurstWindowOptions { Gap = TimeSpan.FromMinutes(11) });
 
         Assert.Equal(2, tight.Digests);
-        Assert.Equal(TimeSpan.FromMinutes(4), tight.DelayMedian); // first event at 0, last at 2, closes 2 minutes later
+        Assert.Equal(TimeSpan.FromMinutes(9), tight.DelayMedian); // first event at 0, last at 2, closes 2 minutes later plus the 5m lateness
         Assert.Equal(3, tight.LargestDigest);
 
         Assert.Equal(1, loose.Digests);
         Assert.Equal(6, loose.LargestDigest);
-        Assert.Equal(TimeSpan.FromMinutes(15), loose.DelayMedian); // max window (15m) ends it before the 11m gap
+        Assert.Equal(TimeSpan.FromMinutes(20), loose.DelayMedian); // max window (15m) ends it before the 11m gap, plus the lateness
     }
 
     [Fact]

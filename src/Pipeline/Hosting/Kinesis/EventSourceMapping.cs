@@ -1,6 +1,7 @@
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Enricher.Configuration;
 using Pipeline.Kinesis;
+using Pipeline.Lambda.Carry;
 using Pipeline.Lambda.Windows;
 using StreamRecord = Pipeline.Kinesis.KinesisRecord;
 
@@ -12,8 +13,10 @@ internal sealed record EventSourceMappingOptions
     public required string Stream { get; init; }
     /// <summary>Records per handler call (Lambda's BatchSize).</summary>
     public int BatchSize { get; init; } = 100;
-    /// <summary>Tumbling window length (Lambda's TumblingWindowInSeconds; the pipeline uses the burst max window).</summary>
+    /// <summary>Tumbling window length (Lambda's TumblingWindowInSeconds). Bursts outlive windows (carries), so it only sets how often state is written.</summary>
     public required TimeSpan TumblingWindow { get; init; }
+    /// <summary>How often the sweeper closes the due carries of quiet shards (the deployed schedule runs every minute).</summary>
+    public TimeSpan SweepInterval { get; init; } = TimeSpan.FromMinutes(1);
     /// <summary>Stop once every shard is read to its tip, closing the open windows (a replay); otherwise follow the stream until stopped.</summary>
     public bool UntilIdle { get; init; }
     /// <summary>How often an idle stream is asked for new records.</summary>
@@ -27,6 +30,8 @@ internal sealed record EventSourceMappingOptions
         if (BatchSize is < 1 or > 10_000) throw new InvalidOptionException($"{{BatchSize}} must be 1–10000, as Lambda's (got {BatchSize}).");
         if (TumblingWindow <= TimeSpan.Zero || TumblingWindow > TimeSpan.FromMinutes(15))
             throw new InvalidOptionException($"{{TumblingWindow}} must be between 1 s and 15 min, as Lambda's (got {Duration.Format(TumblingWindow)}).");
+        if (SweepInterval < TimeSpan.FromMilliseconds(100) || SweepInterval > TimeSpan.FromHours(1))
+            throw new InvalidOptionException($"{{SweepInterval}} must be between 100ms and 1h (got {Duration.Format(SweepInterval)}).");
         if (MaxBatchAttempts < 1) throw new InvalidOptionException($"{{MaxBatchAttempts}} must be at least 1 (got {MaxBatchAttempts}).");
     }
 }
@@ -39,16 +44,25 @@ internal sealed class BatchFailedException(string message) : Exception(message);
 /// (parents drained before children), cuts batches, assigns them to windows by arrival time, calls the very
 /// handler the Lambda runs with the same event and state, retries a batch the handler reports as failed, and
 /// checkpoints after every call. Killed at any moment and restarted, it resumes after the last call that
-/// finished: nothing lost, nothing counted twice (the ledger keeps a digest from being posted twice).
+/// finished: nothing lost, nothing counted twice (the ledger keeps a digest from being posted twice). Like the
+/// deployed schedule, it runs the carry sweeper every <see cref="EventSourceMappingOptions.SweepInterval"/>, so a
+/// quiet account on a quiet shard still gets its digest; a replay (<see cref="EventSourceMappingOptions.UntilIdle"/>)
+/// ends with a sweep that closes every carry, as the end of a file does.
 /// </summary>
 internal sealed class EventSourceMapping(
     KinesisClient kinesis,
     ICheckpointStore store,
     KinesisWindowHandler handler,
+    CarrySweeper sweeper,
     EventSourceMappingOptions options,
     TimeProvider time,
     Action<string> log)
 {
+    /// <summary>The sweeper's totals live in the checkpoint store under this pseudo shard id, beside the shards'.</summary>
+    internal const string SweeperId = "~sweeper";
+    private DateTimeOffset _lastSweep = DateTimeOffset.MinValue;
+    private long _sweeps;
+
     private readonly Dictionary<string, ShardCheckpoint> _checkpoints = new(StringComparer.Ordinal);
     private readonly BatchRetry _retry = new(options.MaxBatchAttempts, time, log);
 
@@ -71,6 +85,7 @@ internal sealed class EventSourceMapping(
             var shards = await kinesis.ListShardsAsync(options.Stream, cancellationToken: cancellationToken).ConfigureAwait(false);
             var ended = Checkpoints.Where(c => c.Ended).Select(c => c.ShardId).ToHashSet(StringComparer.Ordinal);
             var ready = ShardOrder.ReadyToRead(shards, ended).Where(s => !ended.Contains(s.ShardId)).ToList();
+            await SweepIfDueAsync(flushAll: false, cancellationToken).ConfigureAwait(false);
 
             // Shards are independent (one account stays on one shard), so they are read side by side, as Lambda does.
             var results = await Task.WhenAll(ready.Select(s => PumpAsync(s.ShardId, cancellationToken))).ConfigureAwait(false);
@@ -82,6 +97,8 @@ internal sealed class EventSourceMapping(
                 if (read) continue;
                 foreach (var cp in Checkpoints.Where(c => c.WindowStart is not null))
                     await InvokeAsync(cp, [], final: true, cancellationToken).ConfigureAwait(false);
+                // The replay ends: what is still carried closes now, as at the end of a file.
+                await SweepIfDueAsync(flushAll: true, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
@@ -146,6 +163,31 @@ internal sealed class EventSourceMapping(
         return (read, true);
     }
 
+    /// <summary>Runs the sweeper when its interval has passed (always with <paramref name="flushAll"/>), adding its counts to the run's.</summary>
+    private async Task SweepIfDueAsync(bool flushAll, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (!flushAll && now - _lastSweep < options.SweepInterval) return;
+        _lastSweep = now;
+        SweepResult result;
+        try
+        {
+            result = await sweeper.SweepAsync($"run-{now.UtcTicks}-{++_sweeps}", flushAll, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && e is not OutOfMemoryException)
+        {
+            // As on AWS, where a failed sweep is simply followed by the next one: each carry is claimed, posted
+            // through the ledger and written back one at a time, so a failure loses nothing and posts nothing twice.
+            if (flushAll) throw new BatchFailedException($"the final sweep of the carries failed: {e.Message}. Run again with --until-idle: it resumes and closes them.");
+            log($"sweep failed ({e.Message}); the next sweep tries again in {Duration.Format(options.SweepInterval)}");
+            return;
+        }
+        if (result.Swept == 0) return;
+        ShardCheckpoint cp;
+        lock (_checkpoints) cp = _checkpoints.GetValueOrDefault(SweeperId) ?? ShardCheckpoint.Start(SweeperId);
+        await SaveAsync(cp with { Finished = cp.Finished.Add(result.Counts) }, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Lambda's windows are aligned on multiples of their length, by record arrival time.</summary>
     private DateTimeOffset WindowOf(DateTimeOffset arrival)
     {
@@ -157,7 +199,7 @@ internal sealed class EventSourceMapping(
     {
         var evt = new KinesisWindowEvent
         {
-            Records = [.. records.Select(r => new Pipeline.Lambda.Windows.KinesisRecord(r.SequenceNumber, r.PartitionKey, r.Data))],
+            Records = [.. records.Select(r => new Pipeline.Lambda.Windows.KinesisRecord(r.SequenceNumber, r.PartitionKey, r.Data) { ArrivalTime = r.ApproximateArrivalTimestamp })],
             ShardId = cp.ShardId,
             EventSourceArn = $"local:stream/{options.Stream}",
             WindowStart = cp.WindowStart,

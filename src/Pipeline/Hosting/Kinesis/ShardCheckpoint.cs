@@ -5,16 +5,22 @@ using Pipeline.Aggregator.Rendering;
 namespace Pipeline.Cli.Hosting.Kinesis;
 
 /// <summary>Totals of the windows a shard has finished (a window's totals move here at its final invocation).</summary>
-internal sealed record RunTotals(long Received, long Rejected, long Duplicates, long Muted, long Digested, long Digests)
+internal sealed record RunTotals(long Received, long Rejected, long Duplicates, long Muted, long Digested, long Digests, long CarriedIn = 0, long CarriedOut = 0)
 {
     public static RunTotals Zero { get; } = new(0, 0, 0, 0, 0, 0);
 
-    public RunTotals Add(RunSummary s) => new(Received + s.Received, Rejected + s.Rejected, Duplicates + s.Duplicates, Muted + s.Muted, Digested + s.Digested, Digests + s.Digests);
+    public RunTotals Add(RunSummary s) => new(Received + s.Received, Rejected + s.Rejected, Duplicates + s.Duplicates, Muted + s.Muted, Digested + s.Digested, Digests + s.Digests,
+        CarriedIn + s.CarriedIn, CarriedOut + s.CarriedOut);
 
-    public RunTotals Add(RunTotals t) => new(Received + t.Received, Rejected + t.Rejected, Duplicates + t.Duplicates, Muted + t.Muted, Digested + t.Digested, Digests + t.Digests);
+    public RunTotals Add(RunTotals t) => new(Received + t.Received, Rejected + t.Rejected, Duplicates + t.Duplicates, Muted + t.Muted, Digested + t.Digested, Digests + t.Digests,
+        CarriedIn + t.CarriedIn, CarriedOut + t.CarriedOut);
 
     /// <summary>The totals as a run summary (no per-rule or per-reason counts), as the renderers and the JSON writer take it.</summary>
-    public RunSummary ToSummary(long openEvents = 0) => new(Received, Rejected, Duplicates, Muted, Digested, Digests, [], [], openEvents);
+    public RunSummary ToSummary(long openEvents = 0) => new(Received, Rejected, Duplicates, Muted, Digested, Digests, [], [], openEvents)
+    {
+        CarriedIn = CarriedIn,
+        CarriedOut = CarriedOut,
+    };
 }
 
 /// <summary>

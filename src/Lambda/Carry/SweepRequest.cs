@@ -1,0 +1,47 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Pipeline.Lambda.Carry;
+
+/// <summary>The sweeper's invocation: the schedule sends <c>{"action":"sweep"}</c>; anything else is a Kinesis batch.</summary>
+internal static class SweepRequest
+{
+    public const string Json = """{"action":"sweep"}""";
+
+    public static bool IsSweep(ReadOnlyMemory<byte> body)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(body.Span);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                bool isAction = reader.ValueTextEquals("action"u8);
+                if (!reader.Read()) return false;
+                if (isAction) return reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("sweep"u8);
+                reader.Skip();
+            }
+            return false;
+        }
+        catch (JsonException)
+        {
+            return false; // not JSON: the Kinesis parser says what is wrong with it
+        }
+    }
+
+    public static byte[] ResponseJson(SweepResult result)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("due", result.Due);
+            w.WriteNumber("swept", result.Swept);
+            w.WriteNumber("conflicts", result.Conflicts);
+            w.WriteNumber("digestsPosted", result.DigestsPosted);
+            w.WriteNumber("digestsAlreadyPosted", result.DigestsAlreadyPosted);
+            w.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+}

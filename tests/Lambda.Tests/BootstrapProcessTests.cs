@@ -189,19 +189,29 @@ public sealed class BootstrapProcessTests(AotBootstrapFixture aot, DynaliteFixtu
         Assert.InRange(early, 1, 119);
         Assert.Equal(3 + early, Posts(slack).Count);
 
-        // 7. The window's final invocation posts every burst still open and returns an empty state.
+        // 7. The window's final invocation posts what is due by the window's end and carries the rest (here the crowd,
+        //    whose calls came at 21m, after the window's end of 15m) to the carry table on dynalite.
         var r7 = await Invoke(api, new KinesisBatch { State = r6.State, Final = true }, process);
         Assert.Empty(r7.Failures);
         Assert.Empty(r7.State!);
+        var end = Assert.Single(process.LogLines("window closed"));
+        Assert.True(end.GetProperty("balanced").GetBoolean(), end.GetRawText());
+        Assert.Equal(128, end.GetProperty("received").GetInt64());
+        Assert.Equal(2, end.GetProperty("rejected").GetInt64());
+        var carried = end.GetProperty("carriedOut").GetInt64();
+        Assert.True(carried > 0, end.GetRawText());
+        Assert.Equal(126 - carried, end.GetProperty("digested").GetInt64());
+
+        // 8. The schedule's sweep: by the wall clock every carried burst is long due, so each is posted now, once.
+        api.Enqueue(System.Text.Encoding.UTF8.GetBytes("""{"action":"sweep"}"""));
+        var sweep = await api.NextReplyAsync(ReplyTimeout);
+        Assert.Equal(RuntimeReply.Response, sweep.Kind);
+        Assert.Contains("\"digestsPosted\"", sweep.Text, StringComparison.Ordinal);
         posts = Posts(slack);
         Assert.Equal(124, posts.Count); // accounts 1, 2, 3, 4 and the 120 of the crowd: one digest each
         Assert.Equal(posts.Count, posts.Select(p => p.DigestId).Distinct().Count());
         Assert.Empty(slack.Rejections);
         Assert.Empty(sqs.Messages());
-        var end = Assert.Single(process.LogLines("window closed"));
-        Assert.True(end.GetProperty("balanced").GetBoolean(), end.GetRawText());
-        Assert.Equal(128, end.GetProperty("received").GetInt64());
-        Assert.Equal(2, end.GetProperty("rejected").GetInt64());
         Assert.DoesNotContain(WebhookPath, process.Output, StringComparison.Ordinal); // the secret never reaches a log
 
         // An event that is not a Kinesis event is an invocation error, and the function keeps serving.

@@ -208,7 +208,7 @@ public sealed class BootstrapProcessTests(AotBootstrapFixture aot, DynaliteFixtu
         Assert.Equal(RuntimeReply.Response, sweep.Kind);
         Assert.Contains("\"digestsPosted\"", sweep.Text, StringComparison.Ordinal);
         posts = Posts(slack);
-        Assert.Equal(124, posts.Count); // accounts 1, 2, 3, 4 and the 120 of the crowd: one digest each
+        Assert.True(posts.Count == 124, $"{posts.Count} posts; sweep: {sweep.Text}; carried {carried}\n{string.Join("\n", process.LogLines("sweep").Select(l => l.GetRawText()))}"); // accounts 1, 2, 3, 4 and the 120 of the crowd: one digest each
         Assert.Equal(posts.Count, posts.Select(p => p.DigestId).Distinct().Count());
         Assert.Empty(slack.Rejections);
         Assert.Empty(sqs.Messages());

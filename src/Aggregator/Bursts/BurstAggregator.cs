@@ -171,6 +171,7 @@ internal sealed class BurstAggregator
         if (open is not null)
         {
             if (_open.ContainsKey(open.Account)) (closed ??= []).Add(open.ToDigest(DueReason(open) ?? BurstCloseReason.WindowEnd, _options, Clock));
+            else if (DueReason(open) is { } due) (closed ??= []).Add(open.ToDigest(due, _options, Clock)); // the clock is already past it
             else
             {
                 _open[open.Account] = open;

@@ -68,6 +68,20 @@ public sealed class LambdaOptionsTests
         Assert.Contains("LEDGER_TABLE is not set", e.Message);
         Assert.Contains("SLACK_WEBHOOK_PARAMETER is not set", e.Message);
         Assert.Contains("OUTBOX_QUEUE_URL is not set", e.Message);
+        Assert.Contains("CARRY_TABLE is not set", e.Message);
+    }
+
+    [Fact]
+    public void The_lateness_the_carry_table_and_its_lease_are_read()
+    {
+        var defaults = Read(("LEDGER_TABLE", "l"), ("CARRY_TABLE", "carries"), ("SLACK_WEBHOOK_PARAMETER", "/p"), ("OUTBOX_QUEUE_URL", "https://sqs/q"));
+        Assert.Equal(("carries", TimeSpan.FromMinutes(5), TimeSpan.FromHours(1)), (defaults.CarryTable, defaults.Window.Lateness, defaults.CarryLease));
+
+        var set = Read(("LEDGER_TABLE", "l"), ("CARRY_TABLE", "c"), ("SLACK_WEBHOOK_PARAMETER", "/p"), ("OUTBOX_QUEUE_URL", "https://sqs/q"),
+            ("BURST_LATENESS", "600"), ("CARRY_LEASE", "2h"));
+        Assert.Equal((TimeSpan.FromMinutes(10), TimeSpan.FromHours(2)), (set.Window.Lateness, set.CarryLease));
+        Assert.Equal(TimeSpan.Zero, Read(("LEDGER_TABLE", "l"), ("CARRY_TABLE", "c"), ("SLACK_WEBHOOK_PARAMETER", "/p"), ("OUTBOX_QUEUE_URL", "https://sqs/q"),
+            ("BURST_LATENESS", "0")).Window.Lateness);
     }
 
     [Theory]
@@ -77,6 +91,8 @@ public sealed class LambdaOptionsTests
     [InlineData("OUTBOX_QUEUE_URL", "ftp://x", "OUTBOX_QUEUE_URL='ftp://x' is not an http(s) URL")]
     [InlineData("OUTBOX_DRAIN_MAX", "0", "OUTBOX_DRAIN_MAX='0' must be a whole number from 1 to 100")]
     [InlineData("OUTBOX_DRAIN_INTERVAL", "often", "OUTBOX_DRAIN_INTERVAL='often' is not a duration")]
+    [InlineData("BURST_LATENESS", "late", "BURST_LATENESS='late' is not a duration")]
+    [InlineData("CARRY_LEASE", "30s", "CARRY_LEASE (30s) must be at least 1m")]
     public void A_bad_value_is_named_with_what_to_write(string name, string value, string expected)
     {
         var env = new Dictionary<string, string> { ["LEDGER_TABLE"] = "l", ["CARRY_TABLE"] = "c", ["SLACK_WEBHOOK_PARAMETER"] = "/p", ["OUTBOX_QUEUE_URL"] = "https://sqs/q", [name] = value };

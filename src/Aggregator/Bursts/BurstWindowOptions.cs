@@ -31,7 +31,8 @@ public sealed record BurstWindowOptions
         if (Gap <= TimeSpan.Zero) throw new InvalidOptionException($"{{Gap}} must be positive (got {Format(Gap)}).");
         if (MaxWindow <= TimeSpan.Zero) throw new InvalidOptionException($"{{MaxWindow}} must be positive (got {Format(MaxWindow)}).");
         if (Lateness < TimeSpan.Zero) throw new InvalidOptionException($"{{Lateness}} must not be negative (got -{Format(-Lateness)}).");
-        if (Lateness > TimeSpan.FromDays(1)) throw new InvalidOptionException($"{{Lateness}} must be at most 1d: every quiet burst waits this long (got {Format(Lateness)}).");
+        // Ten years: "count every event at its own time", for replaying old events through a live stream.
+        if (Lateness > TimeSpan.FromDays(3650)) throw new InvalidOptionException($"{{Lateness}} must be at most 3650d (got {Format(Lateness)}).");
         if (Gap > MaxWindow) throw new InvalidOptionException($"{{Gap}} ({Format(Gap)}) must not be longer than {{MaxWindow}} ({Format(MaxWindow)}): a burst could never close on its gap.");
         if (MaxRiskyPerDigest < 1) throw new InvalidOptionException($"{{MaxRiskyPerDigest}} must be at least 1: a digest keeps at least one risky event (got {MaxRiskyPerDigest}).");
         if (MaxFailuresPerDigest < 1) throw new InvalidOptionException($"{{MaxFailuresPerDigest}} must be at least 1: a digest keeps at least one failure (got {MaxFailuresPerDigest}).");

@@ -275,7 +275,7 @@ internal static class SlackDigestRenderer
         }
         if (d.Duplicates > 0)
             elements.Add($":recycle: {SlackText.Count(d.Duplicates)} duplicate {Plural(d.Duplicates, "delivery", "deliveries")} dropped");
-        foreach (var note in Aggregator.Rendering.ClockNotes.Describe(d)) elements.Add(":clock3: " + note);
+        foreach (var note in Aggregator.Rendering.ClockNotes.Describe(d)) elements.Add(":stopwatch: " + note);
 
         var regions = LinkRegions(d, o.MaxConsoleLinks);
         if (regions.Count > 0)

@@ -81,4 +81,36 @@ public sealed class RenderingTests
         for (int i = 0; i < 8; i++) agg.Add(At(Events.T0.AddSeconds(i), eventName: "Call" + i), null);
         Assert.Contains("and 3 more", TextDigestRenderer.Render(Assert.Single(agg.Flush())), StringComparison.Ordinal);
     }
+
+    /// <summary>A digest with one event from a wrong clock and two that came late, as the live pipeline makes it.</summary>
+    internal static Digest DigestWithClockNotes()
+    {
+        var agg = new BurstAggregator(new BurstWindowOptions());
+        var arrival = Events.T0.AddMinutes(30);
+        agg.Add(At(Events.T0.AddMinutes(29)), null, arrival);
+        agg.Add(At(new DateTimeOffset(2031, 3, 4, 5, 6, 7, TimeSpan.Zero)), null, arrival);
+        agg.Add(At(Events.T0.AddMinutes(20)), null, arrival);
+        agg.Add(At(Events.T0.AddMinutes(10)), null, arrival);
+        return Assert.Single(agg.Flush());
+    }
+
+    [Fact]
+    public void Late_and_skewed_events_are_told_in_the_text_and_the_json()
+    {
+        var digest = DigestWithClockNotes();
+
+        var text = TextDigestRenderer.Render(digest);
+        Assert.Contains("Clock:      1 event dated 2031-03-04 05:06:07 UTC, ahead of its arrival: counted at its arrival time", text, StringComparison.Ordinal);
+        Assert.Contains("Clock:      2 events arrived late, up to 20m after they happened", text, StringComparison.Ordinal);
+
+        var stream = new MemoryStream();
+        DigestJson.WriteDigest(stream, digest);
+        using var doc = JsonDocument.Parse(stream.ToArray());
+        var root = doc.RootElement;
+        Assert.Equal(1, root.GetProperty("skewedCount").GetInt32());
+        Assert.Equal("2031-03-04T05:06:07Z", root.GetProperty("skewedLatestTime").GetString());
+        Assert.Equal(2, root.GetProperty("lateCount").GetInt32());
+        Assert.Equal(1200, root.GetProperty("lateMaxDelaySeconds").GetDouble());
+        Assert.Equal("2026-11-24T09:30:00Z", root.GetProperty("lastEventTime").GetString()); // not 2031: the skewed event counts at its arrival
+    }
 }

@@ -61,6 +61,25 @@ public sealed class SlackDigestRendererTests
     }
 
     [Fact]
+    public void Late_and_skewed_events_are_told_in_the_footer_as_inert_text()
+    {
+        var digest = SampleDigests.Quiet() with
+        {
+            SkewedCount = 1,
+            SkewedLatestTime = new DateTimeOffset(2031, 3, 4, 5, 6, 7, TimeSpan.Zero),
+            LateCount = 2,
+            LateMaxDelay = TimeSpan.FromMinutes(20),
+        };
+        var payload = Payload(digest);
+        var text = AllText(payload);
+        Assert.Contains(":stopwatch: 1 event dated 2031-03-04 05:06:07 UTC, ahead of its arrival: counted at its arrival time", text, StringComparison.Ordinal);
+        Assert.Contains(":stopwatch: 2 events arrived late, up to 20m after they happened", text, StringComparison.Ordinal);
+        Assert.Empty(SlackPayloadValidator.LimitProblems(payload));
+        Assert.Empty(SlackPayloadValidator.InjectionProblems(payload));
+        Assert.DoesNotContain(":stopwatch:", AllText(Payload(SampleDigests.Quiet())), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Quiet_digest_has_no_risky_or_failure_section()
     {
         var text = AllText(Payload(SampleDigests.Quiet()));

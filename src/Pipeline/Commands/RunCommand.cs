@@ -90,7 +90,7 @@ internal static class RunCommand
             ICarryStore carries;
             if (parse.GetValue(carryTable) is { } carryName)
             {
-                await CarryTableSetup.CreateIfMissingAsync(dynamo!, carryName, TimeProvider.System, ct).ConfigureAwait(false);
+                await DynamoDbTables.CreateCarryTableIfMissingAsync(dynamo!, carryName, TimeProvider.System, ct).ConfigureAwait(false);
                 carries = new DynamoDbCarryStore(dynamo!, carryName);
             }
             else

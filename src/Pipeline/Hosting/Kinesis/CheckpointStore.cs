@@ -98,8 +98,8 @@ internal sealed class FileCheckpointStore(string path) : ICheckpointStore
 internal sealed class DynamoDbCheckpointStore(IAmazonDynamoDB client, string table, TimeProvider time) : ICheckpointStore
 {
     /// <summary>How often a table being created is asked whether it is ready, and how many times (about 30 s in all).</summary>
-    internal static readonly TimeSpan StatusPollInterval = TimeSpan.FromMilliseconds(250);
-    internal const int StatusPolls = 120;
+    internal static TimeSpan StatusPollInterval => DynamoDbTables.StatusPollInterval;
+    internal const int StatusPolls = DynamoDbTables.StatusPolls;
 
     public async Task<IReadOnlyDictionary<string, ShardCheckpoint>> LoadAsync(string stream, CancellationToken cancellationToken)
     {
@@ -144,37 +144,13 @@ internal sealed class DynamoDbCheckpointStore(IAmazonDynamoDB client, string tab
     }
 
     /// <summary>Creates the table (stream + shardId keys, on-demand) when missing.</summary>
-    public async Task CreateIfMissingAsync(CancellationToken cancellationToken)
-    {
-        try
+    public Task CreateIfMissingAsync(CancellationToken cancellationToken) =>
+        DynamoDbTables.CreateIfMissingAsync(client, new CreateTableRequest
         {
-            await client.CreateTableAsync(new CreateTableRequest
-            {
-                TableName = table,
-                BillingMode = BillingMode.PAY_PER_REQUEST,
-                AttributeDefinitions = [new("stream", ScalarAttributeType.S), new("shardId", ScalarAttributeType.S)],
-                KeySchema = [new("stream", KeyType.HASH), new("shardId", KeyType.RANGE)],
-            }, cancellationToken).ConfigureAwait(false);
-        }
-        catch (ResourceInUseException)
-        {
-            return;
-        }
-        // A new table is CREATING for a while and cannot be read or written yet. After the last poll the run goes on
-        // anyway: a table still not ready then fails the first load with DynamoDB's own error.
-        var untilActive = new ResiliencePipelineBuilder<TableStatus> { TimeProvider = time }
-            .AddRetry(new RetryStrategyOptions<TableStatus>
-            {
-                MaxRetryAttempts = StatusPolls - 1,
-                Delay = StatusPollInterval,
-                BackoffType = DelayBackoffType.Constant,
-                UseJitter = false,
-                // Only a status that is not ACTIVE yet: an error from DescribeTable is not a reason to poll again.
-                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result is { } status && status != TableStatus.ACTIVE),
-            })
-            .Build();
-        await untilActive.ExecuteAsync(
-            async ct => (await client.DescribeTableAsync(table, ct).ConfigureAwait(false)).Table.TableStatus,
-            cancellationToken).ConfigureAwait(false);
-    }
+            TableName = table,
+            BillingMode = BillingMode.PAY_PER_REQUEST,
+            AttributeDefinitions = [new("stream", ScalarAttributeType.S), new("shardId", ScalarAttributeType.S)],
+            KeySchema = [new("stream", KeyType.HASH), new("shardId", KeyType.RANGE)],
+        }, time, cancellationToken);
+
 }

@@ -82,6 +82,8 @@ public sealed class LambdaOptionsTests
         Assert.Equal((TimeSpan.FromMinutes(10), TimeSpan.FromHours(2)), (set.Window.Lateness, set.CarryLease));
         Assert.Equal(TimeSpan.Zero, Read(("LEDGER_TABLE", "l"), ("CARRY_TABLE", "c"), ("SLACK_WEBHOOK_PARAMETER", "/p"), ("OUTBOX_QUEUE_URL", "https://sqs/q"),
             ("BURST_LATENESS", "0")).Window.Lateness);
+        Assert.Equal(TimeSpan.Zero, Read(("LEDGER_TABLE", "l"), ("CARRY_TABLE", "c"), ("SLACK_WEBHOOK_PARAMETER", "/p"), ("OUTBOX_QUEUE_URL", "https://sqs/q"),
+            ("BURST_LATENESS", "0s")).Window.Lateness);
     }
 
     [Theory]

@@ -11,7 +11,8 @@ namespace Pipeline.Aggregator.Bursts;
 /// (a quiet gap, a max window), never by another account's;</item>
 /// <item>the <b>processing clock</b>: the newest arrival time seen (Kinesis' arrival timestamp), moved on by
 /// <see cref="AdvanceTo"/> when the stream is idle. An account that has said nothing for a while is closed by it once
-/// the clock, less the allowed <see cref="BurstWindowOptions.Lateness"/>, is past its burst's gap or max window.</item>
+/// the clock, less the allowed <see cref="BurstWindowOptions.Lateness"/> and less the account's own lag (how far
+/// behind their times its events arrive, <see cref="BurstBuilder.Lag"/>), is past its burst's gap or max window.</item>
 /// </list>
 /// An event is windowed at its own time, unless it is dated more than the lateness ahead of its arrival (a wrong
 /// clock): then at its arrival time. One that arrives more than the lateness after its own time keeps it, joining its
@@ -299,6 +300,7 @@ internal sealed class BurstAggregator
             if (burst is null) return;
         }
         if (at > burst.LastSeenAt) burst.LastSeenAt = at;
+        if (arrival > burst.LastArrivalAt) burst.LastArrivalAt = arrival;
         Schedule(burst);
     }
 
@@ -344,12 +346,16 @@ internal sealed class BurstAggregator
         }
     }
 
-    /// <summary>Due on the processing clock: the account's clock (the processing clock less the lateness) is past the gap or the max window.</summary>
+    /// <summary>
+    /// Due on the processing clock: the account's clock (the processing clock less the lateness and the account's own
+    /// lag) is past the gap or the max window.
+    /// </summary>
     private BurstCloseReason? DueReason(BurstBuilder burst)
     {
         if (Clock == DateTimeOffset.MinValue) return null;
-        if (Clock > burst.LastSeenAt + _options.Gap + _options.Lateness) return BurstCloseReason.QuietGap;
-        if (Clock >= burst.OpenedAt + _options.MaxWindow + _options.Lateness) return BurstCloseReason.MaxWindow;
+        var wait = _options.Lateness + burst.Lag;
+        if (Clock > burst.LastSeenAt + _options.Gap + wait) return BurstCloseReason.QuietGap;
+        if (Clock >= burst.OpenedAt + _options.MaxWindow + wait) return BurstCloseReason.MaxWindow;
         return null;
     }
 

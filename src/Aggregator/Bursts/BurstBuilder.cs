@@ -19,6 +19,16 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt)
     /// <summary>The newest windowed time of the account's events in the burst: the quiet gap counts from here.</summary>
     public DateTimeOffset LastSeenAt { get; set; } = openedAt;
 
+    /// <summary>The newest arrival time of the account's events in the burst (the processing clock when it last spoke).</summary>
+    public DateTimeOffset LastArrivalAt { get; set; } = DateTimeOffset.MinValue;
+
+    /// <summary>
+    /// How far behind its own times the account's events arrive now: the burst waits for its clock-close that much
+    /// longer, so an account whose events all come in late (a lagging region, old events put into the stream) is cut by
+    /// its own times, not by the arrival clock, while one late event that joins a burst keeps it open a little longer.
+    /// </summary>
+    public TimeSpan Lag => LastArrivalAt > LastSeenAt ? LastArrivalAt - LastSeenAt : TimeSpan.Zero;
+
     /// <summary>Events dated more than the lateness ahead of their arrival (windowed at arrival), and the latest such stated time.</summary>
     public int SkewedCount { get; set; }
     public DateTimeOffset? SkewedLatestTime { get; set; }
@@ -120,9 +130,9 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt)
 
     public void AddMuted(string rule, int count = 1) => Muted[rule] = Muted.GetValueOrDefault(rule) + count;
 
-    /// <summary>When, on the processing clock, the burst is due if its account says nothing more: gap or max window, plus the lateness.</summary>
+    /// <summary>When, on the processing clock, the burst is due if its account says nothing more: gap or max window, plus the lateness and the account's lag.</summary>
     public DateTimeOffset DueAt(BurstWindowOptions options) =>
-        Min(LastSeenAt + options.Gap + TimeSpan.FromTicks(1), OpenedAt + options.MaxWindow) + options.Lateness;
+        Min(LastSeenAt + options.Gap + TimeSpan.FromTicks(1), OpenedAt + options.MaxWindow) + options.Lateness + Lag;
 
     /// <summary>
     /// The digest of the burst. <c>ClosedAt</c> is the processing time at which it closed: when it fell due, or earlier,
@@ -132,10 +142,10 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt)
     {
         ClosedAt = reason switch
         {
-            BurstCloseReason.QuietGap => Min(clock, LastSeenAt + options.Gap + options.Lateness),
-            BurstCloseReason.MaxWindow => Min(clock, OpenedAt + options.MaxWindow + options.Lateness),
+            BurstCloseReason.QuietGap => Min(clock, LastSeenAt + options.Gap + options.Lateness + Lag),
+            BurstCloseReason.MaxWindow => Min(clock, OpenedAt + options.MaxWindow + options.Lateness + Lag),
             BurstCloseReason.WindowEnd => clock,
-            _ => Min(LastSeenAt + options.Gap, OpenedAt + options.MaxWindow) + options.Lateness,
+            _ => Min(LastSeenAt + options.Gap, OpenedAt + options.MaxWindow) + options.Lateness + Lag,
         },
         DigestId = DigestIdFor(Account, FirstEventId ?? ""),
         Account = Account,

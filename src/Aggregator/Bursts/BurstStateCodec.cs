@@ -78,6 +78,7 @@ public static class BurstStateCodec
         w.Write(b.SkewedLatestTime?.UtcTicks ?? 0L);
         w.Write7BitEncodedInt(b.LateCount);
         w.Write(b.LateMaxDelay.Ticks);
+        w.Write(b.LastArrivalAt.UtcTicks);
     }
 
     /// <summary>One account's carry (its open burst and the counts waiting for one), for a carry store.</summary>
@@ -146,6 +147,7 @@ public static class BurstStateCodec
         b.SkewedLatestTime = skewed == 0 ? null : Time(skewed);
         b.LateCount = r.Read7BitEncodedInt();
         b.LateMaxDelay = TimeSpan.FromTicks(r.ReadInt64());
+        b.LastArrivalAt = Time(r.ReadInt64());
         return b;
     }
 

@@ -14,9 +14,9 @@ public sealed record BurstWindowOptions
     public TimeSpan MaxWindow { get; init; } = TimeSpan.FromMinutes(15);
 
     /// <summary>
-    /// How late an event may arrive and still be windowed at its own time. A quiet account's burst waits this long on
-    /// the processing clock for late events before it closes; an event further ahead of its arrival or further behind
-    /// is windowed at its arrival (plus or minus this) and flagged. CloudTrail's delivery to EventBridge often lags by minutes.
+    /// How late an event may arrive and still be on time. A quiet account's burst waits this long on the processing clock
+    /// for late events before it closes. An event dated further ahead of its arrival is windowed at its arrival; one
+    /// arriving later than this keeps its own time; both are flagged. CloudTrail's delivery to EventBridge often lags by minutes.
     /// </summary>
     public TimeSpan Lateness { get; init; } = TimeSpan.FromMinutes(5);
 

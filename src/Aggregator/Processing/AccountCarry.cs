@@ -35,6 +35,12 @@ public sealed record AccountCarry(string Account, BurstBuilder? Open, BurstBuild
 /// </summary>
 public static class AccountCarryCodec
 {
+    /// <summary>
+    /// The most a carry may take encoded: a DynamoDB item holds at most 400 KB, and the carry table's item keeps the carry
+    /// twice at a window's end (the new one and, for a retry of the call, the one it claimed).
+    /// </summary>
+    public const int MaxStoredBytes = 190_000;
+
     private const byte FormatVersion = 1;
 
     public static byte[] Encode(AccountCarry carry)

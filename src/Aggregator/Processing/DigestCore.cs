@@ -26,6 +26,9 @@ public sealed record CoreBatch(IReadOnlyList<EnrichmentOutcome> Outcomes, IReadO
     public static readonly CoreBatch Empty = new([], []);
 }
 
+/// <summary>What <see cref="DigestCore.TakeAll(int)"/> hands on, and what it had to close or forget to fit the store's items.</summary>
+public sealed record CarryHandOff(IReadOnlyList<AccountCarry> Carries, IReadOnlyList<Digest> ClosedEarly, long DedupeIdsDropped);
+
 /// <summary>The core's whole state: open bursts (and counts waiting for a burst), the dedupe memory, the tally.</summary>
 public sealed record CoreState(BurstAggregatorState Bursts, IReadOnlyList<Deduplicator.Entry> Dedupe, RunSummary Tally);
 
@@ -117,18 +120,44 @@ public sealed class DigestCore
     /// Hands every account's open burst, waiting counts and dedupe memory on (to the next window or run) and leaves
     /// the core with no burst open. Accounts with nothing to carry are left out.
     /// </summary>
-    public IReadOnlyList<AccountCarry> TakeAll()
+    public IReadOnlyList<AccountCarry> TakeAll() => TakeAll(int.MaxValue).Carries;
+
+    /// <summary>
+    /// <see cref="TakeAll()"/> for a store whose items hold at most <paramref name="maxCarryBytes"/> encoded: a carry
+    /// over it loses its oldest dedupe ids first (half at a time), and when even its burst alone is too large the burst
+    /// closes now (<c>window-end</c>, counted as a digest) instead of failing the write.
+    /// </summary>
+    public CarryHandOff TakeAll(int maxCarryBytes)
     {
         var dedupe = _enricher.Deduplicator.Entries.GroupBy(e => e.Account, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => (IReadOnlyList<Deduplicator.Entry>)[.. g], StringComparer.Ordinal);
         var carries = new List<AccountCarry>();
+        List<Digest>? closedEarly = null;
+        long dropped = 0;
         foreach (var account in _aggregator.Accounts.Union(dedupe.Keys, StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList())
         {
             var (open, pending) = _aggregator.Take(account);
-            if (open is not null) _tally.CountCarriedOut(open.EventCount);
-            carries.Add(new AccountCarry(account, open, pending, dedupe.GetValueOrDefault(account) ?? []));
+            var carry = new AccountCarry(account, open, pending, dedupe.GetValueOrDefault(account) ?? []);
+            if (maxCarryBytes < int.MaxValue)
+            {
+                while (carry.Dedupe.Count > 0 && AccountCarryCodec.Encode(carry).Length > maxCarryBytes)
+                {
+                    int drop = Math.Max(1, carry.Dedupe.Count / 2);
+                    dropped += drop;
+                    carry = carry with { Dedupe = [.. carry.Dedupe.OrderBy(e => e.TimeTicks).Skip(drop)] };
+                }
+                if (carry.Open is { } tooLarge && AccountCarryCodec.Encode(carry).Length > maxCarryBytes)
+                {
+                    var digest = tooLarge.ToDigest(BurstCloseReason.WindowEnd, Options.Window, _aggregator.Clock);
+                    _tally.Count(digest);
+                    (closedEarly ??= []).Add(digest);
+                    carry = carry with { Open = null };
+                }
+            }
+            if (carry.Open is { } carried) _tally.CountCarriedOut(carried.EventCount);
+            carries.Add(carry);
         }
-        return carries;
+        return new CarryHandOff(carries, closedEarly ?? (IReadOnlyList<Digest>)[], dropped);
     }
     /// <summary>Closes every open burst: end of input, or the end of a processing window.</summary>
     public IReadOnlyList<Digest> Flush(BurstCloseReason reason = BurstCloseReason.EndOfInput) => Counted(_aggregator.Flush(reason));

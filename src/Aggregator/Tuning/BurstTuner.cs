@@ -21,7 +21,7 @@ public sealed record TuneResult(
     /// <summary>The run's counts under this setting (the same for every setting but for how many digests).</summary>
     public RunSummary? Counts { get; init; }
 
-    /// <summary>Events that arrived later than the lateness allows (windowed at arrival minus the lateness: a burst may split there).</summary>
+    /// <summary>Events that arrived later than the lateness allows: they keep their own time, but their burst may have closed before they came.</summary>
     public int LateEvents { get; init; }
 
     /// <summary>Events dated more than the lateness ahead of the stream (windowed at arrival, flagged).</summary>

@@ -38,8 +38,11 @@ public sealed class CarrySweeper(
     /// <summary>Most carries one sweep takes (the rest wait for the next one, a minute later).</summary>
     public int MaxPerSweep { get; init; } = 500;
 
-    /// <summary>How long the sweeper holds a carry it took: longer than posting its digest can take.</summary>
-    public TimeSpan Lease { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>
+    /// How long the sweeper holds a carry it took: longer than posting its digest takes (Slack's retries end within about
+    /// 20 s), and short, because a window that meets the account meanwhile must wait for it (its batch is retried).
+    /// </summary>
+    public TimeSpan Lease { get; init; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
     /// Closes the due carries. With <paramref name="flushAll"/>, every open carry closes now as at the end of input
@@ -48,55 +51,71 @@ public sealed class CarrySweeper(
     public async Task<SweepResult> SweepAsync(string sweepId, bool flushAll, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var due = await carries.DueAsync(flushAll ? DateTimeOffset.MaxValue : now, MaxPerSweep, cancellationToken).ConfigureAwait(false);
-        int swept = 0, conflicts = 0, posted = 0, already = 0;
-        var core = new DigestCore(options, directory, mutes);
-        foreach (var account in due)
+        var owner = $"sweep:{sweepId}";
+        int dueCount = 0, swept = 0, conflicts = 0, posted = 0, already = 0;
+        long carriedIn = 0, digested = 0, digests = 0, carriedOut = 0;
+        IReadOnlyList<string> due;
+        int sweptBefore;
+        do
         {
-            var owner = $"sweep:{sweepId}";
-            var token = $"sweep:{sweepId}:{account}";
-            IReadOnlyList<ClaimedCarry> claimed;
-            try
+            sweptBefore = swept;
+            // A flush pages through every carry (a replay's end must leave none open); a timed sweep takes one page, the
+            // next sweep a minute later takes the rest.
+            due = await carries.DueAsync(flushAll ? DateTimeOffset.MaxValue : now, MaxPerSweep, cancellationToken).ConfigureAwait(false);
+            dueCount += due.Count;
+            foreach (var account in due)
             {
-                claimed = await carries.ClaimAsync([account], owner, token, now, now + Lease, cancellationToken).ConfigureAwait(false);
-            }
-            catch (CarryConflictException)
-            {
-                conflicts++; // a window took it meanwhile: it closes the burst itself
-                continue;
-            }
+                var token = $"{owner}:{account}";
+                IReadOnlyList<ClaimedCarry> claimed;
+                try
+                {
+                    claimed = await carries.ClaimAsync([account], owner, token, now, now + Lease, cancellationToken).ConfigureAwait(false);
+                }
+                catch (CarryConflictException)
+                {
+                    conflicts++; // a window took it meanwhile: it closes the burst itself
+                    continue;
+                }
 
-            var closed = new List<Digest>();
-            foreach (var carry in claimed) closed.AddRange(core.Put(carry.Carry));
-            closed.AddRange(flushAll ? core.Flush(BurstCloseReason.EndOfInput) : core.AdvanceTo(now));
-            foreach (var digest in closed)
-            {
-                if (await _delivery.DeliverAsync(digest, owner, cancellationToken).ConfigureAwait(false)) posted++;
-                else already++;
+                // A core per account: each carry stands alone, and its counts add up below.
+                var core = new DigestCore(options, directory, mutes);
+                var closed = new List<Digest>();
+                foreach (var carry in claimed)
+                {
+                    if (carry.Problem is { } problem) log.Error("carry unreadable; deleted (its open burst and dedupe memory are lost): " + problem, w => w.WriteString("account", account));
+                    else closed.AddRange(core.Put(carry.Carry));
+                }
+                closed.AddRange(flushAll ? core.Flush(BurstCloseReason.EndOfInput) : core.AdvanceTo(now));
+                foreach (var digest in closed)
+                {
+                    if (await _delivery.DeliverAsync(digest, owner, cancellationToken).ConfigureAwait(false)) posted++;
+                    else already++;
+                }
+                var rest = core.TakeAll().FirstOrDefault();
+                // The sweeper's token names this sweep alone, so no retry will read what it claimed: nothing is kept for one.
+                var write = new CarryWrite(account, rest, rest?.DueAt(options.Window), rest?.ExpiresAt(options.Window, options.Enricher.Dedupe) ?? now);
+                try
+                {
+                    await carries.ReleaseAsync([write], owner, token, cancellationToken).ConfigureAwait(false);
+                }
+                catch (CarryConflictException)
+                {
+                    conflicts++; // our lease ran out and a window took the account: its digest is posted; the window has the rest
+                }
+                swept++;
+                var summary = core.Summary();
+                (carriedIn, digested, digests, carriedOut) = (carriedIn + summary.CarriedIn, digested + summary.Digested, digests + summary.Digests, carriedOut + summary.CarriedOut);
             }
-            var rest = core.TakeAll().FirstOrDefault(c => c.Account == account);
-            // The sweeper's token names this sweep alone, so no retry will read what it claimed: nothing is kept for one.
-            var write = new CarryWrite(account, rest, rest?.DueAt(options.Window), rest?.ExpiresAt(options.Window, options.Enricher.Dedupe) ?? now);
-            try
-            {
-                await carries.ReleaseAsync([write], owner, token, cancellationToken).ConfigureAwait(false);
-            }
-            catch (CarryConflictException)
-            {
-                conflicts++; // our lease ran out and a window took the account: its digest is posted; the window has the rest
-            }
-            swept++;
-            // One core for the whole sweep: TakeAll left it with no burst, and its tally adds up every account's counts.
-        }
+        } while (flushAll && due.Count >= MaxPerSweep && swept > sweptBefore);
 
-        var counts = core.Summary();
-        if (due.Count > 0)
+        var counts = new RunSummary(0, 0, 0, 0, digested, digests, [], []) { CarriedIn = carriedIn, CarriedOut = carriedOut };
+        if (dueCount > 0)
         {
             log.Info("sweep done", w =>
             {
                 w.WriteString("sweep", sweepId);
                 w.WriteBoolean("flushAll", flushAll);
-                w.WriteNumber("due", due.Count);
+                w.WriteNumber("due", dueCount);
                 w.WriteNumber("swept", swept);
                 w.WriteNumber("conflicts", conflicts);
                 w.WriteNumber("digestsPosted", posted);
@@ -104,6 +123,6 @@ public sealed class CarrySweeper(
                 Aggregator.Rendering.RunCountsJson.Write(w, counts, alwaysOpen: true);
             });
         }
-        return new SweepResult(due.Count, swept, conflicts, posted, already, counts);
+        return new SweepResult(dueCount, swept, conflicts, posted, already, counts);
     }
 }

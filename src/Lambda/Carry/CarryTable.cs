@@ -20,8 +20,9 @@ public sealed record CarryHolder(string Account, string? Owner);
 /// </summary>
 public sealed record CarryClaimResult(IReadOnlyList<KeyValuePair<string, byte[]?>> Claimed, IReadOnlyList<CarryHolder> Conflicts)
 {
-    /// <summary>The carries found, decoded. Throws <see cref="CarryConflictException"/> when any account was held,
-    /// <see cref="FormatException"/> naming the first account whose bytes are not a carry.</summary>
+    /// <summary>The carries found, decoded. Throws <see cref="CarryConflictException"/> when any account was held. Bytes
+    /// that are not a carry come back as an empty carry with its <see cref="ClaimedCarry.Problem"/>: failing would block
+    /// every batch that meets the account, so the caller starts it afresh and says what was lost.</summary>
     public IReadOnlyList<ClaimedCarry> Conclude()
     {
         if (Conflicts.Count > 0)
@@ -38,7 +39,7 @@ public sealed record CarryClaimResult(IReadOnlyList<KeyValuePair<string, byte[]?
             }
             catch (FormatException e)
             {
-                throw new FormatException($"the carry of account {account} is unreadable: {e.Message}", e);
+                carries.Add(new ClaimedCarry(new AccountCarry(account, null, null, []), bytes) { Problem = $"the carry of account {account} is unreadable: {e.Message}" });
             }
         }
         return carries;

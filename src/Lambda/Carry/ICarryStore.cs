@@ -18,6 +18,7 @@ public interface ICarryStore
     /// <summary>
     /// Claims the accounts for <paramref name="owner"/> until <paramref name="leaseUntil"/> and returns the carries that
     /// exist. A carry released with <paramref name="token"/> (a retry of the same call) is returned as it was before that release.
+    /// An unreadable carry comes back empty with its <see cref="ClaimedCarry.Problem"/>.
     /// Throws <see cref="CarryConflictException"/> when another owner's lease holds one (retry later),
     /// <see cref="CarryStoreUnavailableException"/> when the store cannot be reached.
     /// </summary>
@@ -35,7 +36,11 @@ public interface ICarryStore
 }
 
 /// <summary>A carry as a claim found it, with its stored bytes (handed back on release, for a retry of the same call).</summary>
-public sealed record ClaimedCarry(AccountCarry Carry, byte[] Bytes);
+public sealed record ClaimedCarry(AccountCarry Carry, byte[] Bytes)
+{
+    /// <summary>Why the stored bytes could not be read (then <see cref="Carry"/> is empty); null when they could.</summary>
+    public string? Problem { get; init; }
+}
 
 /// <summary>
 /// One account's carry to write back. <see cref="DueAt"/> is the sweeper's cue (null: no burst open);

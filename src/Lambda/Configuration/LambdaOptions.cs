@@ -110,7 +110,7 @@ internal sealed record LambdaOptions
             if (allowZero && text == "0") return TimeSpan.Zero;
             // The CDK stack writes whole seconds ("120"); people write "2m".
             if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds > 0) return TimeSpan.FromSeconds(seconds);
-            if (Duration.TryParse(text, out var value) && value > TimeSpan.Zero) return value;
+            if (Duration.TryParse(text, out var value) && (value > TimeSpan.Zero || allowZero)) return value;
             problems.Add($"{name}='{text}' is not a duration: write seconds (120) or 30s, 2m, 1h30m.");
             return fallback;
         }

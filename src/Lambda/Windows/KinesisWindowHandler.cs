@@ -116,7 +116,7 @@ public sealed class KinesisWindowHandler(
                 // Accounts whose partition key was not their id: their carries are found only now (older bursts close at once).
                 var late = core.Accounts.Where(a => !claimed.Contains(a)).ToList();
                 closed.AddRange(await ClaimAsync(evt, core, late, claimed, claimedNow, token, cancellationToken).ConfigureAwait(false));
-                writes = FinalWrites(evt, core, claimed, claimedNow);
+                writes = FinalWrites(evt, core, claimed, claimedNow, closed, ref counters);
             }
             else
             {
@@ -251,6 +251,16 @@ public sealed class KinesisWindowHandler(
         foreach (var carry in found)
         {
             claimedNow[carry.Carry.Account] = carry.Bytes;
+            if (carry.Problem is { } problem)
+            {
+                // As with an unreadable window state: failing would block the shard; start the account afresh and say so.
+                log.Error("carry unreadable; the account starts afresh (its open burst and dedupe memory are lost): " + problem, w =>
+                {
+                    w.WriteString("shardId", evt.ShardId);
+                    w.WriteString("account", carry.Carry.Account);
+                });
+                continue;
+            }
             closed.AddRange(core.Put(carry.Carry));
         }
         return closed;
@@ -260,11 +270,24 @@ public sealed class KinesisWindowHandler(
     /// The final call's carries: every claimed account's open burst, waiting counts and dedupe memory, or a delete when
     /// nothing is left. Empties the core.
     /// </summary>
-    private List<CarryWrite> FinalWrites(KinesisWindowEvent evt, DigestCore core, HashSet<string> claimed, Dictionary<string, byte[]> claimedNow)
+    private List<CarryWrite> FinalWrites(KinesisWindowEvent evt, DigestCore core, HashSet<string> claimed, Dictionary<string, byte[]> claimedNow, List<Digest> closed, ref WindowCounters counters)
     {
         // An item left only for a retry of this call (see CarryTable.IsDelete) expires a day after the window.
         var retryHorizon = (evt.WindowEnd ?? time.GetUtcNow()) + TimeSpan.FromDays(1);
-        var taken = core.TakeAll().ToDictionary(c => c.Account, StringComparer.Ordinal);
+        var handOff = core.TakeAll(AccountCarryCodec.MaxStoredBytes);
+        if (handOff.ClosedEarly.Count > 0 || handOff.DedupeIdsDropped > 0)
+        {
+            closed.AddRange(handOff.ClosedEarly);
+            counters = counters with { ClosedEarly = counters.ClosedEarly + handOff.ClosedEarly.Count, DedupeIdsDropped = counters.DedupeIdsDropped + handOff.DedupeIdsDropped };
+            log.Warn("carries over the item size: oldest dedupe ids dropped, bursts too large to carry closed now", w =>
+            {
+                WriteWindow(w, evt);
+                w.WriteNumber("maxCarryBytes", AccountCarryCodec.MaxStoredBytes);
+                w.WriteNumber("burstsClosedEarly", handOff.ClosedEarly.Count);
+                w.WriteNumber("dedupeIdsDropped", handOff.DedupeIdsDropped);
+            });
+        }
+        var taken = handOff.Carries.ToDictionary(c => c.Account, StringComparer.Ordinal);
         var window = _options.Core.Window;
         var dedupe = _options.Core.Enricher.Dedupe;
         var writes = new List<CarryWrite>(claimed.Count);

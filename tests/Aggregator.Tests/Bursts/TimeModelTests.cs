@@ -86,6 +86,19 @@ public sealed class TimeModelTests
         else Assert.Equal(lagged.Order(), flagged.Order()); // told, not hidden: "arrived late, up to 6m30s after"
     }
 
+    [Fact]
+    public void Old_events_put_into_the_stream_at_once_are_cut_by_their_own_times_not_by_the_arrival_clock()
+    {
+        var org = Org();
+        var onTime = Run(org.Select(e => (Parse(e.Envelope), (DateTimeOffset?)e.Time)));
+        var putAt = org[^1].Time.AddDays(3); // two hours of events replayed into a stream three days later, 2 ms apart
+
+        var digests = Run(org.Select((e, i) => (Parse(e.Envelope), (DateTimeOffset?)putAt.AddMilliseconds(2 * i))));
+
+        Assert.Equal(Keys(onTime), Keys(digests));
+        Assert.All(digests, d => Assert.Equal(d.EventCount, d.LateCount)); // and each says so
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

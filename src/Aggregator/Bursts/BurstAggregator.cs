@@ -164,7 +164,8 @@ internal sealed class BurstAggregator
 
     /// <summary>
     /// Puts back what <see cref="Take"/> took, in another process (the next window, the sweeper). An account that
-    /// already has a burst here (a carry found late) keeps it; the carried one, older, is closed now (returned).
+    /// already has a burst here (a carry found late) keeps it; the carried one, older, is closed now (returned), as is a
+    /// carried burst already due on the clock.
     /// </summary>
     public IReadOnlyList<Digest> Put(BurstBuilder? open, BurstBuilder? pending)
     {

@@ -35,6 +35,9 @@ public sealed class CarrySweeper(
 {
     private readonly LedgeredDelivery _delivery = new(ledger, sink, log);
 
+    /// <summary>How every sweep's owner name begins in the carry store (<c>sweep:SWEEPID</c>).</summary>
+    public const string OwnerPrefix = "sweep:";
+
     /// <summary>Most carries one sweep takes (the rest wait for the next one, a minute later).</summary>
     public int MaxPerSweep { get; init; } = 500;
 
@@ -51,7 +54,7 @@ public sealed class CarrySweeper(
     public async Task<SweepResult> SweepAsync(string sweepId, bool flushAll, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var owner = $"sweep:{sweepId}";
+        var owner = OwnerPrefix + sweepId;
         int dueCount = 0, swept = 0, conflicts = 0, posted = 0, already = 0;
         long carriedIn = 0, digested = 0, digests = 0, carriedOut = 0;
         IReadOnlyList<string> due;

@@ -85,11 +85,13 @@ internal sealed class EventSourceMapping(
             var shards = await kinesis.ListShardsAsync(options.Stream, cancellationToken: cancellationToken).ConfigureAwait(false);
             var ended = Checkpoints.Where(c => c.Ended).Select(c => c.ShardId).ToHashSet(StringComparer.Ordinal);
             var ready = ShardOrder.ReadyToRead(shards, ended).Where(s => !ended.Contains(s.ShardId)).ToList();
-            await SweepIfDueAsync(flushAll: false, cancellationToken).ConfigureAwait(false);
 
             // Shards are independent (one account stays on one shard), so they are read side by side, as Lambda does.
-            var results = await Task.WhenAll(ready.Select(s => PumpAsync(s.ShardId, cancellationToken))).ConfigureAwait(false);
+            var results = await Task.WhenAll(ready.Select(s => PumpAsync(s.ShardId, s.IsClosed, cancellationToken))).ConfigureAwait(false);
             bool read = results.Any(r => r.Read), endedNow = results.Any(r => r.Ended);
+            // The sweeper judges a carry by the wall clock, so it runs only once the shards are read to their tips: a run
+            // restarted after downtime that swept first would close bursts whose next records wait unread on their shard.
+            await SweepIfDueAsync(flushAll: false, cancellationToken).ConfigureAwait(false);
             if (endedNow) continue; // children may be ready now
 
             if (options.UntilIdle)
@@ -120,11 +122,18 @@ internal sealed class EventSourceMapping(
         }
     }
 
-    private async Task<(bool Read, bool Ended)> PumpAsync(string shardId, CancellationToken cancellationToken)
+    private async Task<(bool Read, bool Ended)> PumpAsync(string shardId, bool closed, CancellationToken cancellationToken)
     {
         ShardCheckpoint cp;
         lock (_checkpoints) cp = _checkpoints.GetValueOrDefault(shardId) ?? ShardCheckpoint.Start(shardId);
-        var reader = new ShardReader(kinesis, options.Stream, shardId, new ShardReaderOptions { StopAtTip = true, BatchSize = Math.Max(options.BatchSize, 1000) }, time);
+        // A shard closed by a reshard is read until the service says it has ended, not only to an empty page: an
+        // iterator resumed after the last record may give an empty page first (kinesalite does, when the split came
+        // more than a second after that record), and stopping there would never end the parent, so its children
+        // would never be read.
+        var readerOptions = closed
+            ? new ShardReaderOptions { StopAtTip = false, IdleDelay = TimeSpan.FromMilliseconds(200), BatchSize = Math.Max(options.BatchSize, 1000) }
+            : new ShardReaderOptions { StopAtTip = true, BatchSize = Math.Max(options.BatchSize, 1000) };
+        var reader = new ShardReader(kinesis, options.Stream, shardId, readerOptions, time);
         var batch = new List<StreamRecord>(options.BatchSize);
         bool read = false;
         try
@@ -133,6 +142,11 @@ internal sealed class EventSourceMapping(
             {
                 read = true;
                 var window = WindowOf(record.ApproximateArrivalTimestamp);
+                // A record that arrived just before its window's end can become readable only after that window's final
+                // call (made once the end has passed by the wall clock). It joins the next window: opening the finished
+                // one again would reuse its carry token, and the carry store, taking the claim for a retry of that final
+                // call, would hand back what the window had claimed instead of what it wrote, losing the events between.
+                if (cp.LastWindowStart is { } last && window <= last) window = last + options.TumblingWindow;
                 if (cp.WindowStart is { } open && open != window)
                 {
                     if (batch.Count > 0) cp = await InvokeAsync(cp, batch, final: false, cancellationToken).ConfigureAwait(false);
@@ -215,6 +229,7 @@ internal sealed class EventSourceMapping(
             ? cp with
             {
                 WindowStart = null,
+                LastWindowStart = cp.WindowStart,
                 State = new Dictionary<string, string>(),
                 Finished = cp.Finished.Add(summary),
                 OpenWindow = RunTotals.Zero,

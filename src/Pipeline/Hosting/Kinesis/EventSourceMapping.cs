@@ -88,7 +88,7 @@ internal sealed class EventSourceMapping(
             await SweepIfDueAsync(flushAll: false, cancellationToken).ConfigureAwait(false);
 
             // Shards are independent (one account stays on one shard), so they are read side by side, as Lambda does.
-            var results = await Task.WhenAll(ready.Select(s => PumpAsync(s.ShardId, cancellationToken))).ConfigureAwait(false);
+            var results = await Task.WhenAll(ready.Select(s => PumpAsync(s.ShardId, s.IsClosed, cancellationToken))).ConfigureAwait(false);
             bool read = results.Any(r => r.Read), endedNow = results.Any(r => r.Ended);
             if (endedNow) continue; // children may be ready now
 
@@ -120,11 +120,18 @@ internal sealed class EventSourceMapping(
         }
     }
 
-    private async Task<(bool Read, bool Ended)> PumpAsync(string shardId, CancellationToken cancellationToken)
+    private async Task<(bool Read, bool Ended)> PumpAsync(string shardId, bool closed, CancellationToken cancellationToken)
     {
         ShardCheckpoint cp;
         lock (_checkpoints) cp = _checkpoints.GetValueOrDefault(shardId) ?? ShardCheckpoint.Start(shardId);
-        var reader = new ShardReader(kinesis, options.Stream, shardId, new ShardReaderOptions { StopAtTip = true, BatchSize = Math.Max(options.BatchSize, 1000) }, time);
+        // A shard closed by a reshard is read until the service says it has ended, not only to an empty page: an
+        // iterator resumed after the last record may give an empty page first (kinesalite does, when the split came
+        // more than a second after that record), and stopping there would never end the parent, so its children
+        // would never be read.
+        var readerOptions = closed
+            ? new ShardReaderOptions { StopAtTip = false, IdleDelay = TimeSpan.FromMilliseconds(200), BatchSize = Math.Max(options.BatchSize, 1000) }
+            : new ShardReaderOptions { StopAtTip = true, BatchSize = Math.Max(options.BatchSize, 1000) };
+        var reader = new ShardReader(kinesis, options.Stream, shardId, readerOptions, time);
         var batch = new List<StreamRecord>(options.BatchSize);
         bool read = false;
         try

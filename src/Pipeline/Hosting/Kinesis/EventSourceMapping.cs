@@ -85,11 +85,13 @@ internal sealed class EventSourceMapping(
             var shards = await kinesis.ListShardsAsync(options.Stream, cancellationToken: cancellationToken).ConfigureAwait(false);
             var ended = Checkpoints.Where(c => c.Ended).Select(c => c.ShardId).ToHashSet(StringComparer.Ordinal);
             var ready = ShardOrder.ReadyToRead(shards, ended).Where(s => !ended.Contains(s.ShardId)).ToList();
-            await SweepIfDueAsync(flushAll: false, cancellationToken).ConfigureAwait(false);
 
             // Shards are independent (one account stays on one shard), so they are read side by side, as Lambda does.
             var results = await Task.WhenAll(ready.Select(s => PumpAsync(s.ShardId, s.IsClosed, cancellationToken))).ConfigureAwait(false);
             bool read = results.Any(r => r.Read), endedNow = results.Any(r => r.Ended);
+            // The sweeper judges a carry by the wall clock, so it runs only once the shards are read to their tips: a run
+            // restarted after downtime that swept first would close bursts whose next records wait unread on their shard.
+            await SweepIfDueAsync(flushAll: false, cancellationToken).ConfigureAwait(false);
             if (endedNow) continue; // children may be ready now
 
             if (options.UntilIdle)

@@ -35,6 +35,9 @@ public sealed class CarrySweeper(
 {
     private readonly LedgeredDelivery _delivery = new(ledger, sink, log);
 
+    /// <summary>How every sweep's owner name begins in the carry store (<c>sweep:SWEEPID</c>).</summary>
+    public const string OwnerPrefix = "sweep:";
+
     /// <summary>Most carries one sweep takes (the rest wait for the next one, a minute later).</summary>
     public int MaxPerSweep { get; init; } = 500;
 
@@ -53,7 +56,7 @@ public sealed class CarrySweeper(
         var core = new DigestCore(options, directory, mutes);
         foreach (var account in due)
         {
-            var owner = $"sweep:{sweepId}";
+            var owner = OwnerPrefix + sweepId;
             var token = $"sweep:{sweepId}:{account}";
             IReadOnlyList<ClaimedCarry> claimed;
             try

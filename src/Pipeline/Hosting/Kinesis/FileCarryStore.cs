@@ -79,7 +79,7 @@ internal sealed class FileCarryStore(string path) : ICarryStore
             var root = doc.RootElement;
             var version = root.GetProperty("version").GetInt32();
             if (version != FormatVersion) throw new FormatException($"unknown version {version}");
-            return _table = new CarryTable(root.GetProperty("carries").EnumerateArray().Select(Read).ToList());
+            return _table = new CarryTable(root.GetProperty("carries").EnumerateArray().Select(Read).Select(EndDeadSweepLease).ToList());
         }
         // What JsonDocument and JsonElement throw for text that is not the format: bad JSON, a missing property
         // (KeyNotFoundException), a wrong kind (InvalidOperationException), bad base64 or version (FormatException),
@@ -90,6 +90,17 @@ internal sealed class FileCarryStore(string path) : ICarryStore
                 $"carry file '{Path}' is damaged ({e.Message}); move it away to start over (the open bursts kept in it are lost).", e);
         }
     }
+
+    /// <summary>
+    /// One run at a time uses this file (the digest ledger beside it is held exclusively), so a carry that a sweep holds
+    /// when the file is first loaded was claimed by a run that is gone, killed between its claim and its write-back. Its
+    /// lease ends now, not minutes later: otherwise this run's windows would fail on the account until they gave up, and
+    /// its end-of-input sweep would leave the burst open. Posting it again is safe: the ledger knows what that sweep
+    /// posted. Windows' claims stay, since the shard's next call resumes them as the same owner (the ledger's pending
+    /// claims are released the same way, in <see cref="FileDigestLedger"/>).
+    /// </summary>
+    private static CarryItem EndDeadSweepLease(CarryItem item) =>
+        item.Owner?.StartsWith(CarrySweeper.OwnerPrefix, StringComparison.Ordinal) == true ? item with { Owner = null, OwnedUntilMs = 0 } : item;
 
     private static CarryItem Read(JsonElement e) => new(
         Account: e.GetProperty("account").GetString() ?? throw new FormatException("an item without an account"),

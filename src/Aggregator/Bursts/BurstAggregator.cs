@@ -163,7 +163,8 @@ internal sealed class BurstAggregator
 
     /// <summary>
     /// Puts back what <see cref="Take"/> took, in another process (the next window, the sweeper). An account that
-    /// already has a burst here (a carry found late) keeps it; the carried one, older, is closed now (returned).
+    /// already has a burst here (a carry found late) keeps it; the carried one, older, is closed now (returned), as is a
+    /// carried burst already due on the clock.
     /// </summary>
     public IReadOnlyList<Digest> Put(BurstBuilder? open, BurstBuilder? pending)
     {
@@ -171,6 +172,10 @@ internal sealed class BurstAggregator
         if (open is not null)
         {
             if (_open.ContainsKey(open.Account)) (closed ??= []).Add(open.ToDigest(DueReason(open) ?? BurstCloseReason.WindowEnd, _options, Clock));
+            // Already due on this clock: closed now. Only a later clock would drain its deadline, and the sweeper puts
+            // each due carry into one core whose clock already stands at its "now", so all but the first would be
+            // written back unclosed, one digest per sweep.
+            else if (DueReason(open) is { } due) (closed ??= []).Add(open.ToDigest(due, _options, Clock));
             else
             {
                 _open[open.Account] = open;

@@ -142,6 +142,11 @@ internal sealed class EventSourceMapping(
             {
                 read = true;
                 var window = WindowOf(record.ApproximateArrivalTimestamp);
+                // A record that arrived just before its window's end can become readable only after that window's final
+                // call (made once the end has passed by the wall clock). It joins the next window: opening the finished
+                // one again would reuse its carry token, and the carry store, taking the claim for a retry of that final
+                // call, would hand back what the window had claimed instead of what it wrote, losing the events between.
+                if (cp.LastWindowStart is { } last && window <= last) window = last + options.TumblingWindow;
                 if (cp.WindowStart is { } open && open != window)
                 {
                     if (batch.Count > 0) cp = await InvokeAsync(cp, batch, final: false, cancellationToken).ConfigureAwait(false);
@@ -224,6 +229,7 @@ internal sealed class EventSourceMapping(
             ? cp with
             {
                 WindowStart = null,
+                LastWindowStart = cp.WindowStart,
                 State = new Dictionary<string, string>(),
                 Finished = cp.Finished.Add(summary),
                 OpenWindow = RunTotals.Zero,

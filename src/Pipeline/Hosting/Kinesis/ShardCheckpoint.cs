@@ -34,6 +34,8 @@ internal sealed record ShardCheckpoint
     /// <summary>Sequence number of the last record processed; null before the first.</summary>
     public string? SequenceNumber { get; init; }
     public DateTimeOffset? WindowStart { get; init; }
+    /// <summary>Start of the last window that had its final call: never opened again (see EventSourceMapping.PumpAsync).</summary>
+    public DateTimeOffset? LastWindowStart { get; init; }
     /// <summary>The handler's state for the open window (empty when none is open).</summary>
     public IReadOnlyDictionary<string, string> State { get; init; } = new Dictionary<string, string>();
     /// <summary>Running totals of the open window (from the handler's last answer), for the run's report.</summary>
@@ -51,6 +53,7 @@ internal sealed record ShardCheckpoint
         w.WriteString("shardId", ShardId);
         if (SequenceNumber is null) w.WriteNull("sequenceNumber"); else w.WriteString("sequenceNumber", SequenceNumber);
         if (WindowStart is { } start) w.WriteString("windowStart", start); else w.WriteNull("windowStart");
+        if (LastWindowStart is { } last) w.WriteString("lastWindowStart", last);
         w.WriteStartObject("state");
         foreach (var (k, v) in State) w.WriteString(k, v);
         w.WriteEndObject();
@@ -71,6 +74,7 @@ internal sealed record ShardCheckpoint
             ShardId = e.GetProperty("shardId").GetString()!,
             SequenceNumber = e.TryGetProperty("sequenceNumber", out var seq) && seq.ValueKind == JsonValueKind.String ? seq.GetString() : null,
             WindowStart = e.TryGetProperty("windowStart", out var ws) && ws.ValueKind == JsonValueKind.String ? ws.GetDateTimeOffset() : null,
+            LastWindowStart = e.TryGetProperty("lastWindowStart", out var lws) && lws.ValueKind == JsonValueKind.String ? lws.GetDateTimeOffset() : null,
             State = state,
             OpenWindow = ReadTotals(e, "openWindow"),
             OpenWindowEvents = e.TryGetProperty("openWindowEvents", out var o) ? o.GetInt64() : 0,

@@ -24,14 +24,17 @@ public sealed class DynamoDbDigestLedgerTests(DynaliteFixture dynalite) : IClass
         });
 
     /// <summary>The ledger table as the CDK stack creates it (partition key digestId).</summary>
-    internal static async Task<string> CreateTableAsync(IAmazonDynamoDB client)
+    internal static Task<string> CreateTableAsync(IAmazonDynamoDB client) => CreateKeyedTableAsync(client, "ledger", DynamoDbDigestLedger.KeyAttribute);
+
+    /// <summary>A fresh on-demand table with a string partition key, ACTIVE when returned (every table the function uses).</summary>
+    internal static async Task<string> CreateKeyedTableAsync(IAmazonDynamoDB client, string prefix, string key)
     {
-        var name = "ledger-" + Guid.NewGuid().ToString("N")[..8];
+        var name = prefix + "-" + Guid.NewGuid().ToString("N")[..8];
         await client.CreateTableAsync(new CreateTableRequest
         {
             TableName = name,
-            KeySchema = [new KeySchemaElement(DynamoDbDigestLedger.KeyAttribute, KeyType.HASH)],
-            AttributeDefinitions = [new AttributeDefinition(DynamoDbDigestLedger.KeyAttribute, ScalarAttributeType.S)],
+            KeySchema = [new KeySchemaElement(key, KeyType.HASH)],
+            AttributeDefinitions = [new AttributeDefinition(key, ScalarAttributeType.S)],
             BillingMode = BillingMode.PAY_PER_REQUEST,
         });
         for (int i = 0; i < 100; i++)

@@ -18,24 +18,8 @@ public sealed class DynamoDbCarryStoreTests(DynaliteFixture dynalite) : CarrySto
     protected override bool NamesTheHolder => false;
 
     /// <summary>The carry table as the CDK stack creates it (partition key account).</summary>
-    internal static async Task<string> CreateTableAsync(IAmazonDynamoDB client)
-    {
-        var name = "carry-" + Guid.NewGuid().ToString("N")[..8];
-        await client.CreateTableAsync(new CreateTableRequest
-        {
-            TableName = name,
-            KeySchema = [new KeySchemaElement(DynamoDbCarryStore.KeyAttribute, KeyType.HASH)],
-            AttributeDefinitions = [new AttributeDefinition(DynamoDbCarryStore.KeyAttribute, ScalarAttributeType.S)],
-            BillingMode = BillingMode.PAY_PER_REQUEST,
-        });
-        for (int i = 0; i < 100; i++)
-        {
-            var table = await client.DescribeTableAsync(name);
-            if (table.Table.TableStatus == TableStatus.ACTIVE) return name;
-            await Task.Delay(20); // dynalite activates tables after --createTableMs 50
-        }
-        throw new InvalidOperationException($"table {name} never became ACTIVE");
-    }
+    internal static Task<string> CreateTableAsync(IAmazonDynamoDB client) =>
+        DynamoDbDigestLedgerTests.CreateKeyedTableAsync(client, "carry", DynamoDbCarryStore.KeyAttribute);
 
     protected override async Task<ICarryStore> NewStoreAsync()
     {

@@ -218,7 +218,8 @@ internal sealed class BurstAggregator
     }
 
     /// <summary>An accepted or muted record with its own time, on its way into a burst.</summary>
-    private sealed record Timed(string Account, DateTimeOffset Time, EnrichmentOutcome.Accepted? Accepted, string? MutedRule);
+    // A struct: one is made per event on the hot path.
+    private readonly record struct Timed(string Account, DateTimeOffset Time, EnrichmentOutcome.Accepted? Accepted, string? MutedRule);
 
     /// <summary>A replay's clock: see the class remarks.</summary>
     private void Replay(Timed record, ref List<Digest>? closed)

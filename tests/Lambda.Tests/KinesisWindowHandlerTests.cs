@@ -256,7 +256,7 @@ public sealed class KinesisWindowHandlerTests
 
     private sealed class OutboxFullSink : IDigestSink
     {
-        public Task<DeliveryOutcome> DeliverAsync(Digest digest, CancellationToken cancellationToken) => throw new IOException("outbox full");
+        public Task<DeliveryOutcome> DeliverAsync(Pipeline.Aggregator.Notices.Notice notice, CancellationToken cancellationToken) => throw new IOException("outbox full");
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Pipeline.Aggregator.Alerts;
 using Pipeline.Aggregator.Risk;
 using Pipeline.Enricher.Model;
 
@@ -39,6 +40,7 @@ internal sealed class BurstAggregator
     // Deadlines on the processing clock: when each open burst becomes due unless its account speaks again.
     private readonly PriorityQueue<(string Account, int Version), DateTimeOffset> _deadlines = new();
     private readonly List<Timed> _held = [];
+    private List<Alert>? _alerts;
     private int _heldDenials;
 
     /// <summary>Records of other accounts that keep to a replay's clock and so deny a held jump.</summary>
@@ -59,7 +61,7 @@ internal sealed class BurstAggregator
     public int OpenBursts => _open.Count;
 
     /// <summary>Events counted in open bursts, or waiting for a replay's clock to confirm their time (not yet in any digest).</summary>
-    public long OpenEventCount => _open.Values.Sum(b => (long)b.EventCount) + _held.Count(h => h.Accepted is not null);
+    public long OpenEventCount => _open.Values.Sum(b => (long)b.TotalEventCount) + _held.Count(h => h.Accepted is not null);
 
     /// <summary>Accounts with something in memory: an open burst or counts waiting for one.</summary>
     public IEnumerable<string> Accounts => _open.Keys.Union(_pending.Keys, StringComparer.Ordinal);
@@ -90,6 +92,17 @@ internal sealed class BurstAggregator
         if (arrival is { } at) Apply(timed, at, ref closed);
         else Replay(timed, ref closed);
         return closed ?? (IReadOnlyList<Digest>)[];
+    }
+
+    /// <summary>
+    /// The alerts raised since the last call (risky events at or above <see cref="BurstWindowOptions.AlertSeverity"/>),
+    /// in the order their events were windowed. A host posts them at once.
+    /// </summary>
+    public IReadOnlyList<Alert> TakeAlerts()
+    {
+        if (_alerts is not { Count: > 0 } alerts) return [];
+        _alerts = null;
+        return alerts;
     }
 
     /// <summary>Adds one accepted event (shorthand for <see cref="Feed"/>); returns the digests that closed.</summary>
@@ -292,7 +305,9 @@ internal sealed class BurstAggregator
         if (record.Accepted is { } accepted)
         {
             burst ??= Open(record.Account, at);
-            burst.Add(accepted.Event, accepted.AccountInfo, _catalog, _options, at, note, arrival);
+            if (burst.Add(accepted.Event, accepted.AccountInfo, _catalog, _options, at, note, arrival) is { } risky &&
+                risky.Severity >= _options.AlertSeverity)
+                Raise(burst, accepted, risky, arrival);
         }
         else
         {
@@ -304,6 +319,21 @@ internal sealed class BurstAggregator
         if (at > burst.LastSeenAt) burst.LastSeenAt = at;
         if (arrival > burst.LastArrivalAt) burst.LastArrivalAt = arrival;
         Schedule(burst);
+    }
+
+    private void Raise(BurstBuilder burst, EnrichmentOutcome.Accepted accepted, RiskyEvent risky, DateTimeOffset arrival)
+    {
+        var alert = new Alert
+        {
+            AlertId = Alert.AlertIdFor(burst.Account, accepted.Event.DedupeId),
+            Account = burst.Account,
+            AccountInfo = accepted.AccountInfo ?? burst.AccountInfo,
+            Event = risky,
+            DigestId = BurstBuilder.DigestIdFor(burst.Account, burst.FirstEventId ?? ""),
+            RaisedAt = arrival,
+        };
+        if (burst.AlertIds.Count < BurstBuilder.MaxAlertIds) burst.AlertIds.Add(alert.AlertId);
+        (_alerts ??= []).Add(alert);
     }
 
     /// <summary>The account's own next record, windowed at <paramref name="at"/>, ends its burst first when it lies past the gap or the max window.</summary>

@@ -1,16 +1,22 @@
 using System.IO.Hashing;
 using System.Text;
 using Pipeline.Aggregator.Risk;
+using Pipeline.Aggregator.Rollups;
 using Pipeline.Enricher.Model;
 
 namespace Pipeline.Aggregator.Bursts;
 
 /// <summary>
 /// The open burst of one account: counters only, never the events themselves, so a burst of
-/// 100,000 events costs what its distinct names, principals and regions cost.
+/// 100,000 events costs what its distinct names, principals and regions cost. The counters of the builder itself are
+/// those of people's calls and of events with no actor; each automated actor (a role, a service, a finding type: see
+/// <see cref="ChangeActor"/>) counts in a lane of its own, so a roll-up can take that share and leave the rest.
 /// </summary>
-public sealed class BurstBuilder(string account, DateTimeOffset openedAt)
+public sealed class BurstBuilder(string account, DateTimeOffset openedAt) : ChangeCounts
 {
+    /// <summary>Alert ids kept per burst (for the digest to refer to); more alerts are still posted, only not listed.</summary>
+    public const int MaxAlertIds = 20;
+
     public string Account { get; } = account;
 
     /// <summary>The account's time when the burst opened (its first event's windowed time): the max window counts from here.</summary>
@@ -37,35 +43,42 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt)
     public int LateCount { get; set; }
     public TimeSpan LateMaxDelay { get; set; }
 
-    public DateTimeOffset FirstEventTime { get; set; } = DateTimeOffset.MaxValue;
-    public DateTimeOffset LastEventTime { get; set; } = DateTimeOffset.MinValue;
     public string? FirstEventId { get; set; }
     public AccountInfo? AccountInfo { get; set; }
-    public int EventCount { get; set; }
-    public int ErrorCount { get; set; }
-    public int ReadOnlyCount { get; set; }
-    public int RiskyCount { get; set; }
     public int Duplicates { get; set; }
 
     /// <summary>Bumped on every change of the burst's deadlines, so stale entries in the deadline queue are recognised.</summary>
     public int Version { get; set; }
 
-    public Dictionary<string, int> EventNames { get; } = new(StringComparer.Ordinal);
-    public Dictionary<string, int> Principals { get; } = new(StringComparer.Ordinal);
-    public Dictionary<string, int> Regions { get; } = new(StringComparer.Ordinal);
-    public Dictionary<string, int> Sources { get; } = new(StringComparer.Ordinal);
-    public Dictionary<string, int> DetailTypes { get; } = new(StringComparer.Ordinal);
-    public Dictionary<string, int> ErrorCodes { get; } = new(StringComparer.Ordinal);
-    public Dictionary<string, int> SourceIps { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, int> Muted { get; } = new(StringComparer.Ordinal);
-    public List<RiskyEvent> Risky { get; } = [];
-    public Dictionary<(string EventName, string ErrorCode, string? Principal), FailedCall> Failures { get; } = [];
+
+    /// <summary>The automated actors' shares of the burst, by actor (see <see cref="ChangeActor"/>); empty for a burst of people only.</summary>
+    public Dictionary<(ActorKind Kind, string Name), ChangeCounts> Lanes { get; } = [];
+
+    /// <summary>Ids of the immediate alerts raised from the burst's events, at most <see cref="MaxAlertIds"/>.</summary>
+    public List<string> AlertIds { get; } = [];
+
+    /// <summary>Events in the burst, of every lane.</summary>
+    public int TotalEventCount
+    {
+        get
+        {
+            int total = EventCount;
+            foreach (var lane in Lanes.Values) total += lane.EventCount;
+            return total;
+        }
+    }
+
+    /// <summary>The earliest and latest time shown of the burst's events, of every lane.</summary>
+    public DateTimeOffset BurstFirstEventTime => Lanes.Values.Aggregate(FirstEventTime, (t, l) => l.FirstEventTime < t ? l.FirstEventTime : t);
+    public DateTimeOffset BurstLastEventTime => Lanes.Values.Aggregate(LastEventTime, (t, l) => l.LastEventTime > t ? l.LastEventTime : t);
 
     /// <summary>
     /// Counts one event, windowed at <paramref name="at"/>. The digest's time range shows the events' own times, except a
     /// skewed one's, which would stretch it to a date that never happened: that one counts at its arrival.
     /// </summary>
-    public void Add(OrgEvent evt, AccountInfo? info, RiskCatalog catalog, BurstWindowOptions options, DateTimeOffset at, ClockNote note = ClockNote.OnTime, DateTimeOffset? arrival = null)
+    /// <returns>The event as a risky event when the catalog flags it (the host may alert on it at once), else null.</returns>
+    public RiskyEvent? Add(OrgEvent evt, AccountInfo? info, RiskCatalog catalog, BurstWindowOptions options, DateTimeOffset at, ClockNote note = ClockNote.OnTime, DateTimeOffset? arrival = null)
     {
         var shown = evt.Time;
         if (note == ClockNote.Skewed)
@@ -79,53 +92,17 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt)
             LateCount++;
             if (arrived - evt.Time > LateMaxDelay) LateMaxDelay = arrived - evt.Time;
         }
-        if (shown < FirstEventTime) FirstEventTime = shown;
-        if (shown > LastEventTime) LastEventTime = shown;
         // The first event to *arrive* names the burst: arrival order is what a retry replays.
         FirstEventId ??= evt.DedupeId;
         if (info is not null) AccountInfo = info;
-        EventCount++;
 
-        Count(EventNames, evt.ActionName);
-        Count(Regions, evt.Region);
-        Count(DetailTypes, evt.DetailType);
-        var ct = evt.CloudTrail;
-        Count(Sources, ct?.EventSource ?? evt.Source);
-        if (evt.Principal is { } principal) Count(Principals, principal);
-        if (ct?.SourceIpAddress is { } ip) Count(SourceIps, ip);
-        if (ct?.ReadOnly == true) ReadOnlyCount++;
-
-        if (ct?.ErrorCode is { } code)
+        ChangeCounts counts = this;
+        if (ChangeActor.TryGet(evt, out var kind, out var name))
         {
-            ErrorCount++;
-            Count(ErrorCodes, code);
-            var key = (ct.EventName, code, evt.Principal);
-            if (Failures.TryGetValue(key, out var failure))
-                Failures[key] = failure with { Count = failure.Count + 1 };
-            else if (Failures.Count < options.MaxFailuresPerDigest)
-                Failures[key] = new FailedCall(ct.EventName, evt.Principal, code, ct.ErrorMessage, 1);
+            if (!Lanes.TryGetValue((kind, name), out var lane)) Lanes[(kind, name)] = lane = new ChangeCounts();
+            counts = lane;
         }
-
-        if (catalog.Assess(evt) is { } rule)
-        {
-            RiskyCount++;
-            var risky = new RiskyEvent(evt.ActionName, evt.Principal, evt.Time,
-                evt.Finding is { } f ? $"{rule.Reason}: {f.Title}" : rule.Reason,
-                rule.Severity, ct?.Target, ct?.SourceIpAddress, ct?.ErrorCode, evt.Region);
-            KeepRisky(risky, options.MaxRiskyPerDigest);
-        }
-    }
-
-    /// <summary>Keeps the most severe risky events, earliest first among equals, within the cap.</summary>
-    private void KeepRisky(RiskyEvent risky, int cap)
-    {
-        if (Risky.Count < cap) { Risky.Add(risky); return; }
-        int weakest = 0;
-        for (int i = 1; i < Risky.Count; i++)
-            if (Risky[i].Severity < Risky[weakest].Severity ||
-                (Risky[i].Severity == Risky[weakest].Severity && Risky[i].EventTime > Risky[weakest].EventTime))
-                weakest = i;
-        if (risky.Severity > Risky[weakest].Severity) Risky[weakest] = risky;
+        return counts.Count(evt, shown, catalog, options);
     }
 
     public void AddMuted(string rule, int count = 1) => Muted[rule] = Muted.GetValueOrDefault(rule) + count;
@@ -136,49 +113,57 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt)
 
     /// <summary>
     /// The digest of the burst. <c>ClosedAt</c> is the processing time at which it closed: when it fell due, or earlier,
-    /// when the account's own next event ended it (<paramref name="clock"/>, the processing clock then).
+    /// when the account's own next event ended it (<paramref name="clock"/>, the processing clock then). A burst with
+    /// automated actors' lanes has one part per lane (and one for the rest), and its counts are theirs combined.
     /// </summary>
-    public Digest ToDigest(BurstCloseReason reason, BurstWindowOptions options, DateTimeOffset clock) => new()
+    public Digest ToDigest(BurstCloseReason reason, BurstWindowOptions options, DateTimeOffset clock)
     {
-        ClosedAt = reason switch
+        var header = new Digest
         {
-            BurstCloseReason.QuietGap => Min(clock, LastSeenAt + options.Gap + options.Lateness + Lag),
-            BurstCloseReason.MaxWindow => Min(clock, OpenedAt + options.MaxWindow + options.Lateness + Lag),
-            BurstCloseReason.WindowEnd => clock,
-            _ => Min(LastSeenAt + options.Gap, OpenedAt + options.MaxWindow) + options.Lateness + Lag,
-        },
-        DigestId = DigestIdFor(Account, FirstEventId ?? ""),
-        Account = Account,
-        AccountInfo = AccountInfo,
-        FirstEventTime = FirstEventTime,
-        LastEventTime = LastEventTime,
-        EventCount = EventCount,
-        ErrorCount = ErrorCount,
-        ReadOnlyCount = ReadOnlyCount,
-        EventNames = Ranked(EventNames),
-        Principals = Ranked(Principals),
-        Regions = Ranked(Regions),
-        Sources = Ranked(Sources),
-        DetailTypes = Ranked(DetailTypes),
-        ErrorCodes = Ranked(ErrorCodes),
-        SourceIps = Ranked(SourceIps),
-        Risky = [.. Risky.OrderByDescending(r => r.Severity).ThenBy(r => r.EventTime).ThenBy(r => r.EventName, StringComparer.Ordinal)],
-        RiskyCount = RiskyCount,
-        Failures = [.. Failures.Values.OrderByDescending(f => f.Count).ThenBy(f => f.EventName, StringComparer.Ordinal).ThenBy(f => f.ErrorCode, StringComparer.Ordinal)],
-        Muted = Ranked(Muted),
-        Duplicates = Duplicates,
-        SkewedCount = SkewedCount,
-        SkewedLatestTime = SkewedLatestTime,
-        LateCount = LateCount,
-        LateMaxDelay = LateMaxDelay,
-        ClosedBy = reason,
-    };
+            ClosedAt = reason switch
+            {
+                BurstCloseReason.QuietGap => Min(clock, LastSeenAt + options.Gap + options.Lateness + Lag),
+                BurstCloseReason.MaxWindow => Min(clock, OpenedAt + options.MaxWindow + options.Lateness + Lag),
+                BurstCloseReason.WindowEnd => clock,
+                _ => Min(LastSeenAt + options.Gap, OpenedAt + options.MaxWindow) + options.Lateness + Lag,
+            },
+            DigestId = DigestIdFor(Account, FirstEventId ?? ""),
+            Account = Account,
+            AccountInfo = AccountInfo,
+            FirstEventTime = FirstEventTime,
+            LastEventTime = LastEventTime,
+            EventCount = EventCount,
+            ErrorCount = ErrorCount,
+            ReadOnlyCount = ReadOnlyCount,
+            EventNames = [],
+            Principals = [],
+            Regions = [],
+            Sources = [],
+            DetailTypes = [],
+            ErrorCodes = [],
+            SourceIps = [],
+            Risky = [],
+            RiskyCount = RiskyCount,
+            Failures = [],
+            Muted = Ranked(Muted),
+            Duplicates = Duplicates,
+            SkewedCount = SkewedCount,
+            SkewedLatestTime = SkewedLatestTime,
+            LateCount = LateCount,
+            LateMaxDelay = LateMaxDelay,
+            AlertIds = [.. AlertIds],
+            ClosedBy = reason,
+        };
+        var own = ToPart(header, actorKey: null);
+        if (Lanes.Count == 0) return own;
+        var parts = new List<Digest>(Lanes.Count + 1);
+        if (EventCount > 0) parts.Add(own);
+        foreach (var ((kind, name), lane) in Lanes.OrderBy(l => l.Key.Kind).ThenBy(l => l.Key.Name, StringComparer.Ordinal))
+            parts.Add(lane.ToPart(header, ChangeActor.Key(kind, name)));
+        return DigestParts.Combine(header, parts, options) with { Parts = parts };
+    }
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
-
-    /// <summary>Highest count first; ties by name, so the same input always renders the same digest.</summary>
-    internal static IReadOnlyList<KeyValuePair<string, int>> Ranked(Dictionary<string, int> counts) =>
-        [.. counts.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)];
 
     /// <summary>Same account and same first event → same id, across retries and hosts.</summary>
     internal static string DigestIdFor(string account, string firstEventId)
@@ -186,6 +171,4 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt)
         var hash = XxHash128.Hash(Encoding.UTF8.GetBytes($"{account}|{firstEventId}"));
         return Convert.ToHexStringLower(hash);
     }
-
-    private static void Count(Dictionary<string, int> counts, string key) => counts[key] = counts.GetValueOrDefault(key) + 1;
 }

@@ -1,3 +1,4 @@
+using Pipeline.Aggregator.Rollups;
 using Pipeline.Enricher.Model;
 
 namespace Pipeline.Aggregator.Bursts;
@@ -33,8 +34,6 @@ public static class BurstStateCodec
         w.Write(b.Account);
         w.Write(b.OpenedAt.UtcTicks);
         w.Write(b.LastSeenAt.UtcTicks);
-        w.Write(b.FirstEventTime.UtcTicks);
-        w.Write(b.LastEventTime.UtcTicks);
         WriteOptional(w, b.FirstEventId);
         w.Write(b.AccountInfo is not null);
         if (b.AccountInfo is { } info)
@@ -46,11 +45,33 @@ public static class BurstStateCodec
             WriteOptional(w, info.Owner);
             WriteOptional(w, info.SlackChannel);
         }
+        w.Write7BitEncodedInt(b.Duplicates);
+        WriteCounts(w, b.Muted);
+        w.Write7BitEncodedInt(b.SkewedCount);
+        w.Write(b.SkewedLatestTime?.UtcTicks ?? 0L);
+        w.Write7BitEncodedInt(b.LateCount);
+        w.Write(b.LateMaxDelay.Ticks);
+        w.Write(b.LastArrivalAt.UtcTicks);
+        w.Write7BitEncodedInt(b.AlertIds.Count);
+        foreach (var id in b.AlertIds) w.Write(id);
+        WriteChangeCounts(w, b);
+        w.Write7BitEncodedInt(b.Lanes.Count);
+        foreach (var ((kind, name), lane) in b.Lanes)
+        {
+            w.Write((byte)kind);
+            w.Write(name);
+            WriteChangeCounts(w, lane);
+        }
+    }
+
+    private static void WriteChangeCounts(BinaryWriter w, ChangeCounts b)
+    {
+        w.Write(b.FirstEventTime.UtcTicks);
+        w.Write(b.LastEventTime.UtcTicks);
         w.Write7BitEncodedInt(b.EventCount);
         w.Write7BitEncodedInt(b.ErrorCount);
         w.Write7BitEncodedInt(b.ReadOnlyCount);
         w.Write7BitEncodedInt(b.RiskyCount);
-        w.Write7BitEncodedInt(b.Duplicates);
         foreach (var counts in Counters(b)) WriteCounts(w, counts);
         w.Write7BitEncodedInt(b.Risky.Count);
         foreach (var risky in b.Risky)
@@ -74,11 +95,6 @@ public static class BurstStateCodec
             WriteOptional(w, failure.ErrorMessage);
             w.Write7BitEncodedInt(failure.Count);
         }
-        w.Write7BitEncodedInt(b.SkewedCount);
-        w.Write(b.SkewedLatestTime?.UtcTicks ?? 0L);
-        w.Write7BitEncodedInt(b.LateCount);
-        w.Write(b.LateMaxDelay.Ticks);
-        w.Write(b.LastArrivalAt.UtcTicks);
     }
 
     /// <summary>One account's carry (its open burst and the counts waiting for one), for a carry store.</summary>
@@ -102,8 +118,6 @@ public static class BurstStateCodec
         var b = new BurstBuilder(r.ReadString(), Time(r.ReadInt64()))
         {
             LastSeenAt = Time(r.ReadInt64()),
-            FirstEventTime = Time(r.ReadInt64()),
-            LastEventTime = Time(r.ReadInt64()),
             FirstEventId = ReadOptional(r),
         };
         if (r.ReadBoolean())
@@ -116,11 +130,37 @@ public static class BurstStateCodec
                 SlackChannel = ReadOptional(r),
             };
         }
+        b.Duplicates = r.Read7BitEncodedInt();
+        ReadCounts(r, b.Muted);
+        b.SkewedCount = r.Read7BitEncodedInt();
+        long skewed = r.ReadInt64();
+        b.SkewedLatestTime = skewed == 0 ? null : Time(skewed);
+        b.LateCount = r.Read7BitEncodedInt();
+        b.LateMaxDelay = TimeSpan.FromTicks(r.ReadInt64());
+        b.LastArrivalAt = Time(r.ReadInt64());
+        int alerts = r.Read7BitEncodedInt();
+        for (int i = 0; i < alerts; i++) b.AlertIds.Add(r.ReadString());
+        ReadChangeCounts(r, b);
+        int lanes = r.Read7BitEncodedInt();
+        for (int i = 0; i < lanes; i++)
+        {
+            var kind = (ActorKind)r.ReadByte();
+            var name = r.ReadString();
+            var lane = new ChangeCounts();
+            ReadChangeCounts(r, lane);
+            b.Lanes[(kind, name)] = lane;
+        }
+        return b;
+    }
+
+    private static void ReadChangeCounts(BinaryReader r, ChangeCounts b)
+    {
+        b.FirstEventTime = Time(r.ReadInt64());
+        b.LastEventTime = Time(r.ReadInt64());
         b.EventCount = r.Read7BitEncodedInt();
         b.ErrorCount = r.Read7BitEncodedInt();
         b.ReadOnlyCount = r.Read7BitEncodedInt();
         b.RiskyCount = r.Read7BitEncodedInt();
-        b.Duplicates = r.Read7BitEncodedInt();
         foreach (var counts in Counters(b)) ReadCounts(r, counts);
         int risky = r.Read7BitEncodedInt();
         for (int i = 0; i < risky; i++)
@@ -142,18 +182,11 @@ public static class BurstStateCodec
             var failure = new FailedCall(r.ReadString(), ReadOptional(r), r.ReadString(), ReadOptional(r), r.Read7BitEncodedInt());
             b.Failures[(failure.EventName, failure.ErrorCode, failure.Principal)] = failure;
         }
-        b.SkewedCount = r.Read7BitEncodedInt();
-        long skewed = r.ReadInt64();
-        b.SkewedLatestTime = skewed == 0 ? null : Time(skewed);
-        b.LateCount = r.Read7BitEncodedInt();
-        b.LateMaxDelay = TimeSpan.FromTicks(r.ReadInt64());
-        b.LastArrivalAt = Time(r.ReadInt64());
-        return b;
     }
 
     // The order is the format: append new counters at the end only (and bump the caller's state version).
-    private static Dictionary<string, int>[] Counters(BurstBuilder b) =>
-        [b.EventNames, b.Principals, b.Regions, b.Sources, b.DetailTypes, b.ErrorCodes, b.SourceIps, b.Muted];
+    private static Dictionary<string, int>[] Counters(ChangeCounts b) =>
+        [b.EventNames, b.Principals, b.Regions, b.Sources, b.DetailTypes, b.ErrorCodes, b.SourceIps];
 
     private static void WriteCounts(BinaryWriter w, Dictionary<string, int> counts)
     {

@@ -26,6 +26,13 @@ public sealed record BurstWindowOptions
     /// <summary>Distinct failures (event name + error code + principal) kept per digest, with their counts.</summary>
     public int MaxFailuresPerDigest { get; init; } = 10;
 
+    /// <summary>
+    /// Risky events at or above this severity are also posted at once as an alert, when they arrive, not only in their
+    /// burst's digest when it closes. Null: no alerts. Default critical (root activity, logging or monitoring stopped,
+    /// detectors disabled, leaving the organization).
+    /// </summary>
+    public RiskSeverity? AlertSeverity { get; init; } = RiskSeverity.Critical;
+
     public void Validate()
     {
         if (Gap <= TimeSpan.Zero) throw new InvalidOptionException($"{{Gap}} must be positive (got {Format(Gap)}).");

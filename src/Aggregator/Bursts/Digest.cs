@@ -1,3 +1,4 @@
+using Pipeline.Aggregator.Notices;
 using Pipeline.Enricher.Model;
 
 namespace Pipeline.Aggregator.Bursts;
@@ -19,7 +20,7 @@ public enum BurstCloseReason
 /// One closed burst of one account: what the Slack message and the JSON line are made from.
 /// Counts are complete; lists that could grow without bound (risky events) are capped and say how many were left out.
 /// </summary>
-public sealed record Digest
+public sealed record Digest : Notice
 {
     /// <summary>Deterministic id (account + first event): the same burst always gets the same id, so a ledger can refuse to post it twice.</summary>
     public required string DigestId { get; init; }
@@ -67,6 +68,29 @@ public sealed record Digest
     public DateTimeOffset ClosedAt { get; init; }
 
     public string? AccountName => AccountInfo?.Name;
+
+    /// <summary>
+    /// The burst's shares by actor, when automation took part: one part per automated actor (<see cref="ActorKey"/>
+    /// set: <c>role/NAME</c>, <c>service/NAME</c>, <c>finding/TYPE</c>) and one for everything else (people's calls;
+    /// <see cref="ActorKey"/> null). Empty when the burst had no automated actor. The digest's counts are its parts' combined.
+    /// </summary>
+    public IReadOnlyList<Digest> Parts { get; init; } = [];
+
+    /// <summary>On a part: the automated actor whose share it is; null on a whole digest and on the share of people.</summary>
+    public string? ActorKey { get; init; }
+
+    /// <summary>Ids of the immediate alerts raised from this burst's events (posted when they arrived).</summary>
+    public IReadOnlyList<string> AlertIds { get; init; } = [];
+
+    /// <summary>The roll-up that explains part or all of this burst (null when none does).</summary>
+    public string? RollupId { get; init; }
+
+    /// <summary>Events of this burst the roll-up explains; when it is all of them the digest is not posted on its own.</summary>
+    public int FoldedEventCount { get; init; }
+
+    public override string NoticeId => DigestId;
+    public override string Kind => "digest";
+    public override bool Posted => FoldedEventCount < EventCount;
 }
 
 /// <summary>One risky event of a digest: what happened, who did it, and why the catalog flags it.</summary>

@@ -20,6 +20,18 @@ public sealed record RunSummary(
     /// <summary>Digests kept in the outbox after delivery finally failed (null when the run did not deliver).</summary>
     public long? Outboxed { get; init; }
 
+    /// <summary>Immediate alerts raised (each also counted in its burst's digest).</summary>
+    public long Alerts { get; init; }
+
+    /// <summary>
+    /// Slack messages the run posts: alerts, roll-ups, and digests not wholly explained by a roll-up (null when the host
+    /// does not count them). Set by the host, which runs the roll-up planner.
+    /// </summary>
+    public long? Messages { get; init; }
+
+    /// <summary>Roll-ups made (null when the host does not make them).</summary>
+    public long? Rollups { get; init; }
+
     /// <summary>Events of open bursts taken over from an earlier window or run (a carry): received there, digested or open here.</summary>
     public long CarriedIn { get; init; }
 
@@ -48,6 +60,9 @@ internal sealed class RunTally
     public long Digests { get; private set; }
     public long CarriedIn { get; private set; }
     public long CarriedOut { get; private set; }
+    public long Alerts { get; private set; }
+
+    public void CountAlerts(int alerts) => Alerts += alerts;
 
     public void CountCarriedIn(long events) => CarriedIn += events;
 
@@ -90,6 +105,7 @@ internal sealed class RunTally
     {
         CarriedIn = CarriedIn,
         CarriedOut = CarriedOut,
+        Alerts = Alerts,
     };
 
     /// <summary>Continues counting from a summary (a host that carries the tally between invocations).</summary>
@@ -105,6 +121,7 @@ internal sealed class RunTally
             Digests = summary.Digests,
             CarriedIn = summary.CarriedIn,
             CarriedOut = summary.CarriedOut,
+            Alerts = summary.Alerts,
             // Accepted events are either digested, still in an open burst or carried on (less those carried in).
             Accepted = summary.Digested + summary.OpenEvents + summary.CarriedOut - summary.CarriedIn,
         };

@@ -1,4 +1,4 @@
-using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Notices;
 
 namespace Pipeline.Aggregator.Delivery;
 
@@ -8,19 +8,19 @@ namespace Pipeline.Aggregator.Delivery;
 /// </summary>
 public sealed class FanOutSink(IReadOnlyList<IDigestSink> sinks) : IDigestSink
 {
-    public async Task<DeliveryOutcome> DeliverAsync(Digest digest, CancellationToken cancellationToken)
+    public async Task<DeliveryOutcome> DeliverAsync(Notice notice, CancellationToken cancellationToken)
     {
         var worst = DeliveryOutcome.Delivered;
         foreach (var sink in sinks)
         {
-            var outcome = await sink.DeliverAsync(digest, cancellationToken).ConfigureAwait(false);
+            var outcome = await sink.DeliverAsync(notice, cancellationToken).ConfigureAwait(false);
             if (outcome.Status > worst.Status) worst = outcome;
         }
         return worst;
     }
 }
 
-/// <summary>Counts what became of the digests that pass through it, for a run's summary.</summary>
+/// <summary>Counts what became of the notices that pass through it, for a run's summary (notices not posted are not counted).</summary>
 public sealed class CountingSink(IDigestSink inner) : IDigestSink
 {
     private long _delivered, _parked, _failed;
@@ -29,9 +29,10 @@ public sealed class CountingSink(IDigestSink inner) : IDigestSink
     public long Parked => Interlocked.Read(ref _parked);
     public long Failed => Interlocked.Read(ref _failed);
 
-    public async Task<DeliveryOutcome> DeliverAsync(Digest digest, CancellationToken cancellationToken)
+    public async Task<DeliveryOutcome> DeliverAsync(Notice notice, CancellationToken cancellationToken)
     {
-        var outcome = await inner.DeliverAsync(digest, cancellationToken).ConfigureAwait(false);
+        var outcome = await inner.DeliverAsync(notice, cancellationToken).ConfigureAwait(false);
+        if (!notice.Posted) return outcome;
         switch (outcome.Status)
         {
             case DeliveryStatus.Delivered: Interlocked.Increment(ref _delivered); break;

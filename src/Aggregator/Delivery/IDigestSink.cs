@@ -1,4 +1,4 @@
-using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Notices;
 
 namespace Pipeline.Aggregator.Delivery;
 
@@ -20,10 +20,12 @@ public sealed record DeliveryOutcome(DeliveryStatus Status, string? Detail = nul
 }
 
 /// <summary>
-/// Where closed digests go: a terminal, a JSON stream, Slack, several at once. Every host hands its digests to one
-/// of these and nothing else, so a destination is added without touching a host.
+/// Where notices go (closed digests, roll-ups, alerts): a terminal, a JSON stream, Slack, several at once. Every host
+/// hands its notices to one of these and nothing else, so a destination is added without touching a host. A digest a
+/// roll-up fully explains (<see cref="Notice.Posted"/> false) still reaches every sink: the JSON stream records it,
+/// Slack skips it.
 /// </summary>
 public interface IDigestSink
 {
-    Task<DeliveryOutcome> DeliverAsync(Digest digest, CancellationToken cancellationToken);
+    Task<DeliveryOutcome> DeliverAsync(Notice notice, CancellationToken cancellationToken);
 }

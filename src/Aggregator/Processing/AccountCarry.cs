@@ -41,7 +41,7 @@ public static class AccountCarryCodec
     /// </summary>
     public const int MaxStoredBytes = 190_000;
 
-    private const byte FormatVersion = 1;
+    private const byte FormatVersion = 2; // 2: bursts carry actor lanes and alert ids
 
     public static byte[] Encode(AccountCarry carry)
     {

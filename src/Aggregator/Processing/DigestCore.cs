@@ -1,4 +1,6 @@
+using Pipeline.Aggregator.Alerts;
 using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Rollups;
 using Pipeline.Aggregator.Risk;
 using Pipeline.Enricher.Accounts;
 using Pipeline.Enricher.Dedupe;
@@ -12,18 +14,26 @@ public sealed record DigestCoreOptions
 {
     public EnricherOptions Enricher { get; init; } = new();
     public BurstWindowOptions Window { get; init; } = new();
+    /// <summary>When the same change in many accounts becomes one roll-up (run by the host beside the core: <see cref="RollupPlanner"/>).</summary>
+    public RollupOptions Rollup { get; init; } = new();
 
     public void Validate()
     {
         Enricher.Validate();
         Window.Validate();
+        Rollup.Validate();
     }
 }
 
-/// <summary>What one call of <see cref="DigestCore.ProcessAsync"/> produced: each record's outcome, in input order, and the digests that closed, in closing order.</summary>
+/// <summary>
+/// What one call of <see cref="DigestCore.ProcessAsync"/> produced: each record's outcome, in input order, the digests
+/// that closed, in closing order, and the alerts raised (post these first: they are what cannot wait).
+/// </summary>
 public sealed record CoreBatch(IReadOnlyList<EnrichmentOutcome> Outcomes, IReadOnlyList<Digest> Digests)
 {
     public static readonly CoreBatch Empty = new([], []);
+
+    public IReadOnlyList<Alert> Alerts { get; init; } = [];
 }
 
 /// <summary>What <see cref="DigestCore.TakeAll(int)"/> hands on, and what it had to close or forget to fit the store's items.</summary>
@@ -86,7 +96,18 @@ public sealed class DigestCore
             _tally.Count(outcomes[i]);
             Count(_aggregator.Feed(outcomes[i], records[i].ArrivalTime), ref digests);
         }
-        return new CoreBatch(outcomes, digests ?? (IReadOnlyList<Digest>)[]);
+        return new CoreBatch(outcomes, digests ?? (IReadOnlyList<Digest>)[]) { Alerts = TakeAlerts() };
+    }
+
+    /// <summary>
+    /// Alerts raised outside <see cref="ProcessAsync"/> (records a replay held for its clock, settled later); a host that
+    /// calls <see cref="SettleHeld"/> or <see cref="Flush"/> posts these too.
+    /// </summary>
+    public IReadOnlyList<Alert> TakeAlerts()
+    {
+        var alerts = _aggregator.TakeAlerts();
+        _tally.CountAlerts(alerts.Count);
+        return alerts;
     }
 
     /// <summary>Moves the processing clock on by <paramref name="elapsed"/> without an event (an idle live stream); returns what that closes.</summary>
@@ -112,7 +133,7 @@ public sealed class DigestCore
     public IReadOnlyList<Digest> Put(AccountCarry carry)
     {
         _enricher.Deduplicator.Restore(carry.Dedupe);
-        if (carry.Open is { } open) _tally.CountCarriedIn(open.EventCount);
+        if (carry.Open is { } open) _tally.CountCarriedIn(open.TotalEventCount);
         return Counted(_aggregator.Put(carry.Open, carry.Pending));
     }
 
@@ -154,7 +175,7 @@ public sealed class DigestCore
                     carry = carry with { Open = null };
                 }
             }
-            if (carry.Open is { } carried) _tally.CountCarriedOut(carried.EventCount);
+            if (carry.Open is { } carried) _tally.CountCarriedOut(carried.TotalEventCount);
             carries.Add(carry);
         }
         return new CarryHandOff(carries, closedEarly ?? (IReadOnlyList<Digest>)[], dropped);

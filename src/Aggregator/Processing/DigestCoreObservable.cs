@@ -68,7 +68,8 @@ public static class DigestCoreObservable
                 {
                     lock (gate)
                     {
-                        observer.OnNext(new CoreBatch([], core.Flush(endReason)));
+                        var flushed = core.Flush(endReason);
+                        observer.OnNext(new CoreBatch([], flushed) { Alerts = core.TakeAlerts() }); // records a replay held raise theirs only now
                         observer.OnCompleted();
                     }
                 });

@@ -1,6 +1,9 @@
 using System.Numerics;
 using System.Text.Json;
+using Pipeline.Aggregator.Alerts;
 using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Notices;
+using Pipeline.Aggregator.Rollups;
 using Pipeline.Enricher.Parsing;
 
 namespace Pipeline.Aggregator.Rendering;
@@ -15,6 +18,22 @@ public static class DigestJson
     private static readonly JsonWriterOptions WriterOptions = new() { Indented = false };
 
     public static void WriteDigest(Stream output, Digest d) => WriteLine(output, "digest", d, DigestFields);
+
+    public static void WriteRollup(Stream output, Rollup r) => WriteLine(output, "rollup", r, RollupFields);
+
+    public static void WriteAlert(Stream output, Alert a) => WriteLine(output, "alert", a, AlertFields);
+
+    /// <summary>Any notice as its line: <c>digest</c>, <c>rollup</c> or <c>alert</c>.</summary>
+    public static void Write(Stream output, Notice notice)
+    {
+        switch (notice)
+        {
+            case Digest d: WriteDigest(output, d); break;
+            case Rollup r: WriteRollup(output, r); break;
+            case Alert a: WriteAlert(output, a); break;
+            default: throw new ArgumentException($"unknown notice {notice.GetType().Name}", nameof(notice));
+        }
+    }
 
     public static void WriteSummary(Stream output, RunSummary s) => WriteLine(output, "summary", s, SummaryFields);
 
@@ -64,15 +83,7 @@ public static class DigestJson
         foreach (var r in d.Risky)
         {
             w.WriteStartObject();
-            w.WriteString("eventName", r.EventName);
-            WriteStringOrNull(w, "principal", r.Principal);
-            w.WriteString("eventTime", EventTime.Format(r.EventTime));
-            w.WriteString("reason", r.Reason);
-            w.WriteString("severity", r.Severity.ToString().ToLowerInvariant());
-            w.WriteString("region", r.Region);
-            if (r.Target is not null) w.WriteString("target", r.Target);
-            if (r.SourceIp is not null) w.WriteString("sourceIP", r.SourceIp);
-            if (r.ErrorCode is not null) w.WriteString("errorCode", r.ErrorCode);
+            RiskyFields(w, r);
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -95,6 +106,116 @@ public static class DigestJson
         if (d.SkewedLatestTime is { } stated) w.WriteString("skewedLatestTime", EventTime.Format(stated));
         w.WriteNumber("lateCount", d.LateCount);
         if (d.LateCount > 0) w.WriteNumber("lateMaxDelaySeconds", Math.Round(d.LateMaxDelay.TotalSeconds, 3));
+        // Roll-ups (docs/rollups.md): the burst's shares by automated actor, and which roll-up took which.
+        if (d.Parts.Count > 0)
+        {
+            w.WriteStartArray("actors");
+            foreach (var part in d.Parts)
+            {
+                w.WriteStartObject();
+                WriteStringOrNull(w, "actor", part.ActorKey);
+                w.WriteNumber("eventCount", part.EventCount);
+                if (part.RollupId is not null) w.WriteString("rollupId", part.RollupId);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        if (d.RollupId is not null)
+        {
+            w.WriteString("rollupId", d.RollupId);
+            w.WriteNumber("foldedEventCount", d.FoldedEventCount);
+            w.WriteBoolean("posted", d.Posted);
+        }
+        if (d.AlertIds.Count > 0)
+        {
+            w.WriteStartArray("alertIds");
+            foreach (var id in d.AlertIds) w.WriteStringValue(id);
+            w.WriteEndArray();
+        }
+    }
+
+    private static void RiskyFields(Utf8JsonWriter w, RiskyEvent r)
+    {
+        w.WriteString("eventName", r.EventName);
+        WriteStringOrNull(w, "principal", r.Principal);
+        w.WriteString("eventTime", EventTime.Format(r.EventTime));
+        w.WriteString("reason", r.Reason);
+        w.WriteString("severity", Severity(r.Severity));
+        w.WriteString("region", r.Region);
+        if (r.Target is not null) w.WriteString("target", r.Target);
+        if (r.SourceIp is not null) w.WriteString("sourceIP", r.SourceIp);
+        if (r.ErrorCode is not null) w.WriteString("errorCode", r.ErrorCode);
+    }
+
+    private static string Severity(RiskSeverity s) => s.ToString().ToLowerInvariant();
+
+    private static void RollupFields(Utf8JsonWriter w, Rollup r)
+    {
+        w.WriteString("rollupId", r.RollupId);
+        w.WriteString("actor", r.ActorKey);
+        w.WriteString("firstEventTime", EventTime.Format(r.FirstEventTime));
+        w.WriteString("lastEventTime", EventTime.Format(r.LastEventTime));
+        w.WriteString("closedAt", EventTime.Format(r.ClosedAt));
+        w.WriteNumber("accountCount", r.Accounts.Count);
+        w.WriteStartArray("accounts");
+        foreach (var a in r.Accounts)
+        {
+            w.WriteStartObject();
+            w.WriteString("account", a.Account);
+            WriteStringOrNull(w, "accountName", a.AccountName);
+            w.WriteString("digestId", a.DigestId);
+            w.WriteNumber("eventCount", a.EventCount);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteNumber("eventCount", r.EventCount);
+        w.WriteNumber("errorCount", r.ErrorCount);
+        WriteCounts(w, "eventNames", r.EventNames);
+        WriteCounts(w, "principals", r.Principals);
+        WriteCounts(w, "regions", r.Regions);
+        w.WriteStartArray("errors");
+        foreach (var f in r.Failures)
+        {
+            w.WriteStartObject();
+            w.WriteString("eventName", f.EventName);
+            w.WriteString("errorCode", f.ErrorCode);
+            if (f.ErrorMessage is not null) w.WriteString("errorMessage", f.ErrorMessage);
+            w.WriteNumber("count", f.Count);
+            WriteStrings(w, "accounts", f.Accounts);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteNumber("riskyCount", r.RiskyCount);
+        w.WriteStartArray("risky");
+        foreach (var k in r.Risky)
+        {
+            w.WriteStartObject();
+            w.WriteString("eventName", k.EventName);
+            w.WriteString("reason", k.Reason);
+            w.WriteString("severity", Severity(k.Severity));
+            if (k.Target is not null) w.WriteString("target", k.Target);
+            w.WriteNumber("count", k.Count);
+            WriteStrings(w, "accounts", k.Accounts);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    private static void AlertFields(Utf8JsonWriter w, Alert a)
+    {
+        w.WriteString("alertId", a.AlertId);
+        w.WriteString("account", a.Account);
+        WriteStringOrNull(w, "accountName", a.AccountName);
+        w.WriteString("digestId", a.DigestId);
+        w.WriteString("raisedAt", EventTime.Format(a.RaisedAt));
+        RiskyFields(w, a.Event);
+    }
+
+    private static void WriteStrings(Utf8JsonWriter w, string name, IReadOnlyList<string> values)
+    {
+        w.WriteStartArray(name);
+        foreach (var v in values) w.WriteStringValue(v);
+        w.WriteEndArray();
     }
 
     private static void SummaryFields(Utf8JsonWriter w, RunSummary s)
@@ -103,6 +224,9 @@ public static class DigestJson
         RunCountsJson.Write(w, s);
         if (s.Delivered is { } delivered) w.WriteNumber("delivered", delivered);
         if (s.Outboxed is { } outboxed) w.WriteNumber("outboxed", outboxed);
+        w.WriteNumber("alerts", s.Alerts);
+        if (s.Rollups is { } rollups) w.WriteNumber("rollups", rollups);
+        if (s.Messages is { } messages) w.WriteNumber("messages", messages);
         WriteCounts(w, "mutedByRule", s.MutedByRule);
         WriteCounts(w, "rejectedByReason", s.RejectedByReason);
     }

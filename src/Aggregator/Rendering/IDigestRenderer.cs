@@ -1,12 +1,13 @@
 using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Notices;
 
 namespace Pipeline.Aggregator.Rendering;
 
-/// <summary>One output format of digests: the terminal's text, the JSON contract, Slack's payloads.</summary>
+/// <summary>One output format of notices (digests, roll-ups, alerts): the terminal's text, the JSON contract, Slack's payloads.</summary>
 public interface IDigestRenderer
 {
-    /// <summary>The digest as one piece of output, ending with a line break.</summary>
-    string Render(Digest digest);
+    /// <summary>The notice as one piece of output, ending with a line break (empty when the format shows nothing of it).</summary>
+    string Render(Notice notice);
 
     /// <summary>
     /// The run's summary in the same format, ending with a line break; null when the format's stream must hold
@@ -18,14 +19,14 @@ public interface IDigestRenderer
 /// <summary>The terminal's format: <see cref="TextDigestRenderer"/>.</summary>
 public sealed class TextRenderer : IDigestRenderer
 {
-    public string Render(Digest digest) => TextDigestRenderer.Render(digest) + "\n";
+    public string Render(Notice notice) => TextDigestRenderer.Render(notice) + "\n";
     public string? RenderSummary(RunSummary summary) => TextDigestRenderer.RenderSummary(summary).TrimEnd() + "\n";
 }
 
 /// <summary>The JSON contract: one line per digest, then one summary line (<see cref="DigestJson"/>).</summary>
 public sealed class JsonRenderer : IDigestRenderer
 {
-    public string Render(Digest digest) => Utf8(buffer => DigestJson.WriteDigest(buffer, digest));
+    public string Render(Notice notice) => Utf8(buffer => DigestJson.Write(buffer, notice));
     public string? RenderSummary(RunSummary summary) => Utf8(buffer => DigestJson.WriteSummary(buffer, summary));
 
     /// <summary>Runs a UTF-8 writer into a string (the writers already end their line).</summary>

@@ -1,6 +1,9 @@
 using System.Globalization;
 using System.Text;
+using Pipeline.Aggregator.Alerts;
 using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Notices;
+using Pipeline.Aggregator.Rollups;
 
 namespace Pipeline.Aggregator.Rendering;
 
@@ -13,9 +16,19 @@ public static class TextDigestRenderer
 {
     private const int TopN = 5;
 
-    public static string Render(Digest d)
+    /// <summary>Any notice: a digest (what a roll-up left of it), a roll-up, an alert.</summary>
+    public static string Render(Notice notice) => notice switch
+    {
+        Digest d => Render(d),
+        Rollup r => RenderRollup(r),
+        Alert a => RenderAlert(a),
+        _ => throw new ArgumentException($"unknown notice {notice.GetType().Name}", nameof(notice)),
+    };
+
+    public static string Render(Digest whole)
     {
         var sb = new StringBuilder();
+        var d = DigestParts.Remaining(whole);
         var name = d.AccountName is { } n ? $"{Clean(n)} ({d.Account})" : d.Account;
         if (d.AccountInfo?.State is { } state && state != "ACTIVE") name += $" [{Clean(state)}]"; // activity in a closing account is news
         var span = d.LastEventTime - d.FirstEventTime;
@@ -69,8 +82,80 @@ public static class TextDigestRenderer
             sb.AppendJoin(" · ", parts).AppendLine();
         }
         foreach (var note in ClockNotes.Describe(d)) sb.Append("  Clock:      ").Append(note).AppendLine();
+        foreach (var part in DigestParts.Folded(whole))
+            sb.Append("  Rolled up:  ").Append(Plural(part.EventCount, "event")).Append(" by ").Append(Clean(part.ActorKey ?? "?"))
+              .Append(" in roll-up ").Append(ShortId(part.RollupId!)).AppendLine(whole.Posted ? "" : " (not posted on its own)");
+        if (whole.AlertIds.Count > 0)
+            sb.Append("  Alerted:    ").Append(Plural(whole.AlertIds.Count, "alert")).AppendLine(" posted at once (above)");
         return sb.ToString();
     }
+
+    /// <summary>One organisation-wide change: who, how many accounts (named), when, what failed where, what was risky.</summary>
+    public static string RenderRollup(Rollup r)
+    {
+        var sb = new StringBuilder();
+        var span = r.LastEventTime - r.FirstEventTime;
+        sb.Append("== ROLL-UP ").Append(ShortId(r.RollupId)).Append("  ").Append(Clean(r.ActorKey)).Append(" in ").Append(Plural(r.Accounts.Count, "account"))
+          .Append(": ").Append(Clean(AccountList(r.Accounts, 3))).AppendLine();
+        sb.Append("  ").Append(Time(r.FirstEventTime)).Append(" → ").Append(TimeOfDay(r.FirstEventTime, r.LastEventTime))
+          .Append(" (").Append(Duration.Format(TimeSpan.FromSeconds(Math.Round(span.TotalSeconds)))).Append(")  ").Append(Plural(r.EventCount, "event"));
+        if (r.ErrorCount > 0) sb.Append(", ").Append(r.ErrorCount).Append(" failed");
+        sb.AppendLine();
+        if (r.RiskyCount > 0)
+        {
+            sb.Append("  RISKY (").Append(r.RiskyCount).AppendLine(")");
+            foreach (var risk in r.Risky)
+            {
+                sb.Append("    ").Append(SeverityMark(risk.Severity)).Append(' ').Append(Clean(risk.EventName));
+                if (risk.Target is not null) sb.Append(" on ").Append(Clean(risk.Target));
+                sb.Append(" in ").Append(Plural(risk.Accounts.Count, "account")).Append(" — ").Append(Clean(risk.Reason)).AppendLine();
+            }
+        }
+        if (r.Failures.Count > 0)
+        {
+            sb.Append("  FAILED (").Append(r.ErrorCount).AppendLine(")");
+            foreach (var f in r.Failures)
+            {
+                sb.Append("    ").Append(Plural(f.Accounts.Count, "account")).Append(" refused ").Append(Clean(f.EventName)).Append(": ").Append(Clean(f.ErrorCode))
+                  .Append(" (").Append(string.Join(", ", f.Accounts.Take(TopN))).Append(f.Accounts.Count > TopN ? $" and {f.Accounts.Count - TopN} more" : "").Append(')');
+                sb.AppendLine();
+            }
+        }
+        Line(sb, "Actions", r.EventNames);
+        Line(sb, "Principals", r.Principals);
+        Line(sb, "Regions", r.Regions);
+        return sb.ToString();
+    }
+
+    /// <summary>One risky event posted the moment it arrived.</summary>
+    public static string RenderAlert(Alert a)
+    {
+        var e = a.Event;
+        var name = a.AccountName is { } n ? $"{Clean(n)} ({a.Account})" : a.Account;
+        var sb = new StringBuilder();
+        sb.Append(SeverityMark(e.Severity)).Append(" ALERT  ").Append(name).Append("  ").Append(Time(e.EventTime)).Append("  ").Append(Clean(e.EventName));
+        if (e.Target is not null) sb.Append(" on ").Append(Clean(e.Target));
+        if (e.Principal is not null) sb.Append(" by ").Append(Clean(e.Principal));
+        if (e.SourceIp is not null) sb.Append(" from ").Append(Clean(e.SourceIp));
+        sb.Append(" in ").Append(Clean(e.Region)).Append(" — ").Append(Clean(e.Reason));
+        if (e.ErrorCode is not null) sb.Append(" (failed: ").Append(Clean(e.ErrorCode)).Append(')');
+        return sb.AppendLine().ToString();
+    }
+
+    /// <summary>"prod-pay-01, stage-web-07 and 52 more": names where known, else ids; uncleaned (callers escape for their medium).</summary>
+    public static string AccountList(IReadOnlyList<RollupAccount> accounts, int named)
+    {
+        var shown = accounts.Take(named).Select(a => a.AccountName ?? a.Account).ToList();
+        if (accounts.Count <= named) return shown.Count switch
+        {
+            1 => shown[0],
+            _ => string.Join(", ", shown.Take(shown.Count - 1)) + " and " + shown[^1],
+        };
+        return string.Join(", ", shown) + " and " + (accounts.Count - named).ToString(CultureInfo.InvariantCulture) + " more";
+    }
+
+    /// <summary>The first 8 hex digits of an id: enough to find a roll-up in the output.</summary>
+    public static string ShortId(string id) => id.Length > 8 ? id[..8] : id;
 
     public static string RenderSummary(RunSummary s)
     {
@@ -83,6 +168,12 @@ public static class TextDigestRenderer
           .Append("  (").Append(Plural(s.Digests, "digest")).Append(')');
         if (!s.Balanced) sb.Append("  !! COUNTS DO NOT ADD UP: please report this as a bug");
         sb.AppendLine();
+        if (s.Messages is { } messages)
+        {
+            sb.Append("messages: ").Append(messages);
+            if (s.Rollups is { } rollups) sb.Append(" (").Append(Plural(rollups, "roll-up")).Append(", ").Append(Plural(s.Alerts, "alert")).Append(')');
+            sb.AppendLine();
+        }
         if (s.Delivered is { } delivered)
             sb.Append("slack: ").Append(delivered).Append(" delivered, ").Append(s.Outboxed ?? 0).AppendLine(" in the outbox");
         if (s.MutedByRule.Count > 0)

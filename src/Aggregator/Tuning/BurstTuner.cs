@@ -1,5 +1,6 @@
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Aggregator.Processing;
+using Pipeline.Aggregator.Rollups;
 using Pipeline.Enricher.Accounts;
 using Pipeline.Enricher.Enrichment;
 using Pipeline.Enricher.Model;
@@ -26,6 +27,15 @@ public sealed record TuneResult(
 
     /// <summary>Events dated more than the lateness ahead of the stream (windowed at arrival, flagged).</summary>
     public int SkewedEvents { get; init; }
+
+    /// <summary>Slack messages the setting posts: alerts, roll-ups and the digests no roll-up fully explains.</summary>
+    public long Messages { get; init; }
+
+    /// <summary>Roll-ups among the messages (the same change in many accounts, posted once).</summary>
+    public long Rollups { get; init; }
+
+    /// <summary>Immediate alerts among the messages.</summary>
+    public long Alerts { get; init; }
 }
 
 /// <summary>
@@ -42,12 +52,27 @@ public static class BurstTuner
     /// <summary>Runs <paramref name="records"/> through a core with <paramref name="window"/> and measures its digests.</summary>
     public static async Task<TuneResult> MeasureAsync(
         IReadOnlyList<RawRecord> records, BurstWindowOptions window, IAccountDirectory directory, IMuteRules? mutes,
-        CancellationToken cancellationToken, EnricherOptions? enricher = null, string defaultChannel = "default")
+        CancellationToken cancellationToken, EnricherOptions? enricher = null, string defaultChannel = "default", RollupOptions? rollup = null)
     {
-        var core = new DigestCore(new DigestCoreOptions { Window = window, Enricher = enricher ?? new() }, directory, mutes);
-        var digests = new List<Digest>((await core.ProcessAsync(records, cancellationToken).ConfigureAwait(false)).Digests);
-        digests.AddRange(core.Flush());
-        return Measure(window, digests, defaultChannel) with { Counts = core.Summary() };
+        rollup ??= new RollupOptions();
+        var core = new DigestCore(new DigestCoreOptions { Window = window, Enricher = enricher ?? new(), Rollup = rollup }, directory, mutes);
+        var stage = new RollupStage(rollup, window);
+        var batch = await core.ProcessAsync(records, cancellationToken).ConfigureAwait(false);
+        var digests = new List<Digest>(batch.Digests);
+        stage.Next(batch, core.Clock);
+        var flushed = core.Flush();
+        digests.AddRange(flushed);
+        var alerts = core.TakeAlerts();
+        stage.Next(alerts, flushed, core.Clock);
+        stage.Finish(core.Clock);
+        var summary = core.Summary();
+        return Measure(window, digests, defaultChannel) with
+        {
+            Counts = summary,
+            Messages = stage.Messages,
+            Rollups = stage.Rollups,
+            Alerts = summary.Alerts,
+        };
     }
 
     /// <summary>The figures of one setting's digests.</summary>

@@ -1,4 +1,4 @@
-using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Notices;
 using Pipeline.Aggregator.Delivery;
 using Pipeline.Lambda.Runtime;
 using Pipeline.Slack.Delivery;
@@ -16,12 +16,13 @@ namespace Pipeline.Lambda.Delivery;
 /// </summary>
 internal sealed class FunctionSlackSink(SlackDigestSink sink, SlackCircuit slack, LambdaLog log) : IDigestSink
 {
-    public async Task<DeliveryOutcome> DeliverAsync(Digest digest, CancellationToken cancellationToken)
+    public async Task<DeliveryOutcome> DeliverAsync(Notice notice, CancellationToken cancellationToken)
     {
+        if (!notice.Posted) return DeliveryOutcome.Delivered; // folded into a roll-up: no message of its own
         SlackDeliveryResult result;
         try
         {
-            result = await PostOrParkAsync(digest, cancellationToken).ConfigureAwait(false);
+            result = await PostOrParkAsync(notice, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
@@ -32,33 +33,33 @@ internal sealed class FunctionSlackSink(SlackDigestSink sink, SlackCircuit slack
         switch (result.Status)
         {
             case SlackDeliveryStatus.Outboxed:
-                log.Warn("digest NOT delivered to Slack; parked in the outbox, to be resent", w =>
+                log.Warn("notice NOT delivered to Slack; parked in the outbox, to be resent", w =>
                 {
-                    w.WriteString("digestId", digest.DigestId);
-                    w.WriteString("account", digest.Account);
+                    w.WriteString("kind", notice.Kind);
+                    w.WriteString("noticeId", notice.NoticeId);
                     w.WriteNumber("attempts", result.Attempts);
                     w.WriteString("error", result.Error);
                     w.WriteString("outbox", result.OutboxLocation);
                 });
                 break;
             case SlackDeliveryStatus.DeliveredAsPlainText:
-                log.Warn("Slack refused the blocks; the digest went out as plain text", w => w.WriteString("digestId", digest.DigestId));
+                log.Warn("Slack refused the blocks; the notice went out as plain text", w => w.WriteString("noticeId", notice.NoticeId));
                 break;
         }
         return result.ToOutcome();
     }
 
     /// <summary>Posts through the circuit (whose breaker sees the result), or parks at once while it is open.</summary>
-    private async Task<SlackDeliveryResult> PostOrParkAsync(Digest digest, CancellationToken cancellationToken)
+    private async Task<SlackDeliveryResult> PostOrParkAsync(Notice notice, CancellationToken cancellationToken)
     {
         try
         {
             return await slack.Pipeline.ExecuteAsync(
-                async token => await sink.PostAsync(digest, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+                async token => await sink.PostAsync(notice, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         }
         catch (BrokenCircuitException)
         {
-            return await sink.ParkAsync(digest, $"not tried: Slack failed less than {slack.Cooldown.TotalSeconds:0} s ago", cancellationToken).ConfigureAwait(false);
+            return await sink.ParkAsync(notice, $"not tried: Slack failed less than {slack.Cooldown.TotalSeconds:0} s ago", cancellationToken).ConfigureAwait(false);
         }
     }
 }

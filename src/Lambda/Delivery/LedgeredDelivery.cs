@@ -1,4 +1,7 @@
+using Pipeline.Aggregator.Alerts;
 using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Notices;
+using Pipeline.Aggregator.Rollups;
 using Pipeline.Aggregator.Delivery;
 using Pipeline.Aggregator.Rendering;
 using Pipeline.Lambda.Ledger;
@@ -14,20 +17,20 @@ internal sealed class LedgeredDelivery(IDigestLedger ledger, IDigestSink sink, L
 {
     /// <summary>Claims, posts, confirms. True when posted now, false when an earlier attempt already had.
     /// Throws <see cref="DigestPostException"/> when a retry may still deliver it.</summary>
-    public async Task<bool> DeliverAsync(Digest digest, string shardId, CancellationToken cancellationToken)
+    public async Task<bool> DeliverAsync(Notice notice, string shardId, CancellationToken cancellationToken)
     {
-        var claim = await ledger.TryClaimAsync(digest.DigestId, cancellationToken).ConfigureAwait(false);
+        var claim = await ledger.TryClaimAsync(notice.NoticeId, cancellationToken).ConfigureAwait(false);
         switch (claim.Status)
         {
             case ClaimStatus.AlreadyPosted:
-                log.Info("digest already posted by an earlier attempt; not posted again", w =>
+                log.Info($"{notice.Kind} already posted by an earlier attempt; not posted again", w =>
                 {
                     w.WriteString("shardId", shardId);
-                    w.WriteString("digestId", digest.DigestId);
+                    w.WriteString(notice.Kind + "Id", notice.NoticeId);
                 });
                 return false;
             case ClaimStatus.InProgress:
-                throw new DigestPostException($"digest {digest.DigestId} is claimed by another attempt that has not finished; the batch is retried after its lease");
+                throw new DigestPostException($"{notice.Kind} {notice.NoticeId} is claimed by another attempt that has not finished; the batch is retried after its lease");
         }
 
         try
@@ -35,16 +38,16 @@ internal sealed class LedgeredDelivery(IDigestLedger ledger, IDigestSink sink, L
             DeliveryOutcome outcome;
             try
             {
-                outcome = await sink.DeliverAsync(digest, cancellationToken).ConfigureAwait(false);
+                outcome = await sink.DeliverAsync(notice, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
             {
                 // Whatever the sink throws means "neither delivered nor parked": a retry may cure it.
-                throw new DigestPostException($"digest {digest.DigestId} not delivered: {e.Message}", e);
+                throw new DigestPostException($"{notice.Kind} {notice.NoticeId} not delivered: {e.Message}", e);
             }
             // Delivered or parked: both are safe. Failed: only a retry of the batch can still deliver it.
             if (outcome.Status == DeliveryStatus.Failed)
-                throw new DigestPostException($"digest {digest.DigestId} not delivered: {outcome.Detail}");
+                throw new DigestPostException($"{notice.Kind} {notice.NoticeId} not delivered: {outcome.Detail}");
         }
         catch
         {
@@ -56,7 +59,7 @@ internal sealed class LedgeredDelivery(IDigestLedger ledger, IDigestSink sink, L
             }
             catch (Exception e) when (e is LedgerUnavailableException or OperationCanceledException)
             {
-                log.Warn("could not release the digest's claim; a retry waits for its lease", w => w.WriteString("digestId", digest.DigestId));
+                log.Warn("could not release the claim; a retry waits for its lease", w => w.WriteString(notice.Kind + "Id", notice.NoticeId));
             }
             throw;
         }
@@ -68,17 +71,33 @@ internal sealed class LedgeredDelivery(IDigestLedger ledger, IDigestSink sink, L
         catch (Exception e) when (e is LedgerUnavailableException or OperationCanceledException)
         {
             // Posted but not recorded: failing the batch now would make the retry post it again.
-            log.Warn("digest posted but not recorded in the ledger: " + e.Message, w => w.WriteString("digestId", digest.DigestId));
+            log.Warn($"{notice.Kind} posted but not recorded in the ledger: " + e.Message, w => w.WriteString(notice.Kind + "Id", notice.NoticeId));
         }
-        log.Info("digest posted", w =>
+        log.Info(notice.Posted ? $"{notice.Kind} posted" : "digest folded into a roll-up; recorded, not posted on its own", w =>
         {
             w.WriteString("shardId", shardId);
-            w.WriteString("digestId", digest.DigestId);
-            w.WriteString("account", digest.Account);
-            w.WriteNumber("eventCount", digest.EventCount);
-            w.WriteString("closedBy", DigestJson.CloseReasonName(digest.ClosedBy));
-            if (digest.SkewedCount > 0) w.WriteNumber("skewedEvents", digest.SkewedCount);
-            if (digest.LateCount > 0) w.WriteNumber("lateEvents", digest.LateCount);
+            w.WriteString(notice.Kind + "Id", notice.NoticeId);
+            switch (notice)
+            {
+                case Digest digest:
+                    w.WriteString("account", digest.Account);
+                    w.WriteNumber("eventCount", digest.EventCount);
+                    w.WriteString("closedBy", DigestJson.CloseReasonName(digest.ClosedBy));
+                    if (digest.RollupId is not null) w.WriteString("rollupId", digest.RollupId);
+                    if (digest.SkewedCount > 0) w.WriteNumber("skewedEvents", digest.SkewedCount);
+                    if (digest.LateCount > 0) w.WriteNumber("lateEvents", digest.LateCount);
+                    break;
+                case Rollup rollup:
+                    w.WriteString("actor", rollup.ActorKey);
+                    w.WriteNumber("accountCount", rollup.Accounts.Count);
+                    w.WriteNumber("eventCount", rollup.EventCount);
+                    break;
+                case Alert alert:
+                    w.WriteString("account", alert.Account);
+                    w.WriteString("eventName", alert.Event.EventName);
+                    w.WriteString("severity", alert.Event.Severity.ToString().ToLowerInvariant());
+                    break;
+            }
         });
         return true;
     }

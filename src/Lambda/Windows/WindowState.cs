@@ -42,8 +42,8 @@ internal sealed record WindowCounters
 /// </summary>
 internal static class WindowStateCodec
 {
-    public const string Key = "digests.v2";
-    private const byte FormatVersion = 2;
+    public const string Key = "digests.v3";
+    private const byte FormatVersion = 3; // 3: bursts carry actor lanes and alert ids
 
     public static IReadOnlyDictionary<string, string> Encode(WindowState state) =>
         new Dictionary<string, string>(StringComparer.Ordinal) { [Key] = EncodeValue(state) };

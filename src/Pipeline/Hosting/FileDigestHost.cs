@@ -2,7 +2,9 @@ using System.Reactive.Linq;
 using System.Reactive.Threading.Tasks;
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Aggregator.Delivery;
+using Pipeline.Aggregator.Notices;
 using Pipeline.Aggregator.Processing;
+using Pipeline.Aggregator.Rollups;
 using Pipeline.Aggregator.Rendering;
 using Pipeline.Enricher.Accounts;
 using Pipeline.Enricher.Enrichment;
@@ -28,6 +30,7 @@ internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirector
     public async Task<RunSummary> RunAsync(IEnumerable<RawRecord> records, CancellationToken cancellationToken)
     {
         var core = new DigestCore(options.Core, directory, mutes);
+        var stage = new RollupStage(options.Core.Rollup, options.Core.Window);
         var renderer = options.Format.Renderer();
         var counted = delivery is null ? null : new CountingSink(delivery);
         // Slack first, then the output: a digest printed is one whose delivery has been settled.
@@ -46,17 +49,14 @@ internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirector
                     if (outcome is EnrichmentOutcome.Rejected r && reported++ < options.MaxRejectReports)
                         await stderr.WriteLineAsync(TextDigestRenderer.Clean($"rejected {r.Origin}: {r.Reason}")).ConfigureAwait(false); // the reason quotes the record's own (hostile) text
                 }
-                foreach (var digest in batch.Digests)
-                {
-                    var outcome = await sink.DeliverAsync(digest, ct).ConfigureAwait(false);
-                    if (outcome.Status == DeliveryStatus.Failed)
-                        throw new DeliveryFailedException($"digest {digest.DigestId} of account {digest.Account} was neither delivered nor kept in the outbox: {outcome.Detail}");
-                }
+                await DeliverAsync(stage.Next(batch, core.Clock), ct).ConfigureAwait(false);
                 return batch;
             }))
             .Concat()
             .LastOrDefaultAsync()
             .ToTask(cancellationToken).ConfigureAwait(false);
+        // The input ended: digests waiting for a roll-up decision are decided now.
+        await DeliverAsync(stage.Finish(core.Clock), cancellationToken).ConfigureAwait(false);
 
         if (reported > options.MaxRejectReports)
             await stderr.WriteLineAsync($"… {reported - options.MaxRejectReports} more rejected records not listed (see the summary's counts).").ConfigureAwait(false);
@@ -65,6 +65,8 @@ internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirector
         {
             Delivered = counted?.Delivered,
             Outboxed = counted?.Parked,
+            Rollups = stage.Rollups,
+            Messages = stage.Messages,
         };
         renderer.WriteSummary(summary, stdout, stderr);
         if (directory.Failures > 0)
@@ -74,6 +76,16 @@ internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirector
         if (summary.Outboxed > 0)
             await stderr.WriteLineAsync($"warning: {summary.Outboxed} digests could not be delivered and are in the outbox; send them later with `pipeline outbox send`.").ConfigureAwait(false);
         return summary;
+
+        async Task DeliverAsync(IReadOnlyList<Notice> notices, CancellationToken ct)
+        {
+            foreach (var notice in notices)
+            {
+                var outcome = await sink.DeliverAsync(notice, ct).ConfigureAwait(false);
+                if (outcome.Status == DeliveryStatus.Failed)
+                    throw new DeliveryFailedException($"{notice.Kind} {notice.NoticeId} was neither delivered nor kept in the outbox: {outcome.Detail}");
+            }
+        }
     }
 }
 

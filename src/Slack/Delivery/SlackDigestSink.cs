@@ -1,4 +1,6 @@
+using Pipeline.Aggregator.Alerts;
 using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Notices;
 using Pipeline.Aggregator.Delivery;
 using Pipeline.Slack.Rendering;
 using Pipeline.Slack.Outbox;
@@ -51,22 +53,31 @@ public sealed class SlackDigestSink : IDigestSink
     /// The channel a digest goes to. With a webhook the URL fixes the channel, so every digest shares one
     /// (named by DefaultChannel, or "webhook"); with a bot token the account's own channel wins.
     /// </summary>
-    public string ChannelFor(Digest digest)
+    public string ChannelFor(Notice notice)
     {
         var o = _sender.Options;
         if (o.Mode == SlackMode.Webhook) return o.DefaultChannel ?? "webhook";
-        return digest.AccountInfo?.SlackChannel is { Length: > 0 } own ? own : o.DefaultChannel!;
+        // A roll-up spans accounts: it goes to the default channel, where the organisation-wide view is.
+        var info = notice switch
+        {
+            Digest d => d.AccountInfo,
+            Alert a => a.AccountInfo,
+            _ => null,
+        };
+        return info?.SlackChannel is { Length: > 0 } own ? own : o.DefaultChannel!;
     }
 
     /// <summary>
     /// The destination-neutral view: delivered, or parked in the outbox. An outbox that cannot keep the digest is
     /// <see cref="DeliveryStatus.Failed"/>: the host retries (the Lambda) or reports it (the command line).
     /// </summary>
-    public async Task<DeliveryOutcome> DeliverAsync(Digest digest, CancellationToken cancellationToken)
+    public async Task<DeliveryOutcome> DeliverAsync(Notice notice, CancellationToken cancellationToken)
     {
+        // A digest a roll-up fully explains is not a message of its own.
+        if (!notice.Posted) return DeliveryOutcome.Delivered;
         try
         {
-            return (await PostAsync(digest, cancellationToken).ConfigureAwait(false)).ToOutcome();
+            return (await PostAsync(notice, cancellationToken).ConfigureAwait(false)).ToOutcome();
         }
         catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
@@ -75,14 +86,14 @@ public sealed class SlackDigestSink : IDigestSink
     }
 
     /// <summary>Renders, sends, and parks in the outbox when delivery finally fails; throws only when the outbox fails too.</summary>
-    public async Task<SlackDeliveryResult> PostAsync(Digest digest, CancellationToken cancellationToken)
+    public async Task<SlackDeliveryResult> PostAsync(Notice notice, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(digest);
-        var outgoing = Render(digest);
+        ArgumentNullException.ThrowIfNull(notice);
+        var outgoing = Render(notice);
         var result = await _sender.SendAsync(outgoing, cancellationToken).ConfigureAwait(false);
         if (result.Delivered)
-            return new SlackDeliveryResult(digest.DigestId, outgoing.Channel, result.AsPlainText ? SlackDeliveryStatus.DeliveredAsPlainText : SlackDeliveryStatus.Delivered, result.Attempts, result.SentAt, null, null);
-        return await SaveAsync(digest, outgoing, result.Attempts, result.Error ?? "not delivered", cancellationToken).ConfigureAwait(false);
+            return new SlackDeliveryResult(notice.NoticeId, outgoing.Channel, result.AsPlainText ? SlackDeliveryStatus.DeliveredAsPlainText : SlackDeliveryStatus.Delivered, result.Attempts, result.SentAt, null, null);
+        return await SaveAsync(notice, outgoing, result.Attempts, result.Error ?? "not delivered", cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -90,28 +101,28 @@ public sealed class SlackDigestSink : IDigestSink
     /// would rather not spend its time limit on more attempts). Throws, like <see cref="DeliverAsync"/>, only when
     /// the outbox cannot keep it.
     /// </summary>
-    public Task<SlackDeliveryResult> ParkAsync(Digest digest, string reason, CancellationToken cancellationToken)
+    public Task<SlackDeliveryResult> ParkAsync(Notice notice, string reason, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(digest);
-        return SaveAsync(digest, Render(digest), attempts: 0, reason, cancellationToken);
+        ArgumentNullException.ThrowIfNull(notice);
+        return SaveAsync(notice, Render(notice), attempts: 0, reason, cancellationToken);
     }
 
-    private OutgoingMessage Render(Digest digest)
+    private OutgoingMessage Render(Notice notice)
     {
-        string channel = ChannelFor(digest);
+        string channel = ChannelFor(notice);
         string? payloadChannel = _sender.Options.Mode == SlackMode.BotToken ? channel : null;
-        var message = SlackDigestRenderer.Render(digest, _render);
-        return new OutgoingMessage(digest.DigestId, channel,
+        var message = SlackDigestRenderer.Render(notice, _render);
+        return new OutgoingMessage(notice.NoticeId, channel,
             message.ToPayload(payloadChannel), message.ToPayload(payloadChannel, plainTextOnly: true));
     }
 
-    private async Task<SlackDeliveryResult> SaveAsync(Digest digest, OutgoingMessage outgoing, int attempts, string error, CancellationToken cancellationToken)
+    private async Task<SlackDeliveryResult> SaveAsync(Notice notice, OutgoingMessage outgoing, int attempts, string error, CancellationToken cancellationToken)
     {
         string location = await _outbox.SaveAsync(
-            new OutboxEntry(digest.DigestId, outgoing.Channel, _time.GetUtcNow(), error, outgoing.Payload, outgoing.PlainPayload),
+            new OutboxEntry(notice.NoticeId, outgoing.Channel, _time.GetUtcNow(), error, outgoing.Payload, outgoing.PlainPayload),
             cancellationToken).ConfigureAwait(false);
-        _log($"digest {digest.DigestId} for account {digest.Account} to {outgoing.Channel} was NOT delivered ({error}); kept in the outbox: {location}");
-        return new SlackDeliveryResult(digest.DigestId, outgoing.Channel, SlackDeliveryStatus.Outboxed, attempts, null, error, location);
+        _log($"{notice.Kind} {notice.NoticeId} to {outgoing.Channel} was NOT delivered ({error}); kept in the outbox: {location}");
+        return new SlackDeliveryResult(notice.NoticeId, outgoing.Channel, SlackDeliveryStatus.Outboxed, attempts, null, error, location);
     }
 
     /// <summary>

@@ -11,7 +11,7 @@ namespace Pipeline.Slack.Rendering;
 /// what was risky (most severe first), what failed, then who/what/where in numbers.
 /// Every list is capped and every text cut so that any digest, however large, fits Slack's limits.
 /// </summary>
-internal static class SlackDigestRenderer
+internal static partial class SlackDigestRenderer
 {
     // Lengths of caller-controlled values before escaping. Escaping can grow a value fivefold (& → &amp;),
     // and these are chosen so that even a line of fully hostile values stays under the section limit.

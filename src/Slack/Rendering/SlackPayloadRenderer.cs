@@ -1,4 +1,6 @@
+using Pipeline.Aggregator.Alerts;
 using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Notices;
 using Pipeline.Aggregator.Rendering;
 
 namespace Pipeline.Slack.Rendering;
@@ -9,10 +11,11 @@ namespace Pipeline.Slack.Rendering;
 /// </summary>
 public sealed class SlackPayloadRenderer : IDigestRenderer
 {
-    public string Render(Digest digest) =>
+    public string Render(Notice notice) => !notice.Posted ? "" : // folded into a roll-up: no message of its own
         JsonRenderer.Utf8(buffer =>
         {
-            SlackDigestRenderer.WritePayload(digest, buffer, channel: digest.AccountInfo?.SlackChannel, indented: false);
+            var channel = notice switch { Digest d => d.AccountInfo?.SlackChannel, Alert a => a.AccountInfo?.SlackChannel, _ => null };
+            buffer.Write(SlackDigestRenderer.Render(notice).ToPayload(channel, plainTextOnly: false, indented: false));
             buffer.WriteByte((byte)'\n');
         });
 

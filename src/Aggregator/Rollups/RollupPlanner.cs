@@ -1,0 +1,236 @@
+using System.IO.Hashing;
+using System.Text;
+using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Notices;
+
+namespace Pipeline.Aggregator.Rollups;
+
+/// <summary>
+/// Decides which closed digests are explained by a change made in many accounts (docs/rollups.md). Pure and
+/// deterministic: digests in (<see cref="Offer"/>), in the order they closed, and a clock; roll-ups and digests out,
+/// each exactly once. Every host runs it: the file host and `run` beside the core, the Lambda's sweeper over the
+/// digests every shard left in the carry table, so a replay shows what the function posts.
+/// </summary>
+/// <remarks>
+/// <para>A digest with no automated actor's share passes at once. One with such shares is held: each share joins a
+/// <i>candidate</i> of the same actor whose calls are alike (<see cref="RollupOptions.MinSimilarity"/> of the names
+/// shared) and which is still gathering, or starts one. A candidate gathers until no account has joined for the
+/// roll-up window (or for <see cref="RollupOptions.MaxSpan"/> after its first), plus the settle time.</para>
+/// <para>Candidates that share a digest are decided together, once all of them are done gathering: those of at least
+/// <see cref="RollupOptions.MinAccounts"/> accounts become roll-ups (first in the output), and every held digest of the
+/// group follows, with the shares a roll-up took marked. A digest a roll-up fully explains is not posted; one with
+/// anything left (a person's calls, another actor's) is, showing what is left.</para>
+/// </remarks>
+public sealed class RollupPlanner
+{
+    private readonly RollupOptions _options;
+    private readonly BurstWindowOptions _window;
+    private readonly List<Candidate> _candidates = [];
+    private readonly List<Held> _held = [];
+    private long _offered;
+
+    public RollupPlanner(RollupOptions options, BurstWindowOptions window)
+    {
+        options.Validate();
+        _options = options;
+        _window = window;
+    }
+
+    /// <summary>Digests waiting for a decision.</summary>
+    public int HeldCount => _held.Count;
+
+    /// <summary>The held digests, in the order they were offered (for a host that must hand them on).</summary>
+    public IReadOnlyList<Digest> HeldDigests => [.. _held.Select(h => h.Digest)];
+
+    /// <summary>
+    /// Takes a closed digest. False: it has no automated actor's share (or roll-ups are off); post it now. True: it is
+    /// held until <see cref="Decide"/> releases it.
+    /// </summary>
+    public bool Offer(Digest digest)
+    {
+        if (!_options.Enabled || !digest.Parts.Any(p => p.ActorKey is not null)) return false;
+        var held = new Held(digest, _offered++);
+        foreach (var part in digest.Parts)
+        {
+            if (part.ActorKey is not { } actor) continue;
+            var calls = part.EventNames.Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
+            var candidate = _candidates.FirstOrDefault(c =>
+                c.ActorKey == actor && digest.ClosedAt <= c.GatheringUntil(_options) && Similarity(c.Calls, calls) >= _options.MinSimilarity);
+            if (candidate is null) _candidates.Add(candidate = new Candidate(actor, calls, digest.ClosedAt));
+            candidate.Members.Add((held, part));
+            if (digest.ClosedAt > candidate.LastJoined) candidate.LastJoined = digest.ClosedAt;
+            held.Candidates.Add(candidate);
+        }
+        _held.Add(held);
+        return true;
+    }
+
+    /// <summary>Decides every group of candidates done gathering by <paramref name="clock"/>: roll-ups first, then the group's digests.</summary>
+    public IReadOnlyList<Notice> Decide(DateTimeOffset clock) => Release(c => clock >= c.GatheringUntil(_options) + _options.Settle, clock);
+
+    /// <summary>Decides everything now (the input ended): what is held is released, rolled up where enough accounts met.</summary>
+    public IReadOnlyList<Notice> Flush(DateTimeOffset clock) => Release(_ => true, clock);
+
+    private IReadOnlyList<Notice> Release(Func<Candidate, bool> done, DateTimeOffset clock)
+    {
+        if (_held.Count == 0) return [];
+        List<Notice>? output = null;
+        // Groups: candidates linked through a digest that has shares in both. Decided whole, or not at all.
+        foreach (var group in Groups())
+        {
+            if (!group.Candidates.All(done)) continue;
+            var rolled = new Dictionary<Candidate, Rollup>();
+            foreach (var candidate in group.Candidates)
+            {
+                if (candidate.Members.Select(m => m.Held.Digest.Account).Distinct(StringComparer.Ordinal).Count() < _options.MinAccounts) continue;
+                var rollup = Build(candidate, clock);
+                rolled[candidate] = rollup;
+                (output ??= []).Add(rollup);
+            }
+            foreach (var held in group.Digests.OrderBy(h => h.Order))
+            {
+                (output ??= []).Add(Mark(held, rolled));
+                _held.Remove(held);
+            }
+            foreach (var candidate in group.Candidates) _candidates.Remove(candidate);
+        }
+        return output ?? (IReadOnlyList<Notice>)[];
+    }
+
+    /// <summary>The digest with the shares roll-ups took marked (their roll-up's id) and the count they hold.</summary>
+    private static Digest Mark(Held held, Dictionary<Candidate, Rollup> rolled)
+    {
+        var digest = held.Digest;
+        var byPart = new Dictionary<Digest, string>(ReferenceEqualityComparer.Instance);
+        foreach (var candidate in held.Candidates)
+            if (rolled.TryGetValue(candidate, out var rollup))
+                foreach (var (member, part) in candidate.Members)
+                    if (member == held) byPart[part] = rollup.RollupId;
+        if (byPart.Count == 0) return digest;
+        var parts = digest.Parts.Select(p => byPart.TryGetValue(p, out var id) ? p with { RollupId = id } : p).ToList();
+        return digest with
+        {
+            Parts = parts,
+            RollupId = parts.First(p => p.RollupId is not null).RollupId,
+            FoldedEventCount = parts.Where(p => p.RollupId is not null).Sum(p => p.EventCount),
+        };
+    }
+
+    private Rollup Build(Candidate candidate, DateTimeOffset clock)
+    {
+        var members = candidate.Members;
+        var parts = members.Select(m => m.Part).ToList();
+        var accounts = members
+            .GroupBy(m => m.Held.Digest.Account, StringComparer.Ordinal)
+            .Select(g => new RollupAccount(g.Key, g.Select(m => m.Held.Digest.AccountInfo).LastOrDefault(i => i is not null),
+                g.First().Held.Digest.DigestId, g.Sum(m => m.Part.EventCount)))
+            .OrderBy(a => a.AccountName is null).ThenBy(a => a.AccountName, StringComparer.Ordinal).ThenBy(a => a.Account, StringComparer.Ordinal)
+            .ToList();
+        var failures = members
+            .SelectMany(m => m.Part.Failures.Select(f => (m.Held.Digest.Account, f)))
+            .GroupBy(x => (x.f.EventName, x.f.ErrorCode))
+            .Select(g => new RollupFailure(g.Key.EventName, g.Key.ErrorCode, g.Select(x => x.f.ErrorMessage).FirstOrDefault(m => m is not null),
+                [.. g.Select(x => x.Account).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)], g.Sum(x => x.f.Count)))
+            .OrderByDescending(f => f.Accounts.Count).ThenBy(f => f.EventName, StringComparer.Ordinal).ThenBy(f => f.ErrorCode, StringComparer.Ordinal)
+            .Take(_window.MaxFailuresPerDigest)
+            .ToList();
+        var risky = members
+            .SelectMany(m => m.Part.Risky.Select(r => (m.Held.Digest.Account, r)))
+            .GroupBy(x => (x.r.EventName, x.r.Reason, x.r.Severity))
+            .Select(g => new RollupRisk(g.Key.EventName, g.Key.Reason, g.Key.Severity,
+                [.. g.Select(x => x.Account).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)], g.Count(),
+                g.Select(x => x.r.Target).FirstOrDefault(t => t is not null)))
+            .OrderByDescending(r => r.Severity).ThenByDescending(r => r.Accounts.Count).ThenBy(r => r.EventName, StringComparer.Ordinal)
+            .Take(_window.MaxRiskyPerDigest)
+            .ToList();
+        return new Rollup
+        {
+            RollupId = RollupIdFor(candidate.ActorKey, members.Select(m => m.Held.Digest.DigestId)),
+            ActorKey = candidate.ActorKey,
+            Accounts = accounts,
+            FirstEventTime = parts.Min(p => p.FirstEventTime),
+            LastEventTime = parts.Max(p => p.LastEventTime),
+            EventCount = parts.Sum(p => p.EventCount),
+            ErrorCount = parts.Sum(p => p.ErrorCount),
+            EventNames = Sum(parts, p => p.EventNames),
+            Principals = Sum(parts, p => p.Principals),
+            Regions = Sum(parts, p => p.Regions),
+            Failures = failures,
+            Risky = risky,
+            RiskyCount = parts.Sum(p => p.RiskyCount),
+            ClosedAt = clock,
+        };
+    }
+
+    /// <summary>Same actor and same member digests → same id, whichever host or retry decides it.</summary>
+    internal static string RollupIdFor(string actorKey, IEnumerable<string> digestIds)
+    {
+        var text = actorKey + "|" + string.Join(",", digestIds.Order(StringComparer.Ordinal));
+        return Convert.ToHexStringLower(XxHash128.Hash(Encoding.UTF8.GetBytes("rollup|" + text)));
+    }
+
+    private static IReadOnlyList<KeyValuePair<string, int>> Sum(List<Digest> parts, Func<Digest, IReadOnlyList<KeyValuePair<string, int>>> counts)
+    {
+        var sum = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var part in parts)
+            foreach (var (key, n) in counts(part)) sum[key] = sum.GetValueOrDefault(key) + n;
+        return ChangeCounts.Ranked(sum);
+    }
+
+    /// <summary>Shared names over all names of two call sets (Jaccard).</summary>
+    private static double Similarity(HashSet<string> a, HashSet<string> b)
+    {
+        if (a.Count == 0 && b.Count == 0) return 1;
+        int shared = a.Count(b.Contains);
+        return (double)shared / (a.Count + b.Count - shared);
+    }
+
+    /// <summary>Connected groups of candidates and held digests, in the order their first digest was offered.</summary>
+    private List<(List<Candidate> Candidates, List<Held> Digests)> Groups()
+    {
+        var groups = new List<(List<Candidate>, List<Held>)>();
+        var seen = new HashSet<Held>(ReferenceEqualityComparer.Instance);
+        foreach (var start in _held)
+        {
+            if (!seen.Add(start)) continue;
+            var candidates = new List<Candidate>();
+            var digests = new List<Held> { start };
+            var queue = new Queue<Held>([start]);
+            while (queue.TryDequeue(out var held))
+                foreach (var candidate in held.Candidates)
+                {
+                    if (candidates.Contains(candidate)) continue;
+                    candidates.Add(candidate);
+                    foreach (var (member, _) in candidate.Members)
+                        if (seen.Add(member)) { digests.Add(member); queue.Enqueue(member); }
+                }
+            groups.Add((candidates, digests));
+        }
+        return groups;
+    }
+
+    private sealed class Held(Digest digest, long order)
+    {
+        public Digest Digest { get; } = digest;
+        public long Order { get; } = order;
+        public List<Candidate> Candidates { get; } = [];
+    }
+
+    private sealed class Candidate(string actorKey, HashSet<string> calls, DateTimeOffset firstJoined)
+    {
+        public string ActorKey { get; } = actorKey;
+        /// <summary>The first member's calls: what later members are compared with.</summary>
+        public HashSet<string> Calls { get; } = calls;
+        public DateTimeOffset FirstJoined { get; } = firstJoined;
+        public DateTimeOffset LastJoined { get; set; } = firstJoined;
+        public List<(Held Held, Digest Part)> Members { get; } = [];
+
+        /// <summary>Until when a digest closing may still join: the window after the last to join, at most the max span after the first.</summary>
+        public DateTimeOffset GatheringUntil(RollupOptions options)
+        {
+            var byWindow = LastJoined + options.Window;
+            var bySpan = FirstJoined + options.MaxSpan;
+            return byWindow < bySpan ? byWindow : bySpan;
+        }
+    }
+}

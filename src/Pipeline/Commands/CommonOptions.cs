@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Rollups;
 using Pipeline.Cli.Hosting;
 using Pipeline.Cli.Hosting.Kinesis;
 using Pipeline.Enricher.Configuration;
@@ -77,6 +78,40 @@ internal static class CommonOptions
         DefaultValueFactory = _ => "5m",
     };
 
+    public static Option<string> AlertSeverity() => new("--alert-severity")
+    {
+        Description = "Post risky events at or above this severity at once, as they arrive, besides their burst's digest: critical (root activity, logging or monitoring stopped, detectors disabled, leaving the organization), high, or off.",
+        DefaultValueFactory = _ => "critical",
+    };
+
+    public static Option<int> RollupMinAccounts() => new("--rollup-min-accounts")
+    {
+        Description = "Post one roll-up for the same change by the same automated actor (StackSets, Control Tower, a CI role, an AWS service, a finding type) in at least this many accounts; 0 turns roll-ups off.",
+        DefaultValueFactory = _ => new RollupOptions().MinAccounts,
+    };
+
+    public static Option<string> RollupWindow() => new("--rollup-window")
+    {
+        Description = "How long a closed burst with an automated actor waits for the same change in other accounts (each account that joins waits again); it delays those digests that much.",
+        DefaultValueFactory = _ => Duration.Format(new RollupOptions().Window),
+    };
+
+    /// <summary>critical | high | off → the alert threshold (null: no alerts).</summary>
+    public static RiskSeverity? ParseSeverity(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "critical" => RiskSeverity.Critical,
+        "high" => RiskSeverity.High,
+        "off" or "none" => null,
+        _ => throw new UsageException($"--alert-severity '{text}' is not one of: critical, high, off."),
+    };
+
+    /// <summary>The roll-up thresholds from --rollup-min-accounts and --rollup-window.</summary>
+    public static RollupOptions Rollup(ParseResult parse, Option<int> minAccounts, Option<string> window) => new()
+    {
+        MinAccounts = parse.GetValue(minAccounts),
+        Window = ParseDuration("--rollup-window", parse.GetValue(window)!),
+    };
+
     public static Option<string> DedupeHorizon() => new("--dedupe-horizon")
     {
         Description = "How long (in event time) an event id is remembered to drop redeliveries.",
@@ -129,6 +164,8 @@ internal static class CommonOptions
         [nameof(BurstWindowOptions.MaxWindow)] = "--max-window",
         [nameof(BurstWindowOptions.Lateness)] = "--lateness",
         [nameof(DedupeOptions.Horizon)] = "--dedupe-horizon",
+        [nameof(RollupOptions.MinAccounts)] = "--rollup-min-accounts",
+        [nameof(RollupOptions.Window)] = "--rollup-window",
         [nameof(DedupeOptions.MaxEntries)] = "--dedupe-max-ids",
         // `run`: the local event source mapping's settings; its tumbling window is the burst max window.
         [nameof(EventSourceMappingOptions.Stream)] = "--stream",

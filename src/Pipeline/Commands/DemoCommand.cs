@@ -34,6 +34,7 @@ internal static class DemoCommand
             var settings = new DigestSettings
             {
                 Window = window.Read(parse),
+                Rollup = window.ReadRollup(parse),
                 Format = parse.GetValue(format),
                 Progress = false,
                 Slack = slack.Read(parse),

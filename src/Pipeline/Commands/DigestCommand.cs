@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Rollups;
 using Pipeline.Aggregator.Processing;
 using Pipeline.Cli.Hosting;
 using Pipeline.Cli.Terminal;
@@ -39,6 +40,7 @@ internal static class DigestCommand
             var settings = new DigestSettings
             {
                 Window = window.Read(parse),
+                Rollup = window.ReadRollup(parse),
                 Dedupe = new DedupeOptions
                 {
                     Horizon = CommonOptions.ParseDuration("--dedupe-horizon", parse.GetValue(horizon)!),
@@ -72,7 +74,7 @@ internal static class DigestCommand
         using var progress = ProgressBar.StartIfUseful(totalBytes, "reading", settings.Progress);
         var options = new FileDigestOptions
         {
-            Core = new DigestCoreOptions { Window = settings.Window, Enricher = new EnricherOptions { Dedupe = settings.Dedupe } },
+            Core = new DigestCoreOptions { Window = settings.Window, Rollup = settings.Rollup, Enricher = new EnricherOptions { Dedupe = settings.Dedupe } },
             Format = settings.Format,
         };
         var sink = settings.Slack is { } slack
@@ -103,6 +105,7 @@ internal static class DigestCommand
 internal sealed record DigestSettings
 {
     public required BurstWindowOptions Window { get; init; }
+    public RollupOptions Rollup { get; init; } = new();
     public DedupeOptions Dedupe { get; init; } = new();
     public OutputFormat Format { get; init; } = OutputFormat.Text;
     public bool Progress { get; init; } = true;
@@ -116,6 +119,7 @@ internal sealed record DigestSettings
         CommonOptions.Validate(() =>
         {
             Window.Validate();
+            Rollup.Validate();
             Dedupe.Validate();
         });
     }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Amazon.Runtime;
 using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Rollups;
 using Pipeline.Aggregator.Delivery;
 using Pipeline.Aggregator.Processing;
 using Pipeline.Aggregator.Rendering;
@@ -48,7 +49,9 @@ internal static class RunCommand
         {
             var streamName = parse.GetValue(stream)!;
             var burstWindow = window.Read(parse);
+            var rollup = window.ReadRollup(parse);
             CommonOptions.Validate(burstWindow.Validate);
+            CommonOptions.Validate(rollup.Validate);
             var mapping = new EventSourceMappingOptions
             {
                 Stream = streamName,
@@ -115,7 +118,7 @@ internal static class RunCommand
                 var log = new LambdaLog(Console.Error, TimeProvider.System, "pipeline-run");
                 var handlerOptions = new KinesisWindowHandlerOptions
                 {
-                    Core = new DigestCoreOptions { Window = burstWindow, Enricher = new EnricherOptions { Dedupe = new Enricher.Dedupe.DedupeOptions { MaxEntries = 50_000 } } },
+                    Core = new DigestCoreOptions { Window = burstWindow, Rollup = rollup, Enricher = new EnricherOptions { Dedupe = new Enricher.Dedupe.DedupeOptions { MaxEntries = 50_000 } } },
                 };
                 var handler = new KinesisWindowHandler(handlerOptions, directory, ledger, carries, output, log, TimeProvider.System, mutes);
                 var sweeper = new CarrySweeper(handlerOptions.Core, directory, carries, ledger, output, log, TimeProvider.System, mutes);

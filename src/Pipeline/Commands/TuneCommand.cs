@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Rollups;
 using Pipeline.Aggregator.Tuning;
 using Pipeline.Cli.Hosting;
 using Pipeline.Cli.Terminal;
@@ -26,15 +27,22 @@ internal static class TuneCommand
         var gaps = new Option<string>("--gaps") { Description = "Quiet gaps to compare, comma-separated.", DefaultValueFactory = _ => "30s,1m,2m,5m" };
         var maxWindows = new Option<string>("--max-windows") { Description = "Maximum burst lengths to compare, comma-separated.", DefaultValueFactory = _ => "15m" };
         var latenesses = new Option<string>("--latenesses") { Description = "Allowed lateness to compare, comma-separated: longer waits more before each digest, shorter splits bursts of late-arriving events.", DefaultValueFactory = _ => "5m" };
+        var alertSeverity = CommonOptions.AlertSeverity();
+        var rollupMinAccounts = CommonOptions.RollupMinAccounts();
+        var rollupWindow = CommonOptions.RollupWindow();
         var format = CommonOptions.Format();
         var noProgress = CommonOptions.NoProgress();
-        var command = new Command("tune", "Replay events once per burst-window setting and compare digests per hour, delay, size and Slack rate.")
+        var command = new Command("tune", "Replay events once per burst-window setting and compare digests and Slack messages per hour, delay, size and Slack rate.")
         {
-            input, accounts, mute, gaps, maxWindows, latenesses, format, noProgress,
+            input, accounts, mute, gaps, maxWindows, latenesses, alertSeverity, rollupMinAccounts, rollupWindow, format, noProgress,
         };
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
-            var windows = Windows(parse.GetValue(gaps)!, parse.GetValue(maxWindows)!, parse.GetValue(latenesses)!, out var skipped);
+            var severity = CommonOptions.ParseSeverity(parse.GetValue(alertSeverity)!);
+            var windows = Windows(parse.GetValue(gaps)!, parse.GetValue(maxWindows)!, parse.GetValue(latenesses)!, out var skipped)
+                .Select(w => w with { AlertSeverity = severity }).ToList();
+            var rollup = CommonOptions.Rollup(parse, rollupMinAccounts, rollupWindow);
+            CommonOptions.Validate(rollup.Validate);
             foreach (var s in skipped) await Console.Error.WriteLineAsync($"note: skipped gap {s.Gap} with max window {s.Max} (a gap longer than the window never closes a burst).").ConfigureAwait(false);
             var files = parse.GetValue(input)!.SelectMany(RecordReader.ExpandPath).ToList();
             var directory = CommonOptions.Directory(parse, accounts, null, null);
@@ -51,14 +59,14 @@ internal static class TuneCommand
             foreach (var window in windows)
             {
                 ct.ThrowIfCancellationRequested();
-                var result = await BurstTuner.MeasureAsync(records, window, directory, mutes, ct).ConfigureAwait(false);
+                var result = await BurstTuner.MeasureAsync(records, window, directory, mutes, ct, rollup: rollup).ConfigureAwait(false);
                 counts ??= result.Counts;
                 results.Add(result);
                 bar?.Report(results.Count * 1_000_000L);
             }
 
-            if (parse.GetValue(format) == OutputFormat.Json) WriteJson(results);
-            else WriteTable(results, counts!.Received, counts.Digested);
+            if (parse.GetValue(format) == OutputFormat.Json) WriteJson(results, rollup);
+            else WriteTable(results, counts!.Received, counts.Digested, rollup, severity);
             return ExitCode.Ok;
         }));
         return command;
@@ -82,25 +90,29 @@ internal static class TuneCommand
         return windows;
     }
 
-    private static void WriteTable(List<TuneResult> results, long received, long accepted)
+    private static void WriteTable(List<TuneResult> results, long received, long accepted, RollupOptions rollup, RiskSeverity? severity)
     {
         Console.WriteLine($"{received} records read, {accepted} digestible events (after rejects, duplicates and mutes).");
+        Console.WriteLine(rollup.Enabled
+            ? $"roll-ups: the same change in at least {rollup.MinAccounts} accounts within --rollup-window {Duration.Format(rollup.Window)} is one message; alerts at {(severity?.ToString().ToLowerInvariant() ?? "off")}."
+            : $"roll-ups: off (--rollup-min-accounts 0); alerts at {(severity?.ToString().ToLowerInvariant() ?? "off")}.");
         Console.WriteLine();
-        Console.WriteLine("   gap  max-window  lateness  digests  per hour (mean/peak)  delay median   p95  largest  late  peak msgs/min/channel");
+        Console.WriteLine("   gap  max-window  lateness  digests  messages (roll-ups/alerts)  per hour (mean/peak)  delay median   p95  largest  late  peak msgs/min/channel");
         foreach (var r in results)
         {
             var warn = r.PeakMessagesPerMinutePerChannel > BurstTuner.SlackMessagesPerMinute ? "  over Slack's 1/s" : "";
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{Duration.Format(r.Window.Gap),6}  {Duration.Format(r.Window.MaxWindow),10}  {Duration.Format(r.Window.Lateness),8}  {r.Digests,7}  {r.DigestsPerHourMean,10:F1} / {r.DigestsPeakHour,-7}  {Duration.Format(Round(r.DelayMedian)),12}  {Duration.Format(Round(r.DelayP95)),5}  {r.LargestDigest,7}  {r.LateEvents,4}  {r.PeakMessagesPerMinutePerChannel,6} (Slack: {BurstTuner.SlackMessagesPerMinute}){warn}"));
+                $"{Duration.Format(r.Window.Gap),6}  {Duration.Format(r.Window.MaxWindow),10}  {Duration.Format(r.Window.Lateness),8}  {r.Digests,7}  {r.Messages,8} ({r.Rollups}/{r.Alerts}){"",-8}  {r.DigestsPerHourMean,10:F1} / {r.DigestsPeakHour,-7}  {Duration.Format(Round(r.DelayMedian)),12}  {Duration.Format(Round(r.DelayP95)),5}  {r.LargestDigest,7}  {r.LateEvents,4}  {r.PeakMessagesPerMinutePerChannel,6} (Slack: {BurstTuner.SlackMessagesPerMinute}){warn}"));
         }
         Console.WriteLine();
+        Console.WriteLine("messages: what Slack receives: roll-ups, alerts, and the digests no roll-up fully explains.");
         Console.WriteLine("delay: from a burst's first event to its digest, as the deployed pipeline posts it (gap or max window, plus the lateness).");
         Console.WriteLine("late: events that arrived later than the lateness allows; each may split its burst. A longer lateness waits longer before every digest.");
     }
 
     private static TimeSpan Round(TimeSpan t) => TimeSpan.FromSeconds(Math.Round(t.TotalSeconds));
 
-    private static void WriteJson(List<TuneResult> results)
+    private static void WriteJson(List<TuneResult> results, RollupOptions rollup)
     {
         using var stdout = Console.OpenStandardOutput();
         foreach (var r in results)
@@ -115,6 +127,11 @@ internal static class TuneCommand
                 w.WriteNumber("lateEvents", r.LateEvents);
                 w.WriteNumber("skewedEvents", r.SkewedEvents);
                 w.WriteNumber("digests", r.Digests);
+                w.WriteNumber("messages", r.Messages);
+                w.WriteNumber("rollups", r.Rollups);
+                w.WriteNumber("alerts", r.Alerts);
+                w.WriteNumber("rollupMinAccounts", rollup.MinAccounts);
+                w.WriteString("rollupWindow", Duration.Format(rollup.Window));
                 w.WriteNumber("digestsPerHourMean", Math.Round(r.DigestsPerHourMean, 2));
                 w.WriteNumber("digestsPeakHour", r.DigestsPeakHour);
                 w.WriteNumber("delayMedianSeconds", Math.Round(r.DelayMedian.TotalSeconds, 1));

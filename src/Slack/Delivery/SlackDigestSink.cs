@@ -26,9 +26,10 @@ public sealed record SlackDeliveryResult(string DigestId, string Channel, SlackD
 }
 
 /// <summary>
-/// Renders a digest, picks its channel (the account's channel from the directory, else the default), sends it,
-/// and puts it in the outbox when delivery finally fails. Only a failing outbox throws: then the digest would
-/// otherwise be lost, and the host must know.
+/// Renders a digest, picks its channels (the account's channel from the directory, else the default; and the alert
+/// channel too when the digest has risky events), sends it to each, and puts it in the outbox, one entry per channel,
+/// where delivery finally fails. Only a failing outbox throws: then the digest would otherwise be lost, and the host
+/// must know.
 /// </summary>
 public sealed class SlackDigestSink : IDigestSink
 {
@@ -59,6 +60,20 @@ public sealed class SlackDigestSink : IDigestSink
     }
 
     /// <summary>
+    /// Every channel a digest goes to, the account's (<see cref="ChannelFor"/>) first: a digest with risky events
+    /// also goes to the alert channel, when one is set and it is not already the account's. The one place that
+    /// decides routing, so that every kind of message the sink posts routes alike.
+    /// </summary>
+    public IReadOnlyList<string> ChannelsFor(Digest digest)
+    {
+        ArgumentNullException.ThrowIfNull(digest);
+        string own = ChannelFor(digest);
+        return digest.RiskyCount > 0 && _sender.Options.AlertChannel is { } alert && !string.Equals(alert, own, StringComparison.Ordinal)
+            ? [own, alert]
+            : [own];
+    }
+
+    /// <summary>
     /// The destination-neutral view: delivered, or parked in the outbox. An outbox that cannot keep the digest is
     /// <see cref="DeliveryStatus.Failed"/>: the host retries (the Lambda) or reports it (the command line).
     /// </summary>
@@ -74,11 +89,26 @@ public sealed class SlackDigestSink : IDigestSink
         }
     }
 
-    /// <summary>Renders, sends, and parks in the outbox when delivery finally fails; throws only when the outbox fails too.</summary>
+    /// <summary>
+    /// Renders, sends to each of <see cref="ChannelsFor"/> in turn, and parks a channel's copy in the outbox when its
+    /// delivery finally fails; throws only when the outbox fails too. The result is the account channel's: the alert
+    /// channel's copy is extra, its failure parked and logged on its own without changing the result.
+    /// </summary>
     public async Task<SlackDeliveryResult> PostAsync(Digest digest, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(digest);
-        var outgoing = Render(digest);
+        SlackDeliveryResult? first = null;
+        foreach (var channel in ChannelsFor(digest))
+        {
+            var result = await PostToAsync(digest, channel, cancellationToken).ConfigureAwait(false);
+            first ??= result;
+        }
+        return first!;
+    }
+
+    private async Task<SlackDeliveryResult> PostToAsync(Digest digest, string channel, CancellationToken cancellationToken)
+    {
+        var outgoing = Render(digest, channel);
         var result = await _sender.SendAsync(outgoing, cancellationToken).ConfigureAwait(false);
         if (result.Delivered)
             return new SlackDeliveryResult(digest.DigestId, outgoing.Channel, result.AsPlainText ? SlackDeliveryStatus.DeliveredAsPlainText : SlackDeliveryStatus.Delivered, result.Attempts, result.SentAt, null, null);
@@ -90,15 +120,20 @@ public sealed class SlackDigestSink : IDigestSink
     /// would rather not spend its time limit on more attempts). Throws, like <see cref="DeliverAsync"/>, only when
     /// the outbox cannot keep it.
     /// </summary>
-    public Task<SlackDeliveryResult> ParkAsync(Digest digest, string reason, CancellationToken cancellationToken)
+    public async Task<SlackDeliveryResult> ParkAsync(Digest digest, string reason, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(digest);
-        return SaveAsync(digest, Render(digest), attempts: 0, reason, cancellationToken);
+        SlackDeliveryResult? first = null;
+        foreach (var channel in ChannelsFor(digest))
+        {
+            var result = await SaveAsync(digest, Render(digest, channel), attempts: 0, reason, cancellationToken).ConfigureAwait(false);
+            first ??= result;
+        }
+        return first!;
     }
 
-    private OutgoingMessage Render(Digest digest)
+    private OutgoingMessage Render(Digest digest, string channel)
     {
-        string channel = ChannelFor(digest);
         string? payloadChannel = _sender.Options.Mode == SlackMode.BotToken ? channel : null;
         var message = SlackDigestRenderer.Render(digest, _render);
         return new OutgoingMessage(digest.DigestId, channel,
@@ -115,8 +150,9 @@ public sealed class SlackDigestSink : IDigestSink
     }
 
     /// <summary>
-    /// Delivers digests in the given order within each channel (channels proceed in parallel). A digest that ends
-    /// in the outbox does not hold back the ones after it. Results come back in input order.
+    /// Delivers digests in the given order within each account channel (channels proceed in parallel). A digest that
+    /// ends in the outbox does not hold back the ones after it. Results come back in input order. Copies for the alert
+    /// channel go out as their account channels reach them, so there the order holds only within one account channel.
     /// </summary>
     public async Task<IReadOnlyList<SlackDeliveryResult>> DeliverAllAsync(IReadOnlyList<Digest> digests, CancellationToken cancellationToken)
     {

@@ -8,6 +8,7 @@ using Amazon.CDK.AWS.Lambda;
 using Amazon.CDK.AWS.Logs;
 using Amazon.CDK.AWS.SQS;
 using Constructs;
+using Pipeline.Infra.Settings;
 using Pipeline.Lambda.Configuration;
 
 namespace Pipeline.Infra.Constructs;
@@ -25,9 +26,16 @@ internal sealed record DigestFunctionProps
     public required ITable LedgerTable { get; init; }
     /// <summary>Open bursts carried from one tumbling window to the next (read, written, taken, swept).</summary>
     public required ITable CarryTable { get; init; }
-    public required string SlackWebhookParameterName { get; init; }
+    /// <summary>Webhook (SLACK_WEBHOOK_PARAMETER) or bot token (SLACK_MODE=bot-token, SLACK_BOT_TOKEN_PARAMETER and the channels).</summary>
+    public required SlackDeliveryMode SlackMode { get; init; }
+    /// <summary>The SSM SecureString holding the webhook URL or the bot token, by <see cref="SlackMode"/>; the function may read only it.</summary>
+    public required string SlackParameterName { get; init; }
     /// <summary>Null when the parameter uses the AWS managed aws/ssm key.</summary>
-    public required string? SlackWebhookParameterKeyArn { get; init; }
+    public required string? SlackParameterKeyArn { get; init; }
+    /// <summary>Bot-token mode: the channel for accounts the accounts table names none for.</summary>
+    public string? SlackDefaultChannel { get; init; }
+    /// <summary>Bot-token mode, optional: the channel that also receives risky digests.</summary>
+    public string? SlackAlertChannel { get; init; }
     public required int BurstGapSeconds { get; init; }
     /// <summary>The longest burst, on its account's clock; not the tumbling window (open bursts carry over).</summary>
     public required int BurstMaxWindowSeconds { get; init; }
@@ -83,13 +91,42 @@ internal sealed class DigestFunction : Construct
             props.CarryTable.TableArn);
         Allow("ReportFailedBatches", ["sqs:SendMessage"], FailureQueue.QueueArn);
         Allow("UseOutbox", ["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], Outbox.QueueArn);
-        Allow("ReadSlackWebhook", ["ssm:GetParameter"], stack.FormatArn(new ArnComponents
+        // Only the one parameter the mode reads: a bot-token function cannot read the webhook, and the reverse.
+        bool botToken = props.SlackMode == SlackDeliveryMode.BotToken;
+        var secret = botToken
+            ? new SlackSecretNames("SlackBotToken", "bot token", "slackBotTokenParameterKeyArn")
+            : new SlackSecretNames("SlackWebhook", "webhook", "slackWebhookParameterKeyArn");
+        Allow("Read" + secret.Sid, ["ssm:GetParameter"], stack.FormatArn(new ArnComponents
         {
             Service = "ssm",
             Resource = "parameter",
-            ResourceName = props.SlackWebhookParameterName.TrimStart('/'),
+            ResourceName = props.SlackParameterName.TrimStart('/'),
         }));
-        AllowDecryptSlackWebhook(stack, props.SlackWebhookParameterKeyArn);
+        AllowDecryptSlackSecret(stack, secret, props.SlackParameterKeyArn);
+
+        var environment = new Dictionary<string, string>
+        {
+            [FunctionEnvironment.AccountsTable] = props.AccountsTable.TableName,
+            [FunctionEnvironment.LedgerTable] = props.LedgerTable.TableName,
+            [FunctionEnvironment.CarryTable] = props.CarryTable.TableName,
+            [FunctionEnvironment.BurstGap] = props.BurstGapSeconds.ToString(CultureInfo.InvariantCulture),
+            [FunctionEnvironment.BurstMaxWindow] = props.BurstMaxWindowSeconds.ToString(CultureInfo.InvariantCulture),
+            [FunctionEnvironment.BurstLateness] = props.BurstLatenessSeconds.ToString(CultureInfo.InvariantCulture),
+            [FunctionEnvironment.OutboxQueueUrl] = Outbox.QueueUrl,
+        };
+        if (botToken)
+        {
+            environment[FunctionEnvironment.SlackMode] = "bot-token";
+            environment[FunctionEnvironment.SlackBotTokenParameter] = props.SlackParameterName;
+            environment[FunctionEnvironment.SlackDefaultChannel] = props.SlackDefaultChannel
+                ?? throw new ArgumentException("a bot-token function needs its default channel", nameof(props));
+            if (props.SlackAlertChannel is { } alert) environment[FunctionEnvironment.SlackAlertChannel] = alert;
+        }
+        else
+        {
+            // Webhook is the function's default mode: SLACK_MODE stays unset, as before bot-token mode existed.
+            environment[FunctionEnvironment.SlackWebhookParameter] = props.SlackParameterName;
+        }
 
         Function = new Function(this, "Function", new FunctionProps
         {
@@ -103,17 +140,7 @@ internal sealed class DigestFunction : Construct
             Timeout = Duration.Minutes(2),
             Role = Role,
             LogGroup = LogGroup,
-            Environment = new Dictionary<string, string>
-            {
-                [FunctionEnvironment.AccountsTable] = props.AccountsTable.TableName,
-                [FunctionEnvironment.LedgerTable] = props.LedgerTable.TableName,
-                [FunctionEnvironment.CarryTable] = props.CarryTable.TableName,
-                [FunctionEnvironment.SlackWebhookParameter] = props.SlackWebhookParameterName,
-                [FunctionEnvironment.BurstGap] = props.BurstGapSeconds.ToString(CultureInfo.InvariantCulture),
-                [FunctionEnvironment.BurstMaxWindow] = props.BurstMaxWindowSeconds.ToString(CultureInfo.InvariantCulture),
-                [FunctionEnvironment.BurstLateness] = props.BurstLatenessSeconds.ToString(CultureInfo.InvariantCulture),
-                [FunctionEnvironment.OutboxQueueUrl] = Outbox.QueueUrl,
-            },
+            Environment = environment,
         });
         Function.Node.AddDependency(Role);
 
@@ -151,18 +178,21 @@ internal sealed class DigestFunction : Construct
     private void Allow(string sid, string[] actions, string resource) =>
         Role.AddToPolicy(new PolicyStatement(new PolicyStatementProps { Sid = sid, Actions = actions, Resources = [resource] }));
 
-    private void AllowDecryptSlackWebhook(Amazon.CDK.Stack stack, string? customerKeyArn)
+    /// <summary>How statements, suppressions and settings name the Slack secret of a mode.</summary>
+    private sealed record SlackSecretNames(string Sid, string What, string KeyArnSetting);
+
+    private void AllowDecryptSlackSecret(Amazon.CDK.Stack stack, SlackSecretNames secret, string? customerKeyArn)
     {
         if (customerKeyArn is not null)
         {
-            Allow("DecryptSlackWebhook", ["kms:Decrypt"], customerKeyArn);
+            Allow("Decrypt" + secret.Sid, ["kms:Decrypt"], customerKeyArn);
             return;
         }
         // The AWS managed aws/ssm key has an id unknown at synthesis (an alias cannot be a policy resource):
         // any key of this account, but only when SSM decrypts on the function's behalf in this region.
         Role.AddToPolicy(new PolicyStatement(new PolicyStatementProps
         {
-            Sid = "DecryptSlackWebhook",
+            Sid = "Decrypt" + secret.Sid,
             Actions = ["kms:Decrypt"],
             Resources = [stack.FormatArn(new ArnComponents { Service = "kms", Resource = "key", ResourceName = "*" })],
             Conditions = new Dictionary<string, object>
@@ -171,8 +201,8 @@ internal sealed class DigestFunction : Construct
             },
         }));
         Nag.Suppress(Role.Node.FindChild("DefaultPolicy"), new NagSuppression("AwsSolutions-IAM5",
-            "kms:Decrypt for the Slack webhook SecureString under the AWS managed aws/ssm key, whose key id is not known at synthesis; "
-            + "the kms:ViaService condition limits it to SSM decrypting in this region. Set slackWebhookParameterKeyArn to name the key instead.",
+            $"kms:Decrypt for the Slack {secret.What} SecureString under the AWS managed aws/ssm key, whose key id is not known at synthesis; "
+            + $"the kms:ViaService condition limits it to SSM decrypting in this region. Set {secret.KeyArnSetting} to name the key instead.",
             // How cdk-nag names the finding: the stack's environment is concrete, the partition is not.
             $"Resource::arn:<AWS::Partition>:kms:{stack.Region}:{stack.Account}:key/*"));
     }

@@ -27,6 +27,15 @@ internal enum FunctionArchitecture
     X86_64,
 }
 
+/// <summary>How the function posts to Slack.</summary>
+internal enum SlackDeliveryMode
+{
+    /// <summary>An incoming webhook: every digest in the webhook's one channel.</summary>
+    Webhook,
+    /// <summary>A bot token with chat.postMessage: each account's channel from the accounts table, and an alert channel for risky digests.</summary>
+    BotToken,
+}
+
 /// <summary>Where the member StackSet is administered from (CloudFormation's <c>CallAs</c>).</summary>
 internal enum StackSetAdministrator
 {
@@ -100,6 +109,21 @@ internal sealed record PipelineSettings
 
     /// <summary><c>slackWebhookParameterKeyArn</c>: the customer managed KMS key of that parameter, if not the default aws/ssm key.</summary>
     public string? SlackWebhookParameterKeyArn { get; init; }
+
+    /// <summary><c>slackMode</c>: <c>webhook</c> (default) or <c>bot-token</c> (per-account channels and an alert channel).</summary>
+    public SlackDeliveryMode SlackMode { get; init; } = SlackDeliveryMode.Webhook;
+
+    /// <summary><c>slackBotTokenParameterName</c>: bot-token mode: the SSM SecureString holding the bot token; default "/security-pipeline/slack-bot-token".</summary>
+    public string SlackBotTokenParameterName { get; init; } = "/security-pipeline/slack-bot-token";
+
+    /// <summary><c>slackBotTokenParameterKeyArn</c>: the customer managed KMS key of that parameter, if not the default aws/ssm key.</summary>
+    public string? SlackBotTokenParameterKeyArn { get; init; }
+
+    /// <summary><c>slackDefaultChannel</c>: bot-token mode: the channel for accounts whose entry in the accounts table names none (required there).</summary>
+    public string? SlackDefaultChannel { get; init; }
+
+    /// <summary><c>slackAlertChannel</c>: bot-token mode, optional: a channel that also receives every digest with risky events.</summary>
+    public string? SlackAlertChannel { get; init; }
 
     /// <summary><c>accountsTableName</c>: account id → name; default "security-pipeline-accounts".</summary>
     public string AccountsTableName { get; init; } = "security-pipeline-accounts";

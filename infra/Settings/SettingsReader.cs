@@ -76,6 +76,31 @@ internal static partial class SettingsReader
         var slackParameter = reader.Name("slackWebhookParameterName", "/security-pipeline/slack-webhook", SsmNamePattern(),
             "an SSM parameter name like /security-pipeline/slack-webhook (A-Z a-z 0-9 _ . - /, not starting with aws or ssm)");
         var slackKey = reader.OptionalString("slackWebhookParameterKeyArn", KmsKeyArn(), "a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)");
+        var slackMode = reader.Choice("slackMode", "webhook",
+            new Dictionary<string, SlackDeliveryMode>
+            {
+                ["webhook"] = SlackDeliveryMode.Webhook,
+                ["bot-token"] = SlackDeliveryMode.BotToken,
+            });
+        var tokenParameter = reader.Name("slackBotTokenParameterName", "/security-pipeline/slack-bot-token", SsmNamePattern(),
+            "an SSM parameter name like /security-pipeline/slack-bot-token (A-Z a-z 0-9 _ . - /, not starting with aws or ssm)");
+        var tokenKey = reader.OptionalString("slackBotTokenParameterKeyArn", KmsKeyArn(), "a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)");
+        const string channel = "a Slack channel: #name (lower-case letters, digits, - and _) or a channel id like C0123ABCD";
+        var defaultChannel = reader.OptionalString("slackDefaultChannel", SlackChannel(), channel);
+        var alertChannel = reader.OptionalString("slackAlertChannel", SlackChannel(), channel);
+        if (slackMode == SlackDeliveryMode.BotToken && defaultChannel is null && !reader.IsSet("slackDefaultChannel"))
+            problems.Add($"slackDefaultChannel: missing; with slackMode bot-token, expected {channel}, for the accounts whose entry in the accounts table names none.");
+        if (slackMode == SlackDeliveryMode.BotToken)
+        {
+            foreach (var key in new[] { "slackWebhookParameterName", "slackWebhookParameterKeyArn" }.Where(reader.IsSet))
+                problems.Add($"{key}: only with slackMode webhook (a bot-token function reads slackBotTokenParameterName); remove it or set slackMode to webhook.");
+        }
+        else
+        {
+            // A webhook posts only to its own channel: these would be silently ignored.
+            foreach (var key in new[] { "slackBotTokenParameterName", "slackBotTokenParameterKeyArn", "slackDefaultChannel", "slackAlertChannel" }.Where(reader.IsSet))
+                problems.Add($"{key}: only with slackMode bot-token (a webhook posts only to its own channel); remove it or set slackMode to bot-token.");
+        }
         var accountsTable = reader.Name("accountsTableName", "security-pipeline-accounts", TableNamePattern(), "3–255 of A-Z a-z 0-9 . _ -");
         var ledgerTable = reader.Name("ledgerTableName", "security-pipeline-digest-ledger", TableNamePattern(), "3–255 of A-Z a-z 0-9 . _ -");
         if (accountsTable == ledgerTable)
@@ -119,6 +144,11 @@ internal static partial class SettingsReader
             WindowSeconds = window,
             SlackWebhookParameterName = slackParameter,
             SlackWebhookParameterKeyArn = slackKey,
+            SlackMode = slackMode,
+            SlackBotTokenParameterName = tokenParameter,
+            SlackBotTokenParameterKeyArn = tokenKey,
+            SlackDefaultChannel = defaultChannel,
+            SlackAlertChannel = alertChannel,
             AccountsTableName = accountsTable,
             LedgerTableName = ledgerTable,
             MaxRetryAttempts = retries,
@@ -158,6 +188,7 @@ internal static partial class SettingsReader
     [GeneratedRegex("^[A-Za-z0-9._-]{1,128}$")] private static partial Regex StreamNamePattern();
     [GeneratedRegex("^[A-Za-z0-9._-]{3,255}$")] private static partial Regex TableNamePattern();
     [GeneratedRegex("^(?!/?(?i:aws|ssm))/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")] private static partial Regex SsmNamePattern();
+    [GeneratedRegex("^(#[a-z0-9_-]{1,80}|[CG][A-Z0-9]{8,20})$")] private static partial Regex SlackChannel();
     [GeneratedRegex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$")] private static partial Regex KmsKeyArn();
     [GeneratedRegex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$")] private static partial Regex SnsTopicArn();
 
@@ -182,6 +213,9 @@ internal static partial class SettingsReader
                 return null;
             return pattern is null ? text.Trim() : Check(key, text.Trim(), pattern, expected);
         }
+
+        /// <summary>Whether the key has a value at all (right or wrong).</summary>
+        public bool IsSet(string key) => !string.IsNullOrWhiteSpace(Text(key));
 
         public string Name(string key, string fallback, Regex pattern, string expected) =>
             OptionalString(key, pattern, expected) ?? fallback;

@@ -59,7 +59,13 @@ internal static class FunctionHost
                 w.WriteString("ledgerTable", options.LedgerTable);
                 w.WriteString("accountsTable", options.AccountsTable);
                 w.WriteString("carryTable", options.CarryTable);
-                w.WriteString("slackWebhook", options.SlackWebhookSecret.ToString()); // the reference, never the URL
+                // The reference, never the URL or the token.
+                w.WriteString(options.SlackMode == SlackMode.BotToken ? "slackBotToken" : "slackWebhook", options.SlackSecret.ToString());
+                if (options.SlackMode == SlackMode.BotToken)
+                {
+                    w.WriteString("slackDefaultChannel", options.SlackDefaultChannel);
+                    w.WriteString("slackAlertChannel", options.SlackAlertChannel);
+                }
                 w.WriteString("outboxQueue", options.OutboxQueueUrl);
                 w.WriteString("muteRules", options.MuteRulesPath);
                 w.WriteNumber("burstGapSeconds", options.Window.Gap.TotalSeconds);
@@ -92,16 +98,16 @@ internal static class FunctionHost
     }
 
     /// <summary>
-    /// Builds the production handler: DynamoDB ledger and account names, mute rules, Slack delivery (the webhook URL
-    /// read once, here) with its SQS outbox and the outbox drain. Throws <see cref="LambdaConfigException"/> or
+    /// Builds the production handler: DynamoDB ledger and account names (with their Slack channels), mute rules, Slack
+    /// delivery (the webhook URL or bot token read once, here) with its SQS outbox and the outbox drain. Throws <see cref="LambdaConfigException"/> or
     /// <see cref="SlackConfigurationException"/> with a message naming what to fix (never the secret).
     /// </summary>
     internal static async Task<(KinesisWindowHandler Handler, CarrySweeper Sweeper)> CreateHandlerAsync(
         LambdaOptions options, LambdaLog log, Func<string, string?> env, TimeProvider time, Func<double> random, CancellationToken cancellationToken,
-        IAmazonSQS? sqs = null, HttpClient? http = null)
+        IAmazonSQS? sqs = null, HttpClient? http = null, IAmazonDynamoDB? dynamoDb = null)
     {
         var mutes = LoadMuteRules(options);
-        var dynamo = CreateDynamoDbClient(options);
+        var dynamo = dynamoDb ?? CreateDynamoDbClient(options);
         var ledger = new DynamoDbDigestLedger(dynamo, options.LedgerTable, time, options.LedgerClaimLease, options.LedgerTtl);
         IAccountDirectory directory = options.AccountsTable is { } table
             ? new DynamoDbAccountDirectory(dynamo, new DynamoDbDirectoryOptions { TableName = table }, time, onFailure: message => log.Warn(message))
@@ -139,8 +145,11 @@ internal static class FunctionHost
     /// </summary>
     internal static SlackDeliveryOptions SlackOptions(LambdaOptions options) => new()
     {
-        Mode = SlackMode.Webhook,
-        Secret = options.SlackWebhookSecret,
+        Mode = options.SlackMode,
+        Secret = options.SlackSecret,
+        DefaultChannel = options.SlackDefaultChannel,
+        AlertChannel = options.SlackAlertChannel,
+        ApiBaseUrl = options.SlackApiUrl ?? new SlackDeliveryOptions().ApiBaseUrl,
         MaxAttempts = 3,
         AttemptTimeout = TimeSpan.FromSeconds(5),
         BaseDelay = TimeSpan.FromSeconds(1),
@@ -148,7 +157,7 @@ internal static class FunctionHost
         MaxRetryAfter = TimeSpan.FromSeconds(10),
         MinIntervalPerChannel = options.SlackMinInterval,
         // Only for an explicitly given secret (tests): plain http, and only to 127.0.0.1/localhost.
-        AllowLoopbackHttp = options.SlackWebhookSecretOverridden,
+        AllowLoopbackHttp = options.SlackSecretOverridden,
     };
 
     private static MuteRuleSet? LoadMuteRules(LambdaOptions options)

@@ -38,6 +38,28 @@ public sealed class SettingsReaderTests
     }
 
     [Fact]
+    public void Bot_token_mode_reads_its_parameter_and_channels_and_needs_a_default_channel()
+    {
+        var context = Valid();
+        context["slackMode"] = "bot-token";
+        context["slackDefaultChannel"] = "#aws-activity";
+        context["slackAlertChannel"] = "C0123ABCD";
+        var settings = Read(context);
+        Assert.Equal(SlackDeliveryMode.BotToken, settings.SlackMode);
+        Assert.Equal(("/security-pipeline/slack-bot-token", "#aws-activity", "C0123ABCD"),
+            (settings.SlackBotTokenParameterName, settings.SlackDefaultChannel, settings.SlackAlertChannel));
+        Assert.Equal(SlackDeliveryMode.Webhook, Read(Valid()).SlackMode);
+
+        context.Remove("slackDefaultChannel");
+        context["slackAlertChannel"] = "#Not A Channel";
+        context["slackWebhookParameterName"] = "/old/webhook";
+        var problems = Problems(context);
+        Assert.Contains(problems, p => p.StartsWith("slackDefaultChannel: missing; with slackMode bot-token", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("slackAlertChannel: \"#Not A Channel\" is not valid", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("slackWebhookParameterName: only with slackMode webhook", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Every_missing_required_setting_is_reported_at_once()
     {
         var problems = Problems([]);
@@ -59,6 +81,10 @@ public sealed class SettingsReaderTests
     [InlineData("streamMode", "fast")]
     [InlineData("slackWebhookParameterName", "/aws/reserved")]
     [InlineData("slackWebhookParameterName", "has space")]
+    [InlineData("slackMode", "token")]
+    [InlineData("slackBotTokenParameterName", "/ssm/reserved")]
+    [InlineData("slackDefaultChannel", "#security")] // webhook mode: a webhook has its own channel
+    [InlineData("slackAlertChannel", "#alerts")]
     [InlineData("alarmTopicArn", "arn:aws:sqs:eu-west-1:111111111111:queue")]
     [InlineData("eventBusName", "default")]
     [InlineData("includeReadOnlyEvents", "yes")]

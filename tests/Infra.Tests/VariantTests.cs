@@ -80,6 +80,31 @@ public sealed class VariantTests(SynthesizedApp app)
     }
 
     [Fact]
+    public void Bot_token_mode_sets_the_mode_token_parameter_and_channels_and_lets_the_function_read_only_the_token()
+    {
+        var (stacks, templates) = Build(("slackMode", "bot-token"), ("slackDefaultChannel", "#aws-activity"), ("slackAlertChannel", "#security-alerts"));
+        var central = templates[stacks.Central.StackName];
+        var variables = Props(Single(central, "AWS::Lambda::Function").Resource)["Environment"]!["Variables"]!.AsObject();
+        Equal(JsonValue.Create("bot-token"), variables["SLACK_MODE"]);
+        Equal(JsonValue.Create("/security-pipeline/slack-bot-token"), variables["SLACK_BOT_TOKEN_PARAMETER"]);
+        Equal(JsonValue.Create("#aws-activity"), variables["SLACK_DEFAULT_CHANNEL"]);
+        Equal(JsonValue.Create("#security-alerts"), variables["SLACK_ALERT_CHANNEL"]);
+        Assert.False(variables.ContainsKey("SLACK_WEBHOOK_PARAMETER"));
+
+        var statements = Resources(central, "AWS::IAM::Policy").SelectMany(p => Statements(p.Resource)).ToList();
+        var read = statements.Single(s => (string?)s["Sid"] == "ReadSlackBotToken");
+        Assert.Equal(["ssm:GetParameter"], AsArray(read["Action"]).Select(a => (string?)a));
+        Assert.EndsWith(":parameter/security-pipeline/slack-bot-token\"]]}", read["Resource"]!.ToJsonString(), StringComparison.Ordinal);
+        Assert.NotNull(statements.Single(s => (string?)s["Sid"] == "DecryptSlackBotToken")["Condition"]?["StringEquals"]?["kms:ViaService"]);
+        Assert.DoesNotContain(statements, s => ((string?)s["Sid"])?.Contains("SlackWebhook", StringComparison.Ordinal) == true);
+
+        // Without an alert channel the variable is not set at all.
+        var (plain, plainTemplates) = Build(("slackMode", "bot-token"), ("slackDefaultChannel", "#aws-activity"));
+        var plainVariables = Props(Single(plainTemplates[plain.Central.StackName], "AWS::Lambda::Function").Resource)["Environment"]!["Variables"]!.AsObject();
+        Assert.False(plainVariables.ContainsKey("SLACK_ALERT_CHANNEL"));
+    }
+
+    [Fact]
     public void Without_a_topic_alarms_notify_nobody()
     {
         var context = SynthesizedApp.BaseContext();

@@ -23,8 +23,8 @@ public sealed class LambdaOptionsTests
         Assert.Equal(TimeSpan.FromMinutes(15), options.Window.MaxWindow);
         Assert.Equal("eu-west-1", options.Region);
         Assert.Equal(LambdaOptions.DefaultStateMaxBytes, options.StateMaxBytes);
-        Assert.Equal("ssm:/pipeline/slack", options.SlackWebhookSecret.ToString());
-        Assert.False(options.SlackWebhookSecretOverridden);
+        Assert.Equal("ssm:/pipeline/slack", options.SlackSecret.ToString());
+        Assert.False(options.SlackSecretOverridden);
         Assert.False(FunctionHost.SlackOptions(options).AllowLoopbackHttp);
         Assert.Equal("https://sqs.eu-west-1.amazonaws.com/111111111111/outbox", options.OutboxQueueUrl);
         Assert.Equal(TimeSpan.FromMinutes(1), options.OutboxDrainInterval);
@@ -38,7 +38,7 @@ public sealed class LambdaOptionsTests
         var options = Read(("LEDGER_TABLE", "l"), ("CARRY_TABLE", "c"), ("SLACK_WEBHOOK_SECRET", "env:TEST_WEBHOOK"), ("OUTBOX_QUEUE_URL", "http://127.0.0.1:9/0/outbox"),
             ("SLACK_MIN_INTERVAL", "0"), ("OUTBOX_DRAIN_INTERVAL", "off"));
 
-        Assert.Equal("env:TEST_WEBHOOK", options.SlackWebhookSecret.ToString());
+        Assert.Equal("env:TEST_WEBHOOK", options.SlackSecret.ToString());
         Assert.True(FunctionHost.SlackOptions(options).AllowLoopbackHttp);
         Assert.Equal(TimeSpan.Zero, options.SlackMinInterval);
         Assert.Null(options.OutboxDrainInterval);
@@ -50,6 +50,65 @@ public sealed class LambdaOptionsTests
         var e = Assert.Throws<LambdaConfigException>(() => Read(("LEDGER_TABLE", "l"), ("CARRY_TABLE", "c"), ("OUTBOX_QUEUE_URL", "https://sqs/q"),
             ("SLACK_WEBHOOK_SECRET", "https://hooks.slack.com/services/T0/B0/s3cr3t")));
         Assert.Contains("SLACK_WEBHOOK_SECRET is not a secret reference", e.Message);
+        Assert.DoesNotContain("s3cr3t", e.Message);
+    }
+
+    [Fact]
+    public void Bot_token_mode_reads_the_token_parameter_and_the_default_and_alert_channels()
+    {
+        var options = Read(("LEDGER_TABLE", "l"), ("CARRY_TABLE", "c"), ("OUTBOX_QUEUE_URL", "https://sqs/q"), ("SLACK_MODE", "bot-token"),
+            ("SLACK_BOT_TOKEN_PARAMETER", "/pipeline/slack-bot-token"), ("SLACK_DEFAULT_CHANNEL", "#aws-activity"), ("SLACK_ALERT_CHANNEL", "#security-alerts"));
+
+        Assert.Equal(Pipeline.Slack.Delivery.SlackMode.BotToken, options.SlackMode);
+        Assert.Equal("ssm:/pipeline/slack-bot-token", options.SlackSecret.ToString());
+        Assert.False(options.SlackSecretOverridden);
+        var slack = FunctionHost.SlackOptions(options).Validate();
+        Assert.Equal((Pipeline.Slack.Delivery.SlackMode.BotToken, "#aws-activity", "#security-alerts"), (slack.Mode, slack.DefaultChannel, slack.AlertChannel));
+        Assert.Equal(new Uri("https://slack.com/api/"), slack.ApiBaseUrl);
+        Assert.False(slack.AllowLoopbackHttp);
+
+        var overridden = Read(("LEDGER_TABLE", "l"), ("CARRY_TABLE", "c"), ("OUTBOX_QUEUE_URL", "https://sqs/q"), ("SLACK_MODE", "bot-token"),
+            ("SLACK_BOT_TOKEN_PARAMETER", "/p"), ("SLACK_BOT_TOKEN_SECRET", "env:TEST_TOKEN"), ("SLACK_DEFAULT_CHANNEL", "#d"), ("SLACK_API_URL", "http://127.0.0.1:9/api/"));
+        Assert.Equal("env:TEST_TOKEN", overridden.SlackSecret.ToString());
+        Assert.Null(overridden.SlackAlertChannel);
+        Assert.True(FunctionHost.SlackOptions(overridden).Validate().AllowLoopbackHttp);
+        Assert.Equal(new Uri("http://127.0.0.1:9/api/"), FunctionHost.SlackOptions(overridden).ApiBaseUrl);
+    }
+
+    [Fact]
+    public void Bot_token_mode_without_its_token_or_default_channel_names_both_variables()
+    {
+        var e = Assert.Throws<LambdaConfigException>(() => Read(("LEDGER_TABLE", "l"), ("CARRY_TABLE", "c"), ("OUTBOX_QUEUE_URL", "https://sqs/q"), ("SLACK_MODE", "bot-token")));
+        Assert.Contains("SLACK_BOT_TOKEN_PARAMETER is not set: name the SSM SecureString parameter that holds the Slack bot token", e.Message);
+        Assert.Contains("SLACK_DEFAULT_CHANNEL is not set", e.Message);
+        Assert.DoesNotContain("SLACK_WEBHOOK_PARAMETER", e.Message);
+    }
+
+    [Fact]
+    public void An_unknown_mode_and_variables_of_the_other_mode_are_named()
+    {
+        var mode = Assert.Throws<LambdaConfigException>(() => Read(("LEDGER_TABLE", "l"), ("CARRY_TABLE", "c"), ("OUTBOX_QUEUE_URL", "https://sqs/q"),
+            ("SLACK_WEBHOOK_PARAMETER", "/p"), ("SLACK_MODE", "token")));
+        Assert.Contains("SLACK_MODE='token' must be webhook or bot-token.", mode.Message);
+
+        var webhook = Assert.Throws<LambdaConfigException>(() => Read(("LEDGER_TABLE", "l"), ("CARRY_TABLE", "c"), ("OUTBOX_QUEUE_URL", "https://sqs/q"),
+            ("SLACK_WEBHOOK_PARAMETER", "/p"), ("SLACK_ALERT_CHANNEL", "#alerts"), ("SLACK_DEFAULT_CHANNEL", "#d")));
+        Assert.Contains("SLACK_ALERT_CHANNEL is set but SLACK_MODE is webhook", webhook.Message);
+        Assert.Contains("SLACK_DEFAULT_CHANNEL is set but SLACK_MODE is webhook", webhook.Message);
+
+        var bot = Assert.Throws<LambdaConfigException>(() => Read(("LEDGER_TABLE", "l"), ("CARRY_TABLE", "c"), ("OUTBOX_QUEUE_URL", "https://sqs/q"),
+            ("SLACK_MODE", "bot-token"), ("SLACK_BOT_TOKEN_PARAMETER", "/t"), ("SLACK_DEFAULT_CHANNEL", "#d"), ("SLACK_WEBHOOK_PARAMETER", "/p"),
+            ("SLACK_API_URL", "http://slack.example/api/")));
+        Assert.Contains("SLACK_WEBHOOK_PARAMETER is set but SLACK_MODE is bot-token", bot.Message);
+        Assert.Contains("SLACK_API_URL='http://slack.example/api/' must use https", bot.Message);
+    }
+
+    [Fact]
+    public void A_bot_token_pasted_where_a_reference_belongs_is_refused_without_echoing_it()
+    {
+        var e = Assert.Throws<LambdaConfigException>(() => Read(("LEDGER_TABLE", "l"), ("CARRY_TABLE", "c"), ("OUTBOX_QUEUE_URL", "https://sqs/q"),
+            ("SLACK_MODE", "bot-token"), ("SLACK_DEFAULT_CHANNEL", "#d"), ("SLACK_BOT_TOKEN_SECRET", "xoxb-1111-2222-s3cr3t")));
+        Assert.Contains("SLACK_BOT_TOKEN_SECRET is not a secret reference", e.Message);
         Assert.DoesNotContain("s3cr3t", e.Message);
     }
 

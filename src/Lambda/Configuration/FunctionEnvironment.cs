@@ -23,10 +23,22 @@ public static class FunctionEnvironment
     public const string CarryLease = "CARRY_LEASE";
     public const string DedupeHorizon = "DEDUPE_HORIZON";
     public const string DedupeMaxIds = "DEDUPE_MAX_IDS";
+    /// <summary>How the function posts: <c>webhook</c> (default; one channel, the webhook's) or <c>bot-token</c> (chat.postMessage; each account's channel).</summary>
+    public const string SlackMode = "SLACK_MODE";
     /// <summary>SSM SecureString parameter holding the Slack webhook URL.</summary>
     public const string SlackWebhookParameter = "SLACK_WEBHOOK_PARAMETER";
     /// <summary>A secret reference (env:, file:, ssm:) that overrides <see cref="SlackWebhookParameter"/> (tests, SSM-less set-ups).</summary>
     public const string SlackWebhookSecret = "SLACK_WEBHOOK_SECRET";
+    /// <summary>Bot-token mode: SSM SecureString parameter holding the bot token (xoxb-…).</summary>
+    public const string SlackBotTokenParameter = "SLACK_BOT_TOKEN_PARAMETER";
+    /// <summary>Bot-token mode: a secret reference (env:, file:, ssm:) that overrides <see cref="SlackBotTokenParameter"/> (tests, SSM-less set-ups).</summary>
+    public const string SlackBotTokenSecret = "SLACK_BOT_TOKEN_SECRET";
+    /// <summary>Bot-token mode: the channel for accounts whose entry in the accounts table names none. Required there.</summary>
+    public const string SlackDefaultChannel = "SLACK_DEFAULT_CHANNEL";
+    /// <summary>Bot-token mode, optional: a channel that also receives every digest with risky events.</summary>
+    public const string SlackAlertChannel = "SLACK_ALERT_CHANNEL";
+    /// <summary>Bot-token mode: overrides the Slack Web API base (the tests' loopback Slack); unset on AWS.</summary>
+    public const string SlackApiUrl = "SLACK_API_URL";
     public const string SlackMinInterval = "SLACK_MIN_INTERVAL";
     public const string SlackCooldown = "SLACK_COOLDOWN";
     /// <summary>SQS queue that keeps the digests Slack did not take. Required.</summary>

@@ -3,6 +3,7 @@ using Pipeline.Enricher.Configuration;
 using Env = Pipeline.Lambda.Configuration.FunctionEnvironment;
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Enricher.Dedupe;
+using Pipeline.Slack.Delivery;
 using Pipeline.Slack.Secrets;
 
 namespace Pipeline.Lambda.Configuration;
@@ -32,20 +33,36 @@ internal sealed record LambdaOptions
 
     public DedupeOptions Dedupe { get; init; } = new() { MaxEntries = 50_000 };
 
-    /// <summary>SSM parameter (SecureString) holding the Slack webhook URL (the CDK stack sets it).</summary>
+    /// <summary>Webhook (default: one channel, the webhook's) or bot token (chat.postMessage: each account's channel, and the alert channel).</summary>
+    public SlackMode SlackMode { get; init; } = SlackMode.Webhook;
+
+    /// <summary>SSM parameter (SecureString) holding the Slack webhook URL (the CDK stack sets it in webhook mode).</summary>
     public string? SlackWebhookParameter { get; init; }
 
-    /// <summary>
-    /// Where the Slack webhook URL is read from at start-up: <c>SLACK_WEBHOOK_SECRET</c> (env:NAME, file:PATH or
-    /// ssm:NAME) when set, else <c>ssm:</c> + <see cref="SlackWebhookParameter"/>.
-    /// </summary>
-    public required SecretReference SlackWebhookSecret { get; init; }
+    /// <summary>SSM parameter (SecureString) holding the Slack bot token (the CDK stack sets it in bot-token mode).</summary>
+    public string? SlackBotTokenParameter { get; init; }
 
     /// <summary>
-    /// True when the secret came from <c>SLACK_WEBHOOK_SECRET</c> (tests, SSM-less setups): only then may the
-    /// webhook be plain http, and only to a loopback address.
+    /// Where the webhook URL or the bot token (by <see cref="SlackMode"/>) is read from at start-up:
+    /// <c>SLACK_WEBHOOK_SECRET</c> / <c>SLACK_BOT_TOKEN_SECRET</c> (env:NAME, file:PATH or ssm:NAME) when set, else
+    /// <c>ssm:</c> + <see cref="SlackWebhookParameter"/> / <see cref="SlackBotTokenParameter"/>.
     /// </summary>
-    public bool SlackWebhookSecretOverridden { get; init; }
+    public required SecretReference SlackSecret { get; init; }
+
+    /// <summary>
+    /// True when the secret came from a <c>…_SECRET</c> reference (tests, SSM-less setups): only then may Slack be
+    /// plain http, and only to a loopback address.
+    /// </summary>
+    public bool SlackSecretOverridden { get; init; }
+
+    /// <summary>Bot-token mode: the channel for accounts whose entry in the accounts table names none (required there).</summary>
+    public string? SlackDefaultChannel { get; init; }
+
+    /// <summary>Bot-token mode: a channel that also receives every digest with risky events; null: none.</summary>
+    public string? SlackAlertChannel { get; init; }
+
+    /// <summary>Bot-token mode: overrides the Slack Web API base (the tests' loopback Slack); null: https://slack.com/api/.</summary>
+    public Uri? SlackApiUrl { get; init; }
 
     /// <summary>Least time between two posts to the webhook (Slack allows about one message per second). Default 1 s.</summary>
     public TimeSpan SlackMinInterval { get; init; } = TimeSpan.FromSeconds(1);
@@ -124,6 +141,12 @@ internal sealed record LambdaOptions
             return fallback;
         }
 
+        T Problem<T>(T fallback, string problem)
+        {
+            problems.Add(problem);
+            return fallback;
+        }
+
         Uri? UriOf(string name)
         {
             var text = Get(name);
@@ -133,8 +156,27 @@ internal sealed record LambdaOptions
             return null;
         }
 
+        var slackMode = Get(Env.SlackMode) switch
+        {
+            null or "webhook" => SlackMode.Webhook,
+            "bot-token" => SlackMode.BotToken,
+            var other => Problem(SlackMode.Webhook, $"{Env.SlackMode}='{other}' must be webhook or bot-token."),
+        };
+        bool botToken = slackMode == SlackMode.BotToken;
+        // The other mode's variables would be silently ignored: name them, so that a half-switched setup is seen at once.
+        string[] otherModeVariables = botToken
+            ? [Env.SlackWebhookParameter, Env.SlackWebhookSecret]
+            : [Env.SlackBotTokenParameter, Env.SlackBotTokenSecret, Env.SlackDefaultChannel, Env.SlackAlertChannel, Env.SlackApiUrl];
+        foreach (var name in otherModeVariables.Where(n => Get(n) is not null))
+            problems.Add(botToken
+                ? $"{name} is set but {Env.SlackMode} is bot-token, which does not use it: remove it, or set {Env.SlackMode}=webhook."
+                : $"{name} is set but {Env.SlackMode} is webhook (the default): a webhook posts only to its own channel; set {Env.SlackMode}=bot-token to route by account and severity.");
+
+        var (secretVariable, parameterVariable, what) = botToken
+            ? (Env.SlackBotTokenSecret, Env.SlackBotTokenParameter, "the Slack bot token (xoxb-…)")
+            : (Env.SlackWebhookSecret, Env.SlackWebhookParameter, "the Slack webhook URL");
         SecretReference? slackSecret = null;
-        if (Get(Env.SlackWebhookSecret) is { } secretSpec)
+        if (Get(secretVariable) is { } secretSpec)
         {
             try
             {
@@ -142,18 +184,24 @@ internal sealed record LambdaOptions
             }
             catch (FormatException e)
             {
-                // The reference is not the secret, but someone may have pasted the URL itself here: never echo it.
-                problems.Add($"{Env.SlackWebhookSecret} is not a secret reference: {e.Message}");
+                // The reference is not the secret, but someone may have pasted the URL or token itself here: never echo it.
+                problems.Add($"{secretVariable} is not a secret reference: {e.Message}");
             }
         }
-        else if (Get(Env.SlackWebhookParameter) is { } parameter)
+        else if (Get(parameterVariable) is { } parameter)
         {
             slackSecret = new SecretReference(SecretSourceKind.Ssm, parameter);
         }
         else
         {
-            problems.Add($"{Env.SlackWebhookParameter} is not set: name the SSM SecureString parameter that holds the Slack webhook URL.");
+            problems.Add($"{parameterVariable} is not set: name the SSM SecureString parameter that holds {what}.");
         }
+        var apiUrl = botToken ? UriOf(Env.SlackApiUrl) : null;
+        if (apiUrl is not null && apiUrl.Scheme != Uri.UriSchemeHttps && !(apiUrl.IsLoopback && Get(secretVariable) is not null))
+            problems.Add($"{Env.SlackApiUrl}='{apiUrl}' must use https (plain http only to a loopback address, with {Env.SlackBotTokenSecret}).");
+        var defaultChannel = botToken ? Get(Env.SlackDefaultChannel) : null;
+        if (botToken && defaultChannel is null)
+            problems.Add($"{Env.SlackDefaultChannel} is not set: with {Env.SlackMode}=bot-token, name the channel for accounts whose entry in the accounts table names none.");
 
         var outboxUrl = UriOf(Env.OutboxQueueUrl);
         if (Get(Env.OutboxQueueUrl) is null)
@@ -182,9 +230,14 @@ internal sealed record LambdaOptions
                 Horizon = DurationOf(Env.DedupeHorizon, new DedupeOptions().Horizon),
                 MaxEntries = IntOf(Env.DedupeMaxIds, 50_000, 1, 10_000_000),
             },
-            SlackWebhookParameter = Get(Env.SlackWebhookParameter),
-            SlackWebhookSecret = slackSecret ?? new SecretReference(SecretSourceKind.Ssm, "-"),
-            SlackWebhookSecretOverridden = Get(Env.SlackWebhookSecret) is not null,
+            SlackMode = slackMode,
+            SlackWebhookParameter = botToken ? null : Get(Env.SlackWebhookParameter),
+            SlackBotTokenParameter = botToken ? Get(Env.SlackBotTokenParameter) : null,
+            SlackSecret = slackSecret ?? new SecretReference(SecretSourceKind.Ssm, "-"),
+            SlackSecretOverridden = Get(secretVariable) is not null,
+            SlackDefaultChannel = defaultChannel,
+            SlackAlertChannel = botToken ? Get(Env.SlackAlertChannel) : null,
+            SlackApiUrl = apiUrl,
             SlackMinInterval = DurationOf(Env.SlackMinInterval, TimeSpan.FromSeconds(1), allowZero: true),
             SlackCooldown = DurationOf(Env.SlackCooldown, TimeSpan.FromMinutes(1), allowZero: true),
             OutboxQueueUrl = outboxUrl?.OriginalString ?? "",

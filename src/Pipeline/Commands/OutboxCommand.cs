@@ -8,7 +8,7 @@ internal static class OutboxCommand
 {
     public static Command Create()
     {
-        var slack = new SlackOptions();
+        var slack = new SlackOptions(resend: true);
         var send = new Command("send", "Resend every digest in the outbox with the same retries and pacing; each is deleted only once Slack accepts it.") { slack };
         send.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {

@@ -18,6 +18,11 @@ internal sealed class SlackOptions : IOptionGroup
     private static readonly Func<double> Jitter = Random.Shared.NextDouble;
 #pragma warning restore RS0030
 
+    private readonly bool _resend;
+
+    /// <param name="resend">For `outbox send`: no --alert-channel, since each parked entry already names its channel.</param>
+    public SlackOptions(bool resend = false) => _resend = resend;
+
     public Option<string?> Webhook { get; } = new("--slack-webhook")
     {
         Description = "Post digests to an incoming webhook whose URL is read from env:NAME, file:PATH or ssm:PARAMETER (a SecureString).",
@@ -33,6 +38,11 @@ internal sealed class SlackOptions : IOptionGroup
         Description = "With --slack-token: the channel for accounts whose directory entry names none (required).",
     };
 
+    public Option<string?> AlertChannel { get; } = new("--alert-channel")
+    {
+        Description = "With --slack-token: a channel that also receives every digest with risky events (besides its account's channel).",
+    };
+
     public Option<string?> ApiUrl { get; } = new("--slack-api-url")
     {
         Description = "With --slack-token: the Slack Web API base (default https://slack.com/api/; e.g. a GovSlack or proxy address).",
@@ -44,7 +54,7 @@ internal sealed class SlackOptions : IOptionGroup
         DefaultValueFactory = _ => "pipeline-outbox",
     };
 
-    public IEnumerable<Option> Options => [Webhook, Token, Channel, ApiUrl, Outbox];
+    public IEnumerable<Option> Options => _resend ? [Webhook, Token, Channel, ApiUrl, Outbox] : [Webhook, Token, Channel, AlertChannel, ApiUrl, Outbox];
 
     /// <summary>The delivery settings, or null when no Slack option was given (print only).</summary>
     public SlackDeliveryOptions? Read(ParseResult parse)
@@ -52,7 +62,10 @@ internal sealed class SlackOptions : IOptionGroup
         var webhook = parse.GetValue(Webhook);
         var token = parse.GetValue(Token);
         var channel = parse.GetValue(Channel);
+        var alert = _resend ? null : parse.GetValue(AlertChannel);
         if (webhook is not null && token is not null) throw new UsageException("give --slack-webhook or --slack-token, not both.");
+        if (token is null && alert is not null)
+            throw new UsageException("--alert-channel needs --slack-token (an incoming webhook posts only to its own channel).");
         if (webhook is null && token is null)
         {
             if (channel is not null) throw new UsageException("--slack-channel needs --slack-token.");
@@ -64,6 +77,7 @@ internal sealed class SlackOptions : IOptionGroup
             Mode = token is null ? SlackMode.Webhook : SlackMode.BotToken,
             Secret = ParseSecret(token is null ? "--slack-webhook" : "--slack-token", (webhook ?? token)!),
             DefaultChannel = channel,
+            AlertChannel = alert,
             // Plain http is allowed to 127.0.0.1 only (a local relay, or the tests' loopback Slack): it never leaves the machine.
             AllowLoopbackHttp = true,
         };

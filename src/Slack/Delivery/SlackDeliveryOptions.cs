@@ -30,6 +30,12 @@ public sealed record SlackDeliveryOptions
     /// </summary>
     public string? DefaultChannel { get; init; }
 
+    /// <summary>
+    /// Bot-token mode only: a channel that also receives every digest with risky events, whichever account's channel
+    /// it goes to (null: none). A webhook posts to its own channel only, so setting it there is refused.
+    /// </summary>
+    public string? AlertChannel { get; init; }
+
     /// <summary>Web API base (bot-token mode). Default https://slack.com/api/.</summary>
     public Uri ApiBaseUrl { get; init; } = new("https://slack.com/api/");
 
@@ -64,6 +70,10 @@ public sealed record SlackDeliveryOptions
     {
         if (Mode == SlackMode.BotToken && string.IsNullOrWhiteSpace(DefaultChannel))
             throw new SlackConfigurationException("Slack DefaultChannel is required with a bot token: it receives the digests of accounts whose directory entry names no channel.");
+        if (AlertChannel is not null && Mode != SlackMode.BotToken)
+            throw new SlackConfigurationException("Slack AlertChannel needs a bot token: an incoming webhook posts only to its own channel, so it cannot also post risky digests elsewhere.");
+        if (AlertChannel is not null && string.IsNullOrWhiteSpace(AlertChannel))
+            throw new SlackConfigurationException("Slack AlertChannel is blank: name the channel for risky digests, or leave it unset.");
         Range(nameof(MaxAttempts), MaxAttempts, 1, 10);
         Range(nameof(AttemptTimeout), AttemptTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(2));
         Range(nameof(BaseDelay), BaseDelay, TimeSpan.Zero, TimeSpan.FromMinutes(1));

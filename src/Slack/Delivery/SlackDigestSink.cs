@@ -1,6 +1,7 @@
 using Pipeline.Aggregator.Alerts;
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Aggregator.Notices;
+using Pipeline.Aggregator.Rollups;
 using Pipeline.Aggregator.Delivery;
 using Pipeline.Slack.Rendering;
 using Pipeline.Slack.Outbox;
@@ -28,9 +29,10 @@ public sealed record SlackDeliveryResult(string DigestId, string Channel, SlackD
 }
 
 /// <summary>
-/// Renders a digest, picks its channel (the account's channel from the directory, else the default), sends it,
-/// and puts it in the outbox when delivery finally fails. Only a failing outbox throws: then the digest would
-/// otherwise be lost, and the host must know.
+/// Renders a digest, picks its channels (the account's channel from the directory, else the default; and the alert
+/// channel too when the digest has risky events), sends it to each, and puts it in the outbox, one entry per channel,
+/// where delivery finally fails. Only a failing outbox throws: then the digest would otherwise be lost, and the host
+/// must know.
 /// </summary>
 public sealed class SlackDigestSink : IDigestSink
 {
@@ -68,6 +70,27 @@ public sealed class SlackDigestSink : IDigestSink
     }
 
     /// <summary>
+    /// Every channel a notice goes to, its own (<see cref="ChannelFor"/>) first: an alert, and a digest or roll-up with
+    /// risky events, also go to the alert channel, when one is set and it is not already the notice's own. The one
+    /// place that decides routing, so that every kind of message the sink posts routes alike.
+    /// </summary>
+    public IReadOnlyList<string> ChannelsFor(Notice notice)
+    {
+        ArgumentNullException.ThrowIfNull(notice);
+        string own = ChannelFor(notice);
+        bool risky = notice switch
+        {
+            Digest d => d.RiskyCount > 0,
+            Rollup r => r.RiskyCount > 0,
+            Alert => true,
+            _ => false,
+        };
+        return risky && _sender.Options.AlertChannel is { } alert && !string.Equals(alert, own, StringComparison.Ordinal)
+            ? [own, alert]
+            : [own];
+    }
+
+    /// <summary>
     /// The destination-neutral view: delivered, or parked in the outbox. An outbox that cannot keep the digest is
     /// <see cref="DeliveryStatus.Failed"/>: the host retries (the Lambda) or reports it (the command line).
     /// </summary>
@@ -85,11 +108,26 @@ public sealed class SlackDigestSink : IDigestSink
         }
     }
 
-    /// <summary>Renders, sends, and parks in the outbox when delivery finally fails; throws only when the outbox fails too.</summary>
+    /// <summary>
+    /// Renders, sends to each of <see cref="ChannelsFor"/> in turn, and parks a channel's copy in the outbox when its
+    /// delivery finally fails; throws only when the outbox fails too. The result is the account channel's: the alert
+    /// channel's copy is extra, its failure parked and logged on its own without changing the result.
+    /// </summary>
     public async Task<SlackDeliveryResult> PostAsync(Notice notice, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(notice);
-        var outgoing = Render(notice);
+        SlackDeliveryResult? first = null;
+        foreach (var channel in ChannelsFor(notice))
+        {
+            var result = await PostToAsync(notice, channel, cancellationToken).ConfigureAwait(false);
+            first ??= result;
+        }
+        return first!;
+    }
+
+    private async Task<SlackDeliveryResult> PostToAsync(Notice notice, string channel, CancellationToken cancellationToken)
+    {
+        var outgoing = Render(notice, channel);
         var result = await _sender.SendAsync(outgoing, cancellationToken).ConfigureAwait(false);
         if (result.Delivered)
             return new SlackDeliveryResult(notice.NoticeId, outgoing.Channel, result.AsPlainText ? SlackDeliveryStatus.DeliveredAsPlainText : SlackDeliveryStatus.Delivered, result.Attempts, result.SentAt, null, null);
@@ -101,15 +139,20 @@ public sealed class SlackDigestSink : IDigestSink
     /// would rather not spend its time limit on more attempts). Throws, like <see cref="DeliverAsync"/>, only when
     /// the outbox cannot keep it.
     /// </summary>
-    public Task<SlackDeliveryResult> ParkAsync(Notice notice, string reason, CancellationToken cancellationToken)
+    public async Task<SlackDeliveryResult> ParkAsync(Notice notice, string reason, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(notice);
-        return SaveAsync(notice, Render(notice), attempts: 0, reason, cancellationToken);
+        SlackDeliveryResult? first = null;
+        foreach (var channel in ChannelsFor(notice))
+        {
+            var result = await SaveAsync(notice, Render(notice, channel), attempts: 0, reason, cancellationToken).ConfigureAwait(false);
+            first ??= result;
+        }
+        return first!;
     }
 
-    private OutgoingMessage Render(Notice notice)
+    private OutgoingMessage Render(Notice notice, string channel)
     {
-        string channel = ChannelFor(notice);
         string? payloadChannel = _sender.Options.Mode == SlackMode.BotToken ? channel : null;
         var message = SlackDigestRenderer.Render(notice, _render);
         return new OutgoingMessage(notice.NoticeId, channel,
@@ -126,8 +169,9 @@ public sealed class SlackDigestSink : IDigestSink
     }
 
     /// <summary>
-    /// Delivers digests in the given order within each channel (channels proceed in parallel). A digest that ends
-    /// in the outbox does not hold back the ones after it. Results come back in input order.
+    /// Delivers digests in the given order within each account channel (channels proceed in parallel). A digest that
+    /// ends in the outbox does not hold back the ones after it. Results come back in input order. Copies for the alert
+    /// channel go out as their account channels reach them, so there the order holds only within one account channel.
     /// </summary>
     public async Task<IReadOnlyList<SlackDeliveryResult>> DeliverAllAsync(IReadOnlyList<Digest> digests, CancellationToken cancellationToken)
     {

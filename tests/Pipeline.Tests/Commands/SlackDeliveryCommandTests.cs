@@ -37,6 +37,36 @@ public sealed class SlackDeliveryCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task With_a_bot_token_and_an_alert_channel_the_demo_posts_exactly_its_risky_digests_there_too()
+    {
+        var outbox = Path.Combine(_dir, "outbox");
+        var result = await PipelineProcess.RunAsync(["demo", "-f", "json", "--slack-token", "env:TEST_TOKEN", "--slack-channel", "#security",
+            "--alert-channel", "#alerts", "--slack-api-url", _slack.ApiBaseUri.ToString(), "--outbox", outbox],
+            environment: new Dictionary<string, string> { ["TEST_TOKEN"] = _slack.BotToken });
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var digests = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone())
+            .Where(l => l.GetProperty("type").GetString() == "digest").ToList();
+        var risky = digests.Where(d => d.GetProperty("riskyCount").GetInt32() > 0).Select(d => d.GetProperty("digestId").GetString()!).ToList();
+        Assert.NotEmpty(risky);
+        Assert.True(risky.Count < digests.Count, "the demo should also have digests with nothing risky");
+        var alerts = _slack.AcceptedIn("#alerts");
+        Assert.Equal(risky.Count, alerts.Count);
+        for (int i = 0; i < risky.Count; i++) Assert.True(alerts[i].Contains(risky[i]), $"alert {i} is not digest {risky[i]}");
+        Assert.Equal(digests.Count + risky.Count, _slack.Accepted.Count); // every digest once in its own channel, plus the alerts
+    }
+
+    [Fact]
+    public async Task An_alert_channel_with_a_webhook_is_a_usage_error()
+    {
+        var result = await PipelineProcess.RunAsync(["demo", "--slack-webhook", "env:TEST_HOOK", "--alert-channel", "#alerts"], environment: HookEnv());
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--alert-channel needs --slack-token", result.Stderr, StringComparison.Ordinal);
+        Assert.Equal(0, _slack.RequestCount);
+    }
+
+    [Fact]
     public async Task A_storm_of_429s_and_5xx_delays_the_digests_but_delivers_each_once_and_in_order()
     {
         _slack.Enqueue(new SlackFault.RateLimited(1), times: 2); // with the two 503s: 4 failures, the 5th and last attempt succeeds

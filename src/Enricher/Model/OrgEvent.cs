@@ -157,7 +157,7 @@ public sealed record UserIdentity
         }
     }
 
-    /// <summary>The last segment of an <c>assumed-role/Role/session</c> (or <c>federated-user/Issuer/name</c>) ARN.</summary>
+    /// <summary>The last segment of an ARN with more than one, as in <c>assumed-role/Role/session</c>.</summary>
     private string? ArnSession
     {
         get

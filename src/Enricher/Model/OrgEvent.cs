@@ -138,8 +138,8 @@ public sealed record UserIdentity
     private const string SsoRolePrefix = "AWSReservedSSO_";
     private const string ControlTowerRolePrefix = "aws-controltower-";
     private const string StackSetsRolePrefix = "stacksets-exec-";
-    // The suffix of stacksets-exec-<32 hex> tells one organisation's role from another's, never two roles apart
-    // in one digest: 8 characters are enough to recognise it and keep the name short.
+    // The 32 hex characters of stacksets-exec-<hex> are AWS's, not a name anyone reads: 8 are enough to recognise
+    // the role in a digest, and ActorKey keeps the whole name.
     private const int StackSetsSuffixShown = 8;
 
     /// <summary>The role an assumed-role session was issued by: the session issuer, else the ARN's role segment.</summary>

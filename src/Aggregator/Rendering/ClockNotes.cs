@@ -9,14 +9,16 @@ namespace Pipeline.Aggregator.Rendering;
 /// </summary>
 public static class ClockNotes
 {
-    public static IReadOnlyList<string> Describe(Digest d)
+    /// <param name="formatTime">How the renderer writes a moment (Slack: a date token); by default UTC text.</param>
+    public static IReadOnlyList<string> Describe(Digest d, Func<DateTimeOffset, string>? formatTime = null)
     {
+        var format = formatTime ?? FormatUtc;
         var notes = new List<string>(2);
         if (d.SkewedCount > 0 && d.SkewedLatestTime is { } stated)
         {
             notes.Add(d.SkewedCount == 1
-                ? $"1 event dated {Format(stated)}, ahead of its arrival: counted at its arrival time (the source's clock is wrong?)"
-                : $"{d.SkewedCount} events dated ahead of their arrival (latest {Format(stated)}): counted at their arrival time (the source's clock is wrong?)");
+                ? $"1 event dated {format(stated)}, ahead of its arrival: counted at its arrival time (the source's clock is wrong?)"
+                : $"{d.SkewedCount} events dated ahead of their arrival (latest {format(stated)}): counted at their arrival time (the source's clock is wrong?)");
         }
         if (d.LateCount > 0)
         {
@@ -27,7 +29,7 @@ public static class ClockNotes
         return notes;
     }
 
-    private static string Format(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
+    private static string FormatUtc(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
 
     private static TimeSpan Round(TimeSpan t) => TimeSpan.FromSeconds(Math.Round(t.TotalSeconds));
 }

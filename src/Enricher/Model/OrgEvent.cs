@@ -82,6 +82,8 @@ public sealed record UserIdentity
     public string? InvokedBy { get; init; }
     public string? SessionIssuerArn { get; init; }
     public string? SessionIssuerUserName { get; init; }
+    /// <summary><c>onBehalfOf.userId</c>: the Identity Center user an <c>IdentityCenterUser</c> call was made for.</summary>
+    public string? OnBehalfOfUserId { get; init; }
     /// <summary><c>sessionContext.attributes.mfaAuthenticated</c>; null when the record does not say.</summary>
     public bool? MfaAuthenticated { get; init; }
     public string? AccessKeyId { get; init; }
@@ -89,35 +91,140 @@ public sealed record UserIdentity
     public bool IsRoot => string.Equals(Type, "Root", StringComparison.Ordinal);
 
     /// <summary>
-    /// A short name people recognise: <c>root</c>, <c>user/alice</c>, <c>role/Admin/alice@corp</c>,
+    /// A person acted (root, an IAM user, an Identity Center user directly or through a permission set, a federated
+    /// user), not a pipeline or a service. Digests never roll people up across accounts.
+    /// </summary>
+    public bool IsPerson => Type switch
+    {
+        "Root" or "IAMUser" or "IdentityCenterUser" or "FederatedUser" => true,
+        "AssumedRole" => RoleName is { } role && PermissionSetOf(role) is not null,
+        _ => false,
+    };
+
+    /// <summary>
+    /// Who acted, without the account and without the session: the same for the same automation in every account,
+    /// so that one change made in many accounts can be recognised. <c>role/RoleName</c> for an assumed role
+    /// (service-linked, StackSets and Control Tower roles too), <c>service/ec2.amazonaws.com</c> for a service,
+    /// <c>account/111122223333</c> for another account; null for people (<see cref="IsPerson"/>) and for an
+    /// identity that names no role, service or account.
+    /// </summary>
+    public string? ActorKey => IsPerson ? null : Type switch
+    {
+        "AssumedRole" when RoleName is { } role => "role/" + role,
+        "AWSService" when InvokedBy is not null => "service/" + InvokedBy,
+        "AWSAccount" when (AccountId ?? PrincipalId) is { } account => "account/" + account,
+        _ => null,
+    };
+
+    /// <summary>
+    /// A short name people recognise: <c>root</c>, <c>user/alice</c>, <c>alice@example.com via AdministratorAccess</c>
+    /// (an Identity Center permission set), <c>role/Admin/alice@corp</c> (role and session), roles that AWS
+    /// automation uses by what they are (<c>service-linked: autoscaling.amazonaws.com</c>,
+    /// <c>StackSets: stacksets-exec-1a2b3c4d…</c>, <c>Control Tower: AWSControlTowerExecution</c>),
     /// <c>service/ec2.amazonaws.com</c>. Falls back to the ARN, the principal id, then the type.
     /// </summary>
     public string DisplayName => Type switch
     {
         "Root" => "root",
         "IAMUser" when UserName is not null => "user/" + UserName,
-        "AssumedRole" when SessionIssuerUserName is not null => "role/" + SessionIssuerUserName + SessionSuffix(),
-        "AssumedRole" when Arn is not null => AssumedRoleFromArn(Arn),
+        "AssumedRole" when RoleName is { } role => AssumedRoleName(role),
         "AWSService" => "service/" + (InvokedBy ?? "unknown"),
         "FederatedUser" when SessionIssuerUserName is not null => "federated/" + SessionIssuerUserName + SessionSuffix(),
-        "IdentityCenterUser" when UserName is not null => "sso/" + UserName,
+        "IdentityCenterUser" => (UserName ?? OnBehalfOfUserId ?? "unknown") + " via Identity Center",
         "AWSAccount" => "account/" + (AccountId ?? PrincipalId ?? "unknown"),
         _ => Arn ?? UserName ?? PrincipalId ?? Type ?? "unknown",
     };
 
-    private string SessionSuffix()
+    private const string SsoRolePrefix = "AWSReservedSSO_";
+    private const string ControlTowerRolePrefix = "aws-controltower-";
+    private const string StackSetsRolePrefix = "stacksets-exec-";
+    // The 32 hex characters of stacksets-exec-<hex> are AWS's, not a name anyone reads: 8 are enough to recognise
+    // the role in a digest, and ActorKey keeps the whole name.
+    private const int StackSetsSuffixShown = 8;
+
+    /// <summary>The role an assumed-role session was issued by: the session issuer, else the ARN's role segment.</summary>
+    private string? RoleName
     {
-        // arn:aws:sts::123:assumed-role/RoleName/session-name -> "/session-name"
-        if (Arn is null) return "";
-        int slash = Arn.LastIndexOf('/');
-        int first = Arn.IndexOf('/', StringComparison.Ordinal);
-        return slash > first && first >= 0 ? Arn[slash..] : "";
+        get
+        {
+            if (SessionIssuerUserName is { Length: > 0 } issuer) return issuer;
+            if (Arn is null) return null;
+            // arn:aws:sts::123:assumed-role/RoleName/session-name
+            int first = Arn.IndexOf('/', StringComparison.Ordinal);
+            if (first < 0 || first == Arn.Length - 1) return null;
+            int second = Arn.IndexOf('/', first + 1);
+            return second < 0 ? Arn[(first + 1)..] : Arn[(first + 1)..second];
+        }
     }
 
-    private static string AssumedRoleFromArn(string arn)
+    /// <summary>The last segment of an ARN with more than one, as in <c>assumed-role/Role/session</c>.</summary>
+    private string? ArnSession
     {
-        int first = arn.IndexOf('/', StringComparison.Ordinal);
-        return first >= 0 ? "role/" + arn[(first + 1)..] : arn;
+        get
+        {
+            if (Arn is null) return null;
+            int first = Arn.IndexOf('/', StringComparison.Ordinal);
+            int last = Arn.LastIndexOf('/');
+            return first >= 0 && last > first && last < Arn.Length - 1 ? Arn[(last + 1)..] : null;
+        }
+    }
+
+    /// <summary>
+    /// A role session's name: from the ARN, else what follows the colon of the principal id (<c>AROA…:session</c>),
+    /// which records keep when their ARN is cut short.
+    /// </summary>
+    private string? RoleSession
+    {
+        get
+        {
+            if (ArnSession is { } session) return session;
+            int colon = PrincipalId?.IndexOf(':', StringComparison.Ordinal) ?? -1;
+            return colon >= 0 && colon < PrincipalId!.Length - 1 ? PrincipalId[(colon + 1)..] : null;
+        }
+    }
+
+    private string SessionSuffix() => ArnSession is { } session ? "/" + session : "";
+
+    private string AssumedRoleName(string role)
+    {
+        if (PermissionSetOf(role) is { } permissionSet) return (RoleSession ?? "unknown") + " via " + permissionSet;
+        if (IsServiceLinked(role)) return "service-linked: " + (ServiceLinkedService() ?? InvokedBy ?? role);
+        if (role.StartsWith(StackSetsRolePrefix, StringComparison.Ordinal))
+        {
+            int room = StackSetsRolePrefix.Length + StackSetsSuffixShown;
+            return "StackSets: " + (role.Length > room ? role[..room] + "…" : role);
+        }
+        if (role == "AWSCloudFormationStackSetExecutionRole") return "StackSets: " + role;
+        if (role.StartsWith(ControlTowerRolePrefix, StringComparison.Ordinal) && role.Length > ControlTowerRolePrefix.Length)
+            return "Control Tower: " + role[ControlTowerRolePrefix.Length..];
+        if (role.StartsWith("AWSControlTower", StringComparison.Ordinal)) return "Control Tower: " + role;
+        return RoleSession is { } session ? "role/" + role + "/" + session : "role/" + role;
+    }
+
+    /// <summary>
+    /// The permission set of an Identity Center role, <c>AWSReservedSSO_&lt;PermissionSet&gt;_&lt;16 hex&gt;</c>; null for
+    /// any other role. The last <c>_</c> part is AWS's suffix (a permission set name may itself hold <c>_</c>).
+    /// </summary>
+    private static string? PermissionSetOf(string role)
+    {
+        if (!role.StartsWith(SsoRolePrefix, StringComparison.Ordinal) || role.Length == SsoRolePrefix.Length) return null;
+        int suffix = role.LastIndexOf('_');
+        return suffix > SsoRolePrefix.Length ? role[SsoRolePrefix.Length..suffix] : role[SsoRolePrefix.Length..];
+    }
+
+    private bool IsServiceLinked(string role) =>
+        role.StartsWith("AWSServiceRoleFor", StringComparison.Ordinal)
+        || (SessionIssuerArn?.Contains(":role/aws-service-role/", StringComparison.Ordinal) ?? false);
+
+    /// <summary>The service of a service-linked role's path: <c>arn:aws:iam::123:role/aws-service-role/&lt;service&gt;/RoleName</c>.</summary>
+    private string? ServiceLinkedService()
+    {
+        const string path = ":role/aws-service-role/";
+        int at = SessionIssuerArn?.IndexOf(path, StringComparison.Ordinal) ?? -1;
+        if (at < 0) return null;
+        int start = at + path.Length;
+        int end = SessionIssuerArn!.IndexOf('/', start);
+        return end > start ? SessionIssuerArn[start..end] : null;
     }
 }
 

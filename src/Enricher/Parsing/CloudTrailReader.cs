@@ -62,7 +62,7 @@ internal static class CloudTrailReader
         if (identity.ValueKind != JsonValueKind.Object) return UserIdentity.Unknown;
         // One pass over the identity's properties, for the same reason as RecordFields; the last duplicate wins.
         JsonElement type = default, arn = default, principalId = default, accountId = default, userName = default,
-            invokedBy = default, accessKeyId = default, sessionContext = default;
+            invokedBy = default, accessKeyId = default, sessionContext = default, onBehalfOf = default;
         foreach (var property in identity.EnumerateObject())
         {
             var name = JsonMarshal.GetRawUtf8PropertyName(property);
@@ -75,6 +75,7 @@ internal static class CloudTrailReader
                 case 8 when name.SequenceEqual("userName"u8): userName = value; break;
                 case 9 when name.SequenceEqual("accountId"u8): accountId = value; break;
                 case 9 when name.SequenceEqual("invokedBy"u8): invokedBy = value; break;
+                case 10 when name.SequenceEqual("onBehalfOf"u8): onBehalfOf = value; break;
                 case 11 when name.SequenceEqual("principalId"u8): principalId = value; break;
                 case 11 when name.SequenceEqual("accessKeyId"u8): accessKeyId = value; break;
                 case 14 when name.SequenceEqual("sessionContext"u8): sessionContext = value; break;
@@ -90,6 +91,7 @@ internal static class CloudTrailReader
             AccountId = accountId.Text(cache),
             UserName = userName.Text(cache),
             InvokedBy = invokedBy.Text(cache),
+            OnBehalfOfUserId = onBehalfOf.AsObject().Str("userId"u8, cache),
             // Temporary keys are unique per session: not worth a cache slot.
             AccessKeyId = accessKeyId.Text(),
             SessionIssuerArn = issuer.Str("arn"u8, cache),

@@ -40,14 +40,14 @@ internal static partial class SlackDigestRenderer
 
         var summary = SummaryElements(digest);
         blocks.Add(new SlackBlock.Context(summary));
-        full.Add(string.Join(" · ", summary));
+        full.Add(SlackDate.ToFallback(string.Join(" · ", summary)));
 
         var risky = RiskySection(digest, o);
         if (risky.Lines.Count > 0)
         {
             blocks.Add(new SlackBlock.Divider());
             blocks.AddRange(Pack(risky.Lines));
-            full.AddRange(risky.Lines);
+            full.AddRange(risky.Lines.Select(SlackDate.ToFallback));
         }
 
         var failures = FailureSection(digest, o);
@@ -68,7 +68,7 @@ internal static partial class SlackDigestRenderer
 
         var footer = FooterElements(digest, o);
         blocks.Add(new SlackBlock.Context(footer));
-        full.AddRange(footer);
+        full.AddRange(footer.Select(SlackDate.ToFallback));
 
         return new SlackMessage(NotificationText(digest), CapBlocks(blocks), JoinWithin(full, FullTextMax));
     }
@@ -106,7 +106,7 @@ internal static partial class SlackDigestRenderer
     {
         var elements = new List<string>
         {
-            $":clock3: {d.FirstEventTime.UtcDateTime:HH:mm:ss} → {d.LastEventTime.UtcDateTime:HH:mm:ss} UTC ({Duration(d.LastEventTime - d.FirstEventTime)})",
+            $":clock3: {SlackDate.DateTime(d.FirstEventTime)} → {EndTime(d)} ({Duration(d.LastEventTime - d.FirstEventTime)})",
             $"*{SlackText.Count(d.RiskyCount)}* risky · *{SlackText.Count(d.ErrorCount)}* failed · *{SlackText.Count(d.ReadOnlyCount)}* read-only",
         };
         var info = d.AccountInfo;
@@ -121,6 +121,13 @@ internal static partial class SlackDigestRenderer
         }
         return elements;
     }
+
+    /// <summary>
+    /// The burst's end: its time of day when it ended within the hour, as nearly every burst does (the reader has
+    /// the date from its start, and the duration tells a crossed midnight); else date and time.
+    /// </summary>
+    private static string EndTime(Digest d) =>
+        d.LastEventTime - d.FirstEventTime < TimeSpan.FromHours(1) ? SlackDate.Time(d.LastEventTime) : SlackDate.DateTime(d.LastEventTime);
 
     private static string NotificationText(Digest d)
     {
@@ -162,7 +169,7 @@ internal static partial class SlackDigestRenderer
                 .Append(SlackText.Code(r.EventName, EventNameMax))
                 .Append(" by ").Append(SlackText.Code(r.Principal, PrincipalMax))
                 .Append(" · ").Append(SlackText.Text(r.Region, RegionMax))
-                .Append(" · ").Append(r.EventTime.UtcDateTime.ToString("HH:mm:ss", CultureInfo.InvariantCulture));
+                .Append(" · ").Append(SlackDate.Time(r.EventTime));
             line.Append("\n      ↳ ").Append(SlackText.Text(r.Reason, ReasonMax));
             if (r.Target is not null) line.Append(" · on ").Append(SlackText.Code(r.Target, TargetMax));
             if (r.SourceIp is not null) line.Append(" · from ").Append(SlackText.Code(r.SourceIp, IpMax));
@@ -275,7 +282,7 @@ internal static partial class SlackDigestRenderer
         }
         if (d.Duplicates > 0)
             elements.Add($":recycle: {SlackText.Count(d.Duplicates)} duplicate {Plural(d.Duplicates, "delivery", "deliveries")} dropped");
-        foreach (var note in Aggregator.Rendering.ClockNotes.Describe(d)) elements.Add(":stopwatch: " + note);
+        foreach (var note in Aggregator.Rendering.ClockNotes.Describe(d, SlackDate.DateTime)) elements.Add(":stopwatch: " + note);
 
         var regions = LinkRegions(d, o.MaxConsoleLinks);
         if (regions.Count > 0)

@@ -7,7 +7,7 @@ namespace Pipeline.Enricher.Tests.Parsing;
 
 public sealed class EventParserTests
 {
-    private static (bool ok, Model.OrgEvent? evt, string? reason) Parse(string json)
+    private static (bool ok, Pipeline.Enricher.Model.OrgEvent? evt, string? reason) Parse(string json)
     {
         bool ok = EventParser.TryParse(Encoding.UTF8.GetBytes(json), out var parsed, out var reason);
         using (parsed) return (ok, parsed?.Event, reason);
@@ -136,6 +136,18 @@ public sealed class EventParserTests
         var identity = new JsonObject { ["type"] = type, ["userName"] = userName, ["invokedBy"] = invokedBy, ["arn"] = "arn:aws:iam::123456789012:root" };
         var (_, evt, _) = Parse(Events.ApiCall(identity: identity).Line());
         Assert.Equal(expected, evt!.Principal);
+    }
+
+    [Fact]
+    public void Identity_center_sessions_and_users_are_read_as_people()
+    {
+        var (_, sso, _) = Parse(Events.ApiCall(roleName: "AWSReservedSSO_AdministratorAccess_5f1e2d3c4b5a6978", session: "alice@example.com").Line());
+        Assert.Equal("alice@example.com via AdministratorAccess", sso!.Principal);
+        Assert.True(sso.CloudTrail!.Identity.IsPerson);
+
+        var user = JsonNode.Parse("""{"type":"IdentityCenterUser","accountId":"123456789012","onBehalfOf":{"userId":"94482488-3041-7026-18f3-be45837cd0e4","identityStoreArn":"arn:aws:identitystore::123456789012:identitystore/d-1234567890"}}""")!.AsObject();
+        var (_, portal, _) = Parse(Events.ApiCall(identity: user).Line());
+        Assert.Equal("94482488-3041-7026-18f3-be45837cd0e4 via Identity Center", portal!.Principal);
     }
 
     [Fact]

@@ -7,7 +7,7 @@ namespace Pipeline.Enricher.Tests.Parsing;
 /// <summary>The parser's shortcuts (one-pass field scan, string cache, timestamp fast path) must read exactly what the general path reads.</summary>
 public sealed class FastPathTests
 {
-    private static Model.OrgEvent Parse(string json)
+    private static Pipeline.Enricher.Model.OrgEvent Parse(string json)
     {
         Assert.True(EventParser.TryParse(Encoding.UTF8.GetBytes(json), out var parsed, out var reason), reason);
         using (parsed) return parsed!.Event;

@@ -12,7 +12,7 @@ public sealed class RecordReaderTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static List<Model.RawRecord> Read(string text, string name = "t") =>
+    private static List<Pipeline.Enricher.Model.RawRecord> Read(string text, string name = "t") =>
         [.. RecordReader.ReadStream(new MemoryStream(Encoding.UTF8.GetBytes(text)), name)];
 
     [Fact]

@@ -1,12 +1,13 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Slack.Rendering;
 using Pipeline.TestSupport.Slack;
 
 namespace Pipeline.Slack.Tests.Rendering;
 
-public sealed class SlackDigestRendererTests
+public sealed partial class SlackDigestRendererTests
 {
     private static byte[] Payload(Digest d, bool plain = false) => SlackDigestRenderer.Render(d).ToPayload(plainTextOnly: plain);
 
@@ -72,7 +73,8 @@ public sealed class SlackDigestRendererTests
         };
         var payload = Payload(digest);
         var text = AllText(payload);
-        Assert.Contains(":stopwatch: 1 event dated 2031-03-04 05:06:07 UTC, ahead of its arrival: counted at its arrival time", text, StringComparison.Ordinal);
+        Assert.Contains(":stopwatch: 1 event dated <!date^1930367167^{date_short_pretty} {time_secs}|2031-03-04 05:06:07 UTC>, ahead of its arrival: counted at its arrival time", text, StringComparison.Ordinal);
+        Assert.Contains(":stopwatch: 1 event dated 2031-03-04 05:06:07 UTC, ahead of its arrival", AllText(Payload(digest, plain: true)), StringComparison.Ordinal);
         Assert.Contains(":stopwatch: 2 events arrived late, up to 20m after they happened", text, StringComparison.Ordinal);
         Assert.Empty(SlackPayloadValidator.LimitProblems(payload));
         Assert.Empty(SlackPayloadValidator.InjectionProblems(payload));
@@ -152,12 +154,41 @@ public sealed class SlackDigestRendererTests
             var payload = Payload(d, plain);
             Assert.Empty(SlackPayloadValidator.InjectionProblems(payload));
             Assert.Empty(SlackPayloadValidator.LimitProblems(payload));
-            var text = AllText(payload);
+            var text = OurDateToken().Replace(AllText(payload), "");
             Assert.DoesNotContain("<!", text, StringComparison.Ordinal);
             Assert.DoesNotContain("<@", text, StringComparison.Ordinal);
             Assert.DoesNotContain("<https://evil", text, StringComparison.Ordinal);
         }
         Assert.Contains("&lt;!channel&gt;", AllText(Payload(d with { Principals = [new("role/Admin/<!channel>", 1)] })), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Times_in_mrkdwn_are_date_tokens_with_the_utc_time_as_fallback()
+    {
+        var text = AllText(Payload(SampleDigests.Busy()));
+        // The burst's start with its date, its end (17 minutes later) as a time of day.
+        Assert.Contains(":clock3: <!date^1795615331^{date_short_pretty} {time_secs}|2026-11-25 14:02:11 UTC> → <!date^1795616380^{time_secs}|14:19:40 UTC> (17 min)", text, StringComparison.Ordinal);
+        Assert.Contains("`StopLogging` by `root` · us-east-1 · <!date^1795615391^{time_secs}|14:03:11 UTC>", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_burst_of_more_than_an_hour_ends_with_its_date_too()
+    {
+        var d = SampleDigests.Busy() with { LastEventTime = SampleDigests.T0.AddHours(11) };
+        Assert.Contains("→ <!date^1795654931^{date_short_pretty} {time_secs}|2026-11-26 01:02:11 UTC> (11 h 0 min)", AllText(Payload(d)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Header_notification_and_plain_text_keep_utc_text_as_they_render_no_tokens()
+    {
+        using var doc = JsonDocument.Parse(Payload(SampleDigests.Busy()));
+        Assert.DoesNotContain("<!date", doc.RootElement.GetProperty("blocks")[0].GetProperty("text").GetProperty("text").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("<!date", doc.RootElement.GetProperty("text").GetString(), StringComparison.Ordinal);
+
+        var plain = AllText(Payload(SampleDigests.Busy(), plain: true));
+        Assert.DoesNotContain("<!date", plain, StringComparison.Ordinal);
+        Assert.Contains(":clock3: 2026-11-25 14:02:11 UTC → 14:19:40 UTC (17 min)", plain, StringComparison.Ordinal);
+        Assert.Contains("`StopLogging` by `root` · us-east-1 · 14:03:11 UTC", plain, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -197,4 +228,8 @@ public sealed class SlackDigestRendererTests
         Assert.Contains("\n  \"text\":", json, StringComparison.Ordinal);
         Assert.Empty(SlackPayloadValidator.LimitProblems(stream.ToArray()));
     }
+
+    /// <summary>The renderer's own date tokens, the one raw "&lt;!" a digest may hold.</summary>
+    [GeneratedRegex(@"<!date\^\d+\^[{}a-z_ ]+\|[0-9: -]+ UTC>")]
+    private static partial Regex OurDateToken();
 }

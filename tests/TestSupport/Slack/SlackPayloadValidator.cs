@@ -108,7 +108,7 @@ public static partial class SlackPayloadValidator
 
     /// <summary>
     /// Every mrkdwn text (and the top-level <c>text</c>) may contain raw <c>&lt;</c> only as a link to the AWS
-    /// console, and raw <c>&amp;</c> only as one of Slack's three entities or inside such a link; plain text may contain
+    /// console or a date token of our own formats with a UTC fallback, and raw <c>&amp;</c> only as one of Slack's three entities or inside such a link; plain text may contain
     /// no angle bracket at all. Anything else means some caller text reached Slack unescaped.
     /// </summary>
     public static List<string> InjectionProblems(ReadOnlySpan<byte> json)
@@ -122,7 +122,7 @@ public static partial class SlackPayloadValidator
                 if (text.AsSpan().IndexOfAny('<', '>') >= 0) problems.Add($"{path}: angle bracket in plain_text: {Show(text)}");
                 continue;
             }
-            var withoutLinks = AllowedLink().Replace(text, "");
+            var withoutLinks = AllowedDate().Replace(AllowedLink().Replace(text, ""), "");
             if (withoutLinks.Contains('<', StringComparison.Ordinal) || withoutLinks.Contains('>', StringComparison.Ordinal))
                 problems.Add($"{path}: unescaped angle bracket: {Show(text)}");
             if (BareAmpersand().IsMatch(withoutLinks))
@@ -164,6 +164,10 @@ public static partial class SlackPayloadValidator
     /// <summary>A link to the AWS console (any partition) with a label free of markup.</summary>
     [GeneratedRegex(@"<https://([a-z0-9-]+\.)?console\.(aws\.amazon\.com|amazonaws\.cn|amazonaws-us-gov\.com)/[^<>|\s]*\|[^<>|]*>")]
     private static partial Regex AllowedLink();
+
+    /// <summary>A date token: Slack's format placeholders and a fallback of digits, dashes, colons and "UTC", nothing else.</summary>
+    [GeneratedRegex(@"<!date\^\d+\^\{[a-z_]+\}( \{[a-z_]+\})*\|[0-9: -]+ UTC>")]
+    private static partial Regex AllowedDate();
 
     [GeneratedRegex("&(?!(amp|lt|gt);)")]
     private static partial Regex BareAmpersand();

@@ -3,9 +3,10 @@ using Pipeline.Enricher.Model;
 namespace Pipeline.Aggregator.Rollups;
 
 /// <summary>
-/// Who made a change, without the account and without the session: what lets the same change be recognised in many
-/// accounts. Automation has one (a role name such as <c>stacksets-exec-…</c> or <c>AWSControlTowerExecution</c>, an
-/// AWS service, a finding type); people have none, so a person's calls are never rolled up into anything.
+/// Who made a change, without the account and without the session (<see cref="UserIdentity.ActorKey"/>, plus finding
+/// types): what lets the same change be recognised in many accounts. Automation has one (a role name such as
+/// <c>stacksets-exec-…</c> or <c>AWSControlTowerExecution</c>, an AWS service, a finding type); people have none
+/// (<see cref="UserIdentity.IsPerson"/>), so a person's calls are never rolled up into anything.
 /// </summary>
 public static class ChangeActor
 {
@@ -24,23 +25,25 @@ public static class ChangeActor
         }
         kind = default;
         name = "";
-        if (evt.CloudTrail is not { } ct) return false;
+        // The same rules as UserIdentity.ActorKey, without building the key string for every event.
+        if (evt.CloudTrail is not { } ct || ct.Identity.IsPerson) return false;
         var identity = ct.Identity;
         switch (identity.Type)
         {
-            case "AssumedRole":
-                var role = identity.SessionIssuerUserName ?? RoleFromArn(identity.Arn);
-                // Identity Center sessions are people, whatever the role they arrive through.
-                if (role is null || role.StartsWith("AWSReservedSSO_", StringComparison.Ordinal)) return false;
+            case "AssumedRole" when identity.RoleName is { } role:
                 kind = ActorKind.Role;
                 name = role;
                 return true;
-            case "AWSService":
+            case "AWSService" when identity.InvokedBy is { } service:
                 kind = ActorKind.Service;
-                name = identity.InvokedBy ?? "unknown";
+                name = service;
+                return true;
+            case "AWSAccount" when (identity.AccountId ?? identity.PrincipalId) is { } account:
+                kind = ActorKind.Account;
+                name = account;
                 return true;
             default:
-                return false; // root, IAM users, Identity Center users, federated users: people
+                return false;
         }
     }
 
@@ -49,21 +52,12 @@ public static class ChangeActor
     {
         ActorKind.Role => RolePrefix + name,
         ActorKind.Service => ServicePrefix + name,
+        ActorKind.Account => "account/" + name,
         _ => FindingPrefix + name,
     };
 
     /// <summary>The key of <paramref name="evt"/>'s actor, or null for a person.</summary>
     public static string? KeyOf(OrgEvent evt) => TryGet(evt, out var kind, out var name) ? Key(kind, name) : null;
-
-    private static string? RoleFromArn(string? arn)
-    {
-        // arn:aws:sts::123456789012:assumed-role/RoleName/session
-        if (arn is null) return null;
-        int first = arn.IndexOf('/', StringComparison.Ordinal);
-        if (first < 0) return null;
-        int second = arn.IndexOf('/', first + 1);
-        return second > first ? arn[(first + 1)..second] : arn[(first + 1)..];
-    }
 }
 
 public enum ActorKind : byte
@@ -71,4 +65,6 @@ public enum ActorKind : byte
     Role = 1,
     Service = 2,
     Finding = 3,
+    /// <summary>Another account acting (a cross-account call): the calling account, the same in every target.</summary>
+    Account = 4,
 }

@@ -143,7 +143,7 @@ public sealed record UserIdentity
     private const int StackSetsSuffixShown = 8;
 
     /// <summary>The role an assumed-role session was issued by: the session issuer, else the ARN's role segment.</summary>
-    private string? RoleName
+    public string? RoleName
     {
         get
         {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using Pipeline.Aggregator.Alerts;
 using Pipeline.Aggregator.Bursts;
@@ -55,11 +54,11 @@ internal static partial class SlackDigestRenderer
         var summary = new List<string>
         {
             $":office: {SlackText.Text(TextDigestRenderer.AccountList(r.Accounts, AccountsNamed), 200)}",
-            $":clock3: {Span(r.FirstEventTime, r.LastEventTime)} ({Duration(r.LastEventTime - r.FirstEventTime)})",
+            $":clock3: {SlackDate.DateTime(r.FirstEventTime)} → {(r.LastEventTime - r.FirstEventTime < TimeSpan.FromHours(1) ? SlackDate.Time(r.LastEventTime) : SlackDate.DateTime(r.LastEventTime))} ({Duration(r.LastEventTime - r.FirstEventTime)})",
             $"*{SlackText.Count(r.RiskyCount)}* risky · *{SlackText.Count(r.ErrorCount)}* failed",
         };
         blocks.Add(new SlackBlock.Context(summary));
-        full.AddRange(summary);
+        full.AddRange(summary.Select(SlackDate.ToFallback));
 
         var lines = new List<string>();
         if (r.Risky.Count > 0)
@@ -125,7 +124,7 @@ internal static partial class SlackDigestRenderer
         var line = new StringBuilder();
         line.Append(SlackText.Code(e.EventName, EventNameMax)).Append(" by ").Append(SlackText.Code(e.Principal, PrincipalMax))
             .Append(" · ").Append(SlackText.Text(e.Region, RegionMax))
-            .Append(" · ").Append(e.EventTime.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)).Append(" UTC");
+            .Append(" · ").Append(SlackDate.DateTime(e.EventTime));
         line.Append("\n↳ ").Append(SlackText.Text(e.Reason, ReasonMax));
         if (e.Target is not null) line.Append(" · on ").Append(SlackText.Code(e.Target, TargetMax));
         if (e.SourceIp is not null) line.Append(" · from ").Append(SlackText.Code(e.SourceIp, IpMax));
@@ -133,6 +132,6 @@ internal static partial class SlackDigestRenderer
         var footer = new List<string> { $"alerted at once · the burst's digest follows when it closes · digest {SlackText.Code(a.DigestId, 64)}" };
         var blocks = new List<SlackBlock> { new SlackBlock.Header(header), new SlackBlock.Section(line.ToString()), new SlackBlock.Context(footer) };
         var text = $"{SeverityLabel(e.Severity)}: {SlackText.Text(e.EventName, EventNameMax)} by {SlackText.Text(e.Principal, PrincipalMax)} in {SlackText.Text(a.AccountName ?? a.Account, 60)}";
-        return new SlackMessage(text, blocks, JoinWithin(["*" + SlackText.Escape(header) + "*", line.ToString(), .. footer], FullTextMax));
+        return new SlackMessage(text, blocks, JoinWithin(["*" + SlackText.Escape(header) + "*", SlackDate.ToFallback(line.ToString()), .. footer], FullTextMax));
     }
 }

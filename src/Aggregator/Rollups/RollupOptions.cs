@@ -29,7 +29,7 @@ public sealed record RollupOptions
     /// </summary>
     public TimeSpan Settle { get; init; } = TimeSpan.Zero;
 
-    /// <summary>How alike two accounts' calls must be (shared names over all names) to be the same change. Default 0.5.</summary>
+    /// <summary>How alike two accounts' calls must be to be the same change: the names they share over the names of the smaller set. Default 0.5.</summary>
     public double MinSimilarity { get; init; } = 0.5;
 
     public bool Enabled => MinAccounts > 0;

@@ -177,12 +177,16 @@ public sealed class RollupPlanner
         return ChangeCounts.Ranked(sum);
     }
 
-    /// <summary>Shared names over all names of two call sets (Jaccard).</summary>
+    /// <summary>
+    /// Shared names over the names of the smaller call set (the overlap coefficient): an account where the change
+    /// stopped early (a refused call, then a rollback) still shares most of its calls with the others, while an
+    /// unrelated change by the same role shares few or none.
+    /// </summary>
     private static double Similarity(HashSet<string> a, HashSet<string> b)
     {
-        if (a.Count == 0 && b.Count == 0) return 1;
+        if (a.Count == 0 || b.Count == 0) return a.Count == b.Count ? 1 : 0;
         int shared = a.Count(b.Contains);
-        return (double)shared / (a.Count + b.Count - shared);
+        return (double)shared / Math.Min(a.Count, b.Count);
     }
 
     /// <summary>Connected groups of candidates and held digests, in the order their first digest was offered.</summary>

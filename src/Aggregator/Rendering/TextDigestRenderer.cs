@@ -117,7 +117,7 @@ public static class TextDigestRenderer
             foreach (var f in r.Failures)
             {
                 sb.Append("    ").Append(Plural(f.Accounts.Count, "account")).Append(" refused ").Append(Clean(f.EventName)).Append(": ").Append(Clean(f.ErrorCode))
-                  .Append(" (").Append(string.Join(", ", f.Accounts.Take(TopN))).Append(f.Accounts.Count > TopN ? $" and {f.Accounts.Count - TopN} more" : "").Append(')');
+                  .Append(" (").Append(Clean(string.Join(", ", f.Accounts.Take(TopN).Select(r.NameOf)))).Append(f.Accounts.Count > TopN ? $" and {f.Accounts.Count - TopN} more" : "").Append(')');
                 sb.AppendLine();
             }
         }

@@ -33,6 +33,10 @@ public sealed record Rollup : Notice
     /// <summary>When the roll-up was decided, on the host's processing clock: when a live host posts it.</summary>
     public required DateTimeOffset ClosedAt { get; init; }
 
+    /// <summary>An account of the roll-up by its name when the directory knows one, else its id.</summary>
+    public string NameOf(string account) =>
+        Accounts.FirstOrDefault(a => a.Account == account)?.AccountName ?? account;
+
     public override string NoticeId => RollupId;
     public override string Kind => "rollup";
 }

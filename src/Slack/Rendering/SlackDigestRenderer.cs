@@ -26,7 +26,7 @@ internal static partial class SlackDigestRenderer
     private const int ListKeyMax = 60;
     private const int FullTextMax = 12_000;
 
-    public static SlackMessage Render(Digest digest, SlackRenderOptions? options = null)
+    private static SlackMessage RenderCounts(Digest digest, SlackRenderOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(digest);
         var o = (options ?? SlackRenderOptions.Default).Validate();

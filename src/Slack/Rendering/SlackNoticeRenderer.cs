@@ -28,7 +28,7 @@ internal static partial class SlackDigestRenderer
     /// <summary>A digest as posted: what roll-ups left of it, with a line saying which roll-up has the rest, and its alerts.</summary>
     private static SlackMessage RenderDigest(Digest whole, SlackRenderOptions? options)
     {
-        var message = Render(DigestParts.Remaining(whole), options);
+        var message = RenderCounts(DigestParts.Remaining(whole), options);
         var notes = new List<string>();
         foreach (var part in DigestParts.Folded(whole))
             notes.Add($":arrows_counterclockwise: {SlackText.Count(part.EventCount)} {Plural(part.EventCount, "event")} by {SlackText.Code(part.ActorKey, PrincipalMax)} are in roll-up {SlackText.Code(TextDigestRenderer.ShortId(part.RollupId!), 10)}");
@@ -83,7 +83,7 @@ internal static partial class SlackDigestRenderer
                 var line = new StringBuilder();
                 line.Append(SlackText.Count(f.Accounts.Count)).Append(' ').Append(Plural(f.Accounts.Count, "account"))
                     .Append(" refused ").Append(SlackText.Code(f.EventName, EventNameMax)).Append(": ").Append(SlackText.Code(f.ErrorCode, ErrorCodeMax))
-                    .Append(" (").Append(string.Join(", ", f.Accounts.Take(AccountsNamed).Select(a => SlackText.Code(a, 20))))
+                    .Append(" (").Append(string.Join(", ", f.Accounts.Take(AccountsNamed).Select(a => SlackText.Code(r.NameOf(a), 60))))
                     .Append(f.Accounts.Count > AccountsNamed ? $" and {f.Accounts.Count - AccountsNamed} more" : "").Append(')');
                 lines.Add(line.ToString());
             }

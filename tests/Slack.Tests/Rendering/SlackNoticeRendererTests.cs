@@ -1,0 +1,123 @@
+using System.Text.Json;
+using Pipeline.Aggregator.Alerts;
+using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Rollups;
+using Pipeline.Enricher.Model;
+using Pipeline.Slack.Rendering;
+using Pipeline.TestSupport.Slack;
+
+namespace Pipeline.Slack.Tests.Rendering;
+
+/// <summary>Roll-ups, alerts and digests a roll-up took part of, as Slack shows them: within limits, inert, and saying where things went.</summary>
+public sealed class SlackNoticeRendererTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 25, 14, 2, 11, TimeSpan.Zero);
+
+    private static Rollup StackSet(string actor = "role/stacksets-exec-9f8e7d6c", int accounts = 54) => new()
+    {
+        RollupId = "ab95072a0123456789abcdef01234567",
+        ActorKey = actor,
+        Accounts = [.. Enumerable.Range(0, accounts).Select(i => new RollupAccount($"1000000000{i:00}", i < 2 ? new AccountInfo($"1000000000{i:00}", i == 0 ? "prod-pay-01" : "stage-web-07") : null, $"d{i}", 5))],
+        FirstEventTime = T0,
+        LastEventTime = T0.AddMinutes(12),
+        EventCount = accounts * 5,
+        ErrorCount = 2,
+        EventNames = [new("CreateRole", accounts), new("PutRolePolicy", accounts)],
+        Principals = [new("StackSets: stacksets-exec-9f8e7d6c…", accounts * 5)],
+        Regions = [new("us-east-1", accounts * 5)],
+        Failures = [new RollupFailure("PutRolePolicy", "AccessDenied", "explicit deny", ["100000000001", "100000000017"], 2)],
+        Risky = [new RollupRisk("PutRolePolicy", "IAM permissions changed", RiskSeverity.High, [.. Enumerable.Range(0, accounts).Select(i => $"1000000000{i:00}")], accounts, "SecurityAudit")],
+        RiskyCount = accounts,
+        ClosedAt = T0.AddMinutes(20),
+    };
+
+    private static string AllText(byte[] payload)
+    {
+        using var doc = JsonDocument.Parse(payload);
+        return string.Join("\n", SlackPayloadValidator.Texts(doc.RootElement, "$").Select(t => t.Text));
+    }
+
+    [Fact]
+    public void A_roll_up_names_its_actor_a_few_accounts_and_the_rest_as_a_count_and_says_where_it_failed()
+    {
+        var payload = SlackDigestRenderer.Render(StackSet()).ToPayload();
+        var text = AllText(payload);
+
+        Assert.Contains("role/stacksets-exec-9f8e7d6c in 54 accounts", text);
+        Assert.Contains("prod-pay-01, stage-web-07, 100000000002 and 51 more", text);
+        Assert.Contains("2 accounts refused `PutRolePolicy`: `AccessDenied` (`stage-web-07`, `100000000017`)", text);
+        Assert.Contains("`PutRolePolicy` in 54 accounts", text);
+        Assert.Empty(SlackPayloadValidator.LimitProblems(payload));
+        Assert.Empty(SlackPayloadValidator.InjectionProblems(payload));
+    }
+
+    [Fact]
+    public void A_hostile_actor_name_stays_inert_in_a_roll_up_and_an_alert()
+    {
+        const string hostile = "role/<!channel> *bold* <https://evil.example|click> @here";
+        var rollup = SlackDigestRenderer.Render(StackSet(actor: hostile)).ToPayload();
+        var alert = SlackDigestRenderer.Render(new Alert
+        {
+            AlertId = "a1",
+            Account = "111122223333",
+            AccountInfo = new AccountInfo("111122223333", "<!here> prod"),
+            Event = new RiskyEvent("StopLogging", hostile, T0, "CloudTrail logging stopped or removed", RiskSeverity.Critical, "<@U123>", "198.51.100.23", null, "us-east-1"),
+            DigestId = "d1",
+            RaisedAt = T0,
+        }).ToPayload();
+
+        foreach (var payload in new[] { rollup, alert })
+        {
+            Assert.Empty(SlackPayloadValidator.InjectionProblems(payload));
+            Assert.Empty(SlackPayloadValidator.LimitProblems(payload));
+        }
+    }
+
+    [Fact]
+    public void An_alert_says_what_who_where_and_why_with_the_time_as_a_date_token()
+    {
+        var payload = SlackDigestRenderer.Render(new Alert
+        {
+            AlertId = "a1",
+            Account = "111122223333",
+            AccountInfo = new AccountInfo("111122223333", "prod-payments"),
+            Event = new RiskyEvent("StopLogging", "root", T0, "CloudTrail logging stopped or removed", RiskSeverity.Critical, "org-trail", "198.51.100.23", null, "us-east-1"),
+            DigestId = "d1",
+            RaisedAt = T0,
+        }).ToPayload();
+        var text = AllText(payload);
+
+        Assert.Contains("CRITICAL: StopLogging in prod-payments (111122223333)", text);
+        Assert.Contains("`StopLogging` by `root`", text);
+        Assert.Contains($"<!date^{T0.ToUnixTimeSeconds()}^", text);
+        Assert.Contains("CloudTrail logging stopped or removed · on `org-trail` · from `198.51.100.23`", text);
+    }
+
+    [Fact]
+    public void A_digest_a_roll_up_took_part_of_shows_what_is_left_and_where_the_rest_went()
+    {
+        Digest Part(string? actor, string principal, string name, int count, string? rollupId) => SampleDigests.Busy() with
+        {
+            ActorKey = actor,
+            RollupId = rollupId,
+            EventCount = count,
+            EventNames = [new(name, count)],
+            Principals = [new(principal, count)],
+            Risky = [],
+            RiskyCount = 0,
+            Failures = [],
+            ErrorCount = 0,
+        };
+        var person = Part(null, "alice@example.com via AdministratorAccess", "AuthorizeSecurityGroupIngress", 3, null);
+        var stackSet = Part("role/stacksets-exec-9f8e7d6c", "StackSets: stacksets-exec-9f8e7d6c…", "CreateRole", 40, "ab95072a0123");
+        var whole = SampleDigests.Busy() with { Parts = [person, stackSet], RollupId = "ab95072a0123", FoldedEventCount = 40, EventCount = 43 };
+
+        var text = AllText(SlackDigestRenderer.Render(whole).ToPayload());
+
+        Assert.True(whole.Posted);
+        Assert.Contains("alice@example.com via AdministratorAccess", text);
+        Assert.DoesNotContain("`CreateRole`", text);
+        Assert.Contains("40 events by `role/stacksets-exec-9f8e7d6c` are in roll-up `ab95072a`", text);
+        Assert.Contains("3 events", text);
+    }
+}

@@ -61,7 +61,7 @@ public sealed class LambdaSlackDeliveryTests : IDisposable
         var sender = await SlackDelivery.CreateSenderAsync(FunctionHost.SlackOptions(_options), new SeededRandom().NextDouble, _http, new SecretResolver(Env), new InstantTimeProvider(), line => log.Warn(line));
         var outbox = new SqsDigestOutbox(_sqsClient, new SqsOutboxOptions { QueueUrl = _options.OutboxQueueUrl });
         var (poster, drain) = FunctionHost.CreateDelivery(_options, sender, outbox, _time, log);
-        return new KinesisWindowHandler(new KinesisWindowHandlerOptions(), FileAccountDirectory.Empty, _ledger, new InMemoryCarryStore(), poster, log, _time, drain: drain);
+        return new KinesisWindowHandler(new KinesisWindowHandlerOptions().WithoutRollups(), FileAccountDirectory.Empty, _ledger, new InMemoryCarryStore(), poster, log, _time, drain: drain);
     }
 
     private static System.Text.Json.Nodes.JsonObject Call(string account, double minutes) =>

@@ -1,6 +1,7 @@
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Aggregator.Delivery;
 using Pipeline.Aggregator.Processing;
+using Pipeline.Aggregator.Notices;
 using Pipeline.Aggregator.Rollups;
 using Pipeline.Enricher.Accounts;
 using Pipeline.Enricher.Enrichment;
@@ -165,7 +166,8 @@ public sealed class CarrySweeper(
         } while (flushAll && due.Count >= MaxPerSweep && swept > sweptBefore);
 
         var counts = new RunSummary(0, 0, 0, 0, digested, digests, [], []) { CarriedIn = carriedIn, CarriedOut = carriedOut };
-        var rollups = options.Rollup.Enabled && decideRollups
+        // Also with roll-ups off: digests held before they were turned off are released as they are.
+        var rollups = decideRollups
             ? await DecideRollupsAsync(sweepId, owner, flushAll, now, cancellationToken).ConfigureAwait(false)
             : null;
         if (dueCount > 0 || rollups is { Held: > 0 })
@@ -243,9 +245,17 @@ public sealed class CarrySweeper(
                 return new RollupSweep(0, 0, 0, 0, 0, 0, 0, 0, unreadable.Count);
             }
 
-            var planner = new RollupPlanner(PlannerOptions(held), options.Window);
-            foreach (var h in held) planner.Offer(h.Digest);
-            var notices = flushAll ? planner.Flush(now) : planner.Decide(now);
+            IReadOnlyList<Notice> notices;
+            if (options.Rollup.Enabled)
+            {
+                var planner = new RollupPlanner(PlannerOptions(held), options.Window);
+                foreach (var h in held) planner.Offer(h.Digest);
+                notices = flushAll ? planner.Flush(now) : planner.Decide(now);
+            }
+            else
+            {
+                notices = [.. held.Select(h => h.Digest)]; // roll-ups turned off since these were held: posted as they are
+            }
 
             int rollupsPosted = 0, rollupsAlready = 0, digestsPosted = 0, digestsAlready = 0, folded = 0;
             var released = new List<string>();

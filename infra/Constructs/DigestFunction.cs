@@ -41,6 +41,13 @@ internal sealed record DigestFunctionProps
     public required int BurstMaxWindowSeconds { get; init; }
     /// <summary>How late an event may arrive and still join its burst; a quiet burst waits this long for it.</summary>
     public required int BurstLatenessSeconds { get; init; }
+    // Roll-ups and immediate alerts (issue 13).
+    /// <summary>Accounts for one roll-up (0: off).</summary>
+    public required int RollupMinAccounts { get; init; }
+    /// <summary>How long a burst with an automated actor waits for the same change elsewhere.</summary>
+    public required int RollupWindowSeconds { get; init; }
+    /// <summary>critical, high or off.</summary>
+    public required string AlertSeverity { get; init; }
     /// <summary>The event source mapping's tumbling window (at most 900 s).</summary>
     public required int WindowSeconds { get; init; }
     public required int BatchSize { get; init; }
@@ -113,6 +120,10 @@ internal sealed class DigestFunction : Construct
             [FunctionEnvironment.BurstMaxWindow] = props.BurstMaxWindowSeconds.ToString(CultureInfo.InvariantCulture),
             [FunctionEnvironment.BurstLateness] = props.BurstLatenessSeconds.ToString(CultureInfo.InvariantCulture),
             [FunctionEnvironment.OutboxQueueUrl] = Outbox.QueueUrl,
+            // Roll-ups and immediate alerts.
+            [FunctionEnvironment.RollupMinAccounts] = props.RollupMinAccounts.ToString(CultureInfo.InvariantCulture),
+            [FunctionEnvironment.RollupWindow] = props.RollupWindowSeconds.ToString(CultureInfo.InvariantCulture),
+            [FunctionEnvironment.AlertSeverity] = props.AlertSeverity,
         };
         if (botToken)
         {

@@ -101,6 +101,16 @@ internal sealed record PipelineSettings
     /// <summary><c>burstLatenessSeconds</c>: how late an event may arrive and still join its burst; a quiet burst also waits this long before its digest. Default 300 (0–3600).</summary>
     public int BurstLatenessSeconds { get; init; } = 300;
 
+    // Roll-ups and immediate alerts (issue 13).
+    /// <summary><c>rollupMinAccounts</c>: accounts that must show the same automated change for one roll-up message. Default 3; 0 turns roll-ups off; otherwise 2–100000.</summary>
+    public int RollupMinAccounts { get; init; } = 3;
+
+    /// <summary><c>rollupWindowSeconds</c>: how long a closed burst with an automated actor waits for the same change in other accounts. Default 180 (1–3600).</summary>
+    public int RollupWindowSeconds { get; init; } = 180;
+
+    /// <summary><c>alertSeverity</c>: risky events at or above it are posted at once: "critical" (default), "high" or "off".</summary>
+    public string AlertSeverity { get; init; } = "critical";
+
     /// <summary><c>windowSeconds</c>: the event source mapping's Kinesis tumbling window, independent of the bursts (open bursts carry over to the next window). Default 60 (1–900, Lambda's limit).</summary>
     public int WindowSeconds { get; init; } = 60;
 

@@ -66,6 +66,13 @@ internal static partial class SettingsReader
         if (gap >= maxWindow)
             problems.Add($"burstGapSeconds: {gap} must be below burstMaxWindowSeconds ({maxWindow}); a gap as long as the window never closes a burst.");
         var lateness = reader.Int("burstLatenessSeconds", 300, 0, 3600);
+        // Roll-ups and immediate alerts (issue 13): the function reads them as ROLLUP_MIN_ACCOUNTS, ROLLUP_WINDOW, ALERT_SEVERITY.
+        var rollupMinAccounts = reader.Int("rollupMinAccounts", 3, 0, 100_000);
+        if (rollupMinAccounts == 1)
+            problems.Add("rollupMinAccounts: 1 is not allowed: write 0 (roll-ups off) or 2–100000 (one account is not a roll-up).");
+        var rollupWindow = reader.Int("rollupWindowSeconds", 180, 1, 3600);
+        var alertSeverity = reader.Choice("alertSeverity", "critical",
+            new Dictionary<string, string> { ["critical"] = "critical", ["high"] = "high", ["off"] = "off" });
         // The tumbling window is Lambda's state boundary: at most 900 s.
         var window = reader.Int("windowSeconds", 60, 1, 900);
 
@@ -142,6 +149,9 @@ internal static partial class SettingsReader
             BurstMaxWindowSeconds = maxWindow,
             BurstLatenessSeconds = lateness,
             WindowSeconds = window,
+            RollupMinAccounts = rollupMinAccounts,
+            RollupWindowSeconds = rollupWindow,
+            AlertSeverity = alertSeverity,
             SlackWebhookParameterName = slackParameter,
             SlackWebhookParameterKeyArn = slackKey,
             SlackMode = slackMode,

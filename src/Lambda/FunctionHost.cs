@@ -72,6 +72,10 @@ internal static class FunctionHost
                 w.WriteNumber("burstMaxWindowSeconds", options.Window.MaxWindow.TotalSeconds);
                 w.WriteNumber("burstLatenessSeconds", options.Window.Lateness.TotalSeconds);
                 w.WriteNumber("stateMaxBytes", options.StateMaxBytes);
+                // Roll-ups and immediate alerts (issue 13).
+                w.WriteNumber("rollupMinAccounts", options.Rollup.MinAccounts);
+                w.WriteNumber("rollupWindowSeconds", options.Rollup.Window.TotalSeconds);
+                w.WriteString("alertSeverity", options.Window.AlertSeverity?.ToString().ToLowerInvariant() ?? "off");
             });
         }
         catch (Exception e) when (e is LambdaConfigException or ArgumentException or SlackConfigurationException)
@@ -115,7 +119,7 @@ internal static class FunctionHost
         var carries = new DynamoDbCarryStore(dynamo, options.CarryTable);
         var handlerOptions = new KinesisWindowHandlerOptions
         {
-            Core = new DigestCoreOptions { Window = options.Window, Enricher = new EnricherOptions { Dedupe = options.Dedupe } },
+            Core = new DigestCoreOptions { Window = options.Window, Rollup = options.Rollup, Enricher = new EnricherOptions { Dedupe = options.Dedupe } },
             StateMaxBytes = options.StateMaxBytes,
             CarryLease = options.CarryLease,
         };

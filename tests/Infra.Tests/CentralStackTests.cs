@@ -197,6 +197,10 @@ public sealed class CentralStackTests(SynthesizedApp app)
             ["BURST_MAX_WINDOW"] = "600",
             ["BURST_LATENESS"] = "300",
             ["OUTBOX_QUEUE_URL"] = Ref(Id("Digests/Outbox/Resource")),
+            // Roll-ups and immediate alerts (issue 13), the settings' defaults.
+            ["ROLLUP_MIN_ACCOUNTS"] = "3",
+            ["ROLLUP_WINDOW"] = "180",
+            ["ALERT_SEVERITY"] = "critical",
         }, function["Environment"]!["Variables"]);
     }
 

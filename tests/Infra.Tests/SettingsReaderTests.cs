@@ -33,6 +33,7 @@ public sealed class SettingsReaderTests
         Assert.Equal(Enum.GetValues<ForwardedEventKind>(), settings.ForwardedEvents);
         Assert.Equal((120, 600), (settings.BurstGapSeconds, settings.BurstMaxWindowSeconds));
         Assert.Equal((300, 60), (settings.BurstLatenessSeconds, settings.WindowSeconds));
+        Assert.Equal((3, 180, "critical"), (settings.RollupMinAccounts, settings.RollupWindowSeconds, settings.AlertSeverity));
         Assert.True(settings.UsesPlaceholderAsset);
         Assert.True(File.Exists(Path.Combine(settings.BootstrapAssetDirectory, "bootstrap")));
     }
@@ -101,6 +102,10 @@ public sealed class SettingsReaderTests
     [InlineData("burstLatenessSeconds", "3601", "burstLatenessSeconds: \"3601\" is not a whole number from 0 to 3600.")]
     [InlineData("windowSeconds", "0", "windowSeconds: \"0\" is not a whole number from 1 to 900.")]
     [InlineData("windowSeconds", "901", "windowSeconds: \"901\" is not a whole number from 1 to 900.")]
+    [InlineData("rollupMinAccounts", "1", "rollupMinAccounts: 1 is not allowed: write 0 (roll-ups off) or 2–100000 (one account is not a roll-up).")]
+    [InlineData("rollupMinAccounts", "-1", "rollupMinAccounts: \"-1\" is not a whole number from 0 to 100000.")]
+    [InlineData("rollupWindowSeconds", "0", "rollupWindowSeconds: \"0\" is not a whole number from 1 to 3600.")]
+    [InlineData("alertSeverity", "medium", "alertSeverity: \"medium\" is not one of critical, high, off.")]
     [InlineData("windowSeconds", "1m", "windowSeconds: \"1m\" is not a whole number from 1 to 900.")]
     public void Lateness_and_tumbling_window_out_of_range_are_rejected_with_their_range(string key, string value, string message)
     {

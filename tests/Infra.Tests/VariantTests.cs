@@ -52,6 +52,22 @@ public sealed class VariantTests(SynthesizedApp app)
     }
 
     [Fact]
+    public void Rollup_and_alert_settings_reach_the_function()
+    {
+        var (stacks, templates) = Build(("rollupMinAccounts", "5"), ("rollupWindowSeconds", "300"), ("alertSeverity", "high"));
+        var variables = Props(Single(templates[stacks.Central.StackName], "AWS::Lambda::Function").Resource)["Environment"]!["Variables"]!;
+        Equal(JsonValue.Create("5"), variables["ROLLUP_MIN_ACCOUNTS"]);
+        Equal(JsonValue.Create("300"), variables["ROLLUP_WINDOW"]);
+        Equal(JsonValue.Create("high"), variables["ALERT_SEVERITY"]);
+
+        var (offStacks, offTemplates) = Build(("rollupMinAccounts", "0"), ("alertSeverity", "off"));
+        var off = Props(Single(offTemplates[offStacks.Central.StackName], "AWS::Lambda::Function").Resource)["Environment"]!["Variables"]!;
+        Equal(JsonValue.Create("0"), off["ROLLUP_MIN_ACCOUNTS"]);
+        Equal(JsonValue.Create("180"), off["ROLLUP_WINDOW"]);
+        Equal(JsonValue.Create("off"), off["ALERT_SEVERITY"]);
+    }
+
+    [Fact]
     public void Window_seconds_alone_set_the_tumbling_window_and_the_iterator_age_alarm()
     {
         var (stacks, templates) = Build(("windowSeconds", "900"), ("burstLatenessSeconds", "0"));

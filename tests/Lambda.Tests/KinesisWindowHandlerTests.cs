@@ -25,7 +25,7 @@ public sealed class KinesisWindowHandlerTests
         {
             Ledger = new InMemoryDigestLedger(Time, TimeSpan.FromMinutes(5), TimeSpan.FromDays(7));
             Log = new LambdaLog(LogText, Time);
-            var options = new KinesisWindowHandlerOptions { StateMaxBytes = stateMaxBytes };
+            var options = new KinesisWindowHandlerOptions { StateMaxBytes = stateMaxBytes }.WithoutRollups();
             Handler = new KinesisWindowHandler(options, FileAccountDirectory.Empty, Ledger, Carries, Poster, Log, Time);
             Sweeper = new CarrySweeper(options.Core, FileAccountDirectory.Empty, Carries, Ledger, Poster, Log, Time);
         }
@@ -110,7 +110,7 @@ public sealed class KinesisWindowHandlerTests
         Assert.Empty(end.BatchItemFailures);
         Assert.Empty(h.Poster.Posted); // not cut at the window's end
         var carried = h.Carries.Items["111111111111"]!;
-        Assert.Equal(10, carried.Open!.EventCount);
+        Assert.Equal(10, carried.Open!.TotalEventCount); // the role's calls are in its lane
         Assert.Null(h.Carries.OwnerOf("111111111111"));
 
         var next = new KinesisBatch { Window = KinesisBatch.WindowStart.AddMinutes(15) };
@@ -263,7 +263,7 @@ public sealed class KinesisWindowHandlerTests
     public async Task Any_failure_of_the_poster_is_a_retry_of_the_batch_not_an_invocation_error()
     {
         var h = new Harness();
-        var handler = new KinesisWindowHandler(new KinesisWindowHandlerOptions(), FileAccountDirectory.Empty, h.Ledger, h.Carries, new OutboxFullSink(), h.Log, h.Time);
+        var handler = new KinesisWindowHandler(new KinesisWindowHandlerOptions().WithoutRollups(), FileAccountDirectory.Empty, h.Ledger, h.Carries, new OutboxFullSink(), h.Log, h.Time);
         var batch = new KinesisBatch { Final = true }.Add(Call("111111111111", 0));
 
         var response = await handler.HandleAsync(batch.ToEvent(), default);

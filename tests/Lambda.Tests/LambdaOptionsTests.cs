@@ -160,4 +160,38 @@ public sealed class LambdaOptionsTests
         var e = Assert.Throws<LambdaConfigException>(() => LambdaOptions.FromEnvironment(n => env.GetValueOrDefault(n)));
         Assert.Contains(expected, e.Message);
     }
+
+    // Roll-ups and immediate alerts (issue 13).
+    private static readonly (string, string)[] Required =
+        [("LEDGER_TABLE", "l"), ("CARRY_TABLE", "c"), ("SLACK_WEBHOOK_PARAMETER", "/p"), ("OUTBOX_QUEUE_URL", "https://sqs/q")];
+
+    [Fact]
+    public void Rollups_and_alerts_default_as_the_command_line_does_and_read_the_stacks_values()
+    {
+        var defaults = Read(Required);
+        Assert.Equal((3, TimeSpan.FromMinutes(3)), (defaults.Rollup.MinAccounts, defaults.Rollup.Window));
+        Assert.Equal(Pipeline.Aggregator.Bursts.RiskSeverity.Critical, defaults.Window.AlertSeverity);
+
+        var set = Read([.. Required, ("ROLLUP_MIN_ACCOUNTS", "5"), ("ROLLUP_WINDOW", "300"), ("ALERT_SEVERITY", "high")]);
+        Assert.Equal((5, TimeSpan.FromMinutes(5)), (set.Rollup.MinAccounts, set.Rollup.Window));
+        Assert.Equal(Pipeline.Aggregator.Bursts.RiskSeverity.High, set.Window.AlertSeverity);
+
+        var off = Read([.. Required, ("ROLLUP_MIN_ACCOUNTS", "0"), ("ROLLUP_WINDOW", "2m"), ("ALERT_SEVERITY", "OFF")]);
+        Assert.False(off.Rollup.Enabled);
+        Assert.Equal(TimeSpan.FromMinutes(2), off.Rollup.Window);
+        Assert.Null(off.Window.AlertSeverity);
+    }
+
+    [Fact]
+    public void Bad_rollup_and_alert_settings_are_named_with_what_to_write()
+    {
+        var e = Assert.Throws<LambdaConfigException>(() => Read([.. Required, ("ROLLUP_MIN_ACCOUNTS", "1"), ("ALERT_SEVERITY", "medium")]));
+        Assert.Contains("ROLLUP_MIN_ACCOUNTS must be 0 (off) or 2–100000 (got 1)", e.Message, StringComparison.Ordinal);
+        Assert.Contains("ALERT_SEVERITY='medium' must be critical, high or off.", e.Message, StringComparison.Ordinal);
+
+        var window = Assert.Throws<LambdaConfigException>(() => Read([.. Required, ("ROLLUP_WINDOW", "2h")]));
+        Assert.Contains("ROLLUP_WINDOW must be between 1s and 1h (got 2h)", window.Message, StringComparison.Ordinal);
+        var notNumber = Assert.Throws<LambdaConfigException>(() => Read([.. Required, ("ROLLUP_MIN_ACCOUNTS", "three")]));
+        Assert.Contains("ROLLUP_MIN_ACCOUNTS='three' must be a whole number from 0 to 100000.", notNumber.Message, StringComparison.Ordinal);
+    }
 }

@@ -61,7 +61,7 @@ public sealed class LambdaSlackDeliveryTests : IDisposable
         var sender = await SlackDelivery.CreateSenderAsync(FunctionHost.SlackOptions(_options), new SeededRandom().NextDouble, _http, new SecretResolver(Env), new InstantTimeProvider(), line => log.Warn(line));
         var outbox = new SqsDigestOutbox(_sqsClient, new SqsOutboxOptions { QueueUrl = _options.OutboxQueueUrl });
         var (poster, drain) = FunctionHost.CreateDelivery(_options, sender, outbox, _time, log);
-        return new KinesisWindowHandler(new KinesisWindowHandlerOptions(), FileAccountDirectory.Empty, _ledger, new InMemoryCarryStore(), poster, log, _time, drain: drain);
+        return new KinesisWindowHandler(new KinesisWindowHandlerOptions().WithoutRollups(), FileAccountDirectory.Empty, _ledger, new InMemoryCarryStore(), poster, log, _time, drain: drain);
     }
 
     private static System.Text.Json.Nodes.JsonObject Call(string account, double minutes) =>
@@ -110,7 +110,7 @@ public sealed class LambdaSlackDeliveryTests : IDisposable
         Assert.Equal(3, _slack.RequestCount); // the second digest was parked without trying: Slack had just failed
         Assert.Equal(2, _sqs.Messages().Count);
         Assert.Equal(2, _ledger.Posted.Count); // parked counts as done: a retry would not repeat it
-        Assert.Equal(2, LogLines("digest NOT delivered to Slack; parked in the outbox").Count);
+        Assert.Equal(2, LogLines("notice NOT delivered to Slack; parked in the outbox").Count);
         Assert.DoesNotContain(WebhookPath, _logText.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain(_sqs.Messages(), m => m.Body.Contains(WebhookPath, StringComparison.Ordinal));
 
@@ -159,7 +159,7 @@ public sealed class LambdaSlackDeliveryTests : IDisposable
         Assert.Empty(soon.BatchItemFailures);
         Assert.Equal(3, _slack.RequestCount);
         Assert.Equal(2, _sqs.Messages().Count);
-        var parked = LogLines("digest NOT delivered to Slack; parked in the outbox").Last();
+        var parked = LogLines("notice NOT delivered to Slack; parked in the outbox").Last();
         Assert.Equal(0, parked.GetProperty("attempts").GetInt32());
         Assert.StartsWith("not tried: Slack failed less than 60 s ago", parked.GetProperty("error").GetString(), StringComparison.Ordinal);
         Assert.Empty(LogLines("outbox drained"));

@@ -10,6 +10,9 @@ namespace Pipeline.Lambda.Carry;
 /// </summary>
 public sealed record CarryItem(string Account, byte[]? State, byte[]? Prev, string? Writer, string? Owner, long OwnedUntilMs, long? DueAtMs, long ExpiresAtSeconds);
 
+/// <summary>A held digest as a store keeps it: the digest's bytes (<see cref="Aggregator.Bursts.DigestCodec"/>), the parking call's window (ms) and the TTL (epoch seconds).</summary>
+public sealed record HeldItem(string DigestId, byte[] Bytes, long WindowMs, long ExpiresAtSeconds);
+
 /// <summary>An account a claim or a release could not take, and who held it (null when the item had no owner).</summary>
 public sealed record CarryHolder(string Account, string? Owner);
 
@@ -67,10 +70,48 @@ public sealed record CarryReleaseResult(int Applied, IReadOnlyList<CarryHolder> 
 public sealed class CarryTable
 {
     private readonly Dictionary<string, CarryItem> _items = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, HeldItem> _held = new(StringComparer.Ordinal);
 
     public CarryTable()
     {
     }
+
+    /// <summary>A table holding <paramref name="items"/> and <paramref name="held"/> digests; throws <see cref="ArgumentException"/> when a key comes twice.</summary>
+    public CarryTable(IEnumerable<CarryItem> items, IEnumerable<HeldItem> held)
+        : this(items)
+    {
+        ArgumentNullException.ThrowIfNull(held);
+        foreach (var item in held) _held.Add(item.DigestId, item);
+    }
+
+    /// <summary>The held digests, by id.</summary>
+    public IReadOnlyCollection<HeldItem> HeldItems => _held.Values;
+
+    /// <summary>PutItem per digest, unconditional: the same digest id always holds the same digest, so a repeat is harmless.</summary>
+    public void PutHeld(IReadOnlyList<HeldDigest> digests)
+    {
+        ArgumentNullException.ThrowIfNull(digests);
+        foreach (var held in digests)
+            _held[held.Digest.DigestId] = new HeldItem(held.Digest.DigestId, held.Encode(), (long)held.Window.TotalMilliseconds, held.ExpiresAt.ToUnixTimeSeconds());
+    }
+
+    public IReadOnlyList<StoredHeld> ListHeld() =>
+        [.. _held.Values.Select(h => StoredHeld.From(h.DigestId, h.Bytes, h.WindowMs, h.ExpiresAtSeconds))];
+
+    /// <summary>DeleteItem per id (no condition): the number removed.</summary>
+    public int DeleteHeld(IReadOnlyCollection<string> digestIds)
+    {
+        ArgumentNullException.ThrowIfNull(digestIds);
+        return digestIds.Count(_held.Remove);
+    }
+
+    /// <summary>The planner's lease is a claim on its reserved key, with the claim's condition: free, ours, or run out.</summary>
+    public bool LeasePlanner(string owner, DateTimeOffset now, DateTimeOffset leaseUntil) =>
+        Claim([HeldKeys.PlannerLease], owner, owner, now, leaseUntil).Conflicts.Count == 0;
+
+    /// <summary>Deletes the lease item when <paramref name="owner"/> holds it (the release's condition); leaves another owner's.</summary>
+    public void ReleasePlanner(string owner) =>
+        Release([new CarryWrite(HeldKeys.PlannerLease, null, null, DateTimeOffset.UnixEpoch)], owner, owner);
 
     /// <summary>A table holding <paramref name="items"/>; throws <see cref="ArgumentException"/> when an account comes twice.</summary>
     public CarryTable(IEnumerable<CarryItem> items)

@@ -26,6 +26,9 @@ public sealed class DynamoDbCarryStore(IAmazonDynamoDB client, string table) : I
     private const string OwnerAttribute = "owner";
     private const string OwnedUntilAttribute = "ownedUntil";
     private const string DueAtAttribute = "dueAt";
+    // Held digests (key held#DIGESTID): the digest's bytes and the window of the call that parked it.
+    private const string DigestAttribute = "digest";
+    private const string WindowAttribute = "windowMs";
 
     /// <summary>Writes in flight at once: enough to hide the round trips, few enough not to burst a table's throughput.</summary>
     internal const int Concurrency = 8;
@@ -155,6 +158,99 @@ public sealed class DynamoDbCarryStore(IAmazonDynamoDB client, string table) : I
         return due;
     }
 
+    public async Task PutHeldAsync(IReadOnlyList<HeldDigest> digests, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(digests);
+        // Unconditional: a digest id always names the same digest, so a retried call writes the same item.
+        await ForEachAsync(digests.Count, async (i, ct) =>
+        {
+            var held = digests[i];
+            await client.PutItemAsync(new PutItemRequest
+            {
+                TableName = table,
+                Item = new Dictionary<string, AttributeValue>
+                {
+                    [KeyAttribute] = S(HeldKeys.Held(held.Digest.DigestId)),
+                    [DigestAttribute] = B(held.Encode()),
+                    [WindowAttribute] = N((long)held.Window.TotalMilliseconds),
+                    [TtlAttribute] = N(held.ExpiresAt.ToUnixTimeSeconds()),
+                },
+            }, ct).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<StoredHeld>> ListHeldAsync(CancellationToken cancellationToken)
+    {
+        var held = new List<StoredHeld>();
+        Dictionary<string, AttributeValue>? start = null;
+        try
+        {
+            do
+            {
+                // Consistent: a sweep must see every digest parked before it started, or it would decide a group without it.
+                var page = await client.ScanAsync(new ScanRequest
+                {
+                    TableName = table,
+                    FilterExpression = "begins_with(#account, :prefix)",
+                    ExpressionAttributeNames = new Dictionary<string, string> { ["#account"] = KeyAttribute },
+                    ExpressionAttributeValues = new Dictionary<string, AttributeValue> { [":prefix"] = S(HeldKeys.HeldPrefix) },
+                    ConsistentRead = true,
+                    ExclusiveStartKey = start,
+                }, cancellationToken).ConfigureAwait(false);
+                foreach (var item in page.Items ?? [])
+                {
+                    if (Text(item, KeyAttribute) is not { } key) continue;
+                    var id = key[HeldKeys.HeldPrefix.Length..];
+                    held.Add(StoredHeld.From(id, Bytes(item, DigestAttribute), Number(item, WindowAttribute), Number(item, TtlAttribute)));
+                }
+                start = page.LastEvaluatedKey is { Count: > 0 } last ? last : null;
+            } while (start is not null);
+        }
+        catch (Exception e) when (IsOutage(e))
+        {
+            throw Unavailable(e);
+        }
+        // Scan order is the hash's; the planner's input order is the caller's to set, but a stable listing helps logs.
+        return [.. held.OrderBy(h => h.DigestId, StringComparer.Ordinal)];
+    }
+
+    public async Task DeleteHeldAsync(IReadOnlyCollection<string> digestIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(digestIds);
+        var ids = digestIds.Distinct(StringComparer.Ordinal).ToList();
+        await ForEachAsync(ids.Count, async (i, ct) =>
+        {
+            // A delete of an item already gone succeeds: a retried delete is harmless.
+            await client.DeleteItemAsync(new DeleteItemRequest { TableName = table, Key = Key(HeldKeys.Held(ids[i])) }, ct).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<bool> TryLeasePlannerAsync(string owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
+    {
+        // The planner's lease is a claim on its reserved key: the same condition, so it is free, ours, or run out.
+        try
+        {
+            await ClaimAsync([HeldKeys.PlannerLease], owner, owner, now, leaseUntil, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (CarryConflictException)
+        {
+            return false;
+        }
+    }
+
+    public async Task ReleasePlannerAsync(string owner, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ReleaseAsync([new CarryWrite(HeldKeys.PlannerLease, null, null, DateTimeOffset.UnixEpoch)], owner, owner, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CarryConflictException)
+        {
+            // Our lease ran out and another sweep holds it now: it is that sweep's to end.
+        }
+    }
+
     private async Task ForEachAsync(int count, Func<int, CancellationToken, ValueTask> body, CancellationToken cancellationToken)
     {
         try
@@ -214,6 +310,9 @@ public sealed class DynamoDbCarryStore(IAmazonDynamoDB client, string table) : I
     private static string? Text(Dictionary<string, AttributeValue> item, string name) => item.TryGetValue(name, out var value) ? value.S : null;
 
     private static byte[]? Bytes(Dictionary<string, AttributeValue> item, string name) => item.TryGetValue(name, out var value) ? value.B?.ToArray() : null;
+
+    private static long Number(Dictionary<string, AttributeValue> item, string name) =>
+        item.TryGetValue(name, out var value) && long.TryParse(value.N, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : 0;
 
     private static AttributeValue S(string value) => new() { S = value };
 

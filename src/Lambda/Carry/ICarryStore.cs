@@ -1,3 +1,4 @@
+using Pipeline.Aggregator.Bursts;
 using Pipeline.Aggregator.Processing;
 
 namespace Pipeline.Lambda.Carry;
@@ -33,6 +34,77 @@ public interface ICarryStore
 
     /// <summary>Accounts whose open burst falls due by <paramref name="now"/> and that no live claim holds (the sweeper's work), at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<string>> DueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
+
+    // Held digests and the planner's lease (issue 13): closed digests waiting for a roll-up decision, which shards
+    // cannot make alone. They live beside the carries under reserved keys (HeldKeys) that never look like a carry.
+
+    /// <summary>
+    /// Parks closed digests for the sweeper's roll-up decision. Idempotent by digest id: a retried call writes the same
+    /// items again. Throws <see cref="CarryStoreUnavailableException"/> when the store cannot be reached.
+    /// </summary>
+    Task PutHeldAsync(IReadOnlyList<HeldDigest> digests, CancellationToken cancellationToken);
+
+    /// <summary>Every held digest (the planner rebuilds its groups from all of them); an unreadable one comes back with its <see cref="StoredHeld.Problem"/>.</summary>
+    Task<IReadOnlyList<StoredHeld>> ListHeldAsync(CancellationToken cancellationToken);
+
+    /// <summary>Removes released digests; ids not held are ignored (a retried delete succeeds).</summary>
+    Task DeleteHeldAsync(IReadOnlyCollection<string> digestIds, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Takes the planner's lease for <paramref name="owner"/> until <paramref name="leaseUntil"/>: false when another
+    /// owner's lease is still live at <paramref name="now"/> (another sweep is deciding). The same owner may take it again.
+    /// </summary>
+    Task<bool> TryLeasePlannerAsync(string owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken);
+
+    /// <summary>Ends the owner's planner lease; does nothing when another owner holds it by now.</summary>
+    Task ReleasePlannerAsync(string owner, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// A closed digest waiting for the roll-up planner, with the tumbling window of the call that parked it (how late its
+/// shard may have been: the sweeper lets groups settle that long) and when the store may drop it (TTL, a safety net).
+/// </summary>
+public sealed record HeldDigest(Digest Digest, TimeSpan Window, DateTimeOffset ExpiresAt)
+{
+    /// <summary>Largest encoded digest that is held; a larger one is posted at once (DynamoDB's item limit is 400 KB).</summary>
+    public const int MaxBytes = 350_000;
+
+    public byte[] Encode() => DigestCodec.Encode(Digest);
+}
+
+/// <summary>A held digest as a listing found it: decoded, or with the <see cref="Problem"/> that kept it from being read.</summary>
+public sealed record StoredHeld(string DigestId, HeldDigest? Held, string? Problem = null)
+{
+    /// <summary>Decodes stored bytes; bytes that are not a digest come back with their problem instead of failing the listing.</summary>
+    public static StoredHeld From(string digestId, byte[]? bytes, long windowMs, long expiresAtSeconds)
+    {
+        if (bytes is null) return new StoredHeld(digestId, null, $"held digest {digestId} has no bytes");
+        try
+        {
+            var digest = DigestCodec.Decode(bytes);
+            return new StoredHeld(digestId, new HeldDigest(digest, TimeSpan.FromMilliseconds(windowMs), DateTimeOffset.FromUnixTimeSeconds(expiresAtSeconds)));
+        }
+        catch (FormatException e)
+        {
+            return new StoredHeld(digestId, null, $"held digest {digestId} is unreadable: {e.Message}");
+        }
+    }
+}
+
+/// <summary>
+/// The carry table's reserved keys: held digests (<c>held#DIGESTID</c>) and the planner's lease (<c>planner#lease</c>).
+/// An account id is twelve digits, so a key with <c>#</c> is never an account's; such items have no <c>dueAt</c>, so the
+/// sweeper's scan for due carries never returns them.
+/// </summary>
+public static class HeldKeys
+{
+    public const string HeldPrefix = "held#";
+    public const string PlannerLease = "planner#lease";
+
+    public static string Held(string digestId) => HeldPrefix + digestId;
+
+    /// <summary>True for a key no account may use (a partition key with one is not claimed as a carry).</summary>
+    public static bool IsReserved(string key) => key.Contains('#', StringComparison.Ordinal);
 }
 
 /// <summary>A carry as a claim found it, with its stored bytes (handed back on release, for a retry of the same call).</summary>

@@ -40,6 +40,16 @@ internal static class SweepRequest
             w.WriteNumber("conflicts", result.Conflicts);
             w.WriteNumber("digestsPosted", result.DigestsPosted);
             w.WriteNumber("digestsAlreadyPosted", result.DigestsAlreadyPosted);
+            w.WriteNumber("digestsHeld", result.DigestsHeld);
+            w.WriteNumber("alertsPosted", result.AlertsPosted);
+            if (result.Rollups is { } r)
+            {
+                w.WriteNumber("heldReleased", r.Released);
+                w.WriteNumber("heldWaiting", r.Waiting);
+                w.WriteNumber("rollupsPosted", r.RollupsPosted);
+                w.WriteNumber("rollupDigestsPosted", r.DigestsPosted);
+                w.WriteNumber("rollupDigestsFolded", r.Folded);
+            }
             w.WriteEndObject();
         }
         return buffer.ToArray();

@@ -52,6 +52,15 @@ public static class FunctionEnvironment
     /// <summary>Endpoint overrides for the tests' loopback peers; unset on AWS.</summary>
     public const string SqsEndpoint = "SQS_ENDPOINT";
     public const string DynamoDbEndpoint = "DYNAMODB_ENDPOINT";
+
+    // Roll-ups and immediate alerts (issue 13).
+    /// <summary>Accounts that must show the same automated change for one roll-up (default 3; 0 turns roll-ups off).</summary>
+    public const string RollupMinAccounts = "ROLLUP_MIN_ACCOUNTS";
+    /// <summary>How long a closed burst with an automated actor waits for the same change elsewhere: seconds (180) or a duration (3m).</summary>
+    public const string RollupWindow = "ROLLUP_WINDOW";
+    /// <summary>Risky events at or above this severity are posted at once: critical (default), high, or off.</summary>
+    public const string AlertSeverity = "ALERT_SEVERITY";
+
     /// <summary>Set by Lambda itself.</summary>
     public const string Region = "AWS_REGION";
     /// <summary>Set by Lambda itself: where the Runtime API listens.</summary>

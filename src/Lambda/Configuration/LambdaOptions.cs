@@ -2,6 +2,7 @@ using System.Globalization;
 using Pipeline.Enricher.Configuration;
 using Env = Pipeline.Lambda.Configuration.FunctionEnvironment;
 using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Rollups;
 using Pipeline.Enricher.Dedupe;
 using Pipeline.Slack.Delivery;
 using Pipeline.Slack.Secrets;
@@ -102,6 +103,10 @@ internal sealed record LambdaOptions
 
     public string Region { get; init; } = "us-east-1";
 
+    // Roll-ups and immediate alerts (issue 13): ROLLUP_MIN_ACCOUNTS, ROLLUP_WINDOW; ALERT_SEVERITY is Window.AlertSeverity.
+    /// <summary>When the same automated change in many accounts becomes one roll-up; the sweeper decides them.</summary>
+    public RollupOptions Rollup { get; init; } = new();
+
     /// <summary>The variable that sets each option of the core, for validation messages in the operator's words.</summary>
     internal static readonly IReadOnlyDictionary<string, string> VariableOf = new Dictionary<string, string>(StringComparer.Ordinal)
     {
@@ -112,6 +117,9 @@ internal sealed record LambdaOptions
         [nameof(DedupeOptions.Horizon)] = Env.DedupeHorizon,
         [nameof(DedupeOptions.MaxEntries)] = Env.DedupeMaxIds,
         [nameof(StateMaxBytes)] = Env.StateMaxBytes,
+        // Roll-ups (issue 13).
+        [nameof(RollupOptions.MinAccounts)] = Env.RollupMinAccounts,
+        [nameof(RollupOptions.Window)] = Env.RollupWindow,
     };
 
     /// <summary>Reads and validates the environment; throws <see cref="LambdaConfigException"/> listing every problem.</summary>
@@ -207,6 +215,23 @@ internal sealed record LambdaOptions
         if (Get(Env.OutboxQueueUrl) is null)
             problems.Add($"{Env.OutboxQueueUrl} is not set: name the SQS queue that keeps digests Slack did not take (without it a Slack outage would lose them).");
 
+        // Roll-ups and immediate alerts (issue 13).
+        var rollupDefaults = new RollupOptions();
+        var rollup = rollupDefaults with
+        {
+            MinAccounts = IntOf(Env.RollupMinAccounts, rollupDefaults.MinAccounts, 0, 100_000),
+            Window = DurationOf(Env.RollupWindow, rollupDefaults.Window),
+        };
+        RiskSeverity? alertSeverity = new BurstWindowOptions().AlertSeverity;
+        switch (Get(Env.AlertSeverity)?.ToLowerInvariant())
+        {
+            case null: break;
+            case "critical": alertSeverity = RiskSeverity.Critical; break;
+            case "high": alertSeverity = RiskSeverity.High; break;
+            case "off": alertSeverity = null; break;
+            case var other: problems.Add($"{Env.AlertSeverity}='{other}' must be critical, high or off."); break;
+        }
+
         var defaults = new BurstWindowOptions();
         var ledger = Get(Env.LedgerTable);
         if (ledger is null) problems.Add($"{Env.LedgerTable} is not set: name the DynamoDB table that records posted digests (partition key digestId).");
@@ -224,7 +249,9 @@ internal sealed record LambdaOptions
                 Gap = DurationOf(Env.BurstGap, defaults.Gap),
                 MaxWindow = DurationOf(Env.BurstMaxWindow, defaults.MaxWindow),
                 Lateness = DurationOf(Env.BurstLateness, defaults.Lateness, allowZero: true),
+                AlertSeverity = alertSeverity,
             },
+            Rollup = rollup,
             Dedupe = new DedupeOptions
             {
                 Horizon = DurationOf(Env.DedupeHorizon, new DedupeOptions().Horizon),
@@ -256,6 +283,14 @@ internal sealed record LambdaOptions
         {
             options.Window.Validate();
             options.Dedupe.Validate();
+        }
+        catch (InvalidOptionException e)
+        {
+            problems.Add(e.Describe(VariableOf));
+        }
+        try
+        {
+            options.Rollup.Validate();
         }
         catch (InvalidOptionException e)
         {

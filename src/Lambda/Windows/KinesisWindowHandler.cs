@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Pipeline.Aggregator.Alerts;
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Aggregator.Delivery;
 using Pipeline.Aggregator.Processing;
@@ -83,6 +84,7 @@ public sealed class KinesisWindowHandler(
         var before = core.Summary();
         var counters = state.Counters with { Invocations = state.Counters.Invocations + 1 };
         var closed = new List<Digest>();
+        var alerts = new List<Alert>();
 
         WindowResponse response;
         int stateBytes = 0;
@@ -97,13 +99,16 @@ public sealed class KinesisWindowHandler(
             // The stream is partitioned by account: the partition keys name the accounts whose carries to take over
             // before their records are deduplicated and windowed.
             var claimedNow = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-            var newAccounts = evt.Records.Select(r => r.PartitionKey).OfType<string>().Where(k => !claimed.Contains(k)).Distinct(StringComparer.Ordinal).ToList();
+            // A key with '#' is never an account's: it would name a held digest or the planner's lease in the carry table.
+            var newAccounts = evt.Records.Select(r => r.PartitionKey).OfType<string>()
+                .Where(k => !claimed.Contains(k) && !HeldKeys.IsReserved(k)).Distinct(StringComparer.Ordinal).ToList();
             closed.AddRange(await ClaimAsync(evt, core, newAccounts, claimed, claimedNow, token, cancellationToken).ConfigureAwait(false));
 
             var batch = await core.ProcessAsync(Raw(evt), cancellationToken).ConfigureAwait(false);
             foreach (var outcome in batch.Outcomes)
                 if (outcome is EnrichmentOutcome.Rejected r) LogRejected(evt, r);
             closed.AddRange(batch.Digests);
+            alerts.AddRange(batch.Alerts);
             // Records without arrival times (a captured event replayed) may wait for the clock; a call ends here.
             closed.AddRange(core.SettleHeld());
 
@@ -123,12 +128,18 @@ public sealed class KinesisWindowHandler(
                 (carried, counters) = FitState(evt, core, [.. claimed], counters, closed.Add);
             }
 
-            foreach (var digest in closed)
+            // Alerts raised after the batch (records settled, the clock moved, carries put back) join the batch's.
+            alerts.AddRange(core.TakeAlerts());
+            // Alerts cannot wait for their burst: first, before this call's digests. A retried batch raises the same
+            // ids again, and the ledger stops a second post.
+            foreach (var alert in alerts)
             {
-                if (await _delivery.DeliverAsync(digest, evt.ShardId, cancellationToken).ConfigureAwait(false)) counters = counters with { Posted = counters.Posted + 1 };
-                else counters = counters with { AlreadyPosted = counters.AlreadyPosted + 1 };
+                if (await _delivery.DeliverAsync(alert, evt.ShardId, cancellationToken).ConfigureAwait(false)) counters = counters with { AlertsPosted = counters.AlertsPosted + 1 };
+                else counters = counters with { AlertsAlreadyPosted = counters.AlertsAlreadyPosted + 1 };
             }
-            // Only after every digest is safe: what stays open goes back to the store for the next window or the sweeper.
+            counters = await DispatchAsync(evt, closed, counters, cancellationToken).ConfigureAwait(false);
+            // Only after every digest is safe (posted, or held in the shared store): what stays open goes back to the
+            // store for the next window or the sweeper.
             if (writes.Count > 0) counters = await ReleaseAsync(evt, writes, token, counters, cancellationToken).ConfigureAwait(false);
 
             response = carried is null
@@ -146,6 +157,7 @@ public sealed class KinesisWindowHandler(
                 w.WriteString("retryFromSequenceNumber", first);
                 w.WriteNumber("records", evt.Records.Count);
                 w.WriteNumber("digestsClosed", closed.Count);
+                w.WriteNumber("alertsRaised", alerts.Count);
             });
             // The incoming state, unchanged: the retry replays this batch from the same point.
             return new WindowResponse(evt.HasWindow ? evt.State : null, [first]);
@@ -171,6 +183,9 @@ public sealed class KinesisWindowHandler(
             w.WriteNumber("carriesClaimed", claimed.Count - state.Claimed.Count);
             w.WriteNumber("digestsPosted", counters.Posted - state.Counters.Posted);
             w.WriteNumber("digestsAlreadyPosted", counters.AlreadyPosted - state.Counters.AlreadyPosted);
+            w.WriteNumber("digestsHeld", counters.Held - state.Counters.Held);
+            w.WriteNumber("alertsPosted", counters.AlertsPosted - state.Counters.AlertsPosted);
+            w.WriteNumber("alertsAlreadyPosted", counters.AlertsAlreadyPosted - state.Counters.AlertsAlreadyPosted);
             w.WriteNumber("outboxResent", resent);
             w.WriteNumber("stateBytes", stateBytes);
             w.WriteNumber("durationMs", clock.Elapsed.TotalMilliseconds);
@@ -318,13 +333,41 @@ public sealed class KinesisWindowHandler(
                 WriteWindow(w, evt);
                 w.WriteNumber("carryConflicts", e.Accounts.Count);
             });
-            foreach (var write in writes.Where(w => e.Accounts.Contains(w.Account) && w.Carry?.Open is not null))
-            {
-                var digest = write.Carry!.Open!.ToDigest(BurstCloseReason.WindowEnd, _options.Core.Window, evt.WindowEnd ?? time.GetUtcNow());
-                if (await _delivery.DeliverAsync(digest, evt.ShardId, cancellationToken).ConfigureAwait(false)) counters = counters with { Posted = counters.Posted + 1 };
-            }
+            var digests = writes.Where(w => e.Accounts.Contains(w.Account) && w.Carry?.Open is not null)
+                .Select(write => write.Carry!.Open!.ToDigest(BurstCloseReason.WindowEnd, _options.Core.Window, evt.WindowEnd ?? time.GetUtcNow()))
+                .ToList();
+            counters = await DispatchAsync(evt, digests, counters, cancellationToken).ConfigureAwait(false);
             return counters with { CarryConflicts = counters.CarryConflicts + e.Accounts.Count };
         }
+    }
+
+    /// <summary>
+    /// Posts the closed digests through the ledger, except those the roll-up planner would hold: with roll-ups on, a
+    /// digest with an automated actor's share is parked in the carry table (idempotent by digest id), where the sweeper
+    /// decides it with every other shard's (<see cref="CarrySweeper"/>). The caller releases its carries only after this.
+    /// </summary>
+    private async Task<WindowCounters> DispatchAsync(KinesisWindowEvent evt, IReadOnlyList<Digest> closed, WindowCounters counters, CancellationToken cancellationToken)
+    {
+        var window = evt.WindowStart is { } start && evt.WindowEnd is { } end ? end - start : TimeSpan.Zero;
+        var (post, hold) = RollupHolding.Split(closed, _options.Core.Rollup, window, time.GetUtcNow(), (digest, size) =>
+            log.Warn("digest too large to hold for a roll-up decision; posted now", w =>
+            {
+                w.WriteString("shardId", evt.ShardId);
+                w.WriteString("digestId", digest.DigestId);
+                w.WriteNumber("bytes", size);
+                w.WriteNumber("maxBytes", HeldDigest.MaxBytes);
+            }));
+        foreach (var digest in post)
+        {
+            if (await _delivery.DeliverAsync(digest, evt.ShardId, cancellationToken).ConfigureAwait(false)) counters = counters with { Posted = counters.Posted + 1 };
+            else counters = counters with { AlreadyPosted = counters.AlreadyPosted + 1 };
+        }
+        if (hold.Count > 0)
+        {
+            await carries.PutHeldAsync(hold, cancellationToken).ConfigureAwait(false);
+            counters = counters with { Held = counters.Held + hold.Count };
+        }
+        return counters;
     }
 
     /// <summary>Names this call for the carry store: a retry of the same final call carries the same token.</summary>
@@ -374,6 +417,9 @@ public sealed class KinesisWindowHandler(
             w.WriteString("identity", $"received {summary.Received} + carried in {summary.CarriedIn} = rejected {summary.Rejected} + duplicates {summary.Duplicates} + muted {summary.Muted} + digested {summary.Digested} + carried out {summary.CarriedOut}");
             w.WriteNumber("digestsPosted", counters.Posted);
             w.WriteNumber("digestsAlreadyPosted", counters.AlreadyPosted);
+            w.WriteNumber("digestsHeld", counters.Held);
+            w.WriteNumber("alertsPosted", counters.AlertsPosted);
+            w.WriteNumber("alertsAlreadyPosted", counters.AlertsAlreadyPosted);
             w.WriteNumber("burstsClosedEarly", counters.ClosedEarly);
             w.WriteNumber("dedupeIdsDropped", counters.DedupeIdsDropped);
             w.WriteNumber("carryConflicts", counters.CarryConflicts);

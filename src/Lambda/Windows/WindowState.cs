@@ -32,6 +32,11 @@ internal sealed record WindowCounters
     public long Invocations { get; init; }
     /// <summary>Carries another owner took while this window held them (a lease ran out): a sign the window took far too long.</summary>
     public long CarryConflicts { get; init; }
+    /// <summary>Immediate alerts posted by this window's calls, and those the ledger already had (a retried batch).</summary>
+    public long AlertsPosted { get; init; }
+    public long AlertsAlreadyPosted { get; init; }
+    /// <summary>Digests parked in the carry table for the sweeper's roll-up decision instead of posted.</summary>
+    public long Held { get; init; }
 }
 
 /// <summary>
@@ -43,7 +48,7 @@ internal sealed record WindowCounters
 internal static class WindowStateCodec
 {
     public const string Key = "digests.v3";
-    private const byte FormatVersion = 3; // 3: bursts carry actor lanes and alert ids
+    private const byte FormatVersion = 3; // 3: bursts carry actor lanes and alert ids; alert and held counters (one format, one issue)
 
     public static IReadOnlyDictionary<string, string> Encode(WindowState state) =>
         new Dictionary<string, string>(StringComparer.Ordinal) { [Key] = EncodeValue(state) };
@@ -64,6 +69,9 @@ internal static class WindowStateCodec
             w.Write(c.DedupeIdsDropped);
             w.Write(c.Invocations);
             w.Write(c.CarryConflicts);
+            w.Write(c.AlertsPosted);
+            w.Write(c.AlertsAlreadyPosted);
+            w.Write(c.Held);
             BurstStateCodec.Write(w, state.Core.Bursts);
             WriteDedupe(w, state.Core.Dedupe);
             w.Write7BitEncodedInt(state.Claimed.Count);
@@ -95,6 +103,9 @@ internal static class WindowStateCodec
                 DedupeIdsDropped = r.ReadInt64(),
                 Invocations = r.ReadInt64(),
                 CarryConflicts = r.ReadInt64(),
+                AlertsPosted = r.ReadInt64(),
+                AlertsAlreadyPosted = r.ReadInt64(),
+                Held = r.ReadInt64(),
             };
             var bursts = BurstStateCodec.Read(r);
             var dedupe = ReadDedupe(r);

@@ -121,7 +121,7 @@ internal static class RunCommand
                     Core = new DigestCoreOptions { Window = burstWindow, Rollup = rollup, Enricher = new EnricherOptions { Dedupe = new Enricher.Dedupe.DedupeOptions { MaxEntries = 50_000 } } },
                 };
                 var handler = new KinesisWindowHandler(handlerOptions, directory, ledger, carries, output, log, TimeProvider.System, mutes);
-                var sweeper = new CarrySweeper(handlerOptions.Core, directory, carries, ledger, output, log, TimeProvider.System, mutes);
+                var sweeper = new CarrySweeper(handlerOptions.Core, directory, carries, ledger, output, log, TimeProvider.System, mutes) { SweepInterval = mapping.SweepInterval };
                 var consumer = new EventSourceMapping(kinesis, store, handler, sweeper, mapping, TimeProvider.System, message => Console.Error.WriteLine(message));
 
                 var exit = ExitCode.Ok;

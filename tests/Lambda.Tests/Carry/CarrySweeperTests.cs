@@ -19,7 +19,7 @@ public sealed class CarrySweeperTests
     private readonly InMemoryCarryStore _carries = new();
     private readonly RecordingDigestSink _sink = new();
     private readonly InMemoryDigestLedger _ledger;
-    private readonly DigestCoreOptions _options = new();
+    private readonly DigestCoreOptions _options = new DigestCoreOptions().WithoutRollups();
 
     public CarrySweeperTests() => _ledger = new InMemoryDigestLedger(_time, TimeSpan.FromMinutes(5), TimeSpan.FromDays(7));
 
@@ -115,5 +115,16 @@ public sealed class CarrySweeperTests
             throw new CarryStoreUnavailableException("release lost");
 
         public Task<IReadOnlyList<string>> DueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) => inner.DueAsync(now, limit, cancellationToken);
+
+        public Task PutHeldAsync(IReadOnlyList<HeldDigest> digests, CancellationToken cancellationToken) => inner.PutHeldAsync(digests, cancellationToken);
+
+        public Task<IReadOnlyList<StoredHeld>> ListHeldAsync(CancellationToken cancellationToken) => inner.ListHeldAsync(cancellationToken);
+
+        public Task DeleteHeldAsync(IReadOnlyCollection<string> digestIds, CancellationToken cancellationToken) => inner.DeleteHeldAsync(digestIds, cancellationToken);
+
+        public Task<bool> TryLeasePlannerAsync(string owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken) =>
+            inner.TryLeasePlannerAsync(owner, now, leaseUntil, cancellationToken);
+
+        public Task ReleasePlannerAsync(string owner, CancellationToken cancellationToken) => inner.ReleasePlannerAsync(owner, cancellationToken);
     }
 }

@@ -41,7 +41,7 @@ public sealed class WindowsAcrossCarriesOnDynaliteTests(DynaliteFixture dynalite
         var table = await DynamoDbCarryStoreTests.CreateTableAsync(_client);
         var carries = new DynamoDbCarryStore(_client, table);
         var ledger = new InMemoryDigestLedger(_time, TimeSpan.FromMinutes(5), TimeSpan.FromDays(7));
-        var options = new KinesisWindowHandlerOptions();
+        var options = new KinesisWindowHandlerOptions().WithoutRollups();
         var handler = new KinesisWindowHandler(options, FileAccountDirectory.Empty, ledger, carries, _sink, new LambdaLog(TextWriter.Null, _time), _time);
 
         // Window 0–15m on the parent shard: A deploys from 12m on (and goes on into the next windows); B calls once at 14m.

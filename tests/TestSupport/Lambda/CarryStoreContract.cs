@@ -266,4 +266,96 @@ public abstract class CarryStoreContract
         // A flush: every carry with an open burst, whatever its lease.
         Assert.Equal([A, B, C, E], (await store.DueAsync(DateTimeOffset.MaxValue, 10, default)).Order(StringComparer.Ordinal));
     }
+
+    /// <summary>A closed digest with a share by an automated actor and one by a person, every optional field set.</summary>
+    public static Digest SampleDigest(string id, string account, DateTimeOffset closedAt)
+    {
+        Digest Part(string? actor, int events, string call) => new()
+        {
+            DigestId = id,
+            Account = account,
+            AccountInfo = null,
+            ActorKey = actor,
+            FirstEventTime = closedAt - TimeSpan.FromMinutes(7),
+            LastEventTime = closedAt - TimeSpan.FromMinutes(6),
+            EventCount = events,
+            ErrorCount = 0,
+            ReadOnlyCount = 0,
+            EventNames = [new(call, events)],
+            Principals = [new(actor ?? "alice", events)],
+            Regions = [new("eu-west-1", events)],
+            Sources = [new("cloudformation.amazonaws.com", events)],
+            DetailTypes = [new("AWS API Call via CloudTrail", events)],
+            ErrorCodes = [],
+            SourceIps = [],
+            Risky = [],
+            RiskyCount = 0,
+            Failures = [],
+            Muted = [],
+            Duplicates = 0,
+            ClosedBy = BurstCloseReason.QuietGap,
+            ClosedAt = closedAt,
+        };
+        var role = Part("role/stacksets-exec-abc123", 5, "CreateStack");
+        var people = Part(null, 2, "ConsoleLogin");
+        return DigestParts.Combine(role, [role, people], new BurstWindowOptions()) with
+        {
+            AccountInfo = new AccountInfo(account, "payments-prod") { SlackChannel = "#payments", Owner = "team-a" },
+            Parts = [role, people],
+            AlertIds = ["alert-1"],
+            Failures = [new FailedCall("CreateStack", "role/stacksets-exec-abc123", "AccessDenied", "not authorized", 1)],
+            ErrorCount = 1,
+        };
+    }
+
+    [SkippableFact]
+    public async Task Held_digests_are_kept_once_by_id_listed_intact_and_deleted_by_id_beside_the_carries()
+    {
+        var store = await NewStoreAsync();
+        await StoreAsync(store, SampleCarry(A), T0 + TimeSpan.FromMinutes(1));
+        HeldDigest[] held =
+        [
+            new(SampleDigest("d-1", A, T0), TimeSpan.FromMinutes(1), Expires),
+            new(SampleDigest("d-2", B, T0 + TimeSpan.FromSeconds(5)), TimeSpan.FromMinutes(15), Expires),
+        ];
+
+        await store.PutHeldAsync(held, default);
+        await store.PutHeldAsync(held[..1], default); // a retried call writes the same item again
+
+        var listed = (await store.ListHeldAsync(default)).OrderBy(h => h.DigestId, StringComparer.Ordinal).ToList();
+        Assert.Equal(["d-1", "d-2"], listed.Select(h => h.DigestId));
+        Assert.All(listed, h => Assert.Null(h.Problem));
+        Assert.Equal(DigestCodec.Encode(held[0].Digest), DigestCodec.Encode(listed[0].Held!.Digest));
+        Assert.Equal("#payments", listed[0].Held!.Digest.AccountInfo!.SlackChannel);
+        Assert.Equal(2, listed[0].Held!.Digest.Parts.Count);
+        Assert.Equal((TimeSpan.FromMinutes(15), Expires), (listed[1].Held!.Window, listed[1].Held!.ExpiresAt));
+
+        // Held items are never carries: not due, not claimed, and the carry is untouched by them.
+        Assert.Equal([A], await store.DueAsync(DateTimeOffset.MaxValue, 10, default));
+        AssertSameCarry(SampleCarry(A), Assert.Single(await store.ClaimAsync([A], "w1", "t1", T0, T0 + Lease, default)));
+
+        await store.DeleteHeldAsync(["d-1", "d-unknown"], default);
+        await store.DeleteHeldAsync(["d-1"], default); // a retried delete
+        Assert.Equal(["d-2"], (await store.ListHeldAsync(default)).Select(h => h.DigestId));
+    }
+
+    [SkippableFact]
+    public async Task The_planners_lease_has_one_owner_at_a_time_until_it_ends_or_runs_out()
+    {
+        var store = await NewStoreAsync();
+
+        Assert.True(await store.TryLeasePlannerAsync("sweep:1", T0, T0 + TimeSpan.FromMinutes(2), default));
+        Assert.False(await store.TryLeasePlannerAsync("sweep:2", T0 + TimeSpan.FromMinutes(1), T0 + TimeSpan.FromMinutes(3), default));
+        Assert.True(await store.TryLeasePlannerAsync("sweep:1", T0 + TimeSpan.FromMinutes(1), T0 + TimeSpan.FromMinutes(3), default)); // its own again
+
+        // sweep:1 stalls past its lease: sweep:2 takes over, and sweep:1's late release leaves sweep:2's lease alone.
+        Assert.True(await store.TryLeasePlannerAsync("sweep:2", T0 + TimeSpan.FromMinutes(4), T0 + TimeSpan.FromMinutes(6), default));
+        await store.ReleasePlannerAsync("sweep:1", default);
+        Assert.False(await store.TryLeasePlannerAsync("sweep:3", T0 + TimeSpan.FromMinutes(5), T0 + TimeSpan.FromMinutes(7), default));
+
+        await store.ReleasePlannerAsync("sweep:2", default);
+        Assert.True(await store.TryLeasePlannerAsync("sweep:3", T0 + TimeSpan.FromMinutes(5), T0 + TimeSpan.FromMinutes(7), default));
+        // The lease is no carry.
+        Assert.Empty(await store.DueAsync(DateTimeOffset.MaxValue, 10, default));
+    }
 }

@@ -75,6 +75,48 @@ public sealed class InMemoryCarryStore : ICarryStore
         lock (_gate) return Task.FromResult(_table.Due(now, limit));
     }
 
+    /// <summary>The digests held for a roll-up decision, decoded.</summary>
+    public IReadOnlyList<StoredHeld> Held
+    {
+        get
+        {
+            lock (_gate) return _table.ListHeld();
+        }
+    }
+
+    public Task PutHeldAsync(IReadOnlyList<HeldDigest> digests, CancellationToken cancellationToken)
+    {
+        ThrowIfUnavailable();
+        lock (_gate) _table.PutHeld(digests);
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<StoredHeld>> ListHeldAsync(CancellationToken cancellationToken)
+    {
+        ThrowIfUnavailable();
+        lock (_gate) return Task.FromResult(_table.ListHeld());
+    }
+
+    public Task DeleteHeldAsync(IReadOnlyCollection<string> digestIds, CancellationToken cancellationToken)
+    {
+        ThrowIfUnavailable();
+        lock (_gate) _table.DeleteHeld(digestIds);
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> TryLeasePlannerAsync(string owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
+    {
+        ThrowIfUnavailable();
+        lock (_gate) return Task.FromResult(_table.LeasePlanner(owner, now, leaseUntil));
+    }
+
+    public Task ReleasePlannerAsync(string owner, CancellationToken cancellationToken)
+    {
+        ThrowIfUnavailable();
+        lock (_gate) _table.ReleasePlanner(owner);
+        return Task.CompletedTask;
+    }
+
     private void ThrowIfUnavailable()
     {
         if (Unavailable) throw new CarryStoreUnavailableException("carry store unavailable (test switch)");

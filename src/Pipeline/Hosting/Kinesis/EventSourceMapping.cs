@@ -186,7 +186,9 @@ internal sealed class EventSourceMapping(
         SweepResult result;
         try
         {
-            result = await sweeper.SweepAsync($"run-{now.UtcTicks}-{++_sweeps}", flushAll, cancellationToken).ConfigureAwait(false);
+            // A replay decides roll-ups once, at its end, as the file host does: the wall clock is far ahead of the records'
+            // times, so a sweep on the way would decide groups whose other shards' digests are still to come.
+            result = await sweeper.SweepAsync($"run-{now.UtcTicks}-{++_sweeps}", flushAll, decideRollups: flushAll || !options.UntilIdle, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException && e is not OutOfMemoryException)
         {

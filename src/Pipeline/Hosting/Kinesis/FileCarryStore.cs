@@ -68,6 +68,50 @@ internal sealed class FileCarryStore(string path) : ICarryStore
         }
     }
 
+    public Task PutHeldAsync(IReadOnlyList<HeldDigest> digests, CancellationToken cancellationToken) =>
+        ChangeAsync(table => { table.PutHeld(digests); return digests.Count > 0; }, cancellationToken);
+
+    public async Task<IReadOnlyList<StoredHeld>> ListHeldAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return (await LoadAsync(cancellationToken).ConfigureAwait(false)).ListHeld();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public Task DeleteHeldAsync(IReadOnlyCollection<string> digestIds, CancellationToken cancellationToken) =>
+        ChangeAsync(table => table.DeleteHeld(digestIds) > 0, cancellationToken);
+
+    public async Task<bool> TryLeasePlannerAsync(string owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
+    {
+        bool leased = false;
+        await ChangeAsync(table => leased = table.LeasePlanner(owner, now, leaseUntil), cancellationToken).ConfigureAwait(false);
+        return leased;
+    }
+
+    public Task ReleasePlannerAsync(string owner, CancellationToken cancellationToken) =>
+        ChangeAsync(table => { table.ReleasePlanner(owner); return true; }, cancellationToken);
+
+    /// <summary>Applies <paramref name="change"/> under the gate and saves when it says something changed.</summary>
+    private async Task ChangeAsync(Func<CarryTable, bool> change, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var table = await LoadAsync(cancellationToken).ConfigureAwait(false);
+            if (change(table)) await SaveAsync(table).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     private async Task<CarryTable> LoadAsync(CancellationToken cancellationToken)
     {
         if (_table is not null) return _table;
@@ -79,7 +123,9 @@ internal sealed class FileCarryStore(string path) : ICarryStore
             var root = doc.RootElement;
             var version = root.GetProperty("version").GetInt32();
             if (version != FormatVersion) throw new FormatException($"unknown version {version}");
-            return _table = new CarryTable(root.GetProperty("carries").EnumerateArray().Select(Read).Select(EndDeadSweepLease).ToList());
+            // "held" came with roll-ups (issue 13); a file written before has none.
+            var held = root.TryGetProperty("held", out var heldArray) ? heldArray.EnumerateArray().Select(ReadHeld).ToList() : [];
+            return _table = new CarryTable(root.GetProperty("carries").EnumerateArray().Select(Read).Select(EndDeadSweepLease).ToList(), held);
         }
         // What JsonDocument and JsonElement throw for text that is not the format: bad JSON, a missing property
         // (KeyNotFoundException), a wrong kind (InvalidOperationException), bad base64 or version (FormatException),
@@ -112,6 +158,12 @@ internal sealed class FileCarryStore(string path) : ICarryStore
         DueAtMs: e.TryGetProperty("dueAt", out var due) ? due.GetInt64() : null,
         ExpiresAtSeconds: e.GetProperty("expiresAt").GetInt64());
 
+    private static HeldItem ReadHeld(JsonElement e) => new(
+        DigestId: e.GetProperty("digestId").GetString() ?? throw new FormatException("a held digest without an id"),
+        Bytes: e.GetProperty("digest").GetBytesFromBase64(),
+        WindowMs: e.GetProperty("windowMs").GetInt64(),
+        ExpiresAtSeconds: e.GetProperty("expiresAt").GetInt64());
+
     // Not cancellable: the table in memory has changed already, and a half-done save would only force a reload.
     private async Task SaveAsync(CarryTable table)
     {
@@ -127,6 +179,17 @@ internal sealed class FileCarryStore(string path) : ICarryStore
                     w.WriteNumber("version", FormatVersion);
                     w.WriteStartArray("carries");
                     foreach (var item in table.Items.OrderBy(i => i.Account, StringComparer.Ordinal)) Write(w, item);
+                    w.WriteEndArray();
+                    w.WriteStartArray("held");
+                    foreach (var held in table.HeldItems)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("digestId", held.DigestId);
+                        w.WriteNumber("windowMs", held.WindowMs);
+                        w.WriteNumber("expiresAt", held.ExpiresAtSeconds);
+                        w.WriteBase64String("digest", held.Bytes);
+                        w.WriteEndObject();
+                    }
                     w.WriteEndArray();
                     w.WriteEndObject();
                 }

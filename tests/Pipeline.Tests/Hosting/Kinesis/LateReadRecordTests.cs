@@ -58,7 +58,7 @@ public sealed class LateReadRecordTests(KinesaliteFixture kinesalite) : IClassFi
         var store = new FileCheckpointStore(Path.Combine(_dir, "cp.json"));
         var (ledger, sink, log) = (new InMemoryDigestLedger(), new RecordingDigestSink(), new LambdaLog(TextWriter.Null, time));
         // A burst that outlives its window: gap 15 min, lateness 5 min (the default).
-        var options = new KinesisWindowHandlerOptions { Core = new DigestCoreOptions { Window = new BurstWindowOptions { Gap = TimeSpan.FromMinutes(15), MaxWindow = TimeSpan.FromMinutes(15) } } };
+        var options = new KinesisWindowHandlerOptions { Core = new DigestCoreOptions { Window = new BurstWindowOptions { Gap = TimeSpan.FromMinutes(15), MaxWindow = TimeSpan.FromMinutes(15) } } }.WithoutRollups();
         var handler = new KinesisWindowHandler(options, FileAccountDirectory.Empty, ledger, carries, sink, log, time);
         var sweeper = new CarrySweeper(options.Core, FileAccountDirectory.Empty, carries, ledger, sink, log, time);
         EventSourceMapping Mapping(bool untilIdle) => new(client, store, handler, sweeper,

@@ -1,0 +1,232 @@
+using Pipeline.Enricher.Model;
+
+namespace Pipeline.Aggregator.Bursts;
+
+/// <summary>
+/// Writes and reads a closed <see cref="Digest"/> as compact binary, every field included (its parts by actor, the
+/// account's details with its Slack channel, the alert ids), so a digest parked in a shared store (the Lambda's held
+/// digests, waiting for a roll-up decision) comes back as the very digest that closed: same id, same rendering.
+/// </summary>
+public static class DigestCodec
+{
+    // The order of the fields is the format: a change gets a new version byte, and old bytes are refused, not misread.
+    private const byte FormatVersion = 1;
+
+    public static byte[] Encode(Digest digest)
+    {
+        ArgumentNullException.ThrowIfNull(digest);
+        using var buffer = new MemoryStream();
+        using (var w = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write(FormatVersion);
+            Write(w, digest);
+        }
+        return buffer.ToArray();
+    }
+
+    /// <summary>Throws <see cref="FormatException"/> for bytes that are not a digest of this format.</summary>
+    public static Digest Decode(byte[] bytes)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        try
+        {
+            using var r = new BinaryReader(new MemoryStream(bytes, writable: false));
+            var version = r.ReadByte();
+            if (version != FormatVersion) throw new FormatException($"unknown digest format {version}");
+            var digest = Read(r);
+            if (r.BaseStream.Position != bytes.Length) throw new FormatException("trailing bytes after the digest");
+            return digest;
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException or ArgumentException or InvalidCastException)
+        {
+            throw new FormatException("not an encoded digest: " + e.Message, e);
+        }
+    }
+
+    private static void Write(BinaryWriter w, Digest d)
+    {
+        w.Write(d.DigestId);
+        w.Write(d.Account);
+        w.Write(d.AccountInfo is not null);
+        if (d.AccountInfo is { } info)
+        {
+            w.Write(info.Id);
+            w.Write(info.Name);
+            WriteOptional(w, info.State);
+            WriteOptional(w, info.Environment);
+            WriteOptional(w, info.Owner);
+            WriteOptional(w, info.SlackChannel);
+        }
+        w.Write(d.FirstEventTime.UtcTicks);
+        w.Write(d.LastEventTime.UtcTicks);
+        w.Write7BitEncodedInt(d.EventCount);
+        w.Write7BitEncodedInt(d.ErrorCount);
+        w.Write7BitEncodedInt(d.ReadOnlyCount);
+        foreach (var counts in new[] { d.EventNames, d.Principals, d.Regions, d.Sources, d.DetailTypes, d.ErrorCodes, d.SourceIps, d.Muted })
+            WriteCounts(w, counts);
+        w.Write7BitEncodedInt(d.Risky.Count);
+        foreach (var risky in d.Risky)
+        {
+            w.Write(risky.EventName);
+            WriteOptional(w, risky.Principal);
+            w.Write(risky.EventTime.UtcTicks);
+            w.Write(risky.Reason);
+            w.Write((byte)risky.Severity);
+            WriteOptional(w, risky.Target);
+            WriteOptional(w, risky.SourceIp);
+            WriteOptional(w, risky.ErrorCode);
+            w.Write(risky.Region);
+        }
+        w.Write7BitEncodedInt(d.RiskyCount);
+        w.Write7BitEncodedInt(d.Failures.Count);
+        foreach (var failure in d.Failures)
+        {
+            w.Write(failure.EventName);
+            WriteOptional(w, failure.Principal);
+            w.Write(failure.ErrorCode);
+            WriteOptional(w, failure.ErrorMessage);
+            w.Write7BitEncodedInt(failure.Count);
+        }
+        w.Write7BitEncodedInt(d.Duplicates);
+        w.Write((byte)d.ClosedBy);
+        w.Write7BitEncodedInt(d.SkewedCount);
+        w.Write(d.SkewedLatestTime is not null);
+        if (d.SkewedLatestTime is { } skewed) w.Write(skewed.UtcTicks);
+        w.Write7BitEncodedInt(d.LateCount);
+        w.Write(d.LateMaxDelay.Ticks);
+        w.Write(d.ClosedAt.UtcTicks);
+        WriteOptional(w, d.ActorKey);
+        w.Write7BitEncodedInt(d.AlertIds.Count);
+        foreach (var id in d.AlertIds) w.Write(id);
+        WriteOptional(w, d.RollupId);
+        w.Write7BitEncodedInt(d.FoldedEventCount);
+        w.Write7BitEncodedInt(d.Parts.Count);
+        foreach (var part in d.Parts) Write(w, part);
+    }
+
+    private static Digest Read(BinaryReader r)
+    {
+        var digestId = r.ReadString();
+        var account = r.ReadString();
+        AccountInfo? info = null;
+        if (r.ReadBoolean())
+        {
+            info = new AccountInfo(r.ReadString(), r.ReadString())
+            {
+                State = ReadOptional(r),
+                Environment = ReadOptional(r),
+                Owner = ReadOptional(r),
+                SlackChannel = ReadOptional(r),
+            };
+        }
+        var first = Time(r.ReadInt64());
+        var last = Time(r.ReadInt64());
+        int events = r.Read7BitEncodedInt(), errors = r.Read7BitEncodedInt(), readOnly = r.Read7BitEncodedInt();
+        var counts = new IReadOnlyList<KeyValuePair<string, int>>[8];
+        for (int i = 0; i < counts.Length; i++) counts[i] = ReadCounts(r);
+        var risky = new RiskyEvent[Count(r)];
+        for (int i = 0; i < risky.Length; i++)
+        {
+            risky[i] = new RiskyEvent(
+                EventName: r.ReadString(),
+                Principal: ReadOptional(r),
+                EventTime: Time(r.ReadInt64()),
+                Reason: r.ReadString(),
+                Severity: (RiskSeverity)r.ReadByte(),
+                Target: ReadOptional(r),
+                SourceIp: ReadOptional(r),
+                ErrorCode: ReadOptional(r),
+                Region: r.ReadString());
+        }
+        int riskyCount = r.Read7BitEncodedInt();
+        var failures = new FailedCall[Count(r)];
+        for (int i = 0; i < failures.Length; i++)
+            failures[i] = new FailedCall(r.ReadString(), ReadOptional(r), r.ReadString(), ReadOptional(r), r.Read7BitEncodedInt());
+        int duplicates = r.Read7BitEncodedInt();
+        var closedBy = (BurstCloseReason)r.ReadByte();
+        if (!Enum.IsDefined(closedBy)) throw new FormatException($"unknown close reason {(int)closedBy}");
+        int skewedCount = r.Read7BitEncodedInt();
+        DateTimeOffset? skewedLatest = r.ReadBoolean() ? Time(r.ReadInt64()) : null;
+        int lateCount = r.Read7BitEncodedInt();
+        var lateMax = TimeSpan.FromTicks(r.ReadInt64());
+        var closedAt = Time(r.ReadInt64());
+        var actorKey = ReadOptional(r);
+        var alertIds = new string[Count(r)];
+        for (int i = 0; i < alertIds.Length; i++) alertIds[i] = r.ReadString();
+        var rollupId = ReadOptional(r);
+        int folded = r.Read7BitEncodedInt();
+        var parts = new Digest[Count(r)];
+        for (int i = 0; i < parts.Length; i++) parts[i] = Read(r);
+        return new Digest
+        {
+            DigestId = digestId,
+            Account = account,
+            AccountInfo = info,
+            FirstEventTime = first,
+            LastEventTime = last,
+            EventCount = events,
+            ErrorCount = errors,
+            ReadOnlyCount = readOnly,
+            EventNames = counts[0],
+            Principals = counts[1],
+            Regions = counts[2],
+            Sources = counts[3],
+            DetailTypes = counts[4],
+            ErrorCodes = counts[5],
+            SourceIps = counts[6],
+            Muted = counts[7],
+            Risky = risky,
+            RiskyCount = riskyCount,
+            Failures = failures,
+            Duplicates = duplicates,
+            ClosedBy = closedBy,
+            SkewedCount = skewedCount,
+            SkewedLatestTime = skewedLatest,
+            LateCount = lateCount,
+            LateMaxDelay = lateMax,
+            ClosedAt = closedAt,
+            ActorKey = actorKey,
+            AlertIds = alertIds,
+            RollupId = rollupId,
+            FoldedEventCount = folded,
+            Parts = parts,
+        };
+    }
+
+    private static void WriteCounts(BinaryWriter w, IReadOnlyList<KeyValuePair<string, int>> counts)
+    {
+        w.Write7BitEncodedInt(counts.Count);
+        foreach (var (key, n) in counts)
+        {
+            w.Write(key);
+            w.Write7BitEncodedInt(n);
+        }
+    }
+
+    // Lists keep their order (highest first, as the burst ranked them): re-ranking here could reorder ties.
+    private static KeyValuePair<string, int>[] ReadCounts(BinaryReader r)
+    {
+        var counts = new KeyValuePair<string, int>[Count(r)];
+        for (int i = 0; i < counts.Length; i++) counts[i] = new(r.ReadString(), r.Read7BitEncodedInt());
+        return counts;
+    }
+
+    /// <summary>A list length, bounded by what is left to read (one byte per item at least), so damaged bytes cannot ask for gigabytes.</summary>
+    private static int Count(BinaryReader r)
+    {
+        int n = r.Read7BitEncodedInt();
+        if (n < 0 || n > r.BaseStream.Length - r.BaseStream.Position) throw new FormatException($"list length {n} beyond the data");
+        return n;
+    }
+
+    private static void WriteOptional(BinaryWriter w, string? value)
+    {
+        w.Write(value is not null);
+        if (value is not null) w.Write(value);
+    }
+
+    private static string? ReadOptional(BinaryReader r) => r.ReadBoolean() ? r.ReadString() : null;
+
+    private static DateTimeOffset Time(long utcTicks) =>
+        utcTicks is >= 0 and <= 3155378975999999999 ? new(utcTicks, TimeSpan.Zero) : throw new FormatException($"time out of range ({utcTicks} ticks)");
+}

@@ -85,6 +85,12 @@ public sealed record Digest : Notice
     /// <summary>The roll-up that explains part or all of this burst (null when none does).</summary>
     public string? RollupId { get; init; }
 
+    /// <summary>
+    /// When a digest held for a roll-up decision was released (null when it was not held): a live host posts it then,
+    /// not at <see cref="ClosedAt"/>.
+    /// </summary>
+    public DateTimeOffset? HeldUntil { get; init; }
+
     /// <summary>Events of this burst the roll-up explains; when it is all of them the digest is not posted on its own.</summary>
     public int FoldedEventCount { get; init; }
 

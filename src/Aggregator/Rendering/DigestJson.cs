@@ -120,6 +120,7 @@ public static class DigestJson
             }
             w.WriteEndArray();
         }
+        if (d.HeldUntil is { } held) w.WriteString("heldUntil", EventTime.Format(held));
         if (d.RollupId is not null)
         {
             w.WriteString("rollupId", d.RollupId);

@@ -95,7 +95,7 @@ public static class TextDigestRenderer
     {
         var sb = new StringBuilder();
         var span = r.LastEventTime - r.FirstEventTime;
-        sb.Append("== ROLL-UP ").Append(ShortId(r.RollupId)).Append("  ").Append(Clean(r.ActorKey)).Append(" in ").Append(Plural(r.Accounts.Count, "account"))
+        sb.Append("== ROLL-UP ").Append(ShortId(r.RollupId)).Append("  ").Append(Clean(r.ActorShown)).Append(" in ").Append(Plural(r.Accounts.Count, "account"))
           .Append(": ").Append(Clean(AccountList(r.Accounts, 3))).AppendLine();
         sb.Append("  ").Append(Time(r.FirstEventTime)).Append(" → ").Append(TimeOfDay(r.FirstEventTime, r.LastEventTime))
           .Append(" (").Append(Duration.Format(TimeSpan.FromSeconds(Math.Round(span.TotalSeconds)))).Append(")  ").Append(Plural(r.EventCount, "event"));

@@ -33,6 +33,9 @@ public sealed record Rollup : Notice
     /// <summary>When the roll-up was decided, on the host's processing clock: when a live host posts it.</summary>
     public required DateTimeOffset ClosedAt { get; init; }
 
+    /// <summary>Who made the change as a reader knows it: the one principal name all accounts show (e.g. <c>StackSets: stacksets-exec-…</c>), else the actor key.</summary>
+    public string ActorShown => Principals.Count == 1 ? Principals[0].Key : ActorKey;
+
     /// <summary>An account of the roll-up by its name when the directory knows one, else its id.</summary>
     public string NameOf(string account) =>
         Accounts.FirstOrDefault(a => a.Account == account)?.AccountName ?? account;

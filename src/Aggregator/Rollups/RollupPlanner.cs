@@ -79,17 +79,21 @@ public sealed class RollupPlanner
         foreach (var group in Groups())
         {
             if (!group.Candidates.All(done)) continue;
+            // When a live host decides the group: once its last candidate is done gathering. Not the clock of this
+            // call, which in a replay depends on how many records a batch held, nor on which host asked.
+            var decidedAt = group.Candidates.Max(c => c.GatheringUntil(_options)) + _options.Settle;
+            if (decidedAt > clock) decidedAt = clock; // a flush decides early
             var rolled = new Dictionary<Candidate, Rollup>();
             foreach (var candidate in group.Candidates)
             {
                 if (candidate.Members.Select(m => m.Held.Digest.Account).Distinct(StringComparer.Ordinal).Count() < _options.MinAccounts) continue;
-                var rollup = Build(candidate, clock);
+                var rollup = Build(candidate, decidedAt);
                 rolled[candidate] = rollup;
                 (output ??= []).Add(rollup);
             }
             foreach (var held in group.Digests.OrderBy(h => h.Order))
             {
-                (output ??= []).Add(Mark(held, rolled));
+                (output ??= []).Add(Mark(held, rolled) with { HeldUntil = decidedAt });
                 _held.Remove(held);
             }
             foreach (var candidate in group.Candidates) _candidates.Remove(candidate);

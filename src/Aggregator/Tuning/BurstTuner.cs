@@ -58,13 +58,12 @@ public static class BurstTuner
         var core = new DigestCore(new DigestCoreOptions { Window = window, Enricher = enricher ?? new(), Rollup = rollup }, directory, mutes);
         var stage = new RollupStage(rollup, window);
         var batch = await core.ProcessAsync(records, cancellationToken).ConfigureAwait(false);
-        var digests = new List<Digest>(batch.Digests);
-        stage.Next(batch, core.Clock);
+        // The digests as the stage releases them: a digest held for a roll-up decision says until when.
+        var digests = new List<Digest>();
+        digests.AddRange(stage.Next(batch, core.Clock).OfType<Digest>());
         var flushed = core.Flush();
-        digests.AddRange(flushed);
-        var alerts = core.TakeAlerts();
-        stage.Next(alerts, flushed, core.Clock);
-        stage.Finish(core.Clock);
+        digests.AddRange(stage.Next(core.TakeAlerts(), flushed, core.Clock).OfType<Digest>());
+        digests.AddRange(stage.Finish(core.Clock).OfType<Digest>());
         var summary = core.Summary();
         return Measure(window, digests, defaultChannel) with
         {
@@ -81,7 +80,8 @@ public static class BurstTuner
         if (digests.Count == 0)
             return new TuneResult(window, 0, 0, 0, TimeSpan.Zero, TimeSpan.Zero, 0, 0, null);
 
-        var delays = digests.Select(d => d.ClosedAt - d.FirstEventTime).Order().ToList();
+        // From a burst's first event to its message: when it closed, or later when it waited for a roll-up decision.
+        var delays = digests.Select(d => (d.HeldUntil ?? d.ClosedAt) - d.FirstEventTime).Order().ToList();
         var byHour = digests.GroupBy(d => Truncate(d.ClosedAt, TimeSpan.FromHours(1))).Select(g => g.Count()).ToList();
         var first = digests.Min(d => d.FirstEventTime);
         var last = digests.Max(d => d.ClosedAt);

@@ -46,7 +46,7 @@ internal static partial class SlackDigestRenderer
         var o = (options ?? SlackRenderOptions.Default).Validate();
         string icon = SeverityIcon(r.Risky.Count > 0 ? r.Risky.Max(k => k.Severity) : null);
         string header = SlackText.Truncate(
-            $"{icon} {SlackText.Plain(r.ActorKey, 80)} in {SlackText.Count(r.Accounts.Count)} accounts · {SlackText.Count(r.EventCount)} {Plural(r.EventCount, "event")}",
+            $"{icon} {SlackText.Plain(r.ActorShown, 80)} in {SlackText.Count(r.Accounts.Count)} accounts · {SlackText.Count(r.EventCount)} {Plural(r.EventCount, "event")}",
             SlackLimits.MaxHeaderText);
         var blocks = new List<SlackBlock> { new SlackBlock.Header(header) };
         var full = new List<string> { "*" + SlackText.Escape(header) + "*" };
@@ -105,11 +105,11 @@ internal static partial class SlackDigestRenderer
             blocks.Add(new SlackBlock.Section(null, fields));
             full.AddRange(fields.Select(f => f.Replace("\n", "  ", StringComparison.Ordinal)));
         }
-        var footer = new List<string> { $"organisation-wide change · roll-up {SlackText.Code(r.RollupId, 64)} · the accounts' other activity is in their own digests" };
+        var footer = new List<string> { $"organisation-wide change by {SlackText.Code(r.ActorKey, 100)} · roll-up {SlackText.Code(r.RollupId, 64)} · the accounts' other activity is in their own digests" };
         blocks.Add(new SlackBlock.Context(footer));
         full.AddRange(footer);
 
-        var text = $"{SlackText.Text(r.ActorKey, 80)} changed {SlackText.Count(r.Accounts.Count)} accounts ({SlackText.Text(TextDigestRenderer.AccountList(r.Accounts, AccountsNamed), 200)})";
+        var text = $"{SlackText.Text(r.ActorShown, 80)} changed {SlackText.Count(r.Accounts.Count)} accounts ({SlackText.Text(TextDigestRenderer.AccountList(r.Accounts, AccountsNamed), 200)})";
         if (r.RiskyCount > 0) text += $" — {SlackText.Count(r.RiskyCount)} risky";
         if (r.ErrorCount > 0) text += $" — {SlackText.Count(r.ErrorCount)} failed";
         return new SlackMessage(text, CapBlocks(blocks), JoinWithin(full, FullTextMax));

@@ -34,8 +34,58 @@ public sealed class DigestCommandTests : IDisposable
         var summary = lines[^1];
         Assert.Equal(2, summary.GetProperty("rejected").GetInt32());
         Assert.True(summary.GetProperty("duplicates").GetInt32() >= 3);
-        Assert.Contains(lines, l => l.TryGetProperty("accountName", out var n) && n.GetString() == "sandbox-dev" && l.GetProperty("riskyCount").GetInt32() >= 5);
+        Assert.Contains(lines, l => l.GetProperty("type").GetString() == "digest" && l.TryGetProperty("accountName", out var n) && n.GetString() == "sandbox-dev" && l.GetProperty("riskyCount").GetInt32() >= 5);
         Assert.Contains("rejected samples/demo/org-events.jsonl:", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Demo_json_has_the_stacksets_roll_up_its_folded_digests_alerts_and_the_message_count()
+    {
+        var result = await PipelineProcess.RunAsync(["demo", "--format", "json"]);
+        Assert.Equal(0, result.ExitCode);
+        var lines = JsonLines(result.Stdout);
+        string Type(JsonElement l) => l.GetProperty("type").GetString()!;
+
+        var rollup = Assert.Single(lines, l => Type(l) == "rollup");
+        Assert.Equal("role/stacksets-exec-5c1d9e2f3a4b", rollup.GetProperty("actor").GetString());
+        Assert.Equal(4, rollup.GetProperty("accountCount").GetInt32());
+        var refused = Assert.Single(rollup.GetProperty("errors").EnumerateArray());
+        Assert.Equal(("PutRolePolicy", "AccessDenied"), (refused.GetProperty("eventName").GetString(), refused.GetProperty("errorCode").GetString()));
+        var id = rollup.GetProperty("rollupId").GetString();
+
+        var folded = lines.Where(l => Type(l) == "digest" && l.TryGetProperty("rollupId", out var r) && r.GetString() == id).ToList();
+        Assert.Equal(4, folded.Count);
+        // The account where a person worked meanwhile keeps a posted digest of her calls; the others are not posted.
+        var posted = Assert.Single(folded, d => d.GetProperty("posted").GetBoolean());
+        Assert.Equal("prod-payments", posted.GetProperty("accountName").GetString());
+
+        var alerts = lines.Where(l => Type(l) == "alert").ToList();
+        Assert.Contains(alerts, a => a.GetProperty("eventName").GetString() == "StopLogging" && a.GetProperty("severity").GetString() == "critical");
+        var summary = lines[^1];
+        long digestsPosted = lines.Count(l => Type(l) == "digest" && (!l.TryGetProperty("posted", out var p) || p.GetBoolean()));
+        Assert.Equal(digestsPosted + 1 + alerts.Count, summary.GetProperty("messages").GetInt64());
+        Assert.Equal(alerts.Count, summary.GetProperty("alerts").GetInt64());
+    }
+
+    [Fact]
+    public async Task Roll_ups_and_alerts_can_be_turned_off()
+    {
+        var result = await PipelineProcess.RunAsync(["demo", "--format", "json", "--rollup-min-accounts", "0", "--alert-severity", "off"]);
+        Assert.Equal(0, result.ExitCode);
+        var lines = JsonLines(result.Stdout);
+        Assert.DoesNotContain(lines, l => l.GetProperty("type").GetString() is "rollup" or "alert");
+        Assert.Equal(lines.Count(l => l.GetProperty("type").GetString() == "digest"), lines[^1].GetProperty("messages").GetInt64());
+    }
+
+    [Theory]
+    [InlineData("--alert-severity", "loud", "--alert-severity 'loud' is not one of: critical, high, off.")]
+    [InlineData("--rollup-min-accounts", "1", "--rollup-min-accounts must be 0 (off) or 2–100000")]
+    [InlineData("--rollup-window", "2h", "--rollup-window must be between 1s and 1h")]
+    public async Task Bad_roll_up_and_alert_settings_are_usage_errors_naming_the_flag(string flag, string value, string message)
+    {
+        var result = await PipelineProcess.RunAsync(["demo", flag, value]);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(message, result.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -45,7 +95,7 @@ public sealed class DigestCommandTests : IDisposable
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("sandbox-dev (555555555555)", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("CloudTrail logging stopped or removed", result.Stdout, StringComparison.Ordinal);
-        Assert.Contains("received 111 = rejected 2 + duplicates", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("received 128 = rejected 2 + duplicates", result.Stdout, StringComparison.Ordinal);
     }
 
     [SkippableFact]

@@ -24,7 +24,7 @@ public sealed class PutCommandTests(KinesaliteFixture kinesalite) : IClassFixtur
         var result = await PipelineProcess.RunAsync(["put", "--stream", stream, "--input", Demo, "--endpoint", kinesalite.Endpoint, "--create-stream", "--shards", "2"]);
 
         Assert.Equal(5, result.ExitCode); // two demo lines cannot be read: reported, not sent
-        Assert.Contains("put 109 records", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("put 126 records", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("not sent samples/demo/org-events.jsonl:52", result.Stderr.Replace(SharedCorpus.RepositoryRoot + "/", "", StringComparison.Ordinal), StringComparison.Ordinal);
 
         using var client = Client();
@@ -33,7 +33,7 @@ public sealed class PutCommandTests(KinesaliteFixture kinesalite) : IClassFixtur
             await foreach (var r in new ShardReader(client, stream, shard.ShardId, new ShardReaderOptions { StopAtTip = true }).ReadAsync())
                 records.Add(r);
 
-        Assert.Equal(109, records.Count);
+        Assert.Equal(126, records.Count);
         foreach (var r in records)
         {
             using var doc = JsonDocument.Parse(r.Data);

@@ -26,13 +26,14 @@ public sealed class SlackDeliveryCommandTests : IDisposable
 
         Assert.True(result.ExitCode == 0, result.Stderr);
         var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
-        var digestIds = lines.Where(l => l.GetProperty("type").GetString() == "digest").Select(l => l.GetProperty("digestId").GetString()!).ToList();
+        var digestIds = PostedIds(lines);
         var accepted = _slack.AcceptedIn("#security");
         Assert.Equal(digestIds.Count, accepted.Count);
-        for (int i = 0; i < digestIds.Count; i++) Assert.True(accepted[i].Contains(digestIds[i]), $"message {i} is not digest {digestIds[i]}");
+        for (int i = 0; i < digestIds.Count; i++) Assert.True(accepted[i].Contains(digestIds[i]), $"message {i} is not notice {digestIds[i]}");
         Assert.Empty(_slack.Rejections);
         Assert.Empty(_slack.InjectionProblems); // the demo's hostile user agent "<!channel> … <https://evil…|…>" arrives escaped
         Assert.Equal(digestIds.Count, lines[^1].GetProperty("delivered").GetInt32());
+        Assert.Equal(digestIds.Count, lines[^1].GetProperty("messages").GetInt32());
         Assert.Equal(0, lines[^1].GetProperty("outboxed").GetInt32());
     }
 
@@ -45,15 +46,17 @@ public sealed class SlackDeliveryCommandTests : IDisposable
             environment: new Dictionary<string, string> { ["TEST_TOKEN"] = _slack.BotToken });
 
         Assert.True(result.ExitCode == 0, result.Stderr);
-        var digests = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone())
-            .Where(l => l.GetProperty("type").GetString() == "digest").ToList();
-        var risky = digests.Where(d => d.GetProperty("riskyCount").GetInt32() > 0).Select(d => d.GetProperty("digestId").GetString()!).ToList();
+        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        var posted = lines.Where(IsPosted).ToList();
+        // Alerts, and digests and roll-ups with risky calls, are copied to the alert channel.
+        bool Risky(JsonElement l) => l.GetProperty("type").GetString() == "alert" || l.GetProperty("riskyCount").GetInt32() > 0;
+        var risky = posted.Where(Risky).Select(Id).ToList();
         Assert.NotEmpty(risky);
-        Assert.True(risky.Count < digests.Count, "the demo should also have digests with nothing risky");
+        Assert.True(risky.Count < posted.Count, "the demo should also have digests with nothing risky");
         var alerts = _slack.AcceptedIn("#alerts");
         Assert.Equal(risky.Count, alerts.Count);
-        for (int i = 0; i < risky.Count; i++) Assert.True(alerts[i].Contains(risky[i]), $"alert {i} is not digest {risky[i]}");
-        Assert.Equal(digests.Count + risky.Count, _slack.Accepted.Count); // every digest once in its own channel, plus the alerts
+        for (int i = 0; i < risky.Count; i++) Assert.True(alerts[i].Contains(risky[i]), $"alert-channel message {i} is not notice {risky[i]}");
+        Assert.Equal(posted.Count + risky.Count, _slack.Accepted.Count); // every message once in its own channel, plus the copies
     }
 
     [Fact]
@@ -78,10 +81,10 @@ public sealed class SlackDeliveryCommandTests : IDisposable
         Assert.True(result.ExitCode == 0, result.Stderr);
         var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
         DigestCommandTests.AssertBalanced(lines);
-        var digestIds = lines.Where(l => l.GetProperty("type").GetString() == "digest").Select(l => l.GetProperty("digestId").GetString()!).ToList();
+        var digestIds = PostedIds(lines);
         var accepted = _slack.AcceptedIn("#security");
-        Assert.Equal(digestIds.Count, accepted.Count); // every digest delivered, none twice, none in the outbox
-        for (int i = 0; i < digestIds.Count; i++) Assert.True(accepted[i].Contains(digestIds[i]), $"message {i} is not digest {digestIds[i]}");
+        Assert.Equal(digestIds.Count, accepted.Count); // every message delivered, none twice, none in the outbox
+        for (int i = 0; i < digestIds.Count; i++) Assert.True(accepted[i].Contains(digestIds[i]), $"message {i} is not notice {digestIds[i]}");
         Assert.False(Directory.Exists(outbox) && Directory.EnumerateFiles(outbox).Any());
         Assert.True(_slack.RequestCount >= digestIds.Count + 4); // the faults were really played
     }
@@ -148,13 +151,32 @@ public sealed class SlackDeliveryCommandTests : IDisposable
         var result = await PipelineProcess.RunAsync(["demo", "-f", "slack"]);
         Assert.Equal(0, result.ExitCode);
         var payloads = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(7, payloads.Length); // the demo's 7 digests
+        // The demo's messages: its 11 digests less the 3 the StackSet roll-up fully explains, the roll-up, and 6 alerts.
+        Assert.Equal(15, payloads.Length);
+        Assert.Equal(6, payloads.Count(p => p.Contains("\"text\":\"CRITICAL: ", StringComparison.Ordinal)));
         foreach (var payload in payloads)
         {
             var bytes = System.Text.Encoding.UTF8.GetBytes(payload);
             var problems = SlackPayloadValidator.LimitProblems(bytes).Concat(SlackPayloadValidator.InjectionProblems(bytes)).ToList();
             Assert.True(problems.Count == 0, string.Join("; ", problems));
         }
-        Assert.Contains("received 111", result.Stderr, StringComparison.Ordinal); // the summary goes to stderr
+        Assert.Contains("received 128", result.Stderr, StringComparison.Ordinal); // the summary goes to stderr
     }
+
+    /// <summary>What a posted message is found by: a digest's and a roll-up's own id, an alert's digest id (its footer names the burst).</summary>
+    private static string Id(JsonElement line) => line.GetProperty("type").GetString() switch
+    {
+        "rollup" => line.GetProperty("rollupId").GetString()!,
+        _ => line.GetProperty("digestId").GetString()!,
+    };
+
+    private static bool IsPosted(JsonElement line) => line.GetProperty("type").GetString() switch
+    {
+        "summary" => false,
+        "digest" => !line.TryGetProperty("posted", out var p) || p.GetBoolean(),
+        _ => true,
+    };
+
+    /// <summary>The ids of the messages the run posted, in the order it posted them.</summary>
+    private static List<string> PostedIds(List<JsonElement> lines) => [.. lines.Where(IsPosted).Select(Id)];
 }

@@ -48,7 +48,7 @@ internal static class DigestRunChecks
                 break;
             case OutputFormat.Slack:
                 var payloads = run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-                Assert.Equal(s.Digests, payloads.Length);
+                Assert.Equal(s.Messages, payloads.Length); // alerts, roll-ups and the digests no roll-up fully explains
                 foreach (var payload in payloads)
                 {
                     var bytes = Encoding.UTF8.GetBytes(payload);

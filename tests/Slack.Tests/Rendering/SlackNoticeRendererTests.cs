@@ -43,7 +43,8 @@ public sealed class SlackNoticeRendererTests
         var payload = SlackDigestRenderer.Render(StackSet()).ToPayload();
         var text = AllText(payload);
 
-        Assert.Contains("role/stacksets-exec-9f8e7d6c in 54 accounts", text);
+        Assert.Contains("StackSets: stacksets-exec-9f8e7d6c… in 54 accounts", text);
+        Assert.Contains("by `role/stacksets-exec-9f8e7d6c`", text);
         Assert.Contains("prod-pay-01, stage-web-07, 100000000002 and 51 more", text);
         Assert.Contains("2 accounts refused `PutRolePolicy`: `AccessDenied` (`stage-web-07`, `100000000017`)", text);
         Assert.Contains("`PutRolePolicy` in 54 accounts", text);

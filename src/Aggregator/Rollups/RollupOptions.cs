@@ -14,9 +14,10 @@ public sealed record RollupOptions
     public int MinAccounts { get; init; } = 3;
 
     /// <summary>
-    /// How long a closed burst with an automated actor waits for the same change to close in other accounts; every
-    /// account that joins waits this long again (a StackSet rolling out account after account stays one roll-up).
-    /// The delay it adds to such bursts' digests. Default 3m; 1s–1h.
+    /// How far apart, on the events' own times, the same change may be in two accounts and still be one roll-up: a
+    /// share joins when its events start within this long after the change's latest event (a StackSet rolling out
+    /// account after account stays one roll-up). Also the delay it adds to such bursts' digests: the change is
+    /// decided this long after its last burst could close. Default 3m; 1s–1h.
     /// </summary>
     public TimeSpan Window { get; init; } = TimeSpan.FromMinutes(3);
 

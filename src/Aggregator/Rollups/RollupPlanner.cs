@@ -14,8 +14,10 @@ namespace Pipeline.Aggregator.Rollups;
 /// <remarks>
 /// <para>A digest with no automated actor's share passes at once. One with such shares is held: each share joins a
 /// <i>candidate</i> of the same actor whose calls are alike (<see cref="RollupOptions.MinSimilarity"/> of the names
-/// shared) and which is still gathering, or starts one. A candidate gathers until no account has joined for the
-/// roll-up window (or for <see cref="RollupOptions.MaxSpan"/> after its first), plus the settle time.</para>
+/// shared) and whose events lie within the roll-up window of its own (on the events' times), or starts one. A
+/// candidate is done gathering once a share starting within the window after its last event would have closed: the
+/// window, the gap and the lateness after its last event (at most <see cref="RollupOptions.MaxSpan"/> after its
+/// first), plus the settle time.</para>
 /// <para>Candidates that share a digest are decided together, once all of them are done gathering: those of at least
 /// <see cref="RollupOptions.MinAccounts"/> accounts become roll-ups (first in the output), and every held digest of the
 /// group follows, with the shares a roll-up took marked. A digest a roll-up fully explains is not posted; one with
@@ -55,18 +57,16 @@ public sealed class RollupPlanner
             if (part.ActorKey is not { } actor) continue;
             var calls = part.EventNames.Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
             var candidate = _candidates.FirstOrDefault(c =>
-                c.ActorKey == actor && digest.ClosedAt <= c.GatheringUntil(_options) && Similarity(c.Calls, calls) >= _options.MinSimilarity);
-            if (candidate is null) _candidates.Add(candidate = new Candidate(actor, calls, digest.ClosedAt));
-            candidate.Members.Add((held, part));
-            if (digest.ClosedAt > candidate.LastJoined) candidate.LastJoined = digest.ClosedAt;
-            held.Candidates.Add(candidate);
+                c.ActorKey == actor && c.Admits(part, _options) && Similarity(c.Calls, calls) >= _options.MinSimilarity);
+            if (candidate is null) _candidates.Add(candidate = new Candidate(actor, calls, part.FirstEventTime, part.LastEventTime));
+            candidate.Add(held, part);
         }
         _held.Add(held);
         return true;
     }
 
     /// <summary>Decides every group of candidates done gathering by <paramref name="clock"/>: roll-ups first, then the group's digests.</summary>
-    public IReadOnlyList<Notice> Decide(DateTimeOffset clock) => Release(c => clock >= c.GatheringUntil(_options) + _options.Settle, clock);
+    public IReadOnlyList<Notice> Decide(DateTimeOffset clock) => Release(c => clock >= DoneAt(c), clock);
 
     /// <summary>Decides everything now (the input ended): what is held is released, rolled up where enough accounts met.</summary>
     public IReadOnlyList<Notice> Flush(DateTimeOffset clock) => Release(_ => true, clock);
@@ -81,7 +81,7 @@ public sealed class RollupPlanner
             if (!group.Candidates.All(done)) continue;
             // When a live host decides the group: once its last candidate is done gathering. Not the clock of this
             // call, which in a replay depends on how many records a batch held, nor on which host asked.
-            var decidedAt = group.Candidates.Max(c => c.GatheringUntil(_options)) + _options.Settle;
+            var decidedAt = group.Candidates.Max(DoneAt);
             if (decidedAt > clock) decidedAt = clock; // a flush decides early
             var rolled = new Dictionary<Candidate, Rollup>();
             foreach (var candidate in group.Candidates)
@@ -217,6 +217,18 @@ public sealed class RollupPlanner
         return groups;
     }
 
+    /// <summary>
+    /// When no more shares can join <paramref name="c"/>: a share that starts within the window after its last event
+    /// closes its burst a gap and a lateness after that at the earliest; plus the settle time for late hosts.
+    /// </summary>
+    private DateTimeOffset DoneAt(Candidate c)
+    {
+        var lastStart = Min(c.LastEventTime + _options.Window, c.FirstEventTime + _options.MaxSpan);
+        return lastStart + _window.Gap + _window.Lateness + _options.Settle;
+    }
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+
     private sealed class Held(Digest digest, long order)
     {
         public Digest Digest { get; } = digest;
@@ -224,21 +236,32 @@ public sealed class RollupPlanner
         public List<Candidate> Candidates { get; } = [];
     }
 
-    private sealed class Candidate(string actorKey, HashSet<string> calls, DateTimeOffset firstJoined)
+    /// <summary>
+    /// One change being gathered: an actor's alike shares, in time with each other on the events' own times (never
+    /// on when a host closed or read them, so that a replay and every live host gather the same accounts).
+    /// </summary>
+    private sealed class Candidate(string actorKey, HashSet<string> calls, DateTimeOffset first, DateTimeOffset last)
     {
         public string ActorKey { get; } = actorKey;
         /// <summary>The first member's calls: what later members are compared with.</summary>
         public HashSet<string> Calls { get; } = calls;
-        public DateTimeOffset FirstJoined { get; } = firstJoined;
-        public DateTimeOffset LastJoined { get; set; } = firstJoined;
+        public DateTimeOffset FirstEventTime { get; private set; } = first;
+        public DateTimeOffset LastEventTime { get; private set; } = last;
         public List<(Held Held, Digest Part)> Members { get; } = [];
 
-        /// <summary>Until when a digest closing may still join: the window after the last to join, at most the max span after the first.</summary>
-        public DateTimeOffset GatheringUntil(RollupOptions options)
+        /// <summary>A share joins when its events lie within the window of the change's, and within its max span.</summary>
+        public bool Admits(Digest part, RollupOptions options) =>
+            part.FirstEventTime <= LastEventTime + options.Window &&
+            part.LastEventTime >= FirstEventTime - options.Window &&
+            part.FirstEventTime <= FirstEventTime + options.MaxSpan &&
+            part.LastEventTime >= LastEventTime - options.MaxSpan;
+
+        public void Add(Held held, Digest part)
         {
-            var byWindow = LastJoined + options.Window;
-            var bySpan = FirstJoined + options.MaxSpan;
-            return byWindow < bySpan ? byWindow : bySpan;
+            Members.Add((held, part));
+            if (part.FirstEventTime < FirstEventTime) FirstEventTime = part.FirstEventTime;
+            if (part.LastEventTime > LastEventTime) LastEventTime = part.LastEventTime;
+            held.Candidates.Add(this);
         }
     }
 }

@@ -21,9 +21,10 @@ internal sealed class LiveRun : IDisposable
     private readonly TaskCompletionSource _stdoutClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private LiveRun(IEnumerable<string> args)
+    private LiveRun(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pipeline.dll"));
         foreach (var a in args) info.ArgumentList.Add(a);
         _process = new Process { StartInfo = info };
@@ -42,7 +43,7 @@ internal sealed class LiveRun : IDisposable
         _process.BeginErrorReadLine();
     }
 
-    public static LiveRun Start(IEnumerable<string> args) => new(args);
+    public static LiveRun Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null) => new(args, environment);
 
     public int Id => _process.Id;
 

@@ -15,6 +15,7 @@ using Pipeline.Lambda.Windows;
 using Pipeline.Slack.Delivery;
 using Pipeline.Slack.Outbox;
 using Pipeline.Slack.Secrets;
+using Pipeline.Slack.Threads;
 using Pipeline.Slack;
 
 namespace Pipeline.Lambda;
@@ -127,17 +128,20 @@ internal static class FunctionHost
         var outbox = new SqsDigestOutbox(sqs ?? CreateSqsClient(options), new SqsOutboxOptions { QueueUrl = options.OutboxQueueUrl });
         var sender = await SlackDelivery.CreateSenderAsync(SlackOptions(options), random, http ?? SlackDelivery.CreateHttpClient(),
             new SecretResolver(env), time, line => log.Warn(line), cancellationToken).ConfigureAwait(false);
-        var (sink, drain) = CreateDelivery(options, sender, outbox, time, log);
+        var (sink, drain) = CreateDelivery(options, sender, outbox, time, log, threads: ledger);
         return (
             new KinesisWindowHandler(handlerOptions, directory, ledger, carries, sink, log, time, mutes, drain),
             new CarrySweeper(handlerOptions.Core, directory, carries, ledger, sink, log, time, mutes));
     }
 
-    /// <summary>The sink and the drain over one sender (one pacer for both) and one outbox, sharing one circuit breaker on Slack.</summary>
-    internal static (FunctionSlackSink Sink, OutboxDrain Drain) CreateDelivery(LambdaOptions options, SlackSender sender, IDigestOutbox outbox, TimeProvider time, LambdaLog log)
+    /// <summary>
+    /// The sink and the drain over one sender (one pacer for both) and one outbox, sharing one circuit breaker on Slack.
+    /// <paramref name="threads"/> (the ledger, in production) remembers alerts' messages for their digests' threads.
+    /// </summary>
+    internal static (FunctionSlackSink Sink, OutboxDrain Drain) CreateDelivery(LambdaOptions options, SlackSender sender, IDigestOutbox outbox, TimeProvider time, LambdaLog log, IAlertThreads? threads = null)
     {
         var slack = new SlackCircuit(time, options.SlackCooldown);
-        var sink = new FunctionSlackSink(new SlackDigestSink(sender, outbox, time: time, log: line => log.Warn(line)), slack, log);
+        var sink = new FunctionSlackSink(new SlackDigestSink(sender, outbox, time: time, log: line => log.Warn(line), threads: threads), slack, log);
         var drain = new OutboxDrain(new OutboxResender(sender, outbox, line => log.Info(line), time), slack, log, time,
             options.OutboxDrainInterval, options.OutboxDrainMax);
         return (sink, drain);

@@ -130,4 +130,42 @@ public sealed class DynamoDbDigestLedgerTests(DynaliteFixture dynalite) : IClass
 
         await Assert.ThrowsAsync<LedgerUnavailableException>(() => ledger.TryClaimAsync("d1", default));
     }
+
+    [SkippableFact]
+    public async Task An_alerts_slack_messages_are_remembered_per_channel_on_its_ledger_item_and_found_again()
+    {
+        var (ledger, client, table) = await NewLedgerAsync();
+        using var _ = client;
+        var claim = await ledger.TryClaimAsync("alert-1", default); // the alert is claimed, then posted, then remembered
+
+        Assert.Null(await ledger.FindAsync("alert-1", "#team-a", default));
+        await ledger.RememberAsync("alert-1", "#team-a", "1795615331.000001", default);    // creates the map
+        await ledger.RememberAsync("alert-1", "#security-alerts", "1795615331.000002", default); // adds to it
+        await ledger.MarkPostedAsync(claim, default);
+
+        // A later invocation (another ledger over the same table) finds them.
+        var later = new DynamoDbDigestLedger(client, table, _time, Lease, Ttl);
+        Assert.Equal("1795615331.000001", await later.FindAsync("alert-1", "#team-a", default));
+        Assert.Equal("1795615331.000002", await later.FindAsync("alert-1", "#security-alerts", default));
+        Assert.Null(await later.FindAsync("alert-1", "#elsewhere", default));
+        Assert.Null(await later.FindAsync("alert-unknown", "#team-a", default));
+
+        // On the alert's own item, which stays posted.
+        var item = await client.GetItemAsync(table, new Dictionary<string, AttributeValue> { ["digestId"] = new() { S = "alert-1" } });
+        Assert.Equal("posted", item.Item["status"].S);
+        Assert.Equal(2, item.Item[DynamoDbDigestLedger.ThreadsAttribute].M.Count);
+        Assert.Equal(ClaimStatus.AlreadyPosted, (await later.TryClaimAsync("alert-1", default)).Status);
+    }
+
+    [SkippableFact]
+    public async Task Remembering_an_alert_the_ledger_never_claimed_creates_no_item()
+    {
+        var (ledger, client, _) = await NewLedgerAsync();
+        using var _ = client;
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => ledger.RememberAsync("alert-stray", "#team-a", "1.1", default));
+
+        // An item without a claim would read as an attempt in progress and block the id: there is none.
+        Assert.Equal(ClaimStatus.Claimed, (await ledger.TryClaimAsync("alert-stray", default)).Status);
+    }
 }

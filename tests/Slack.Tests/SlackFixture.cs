@@ -58,8 +58,8 @@ internal sealed class SlackFixture : IDisposable
         lock (Log) Log.Add(line);
     }
 
-    public async Task<SlackDigestSink> SinkAsync(SlackDeliveryOptions options) =>
-        new(await SenderAsync(options, Secrets), Outbox, time: Time, log: Write);
+    public async Task<SlackDigestSink> SinkAsync(SlackDeliveryOptions options, Threads.IAlertThreads? threads = null) =>
+        new(await SenderAsync(options, Secrets), Outbox, time: Time, log: Write, threads: threads);
 
     public async Task<OutboxResender> ResenderAsync(SlackDeliveryOptions options) =>
         new(await SenderAsync(options, Secrets), Outbox, Write);

@@ -15,6 +15,7 @@ using Pipeline.Lambda.Ledger;
 using Pipeline.Lambda.Runtime;
 using Pipeline.Lambda.Windows;
 using Pipeline.Slack.Outbox;
+using Pipeline.Slack.Threads;
 
 namespace Pipeline.Cli.Commands;
 
@@ -85,10 +86,18 @@ internal static class RunCommand
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
                 store = new FileCheckpointStore(file);
             }
+            // The ledger also remembers alerts' Slack messages, so a digest posted after a restart still finds its alert's thread.
+            IAlertThreads threads;
             if (parse.GetValue(ledgerTable) is { } ledgerName)
-                ledger = new DynamoDbDigestLedger(dynamo!, ledgerName, TimeProvider.System, TimeSpan.FromMinutes(5), TimeSpan.FromDays(7));
+            {
+                var tableLedger = new DynamoDbDigestLedger(dynamo!, ledgerName, TimeProvider.System, TimeSpan.FromMinutes(5), TimeSpan.FromDays(7));
+                (ledger, threads) = (tableLedger, tableLedger);
+            }
             else
+            {
                 ledger = fileLedger = new FileDigestLedger(Path.GetFullPath(file!) + ".ledger");
+                threads = fileLedger;
+            }
 
             ICarryStore carries;
             if (parse.GetValue(carryTable) is { } carryName)
@@ -106,7 +115,7 @@ internal static class RunCommand
                 var directory = names.Directory(parse);
                 var mutes = CommonOptions.LoadMutes(parse.GetValue(mute));
                 var sink = slack.Read(parse) is { } slackOptions
-                    ? await SlackOptions.CreateSinkAsync(slackOptions, slack.OpenOutbox(parse), ct).ConfigureAwait(false)
+                    ? await SlackOptions.CreateSinkAsync(slackOptions, slack.OpenOutbox(parse), ct, threads: threads).ConfigureAwait(false)
                     : null;
                 var outputFormat = parse.GetValue(format);
                 var renderer = outputFormat.Renderer();

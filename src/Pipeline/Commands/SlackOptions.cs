@@ -3,6 +3,7 @@ using Pipeline.Aggregator.Delivery;
 using Pipeline.Slack.Delivery;
 using Pipeline.Slack.Outbox;
 using Pipeline.Slack.Secrets;
+using Pipeline.Slack.Threads;
 using Pipeline.Slack;
 
 namespace Pipeline.Cli.Commands;
@@ -106,9 +107,14 @@ internal sealed class SlackOptions : IOptionGroup
         }
     }
 
-    /// <summary>The sink of `digest` and `run`: posts each digest, parking it in <paramref name="outbox"/> when Slack will not take it.</summary>
-    public static async Task<IDigestSink> CreateSinkAsync(SlackDeliveryOptions options, IDigestOutbox outbox, CancellationToken cancellationToken) =>
-        new SlackDigestSink(await CreateSenderAsync(options, cancellationToken).ConfigureAwait(false), outbox, log: Log);
+    /// <summary>
+    /// The sink of `digest` and `run`: posts each notice, parking it in <paramref name="outbox"/> when Slack will not take
+    /// it. With a bot token, a digest goes in its alert's thread: <paramref name="threads"/> remembers the alerts'
+    /// messages (the ledger of `run`; by default this process's memory, enough for `digest`, which posts a burst's alerts
+    /// and its digest in one run).
+    /// </summary>
+    public static async Task<IDigestSink> CreateSinkAsync(SlackDeliveryOptions options, IDigestOutbox outbox, CancellationToken cancellationToken, IAlertThreads? threads = null) =>
+        new SlackDigestSink(await CreateSenderAsync(options, cancellationToken).ConfigureAwait(false), outbox, log: Log, threads: threads ?? new InMemoryAlertThreads());
 
     /// <summary>The resender of `outbox send`.</summary>
     public static async Task<OutboxResender> CreateResenderAsync(SlackDeliveryOptions options, IDigestOutbox outbox, CancellationToken cancellationToken) =>

@@ -5,6 +5,7 @@ using Pipeline.Aggregator.Rollups;
 using Pipeline.Aggregator.Delivery;
 using Pipeline.Slack.Rendering;
 using Pipeline.Slack.Outbox;
+using Pipeline.Slack.Threads;
 
 namespace Pipeline.Slack.Delivery;
 
@@ -34,6 +35,13 @@ public sealed record SlackDeliveryResult(string DigestId, string Channel, SlackD
 /// where delivery finally fails. Only a failing outbox throws: then the digest would otherwise be lost, and the host
 /// must know.
 /// </summary>
+/// <remarks>
+/// Threads, with a bot token and <see cref="IAlertThreads"/>: each channel's copy of an alert is remembered by the
+/// <c>ts</c> Slack gave it, and a digest whose <see cref="Digest.AlertIds"/> name an alert remembered for a channel is
+/// posted there as a reply in the first such alert's thread, broadcast to the channel too. Each channel threads under
+/// its own copy of the alert (a <c>ts</c> means nothing in another channel). A parked digest keeps its thread in its
+/// payload, so a resend lands in the thread as well.
+/// </remarks>
 public sealed class SlackDigestSink : IDigestSink
 {
     private readonly SlackSender _sender;
@@ -41,14 +49,18 @@ public sealed class SlackDigestSink : IDigestSink
     private readonly SlackRenderOptions _render;
     private readonly TimeProvider _time;
     private readonly Action<string> _log;
+    private readonly IAlertThreads? _threads;
 
-    public SlackDigestSink(SlackSender sender, IDigestOutbox outbox, SlackRenderOptions? render = null, TimeProvider? time = null, Action<string>? log = null)
+    /// <param name="threads">Where alerts' messages are remembered for their digests' threads; null: no threads.
+    /// Only used with a bot token (a webhook learns no message <c>ts</c>).</param>
+    public SlackDigestSink(SlackSender sender, IDigestOutbox outbox, SlackRenderOptions? render = null, TimeProvider? time = null, Action<string>? log = null, IAlertThreads? threads = null)
     {
         _sender = sender;
         _outbox = outbox;
         _render = (render ?? SlackRenderOptions.Default).Validate();
         _time = time ?? TimeProvider.System;
         _log = log ?? (_ => { });
+        _threads = sender.Options.Mode == SlackMode.BotToken ? threads : null;
     }
 
     /// <summary>
@@ -127,11 +139,51 @@ public sealed class SlackDigestSink : IDigestSink
 
     private async Task<SlackDeliveryResult> PostToAsync(Notice notice, string channel, CancellationToken cancellationToken)
     {
-        var outgoing = Render(notice, channel);
+        var outgoing = Render(notice, channel, await ThreadForAsync(notice, channel, cancellationToken).ConfigureAwait(false));
         var result = await _sender.SendAsync(outgoing, cancellationToken).ConfigureAwait(false);
         if (result.Delivered)
+        {
+            if (notice is Alert alert && result.Ts is { } ts) await RememberAsync(alert, channel, ts, cancellationToken).ConfigureAwait(false);
             return new SlackDeliveryResult(notice.NoticeId, outgoing.Channel, result.AsPlainText ? SlackDeliveryStatus.DeliveredAsPlainText : SlackDeliveryStatus.Delivered, result.Attempts, result.SentAt, null, null);
+        }
         return await SaveAsync(notice, outgoing, result.Attempts, result.Error ?? "not delivered", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The thread a digest's copy for <paramref name="channel"/> goes in: the first of its alerts (in the order they were
+    /// raised) whose message in that channel is remembered. Null for every other notice, or when none is remembered, or
+    /// when the store cannot answer (the digest then goes to the channel's top level rather than not at all).
+    /// </summary>
+    private async Task<string?> ThreadForAsync(Notice notice, string channel, CancellationToken cancellationToken)
+    {
+        if (_threads is null || notice is not Digest { AlertIds.Count: > 0 } digest) return null;
+        try
+        {
+            foreach (var alertId in digest.AlertIds)
+                if (await _threads.FindAsync(alertId, channel, cancellationToken).ConfigureAwait(false) is { } ts)
+                    return ts;
+        }
+        catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            _log($"digest {digest.DigestId} to {channel}: its alerts' thread could not be looked up ({e.GetType().Name}: {e.Message}); posted without a thread");
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Remembers where the alert landed. Slack has the alert already, so a failure here must not fail the delivery
+    /// (a host would retry and post the alert twice): the digest only loses its thread.
+    /// </summary>
+    private async Task RememberAsync(Alert alert, string channel, string ts, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _threads!.RememberAsync(alert.AlertId, channel, ts, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            _log($"alert {alert.AlertId} to {channel}: its message could not be remembered ({e.GetType().Name}: {e.Message}); digest {alert.DigestId} will not be in its thread");
+        }
     }
 
     /// <summary>
@@ -145,18 +197,20 @@ public sealed class SlackDigestSink : IDigestSink
         SlackDeliveryResult? first = null;
         foreach (var channel in ChannelsFor(notice))
         {
-            var result = await SaveAsync(notice, Render(notice, channel), attempts: 0, reason, cancellationToken).ConfigureAwait(false);
+            var thread = await ThreadForAsync(notice, channel, cancellationToken).ConfigureAwait(false);
+            var result = await SaveAsync(notice, Render(notice, channel, thread), attempts: 0, reason, cancellationToken).ConfigureAwait(false);
             first ??= result;
         }
         return first!;
     }
 
-    private OutgoingMessage Render(Notice notice, string channel)
+    /// <summary>Both payloads carry the thread, so the plain-text fallback and a resend from the outbox land in it too.</summary>
+    private OutgoingMessage Render(Notice notice, string channel, string? threadTs)
     {
         string? payloadChannel = _sender.Options.Mode == SlackMode.BotToken ? channel : null;
         var message = SlackDigestRenderer.Render(notice, _render);
         return new OutgoingMessage(notice.NoticeId, channel,
-            message.ToPayload(payloadChannel), message.ToPayload(payloadChannel, plainTextOnly: true));
+            message.ToPayload(payloadChannel, threadTs: threadTs), message.ToPayload(payloadChannel, plainTextOnly: true, threadTs: threadTs));
     }
 
     private async Task<SlackDeliveryResult> SaveAsync(Notice notice, OutgoingMessage outgoing, int attempts, string error, CancellationToken cancellationToken)

@@ -8,7 +8,12 @@ namespace Pipeline.Slack.Delivery;
 /// <summary>What one HTTP attempt to post a message came to.</summary>
 internal abstract record PostOutcome
 {
-    internal sealed record Ok : PostOutcome;
+    /// <summary>
+    /// Accepted. With a bot token, <see cref="Ts"/> is the message's timestamp (its id in the channel, what a reply's
+    /// <c>thread_ts</c> names) and <see cref="ChannelId"/> the channel's id, as <c>chat.postMessage</c> answers them; a
+    /// webhook answers a bare "ok", so both are null there.
+    /// </summary>
+    internal sealed record Ok(string? ChannelId = null, string? Ts = null) : PostOutcome;
     /// <summary>HTTP 429; <see cref="RetryAfter"/> from the header when Slack sent one.</summary>
     internal sealed record RateLimited(TimeSpan? RetryAfter) : PostOutcome;
     /// <summary>5xx, a timeout or a network error: worth another attempt.</summary>
@@ -81,19 +86,21 @@ internal sealed class SlackPoster
         if (status >= 500) return new PostOutcome.Transient($"HTTP {status}");
         if (status is < 200 or >= 300) return new PostOutcome.Permanent($"HTTP {status} {Short(body)}");
         // chat.postMessage answers 200 even when it failed: "ok" decides.
-        string? error = null;
+        string? error = null, channel = null, ts = null;
         bool ok = false;
         try
         {
             using var doc = JsonDocument.Parse(body);
             ok = doc.RootElement.TryGetProperty("ok", out var o) && o.ValueKind == JsonValueKind.True;
             if (doc.RootElement.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.String) error = e.GetString();
+            channel = StringProperty(doc.RootElement, "channel");
+            ts = StringProperty(doc.RootElement, "ts");
         }
         catch (JsonException)
         {
             return new PostOutcome.Transient("answer is not JSON");
         }
-        if (ok) return new PostOutcome.Ok();
+        if (ok) return new PostOutcome.Ok(channel, ts);
         return error switch
         {
             "invalid_blocks" or "invalid_blocks_format" => new PostOutcome.InvalidBlocks(),
@@ -102,6 +109,9 @@ internal sealed class SlackPoster
             _ => new PostOutcome.Permanent(Short(error ?? "ok=false")),
         };
     }
+
+    private static string? StringProperty(JsonElement root, string name) =>
+        root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
     private static TimeSpan? RetryAfter(HttpResponseMessage response)
     {

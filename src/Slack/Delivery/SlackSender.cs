@@ -8,7 +8,17 @@ namespace Pipeline.Slack.Delivery;
 public sealed record OutgoingMessage(string DigestId, string Channel, ReadOnlyMemory<byte> Payload, ReadOnlyMemory<byte> PlainPayload);
 
 /// <summary>What became of one message.</summary>
-public sealed record SendResult(bool Delivered, bool AsPlainText, int Attempts, DateTimeOffset? SentAt, string? Error);
+public sealed record SendResult(bool Delivered, bool AsPlainText, int Attempts, DateTimeOffset? SentAt, string? Error)
+{
+    /// <summary>
+    /// The posted message's timestamp, its id within the channel (what a reply's <c>thread_ts</c> names), as
+    /// <c>chat.postMessage</c> answered it. Null with a webhook (which answers a bare "ok") and when not delivered.
+    /// </summary>
+    public string? Ts { get; init; }
+
+    /// <summary>The channel's id as Slack answered it (C…), whatever name the message was posted to. Null as <see cref="Ts"/>.</summary>
+    public string? ChannelId { get; init; }
+}
 
 /// <summary>
 /// Sends one message with Slack's manners: paced per channel, retried on 429 (after Retry-After), 5xx and
@@ -52,14 +62,17 @@ public sealed class SlackSender
         {
             Log($"digest {message.DigestId} to {message.Channel}: Slack refused the blocks (invalid_blocks); sending the plain-text rendering");
             outcome = await Attempt(message.PlainPayload).ConfigureAwait(false);
-            if (outcome is PostOutcome.Ok) return new SendResult(true, true, attempts, _time.GetUtcNow(), null);
+            if (outcome is PostOutcome.Ok plain) return Sent(plain, asPlainText: true);
             if (outcome is PostOutcome.InvalidBlocks) outcome = new PostOutcome.Permanent("invalid_blocks even as plain text");
         }
-        if (outcome is PostOutcome.Ok) return new SendResult(true, false, attempts, _time.GetUtcNow(), null);
+        if (outcome is PostOutcome.Ok ok) return Sent(ok, asPlainText: false);
 
         string error = Redact(Describe(outcome));
         Log($"digest {message.DigestId} to {message.Channel}: not delivered after {attempts} attempt(s): {error}");
         return new SendResult(false, false, attempts, null, error);
+
+        SendResult Sent(PostOutcome.Ok ok, bool asPlainText) =>
+            new(true, asPlainText, attempts, _time.GetUtcNow(), null) { Ts = ok.Ts, ChannelId = ok.ChannelId };
 
         async Task<PostOutcome> Attempt(ReadOnlyMemory<byte> payload)
         {

@@ -26,12 +26,19 @@ internal sealed record SlackMessage(string Text, IReadOnlyList<SlackBlock> Block
 
     /// <summary>
     /// Writes the JSON payload Slack expects: <c>channel</c> (bot-token delivery only), <c>text</c>, <c>blocks</c>,
-    /// and no link unfurling (a digest's console link would otherwise expand into a large preview).
+    /// and no link unfurling (a digest's console link would otherwise expand into a large preview). With
+    /// <paramref name="threadTs"/> (bot-token only) the message is a reply in that message's thread, and
+    /// <c>reply_broadcast</c> also shows it in the channel: a digest must not hide in an alert's thread.
     /// </summary>
-    public void WritePayload(Utf8JsonWriter writer, string? channel = null, bool plainTextOnly = false)
+    public void WritePayload(Utf8JsonWriter writer, string? channel = null, bool plainTextOnly = false, string? threadTs = null)
     {
         writer.WriteStartObject();
         if (channel is not null) writer.WriteString("channel", channel);
+        if (threadTs is not null)
+        {
+            writer.WriteString("thread_ts", threadTs);
+            writer.WriteBoolean("reply_broadcast", true);
+        }
         writer.WriteString("text", plainTextOnly ? FullText : Text);
         if (!plainTextOnly)
         {
@@ -45,11 +52,11 @@ internal sealed record SlackMessage(string Text, IReadOnlyList<SlackBlock> Block
     }
 
     /// <summary>The payload as UTF-8 JSON bytes (what goes over the wire, or is printed with <paramref name="indented"/>).</summary>
-    public byte[] ToPayload(string? channel = null, bool plainTextOnly = false, bool indented = false)
+    public byte[] ToPayload(string? channel = null, bool plainTextOnly = false, bool indented = false, string? threadTs = null)
     {
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer, indented ? Indented : Compact))
-            WritePayload(writer, channel, plainTextOnly);
+            WritePayload(writer, channel, plainTextOnly, threadTs);
         return buffer.ToArray();
     }
 

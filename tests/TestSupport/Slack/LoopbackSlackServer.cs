@@ -29,9 +29,29 @@ public abstract record SlackFault
 }
 
 /// <summary>One message the server accepted, as Slack would have posted it.</summary>
-public sealed record AcceptedSlackMessage(string Channel, string Body, bool HasBlocks)
+/// <param name="Ts">The timestamp chat.postMessage answered for it (its id in the channel); null for a webhook post.</param>
+public sealed record AcceptedSlackMessage(string Channel, string Body, bool HasBlocks, string? Ts = null)
 {
     public bool Contains(string s) => Body.Contains(s, StringComparison.Ordinal);
+
+    /// <summary>The <c>thread_ts</c> the payload asked for (a reply in that message's thread), or null.</summary>
+    public string? ThreadTs => StringField("thread_ts");
+
+    /// <summary>Whether the payload asked for <c>reply_broadcast</c> (a thread reply also shown in the channel).</summary>
+    public bool ReplyBroadcast
+    {
+        get
+        {
+            using var doc = JsonDocument.Parse(Body);
+            return doc.RootElement.TryGetProperty("reply_broadcast", out var b) && b.ValueKind == JsonValueKind.True;
+        }
+    }
+
+    private string? StringField(string name)
+    {
+        using var doc = JsonDocument.Parse(Body);
+        return doc.RootElement.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+    }
 }
 
 /// <summary>
@@ -52,6 +72,7 @@ public sealed class LoopbackSlackServer : IDisposable
     private readonly object _gate = new();
     private readonly Task _loop;
     private int _requests;
+    private long _messages;
 
     public LoopbackSlackServer(string botToken = "xoxb-test-token")
     {
@@ -134,12 +155,14 @@ public sealed class LoopbackSlackServer : IDisposable
             var injection = SlackPayloadValidator.InjectionProblems(bytes);
             bool hasBlocks;
             using (var doc = JsonDocument.Parse(bytes)) hasBlocks = doc.RootElement.TryGetProperty("blocks", out _);
+            // Slack's ts is seconds.microseconds and unique within a channel; a counter keeps ours unique across all of them.
+            string? ts = api ? $"1795615331.{Interlocked.Increment(ref _messages):D6}" : null;
             lock (_gate)
             {
                 _injection.AddRange(injection);
-                _accepted.Add(new AcceptedSlackMessage(channel, body, hasBlocks));
+                _accepted.Add(new AcceptedSlackMessage(channel, body, hasBlocks, ts));
             }
-            if (api) await Reply(response, 200, "application/json", $"{{\"ok\":true,\"channel\":\"{channel}\",\"ts\":\"{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0:F6}\"}}");
+            if (api) await Reply(response, 200, "application/json", $"{{\"ok\":true,\"channel\":\"{ChannelId(channel)}\",\"ts\":\"{ts}\"}}");
             else await Reply(response, 200, "text/plain", "ok");
         }
         catch (Exception) when (_stop.IsCancellationRequested)
@@ -199,6 +222,10 @@ public sealed class LoopbackSlackServer : IDisposable
                 break;
         }
     }
+
+    /// <summary>Slack answers with the channel's id (C…) whatever name was posted to; a stable made-up one here.</summary>
+    public static string ChannelId(string channel) =>
+        "C" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(channel)))[..10];
 
     private static string? ChannelOf(string body)
     {

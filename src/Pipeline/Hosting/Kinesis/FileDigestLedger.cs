@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text;
 using Pipeline.Lambda.Ledger;
+using Pipeline.Slack.Threads;
 
 namespace Pipeline.Cli.Hosting.Kinesis;
 
@@ -9,11 +10,17 @@ namespace Pipeline.Cli.Hosting.Kinesis;
 /// every write, so a run killed at any moment and restarted posts no digest it had recorded as posted. The
 /// file is held open exclusively while the run lives: a claim found pending at start-up belonged to a process
 /// that is gone, so it is released rather than waited for (there is no lease to wait out locally).
+/// It is also the run's <see cref="IAlertThreads"/>, as the DynamoDB ledger is the function's: an alert's Slack message
+/// is a line <c>{"id":…,"status":"thread","token":"","channel":…,"ts":…}</c>, so a restarted run still threads the
+/// digest of a burst whose alert the previous run posted. (Its status and token keep the line readable by a ledger
+/// that predates threads, which treats it as one more unposted state of the id.)
 /// </summary>
-internal sealed class FileDigestLedger : IDigestLedger, IDisposable
+internal sealed class FileDigestLedger : IDigestLedger, IAlertThreads, IDisposable
 {
+    private const string Thread = "thread";
     private readonly FileStream _file;
     private readonly Dictionary<string, (string Status, string Token)> _items = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string AlertId, string Channel), string> _threads = [];
     private readonly object _gate = new();
 
     public FileDigestLedger(string path)
@@ -38,6 +45,11 @@ internal sealed class FileDigestLedger : IDigestLedger, IDisposable
                     var id = doc.RootElement.GetProperty("id").GetString()!;
                     var status = doc.RootElement.GetProperty("status").GetString()!;
                     var token = doc.RootElement.GetProperty("token").GetString()!;
+                    if (status == Thread)
+                    {
+                        _threads[(id, doc.RootElement.GetProperty("channel").GetString()!)] = doc.RootElement.GetProperty("ts").GetString()!;
+                        continue;
+                    }
                     if (status == "posted" || !_items.TryGetValue(id, out var known) || known.Status != "posted")
                         _items[id] = (status, token);
                 }
@@ -74,10 +86,29 @@ internal sealed class FileDigestLedger : IDigestLedger, IDisposable
         return Task.CompletedTask;
     }
 
+    public Task RememberAsync(string alertId, string channel, string ts, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            _threads[(alertId, channel)] = ts;
+            Write($"{{\"id\":{JsonSerializerEscape(alertId)},\"status\":\"{Thread}\",\"token\":\"\",\"channel\":{JsonSerializerEscape(channel)},\"ts\":{JsonSerializerEscape(ts)}}}\n");
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task<string?> FindAsync(string alertId, string channel, CancellationToken cancellationToken)
+    {
+        lock (_gate) return Task.FromResult(_threads.GetValueOrDefault((alertId, channel)));
+    }
+
     private void Append(string id, string status, string token)
     {
         _items[id] = (status, token);
-        var line = $"{{\"id\":{JsonSerializerEscape(id)},\"status\":\"{status}\",\"token\":\"{token}\"}}\n";
+        Write($"{{\"id\":{JsonSerializerEscape(id)},\"status\":\"{status}\",\"token\":\"{token}\"}}\n");
+    }
+
+    private void Write(string line)
+    {
         _file.Write(Encoding.UTF8.GetBytes(line));
         _file.Flush(flushToDisk: true);
     }

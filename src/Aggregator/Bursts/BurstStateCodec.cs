@@ -35,16 +35,7 @@ public static class BurstStateCodec
         w.Write(b.OpenedAt.UtcTicks);
         w.Write(b.LastSeenAt.UtcTicks);
         WriteOptional(w, b.FirstEventId);
-        w.Write(b.AccountInfo is not null);
-        if (b.AccountInfo is { } info)
-        {
-            w.Write(info.Id);
-            w.Write(info.Name);
-            WriteOptional(w, info.State);
-            WriteOptional(w, info.Environment);
-            WriteOptional(w, info.Owner);
-            WriteOptional(w, info.SlackChannel);
-        }
+        CodecFields.WriteAccountInfo(w, b.AccountInfo);
         w.Write7BitEncodedInt(b.Duplicates);
         WriteCounts(w, b.Muted);
         w.Write7BitEncodedInt(b.SkewedCount);
@@ -74,27 +65,9 @@ public static class BurstStateCodec
         w.Write7BitEncodedInt(b.RiskyCount);
         foreach (var counts in Counters(b)) WriteCounts(w, counts);
         w.Write7BitEncodedInt(b.Risky.Count);
-        foreach (var risky in b.Risky)
-        {
-            w.Write(risky.EventName);
-            WriteOptional(w, risky.Principal);
-            w.Write(risky.EventTime.UtcTicks);
-            w.Write(risky.Reason);
-            w.Write((byte)risky.Severity);
-            WriteOptional(w, risky.Target);
-            WriteOptional(w, risky.SourceIp);
-            WriteOptional(w, risky.ErrorCode);
-            w.Write(risky.Region);
-        }
+        foreach (var risky in b.Risky) CodecFields.WriteRisky(w, risky);
         w.Write7BitEncodedInt(b.Failures.Count);
-        foreach (var failure in b.Failures.Values)
-        {
-            w.Write(failure.EventName);
-            WriteOptional(w, failure.Principal);
-            w.Write(failure.ErrorCode);
-            WriteOptional(w, failure.ErrorMessage);
-            w.Write7BitEncodedInt(failure.Count);
-        }
+        foreach (var failure in b.Failures.Values) CodecFields.WriteFailure(w, failure);
     }
 
     /// <summary>One account's carry (its open burst and the counts waiting for one), for a carry store.</summary>
@@ -120,16 +93,7 @@ public static class BurstStateCodec
             LastSeenAt = Time(r.ReadInt64()),
             FirstEventId = ReadOptional(r),
         };
-        if (r.ReadBoolean())
-        {
-            b.AccountInfo = new AccountInfo(r.ReadString(), r.ReadString())
-            {
-                State = ReadOptional(r),
-                Environment = ReadOptional(r),
-                Owner = ReadOptional(r),
-                SlackChannel = ReadOptional(r),
-            };
-        }
+        b.AccountInfo = CodecFields.ReadAccountInfo(r);
         b.Duplicates = r.Read7BitEncodedInt();
         ReadCounts(r, b.Muted);
         b.SkewedCount = r.Read7BitEncodedInt();
@@ -163,23 +127,11 @@ public static class BurstStateCodec
         b.RiskyCount = r.Read7BitEncodedInt();
         foreach (var counts in Counters(b)) ReadCounts(r, counts);
         int risky = r.Read7BitEncodedInt();
-        for (int i = 0; i < risky; i++)
-        {
-            b.Risky.Add(new RiskyEvent(
-                EventName: r.ReadString(),
-                Principal: ReadOptional(r),
-                EventTime: Time(r.ReadInt64()),
-                Reason: r.ReadString(),
-                Severity: (RiskSeverity)r.ReadByte(),
-                Target: ReadOptional(r),
-                SourceIp: ReadOptional(r),
-                ErrorCode: ReadOptional(r),
-                Region: r.ReadString()));
-        }
+        for (int i = 0; i < risky; i++) b.Risky.Add(CodecFields.ReadRisky(r, Time));
         int failures = r.Read7BitEncodedInt();
         for (int i = 0; i < failures; i++)
         {
-            var failure = new FailedCall(r.ReadString(), ReadOptional(r), r.ReadString(), ReadOptional(r), r.Read7BitEncodedInt());
+            var failure = CodecFields.ReadFailure(r);
             b.Failures[(failure.EventName, failure.ErrorCode, failure.Principal)] = failure;
         }
     }
@@ -204,13 +156,9 @@ public static class BurstStateCodec
         for (int i = 0; i < n; i++) counts[r.ReadString()] = r.Read7BitEncodedInt();
     }
 
-    private static void WriteOptional(BinaryWriter w, string? value)
-    {
-        w.Write(value is not null);
-        if (value is not null) w.Write(value);
-    }
+    private static void WriteOptional(BinaryWriter w, string? value) => CodecFields.WriteOptional(w, value);
 
-    private static string? ReadOptional(BinaryReader r) => r.ReadBoolean() ? r.ReadString() : null;
+    private static string? ReadOptional(BinaryReader r) => CodecFields.ReadOptional(r);
 
     private static DateTimeOffset Time(long utcTicks) => new(utcTicks, TimeSpan.Zero);
 }

@@ -47,16 +47,7 @@ public static class DigestCodec
     {
         w.Write(d.DigestId);
         w.Write(d.Account);
-        w.Write(d.AccountInfo is not null);
-        if (d.AccountInfo is { } info)
-        {
-            w.Write(info.Id);
-            w.Write(info.Name);
-            WriteOptional(w, info.State);
-            WriteOptional(w, info.Environment);
-            WriteOptional(w, info.Owner);
-            WriteOptional(w, info.SlackChannel);
-        }
+        CodecFields.WriteAccountInfo(w, d.AccountInfo);
         w.Write(d.FirstEventTime.UtcTicks);
         w.Write(d.LastEventTime.UtcTicks);
         w.Write7BitEncodedInt(d.EventCount);
@@ -65,28 +56,10 @@ public static class DigestCodec
         foreach (var counts in new[] { d.EventNames, d.Principals, d.Regions, d.Sources, d.DetailTypes, d.ErrorCodes, d.SourceIps, d.Muted })
             WriteCounts(w, counts);
         w.Write7BitEncodedInt(d.Risky.Count);
-        foreach (var risky in d.Risky)
-        {
-            w.Write(risky.EventName);
-            WriteOptional(w, risky.Principal);
-            w.Write(risky.EventTime.UtcTicks);
-            w.Write(risky.Reason);
-            w.Write((byte)risky.Severity);
-            WriteOptional(w, risky.Target);
-            WriteOptional(w, risky.SourceIp);
-            WriteOptional(w, risky.ErrorCode);
-            w.Write(risky.Region);
-        }
+        foreach (var risky in d.Risky) CodecFields.WriteRisky(w, risky);
         w.Write7BitEncodedInt(d.RiskyCount);
         w.Write7BitEncodedInt(d.Failures.Count);
-        foreach (var failure in d.Failures)
-        {
-            w.Write(failure.EventName);
-            WriteOptional(w, failure.Principal);
-            w.Write(failure.ErrorCode);
-            WriteOptional(w, failure.ErrorMessage);
-            w.Write7BitEncodedInt(failure.Count);
-        }
+        foreach (var failure in d.Failures) CodecFields.WriteFailure(w, failure);
         w.Write7BitEncodedInt(d.Duplicates);
         w.Write((byte)d.ClosedBy);
         w.Write7BitEncodedInt(d.SkewedCount);
@@ -108,40 +81,18 @@ public static class DigestCodec
     {
         var digestId = r.ReadString();
         var account = r.ReadString();
-        AccountInfo? info = null;
-        if (r.ReadBoolean())
-        {
-            info = new AccountInfo(r.ReadString(), r.ReadString())
-            {
-                State = ReadOptional(r),
-                Environment = ReadOptional(r),
-                Owner = ReadOptional(r),
-                SlackChannel = ReadOptional(r),
-            };
-        }
+        var info = CodecFields.ReadAccountInfo(r);
         var first = Time(r.ReadInt64());
         var last = Time(r.ReadInt64());
         int events = r.Read7BitEncodedInt(), errors = r.Read7BitEncodedInt(), readOnly = r.Read7BitEncodedInt();
         var counts = new IReadOnlyList<KeyValuePair<string, int>>[8];
         for (int i = 0; i < counts.Length; i++) counts[i] = ReadCounts(r);
         var risky = new RiskyEvent[Count(r)];
-        for (int i = 0; i < risky.Length; i++)
-        {
-            risky[i] = new RiskyEvent(
-                EventName: r.ReadString(),
-                Principal: ReadOptional(r),
-                EventTime: Time(r.ReadInt64()),
-                Reason: r.ReadString(),
-                Severity: (RiskSeverity)r.ReadByte(),
-                Target: ReadOptional(r),
-                SourceIp: ReadOptional(r),
-                ErrorCode: ReadOptional(r),
-                Region: r.ReadString());
-        }
+        for (int i = 0; i < risky.Length; i++) risky[i] = CodecFields.ReadRisky(r, Time);
         int riskyCount = r.Read7BitEncodedInt();
         var failures = new FailedCall[Count(r)];
         for (int i = 0; i < failures.Length; i++)
-            failures[i] = new FailedCall(r.ReadString(), ReadOptional(r), r.ReadString(), ReadOptional(r), r.Read7BitEncodedInt());
+            failures[i] = CodecFields.ReadFailure(r);
         int duplicates = r.Read7BitEncodedInt();
         var closedBy = (BurstCloseReason)r.ReadByte();
         if (!Enum.IsDefined(closedBy)) throw new FormatException($"unknown close reason {(int)closedBy}");
@@ -219,13 +170,9 @@ public static class DigestCodec
         return n;
     }
 
-    private static void WriteOptional(BinaryWriter w, string? value)
-    {
-        w.Write(value is not null);
-        if (value is not null) w.Write(value);
-    }
+    private static void WriteOptional(BinaryWriter w, string? value) => CodecFields.WriteOptional(w, value);
 
-    private static string? ReadOptional(BinaryReader r) => r.ReadBoolean() ? r.ReadString() : null;
+    private static string? ReadOptional(BinaryReader r) => CodecFields.ReadOptional(r);
 
     private static DateTimeOffset Time(long utcTicks) =>
         utcTicks is >= 0 and <= 3155378975999999999 ? new(utcTicks, TimeSpan.Zero) : throw new FormatException($"time out of range ({utcTicks} ticks)");

@@ -66,12 +66,15 @@ public sealed class RollupPlanner
     }
 
     /// <summary>Decides every group of candidates done gathering by <paramref name="clock"/>: roll-ups first, then the group's digests.</summary>
-    public IReadOnlyList<Notice> Decide(DateTimeOffset clock) => Release(c => clock >= DoneAt(c), clock);
+    public IReadOnlyList<Notice> Decide(DateTimeOffset clock) => Release(c => clock >= DoneAt(c));
 
-    /// <summary>Decides everything now (the input ended): what is held is released, rolled up where enough accounts met.</summary>
-    public IReadOnlyList<Notice> Flush(DateTimeOffset clock) => Release(_ => true, clock);
+    /// <summary>
+    /// Decides everything now (the input ended): what is held is released, rolled up where enough accounts met, each
+    /// decision dated as a live host would have made it.
+    /// </summary>
+    public IReadOnlyList<Notice> Flush() => Release(_ => true);
 
-    private IReadOnlyList<Notice> Release(Func<Candidate, bool> done, DateTimeOffset clock)
+    private IReadOnlyList<Notice> Release(Func<Candidate, bool> done)
     {
         if (_held.Count == 0) return [];
         List<Notice>? output = null;
@@ -81,8 +84,8 @@ public sealed class RollupPlanner
             if (!group.Candidates.All(done)) continue;
             // When a live host decides the group: once its last candidate is done gathering. Not the clock of this
             // call, which in a replay depends on how many records a batch held, nor on which host asked.
+            // A flush (the input ended) decides now, but dates the decision as a live host would have made it.
             var decidedAt = group.Candidates.Max(DoneAt);
-            if (decidedAt > clock) decidedAt = clock; // a flush decides early
             var rolled = new Dictionary<Candidate, Rollup>();
             foreach (var candidate in group.Candidates)
             {
@@ -93,7 +96,9 @@ public sealed class RollupPlanner
             }
             foreach (var held in group.Digests.OrderBy(h => h.Order))
             {
-                (output ??= []).Add(Mark(held, rolled) with { HeldUntil = decidedAt });
+                // Released when decided, and never before the burst itself closed (an account whose events arrive late).
+                var released = held.Digest.ClosedAt > decidedAt ? held.Digest.ClosedAt : decidedAt;
+                (output ??= []).Add(Mark(held, rolled) with { HeldUntil = released });
                 _held.Remove(held);
             }
             foreach (var candidate in group.Candidates) _candidates.Remove(candidate);
@@ -120,7 +125,7 @@ public sealed class RollupPlanner
         };
     }
 
-    private Rollup Build(Candidate candidate, DateTimeOffset clock)
+    private Rollup Build(Candidate candidate, DateTimeOffset decidedAt)
     {
         var members = candidate.Members;
         var parts = members.Select(m => m.Part).ToList();
@@ -162,7 +167,7 @@ public sealed class RollupPlanner
             Failures = failures,
             Risky = risky,
             RiskyCount = parts.Sum(p => p.RiskyCount),
-            ClosedAt = clock,
+            ClosedAt = decidedAt,
         };
     }
 

@@ -33,7 +33,7 @@ public sealed class RollupStage(RollupOptions options, BurstWindowOptions window
     }
 
     /// <summary>The input ended: everything held is decided now.</summary>
-    public IReadOnlyList<Notice> Finish(DateTimeOffset clock) => Counted(_planner.Flush(clock));
+    public IReadOnlyList<Notice> Finish() => Counted(_planner.Flush());
 
     private List<Notice> Counted(IReadOnlyList<Notice> notices)
     {

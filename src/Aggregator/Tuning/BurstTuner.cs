@@ -63,7 +63,7 @@ public static class BurstTuner
         digests.AddRange(stage.Next(batch, core.Clock).OfType<Digest>());
         var flushed = core.Flush();
         digests.AddRange(stage.Next(core.TakeAlerts(), flushed, core.Clock).OfType<Digest>());
-        digests.AddRange(stage.Finish(core.Clock).OfType<Digest>());
+        digests.AddRange(stage.Finish().OfType<Digest>());
         var summary = core.Summary();
         return Measure(window, digests, defaultChannel) with
         {

@@ -250,7 +250,7 @@ public sealed class CarrySweeper(
             {
                 var planner = new RollupPlanner(PlannerOptions(held), options.Window);
                 foreach (var h in held) planner.Offer(h.Digest);
-                notices = flushAll ? planner.Flush(now) : planner.Decide(now);
+                notices = flushAll ? planner.Flush() : planner.Decide(now);
             }
             else
             {

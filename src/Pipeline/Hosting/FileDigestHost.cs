@@ -56,7 +56,7 @@ internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirector
             .LastOrDefaultAsync()
             .ToTask(cancellationToken).ConfigureAwait(false);
         // The input ended: digests waiting for a roll-up decision are decided now.
-        await DeliverAsync(stage.Finish(core.Clock), cancellationToken).ConfigureAwait(false);
+        await DeliverAsync(stage.Finish(), cancellationToken).ConfigureAwait(false);
 
         if (reported > options.MaxRejectReports)
             await stderr.WriteLineAsync($"… {reported - options.MaxRejectReports} more rejected records not listed (see the summary's counts).").ConfigureAwait(false);

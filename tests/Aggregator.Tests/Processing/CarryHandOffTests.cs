@@ -80,4 +80,33 @@ public sealed class CarryHandOffTests
         Assert.True(summary.Balanced);
         Assert.Equal((30_000, 0), (summary.Digested, summary.CarriedOut));
     }
+
+    [Fact]
+    public async Task A_carried_burst_keeps_its_actors_shares_and_alert_ids_and_renders_the_same_digest()
+    {
+        const string account = "111122223333";
+        var person = Events.Role(account, "AWSReservedSSO_Admin_0123456789abcdef", "alice@example.com");
+        var root = Events.Root(account);
+        RawRecord Call(int second, string name, System.Text.Json.Nodes.JsonObject? identity = null) =>
+            new(Events.ApiCall(account: account, time: Events.T0.AddSeconds(second), eventName: name, eventId: $"e{second}", identity: identity).Utf8(),
+                new RecordOrigin("test", second)) { ArrivalTime = Events.T0.AddSeconds(second) };
+        RawRecord[] records = [Call(0, "CreateRole"), Call(5, "PutRolePolicy"), Call(8, "RunInstances", person), Call(9, "StopLogging", root)];
+
+        var whole = Core();
+        var batch = await whole.ProcessAsync(records, default);
+        Assert.Single(batch.Alerts);
+        var expected = Assert.Single(whole.Flush());
+
+        var first = Core();
+        await first.ProcessAsync(records, default);
+        var carry = AccountCarryCodec.Decode(AccountCarryCodec.Encode(Assert.Single(first.TakeAll())));
+        var next = Core();
+        next.Put(carry);
+        var actual = Assert.Single(next.Flush());
+
+        Assert.Equal(2, expected.Parts.Count); // the people's share (alice, root) and the deployer role's
+        Assert.Equal(expected.Parts.Select(p => (p.ActorKey, p.EventCount)), actual.Parts.Select(p => (p.ActorKey, p.EventCount)));
+        Assert.Equal(expected.AlertIds, actual.AlertIds);
+        Assert.Equal(Pipeline.Aggregator.Rendering.TextDigestRenderer.Render(expected), Pipeline.Aggregator.Rendering.TextDigestRenderer.Render(actual));
+    }
 }

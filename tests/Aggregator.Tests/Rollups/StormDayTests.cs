@@ -38,7 +38,7 @@ public sealed class StormDayTests(ITestOutputHelper output)
         foreach (var chunk in records.Chunk(batch))
             notices.AddRange(stage.Next(await core.ProcessAsync(chunk, default), core.Clock));
         notices.AddRange(stage.Next(core.TakeAlerts(), core.Flush(), core.Clock));
-        notices.AddRange(stage.Finish(core.Clock));
+        notices.AddRange(stage.Finish());
         return new Run(notices, core.Summary(), stage.Messages, stage.Rollups);
     }
 

@@ -16,8 +16,24 @@ public sealed class BurstTunerTests
     // Two bursts 10 minutes apart in one account, each of 3 events one minute apart.
     private static readonly RawRecord[] TwoBursts = [.. new[] { 0, 1, 2, 12, 13, 14 }.Select(m => Record(m))];
 
-    private static Task<TuneResult> Measure(IReadOnlyList<RawRecord> records, BurstWindowOptions window, IAccountDirectory? directory = null, IMuteRules? mutes = null) =>
-        BurstTuner.MeasureAsync(records, window, directory ?? FileAccountDirectory.Empty, mutes, default);
+    // The bursts here come from one role: roll-ups (on by default) would hold their digests for a decision. These tests
+    // are about the burst window, so roll-ups are off unless a test says otherwise.
+    private static Task<TuneResult> Measure(IReadOnlyList<RawRecord> records, BurstWindowOptions window, IAccountDirectory? directory = null, IMuteRules? mutes = null,
+        Pipeline.Aggregator.Rollups.RollupOptions? rollup = null) =>
+        BurstTuner.MeasureAsync(records, window, directory ?? FileAccountDirectory.Empty, mutes, default, rollup: rollup ?? new() { MinAccounts = 0 });
+
+    [Fact]
+    public async Task A_digest_waiting_for_a_roll_up_decision_counts_its_wait_in_the_delay()
+    {
+        var window = new BurstWindowOptions { Gap = TimeSpan.FromMinutes(2) };
+        var rollup = new Pipeline.Aggregator.Rollups.RollupOptions();
+        var held = await Measure(TwoBursts, window, rollup: rollup);
+
+        // The role's share may be the same change in other accounts: its digest waits a roll-up window more.
+        Assert.Equal(TimeSpan.FromMinutes(9) + rollup.Window, held.DelayMedian);
+        Assert.Equal(2, held.Messages); // in one account, no roll-up: each digest is posted
+        Assert.Equal(0, held.Rollups);
+    }
 
     [Fact]
     public async Task A_longer_gap_gives_fewer_later_digests()

@@ -170,7 +170,7 @@ public sealed class RollupsAcrossShardsOnDynaliteTests(DynaliteFixture dynalite)
         var file = new List<Notice>();
         file.AddRange(stage.Next(await core.ProcessAsync(records, default), core.Clock));
         file.AddRange(stage.Next(core.TakeAlerts(), core.Flush(BurstCloseReason.EndOfInput), core.Clock));
-        file.AddRange(stage.Finish(core.Clock));
+        file.AddRange(stage.Finish());
 
         Assert.Equal(Assert.Single(file.OfType<Rollup>()).RollupId, Assert.Single(deployed.OfType<Rollup>()).RollupId);
         Assert.Equal(file.Select(n => (n.NoticeId, n.Posted)).Order(), deployed.Select(n => (n.NoticeId, n.Posted)).Order());

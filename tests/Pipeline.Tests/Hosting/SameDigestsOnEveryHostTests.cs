@@ -18,7 +18,7 @@ namespace Pipeline.Tests.Hosting;
 /// <summary>
 /// One core, every host: the demo organisation's records (rejects, duplicates, muted calls, risky bursts) through
 /// `pipeline digest`, `pipeline demo`, `pipeline tune`, `pipeline run` on a real Kinesis API and the function's window
-/// handler give the same digests. The demo's events are dated days before they are put into kinesalite here, so
+/// handler give the same digests, roll-ups and alerts. The demo's events are dated days before they are put into kinesalite here, so
 /// every host runs with a lateness of ten years: all events count at their own times, as in a replay (the time-model
 /// tests cover the lateness itself). Only when digests closed may differ: a replay's clock is its events' times, the
 /// live hosts' the records' arrival.
@@ -41,13 +41,17 @@ public sealed class SameDigestsOnEveryHostTests(KinesaliteFixture kinesalite) : 
         // The same digests, in any order: live hosts post each when it closes on their clock (arrival times).
         var expected = Digests(digest).Order(StringComparer.Ordinal).ToList();
         Assert.True(expected.Count >= 5, "the demo has several bursts");
+        Assert.Contains(expected, n => n.StartsWith("{\"type\":\"rollup\"", StringComparison.Ordinal)); // and the StackSet roll-up
+        Assert.Contains(expected, n => n.StartsWith("{\"type\":\"alert\"", StringComparison.Ordinal));
 
         // demo: the same records, built into the program with the same names and mute rules.
         Assert.Equal(expected, Digests(await Json(["demo", "--lateness", Lateness, "-f", "json"])).Order(StringComparer.Ordinal));
 
         // tune: one setting, the defaults; it counts what the core closed.
         var tune = Lines((await Run(["tune", "-i", Events, "--accounts", Accounts, "--mute", Mutes, "--gaps", "2m", "--max-windows", "15m", "--latenesses", Lateness, "-f", "json"])).Stdout);
-        Assert.Equal(expected.Count, Assert.Single(tune).GetProperty("digests").GetInt32());
+        var tuned = Assert.Single(tune);
+        Assert.Equal(expected.Count(n => n.StartsWith("{\"type\":\"digest\"", StringComparison.Ordinal)), tuned.GetProperty("digests").GetInt32());
+        Assert.Equal(digest[^1].GetProperty("messages").GetInt64(), tuned.GetProperty("messages").GetInt64());
 
         // the function: the same records in batches of one shard's window, its state carried from call to call.
         Assert.Equal(expected, (await FunctionDigestsAsync(batchSize: 7)).Order(StringComparer.Ordinal));
@@ -96,26 +100,30 @@ public sealed class SameDigestsOnEveryHostTests(KinesaliteFixture kinesalite) : 
         }
         // The input ends: the sweeper closes what the window carried, as `run --until-idle` does.
         await new CarrySweeper(core, accounts, carries, ledger, sink, log, time, MuteRuleSet.Load(Mutes)).SweepAsync("end", flushAll: true, default);
-        return [.. sink.Posted.Select(Normalized)];
+        return [.. sink.Notices.Select(Normalized)];
     }
 
-    /// <summary>A digest's JSON without when it closed (processing time: event times in a replay, arrival times live).</summary>
-    private static string Normalized(Digest digest)
+    /// <summary>
+    /// A notice's JSON without the processing times in it (when a burst or a roll-up closed, when a digest was released,
+    /// when an alert was raised): event times in a replay, arrival and wall-clock times live.
+    /// </summary>
+    private static string Normalized(Pipeline.Aggregator.Notices.Notice notice)
     {
         using var buffer = new MemoryStream();
-        DigestJson.WriteDigest(buffer, digest);
+        DigestJson.Write(buffer, notice);
         return Normalized(JsonDocument.Parse(buffer.ToArray()).RootElement);
     }
 
-    private static string Normalized(JsonElement digest)
+    private static string Normalized(JsonElement notice)
     {
-        var node = JsonNode.Parse(digest.GetRawText())!.AsObject();
-        node.Remove("closedAt");
+        var node = JsonNode.Parse(notice.GetRawText())!.AsObject();
+        foreach (var processingTime in new[] { "closedAt", "heldUntil", "raisedAt" }) node.Remove(processingTime);
         return node.ToJsonString();
     }
 
+    /// <summary>Every digest, roll-up and alert of a run, normalized.</summary>
     private static List<string> Digests(List<JsonElement> lines) =>
-        [.. lines.Where(l => l.GetProperty("type").GetString() == "digest").Select(Normalized)];
+        [.. lines.Where(l => l.GetProperty("type").GetString() is "digest" or "rollup" or "alert").Select(Normalized)];
 
     private static async Task<List<JsonElement>> Json(string[] args)
     {

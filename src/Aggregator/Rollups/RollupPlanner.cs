@@ -28,6 +28,8 @@ public sealed class RollupPlanner
     private readonly RollupOptions _options;
     private readonly BurstWindowOptions _window;
     private readonly List<Candidate> _candidates = [];
+    // The candidates of each actor, so a share is compared only with its own actor's changes.
+    private readonly Dictionary<string, List<Candidate>> _byActor = new(StringComparer.Ordinal);
     private readonly List<Held> _held = [];
     private long _offered;
 
@@ -56,9 +58,14 @@ public sealed class RollupPlanner
         {
             if (part.ActorKey is not { } actor) continue;
             var calls = part.EventNames.Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
-            var candidate = _candidates.FirstOrDefault(c =>
-                c.ActorKey == actor && c.Admits(part, _options) && Similarity(c.Calls, calls) >= _options.MinSimilarity);
-            if (candidate is null) _candidates.Add(candidate = new Candidate(actor, calls, part.FirstEventTime, part.LastEventTime));
+            if (!_byActor.TryGetValue(actor, out var ofActor)) _byActor[actor] = ofActor = [];
+            var candidate = ofActor.FirstOrDefault(c => c.Admits(part, _options) && Similarity(c.Calls, calls) >= _options.MinSimilarity);
+            if (candidate is null)
+            {
+                candidate = new Candidate(actor, calls, part.FirstEventTime, part.LastEventTime);
+                _candidates.Add(candidate);
+                ofActor.Add(candidate);
+            }
             candidate.Add(held, part);
         }
         _held.Add(held);
@@ -76,7 +83,8 @@ public sealed class RollupPlanner
 
     private IReadOnlyList<Notice> Release(Func<Candidate, bool> done)
     {
-        if (_held.Count == 0) return [];
+        // Most calls (one per batch) find nothing done: no need to walk the groups then.
+        if (_held.Count == 0 || !_candidates.Any(done)) return [];
         List<Notice>? output = null;
         // Groups: candidates linked through a digest that has shares in both. Decided whole, or not at all.
         foreach (var group in Groups())
@@ -101,7 +109,13 @@ public sealed class RollupPlanner
                 (output ??= []).Add(Mark(held, rolled) with { HeldUntil = released });
                 _held.Remove(held);
             }
-            foreach (var candidate in group.Candidates) _candidates.Remove(candidate);
+            foreach (var candidate in group.Candidates)
+            {
+                _candidates.Remove(candidate);
+                var ofActor = _byActor[candidate.ActorKey];
+                ofActor.Remove(candidate);
+                if (ofActor.Count == 0) _byActor.Remove(candidate.ActorKey);
+            }
         }
         return output ?? (IReadOnlyList<Notice>)[];
     }

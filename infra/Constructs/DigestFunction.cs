@@ -44,7 +44,7 @@ internal sealed record DigestFunctionProps
     // Roll-ups and immediate alerts (issue 13).
     /// <summary>Accounts for one roll-up (0: off).</summary>
     public required int RollupMinAccounts { get; init; }
-    /// <summary>How long a burst with an automated actor waits for the same change elsewhere.</summary>
+    /// <summary>How far apart, on the events' own times, the same change may be in two accounts and still be one roll-up.</summary>
     public required int RollupWindowSeconds { get; init; }
     /// <summary>critical, high or off.</summary>
     public required string AlertSeverity { get; init; }

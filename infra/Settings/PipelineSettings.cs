@@ -105,7 +105,7 @@ internal sealed record PipelineSettings
     /// <summary><c>rollupMinAccounts</c>: accounts that must show the same automated change for one roll-up message. Default 3; 0 turns roll-ups off; otherwise 2–100000.</summary>
     public int RollupMinAccounts { get; init; } = 3;
 
-    /// <summary><c>rollupWindowSeconds</c>: how long a closed burst with an automated actor waits for the same change in other accounts. Default 180 (1–3600).</summary>
+    /// <summary><c>rollupWindowSeconds</c>: how far apart, on the events' own times, the same change may be in two accounts and still be one roll-up. Default 180 (1–3600).</summary>
     public int RollupWindowSeconds { get; init; } = 180;
 
     /// <summary><c>alertSeverity</c>: risky events at or above it are posted at once: "critical" (default), "high" or "off".</summary>

@@ -56,7 +56,7 @@ public static class FunctionEnvironment
     // Roll-ups and immediate alerts (issue 13).
     /// <summary>Accounts that must show the same automated change for one roll-up (default 3; 0 turns roll-ups off).</summary>
     public const string RollupMinAccounts = "ROLLUP_MIN_ACCOUNTS";
-    /// <summary>How long a closed burst with an automated actor waits for the same change elsewhere: seconds (180) or a duration (3m).</summary>
+    /// <summary>How far apart, on the events' own times, the same change may be in two accounts and still be one roll-up: seconds (180) or a duration (3m).</summary>
     public const string RollupWindow = "ROLLUP_WINDOW";
     /// <summary>Risky events at or above this severity are posted at once: critical (default), high, or off.</summary>
     public const string AlertSeverity = "ALERT_SEVERITY";

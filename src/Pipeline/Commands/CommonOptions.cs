@@ -92,7 +92,7 @@ internal static class CommonOptions
 
     public static Option<string> RollupWindow() => new("--rollup-window")
     {
-        Description = "How long a closed burst with an automated actor waits for the same change in other accounts (each account that joins waits again); it delays those digests that much.",
+        Description = "How far apart (on the events' own times) the same change may be in two accounts and still be one roll-up; digests with an automated actor wait about this long more before they are posted.",
         DefaultValueFactory = _ => Duration.Format(new RollupOptions().Window),
     };
 

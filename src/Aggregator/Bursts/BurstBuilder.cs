@@ -69,10 +69,6 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt) : Chan
         }
     }
 
-    /// <summary>The earliest and latest time shown of the burst's events, of every lane.</summary>
-    public DateTimeOffset BurstFirstEventTime => Lanes.Values.Aggregate(FirstEventTime, (t, l) => l.FirstEventTime < t ? l.FirstEventTime : t);
-    public DateTimeOffset BurstLastEventTime => Lanes.Values.Aggregate(LastEventTime, (t, l) => l.LastEventTime > t ? l.LastEventTime : t);
-
     /// <summary>
     /// Counts one event, windowed at <paramref name="at"/>. The digest's time range shows the events' own times, except a
     /// skewed one's, which would stretch it to a date that never happened: that one counts at its arrival.

@@ -43,9 +43,6 @@ public sealed class RollupPlanner
     /// <summary>Digests waiting for a decision.</summary>
     public int HeldCount => _held.Count;
 
-    /// <summary>The held digests, in the order they were offered (for a host that must hand them on).</summary>
-    public IReadOnlyList<Digest> HeldDigests => [.. _held.Select(h => h.Digest)];
-
     /// <summary>
     /// Takes a closed digest. False: it has no automated actor's share (or roll-ups are off); post it now. True: it is
     /// held until <see cref="Decide"/> releases it.

@@ -1,5 +1,3 @@
-using System.IO.Hashing;
-using System.Text;
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Aggregator.Notices;
 using Pipeline.Enricher.Model;
@@ -28,9 +26,5 @@ public sealed record Alert : Notice
     public override string NoticeId => AlertId;
     public override string Kind => "alert";
 
-    internal static string AlertIdFor(string account, string eventId)
-    {
-        var hash = XxHash128.Hash(Encoding.UTF8.GetBytes($"alert|{account}|{eventId}"));
-        return Convert.ToHexStringLower(hash);
-    }
+    internal static string AlertIdFor(string account, string eventId) => NoticeIds.Of($"alert|{account}|{eventId}");
 }

@@ -1,5 +1,4 @@
-using System.IO.Hashing;
-using System.Text;
+using Pipeline.Aggregator.Notices;
 using Pipeline.Aggregator.Risk;
 using Pipeline.Aggregator.Rollups;
 using Pipeline.Enricher.Model;
@@ -162,9 +161,5 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt) : Chan
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
     /// <summary>Same account and same first event → same id, across retries and hosts.</summary>
-    internal static string DigestIdFor(string account, string firstEventId)
-    {
-        var hash = XxHash128.Hash(Encoding.UTF8.GetBytes($"{account}|{firstEventId}"));
-        return Convert.ToHexStringLower(hash);
-    }
+    internal static string DigestIdFor(string account, string firstEventId) => NoticeIds.Of($"{account}|{firstEventId}");
 }

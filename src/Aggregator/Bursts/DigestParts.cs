@@ -64,7 +64,8 @@ public static class DigestParts
         };
     }
 
-    private static IReadOnlyList<KeyValuePair<string, int>> Sum(IReadOnlyList<Digest> parts, Func<Digest, IReadOnlyList<KeyValuePair<string, int>>> counts)
+    /// <summary>One count list of several parts added up, ranked as a burst ranks them.</summary>
+    internal static IReadOnlyList<KeyValuePair<string, int>> Sum(IReadOnlyList<Digest> parts, Func<Digest, IReadOnlyList<KeyValuePair<string, int>>> counts)
     {
         if (parts.Count == 1) return counts(parts[0]);
         var sum = new Dictionary<string, int>(StringComparer.Ordinal);

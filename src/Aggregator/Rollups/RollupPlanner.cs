@@ -1,5 +1,3 @@
-using System.IO.Hashing;
-using System.Text;
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Aggregator.Notices;
 
@@ -183,19 +181,11 @@ public sealed class RollupPlanner
     }
 
     /// <summary>Same actor and same member digests → same id, whichever host or retry decides it.</summary>
-    internal static string RollupIdFor(string actorKey, IEnumerable<string> digestIds)
-    {
-        var text = actorKey + "|" + string.Join(",", digestIds.Order(StringComparer.Ordinal));
-        return Convert.ToHexStringLower(XxHash128.Hash(Encoding.UTF8.GetBytes("rollup|" + text)));
-    }
+    internal static string RollupIdFor(string actorKey, IEnumerable<string> digestIds) =>
+        NoticeIds.Of("rollup|" + actorKey + "|" + string.Join(",", digestIds.Order(StringComparer.Ordinal)));
 
-    private static IReadOnlyList<KeyValuePair<string, int>> Sum(List<Digest> parts, Func<Digest, IReadOnlyList<KeyValuePair<string, int>>> counts)
-    {
-        var sum = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var part in parts)
-            foreach (var (key, n) in counts(part)) sum[key] = sum.GetValueOrDefault(key) + n;
-        return ChangeCounts.Ranked(sum);
-    }
+    private static IReadOnlyList<KeyValuePair<string, int>> Sum(List<Digest> parts, Func<Digest, IReadOnlyList<KeyValuePair<string, int>>> counts) =>
+        DigestParts.Sum(parts, counts);
 
     /// <summary>
     /// Shared names over the names of the smaller call set (the overlap coefficient): an account where the change

@@ -49,16 +49,16 @@ public static class AccountFile
                 var where = $"{name} Accounts[{index++}]";
                 try
                 {
-                    var id = item.Str("Id");
-                    var accountName = item.Str("Name");
+                    var id = Str(item, "Id");
+                    var accountName = Str(item, "Name");
                     if (Validate(id, accountName) is { } problem) { errors.Add(new AccountRowError(where, problem)); continue; }
                     accounts.Add(new AccountInfo(id!, accountName!.Trim())
                     {
                         // "Status" is the field AWS retired in 2026; older exports still carry it.
-                        State = item.Str("State") ?? item.Str("Status"),
-                        Environment = item.Str("Environment"),
-                        Owner = item.Str("Owner"),
-                        SlackChannel = item.Str("SlackChannel"),
+                        State = Str(item, "State") ?? Str(item, "Status"),
+                        Environment = Str(item, "Environment"),
+                        Owner = Str(item, "Owner"),
+                        SlackChannel = Str(item, "SlackChannel"),
                     });
                 }
                 catch (InvalidOperationException e) // an unpaired surrogate escape ("\ud800") in one of the row's strings
@@ -129,4 +129,17 @@ public static class AccountFile
         cells.Add(cell.ToString());
         return cells;
     }
+
+    /// <summary>A row's field as text: a string as itself, a number as written, a boolean as true/false; anything else null.</summary>
+    private static string? Str(JsonElement row, string name) =>
+        row.ValueKind == JsonValueKind.Object && row.TryGetProperty(name, out var value)
+            ? value.ValueKind switch
+            {
+                JsonValueKind.String => value.GetString(),
+                JsonValueKind.Number => value.GetRawText(),
+                JsonValueKind.True => "true",
+                JsonValueKind.False => "false",
+                _ => null,
+            }
+            : null;
 }

@@ -13,17 +13,28 @@ public static class EnvelopeBuilder
     /// <summary>The shape of one JSON object, decided from the fields only that shape has.</summary>
     public enum Shape { Envelope, CloudTrailRecord, GuardDutyFinding, SecurityHubFinding, Unknown }
 
-    public static Shape Detect(JsonElement root) =>
-        root.ValueKind == JsonValueKind.Object ? Detect(RecordFields.Scan(root)) : Shape.Unknown;
-
-    /// <summary>The shape of an object whose top-level properties are <paramref name="f"/> (from <see cref="RecordFields.Scan"/>).</summary>
-    internal static Shape Detect(in RecordFields f)
+    /// <summary>The shape of a parsed JSON value (what the benchmark's generator asks); anything but an object is <see cref="Shape.Unknown"/>.</summary>
+    public static Shape Detect(JsonElement root)
     {
-        static bool Has(JsonElement field) => RecordFields.Has(field);
-        if (Has(f.DetailType)) return Shape.Envelope;
-        if (Has(f.EventName) || (Has(f.EventSource) && Has(f.EventVersion))) return Shape.CloudTrailRecord;
-        if (Has(f.AwsAccountId) && (Has(f.SchemaVersionUpper) || Has(f.ProductArn))) return Shape.SecurityHubFinding;
-        if (Has(f.AccountId) && Has(f.SchemaVersion) && Has(f.Severity)) return Shape.GuardDutyFinding;
+        if (root.ValueKind != JsonValueKind.Object) return Shape.Unknown;
+        bool Has(string name) => root.TryGetProperty(name, out _);
+        return Detect(Has("detail-type"), Has("eventName"), Has("eventSource"), Has("eventVersion"), Has("AwsAccountId"),
+            Has("SchemaVersion"), Has("ProductArn"), Has("accountId"), Has("schemaVersion"), Has("severity"));
+    }
+
+    /// <summary>The shape of an object whose top-level properties are <paramref name="f"/> (from <see cref="RecordScanner"/>).</summary>
+    internal static Shape Detect(in RecordFields f) => Detect(f.DetailType.Present, f.EventName.Present, f.EventSource.Present,
+        f.EventVersion.Present, f.AwsAccountId.Present, f.SchemaVersionUpper.Present, f.ProductArn.Present, f.AccountId.Present,
+        f.SchemaVersion.Present, f.Severity.Present);
+
+    /// <summary>Decided from which properties are present, whatever their values: only that shape has them.</summary>
+    private static Shape Detect(bool detailType, bool eventName, bool eventSource, bool eventVersion, bool awsAccountId,
+        bool schemaVersionUpper, bool productArn, bool accountId, bool schemaVersion, bool severity)
+    {
+        if (detailType) return Shape.Envelope;
+        if (eventName || (eventSource && eventVersion)) return Shape.CloudTrailRecord;
+        if (awsAccountId && (schemaVersionUpper || productArn)) return Shape.SecurityHubFinding;
+        if (accountId && schemaVersion && severity) return Shape.GuardDutyFinding;
         return Shape.Unknown;
     }
 
@@ -33,46 +44,42 @@ public static class EnvelopeBuilder
     /// </summary>
     public sealed record Fields(string? Id, string? DetailType, string? Source, string? Account, string? Time, string? Region);
 
-    /// <summary>Where a finding keeps what its envelope needs, and what EventBridge calls it: the two services differ only in names.</summary>
-    private sealed record FindingNames(string DetailType, string Source, string Id, string Account, string UpdatedAt, string CreatedAt, string Region, string? RegionArn);
-
-    private static readonly FindingNames GuardDutyNames = new("GuardDuty Finding", "aws.guardduty", "id", "accountId", "updatedAt", "createdAt", "region", RegionArn: null);
-
-    // A Security Hub finding may name its region only in its product ARN.
-    private static readonly FindingNames SecurityHubNames = new("Security Hub Findings - Imported", "aws.securityhub", "Id", "AwsAccountId", "UpdatedAt", "CreatedAt", "Region", RegionArn: "ProductArn");
-
     /// <summary>
-    /// Reads the envelope fields of a non-envelope shape from <paramref name="record"/>.
+    /// Reads the envelope fields of a non-envelope shape from the scanned record <paramref name="f"/> (in <paramref name="json"/>).
     /// Returns false (with a reason) when the record lacks what an envelope must have.
     /// </summary>
-    public static bool TryDescribe(Shape shape, JsonElement record, out Fields? fields, out string? reason) =>
-        TryDescribe(shape, record, RecordFields.Scan(record), out fields, out reason);
-
-    /// <summary>As above, with the record's top-level properties already scanned into <paramref name="f"/>.</summary>
-    internal static bool TryDescribe(Shape shape, JsonElement record, in RecordFields f, out Fields? fields, out string? reason)
+    internal static bool TryDescribe(Shape shape, ReadOnlySpan<byte> json, in RecordFields f, out Fields? fields, out string? reason)
     {
         string? id, detailType, source, account, time, region;
         var cache = StringCache.Shared;
         switch (shape)
         {
             case Shape.CloudTrailRecord:
-                id = f.EventId.Text();
-                detailType = CloudTrailDetailType(f.EventType.Text(cache));
-                source = SourceFromEventSource(f.EventSource.Text(cache));
+                id = f.EventId.Text(json);
+                detailType = CloudTrailDetailType(f.EventType.Text(json, cache));
+                source = SourceFromEventSource(f.EventSource.Text(json, cache));
                 // recipientAccountId is the account the event happened in; older or hand-made records may only carry userIdentity.accountId.
-                account = f.RecipientAccountId.Text(cache) ?? f.UserIdentity.AsObject().Str("accountId");
+                account = f.RecipientAccountId.Text(json, cache) ?? f.Identity.AccountId.Text(json);
                 // Records that went through a log pipeline may carry only its timestamp (Logstash, Panther).
-                time = f.EventTime.Text() ?? f.AtTimestamp.Text() ?? f.PEventTime.Text();
-                region = f.AwsRegion.Text(cache);
+                time = f.EventTime.Text(json) ?? f.AtTimestamp.Text(json) ?? f.PEventTime.Text(json);
+                region = f.AwsRegion.Text(json, cache);
                 break;
-            case Shape.GuardDutyFinding or Shape.SecurityHubFinding:
-                var names = shape == Shape.GuardDutyFinding ? GuardDutyNames : SecurityHubNames;
-                id = record.Str(names.Id);
-                detailType = names.DetailType;
-                source = names.Source;
-                account = record.Str(names.Account);
-                time = record.Str(names.UpdatedAt) ?? record.Str(names.CreatedAt);
-                region = record.Str(names.Region) ?? (names.RegionArn is null ? null : RegionFromArn(record.Str(names.RegionArn)));
+            case Shape.GuardDutyFinding:
+                id = f.Id.Text(json);
+                detailType = "GuardDuty Finding";
+                source = "aws.guardduty";
+                account = f.AccountId.Text(json);
+                time = f.UpdatedAt.Text(json) ?? f.CreatedAt.Text(json);
+                region = f.Region.Text(json);
+                break;
+            case Shape.SecurityHubFinding:
+                id = f.IdUpper.Text(json);
+                detailType = "Security Hub Findings - Imported";
+                source = "aws.securityhub";
+                account = f.AwsAccountId.Text(json);
+                time = f.UpdatedAtUpper.Text(json) ?? f.CreatedAtUpper.Text(json);
+                // A Security Hub finding may name its region only in its product ARN.
+                region = f.RegionUpper.Text(json) ?? RegionFromArn(f.ProductArn.Text(json));
                 break;
             default:
                 fields = null;
@@ -85,17 +92,6 @@ public static class EnvelopeBuilder
         if (time is null) { reason = $"{Describe(shape)} has no time"; return false; }
         fields = new Fields(id, detailType, source ?? "unknown", account, time, region ?? "unknown");
         reason = null;
-        return true;
-    }
-
-    /// <summary>
-    /// Writes the envelope for a non-envelope shape with <paramref name="record"/> as its <c>detail</c>.
-    /// Returns false (with a reason) when the record lacks what an envelope must have.
-    /// </summary>
-    public static bool TryWrap(Shape shape, JsonElement record, ReadOnlySpan<byte> recordBytes, IBufferWriter<byte> output, out string? reason)
-    {
-        if (!TryDescribe(shape, record, out var fields, out reason)) return false;
-        Write(fields!, recordBytes, output);
         return true;
     }
 

@@ -7,21 +7,19 @@ using Pipeline.Enricher.Model;
 namespace Pipeline.Enricher.Parsing;
 
 /// <summary>
-/// A parsed event and the document it came from (kept alive for mute patterns; dispose it). A bare record
-/// (CloudTrail log file entry, finding) gets its EventBridge envelope only when <see cref="Envelope"/> is
-/// first read: only mute rules and re-publishing need it, and building it costs a second parse.
+/// A parsed event and the bytes it came from. The event as it travels on the bus, a JSON document, is only built when
+/// <see cref="Envelope"/> is first read: only mute rules and re-publishing need it, and the digests never do. A bare
+/// record (CloudTrail log file entry, finding) then gets the envelope EventBridge would give it. Dispose it.
 /// </summary>
 public sealed class ParsedEvent : IDisposable
 {
-    private readonly JsonDocument _document;
     private readonly ReadOnlyMemory<byte> _data;
     private readonly EnvelopeBuilder.Fields? _bareRecordFields;
-    private JsonDocument? _builtEnvelope;
+    private JsonDocument? _envelope;
 
-    internal ParsedEvent(OrgEvent evt, JsonDocument document, ReadOnlyMemory<byte> data, EnvelopeBuilder.Fields? bareRecordFields)
+    internal ParsedEvent(OrgEvent evt, ReadOnlyMemory<byte> data, EnvelopeBuilder.Fields? bareRecordFields)
     {
         Event = evt;
-        _document = document;
         _data = data;
         _bareRecordFields = bareRecordFields;
     }
@@ -33,43 +31,66 @@ public sealed class ParsedEvent : IDisposable
     {
         get
         {
-            if (_bareRecordFields is null) return _document.RootElement;
-            if (_builtEnvelope is null)
+            if (_envelope is null)
             {
-                var buffer = new ArrayBufferWriter<byte>(_data.Length + 256);
-                EnvelopeBuilder.Write(_bareRecordFields, _data.Span, buffer);
-                _builtEnvelope = JsonDocument.Parse(buffer.WrittenMemory, EventParser.WrappedOptions);
+                // The bytes were read (and validated) as JSON by the parser already: this parse cannot fail.
+                if (_bareRecordFields is null)
+                {
+                    _envelope = JsonDocument.Parse(_data, EventParser.DocumentOptions);
+                }
+                else
+                {
+                    var buffer = new ArrayBufferWriter<byte>(_data.Length + 256);
+                    EnvelopeBuilder.Write(_bareRecordFields, _data.Span, buffer);
+                    _envelope = JsonDocument.Parse(buffer.WrittenMemory, EventParser.WrappedOptions);
+                }
             }
-            return _builtEnvelope.RootElement;
+            return _envelope.RootElement;
         }
     }
 
-    public void Dispose()
-    {
-        _document.Dispose();
-        _builtEnvelope?.Dispose();
-    }
+    public void Dispose() => _envelope?.Dispose();
 }
 
 /// <summary>
 /// Turns the bytes of one record into an <see cref="OrgEvent"/>, or into a reason it cannot be one.
 /// Never throws for bad input: every malformed record must be reported, never crash the batch.
 /// </summary>
+/// <remarks>
+/// One forward pass of a <see cref="Utf8JsonReader"/> over the record (<see cref="RecordScanner"/>) locates the fields a
+/// digest reads and skips the rest; no document is built. Only the located values become strings, and those that repeat
+/// from event to event (names, regions, sources, identities) come from <see cref="StringCache"/>. The skipped parts are
+/// still validated by the reader, so a record that is not JSON is rejected whichever part of it is broken.
+/// </remarks>
 public static class EventParser
 {
-    internal static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 256 };
+    /// <summary>A record is read at most this deep.</summary>
+    internal const int MaxDepth = 256;
+
+    internal static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = MaxDepth };
 
     // A CloudTrail record is parsed at most this deep, and then once more inside its one-level envelope.
-    internal static readonly JsonDocumentOptions WrappedOptions = new() { MaxDepth = DocumentOptions.MaxDepth + 1 };
+    internal static readonly JsonDocumentOptions WrappedOptions = new() { MaxDepth = MaxDepth + 1 };
+
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = MaxDepth };
 
     public static bool TryParse(ReadOnlyMemory<byte> data, out ParsedEvent? parsed, out string? reason)
     {
         parsed = null;
         data = JsonTextRepair.Repair(data);
-        JsonDocument doc;
+        var json = data.Span;
+        // Two sets of fields, the record's own and its detail's: large structs, kept on the stack.
+        RecordFields top = default, detail = default;
+        JsonTokenType rootKind;
         try
         {
-            doc = JsonDocument.Parse(data, DocumentOptions);
+            var reader = new Utf8JsonReader(json, ReaderOptions);
+            if (!reader.Read()) throw new JsonException("The input does not contain any JSON tokens.");
+            rootKind = reader.TokenType;
+            if (rootKind == JsonTokenType.StartObject) RecordScanner.Scan(ref reader, ref top, ref detail, topLevel: true);
+            else reader.Skip();
+            // Anything after the value (a second value, stray text) makes the record not JSON, as it does for a DOM parse.
+            if (reader.Read()) throw new JsonException($"'{(char)json[(int)reader.TokenStartIndex]}' is invalid after a single JSON value.");
         }
         catch (JsonException e)
         {
@@ -82,16 +103,12 @@ public static class EventParser
             return false;
         }
 
-        var root = doc.RootElement;
-        // Every top-level field the parser reads, found in one pass (see RecordFields).
-        var top = RecordFields.Scan(root);
-        var shape = root.ValueKind == JsonValueKind.Object ? EnvelopeBuilder.Detect(top) : EnvelopeBuilder.Shape.Unknown;
+        var shape = rootKind == JsonTokenType.StartObject ? EnvelopeBuilder.Detect(top) : EnvelopeBuilder.Shape.Unknown;
         if (shape == EnvelopeBuilder.Shape.Unknown)
         {
-            reason = root.ValueKind == JsonValueKind.Object
+            reason = rootKind == JsonTokenType.StartObject
                 ? "not an EventBridge event, a CloudTrail record or a finding (no detail-type, no eventName)"
-                : $"expected a JSON object, got {root.ValueKind.ToString().ToLowerInvariant()}";
-            doc.Dispose();
+                : $"expected a JSON object, got {KindName(rootKind)}";
             return false;
         }
 
@@ -99,38 +116,31 @@ public static class EventParser
         {
             // A bare record is read through the fields its envelope would have, without writing the envelope.
             EnvelopeBuilder.Fields? bare = null;
-            if (shape != EnvelopeBuilder.Shape.Envelope && !EnvelopeBuilder.TryDescribe(shape, root, top, out bare, out reason))
-            {
-                doc.Dispose();
+            if (shape != EnvelopeBuilder.Shape.Envelope && !EnvelopeBuilder.TryDescribe(shape, json, top, out bare, out reason))
                 return false;
-            }
             var cache = StringCache.Shared;
             var envelope = bare ?? new EnvelopeBuilder.Fields(
-                top.Id.Text(), top.DetailType.Text(cache), top.Source.Text(cache), top.Account.Text(cache), top.Time.Text(), top.Region.Text(cache));
+                top.Id.Text(json), top.DetailType.Text(json, cache), top.Source.Text(json, cache), top.Account.Text(json, cache),
+                top.Time.Text(json), top.Region.Text(json, cache));
             bool ok = bare is null
-                ? TryRead(envelope, top.Detail.AsObject(), detailFields: null, data.Span, out var evt, out reason)
-                : TryRead(envelope, root, top, data.Span, out evt, out reason);
-            if (!ok)
-            {
-                doc.Dispose();
-                return false;
-            }
-            parsed = new ParsedEvent(evt!, doc, data, bare);
+                ? TryRead(envelope, json, detail, top.Detail.IsObject, isBareRecord: false, out var evt, out reason)
+                : TryRead(envelope, json, top, detailIsObject: true, isBareRecord: true, out evt, out reason);
+            if (!ok) return false;
+            parsed = new ParsedEvent(evt!, data, bare);
             return true;
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException or JsonException)
         {
-            doc.Dispose();
             reason = "unreadable event: " + FirstLine(e.Message);
             return false;
         }
     }
 
     /// <summary>
-    /// Validates the envelope fields and reads the detail. <paramref name="detailFields"/> are the detail's
-    /// scanned properties when the caller has them (a bare record is its own detail), else null.
+    /// Validates the envelope fields and reads the detail, scanned into <paramref name="detail"/> (for a bare record, the
+    /// record itself). <paramref name="detailIsObject"/>: the detail is a JSON object (a detail of another kind has no fields).
     /// </summary>
-    private static bool TryRead(EnvelopeBuilder.Fields envelope, JsonElement detail, RecordFields? detailFields, ReadOnlySpan<byte> raw, out OrgEvent? evt, out string? reason)
+    private static bool TryRead(EnvelopeBuilder.Fields envelope, ReadOnlySpan<byte> json, in RecordFields detail, bool detailIsObject, bool isBareRecord, out OrgEvent? evt, out string? reason)
     {
         evt = null;
         var account = envelope.Account;
@@ -156,34 +166,40 @@ public static class EventParser
         if (string.IsNullOrEmpty(source)) { reason = "event has no source"; return false; }
 
         CloudTrailDetail? cloudTrail = null;
-        string? detailRegion;
-        if (IsCloudTrail(detailType) && detail.ValueKind == JsonValueKind.Object)
+        string? detailRegion = null;
+        if (IsCloudTrail(detailType) && detailIsObject)
         {
-            var fields = detailFields ?? RecordFields.Scan(detail);
             // A bare record's envelope id is its eventID, already read: no second copy of the string.
-            var eventId = detailFields is null ? fields.EventId.Text() : envelope.Id;
-            cloudTrail = CloudTrailReader.Read(fields, eventId);
-            detailRegion = envelope.Region is null ? fields.AwsRegion.Text(StringCache.Shared) : null;
+            var eventId = isBareRecord ? envelope.Id : detail.EventId.Text(json);
+            cloudTrail = CloudTrailReader.Read(json, detail, eventId);
         }
-        else
-        {
-            detailRegion = envelope.Region is null ? detail.Str("awsRegion", StringCache.Shared) : null;
-        }
+        if (envelope.Region is null && detailIsObject) detailRegion = detail.AwsRegion.Text(json, StringCache.Shared);
 
         evt = new OrgEvent
         {
-            Id = envelope.Id ?? cloudTrail?.EventId ?? ContentId(raw),
+            Id = envelope.Id ?? cloudTrail?.EventId ?? ContentId(json),
             Account = account,
             Region = envelope.Region ?? detailRegion ?? "unknown",
             Time = time,
             Source = source,
             DetailType = detailType,
             CloudTrail = cloudTrail,
-            Finding = cloudTrail is null ? FindingReader.Read(detailType, detail) : null,
+            Finding = cloudTrail is null ? FindingReader.Read(json, detailType, detail, detailIsObject) : null,
         };
         reason = null;
         return true;
     }
+
+    private static string KindName(JsonTokenType kind) => kind switch
+    {
+        JsonTokenType.StartArray => "array",
+        JsonTokenType.String => "string",
+        JsonTokenType.Number => "number",
+        JsonTokenType.True => "true",
+        JsonTokenType.False => "false",
+        JsonTokenType.Null => "null",
+        _ => kind.ToString().ToLowerInvariant(),
+    };
 
     internal static bool IsAccountId(string account)
     {

@@ -1,7 +1,5 @@
 using System.IO.Hashing;
-using System.Runtime.InteropServices;
 using System.Text;
-using System.Text.Json;
 
 namespace Pipeline.Enricher.Parsing;
 
@@ -57,15 +55,4 @@ internal sealed class StringCache
         return Get(utf8);
     }
 
-    /// <summary>
-    /// The same as <see cref="JsonElement.GetString"/> for a string value, through the cache when the value has
-    /// no escapes (an escaped value is decoded by the JSON reader as before).
-    /// </summary>
-    public string GetString(JsonElement value)
-    {
-        // The raw value of a string includes its quotes.
-        var raw = JsonMarshal.GetRawUtf8Value(value);
-        var inner = raw[1..^1];
-        return inner.Contains((byte)'\\') ? value.GetString()! : Get(inner);
-    }
 }

@@ -1,9 +1,10 @@
+using Pipeline.Enricher.Parsing;
 using System.Text.Json;
 
-namespace Pipeline.Enricher.Parsing;
+namespace Pipeline.Enricher.Tests.Parsing.Reference;
 
 /// <summary>Tolerant accessors: real events carry nulls, numbers where strings were expected, and missing objects.</summary>
-internal static class Json
+internal static class DomJson
 {
     public static string? Str(this JsonElement element, string name, StringCache? cache = null) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) ? value.Text(cache) : null;
@@ -25,7 +26,7 @@ internal static class Json
     /// </summary>
     public static string? Text(this JsonElement value, StringCache? cache = null) => value.ValueKind switch
     {
-        JsonValueKind.String => cache is null ? value.GetString() : cache.GetString(value),
+        JsonValueKind.String => value.GetString(),
         JsonValueKind.Number => value.GetRawText(),
         JsonValueKind.True => "true",
         JsonValueKind.False => "false",

@@ -1,0 +1,257 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Pipeline.Enricher.Parsing;
+
+/// <summary>
+/// What a CloudTrail record's <c>requestParameters</c> tell a digest: the resource the call names, the address ranges it
+/// opens, and whether a policy in it grants to everyone. One walk over the object's bytes (located by
+/// <see cref="RecordScanner"/>), done once the event's name is known.
+/// </summary>
+internal static class RequestReader
+{
+    /// <summary>
+    /// Request parameters that name the thing a call acts on, most specific first. The first one present (with a
+    /// string, or an array whose first item is one) becomes the event's target, shown next to risky events.
+    /// </summary>
+    private static readonly byte[][] TargetKeys =
+    [
+        .. new[]
+        {
+            "bucketName", "roleName", "userName", "groupName", "policyArn", "policyName", "groupId", "trailName",
+            "keyId", "functionName", "instanceId", "dBInstanceIdentifier", "secretId", "topicArn", "queueUrl",
+            "clusterName", "repositoryName", "detectorId", "stackName", "snapshotId", "imageId", "vpcId",
+            "accountId", "name", "Name",
+        }.Select(Encoding.UTF8.GetBytes),
+    ];
+
+    /// <summary>Ingress ranges are looked for this deep in the request, and at most this many are kept (more only in one object).</summary>
+    private const int RangeDepth = 8, MaxRanges = 16;
+
+    /// <summary>Policies are looked for this deep (a policy passed as a JSON string counts one level more).</summary>
+    private const int PolicyDepth = 10;
+
+    // The request was read once already (and validated) inside the record, at most this deep.
+    private static readonly JsonReaderOptions Options = new() { MaxDepth = EventParser.MaxDepth };
+
+    /// <summary>What one request says.</summary>
+    public readonly record struct Facts(string? Target, List<string>? Ranges, bool GrantsToEveryone);
+
+    /// <param name="request">The bytes of the <c>requestParameters</c> object.</param>
+    /// <param name="lookForPolicies">Whether the call is one that may carry a resource policy (only those are searched for a grant).</param>
+    public static Facts Read(ReadOnlySpan<byte> request, bool lookForPolicies, StringCache cache)
+    {
+        var reader = new Utf8JsonReader(request, Options);
+        reader.Read();
+        var walk = new Walk(request, lookForPolicies);
+        Span<Candidate> candidates = stackalloc Candidate[TargetKeys.Length];
+        candidates.Clear();
+        JsonValueRef instancesSet = default;
+
+        // The request object itself: depth 0 of both searches; its properties are also where the target keys are.
+        var here = walk.Enter(depth: 0, ranges: true, policies: lookForPolicies);
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = RecordScanner.Name(ref reader);
+            int key = TargetKeyIndex(name);
+            bool isInstancesSet = key < 0 && name.SequenceEqual("instancesSet"u8);
+            var flags = walk.PropertyFlags(name, here);
+            reader.Read();
+            int start = (int)reader.TokenStartIndex;
+            var value = walk.Property(ref reader, flags, here, depth: 0);
+            if (key >= 0) candidates[key] = new Candidate(value.Kind, value.First, value.Count, value.Self);
+            else if (isInstancesSet) instancesSet = new JsonValueRef(value.Kind, start, (int)reader.BytesConsumed - start, false);
+        }
+
+        return new Facts(Target(request, candidates, instancesSet, cache), walk.Ranges(cache), walk.Grants);
+    }
+
+    private static string? Target(ReadOnlySpan<byte> request, ReadOnlySpan<Candidate> candidates, JsonValueRef instancesSet, StringCache cache)
+    {
+        foreach (var candidate in candidates)
+        {
+            if (candidate.Kind == JsonTokenType.String) return candidate.Self.Text(request, cache);
+            if (candidate.Kind == JsonTokenType.StartArray && candidate.Count > 0 && candidate.First.Kind == JsonTokenType.String)
+                return candidate.First.Text(request) + (candidate.Count > 1 ? $" (+{candidate.Count - 1})" : "");
+        }
+        return instancesSet.IsObject ? FirstInstance(instancesSet.Raw(request)) : null;
+    }
+
+    /// <summary>ec2 RunInstances-style: <c>{"instancesSet":{"items":[{"instanceId":"i-…"}]}}</c>: the first item's instance (or image).</summary>
+    private static string? FirstInstance(ReadOnlySpan<byte> instancesSet)
+    {
+        var reader = new Utf8JsonReader(instancesSet, Options);
+        reader.Read();
+        JsonValueRef instanceId = default, imageId = default;
+        bool found = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            bool isItems = RecordScanner.Name(ref reader).SequenceEqual("items"u8);
+            reader.Read();
+            if (!isItems || reader.TokenType != JsonTokenType.StartArray)
+            {
+                if (isItems) found = false;
+                reader.Skip();
+                continue;
+            }
+            // The last "items" wins; only its first element counts.
+            found = false;
+            instanceId = imageId = default;
+            if (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                found = true;
+                if (reader.TokenType == JsonTokenType.StartObject)
+                {
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        var name = RecordScanner.Name(ref reader);
+                        reader.Read();
+                        if (name.SequenceEqual("instanceId"u8)) instanceId = JsonValueRef.At(ref reader);
+                        else if (name.SequenceEqual("imageId"u8)) imageId = JsonValueRef.At(ref reader);
+                        reader.Skip();
+                    }
+                }
+                else
+                {
+                    reader.Skip();
+                }
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray) reader.Skip();
+            }
+        }
+        return found ? instanceId.Text(instancesSet) ?? imageId.Text(instancesSet) : null;
+    }
+
+    private static int TargetKeyIndex(ReadOnlySpan<byte> name)
+    {
+        for (int i = 0; i < TargetKeys.Length; i++)
+            if (name.SequenceEqual(TargetKeys[i])) return i;
+        return -1;
+    }
+
+    /// <summary>The last value of one target key: its kind, and for an array its first item and length.</summary>
+    private readonly record struct Candidate(JsonTokenType Kind, JsonValueRef First, int Count, JsonValueRef Self);
+
+    /// <summary>What one value held, as the searches need it from their parent.</summary>
+    private readonly record struct Seen(JsonTokenType Kind, JsonValueRef Self, JsonValueRef First, int Count, bool Everyone);
+
+    /// <summary>Whether a search reaches one object, decided when it is entered.</summary>
+    private readonly record struct Reach(bool Ranges, bool Policies, int Depth);
+
+    /// <summary>What a property's name means to the searches in its object.</summary>
+    private readonly record struct PropertyFlag(bool IsRange, bool IsPrincipal, bool IsAws);
+
+    /// <summary>
+    /// The two recursive searches of a request, done in the one walk: ingress ranges (<c>cidrIp</c>, <c>cidrIpv6</c>,
+    /// <c>cidrBlock</c> … as string values, down to depth 8, at most 16) and a grant to everyone (<c>"Principal":"*"</c>,
+    /// <c>{"AWS":"*"}</c>, in nested JSON or in a policy passed as a JSON string, down to depth 10).
+    /// </summary>
+    private ref struct Walk(ReadOnlySpan<byte> json, bool lookForPolicies)
+    {
+        private readonly ReadOnlySpan<byte> _json = json;
+        private readonly bool _lookForPolicies = lookForPolicies;
+        private List<JsonValueRef>? _ranges;
+
+        public bool Grants { get; private set; }
+
+        public readonly List<string>? Ranges(StringCache cache)
+        {
+            if (_ranges is null) return null;
+            var texts = new List<string>(_ranges.Count);
+            foreach (var range in _ranges) texts.Add(range.Text(_json, cache)!);
+            return texts;
+        }
+
+        /// <summary>The searches that reach an object or array at <paramref name="depth"/> whose parent they reached.</summary>
+        public readonly Reach Enter(int depth, bool ranges, bool policies) =>
+            new(ranges && depth <= RangeDepth && (_ranges?.Count ?? 0) < MaxRanges, policies && depth <= PolicyDepth, depth);
+
+        public readonly PropertyFlag PropertyFlags(ReadOnlySpan<byte> name, Reach here) => new(
+            here.Ranges && IsRangeName(name),
+            here.Policies && (name.SequenceEqual("Principal"u8) || name.SequenceEqual("principal"u8)),
+            name.SequenceEqual("AWS"u8));
+
+        /// <summary>Reads one property's value in an object the searches reached as <paramref name="here"/>.</summary>
+        public Seen Property(ref Utf8JsonReader reader, PropertyFlag flags, Reach here, int depth)
+        {
+            if (flags.IsRange && reader.TokenType == JsonTokenType.String)
+            {
+                (_ranges ??= []).Add(JsonValueRef.At(ref reader));
+                // A range's value is not searched for ranges again, but it is for a policy.
+                return Value(ref reader, depth + 1, ranges: false, here.Policies);
+            }
+            var seen = Value(ref reader, depth + 1, here.Ranges, here.Policies);
+            if (flags.IsPrincipal && seen.Everyone) Grants = true;
+            return seen;
+        }
+
+        /// <summary>Reads the value the reader stands on, at <paramref name="depth"/>, searching it as far as the searches reach.</summary>
+        public Seen Value(ref Utf8JsonReader reader, int depth, bool ranges, bool policies)
+        {
+            var self = JsonValueRef.At(ref reader);
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartObject:
+                {
+                    var here = Enter(depth, ranges, policies);
+                    bool everyone = false;
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        var flags = PropertyFlags(RecordScanner.Name(ref reader), here);
+                        reader.Read();
+                        var seen = Property(ref reader, flags, here, depth);
+                        if (flags.IsAws) everyone = seen.Everyone; // {"AWS": …}: the last one counts
+                    }
+                    return new Seen(JsonTokenType.StartObject, self, default, 0, everyone);
+                }
+                case JsonTokenType.StartArray:
+                {
+                    var here = Enter(depth, ranges, policies);
+                    bool everyone = false;
+                    int count = 0;
+                    JsonValueRef first = default;
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        if (count++ == 0) first = JsonValueRef.At(ref reader);
+                        everyone |= Value(ref reader, depth + 1, here.Ranges, here.Policies).Everyone;
+                    }
+                    return new Seen(JsonTokenType.StartArray, self, first, count, everyone);
+                }
+                case JsonTokenType.String:
+                {
+                    bool star = self.Escaped ? self.Text(_json) == "*" : reader.ValueSpan.SequenceEqual("*"u8);
+                    if (policies && depth <= PolicyDepth && _lookForPolicies && PolicyStringGrants(self.Text(_json)!, depth)) Grants = true;
+                    return new Seen(JsonTokenType.String, self, default, 0, star);
+                }
+                default:
+                    return new Seen(reader.TokenType, self, default, 0, false);
+            }
+        }
+
+        /// <summary>SQS, SNS and KMS pass the policy as a JSON string: it is read as JSON, one level deeper.</summary>
+        private static bool PolicyStringGrants(string text, int depth)
+        {
+            if (text.Length < 10 || !text.Contains("rincipal", StringComparison.Ordinal)) return false;
+            // Only an object, an array or a (double-encoded) string can hold a principal.
+            if (text.AsSpan().TrimStart() is not ['{' or '[' or '"', ..]) return false;
+            try
+            {
+                var bytes = Encoding.UTF8.GetBytes(text);
+                var reader = new Utf8JsonReader(bytes);
+                reader.Read();
+                var inner = new Walk(bytes, lookForPolicies: true);
+                inner.Value(ref reader, depth + 1, ranges: false, policies: true);
+                // A policy string with anything after its value is not JSON: nothing in it counts.
+                if (reader.Read()) return false;
+                return inner.Grants;
+            }
+            catch (JsonException)
+            {
+                return false;
+            }
+        }
+
+        private static bool IsRangeName(ReadOnlySpan<byte> name) =>
+            name.SequenceEqual("cidrIp"u8) || name.SequenceEqual("cidrIpv6"u8) || name.SequenceEqual("cidrBlock"u8) ||
+            name.SequenceEqual("CidrIp"u8) || name.SequenceEqual("CidrIpv6"u8) || name.SequenceEqual("ipv6CidrBlock"u8);
+    }
+}

@@ -129,11 +129,11 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
     {
         var stages = new (string Name, string What, Func<long> Run)[]
         {
-            ("read", "RecordReader: lines as records", () => RecordReader.ReadFiles([file]).LongCount()),
+            ("read", "RecordReader: lines as records", () => RecordReader.ReadFiles([file], transient: true).LongCount()),
             ("+parse", "… + EventParser.TryParse (envelope for bare records)", () =>
             {
                 long n = 0;
-                foreach (var record in RecordReader.ReadFiles([file]))
+                foreach (var record in RecordReader.ReadFiles([file], transient: true))
                 {
                     if (EventParser.TryParse(record.Data, out var parsed, out _)) parsed!.Dispose();
                     n++;
@@ -144,7 +144,7 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
             {
                 var enricher = new Enricher.Enrichment.Enricher(new EnricherOptions(), WarmDirectory);
                 long n = 0;
-                foreach (var record in RecordReader.ReadFiles([file]))
+                foreach (var record in RecordReader.ReadFiles([file], transient: true))
                 {
                     enricher.Classify(record);
                     n++;
@@ -170,11 +170,11 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
     private static long RunWithoutRx(string file)
     {
         var core = NewCore();
-        var batch = new List<RawRecord>(100);
+        var batch = new List<ClassifiedRecord>(100);
         long n = 0;
-        foreach (var record in RecordReader.ReadFiles([file]))
+        foreach (var record in RecordReader.ReadFiles([file], transient: true))
         {
-            batch.Add(record);
+            batch.Add(core.Classify(record));
             n++;
             if (batch.Count == 100) Process();
         }
@@ -238,7 +238,7 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
 
     /// <summary>What `pipeline digest --format json` runs over one file: the records pushed through the core's Rx adapter, JSON digests discarded.</summary>
     private static RunSummary RunPipeline(string file, CancellationToken cancellationToken) =>
-        RunPipeline(RecordReader.ReadFiles([file]), cancellationToken);
+        RunPipeline(RecordReader.ReadFiles([file], transient: true), cancellationToken);
 
     internal static RunSummary RunPipeline(IEnumerable<RawRecord> records, CancellationToken cancellationToken)
     {
@@ -385,7 +385,7 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
             using var sampler = new MemorySampler();
             var replicator = new EventReplicator(corpus.Lines);
             var clock = Stopwatch.StartNew();
-            var summary = RunPipeline(RecordReader.ReadStream(replicator.OpenStream(events), "generated"), cancellationToken);
+            var summary = RunPipeline(RecordReader.ReadStream(replicator.OpenStream(events), "generated", transient: true), cancellationToken);
             clock.Stop();
             sampler.Stop();
             log.WriteLine($"  memory run of {events:N0} events: {clock.Elapsed.TotalSeconds:N1} s, peak heap {sampler.PeakHeap / 1e6:N0} MB");

@@ -36,6 +36,9 @@ public sealed record CoreBatch(IReadOnlyList<EnrichmentOutcome> Outcomes, IReadO
     public IReadOnlyList<Alert> Alerts { get; init; } = [];
 }
 
+/// <summary>A record after parse, dedupe and mute (<see cref="DigestCore.Classify"/>), with the arrival time the burst clock needs.</summary>
+public readonly record struct ClassifiedRecord(EnrichmentOutcome Outcome, DateTimeOffset? ArrivalTime);
+
 /// <summary>What <see cref="DigestCore.TakeAll(int)"/> hands on, and what it had to close or forget to fit the store's items.</summary>
 public sealed record CarryHandOff(IReadOnlyList<AccountCarry> Carries, IReadOnlyList<Digest> ClosedEarly, long DedupeIdsDropped);
 
@@ -86,10 +89,36 @@ public sealed class DigestCore
     /// Runs a batch of records through the core. Account names are looked up <see cref="EnricherOptions.NamingBatchSize"/>
     /// events at a time (one request each); a failing directory leaves events with their ids alone, never fails the batch.
     /// </summary>
-    public async ValueTask<CoreBatch> ProcessAsync(IReadOnlyList<RawRecord> records, CancellationToken cancellationToken)
+    public ValueTask<CoreBatch> ProcessAsync(IReadOnlyList<RawRecord> records, CancellationToken cancellationToken)
+    {
+        if (records.Count == 0) return ValueTask.FromResult(CoreBatch.Empty);
+        var classified = new ClassifiedRecord[records.Count];
+        for (int i = 0; i < records.Count; i++) classified[i] = Classify(records[i]);
+        return ProcessAsync(classified, cancellationToken);
+    }
+
+    /// <summary>
+    /// The first half of <see cref="ProcessAsync(IReadOnlyList{RawRecord}, CancellationToken)"/> for one record: parse, dedupe
+    /// and mute it, in arrival order. The outcome no longer needs the record's bytes, so a reader may reuse them for the next
+    /// record (what the Rx adapter does with a file). Hand the results on, in order, to <see cref="ProcessAsync(IReadOnlyList{ClassifiedRecord}, CancellationToken)"/>.
+    /// </summary>
+    public ClassifiedRecord Classify(RawRecord record) => new(_enricher.Classify(record), record.ArrivalTime);
+
+    /// <summary>The second half: names a batch of classified records' accounts, then windows them into bursts.</summary>
+    public async ValueTask<CoreBatch> ProcessAsync(IReadOnlyList<ClassifiedRecord> records, CancellationToken cancellationToken)
     {
         if (records.Count == 0) return CoreBatch.Empty;
-        var outcomes = await _enricher.EnrichAsync(records, cancellationToken).ConfigureAwait(false);
+        // One naming request per NamingBatchSize events, as the directory's batch reads allow.
+        int size = Options.Enricher.NamingBatchSize;
+        var outcomes = new List<EnrichmentOutcome>(records.Count);
+        var chunk = new List<EnrichmentOutcome>(Math.Min(size, records.Count));
+        for (int start = 0; start < records.Count; start += size)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            chunk.Clear();
+            for (int i = start; i < Math.Min(records.Count, start + size); i++) chunk.Add(records[i].Outcome);
+            outcomes.AddRange(await _enricher.AttachNamesAsync(chunk, cancellationToken).ConfigureAwait(false));
+        }
         List<Digest>? digests = null;
         for (int i = 0; i < outcomes.Count; i++)
         {

@@ -32,7 +32,9 @@ public static class DigestCoreObservable
     {
         int batchSize = core.Options.Enricher.NamingBatchSize;
         var tick = idleTick ?? TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerSecond, core.Options.Window.Gap.Ticks / 4));
-        var batches = records.Buffer(idleClock is null ? batchSize : 1);
+        // Each record is classified (parsed, deduplicated, muted) as it arrives, so its bytes are not needed after: a file
+        // reader may hand out slices of one reused buffer (RecordReader's transient mode) and nothing is copied per line.
+        var batches = records.Select(core.Classify).Buffer(idleClock is null ? batchSize : 1);
 
         return Observable.Create<CoreBatch>(observer =>
         {
@@ -57,7 +59,7 @@ public static class DigestCoreObservable
                     lock (gate)
                     {
                         heardSinceTick = true;
-                        observer.OnNext(core.ProcessAsync((IReadOnlyList<RawRecord>)batch, CancellationToken.None).AsTask().GetAwaiter().GetResult());
+                        observer.OnNext(core.ProcessAsync((IReadOnlyList<ClassifiedRecord>)batch, CancellationToken.None).AsTask().GetAwaiter().GetResult());
                     }
                 },
                 error =>

@@ -38,8 +38,10 @@ internal static class CloudTrailReader
     private static UserIdentity ReadIdentity(ReadOnlySpan<byte> json, in RecordFields fields, StringCache cache)
     {
         if (!fields.UserIdentity.IsObject) return UserIdentity.Unknown;
+        var bytes = fields.UserIdentity.Raw(json);
+        if (IdentityCache.Shared.TryGet(bytes, out var known)) return known;
         ref readonly var identity = ref fields.Identity;
-        return new UserIdentity
+        var read = new UserIdentity
         {
             Type = identity.Type.Text(json, cache),
             Arn = identity.Arn.Text(json, cache),
@@ -54,6 +56,8 @@ internal static class CloudTrailReader
             SessionIssuerUserName = identity.IssuerUserName.Text(json, cache),
             MfaAuthenticated = identity.MfaAuthenticated.Bool(json),
         };
+        IdentityCache.Shared.Add(bytes, read);
+        return read;
     }
 
     private static RiskFacts ReadFacts(ReadOnlySpan<byte> json, in RecordFields fields, RequestReader.Facts request, StringCache cache)

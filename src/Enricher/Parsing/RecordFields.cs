@@ -14,7 +14,9 @@ internal struct RecordFields
     public JsonValueRef Id, DetailType, Source, Account, Time, Region, Detail;
     // CloudTrail record
     public JsonValueRef EventName, EventSource, EventVersion, EventId, EventType, EventTime, AwsRegion, RecipientAccountId,
-        UserIdentity, SourceIpAddress, UserAgent, ErrorCode, ErrorMessage, ReadOnly, SharedEventId, AdditionalEventData, ResponseElements;
+        SourceIpAddress, UserAgent, ErrorCode, ErrorMessage, ReadOnly, SharedEventId, AdditionalEventData, ResponseElements;
+    /// <summary>The whole <c>userIdentity</c> value (its extent; its fields are in <see cref="Identity"/>).</summary>
+    public JsonValueRef UserIdentity;
     /// <summary>The whole <c>requestParameters</c> object (its extent): read after the pass, once the event's name is known.</summary>
     public JsonValueRef RequestParameters;
     /// <summary><c>additionalEventData.MFAUsed</c> and <c>responseElements.ConsoleLogin</c> of a console sign-in.</summary>

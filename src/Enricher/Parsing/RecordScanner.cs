@@ -99,10 +99,12 @@ internal static class RecordScanner
                 case 12:
                     if (name.SequenceEqual("userIdentity"u8))
                     {
-                        f.UserIdentity = JsonValueRef.At(ref reader);
+                        var at = JsonValueRef.At(ref reader);
                         f.Identity = default;
                         if (reader.TokenType == JsonTokenType.StartObject) ScanIdentity(ref reader, ref f.Identity);
                         else reader.Skip();
+                        // Its whole extent: the same identity's bytes, seen again, give the same UserIdentity (IdentityCache).
+                        f.UserIdentity = at with { Length = (int)reader.BytesConsumed - at.Start };
                     }
                     else if (name.SequenceEqual("eventVersion"u8)) f.EventVersion = Take(ref reader);
                     else if (name.SequenceEqual("errorMessage"u8)) f.ErrorMessage = Take(ref reader);

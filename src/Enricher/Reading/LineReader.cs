@@ -1,7 +1,11 @@
 namespace Pipeline.Enricher.Reading;
 
-/// <summary>Splits a byte stream on '\n' without decoding it; each line is its own array (records outlive the read buffer).</summary>
-internal sealed class LineReader(Stream stream)
+/// <summary>
+/// Splits a byte stream on '\n' without decoding it. Each line is its own array (records outlive the read buffer), or,
+/// when <paramref name="transient"/>, a slice of the read buffer that is valid only until the next line is read: no copy
+/// and no allocation per line, for a consumer that is done with each line before it asks for the next.
+/// </summary>
+internal sealed class LineReader(Stream stream, bool transient = false)
 {
     private byte[] _buffer = new byte[64 * 1024];
     private int _start;
@@ -37,7 +41,7 @@ internal sealed class LineReader(Stream stream)
     private ReadOnlyMemory<byte> Copy(int from, int to)
     {
         if (to > from && _buffer[to - 1] == (byte)'\r') to--;
-        return _buffer.AsSpan(from, to - from).ToArray();
+        return transient ? _buffer.AsMemory(from, to - from) : _buffer.AsSpan(from, to - from).ToArray();
     }
 
     private void Fill()

@@ -42,21 +42,26 @@ public static class RecordReader
         files.Contains(StdinPath) ? null : files.Sum(f => new FileInfo(f).Length);
 
     /// <summary>Reads all records of <paramref name="files"/>; <paramref name="progress"/> hears the bytes consumed so far.</summary>
-    public static IEnumerable<RawRecord> ReadFiles(IReadOnlyList<string> files, IProgress<long>? progress = null)
+    /// <param name="transient">
+    /// Each record's bytes are valid only until the next record is read (no copy per line): for a consumer that handles every
+    /// record before it asks for the next, as the core's Rx adapter does (it classifies each record as it arrives). A consumer
+    /// that keeps records (a list, a buffer) must leave this off.
+    /// </param>
+    public static IEnumerable<RawRecord> ReadFiles(IReadOnlyList<string> files, IProgress<long>? progress = null, bool transient = false)
     {
         long done = 0;
         foreach (var file in files)
         {
             var offset = done;
             var fileProgress = progress is null ? null : new OffsetProgress(progress, offset);
-            foreach (var record in ReadFile(file, fileProgress))
+            foreach (var record in ReadFile(file, fileProgress, transient))
                 yield return record;
             if (file != StdinPath) done += new FileInfo(file).Length;
             progress?.Report(done);
         }
     }
 
-    public static IEnumerable<RawRecord> ReadFile(string file, IProgress<long>? progress = null)
+    public static IEnumerable<RawRecord> ReadFile(string file, IProgress<long>? progress = null, bool transient = false)
     {
         Stream raw;
         try
@@ -70,7 +75,7 @@ public static class RecordReader
 
         var name = file == StdinPath ? "stdin" : file;
         using var counting = new CountingStream(raw, progress);
-        var records = file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? ReadGzip(counting, name) : ReadStream(counting, name);
+        var records = file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? ReadGzip(counting, name, transient) : ReadStream(counting, name, transient);
         foreach (var record in records)
             yield return record;
     }
@@ -79,19 +84,20 @@ public static class RecordReader
     /// Reads a gzip-compressed stream. A damaged or cut-off file (a partial S3 download) yields the records
     /// before the damage, then one rejected record saying why the rest could not be read: the run goes on.
     /// </summary>
-    internal static IEnumerable<RawRecord> ReadGzip(Stream compressed, string name)
+    internal static IEnumerable<RawRecord> ReadGzip(Stream compressed, string name, bool transient = false)
     {
         using var stream = new DamageStoppingStream(new GZipStream(compressed, CompressionMode.Decompress));
-        foreach (var record in ReadStream(stream, name))
+        foreach (var record in ReadStream(stream, name, transient))
             yield return record;
         if (stream.Damage is { } damage)
             yield return new RawRecord(ReadOnlyMemory<byte>.Empty, new RecordOrigin(name, 0), $"gzip file damaged: {damage} (after {stream.Position} decompressed bytes)");
     }
 
     /// <summary>Reads one stream: JSON Lines when its first line is a complete JSON value, otherwise one JSON document.</summary>
-    public static IEnumerable<RawRecord> ReadStream(Stream stream, string name)
+    /// <param name="transient">See <see cref="ReadFiles"/>: each record valid only until the next is read.</param>
+    public static IEnumerable<RawRecord> ReadStream(Stream stream, string name, bool transient = false)
     {
-        var lines = new LineReader(stream);
+        var lines = new LineReader(stream, transient);
         long lineNumber = 0;
         ReadOnlyMemory<byte>? first = null;
         while (lines.TryReadLine(out var line))

@@ -48,7 +48,7 @@ internal static class DemoCommand
             if (settings.Format == OutputFormat.Text)
                 Console.WriteLine($"Replaying {Events.Path} with names from {parse.GetValue(accountsTable) ?? Accounts.Path} and mute rules from {MuteRules.Path} (gap {Duration.Format(settings.Window.Gap)}, max window {Duration.Format(settings.Window.MaxWindow)}).\n");
             return await DigestCommand.RunAsync(settings, directory, mutes,
-                _ => RecordReader.ReadStream(new MemoryStream(Events.Read()), Events.Path), null, ct).ConfigureAwait(false);
+                _ => RecordReader.ReadStream(new MemoryStream(Events.Read()), Events.Path, transient: true), null, ct).ConfigureAwait(false);
         }));
         return command;
     }

@@ -56,7 +56,7 @@ internal static class DigestCommand
             var files = inputs.SelectMany(RecordReader.ExpandPath).ToList();
             var directory = names.Directory(parse);
             var mutes = CommonOptions.LoadMutes(parse.GetValue(mute));
-            return await RunAsync(settings, directory, mutes, progress => RecordReader.ReadFiles(files, progress), RecordReader.TotalBytes(files), ct).ConfigureAwait(false);
+            return await RunAsync(settings, directory, mutes, progress => RecordReader.ReadFiles(files, progress, transient: true), RecordReader.TotalBytes(files), ct).ConfigureAwait(false);
         }));
         return command;
     }

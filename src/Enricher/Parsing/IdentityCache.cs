@@ -1,0 +1,57 @@
+using System.IO.Hashing;
+using Pipeline.Enricher.Model;
+
+namespace Pipeline.Enricher.Parsing;
+
+/// <summary>
+/// Shares the <see cref="UserIdentity"/> of callers that act again and again (a pipeline's role session, a service, a
+/// person's console session): the same <c>userIdentity</c> bytes give the same instance, so reading it allocates
+/// nothing, and whatever a later stage derives from an identity once (its display name, its actor key) is derived once.
+/// <para>
+/// A fixed number of slots, each holding the last identity whose bytes hashed to it, compared byte for byte: many
+/// distinct identities only evict each other, the cache never grows. Slots are replaced with single reference writes
+/// of immutable entries, so concurrent readers need no lock (at worst an identity is built again).
+/// </para>
+/// </summary>
+internal sealed class IdentityCache
+{
+    /// <summary>Identities longer than this are rare and not worth keeping (the bytes are held as the key).</summary>
+    private const int MaxBytes = 2048;
+
+    private readonly Entry?[] _slots;
+    private readonly int _mask;
+
+    /// <param name="slots">A power of two.</param>
+    public IdentityCache(int slots = 1024)
+    {
+        if (slots <= 0 || (slots & (slots - 1)) != 0) throw new ArgumentOutOfRangeException(nameof(slots), "must be a power of two");
+        _slots = new Entry?[slots];
+        _mask = slots - 1;
+    }
+
+    /// <summary>The cache the parser uses (1,024 slots: at most ~2.5 MB, usually a few hundred KB).</summary>
+    public static IdentityCache Shared { get; } = new();
+
+    /// <summary>The identity whose JSON is <paramref name="utf8"/>, if it was read recently.</summary>
+    public bool TryGet(ReadOnlySpan<byte> utf8, out UserIdentity identity)
+    {
+        var cached = _slots[Slot(utf8)];
+        if (cached is not null && utf8.SequenceEqual(cached.Bytes))
+        {
+            identity = cached.Identity;
+            return true;
+        }
+        identity = null!;
+        return false;
+    }
+
+    /// <summary>Remembers <paramref name="identity"/> as the one read from <paramref name="utf8"/> (evicting whatever shared its slot).</summary>
+    public void Add(ReadOnlySpan<byte> utf8, UserIdentity identity)
+    {
+        if (utf8.Length <= MaxBytes) _slots[Slot(utf8)] = new Entry(utf8.ToArray(), identity);
+    }
+
+    private int Slot(ReadOnlySpan<byte> utf8) => (int)XxHash3.HashToUInt64(utf8) & _mask;
+
+    private sealed record Entry(byte[] Bytes, UserIdentity Identity);
+}

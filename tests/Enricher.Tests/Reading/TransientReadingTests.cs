@@ -1,0 +1,42 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Pipeline.Enricher.Reading;
+using Pipeline.TestSupport;
+
+namespace Pipeline.Enricher.Tests.Reading;
+
+/// <summary>
+/// Transient reading hands out slices of one reused buffer: while it is current, each record is exactly the record the
+/// copying reader gives, on every input shape (lines, CRLF, blank lines, a line longer than the buffer, documents).
+/// </summary>
+public sealed class TransientReadingTests
+{
+    public static TheoryData<string> Inputs()
+    {
+        var line = Events.ApiCall().Line();
+        var file = new JsonObject { ["Records"] = new JsonArray(Events.Detail(Events.ApiCall()), Events.Detail(Events.ApiCall())) };
+        var huge = Events.ApiCall();
+        huge["detail"]!["requestParameters"] = new JsonObject { ["policy"] = new string('x', 200_000) };
+        return
+        [
+            line + "\n" + line + "\n",
+            line + "\r\n\r\nnot json\r\n" + line,
+            line + "\n" + huge.Line() + "\n" + line + "\n",
+            file.ToJsonString() + "\n" + file.ToJsonString(),
+            file.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }),
+            "[" + line + "," + line + "]",
+        ];
+    }
+
+    [Theory]
+    [MemberData(nameof(Inputs))]
+    public void Each_transient_record_holds_the_copied_records_bytes_while_it_is_current(string input)
+    {
+        var bytes = Encoding.UTF8.GetBytes(input);
+        var copied = RecordReader.ReadStream(new MemoryStream(bytes), "t").Select(r => (r.Origin, Text: Encoding.UTF8.GetString(r.Data.Span))).ToList();
+        // Read each transient record's bytes before asking for the next: the contract of the mode.
+        var transient = RecordReader.ReadStream(new MemoryStream(bytes), "t", transient: true).Select(r => (r.Origin, Text: Encoding.UTF8.GetString(r.Data.Span))).ToList();
+        Assert.NotEmpty(copied);
+        Assert.Equal(copied, transient);
+    }
+}

@@ -42,7 +42,7 @@ public static class EnvelopeBuilder
     /// The envelope fields of an event. <see cref="TryDescribe"/> fills all but <see cref="Id"/>; read from an
     /// envelope in the input, any may be missing (null), and the parser says which.
     /// </summary>
-    public sealed record Fields(string? Id, string? DetailType, string? Source, string? Account, string? Time, string? Region);
+    public readonly record struct Fields(string? Id, string? DetailType, string? Source, string? Account, string? Time, string? Region);
 
     /// <summary>
     /// Reads the envelope fields of a non-envelope shape from the scanned record <paramref name="f"/> (in <paramref name="json"/>).

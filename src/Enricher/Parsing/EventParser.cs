@@ -41,7 +41,7 @@ public sealed class ParsedEvent : IDisposable
                 else
                 {
                     var buffer = new ArrayBufferWriter<byte>(_data.Length + 256);
-                    EnvelopeBuilder.Write(_bareRecordFields, _data.Span, buffer);
+                    EnvelopeBuilder.Write(_bareRecordFields.Value, _data.Span, buffer);
                     _envelope = JsonDocument.Parse(buffer.WrittenMemory, EventParser.WrappedOptions);
                 }
             }
@@ -119,12 +119,13 @@ public static class EventParser
             if (shape != EnvelopeBuilder.Shape.Envelope && !EnvelopeBuilder.TryDescribe(shape, json, top, out bare, out reason))
                 return false;
             var cache = StringCache.Shared;
+            // An envelope's time is read from its bytes: the text is only made for a message about a bad one.
             var envelope = bare ?? new EnvelopeBuilder.Fields(
                 top.Id.Text(json), top.DetailType.Text(json, cache), top.Source.Text(json, cache), top.Account.Text(json, cache),
-                top.Time.Text(json), top.Region.Text(json, cache));
+                Time: null, top.Region.Text(json, cache));
             bool ok = bare is null
-                ? TryRead(envelope, json, detail, top.Detail.IsObject, isBareRecord: false, out var evt, out reason)
-                : TryRead(envelope, json, top, detailIsObject: true, isBareRecord: true, out evt, out reason);
+                ? TryRead(envelope, top.Time, json, detail, top.Detail.IsObject, isBareRecord: false, out var evt, out reason)
+                : TryRead(envelope, default, json, top, detailIsObject: true, isBareRecord: true, out evt, out reason);
             if (!ok) return false;
             parsed = new ParsedEvent(evt!, data, bare);
             return true;
@@ -139,26 +140,16 @@ public static class EventParser
     /// <summary>
     /// Validates the envelope fields and reads the detail, scanned into <paramref name="detail"/> (for a bare record, the
     /// record itself). <paramref name="detailIsObject"/>: the detail is a JSON object (a detail of another kind has no fields).
+    /// The time is <paramref name="time"/>'s value when the envelope's <c>Time</c> is null (an envelope read from the input).
     /// </summary>
-    private static bool TryRead(EnvelopeBuilder.Fields envelope, ReadOnlySpan<byte> json, in RecordFields detail, bool detailIsObject, bool isBareRecord, out OrgEvent? evt, out string? reason)
+    private static bool TryRead(EnvelopeBuilder.Fields envelope, JsonValueRef time, ReadOnlySpan<byte> json, in RecordFields detail, bool detailIsObject, bool isBareRecord, out OrgEvent? evt, out string? reason)
     {
         evt = null;
         var account = envelope.Account;
         if (account is null) { reason = "event has no account"; return false; }
         if (!IsAccountId(account)) { reason = $"account id '{Truncate(account)}' is not 12 digits"; return false; }
 
-        var timeText = envelope.Time;
-        if (!EventTime.TryParse(timeText, out var time))
-        {
-            reason = timeText is null ? "event has no time" : $"time '{Truncate(timeText)}' is not a timestamp";
-            return false;
-        }
-        if (time < EventTime.Earliest || time > EventTime.Latest)
-        {
-            // The burst clock adds gaps and windows to event times: a year-9999 stamp would overflow it.
-            reason = $"time '{Truncate(timeText!)}' is out of range ({EventTime.Earliest.Year}–{EventTime.Latest.Year})";
-            return false;
-        }
+        if (!TryReadTime(envelope.Time, time, json, out var at, out reason)) return false;
 
         var detailType = envelope.DetailType;
         if (string.IsNullOrEmpty(detailType)) { reason = "event has an empty detail-type"; return false; }
@@ -180,13 +171,42 @@ public static class EventParser
             Id = envelope.Id ?? cloudTrail?.EventId ?? ContentId(json),
             Account = account,
             Region = envelope.Region ?? detailRegion ?? "unknown",
-            Time = time,
+            Time = at,
             Source = source,
             DetailType = detailType,
             CloudTrail = cloudTrail,
             Finding = cloudTrail is null ? FindingReader.Read(json, detailType, detail, detailIsObject) : null,
         };
         reason = null;
+        return true;
+    }
+
+    /// <summary>
+    /// The event's time, from <paramref name="text"/>, else from the bytes of <paramref name="value"/>: the usual AWS form is
+    /// read there without making a string. False with a reason when there is none, it is no timestamp, or out of range.
+    /// </summary>
+    private static bool TryReadTime(string? text, JsonValueRef value, ReadOnlySpan<byte> json, out DateTimeOffset time, out string? reason)
+    {
+        reason = null;
+        time = default;
+        bool parsed = text is null && value.Kind == JsonTokenType.String && !value.Escaped && EventTime.TryParseAwsFormat(value.Raw(json), out time);
+        if (!parsed)
+        {
+            text ??= value.Text(json);
+            parsed = EventTime.TryParse(text, out time);
+            if (!parsed)
+            {
+                reason = text is null ? "event has no time" : $"time '{Truncate(text)}' is not a timestamp";
+                return false;
+            }
+        }
+        if (time < EventTime.Earliest || time > EventTime.Latest)
+        {
+            // The burst clock adds gaps and windows to event times: a year-9999 stamp would overflow it.
+            text ??= value.Text(json);
+            reason = $"time '{Truncate(text!)}' is out of range ({EventTime.Earliest.Year}–{EventTime.Latest.Year})";
+            return false;
+        }
         return true;
     }
 

@@ -55,6 +55,16 @@ public static class EventTime
         return true;
     }
 
+    /// <summary><see cref="TryParseAwsFormat(ReadOnlySpan{char}, out DateTimeOffset)"/> on the UTF-8 bytes of a JSON string, without making a string.</summary>
+    internal static bool TryParseAwsFormat(ReadOnlySpan<byte> utf8, out DateTimeOffset time)
+    {
+        time = default;
+        if (utf8.Length is < 20 or > 64) return false;
+        Span<char> chars = stackalloc char[utf8.Length];
+        return System.Text.Ascii.ToUtf16(utf8, chars, out int written) == System.Buffers.OperationStatus.Done
+            && TryParseAwsFormat(chars[..written], out time);
+    }
+
     private static bool Digits(ReadOnlySpan<char> s, int start, int count, out int value)
     {
         value = 0;

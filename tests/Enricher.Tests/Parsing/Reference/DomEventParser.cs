@@ -38,7 +38,7 @@ internal sealed class DomParsedEvent : IDisposable
             if (_builtEnvelope is null)
             {
                 var buffer = new ArrayBufferWriter<byte>(_data.Length + 256);
-                EnvelopeBuilder.Write(_bareRecordFields, _data.Span, buffer);
+                EnvelopeBuilder.Write(_bareRecordFields.Value, _data.Span, buffer);
                 _builtEnvelope = JsonDocument.Parse(buffer.WrittenMemory, DomEventParser.WrappedOptions);
             }
             return _builtEnvelope.RootElement;

@@ -17,7 +17,7 @@ namespace Pipeline.Bench.Throughput;
 /// <summary>What one `pipeline bench` run measures, validated before anything is generated.</summary>
 internal sealed record BenchOptions
 {
-    public static readonly IReadOnlyList<string> Names = ["e2e", "stages", "mute", "dedupe", "memory"];
+    public static readonly IReadOnlyList<string> Names = ["e2e", "stages", "parse", "mute", "dedupe", "memory"];
 
     /// <summary>Events of the end-to-end run; the memory run compares a tenth of this with all of it.</summary>
     public long Events { get; init; } = 1_000_000;
@@ -50,6 +50,7 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
     {
         var results = new List<BenchResult>();
         if (options.Only.Contains("e2e") || options.Only.Contains("stages")) results.AddRange(EndToEnd(cancellationToken));
+        if (options.Only.Contains("parse")) results.AddRange(ParseOnly(cancellationToken));
         if (options.Only.Contains("mute")) results.AddRange(MuteRules(cancellationToken));
         if (options.Only.Contains("dedupe")) results.Add(DedupeMemory());
         if (options.Only.Contains("memory")) results.AddRange(PeakMemory(cancellationToken));
@@ -255,7 +256,55 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
     private static readonly FileAccountDirectory WarmDirectory = new(
         EventReplicator.AccountIds.Select((id, i) => new AccountInfo(id, $"account-{i:D3}") { Environment = i % 3 == 0 ? "prod" : "dev" }));
 
-    // ---- 2. mute rules -------------------------------------------------------------------------
+    // ---- 2. the parser alone -------------------------------------------------------------------
+
+    /// <summary>
+    /// <see cref="EventParser.TryParse"/> against <c>JsonDocument.Parse</c> over the same corpus lines, both in memory: the
+    /// parser's own cost, with no reading and no copying (the stage rows add those).
+    /// </summary>
+    private IEnumerable<BenchResult> ParseOnly(CancellationToken cancellationToken)
+    {
+        var minimum = TimeSpan.FromSeconds(options.Events >= 100_000 ? 2 : 0.2);
+        var lines = corpus.Lines;
+        int Dom() { foreach (var line in lines) ParseQuietly(line); return lines.Count; }
+        int Ours()
+        {
+            foreach (var line in lines)
+                if (EventParser.TryParse(line, out var parsed, out _)) parsed!.Dispose();
+            return lines.Count;
+        }
+        TimedLoop(Dom, TimeSpan.FromSeconds(0.2));
+        TimedLoop(Ours, TimeSpan.FromSeconds(0.2));
+        cancellationToken.ThrowIfCancellationRequested();
+        var dom = MeasureLoop(Dom, minimum);
+        var ours = MeasureLoop(Ours, minimum);
+        double bytesPerLine = corpus.Bytes / (double)lines.Count;
+        return
+        [
+            new("parse-baseline", $"JsonDocument.Parse of the {lines.Count:N0} corpus lines, in memory", dom.Events)
+            {
+                Seconds = dom.Seconds, Bytes = (long)(bytesPerLine * dom.Events), Ratio = 1.0, Note = dom.Allocations,
+            },
+            new("parse", "EventParser.TryParse of the same lines (one Utf8JsonReader pass, OrgEvent out)", ours.Events)
+            {
+                Seconds = ours.Seconds, Bytes = (long)(bytesPerLine * ours.Events),
+                Ratio = ours.Events / ours.Seconds / (dom.Events / dom.Seconds),
+                Target = "≥ 2 × baseline", TargetMet = ours.Events / ours.Seconds >= 2 * dom.Events / dom.Seconds,
+                Note = ours.Allocations,
+            },
+        ];
+    }
+
+    /// <summary><see cref="TimedLoop"/> with the bytes allocated per event.</summary>
+    private static (long Events, double Seconds, string Allocations) MeasureLoop(Func<int> pass, TimeSpan minimum)
+    {
+        long allocated = GC.GetTotalAllocatedBytes(precise: true);
+        var (events, seconds) = TimedLoop(pass, minimum);
+        double perEvent = (GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)events;
+        return (events, seconds, $"{perEvent:N0} bytes allocated/event");
+    }
+
+    // ---- 3. mute rules -------------------------------------------------------------------------
 
     private IEnumerable<BenchResult> MuteRules(CancellationToken cancellationToken)
     {
@@ -332,7 +381,7 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
         return (events, clock.Elapsed.TotalSeconds);
     }
 
-    // ---- 3. dedupe memory ----------------------------------------------------------------------
+    // ---- 4. dedupe memory ----------------------------------------------------------------------
 
     private BenchResult DedupeMemory()
     {
@@ -369,7 +418,7 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
         };
     }
 
-    // ---- 4. peak memory, small vs large --------------------------------------------------------
+    // ---- 5. peak memory, small vs large --------------------------------------------------------
 
     private IEnumerable<BenchResult> PeakMemory(CancellationToken cancellationToken)
     {

@@ -35,6 +35,23 @@ public sealed class BenchCommandTests
     }
 
     [Fact]
+    public async Task Bench_parse_compares_the_parser_with_a_DOM_parse_of_the_same_lines_in_memory()
+    {
+        var result = await PipelineProcess.RunProgramAsync("bench", ["-n", "200", "--only", "parse", "--corpus", DemoFolder, "--format", "json"]);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+
+        using var report = JsonDocument.Parse(result.Stdout);
+        var results = report.RootElement.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal(["parse-baseline", "parse"], results.Select(r => r.GetProperty("benchmark").GetString()));
+        Assert.Equal(1.0, results[0].GetProperty("ratioToBaseline").GetDouble());
+        var parse = results[1];
+        Assert.True(parse.GetProperty("count").GetInt64() > 0);
+        Assert.True(parse.GetProperty("ratioToBaseline").GetDouble() > 0);
+        Assert.Equal("≥ 2 × baseline", parse.GetProperty("target").GetString());
+        Assert.Contains("bytes allocated/event", parse.GetProperty("note").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Bench_text_prints_a_table_with_the_machine_and_the_command()
     {
         var result = await PipelineProcess.RunProgramAsync("bench", ["-n", "500", "--only", "dedupe", "--corpus", DemoFolder]);

@@ -113,7 +113,9 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt) : Chan
     /// </summary>
     public Digest ToDigest(BurstCloseReason reason, BurstWindowOptions options, DateTimeOffset clock)
     {
-        var header = new Digest
+        // The share of people (and of events with no actor) carries the account-level fields: it is the whole digest
+        // when there are no lanes, and the lanes' parts and the combined digest are copies of it with other counts.
+        var own = new Digest
         {
             ClosedAt = reason switch
             {
@@ -146,16 +148,31 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt) : Chan
             SkewedLatestTime = SkewedLatestTime,
             LateCount = LateCount,
             LateMaxDelay = LateMaxDelay,
-            AlertIds = [.. AlertIds],
+            AlertIds = AlertIds.Count == 0 ? [] : [.. AlertIds],
             ClosedBy = reason,
         };
-        var own = ToPart(header, actorKey: null);
+        own = ToPart(own, actorKey: null);
         if (Lanes.Count == 0) return own;
-        var parts = new List<Digest>(Lanes.Count + 1);
-        if (EventCount > 0) parts.Add(own);
-        foreach (var ((kind, name), lane) in Lanes.OrderBy(l => l.Key.Kind).ThenBy(l => l.Key.Name, StringComparer.Ordinal))
-            parts.Add(lane.ToPart(header, ChangeActor.Key(kind, name)));
-        return DigestParts.Combine(header, parts, options) with { Parts = parts };
+
+        // Lanes by kind, then by name: keys are distinct, so the order is total.
+        var lanes = new KeyValuePair<(ActorKind Kind, string Name), ChangeCounts>[Lanes.Count];
+        int n = 0;
+        foreach (var lane in Lanes) lanes[n++] = lane;
+        Array.Sort(lanes, LaneOrder.Instance);
+
+        var parts = new Digest[(EventCount > 0 ? 1 : 0) + lanes.Length];
+        n = 0;
+        if (EventCount > 0) parts[n++] = own;
+        foreach (var ((kind, name), lane) in lanes) parts[n++] = lane.ToPart(own, ChangeActor.Key(kind, name));
+        return DigestParts.Combine(own, parts, options.MaxRiskyPerDigest, options.MaxFailuresPerDigest, keptParts: parts);
+    }
+
+    private sealed class LaneOrder : IComparer<KeyValuePair<(ActorKind Kind, string Name), ChangeCounts>>
+    {
+        public static readonly LaneOrder Instance = new();
+
+        public int Compare(KeyValuePair<(ActorKind Kind, string Name), ChangeCounts> x, KeyValuePair<(ActorKind Kind, string Name), ChangeCounts> y) =>
+            x.Key.Kind != y.Key.Kind ? ((byte)x.Key.Kind).CompareTo((byte)y.Key.Kind) : string.CompareOrdinal(x.Key.Name, y.Key.Name);
     }
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;

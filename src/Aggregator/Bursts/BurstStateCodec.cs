@@ -137,8 +137,18 @@ public static class BurstStateCodec
     }
 
     // The order is the format: append new counters at the end only (and bump the caller's state version).
-    private static Dictionary<string, int>[] Counters(ChangeCounts b) =>
+    private static CountTable[] Counters(ChangeCounts b) =>
         [b.EventNames, b.Principals, b.Regions, b.Sources, b.DetailTypes, b.ErrorCodes, b.SourceIps];
+
+    private static void WriteCounts(BinaryWriter w, CountTable counts)
+    {
+        w.Write7BitEncodedInt(counts.Count);
+        foreach (var (key, count) in counts)
+        {
+            w.Write(key);
+            w.Write7BitEncodedInt(count);
+        }
+    }
 
     private static void WriteCounts(BinaryWriter w, Dictionary<string, int> counts)
     {
@@ -151,6 +161,12 @@ public static class BurstStateCodec
     }
 
     private static void ReadCounts(BinaryReader r, Dictionary<string, int> counts)
+    {
+        int n = r.Read7BitEncodedInt();
+        for (int i = 0; i < n; i++) counts[r.ReadString()] = r.Read7BitEncodedInt();
+    }
+
+    private static void ReadCounts(BinaryReader r, CountTable counts)
     {
         int n = r.Read7BitEncodedInt();
         for (int i = 0; i < n; i++) counts[r.ReadString()] = r.Read7BitEncodedInt();

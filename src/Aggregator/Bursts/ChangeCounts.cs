@@ -8,8 +8,17 @@ namespace Pipeline.Aggregator.Bursts;
 /// people and other events with no automated actor (itself), and one per automated actor (<see cref="BurstBuilder.Lanes"/>),
 /// so a roll-up can take an actor's share of a burst and leave the rest, a person's own calls, in the account's digest.
 /// </summary>
+/// <remarks>
+/// A burst opens a lane for every automated actor it sees, and most lanes count a few events of one role: so every
+/// table and list here is made when its first value comes, not with the counters (a lane of one event has no error
+/// codes, failures or risky events), and the tables are <see cref="CountTable"/>s, small arrays rather than dictionaries.
+/// </remarks>
 public class ChangeCounts
 {
+    private CountTable? _eventNames, _principals, _regions, _sources, _detailTypes, _errorCodes, _sourceIps;
+    private List<RiskyEvent>? _risky;
+    private Dictionary<(string EventName, string ErrorCode, string? Principal), FailedCall>? _failures;
+
     public DateTimeOffset FirstEventTime { get; set; } = DateTimeOffset.MaxValue;
     public DateTimeOffset LastEventTime { get; set; } = DateTimeOffset.MinValue;
     public int EventCount { get; set; }
@@ -17,15 +26,15 @@ public class ChangeCounts
     public int ReadOnlyCount { get; set; }
     public int RiskyCount { get; set; }
 
-    public Dictionary<string, int> EventNames { get; } = new(StringComparer.Ordinal);
-    public Dictionary<string, int> Principals { get; } = new(StringComparer.Ordinal);
-    public Dictionary<string, int> Regions { get; } = new(StringComparer.Ordinal);
-    public Dictionary<string, int> Sources { get; } = new(StringComparer.Ordinal);
-    public Dictionary<string, int> DetailTypes { get; } = new(StringComparer.Ordinal);
-    public Dictionary<string, int> ErrorCodes { get; } = new(StringComparer.Ordinal);
-    public Dictionary<string, int> SourceIps { get; } = new(StringComparer.Ordinal);
-    public List<RiskyEvent> Risky { get; } = [];
-    public Dictionary<(string EventName, string ErrorCode, string? Principal), FailedCall> Failures { get; } = [];
+    public CountTable EventNames => _eventNames ??= new();
+    public CountTable Principals => _principals ??= new();
+    public CountTable Regions => _regions ??= new();
+    public CountTable Sources => _sources ??= new();
+    public CountTable DetailTypes => _detailTypes ??= new();
+    public CountTable ErrorCodes => _errorCodes ??= new();
+    public CountTable SourceIps => _sourceIps ??= new();
+    public List<RiskyEvent> Risky => _risky ??= [];
+    public Dictionary<(string EventName, string ErrorCode, string? Principal), FailedCall> Failures => _failures ??= [];
 
     /// <summary>Counts one event shown at <paramref name="shown"/>; returns it as a risky event when the catalog flags it.</summary>
     internal RiskyEvent? Count(OrgEvent evt, DateTimeOffset shown, RiskCatalog catalog, BurstWindowOptions options)
@@ -34,29 +43,31 @@ public class ChangeCounts
         if (shown > LastEventTime) LastEventTime = shown;
         EventCount++;
 
-        Count(EventNames, evt.ActionName);
-        Count(Regions, evt.Region);
-        Count(DetailTypes, evt.DetailType);
         var ct = evt.CloudTrail;
-        Count(Sources, ct?.EventSource ?? evt.Source);
-        if (evt.Principal is { } principal) Count(Principals, principal);
-        if (ct?.SourceIpAddress is { } ip) Count(SourceIps, ip);
+        var principal = evt.Principal;
+        EventNames.Add(evt.ActionName);
+        Regions.Add(evt.Region);
+        DetailTypes.Add(evt.DetailType);
+        Sources.Add(ct?.EventSource ?? evt.Source);
+        if (principal is not null) Principals.Add(principal);
+        if (ct?.SourceIpAddress is { } ip) SourceIps.Add(ip);
         if (ct?.ReadOnly == true) ReadOnlyCount++;
 
         if (ct?.ErrorCode is { } code)
         {
             ErrorCount++;
-            Count(ErrorCodes, code);
-            var key = (ct.EventName, code, evt.Principal);
-            if (Failures.TryGetValue(key, out var failure))
-                Failures[key] = failure with { Count = failure.Count + 1 };
-            else if (Failures.Count < options.MaxFailuresPerDigest)
-                Failures[key] = new FailedCall(ct.EventName, evt.Principal, code, ct.ErrorMessage, 1);
+            ErrorCodes.Add(code);
+            var failures = Failures;
+            var key = (ct.EventName, code, principal);
+            if (failures.TryGetValue(key, out var failure))
+                failures[key] = failure with { Count = failure.Count + 1 };
+            else if (failures.Count < options.MaxFailuresPerDigest)
+                failures[key] = new FailedCall(ct.EventName, principal, code, ct.ErrorMessage, 1);
         }
 
         if (catalog.Assess(evt) is not { } rule) return null;
         RiskyCount++;
-        var risky = new RiskyEvent(evt.ActionName, evt.Principal, evt.Time,
+        var risky = new RiskyEvent(evt.ActionName, principal, evt.Time,
             evt.Finding is { } f ? $"{rule.Reason}: {f.Title}" : rule.Reason,
             rule.Severity, ct?.Target, ct?.SourceIpAddress, ct?.ErrorCode, evt.Region);
         KeepRisky(risky, options.MaxRiskyPerDigest);
@@ -66,13 +77,14 @@ public class ChangeCounts
     /// <summary>Keeps the most severe risky events, earliest first among equals, within the cap.</summary>
     private void KeepRisky(RiskyEvent risky, int cap)
     {
-        if (Risky.Count < cap) { Risky.Add(risky); return; }
+        var kept = Risky;
+        if (kept.Count < cap) { kept.Add(risky); return; }
         int weakest = 0;
-        for (int i = 1; i < Risky.Count; i++)
-            if (Risky[i].Severity < Risky[weakest].Severity ||
-                (Risky[i].Severity == Risky[weakest].Severity && Risky[i].EventTime > Risky[weakest].EventTime))
+        for (int i = 1; i < kept.Count; i++)
+            if (kept[i].Severity < kept[weakest].Severity ||
+                (kept[i].Severity == kept[weakest].Severity && kept[i].EventTime > kept[weakest].EventTime))
                 weakest = i;
-        if (risky.Severity > Risky[weakest].Severity) Risky[weakest] = risky;
+        if (risky.Severity > kept[weakest].Severity) kept[weakest] = risky;
     }
 
     /// <summary>The counters as the parts of a digest hold them: ranked lists, most severe risky events first.</summary>
@@ -84,21 +96,28 @@ public class ChangeCounts
         EventCount = EventCount,
         ErrorCount = ErrorCount,
         ReadOnlyCount = ReadOnlyCount,
-        EventNames = Ranked(EventNames),
-        Principals = Ranked(Principals),
-        Regions = Ranked(Regions),
-        Sources = Ranked(Sources),
-        DetailTypes = Ranked(DetailTypes),
-        ErrorCodes = Ranked(ErrorCodes),
-        SourceIps = Ranked(SourceIps),
-        Risky = [.. Risky.OrderByDescending(r => r.Severity).ThenBy(r => r.EventTime).ThenBy(r => r.EventName, StringComparer.Ordinal)],
+        EventNames = Ranked(_eventNames),
+        Principals = Ranked(_principals),
+        Regions = Ranked(_regions),
+        Sources = Ranked(_sources),
+        DetailTypes = Ranked(_detailTypes),
+        ErrorCodes = Ranked(_errorCodes),
+        SourceIps = Ranked(_sourceIps),
+        Risky = _risky is { Count: > 0 } risky ? DigestOrder.Risky([.. risky], int.MaxValue) : [],
         RiskyCount = RiskyCount,
-        Failures = [.. Failures.Values.OrderByDescending(f => f.Count).ThenBy(f => f.EventName, StringComparer.Ordinal).ThenBy(f => f.ErrorCode, StringComparer.Ordinal)],
+        Failures = _failures is { Count: > 0 } failures ? DigestOrder.Failures([.. failures.Values], int.MaxValue) : [],
     };
 
-    /// <summary>Highest count first; ties by name, so the same input always renders the same digest.</summary>
-    internal static IReadOnlyList<KeyValuePair<string, int>> Ranked(Dictionary<string, int> counts) =>
-        [.. counts.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)];
+    private static KeyValuePair<string, int>[] Ranked(CountTable? counts) => counts?.Ranked() ?? [];
 
-    private static void Count(Dictionary<string, int> counts, string key) => counts[key] = counts.GetValueOrDefault(key) + 1;
+    /// <summary>Highest count first; ties by name, so the same input always renders the same digest.</summary>
+    internal static KeyValuePair<string, int>[] Ranked(IReadOnlyCollection<KeyValuePair<string, int>> counts)
+    {
+        if (counts.Count == 0) return [];
+        var ranked = new KeyValuePair<string, int>[counts.Count];
+        int i = 0;
+        foreach (var kv in counts) ranked[i++] = kv;
+        Array.Sort(ranked, CountTable.RankOrder.Instance);
+        return ranked;
+    }
 }

@@ -158,7 +158,7 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt) : Chan
         var lanes = new KeyValuePair<(ActorKind Kind, string Name), ChangeCounts>[Lanes.Count];
         int n = 0;
         foreach (var lane in Lanes) lanes[n++] = lane;
-        Array.Sort(lanes, LaneOrder.Instance);
+        lanes.AsSpan().Sort(LaneOrder);
 
         var parts = new Digest[(EventCount > 0 ? 1 : 0) + lanes.Length];
         n = 0;
@@ -167,13 +167,8 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt) : Chan
         return DigestParts.Combine(own, parts, options.MaxRiskyPerDigest, options.MaxFailuresPerDigest, keptParts: parts);
     }
 
-    private sealed class LaneOrder : IComparer<KeyValuePair<(ActorKind Kind, string Name), ChangeCounts>>
-    {
-        public static readonly LaneOrder Instance = new();
-
-        public int Compare(KeyValuePair<(ActorKind Kind, string Name), ChangeCounts> x, KeyValuePair<(ActorKind Kind, string Name), ChangeCounts> y) =>
-            x.Key.Kind != y.Key.Kind ? ((byte)x.Key.Kind).CompareTo((byte)y.Key.Kind) : string.CompareOrdinal(x.Key.Name, y.Key.Name);
-    }
+    private static readonly Comparison<KeyValuePair<(ActorKind Kind, string Name), ChangeCounts>> LaneOrder =
+        static (x, y) => x.Key.Kind != y.Key.Kind ? ((byte)x.Key.Kind).CompareTo((byte)y.Key.Kind) : string.CompareOrdinal(x.Key.Name, y.Key.Name);
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 

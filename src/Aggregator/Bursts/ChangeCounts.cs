@@ -117,7 +117,7 @@ public class ChangeCounts
         var ranked = new KeyValuePair<string, int>[counts.Count];
         int i = 0;
         foreach (var kv in counts) ranked[i++] = kv;
-        Array.Sort(ranked, CountTable.RankOrder.Instance);
+        ranked.AsSpan().Sort(CountTable.RankOrder);
         return ranked;
     }
 }

@@ -66,8 +66,16 @@ public sealed class CountTable : IReadOnlyCollection<KeyValuePair<string, int>>
         var ranked = new KeyValuePair<string, int>[_count];
         for (int i = 0; i < ranked.Length; i++) ranked[i] = new(_entries[i].Key, _entries[i].Count);
         // Names are distinct, so the order is total and an unstable sort gives the one answer.
-        Array.Sort(ranked, RankOrder.Instance);
+        ranked.AsSpan().Sort(RankOrder);
         return ranked;
+    }
+
+    /// <summary>Empties the table and keeps its room, for a table used as scratch space.</summary>
+    internal void Clear()
+    {
+        Array.Clear(_entries, 0, _count); // let go of the names
+        _count = 0;
+        _index?.Clear();
     }
 
     private int Find(string key)
@@ -124,11 +132,7 @@ public sealed class CountTable : IReadOnlyCollection<KeyValuePair<string, int>>
     }
 
     /// <summary>Highest count first, then the name in ordinal order: how every count list of a digest is ranked.</summary>
-    internal sealed class RankOrder : IComparer<KeyValuePair<string, int>>
-    {
-        public static readonly RankOrder Instance = new();
-
-        public int Compare(KeyValuePair<string, int> x, KeyValuePair<string, int> y) =>
-            x.Value != y.Value ? y.Value.CompareTo(x.Value) : string.CompareOrdinal(x.Key, y.Key);
-    }
+    /// <remarks>A delegate made once: sorting with an <see cref="IComparer{T}"/> makes one per sort.</remarks>
+    internal static readonly Comparison<KeyValuePair<string, int>> RankOrder =
+        static (x, y) => x.Value != y.Value ? y.Value.CompareTo(x.Value) : string.CompareOrdinal(x.Key, y.Key);
 }

@@ -72,14 +72,26 @@ public static class DigestParts
     internal static IReadOnlyList<KeyValuePair<string, int>> Sum(IReadOnlyList<Digest> parts, Func<Digest, IReadOnlyList<KeyValuePair<string, int>>> counts)
     {
         if (parts.Count == 1) return counts(parts[0]);
-        var sum = new CountTable();
-        foreach (var part in parts)
+        var sum = _sumScratch ??= new CountTable();
+        try
         {
-            var list = counts(part);
-            for (int i = 0; i < list.Count; i++) sum.Add(list[i].Key, list[i].Value);
+            foreach (var part in parts)
+            {
+                var list = counts(part);
+                for (int i = 0; i < list.Count; i++) sum.Add(list[i].Key, list[i].Value);
+            }
+            return sum.Ranked();
         }
-        return sum.Ranked();
+        finally
+        {
+            sum.Clear();
+        }
     }
+
+    // Sum's table, kept between calls (a digest adds up seven lists, each once per digest): the result is a new
+    // array, the table only the room to add up in. One per thread, as the renderers may combine on several.
+    [ThreadStatic]
+    private static CountTable? _sumScratch;
 
     /// <summary>The parts' risky events, most severe first, at most <paramref name="max"/>.</summary>
     private static IReadOnlyList<RiskyEvent> CombinedRisky(IReadOnlyList<Digest> parts, int max)

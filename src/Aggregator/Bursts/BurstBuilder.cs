@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Pipeline.Aggregator.Notices;
 using Pipeline.Aggregator.Risk;
 using Pipeline.Aggregator.Rollups;
@@ -93,10 +94,7 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt) : Chan
 
         ChangeCounts counts = this;
         if (ChangeActor.TryGet(evt, out var kind, out var name))
-        {
-            if (!Lanes.TryGetValue((kind, name), out var lane)) Lanes[(kind, name)] = lane = new ChangeCounts();
-            counts = lane;
-        }
+            counts = CollectionsMarshal.GetValueRefOrAddDefault(Lanes, (kind, name), out _) ??= new ChangeCounts();
         return counts.Count(evt, shown, catalog, options);
     }
 

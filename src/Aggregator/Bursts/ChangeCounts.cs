@@ -9,13 +9,13 @@ namespace Pipeline.Aggregator.Bursts;
 /// so a roll-up can take an actor's share of a burst and leave the rest, a person's own calls, in the account's digest.
 /// </summary>
 /// <remarks>
-/// A burst opens a lane for every automated actor it sees, and most lanes count a few events of one role: so every
-/// table and list here is made when its first value comes, not with the counters (a lane of one event has no error
-/// codes, failures or risky events), and the tables are <see cref="CountTable"/>s, small arrays rather than dictionaries.
+/// A burst opens a lane for every automated actor it sees, and most lanes count a few events of one role: so the
+/// counts by name are one small <see cref="CountTable"/>, not seven dictionaries, and the lists of risky events and
+/// failures are made when their first entry comes (a lane of one event rarely has either).
 /// </remarks>
 public class ChangeCounts
 {
-    private CountTable? _eventNames, _principals, _regions, _sources, _detailTypes, _errorCodes, _sourceIps;
+    private readonly CountTable _counts = new();
     private List<RiskyEvent>? _risky;
     private Dictionary<(string EventName, string ErrorCode, string? Principal), FailedCall>? _failures;
 
@@ -26,13 +26,16 @@ public class ChangeCounts
     public int ReadOnlyCount { get; set; }
     public int RiskyCount { get; set; }
 
-    public CountTable EventNames => _eventNames ??= new();
-    public CountTable Principals => _principals ??= new();
-    public CountTable Regions => _regions ??= new();
-    public CountTable Sources => _sources ??= new();
-    public CountTable DetailTypes => _detailTypes ??= new();
-    public CountTable ErrorCodes => _errorCodes ??= new();
-    public CountTable SourceIps => _sourceIps ??= new();
+    public NameCounts EventNames => new(_counts, Counter.EventNames);
+    public NameCounts Principals => new(_counts, Counter.Principals);
+    public NameCounts Regions => new(_counts, Counter.Regions);
+    public NameCounts Sources => new(_counts, Counter.Sources);
+    public NameCounts DetailTypes => new(_counts, Counter.DetailTypes);
+    public NameCounts ErrorCodes => new(_counts, Counter.ErrorCodes);
+    public NameCounts SourceIps => new(_counts, Counter.SourceIps);
+
+    /// <summary>The counts by name, for the codec: one table for all counters.</summary>
+    internal CountTable Counts => _counts;
     public List<RiskyEvent> Risky => _risky ??= [];
     public Dictionary<(string EventName, string ErrorCode, string? Principal), FailedCall> Failures => _failures ??= [];
 
@@ -45,18 +48,18 @@ public class ChangeCounts
 
         var ct = evt.CloudTrail;
         var principal = evt.Principal;
-        EventNames.Add(evt.ActionName);
-        Regions.Add(evt.Region);
-        DetailTypes.Add(evt.DetailType);
-        Sources.Add(ct?.EventSource ?? evt.Source);
-        if (principal is not null) Principals.Add(principal);
-        if (ct?.SourceIpAddress is { } ip) SourceIps.Add(ip);
+        _counts.Add(Counter.EventNames, evt.ActionName);
+        _counts.Add(Counter.Regions, evt.Region);
+        _counts.Add(Counter.DetailTypes, evt.DetailType);
+        _counts.Add(Counter.Sources, ct?.EventSource ?? evt.Source);
+        if (principal is not null) _counts.Add(Counter.Principals, principal);
+        if (ct?.SourceIpAddress is { } ip) _counts.Add(Counter.SourceIps, ip);
         if (ct?.ReadOnly == true) ReadOnlyCount++;
 
         if (ct?.ErrorCode is { } code)
         {
             ErrorCount++;
-            ErrorCodes.Add(code);
+            _counts.Add(Counter.ErrorCodes, code);
             var failures = Failures;
             var key = (ct.EventName, code, principal);
             if (failures.TryGetValue(key, out var failure))
@@ -96,22 +99,20 @@ public class ChangeCounts
         EventCount = EventCount,
         ErrorCount = ErrorCount,
         ReadOnlyCount = ReadOnlyCount,
-        EventNames = Ranked(_eventNames),
-        Principals = Ranked(_principals),
-        Regions = Ranked(_regions),
-        Sources = Ranked(_sources),
-        DetailTypes = Ranked(_detailTypes),
-        ErrorCodes = Ranked(_errorCodes),
-        SourceIps = Ranked(_sourceIps),
+        EventNames = _counts.Ranked(Counter.EventNames),
+        Principals = _counts.Ranked(Counter.Principals),
+        Regions = _counts.Ranked(Counter.Regions),
+        Sources = _counts.Ranked(Counter.Sources),
+        DetailTypes = _counts.Ranked(Counter.DetailTypes),
+        ErrorCodes = _counts.Ranked(Counter.ErrorCodes),
+        SourceIps = _counts.Ranked(Counter.SourceIps),
         Risky = _risky is { Count: > 0 } risky ? DigestOrder.Risky([.. risky], int.MaxValue) : [],
         RiskyCount = RiskyCount,
         Failures = _failures is { Count: > 0 } failures ? DigestOrder.Failures([.. failures.Values], int.MaxValue) : [],
     };
 
-    private static KeyValuePair<string, int>[] Ranked(CountTable? counts) => counts?.Ranked() ?? [];
-
     /// <summary>Highest count first; ties by name, so the same input always renders the same digest.</summary>
-    internal static KeyValuePair<string, int>[] Ranked(IReadOnlyCollection<KeyValuePair<string, int>> counts)
+    internal static KeyValuePair<string, int>[] Ranked(Dictionary<string, int> counts)
     {
         if (counts.Count == 0) return [];
         var ranked = new KeyValuePair<string, int>[counts.Count];

@@ -1,114 +1,152 @@
 using System.Collections;
+using System.Numerics;
 
 namespace Pipeline.Aggregator.Bursts;
 
+/// <summary>The count lists a <see cref="ChangeCounts"/> keeps. The order is <see cref="BurstStateCodec"/>'s format.</summary>
+internal enum Counter : byte
+{
+    EventNames,
+    Principals,
+    Regions,
+    Sources,
+    DetailTypes,
+    ErrorCodes,
+    SourceIps,
+}
+
 /// <summary>
-/// Counts by name (event names, principals, regions …), in the order the names first came. Built for the tables a
-/// burst keeps by the dozen: most hold one to a few names (a lane of one role in one region), so a table is a short
-/// array scanned in order, which costs less than hashing the name; past <see cref="IndexFrom"/> names a dictionary
-/// of positions keeps it O(1). The parser shares the strings of repeated values, so the scan's comparisons are
-/// mostly reference checks.
+/// All the counts by name of one <see cref="ChangeCounts"/> (event names, principals, regions … see <see cref="Counter"/>),
+/// in one array of (counter, name, count) entries in the order the names first came.
 /// </summary>
 /// <remarks>
-/// Names are never removed, so the first-come order is stable: it is the order <see cref="BurstStateCodec"/> writes,
-/// the same order as the dictionary this replaced enumerated in.
+/// Built for the counters a burst keeps by the dozen: a burst opens a lane for every automated actor it sees, and most
+/// lanes count a few events of one role, about ten names in all. Seven tables of their own cost seven objects and seven
+/// arrays per lane, most of a burst's memory, and a burst lives for minutes, long enough for the GC to move it to
+/// its oldest generation; one array here holds the same. A short table is scanned, which costs less than hashing the
+/// name; past <see cref="IndexFrom"/> entries an index of positions keeps it O(1): open addressing in an array of
+/// ints, a quarter of what a dictionary of (counter, name) keys takes. Names are never removed, so each counter's
+/// first-come order is stable: it is the order <see cref="BurstStateCodec"/> writes, the order the dictionaries this
+/// replaced enumerated in.
 /// </remarks>
-public sealed class CountTable : IReadOnlyCollection<KeyValuePair<string, int>>
+internal sealed class CountTable
 {
-    /// <summary>Names scanned before a table indexes them: past this, hashing a name is cheaper than comparing with each.</summary>
-    internal const int IndexFrom = 8;
+    /// <summary>Entries (of every counter) scanned before the table indexes them: a lane rarely has more.</summary>
+    internal const int IndexFrom = 24;
 
     private Entry[] _entries = [];
     private int _count;
-    private Dictionary<string, int>? _index;
+    // Past IndexFrom entries: slot = hash of (counter, name), probed linearly; each slot holds an entry's position + 1,
+    // 0 when empty. Never more than half full.
+    private int[]? _index;
 
-    private struct Entry(string key, int count)
+    private struct Entry(Counter counter, string name, int count)
     {
-        public readonly string Key = key;
+        public readonly Counter Counter = counter;
+        public readonly string Name = name;
         public int Count = count;
     }
 
-    public int Count => _count;
-
-    /// <summary>The count of <paramref name="key"/>; setting it adds the name when it is new.</summary>
-    /// <exception cref="KeyNotFoundException">on get, for a name not in the table.</exception>
-    public int this[string key]
+    /// <summary>Adds <paramref name="n"/> to the count of <paramref name="name"/> in <paramref name="counter"/>, which starts at zero.</summary>
+    public void Add(Counter counter, string name, int n = 1)
     {
-        get => Find(key) is var i and >= 0 ? _entries[i].Count : throw new KeyNotFoundException($"'{key}' is not counted");
-        set
-        {
-            int i = Find(key);
-            if (i >= 0) _entries[i].Count = value;
-            else Append(key, value);
-        }
-    }
-
-    /// <summary>Adds <paramref name="n"/> to the count of <paramref name="key"/>, which starts at zero.</summary>
-    public void Add(string key, int n = 1)
-    {
-        ArgumentNullException.ThrowIfNull(key);
-        int i = Find(key);
+        int i = Find(counter, name);
         if (i >= 0) _entries[i].Count += n;
-        else Append(key, n);
+        else Append(counter, name, n);
     }
 
-    public bool TryGetValue(string key, out int count)
+    /// <summary>Sets the count of <paramref name="name"/> in <paramref name="counter"/>, adding the name when it is new.</summary>
+    public void Set(Counter counter, string name, int count)
     {
-        int i = Find(key);
+        int i = Find(counter, name);
+        if (i >= 0) _entries[i].Count = count;
+        else Append(counter, name, count);
+    }
+
+    public bool TryGetValue(Counter counter, string name, out int count)
+    {
+        int i = Find(counter, name);
         count = i >= 0 ? _entries[i].Count : 0;
         return i >= 0;
     }
 
-    /// <summary>Highest count first; ties by name (ordinal), so the same counts always rank the same way.</summary>
-    public KeyValuePair<string, int>[] Ranked()
+    /// <summary>How many names <paramref name="counter"/> has.</summary>
+    public int NamesIn(Counter counter)
     {
-        if (_count == 0) return [];
-        var ranked = new KeyValuePair<string, int>[_count];
-        for (int i = 0; i < ranked.Length; i++) ranked[i] = new(_entries[i].Key, _entries[i].Count);
+        int names = 0;
+        for (int i = 0; i < _count; i++)
+            if (_entries[i].Counter == counter) names++;
+        return names;
+    }
+
+    /// <summary>The counts of <paramref name="counter"/>, highest first; ties by name (ordinal), so the same counts always rank the same way.</summary>
+    public KeyValuePair<string, int>[] Ranked(Counter counter)
+    {
+        int names = NamesIn(counter);
+        if (names == 0) return [];
+        var ranked = new KeyValuePair<string, int>[names];
+        int n = 0;
+        for (int i = 0; i < _count; i++)
+            if (_entries[i].Counter == counter) ranked[n++] = new(_entries[i].Name, _entries[i].Count);
         // Names are distinct, so the order is total and an unstable sort gives the one answer.
         ranked.AsSpan().Sort(RankOrder);
         return ranked;
     }
 
-    /// <summary>Empties the table and keeps its room, for a table used as scratch space.</summary>
-    internal void Clear()
-    {
-        Array.Clear(_entries, 0, _count); // let go of the names
-        _count = 0;
-        _index?.Clear();
-    }
+    /// <summary>Highest count first, then the name in ordinal order: how every count list of a digest is ranked.</summary>
+    /// <remarks>A delegate made once: sorting with an <see cref="IComparer{T}"/> makes one per sort.</remarks>
+    internal static readonly Comparison<KeyValuePair<string, int>> RankOrder =
+        static (x, y) => x.Value != y.Value ? y.Value.CompareTo(x.Value) : string.CompareOrdinal(x.Key, y.Key);
 
-    private int Find(string key)
+    /// <summary>The names of <paramref name="counter"/> in first-come order, without allocating for a <c>foreach</c>.</summary>
+    public Enumerator Of(Counter counter) => new(this, counter);
+
+    private int Find(Counter counter, string name)
     {
-        if (_index is not null) return _index.TryGetValue(key, out int at) ? at : -1;
+        ArgumentNullException.ThrowIfNull(name);
         var entries = _entries;
+        if (_index is { } index)
+        {
+            int mask = index.Length - 1;
+            for (int slot = Hash(counter, name) & mask; index[slot] != 0; slot = (slot + 1) & mask)
+            {
+                int at = index[slot] - 1;
+                if (entries[at].Counter == counter && string.Equals(entries[at].Name, name)) return at;
+            }
+            return -1;
+        }
         for (int i = 0; i < _count; i++)
-            if (string.Equals(entries[i].Key, key)) return i; // a reference check first, then the characters
+            if (entries[i].Counter == counter && string.Equals(entries[i].Name, name)) return i; // a reference check first, then the characters
         return -1;
     }
 
-    private void Append(string key, int count)
+    private void Append(Counter counter, string name, int count)
     {
-        ArgumentNullException.ThrowIfNull(key);
-        if (_count == _entries.Length) Array.Resize(ref _entries, _count == 0 ? 1 : _count * 2);
-        _entries[_count] = new Entry(key, count);
-        if (_index is not null) _index[key] = _count;
-        else if (_count + 1 == IndexFrom)
-        {
-            _index = new Dictionary<string, int>(IndexFrom * 2, StringComparer.Ordinal);
-            for (int i = 0; i <= _count; i++) _index[_entries[i].Key] = i;
-        }
-        _count++;
+        if (_count == _entries.Length) Array.Resize(ref _entries, _count == 0 ? 8 : _count * 2);
+        _entries[_count++] = new Entry(counter, name, count);
+        if (_index is not null && _count * 2 <= _index.Length) Insert(_index, _count - 1);
+        else if (_count >= IndexFrom) Reindex();
     }
 
-    public Enumerator GetEnumerator() => new(this);
+    /// <summary>A new index twice the entries or more (a power of two), every entry in it.</summary>
+    private void Reindex()
+    {
+        _index = new int[(int)BitOperations.RoundUpToPowerOf2((uint)_count * 2)];
+        for (int i = 0; i < _count; i++) Insert(_index, i);
+    }
 
-    IEnumerator<KeyValuePair<string, int>> IEnumerable<KeyValuePair<string, int>>.GetEnumerator() => GetEnumerator();
+    private void Insert(int[] index, int at)
+    {
+        int mask = index.Length - 1;
+        int slot = Hash(_entries[at].Counter, _entries[at].Name) & mask;
+        while (index[slot] != 0) slot = (slot + 1) & mask;
+        index[slot] = at + 1;
+    }
 
-    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+    private static int Hash(Counter counter, string name) => HashCode.Combine((byte)counter, name);
 
-    /// <summary>The names in first-come order, without allocating for a <c>foreach</c>.</summary>
-    public struct Enumerator(CountTable table) : IEnumerator<KeyValuePair<string, int>>
+    /// <summary>The names of one counter in first-come order.</summary>
+    public struct Enumerator(CountTable table, Counter counter) : IEnumerator<KeyValuePair<string, int>>
     {
         private int _next;
 
@@ -116,12 +154,18 @@ public sealed class CountTable : IReadOnlyCollection<KeyValuePair<string, int>>
 
         readonly object IEnumerator.Current => Current;
 
+        public readonly Enumerator GetEnumerator() => this;
+
         public bool MoveNext()
         {
-            if (_next >= table._count) return false;
-            var entry = table._entries[_next++];
-            Current = new(entry.Key, entry.Count);
-            return true;
+            while (_next < table._count)
+            {
+                var entry = table._entries[_next++];
+                if (entry.Counter != counter) continue;
+                Current = new(entry.Name, entry.Count);
+                return true;
+            }
+            return false;
         }
 
         public void Reset() => _next = 0;
@@ -130,9 +174,39 @@ public sealed class CountTable : IReadOnlyCollection<KeyValuePair<string, int>>
         {
         }
     }
+}
 
-    /// <summary>Highest count first, then the name in ordinal order: how every count list of a digest is ranked.</summary>
-    /// <remarks>A delegate made once: sorting with an <see cref="IComparer{T}"/> makes one per sort.</remarks>
-    internal static readonly Comparison<KeyValuePair<string, int>> RankOrder =
-        static (x, y) => x.Value != y.Value ? y.Value.CompareTo(x.Value) : string.CompareOrdinal(x.Key, y.Key);
+/// <summary>
+/// One count list of a <see cref="ChangeCounts"/> (its event names, its principals …): a view of the counts it keeps
+/// with the others, in the order the names first came.
+/// </summary>
+public sealed class NameCounts : IReadOnlyCollection<KeyValuePair<string, int>>
+{
+    private readonly CountTable _table;
+    private readonly Counter _counter;
+
+    internal NameCounts(CountTable table, Counter counter)
+    {
+        _table = table;
+        _counter = counter;
+    }
+
+    public int Count => _table.NamesIn(_counter);
+
+    /// <summary>The count of <paramref name="name"/>; setting it adds the name when it is new.</summary>
+    /// <exception cref="KeyNotFoundException">on get, for a name not counted.</exception>
+    public int this[string name]
+    {
+        get => _table.TryGetValue(_counter, name, out int count) ? count : throw new KeyNotFoundException($"'{name}' is not counted");
+        set => _table.Set(_counter, name, value);
+    }
+
+    /// <summary>Adds <paramref name="n"/> to the count of <paramref name="name"/>, which starts at zero.</summary>
+    public void Add(string name, int n = 1) => _table.Add(_counter, name, n);
+
+    public bool TryGetValue(string name, out int count) => _table.TryGetValue(_counter, name, out count);
+
+    public IEnumerator<KeyValuePair<string, int>> GetEnumerator() => _table.Of(_counter);
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }

@@ -72,15 +72,15 @@ public static class DigestParts
     internal static IReadOnlyList<KeyValuePair<string, int>> Sum(IReadOnlyList<Digest> parts, Func<Digest, IReadOnlyList<KeyValuePair<string, int>>> counts)
     {
         if (parts.Count == 1) return counts(parts[0]);
-        var sum = _sumScratch ??= new CountTable();
+        var sum = _sumScratch ??= new Dictionary<string, int>(StringComparer.Ordinal);
         try
         {
             foreach (var part in parts)
             {
                 var list = counts(part);
-                for (int i = 0; i < list.Count; i++) sum.Add(list[i].Key, list[i].Value);
+                for (int i = 0; i < list.Count; i++) sum[list[i].Key] = sum.GetValueOrDefault(list[i].Key) + list[i].Value;
             }
-            return sum.Ranked();
+            return ChangeCounts.Ranked(sum);
         }
         finally
         {
@@ -88,10 +88,10 @@ public static class DigestParts
         }
     }
 
-    // Sum's table, kept between calls (a digest adds up seven lists, each once per digest): the result is a new
-    // array, the table only the room to add up in. One per thread, as the renderers may combine on several.
+    // Sum's dictionary, kept between calls (a digest adds up seven lists): the result is a new array, the dictionary
+    // only the room to add up in. One per thread, as the renderers may combine on several.
     [ThreadStatic]
-    private static CountTable? _sumScratch;
+    private static Dictionary<string, int>? _sumScratch;
 
     /// <summary>The parts' risky events, most severe first, at most <paramref name="max"/>.</summary>
     private static IReadOnlyList<RiskyEvent> CombinedRisky(IReadOnlyList<Digest> parts, int max)

@@ -37,8 +37,10 @@ internal sealed class BurstAggregator
     private readonly Dictionary<string, BurstBuilder> _open = new(StringComparer.Ordinal);
     // Muted and duplicate counts of accounts with no open burst wait here for that account's next burst.
     private readonly Dictionary<string, BurstBuilder> _pending = new(StringComparer.Ordinal);
-    // Deadlines on the processing clock: when each open burst becomes due unless its account speaks again.
-    private readonly PriorityQueue<(string Account, int Version), DateTimeOffset> _deadlines = new();
+    // Deadlines on the processing clock (UTC ticks: the same order as the times, compared as plain numbers): when each
+    // open burst becomes due unless its account speaks again. Every event schedules its burst anew; the older entry
+    // goes stale and is dropped when it comes up.
+    private readonly PriorityQueue<(string Account, int Version), long> _deadlines = new();
     private readonly List<Timed> _held = [];
     private List<Alert>? _alerts;
     private int _heldDenials;
@@ -367,7 +369,8 @@ internal sealed class BurstAggregator
     {
         if (now <= Clock) return;
         Clock = now;
-        while (_deadlines.TryPeek(out var entry, out var deadline) && deadline <= Clock)
+        long clockTicks = Clock.UtcTicks;
+        while (_deadlines.TryPeek(out var entry, out long deadline) && deadline <= clockTicks)
         {
             _deadlines.Dequeue();
             if (!_open.TryGetValue(entry.Account, out var burst) || burst.Version != entry.Version) continue; // stale entry
@@ -394,7 +397,7 @@ internal sealed class BurstAggregator
     private void Schedule(BurstBuilder burst)
     {
         burst.Version++;
-        _deadlines.Enqueue((burst.Account, burst.Version), burst.DueAt(_options));
+        _deadlines.Enqueue((burst.Account, burst.Version), burst.DueAt(_options).UtcTicks);
     }
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;

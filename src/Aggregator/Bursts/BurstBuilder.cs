@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Pipeline.Aggregator.Notices;
 using Pipeline.Aggregator.Risk;
 using Pipeline.Aggregator.Rollups;
@@ -93,10 +94,7 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt) : Chan
 
         ChangeCounts counts = this;
         if (ChangeActor.TryGet(evt, out var kind, out var name))
-        {
-            if (!Lanes.TryGetValue((kind, name), out var lane)) Lanes[(kind, name)] = lane = new ChangeCounts();
-            counts = lane;
-        }
+            counts = CollectionsMarshal.GetValueRefOrAddDefault(Lanes, (kind, name), out _) ??= new ChangeCounts();
         return counts.Count(evt, shown, catalog, options);
     }
 
@@ -113,7 +111,9 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt) : Chan
     /// </summary>
     public Digest ToDigest(BurstCloseReason reason, BurstWindowOptions options, DateTimeOffset clock)
     {
-        var header = new Digest
+        // The share of people (and of events with no actor) carries the account-level fields: it is the whole digest
+        // when there are no lanes, and the lanes' parts and the combined digest are copies of it with other counts.
+        var own = new Digest
         {
             ClosedAt = reason switch
             {
@@ -146,17 +146,27 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt) : Chan
             SkewedLatestTime = SkewedLatestTime,
             LateCount = LateCount,
             LateMaxDelay = LateMaxDelay,
-            AlertIds = [.. AlertIds],
+            AlertIds = AlertIds.Count == 0 ? [] : [.. AlertIds],
             ClosedBy = reason,
         };
-        var own = ToPart(header, actorKey: null);
+        own = ToPart(own, actorKey: null);
         if (Lanes.Count == 0) return own;
-        var parts = new List<Digest>(Lanes.Count + 1);
-        if (EventCount > 0) parts.Add(own);
-        foreach (var ((kind, name), lane) in Lanes.OrderBy(l => l.Key.Kind).ThenBy(l => l.Key.Name, StringComparer.Ordinal))
-            parts.Add(lane.ToPart(header, ChangeActor.Key(kind, name)));
-        return DigestParts.Combine(header, parts, options) with { Parts = parts };
+
+        // Lanes by kind, then by name: keys are distinct, so the order is total.
+        var lanes = new KeyValuePair<(ActorKind Kind, string Name), ChangeCounts>[Lanes.Count];
+        int n = 0;
+        foreach (var lane in Lanes) lanes[n++] = lane;
+        lanes.AsSpan().Sort(LaneOrder);
+
+        var parts = new Digest[(EventCount > 0 ? 1 : 0) + lanes.Length];
+        n = 0;
+        if (EventCount > 0) parts[n++] = own;
+        foreach (var ((kind, name), lane) in lanes) parts[n++] = lane.ToPart(own, ChangeActor.Key(kind, name));
+        return DigestParts.Combine(own, parts, options.MaxRiskyPerDigest, options.MaxFailuresPerDigest, keptParts: parts);
     }
+
+    private static readonly Comparison<KeyValuePair<(ActorKind Kind, string Name), ChangeCounts>> LaneOrder =
+        static (x, y) => x.Key.Kind != y.Key.Kind ? ((byte)x.Key.Kind).CompareTo((byte)y.Key.Kind) : string.CompareOrdinal(x.Key.Name, y.Key.Name);
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 

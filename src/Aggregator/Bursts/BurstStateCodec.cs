@@ -63,7 +63,7 @@ public static class BurstStateCodec
         w.Write7BitEncodedInt(b.ErrorCount);
         w.Write7BitEncodedInt(b.ReadOnlyCount);
         w.Write7BitEncodedInt(b.RiskyCount);
-        foreach (var counts in Counters(b)) WriteCounts(w, counts);
+        foreach (var counter in Counters) WriteCounts(w, b.Counts, counter);
         w.Write7BitEncodedInt(b.Risky.Count);
         foreach (var risky in b.Risky) CodecFields.WriteRisky(w, risky);
         w.Write7BitEncodedInt(b.Failures.Count);
@@ -125,7 +125,7 @@ public static class BurstStateCodec
         b.ErrorCount = r.Read7BitEncodedInt();
         b.ReadOnlyCount = r.Read7BitEncodedInt();
         b.RiskyCount = r.Read7BitEncodedInt();
-        foreach (var counts in Counters(b)) ReadCounts(r, counts);
+        foreach (var counter in Counters) ReadCounts(r, b.Counts, counter);
         int risky = r.Read7BitEncodedInt();
         for (int i = 0; i < risky; i++) b.Risky.Add(CodecFields.ReadRisky(r, Time));
         int failures = r.Read7BitEncodedInt();
@@ -137,8 +137,18 @@ public static class BurstStateCodec
     }
 
     // The order is the format: append new counters at the end only (and bump the caller's state version).
-    private static Dictionary<string, int>[] Counters(ChangeCounts b) =>
-        [b.EventNames, b.Principals, b.Regions, b.Sources, b.DetailTypes, b.ErrorCodes, b.SourceIps];
+    private static readonly Counter[] Counters =
+        [Counter.EventNames, Counter.Principals, Counter.Regions, Counter.Sources, Counter.DetailTypes, Counter.ErrorCodes, Counter.SourceIps];
+
+    private static void WriteCounts(BinaryWriter w, CountTable counts, Counter counter)
+    {
+        w.Write7BitEncodedInt(counts.NamesIn(counter));
+        foreach (var (key, count) in counts.Of(counter))
+        {
+            w.Write(key);
+            w.Write7BitEncodedInt(count);
+        }
+    }
 
     private static void WriteCounts(BinaryWriter w, Dictionary<string, int> counts)
     {
@@ -154,6 +164,12 @@ public static class BurstStateCodec
     {
         int n = r.Read7BitEncodedInt();
         for (int i = 0; i < n; i++) counts[r.ReadString()] = r.Read7BitEncodedInt();
+    }
+
+    private static void ReadCounts(BinaryReader r, CountTable counts, Counter counter)
+    {
+        int n = r.Read7BitEncodedInt();
+        for (int i = 0; i < n; i++) counts.Set(counter, r.ReadString(), r.Read7BitEncodedInt());
     }
 
     private static void WriteOptional(BinaryWriter w, string? value) => CodecFields.WriteOptional(w, value);

@@ -8,8 +8,17 @@ namespace Pipeline.Aggregator.Bursts;
 /// people and other events with no automated actor (itself), and one per automated actor (<see cref="BurstBuilder.Lanes"/>),
 /// so a roll-up can take an actor's share of a burst and leave the rest, a person's own calls, in the account's digest.
 /// </summary>
+/// <remarks>
+/// A burst opens a lane for every automated actor it sees, and most lanes count a few events of one role: so the
+/// counts by name are one small <see cref="CountTable"/>, not seven dictionaries, and the lists of risky events and
+/// failures are made when their first entry comes (a lane of one event rarely has either).
+/// </remarks>
 public class ChangeCounts
 {
+    private readonly CountTable _counts = new();
+    private List<RiskyEvent>? _risky;
+    private Dictionary<(string EventName, string ErrorCode, string? Principal), FailedCall>? _failures;
+
     public DateTimeOffset FirstEventTime { get; set; } = DateTimeOffset.MaxValue;
     public DateTimeOffset LastEventTime { get; set; } = DateTimeOffset.MinValue;
     public int EventCount { get; set; }
@@ -17,15 +26,18 @@ public class ChangeCounts
     public int ReadOnlyCount { get; set; }
     public int RiskyCount { get; set; }
 
-    public Dictionary<string, int> EventNames { get; } = new(StringComparer.Ordinal);
-    public Dictionary<string, int> Principals { get; } = new(StringComparer.Ordinal);
-    public Dictionary<string, int> Regions { get; } = new(StringComparer.Ordinal);
-    public Dictionary<string, int> Sources { get; } = new(StringComparer.Ordinal);
-    public Dictionary<string, int> DetailTypes { get; } = new(StringComparer.Ordinal);
-    public Dictionary<string, int> ErrorCodes { get; } = new(StringComparer.Ordinal);
-    public Dictionary<string, int> SourceIps { get; } = new(StringComparer.Ordinal);
-    public List<RiskyEvent> Risky { get; } = [];
-    public Dictionary<(string EventName, string ErrorCode, string? Principal), FailedCall> Failures { get; } = [];
+    public NameCounts EventNames => new(_counts, Counter.EventNames);
+    public NameCounts Principals => new(_counts, Counter.Principals);
+    public NameCounts Regions => new(_counts, Counter.Regions);
+    public NameCounts Sources => new(_counts, Counter.Sources);
+    public NameCounts DetailTypes => new(_counts, Counter.DetailTypes);
+    public NameCounts ErrorCodes => new(_counts, Counter.ErrorCodes);
+    public NameCounts SourceIps => new(_counts, Counter.SourceIps);
+
+    /// <summary>The counts by name, for the codec: one table for all counters.</summary>
+    internal CountTable Counts => _counts;
+    public List<RiskyEvent> Risky => _risky ??= [];
+    public Dictionary<(string EventName, string ErrorCode, string? Principal), FailedCall> Failures => _failures ??= [];
 
     /// <summary>Counts one event shown at <paramref name="shown"/>; returns it as a risky event when the catalog flags it.</summary>
     internal RiskyEvent? Count(OrgEvent evt, DateTimeOffset shown, RiskCatalog catalog, BurstWindowOptions options)
@@ -34,29 +46,31 @@ public class ChangeCounts
         if (shown > LastEventTime) LastEventTime = shown;
         EventCount++;
 
-        Count(EventNames, evt.ActionName);
-        Count(Regions, evt.Region);
-        Count(DetailTypes, evt.DetailType);
         var ct = evt.CloudTrail;
-        Count(Sources, ct?.EventSource ?? evt.Source);
-        if (evt.Principal is { } principal) Count(Principals, principal);
-        if (ct?.SourceIpAddress is { } ip) Count(SourceIps, ip);
+        var principal = evt.Principal;
+        _counts.Add(Counter.EventNames, evt.ActionName);
+        _counts.Add(Counter.Regions, evt.Region);
+        _counts.Add(Counter.DetailTypes, evt.DetailType);
+        _counts.Add(Counter.Sources, ct?.EventSource ?? evt.Source);
+        if (principal is not null) _counts.Add(Counter.Principals, principal);
+        if (ct?.SourceIpAddress is { } ip) _counts.Add(Counter.SourceIps, ip);
         if (ct?.ReadOnly == true) ReadOnlyCount++;
 
         if (ct?.ErrorCode is { } code)
         {
             ErrorCount++;
-            Count(ErrorCodes, code);
-            var key = (ct.EventName, code, evt.Principal);
-            if (Failures.TryGetValue(key, out var failure))
-                Failures[key] = failure with { Count = failure.Count + 1 };
-            else if (Failures.Count < options.MaxFailuresPerDigest)
-                Failures[key] = new FailedCall(ct.EventName, evt.Principal, code, ct.ErrorMessage, 1);
+            _counts.Add(Counter.ErrorCodes, code);
+            var failures = Failures;
+            var key = (ct.EventName, code, principal);
+            if (failures.TryGetValue(key, out var failure))
+                failures[key] = failure with { Count = failure.Count + 1 };
+            else if (failures.Count < options.MaxFailuresPerDigest)
+                failures[key] = new FailedCall(ct.EventName, principal, code, ct.ErrorMessage, 1);
         }
 
         if (catalog.Assess(evt) is not { } rule) return null;
         RiskyCount++;
-        var risky = new RiskyEvent(evt.ActionName, evt.Principal, evt.Time,
+        var risky = new RiskyEvent(evt.ActionName, principal, evt.Time,
             evt.Finding is { } f ? $"{rule.Reason}: {f.Title}" : rule.Reason,
             rule.Severity, ct?.Target, ct?.SourceIpAddress, ct?.ErrorCode, evt.Region);
         KeepRisky(risky, options.MaxRiskyPerDigest);
@@ -66,13 +80,14 @@ public class ChangeCounts
     /// <summary>Keeps the most severe risky events, earliest first among equals, within the cap.</summary>
     private void KeepRisky(RiskyEvent risky, int cap)
     {
-        if (Risky.Count < cap) { Risky.Add(risky); return; }
+        var kept = Risky;
+        if (kept.Count < cap) { kept.Add(risky); return; }
         int weakest = 0;
-        for (int i = 1; i < Risky.Count; i++)
-            if (Risky[i].Severity < Risky[weakest].Severity ||
-                (Risky[i].Severity == Risky[weakest].Severity && Risky[i].EventTime > Risky[weakest].EventTime))
+        for (int i = 1; i < kept.Count; i++)
+            if (kept[i].Severity < kept[weakest].Severity ||
+                (kept[i].Severity == kept[weakest].Severity && kept[i].EventTime > kept[weakest].EventTime))
                 weakest = i;
-        if (risky.Severity > Risky[weakest].Severity) Risky[weakest] = risky;
+        if (risky.Severity > kept[weakest].Severity) kept[weakest] = risky;
     }
 
     /// <summary>The counters as the parts of a digest hold them: ranked lists, most severe risky events first.</summary>
@@ -84,21 +99,26 @@ public class ChangeCounts
         EventCount = EventCount,
         ErrorCount = ErrorCount,
         ReadOnlyCount = ReadOnlyCount,
-        EventNames = Ranked(EventNames),
-        Principals = Ranked(Principals),
-        Regions = Ranked(Regions),
-        Sources = Ranked(Sources),
-        DetailTypes = Ranked(DetailTypes),
-        ErrorCodes = Ranked(ErrorCodes),
-        SourceIps = Ranked(SourceIps),
-        Risky = [.. Risky.OrderByDescending(r => r.Severity).ThenBy(r => r.EventTime).ThenBy(r => r.EventName, StringComparer.Ordinal)],
+        EventNames = _counts.Ranked(Counter.EventNames),
+        Principals = _counts.Ranked(Counter.Principals),
+        Regions = _counts.Ranked(Counter.Regions),
+        Sources = _counts.Ranked(Counter.Sources),
+        DetailTypes = _counts.Ranked(Counter.DetailTypes),
+        ErrorCodes = _counts.Ranked(Counter.ErrorCodes),
+        SourceIps = _counts.Ranked(Counter.SourceIps),
+        Risky = _risky is { Count: > 0 } risky ? DigestOrder.Risky([.. risky], int.MaxValue) : [],
         RiskyCount = RiskyCount,
-        Failures = [.. Failures.Values.OrderByDescending(f => f.Count).ThenBy(f => f.EventName, StringComparer.Ordinal).ThenBy(f => f.ErrorCode, StringComparer.Ordinal)],
+        Failures = _failures is { Count: > 0 } failures ? DigestOrder.Failures([.. failures.Values], int.MaxValue) : [],
     };
 
     /// <summary>Highest count first; ties by name, so the same input always renders the same digest.</summary>
-    internal static IReadOnlyList<KeyValuePair<string, int>> Ranked(Dictionary<string, int> counts) =>
-        [.. counts.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)];
-
-    private static void Count(Dictionary<string, int> counts, string key) => counts[key] = counts.GetValueOrDefault(key) + 1;
+    internal static KeyValuePair<string, int>[] Ranked(Dictionary<string, int> counts)
+    {
+        if (counts.Count == 0) return [];
+        var ranked = new KeyValuePair<string, int>[counts.Count];
+        int i = 0;
+        foreach (var kv in counts) ranked[i++] = kv;
+        ranked.AsSpan().Sort(CountTable.RankOrder);
+        return ranked;
+    }
 }

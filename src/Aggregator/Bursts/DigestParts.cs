@@ -11,7 +11,7 @@ public static class DigestParts
     /// clock flags, alerts) with the counters of <paramref name="parts"/> added up. Lists are capped as a burst's are.
     /// </summary>
     public static Digest Combine(Digest header, IReadOnlyList<Digest> parts, BurstWindowOptions options) =>
-        Combine(header, parts, options.MaxRiskyPerDigest, options.MaxFailuresPerDigest);
+        Combine(header, parts, options.MaxRiskyPerDigest, options.MaxFailuresPerDigest, keptParts: []);
 
     /// <summary>
     /// What a digest shows once roll-ups took their shares (parts marked with a <see cref="Digest.RollupId"/>): the
@@ -23,44 +23,48 @@ public static class DigestParts
         var rest = digest.Parts.Where(p => p.RollupId is null).ToList();
         if (rest.Count == 0) return digest;
         // The parts were capped when they were made: their lists together are what the burst kept of them.
-        return Combine(digest, rest, int.MaxValue, int.MaxValue) with { RollupId = digest.RollupId, FoldedEventCount = 0 };
+        return Combine(digest, rest, int.MaxValue, int.MaxValue, keptParts: []) with { RollupId = digest.RollupId, FoldedEventCount = 0 };
     }
 
     /// <summary>The shares roll-ups took, by actor, with the roll-up that holds each.</summary>
     public static IReadOnlyList<Digest> Folded(Digest digest) => [.. digest.Parts.Where(p => p.RollupId is not null)];
 
-    private static Digest Combine(Digest header, IReadOnlyList<Digest> parts, int maxRisky, int maxFailures)
+    /// <summary>The combination, with <paramref name="keptParts"/> as its <see cref="Digest.Parts"/> (a burst's whole digest keeps its parts).</summary>
+    internal static Digest Combine(Digest header, IReadOnlyList<Digest> parts, int maxRisky, int maxFailures, IReadOnlyList<Digest> keptParts)
     {
         if (parts.Count == 0) throw new ArgumentException("a digest needs at least one part", nameof(parts));
-        var failures = new Dictionary<(string, string, string?), FailedCall>();
-        foreach (var f in parts.SelectMany(p => p.Failures))
+        var first = parts[0].FirstEventTime;
+        var last = parts[0].LastEventTime;
+        int events = 0, errors = 0, readOnly = 0, riskyCount = 0;
+        foreach (var part in parts)
         {
-            var key = (f.EventName, f.ErrorCode, f.Principal);
-            failures[key] = failures.TryGetValue(key, out var seen) ? seen with { Count = seen.Count + f.Count } : f;
+            // Strictly earlier or later only: of equal instants the first part's is kept, as Min and Max keep it.
+            if (part.FirstEventTime < first) first = part.FirstEventTime;
+            if (part.LastEventTime > last) last = part.LastEventTime;
+            events += part.EventCount;
+            errors += part.ErrorCount;
+            readOnly += part.ReadOnlyCount;
+            riskyCount += part.RiskyCount;
         }
         return header with
         {
             ActorKey = null,
-            Parts = [],
-            FirstEventTime = parts.Min(p => p.FirstEventTime),
-            LastEventTime = parts.Max(p => p.LastEventTime),
-            EventCount = parts.Sum(p => p.EventCount),
-            ErrorCount = parts.Sum(p => p.ErrorCount),
-            ReadOnlyCount = parts.Sum(p => p.ReadOnlyCount),
-            EventNames = Sum(parts, p => p.EventNames),
-            Principals = Sum(parts, p => p.Principals),
-            Regions = Sum(parts, p => p.Regions),
-            Sources = Sum(parts, p => p.Sources),
-            DetailTypes = Sum(parts, p => p.DetailTypes),
-            ErrorCodes = Sum(parts, p => p.ErrorCodes),
-            SourceIps = Sum(parts, p => p.SourceIps),
-            RiskyCount = parts.Sum(p => p.RiskyCount),
-            Risky = [.. parts.SelectMany(p => p.Risky)
-                .OrderByDescending(r => r.Severity).ThenBy(r => r.EventTime).ThenBy(r => r.EventName, StringComparer.Ordinal)
-                .Take(maxRisky)],
-            Failures = [.. failures.Values
-                .OrderByDescending(f => f.Count).ThenBy(f => f.EventName, StringComparer.Ordinal).ThenBy(f => f.ErrorCode, StringComparer.Ordinal)
-                .Take(maxFailures)],
+            Parts = keptParts,
+            FirstEventTime = first,
+            LastEventTime = last,
+            EventCount = events,
+            ErrorCount = errors,
+            ReadOnlyCount = readOnly,
+            EventNames = Sum(parts, static p => p.EventNames),
+            Principals = Sum(parts, static p => p.Principals),
+            Regions = Sum(parts, static p => p.Regions),
+            Sources = Sum(parts, static p => p.Sources),
+            DetailTypes = Sum(parts, static p => p.DetailTypes),
+            ErrorCodes = Sum(parts, static p => p.ErrorCodes),
+            SourceIps = Sum(parts, static p => p.SourceIps),
+            RiskyCount = riskyCount,
+            Risky = CombinedRisky(parts, maxRisky),
+            Failures = CombinedFailures(parts, maxFailures),
         };
     }
 
@@ -68,9 +72,63 @@ public static class DigestParts
     internal static IReadOnlyList<KeyValuePair<string, int>> Sum(IReadOnlyList<Digest> parts, Func<Digest, IReadOnlyList<KeyValuePair<string, int>>> counts)
     {
         if (parts.Count == 1) return counts(parts[0]);
-        var sum = new Dictionary<string, int>(StringComparer.Ordinal);
+        var sum = _sumScratch ??= new Dictionary<string, int>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var part in parts)
+            {
+                var list = counts(part);
+                for (int i = 0; i < list.Count; i++) sum[list[i].Key] = sum.GetValueOrDefault(list[i].Key) + list[i].Value;
+            }
+            return ChangeCounts.Ranked(sum);
+        }
+        finally
+        {
+            sum.Clear();
+        }
+    }
+
+    // Sum's dictionary, kept between calls (a digest adds up seven lists): the result is a new array, the dictionary
+    // only the room to add up in. One per thread, as the renderers may combine on several.
+    [ThreadStatic]
+    private static Dictionary<string, int>? _sumScratch;
+
+    /// <summary>The parts' risky events, most severe first, at most <paramref name="max"/>.</summary>
+    private static IReadOnlyList<RiskyEvent> CombinedRisky(IReadOnlyList<Digest> parts, int max)
+    {
+        int total = 0;
+        foreach (var part in parts) total += part.Risky.Count;
+        if (total == 0) return [];
+        var risky = new RiskyEvent[total];
+        int i = 0;
         foreach (var part in parts)
-            foreach (var (key, n) in counts(part)) sum[key] = sum.GetValueOrDefault(key) + n;
-        return ChangeCounts.Ranked(sum);
+            for (int j = 0; j < part.Risky.Count; j++) risky[i++] = part.Risky[j];
+        return DigestOrder.Risky(risky, max);
+    }
+
+    /// <summary>
+    /// The parts' failures, the same call (event name, error code, principal) counted once with its counts added and
+    /// the first part's message; most frequent first, at most <paramref name="max"/>.
+    /// </summary>
+    private static IReadOnlyList<FailedCall> CombinedFailures(IReadOnlyList<Digest> parts, int max)
+    {
+        int total = 0;
+        foreach (var part in parts) total += part.Failures.Count;
+        if (total == 0) return [];
+        var merged = new List<FailedCall>(total);
+        var positions = new Dictionary<(string, string, string?), int>(total);
+        foreach (var part in parts)
+            for (int i = 0; i < part.Failures.Count; i++)
+            {
+                var f = part.Failures[i];
+                var key = (f.EventName, f.ErrorCode, f.Principal);
+                if (positions.TryGetValue(key, out int at)) merged[at] = merged[at] with { Count = merged[at].Count + f.Count };
+                else
+                {
+                    positions[key] = merged.Count;
+                    merged.Add(f);
+                }
+            }
+        return DigestOrder.Failures([.. merged], max);
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using System.Text.Json;
 using Pipeline.Aggregator.Alerts;
@@ -49,15 +50,39 @@ public static class DigestJson
     /// <summary>One line of the contract: an object whose first field is its <c>type</c>, then a line break.</summary>
     private static void WriteLine<T>(Stream output, string type, T value, Action<Utf8JsonWriter, T> fields)
     {
-        using (var w = new Utf8JsonWriter(output, WriterOptions))
+        var buffer = _lineBuffer ??= new ArrayBufferWriter<byte>(LineBufferBytes);
+        var w = _lineWriter ??= new Utf8JsonWriter(buffer, WriterOptions);
+        try
         {
             w.WriteStartObject();
             w.WriteString("type", type);
             fields(w, value);
             w.WriteEndObject();
+            w.Flush();
+            output.Write(buffer.WrittenSpan);
+            output.WriteByte((byte)'\n');
         }
-        output.WriteByte((byte)'\n');
+        finally
+        {
+            w.Reset(buffer);
+            buffer.ResetWrittenCount();
+            // An exceptionally large line does not keep its room for the rest of the thread's life.
+            if (buffer.Capacity > MaxKeptLineBufferBytes)
+            {
+                _lineBuffer = null;
+                _lineWriter = null;
+            }
+        }
     }
+
+    // One line buffer and writer per thread, reused: a writer over a stream grows a new buffer for every line, and a
+    // digest's line is kilobytes, so that growth was most of what writing a digest allocated.
+    private const int LineBufferBytes = 16 * 1024;
+    private const int MaxKeptLineBufferBytes = 1024 * 1024;
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? _lineBuffer;
+    [ThreadStatic]
+    private static Utf8JsonWriter? _lineWriter;
 
     private static void DigestFields(Utf8JsonWriter w, Digest d)
     {
@@ -148,7 +173,13 @@ public static class DigestJson
         if (r.ErrorCode is not null) w.WriteString("errorCode", r.ErrorCode);
     }
 
-    private static string Severity(RiskSeverity s) => s.ToString().ToLowerInvariant();
+    private static string Severity(RiskSeverity s) => s switch
+    {
+        RiskSeverity.Medium => "medium",
+        RiskSeverity.High => "high",
+        RiskSeverity.Critical => "critical",
+        _ => s.ToString().ToLowerInvariant(),
+    };
 
     private static void RollupFields(Utf8JsonWriter w, Rollup r)
     {
@@ -241,7 +272,8 @@ public static class DigestJson
     private static void WriteCounts<T>(Utf8JsonWriter w, string name, IReadOnlyList<KeyValuePair<string, T>> counts) where T : IBinaryInteger<T>
     {
         w.WriteStartObject(name);
-        foreach (var (key, count) in counts) w.WriteNumber(key, long.CreateTruncating(count));
+        // Indexed, not foreach: the lists are interfaces, and their enumerators would be allocated per list.
+        for (int i = 0; i < counts.Count; i++) w.WriteNumber(counts[i].Key, long.CreateTruncating(counts[i].Value));
         w.WriteEndObject();
     }
 }

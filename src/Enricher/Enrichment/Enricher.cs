@@ -15,6 +15,9 @@ public sealed class Enricher
     private readonly EnricherOptions _options;
     private readonly IAccountDirectory _directory;
     private readonly IMuteRules? _mutes;
+    // A directory that holds every name in memory has no request to save by batching: it is asked event by event,
+    // without the batch's set of ids and the dictionary of answers.
+    private readonly FileAccountDirectory? _inMemory;
 
     public Enricher(EnricherOptions options, IAccountDirectory directory, IMuteRules? mutes = null, Deduplicator? deduplicator = null)
     {
@@ -22,6 +25,7 @@ public sealed class Enricher
         _options = options;
         _directory = directory;
         _mutes = mutes;
+        _inMemory = directory as FileAccountDirectory;
         Deduplicator = deduplicator ?? new Deduplicator(options.Dedupe);
     }
 
@@ -35,21 +39,41 @@ public sealed class Enricher
     /// </summary>
     public async ValueTask<IReadOnlyList<EnrichmentOutcome>> EnrichAsync(IReadOnlyList<RawRecord> records, CancellationToken cancellationToken)
     {
-        var outcomes = new List<EnrichmentOutcome>(records.Count);
-        var chunk = new List<EnrichmentOutcome>(Math.Min(_options.NamingBatchSize, records.Count));
+        var outcomes = new EnrichmentOutcome[records.Count];
+        // An accepted event waits here for its name: its outcome is made once, named, rather than made and copied.
+        var accepted = new OrgEvent?[Math.Min(_options.NamingBatchSize, records.Count)];
         for (int start = 0; start < records.Count; start += _options.NamingBatchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            chunk.Clear();
-            for (int i = start; i < Math.Min(records.Count, start + _options.NamingBatchSize); i++) chunk.Add(Classify(records[i]));
-            outcomes.AddRange(await AttachNamesAsync(chunk, cancellationToken).ConfigureAwait(false));
+            int count = Math.Min(records.Count - start, _options.NamingBatchSize);
+            bool any = false;
+            for (int i = 0; i < count; i++)
+            {
+                var record = records[start + i];
+                var outcome = Screen(record, out accepted[i]);
+                if (outcome is not null) outcomes[start + i] = outcome;
+                else any = true;
+            }
+            if (!any) continue;
+            var names = _inMemory is null ? await LookupAsync(accepted.AsMemory(0, count), cancellationToken).ConfigureAwait(false) : null;
+            for (int i = 0; i < count; i++)
+            {
+                if (accepted[i] is not { } evt) continue;
+                outcomes[start + i] = new EnrichmentOutcome.Accepted(records[start + i].Origin, evt, NameOf(evt.Account, names));
+                accepted[i] = null;
+            }
         }
         return outcomes;
     }
 
     /// <summary>Parse, dedupe and mute one record: everything but the (batched, asynchronous) naming.</summary>
-    public EnrichmentOutcome Classify(RawRecord record)
+    public EnrichmentOutcome Classify(RawRecord record) =>
+        Screen(record, out var accepted) ?? new EnrichmentOutcome.Accepted(record.Origin, accepted!, null);
+
+    /// <summary>The outcome of a record that is not accepted; null for an accepted one, whose event is <paramref name="accepted"/>.</summary>
+    private EnrichmentOutcome? Screen(RawRecord record, out OrgEvent? accepted)
     {
+        accepted = null;
         if (record.ReadError is not null) return new EnrichmentOutcome.Rejected(record.Origin, record.ReadError);
         if (!EventParser.TryParse(record.Data, out var parsed, out var reason))
             return new EnrichmentOutcome.Rejected(record.Origin, reason!);
@@ -62,9 +86,23 @@ public sealed class Enricher
                 return new EnrichmentOutcome.Duplicate(record.Origin, evt.Account, evt.Time);
             if (_mutes?.FirstMatch(parsed.Envelope) is { } rule)
                 return new EnrichmentOutcome.Muted(record.Origin, evt.Account, evt.Time, rule);
-            return new EnrichmentOutcome.Accepted(record.Origin, evt, null);
+            accepted = evt;
+            return null;
         }
     }
+
+    /// <summary>The accounts of a batch's accepted events, looked up in one request.</summary>
+    private async ValueTask<IReadOnlyDictionary<string, AccountInfo>> LookupAsync(ReadOnlyMemory<OrgEvent?> accepted, CancellationToken cancellationToken)
+    {
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var evt in accepted.Span)
+            if (evt is not null) ids.Add(evt.Account);
+        return await _directory.LookupAsync(ids, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>An account's name: from the directory in memory, else from the batch's lookup.</summary>
+    private AccountInfo? NameOf(string account, IReadOnlyDictionary<string, AccountInfo>? looked) =>
+        _inMemory is not null ? _inMemory.Find(account) : looked!.GetValueOrDefault(account);
 
     /// <summary>Looks up the batch's accounts in one request; a failing directory leaves the events with their ids alone.</summary>
     public async ValueTask<IReadOnlyList<EnrichmentOutcome>> AttachNamesAsync(IList<EnrichmentOutcome> batch, CancellationToken cancellationToken)

@@ -97,7 +97,7 @@ public sealed record UserIdentity
     public bool IsPerson => Type switch
     {
         "Root" or "IAMUser" or "IdentityCenterUser" or "FederatedUser" => true,
-        "AssumedRole" => RoleName is { } role && PermissionSetOf(role) is not null,
+        "AssumedRole" => RoleName is { } role && IsPermissionSetRole(role),
         _ => false,
     };
 
@@ -129,7 +129,7 @@ public sealed record UserIdentity
         "IAMUser" when UserName is not null => "user/" + UserName,
         "AssumedRole" when RoleName is { } role => AssumedRoleName(role),
         "AWSService" => "service/" + (InvokedBy ?? "unknown"),
-        "FederatedUser" when SessionIssuerUserName is not null => "federated/" + SessionIssuerUserName + SessionSuffix(),
+        "FederatedUser" when SessionIssuerUserName is not null => FederatedName(SessionIssuerUserName),
         "IdentityCenterUser" => (UserName ?? OnBehalfOfUserId ?? "unknown") + " via Identity Center",
         "AWSAccount" => "account/" + (AccountId ?? PrincipalId ?? "unknown"),
         _ => Arn ?? UserName ?? PrincipalId ?? Type ?? "unknown",
@@ -157,37 +157,49 @@ public sealed record UserIdentity
         }
     }
 
-    /// <summary>The last segment of an ARN with more than one, as in <c>assumed-role/Role/session</c>.</summary>
-    private string? ArnSession
+    // The parts of a name are spans of the identity's strings, joined once: the name is built for every event, and
+    // cutting each part out as a string of its own doubled what that allocated. An empty span is a part not there.
+
+    /// <summary>The last segment of an ARN with more than one, as in <c>assumed-role/Role/session</c>; empty when there is none.</summary>
+    private ReadOnlySpan<char> ArnSession
     {
         get
         {
-            if (Arn is null) return null;
+            if (Arn is null) return default;
             int first = Arn.IndexOf('/', StringComparison.Ordinal);
             int last = Arn.LastIndexOf('/');
-            return first >= 0 && last > first && last < Arn.Length - 1 ? Arn[(last + 1)..] : null;
+            return first >= 0 && last > first && last < Arn.Length - 1 ? Arn.AsSpan(last + 1) : default;
         }
     }
 
     /// <summary>
     /// A role session's name: from the ARN, else what follows the colon of the principal id (<c>AROA…:session</c>),
-    /// which records keep when their ARN is cut short.
+    /// which records keep when their ARN is cut short; empty when neither has one.
     /// </summary>
-    private string? RoleSession
+    private ReadOnlySpan<char> RoleSession
     {
         get
         {
-            if (ArnSession is { } session) return session;
+            var session = ArnSession;
+            if (!session.IsEmpty) return session;
             int colon = PrincipalId?.IndexOf(':', StringComparison.Ordinal) ?? -1;
-            return colon >= 0 && colon < PrincipalId!.Length - 1 ? PrincipalId[(colon + 1)..] : null;
+            return colon >= 0 && colon < PrincipalId!.Length - 1 ? PrincipalId.AsSpan(colon + 1) : default;
         }
     }
 
-    private string SessionSuffix() => ArnSession is { } session ? "/" + session : "";
+    private string FederatedName(string issuer)
+    {
+        var session = ArnSession;
+        return session.IsEmpty ? "federated/" + issuer : string.Concat("federated/", issuer, "/", session);
+    }
 
     private string AssumedRoleName(string role)
     {
-        if (PermissionSetOf(role) is { } permissionSet) return (RoleSession ?? "unknown") + " via " + permissionSet;
+        if (IsPermissionSetRole(role))
+        {
+            var session = RoleSession;
+            return string.Concat(session.IsEmpty ? "unknown" : session, " via ", PermissionSetOf(role));
+        }
         if (IsServiceLinked(role)) return "service-linked: " + (ServiceLinkedService() ?? InvokedBy ?? role);
         if (role.StartsWith(StackSetsRolePrefix, StringComparison.Ordinal))
         {
@@ -198,18 +210,23 @@ public sealed record UserIdentity
         if (role.StartsWith(ControlTowerRolePrefix, StringComparison.Ordinal) && role.Length > ControlTowerRolePrefix.Length)
             return "Control Tower: " + role[ControlTowerRolePrefix.Length..];
         if (role.StartsWith("AWSControlTower", StringComparison.Ordinal)) return "Control Tower: " + role;
-        return RoleSession is { } session ? "role/" + role + "/" + session : "role/" + role;
+        var roleSession = RoleSession;
+        return roleSession.IsEmpty ? "role/" + role : string.Concat("role/", role, "/", roleSession);
     }
 
+    /// <summary>Whether <paramref name="role"/> is an Identity Center role, one with a permission set (<see cref="PermissionSetOf"/>).</summary>
+    private static bool IsPermissionSetRole(string role) =>
+        role.StartsWith(SsoRolePrefix, StringComparison.Ordinal) && role.Length > SsoRolePrefix.Length;
+
     /// <summary>
-    /// The permission set of an Identity Center role, <c>AWSReservedSSO_&lt;PermissionSet&gt;_&lt;16 hex&gt;</c>; null for
-    /// any other role. The last <c>_</c> part is AWS's suffix (a permission set name may itself hold <c>_</c>).
+    /// The permission set of an Identity Center role (<see cref="IsPermissionSetRole"/>),
+    /// <c>AWSReservedSSO_&lt;PermissionSet&gt;_&lt;16 hex&gt;</c>. The last <c>_</c> part is AWS's suffix (a permission set
+    /// name may itself hold <c>_</c>).
     /// </summary>
-    private static string? PermissionSetOf(string role)
+    private static ReadOnlySpan<char> PermissionSetOf(string role)
     {
-        if (!role.StartsWith(SsoRolePrefix, StringComparison.Ordinal) || role.Length == SsoRolePrefix.Length) return null;
         int suffix = role.LastIndexOf('_');
-        return suffix > SsoRolePrefix.Length ? role[SsoRolePrefix.Length..suffix] : role[SsoRolePrefix.Length..];
+        return suffix > SsoRolePrefix.Length ? role.AsSpan(SsoRolePrefix.Length, suffix - SsoRolePrefix.Length) : role.AsSpan(SsoRolePrefix.Length);
     }
 
     private bool IsServiceLinked(string role) =>

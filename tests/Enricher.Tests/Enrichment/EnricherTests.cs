@@ -58,4 +58,47 @@ public sealed class EnricherTests
         var outcome = enricher.Classify(new RawRecord(ReadOnlyMemory<byte>.Empty, new RecordOrigin("k", 0, SequenceNumber: "42"), "Kinesis record data is not base64"));
         Assert.Equal("Kinesis record data is not base64", Assert.IsType<EnrichmentOutcome.Rejected>(outcome).Reason);
     }
+
+    /// <summary>A directory behind a network call: records every request.</summary>
+    private sealed class CountingDirectory : IAccountDirectory
+    {
+        public List<string[]> Requests { get; } = [];
+        public long Failures => 0;
+
+        public ValueTask<IReadOnlyDictionary<string, AccountInfo>> LookupAsync(IReadOnlyCollection<string> accountIds, CancellationToken cancellationToken)
+        {
+            Requests.Add([.. accountIds.Order(StringComparer.Ordinal)]);
+            return ValueTask.FromResult<IReadOnlyDictionary<string, AccountInfo>>(
+                accountIds.Where(id => id != "444455556666").ToDictionary(id => id, id => new AccountInfo(id, "name-" + id)));
+        }
+    }
+
+    [Fact]
+    public async Task A_directory_that_is_not_in_memory_is_asked_once_per_batch_for_its_accepted_accounts_only()
+    {
+        var records = new[]
+        {
+            Record(Events.ApiCall(account: "111122223333", eventId: "a").Line(), 1),
+            Record(Events.ApiCall(account: "111122223333", eventId: "b").Line(), 2),
+            Record(Events.ApiCall(account: "222233334444", eventId: "c").Line(), 3), // muted: not looked up
+            Record("garbage", 4),
+            Record("garbage", 5),                                                     // a batch with nothing to name
+            Record(Events.ApiCall(account: "444455556666", eventId: "d").Line(), 6), // unknown to the directory
+        };
+        var directory = new CountingDirectory();
+        var enricher = new Enricher.Enrichment.Enricher(new EnricherOptions { NamingBatchSize = 3 }, directory, new MuteAccount("222233334444"));
+
+        var outcomes = await enricher.EnrichAsync(records, default);
+
+        Assert.Equal([["111122223333"], ["444455556666"]], directory.Requests);
+        Assert.Equal("name-111122223333", Assert.IsType<EnrichmentOutcome.Accepted>(outcomes[1]).AccountInfo!.Name);
+        Assert.IsType<EnrichmentOutcome.Muted>(outcomes[2]);
+        Assert.Null(Assert.IsType<EnrichmentOutcome.Accepted>(outcomes[5]).AccountInfo);
+        Assert.Equal([1L, 2, 3, 4, 5, 6], outcomes.Select(o => o.Origin.Line));
+    }
+
+    private sealed class MuteAccount(string account) : IMuteRules
+    {
+        public string? FirstMatch(System.Text.Json.JsonElement envelope) => envelope.GetProperty("account").GetString() == account ? "that-account" : null;
+    }
 }

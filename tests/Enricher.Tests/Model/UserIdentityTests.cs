@@ -138,4 +138,17 @@ public sealed class UserIdentityTests
         Assert.Null(new UserIdentity { Type = "AssumedRole", PrincipalId = "AROAEXAMPLE:x" }.ActorKey);
         Assert.Null(new UserIdentity { Type = "AWSService" }.ActorKey);
     }
+
+    [Fact]
+    public void A_name_made_of_parts_shows_each_part_or_its_stand_in()
+    {
+        var federated = new UserIdentity { Type = "FederatedUser", Arn = $"arn:aws:sts::{Account}:federated-user/broker/bob", SessionIssuerUserName = "broker" };
+        var noSession = new UserIdentity { Type = "AssumedRole", SessionIssuerUserName = "AWSReservedSSO_Admin_0123456789abcdef" };
+        var sessionInPrincipal = new UserIdentity { Type = "AssumedRole", Arn = $"arn:aws:sts::{Account}:assumed-role/deployer", PrincipalId = "AROAEXAMPLE:ci-run-7" };
+
+        Assert.Equal("federated/broker/bob", federated.DisplayName);
+        Assert.Equal("unknown via Admin", noSession.DisplayName);
+        Assert.True(noSession.IsPerson);
+        Assert.Equal("role/deployer/ci-run-7", sessionInPrincipal.DisplayName);
+    }
 }

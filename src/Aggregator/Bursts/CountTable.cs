@@ -1,0 +1,212 @@
+using System.Collections;
+using System.Numerics;
+
+namespace Pipeline.Aggregator.Bursts;
+
+/// <summary>The count lists a <see cref="ChangeCounts"/> keeps. The order is <see cref="BurstStateCodec"/>'s format.</summary>
+internal enum Counter : byte
+{
+    EventNames,
+    Principals,
+    Regions,
+    Sources,
+    DetailTypes,
+    ErrorCodes,
+    SourceIps,
+}
+
+/// <summary>
+/// All the counts by name of one <see cref="ChangeCounts"/> (event names, principals, regions … see <see cref="Counter"/>),
+/// in one array of (counter, name, count) entries in the order the names first came.
+/// </summary>
+/// <remarks>
+/// Built for the counters a burst keeps by the dozen: a burst opens a lane for every automated actor it sees, and most
+/// lanes count a few events of one role, about ten names in all. Seven tables of their own cost seven objects and seven
+/// arrays per lane, most of a burst's memory, and a burst lives for minutes, long enough for the GC to move it to
+/// its oldest generation; one array here holds the same. A short table is scanned, which costs less than hashing the
+/// name; past <see cref="IndexFrom"/> entries an index of positions keeps it O(1): open addressing in an array of
+/// ints, a quarter of what a dictionary of (counter, name) keys takes. Names are never removed, so each counter's
+/// first-come order is stable: it is the order <see cref="BurstStateCodec"/> writes, the order the dictionaries this
+/// replaced enumerated in.
+/// </remarks>
+internal sealed class CountTable
+{
+    /// <summary>Entries (of every counter) scanned before the table indexes them: a lane rarely has more.</summary>
+    internal const int IndexFrom = 24;
+
+    private Entry[] _entries = [];
+    private int _count;
+    // Past IndexFrom entries: slot = hash of (counter, name), probed linearly; each slot holds an entry's position + 1,
+    // 0 when empty. Never more than half full.
+    private int[]? _index;
+
+    private struct Entry(Counter counter, string name, int count)
+    {
+        public readonly Counter Counter = counter;
+        public readonly string Name = name;
+        public int Count = count;
+    }
+
+    /// <summary>Adds <paramref name="n"/> to the count of <paramref name="name"/> in <paramref name="counter"/>, which starts at zero.</summary>
+    public void Add(Counter counter, string name, int n = 1)
+    {
+        int i = Find(counter, name);
+        if (i >= 0) _entries[i].Count += n;
+        else Append(counter, name, n);
+    }
+
+    /// <summary>Sets the count of <paramref name="name"/> in <paramref name="counter"/>, adding the name when it is new.</summary>
+    public void Set(Counter counter, string name, int count)
+    {
+        int i = Find(counter, name);
+        if (i >= 0) _entries[i].Count = count;
+        else Append(counter, name, count);
+    }
+
+    public bool TryGetValue(Counter counter, string name, out int count)
+    {
+        int i = Find(counter, name);
+        count = i >= 0 ? _entries[i].Count : 0;
+        return i >= 0;
+    }
+
+    /// <summary>How many names <paramref name="counter"/> has.</summary>
+    public int NamesIn(Counter counter)
+    {
+        int names = 0;
+        for (int i = 0; i < _count; i++)
+            if (_entries[i].Counter == counter) names++;
+        return names;
+    }
+
+    /// <summary>The counts of <paramref name="counter"/>, highest first; ties by name (ordinal), so the same counts always rank the same way.</summary>
+    public KeyValuePair<string, int>[] Ranked(Counter counter)
+    {
+        int names = NamesIn(counter);
+        if (names == 0) return [];
+        var ranked = new KeyValuePair<string, int>[names];
+        int n = 0;
+        for (int i = 0; i < _count; i++)
+            if (_entries[i].Counter == counter) ranked[n++] = new(_entries[i].Name, _entries[i].Count);
+        // Names are distinct, so the order is total and an unstable sort gives the one answer.
+        ranked.AsSpan().Sort(RankOrder);
+        return ranked;
+    }
+
+    /// <summary>Highest count first, then the name in ordinal order: how every count list of a digest is ranked.</summary>
+    /// <remarks>A delegate made once: sorting with an <see cref="IComparer{T}"/> makes one per sort.</remarks>
+    internal static readonly Comparison<KeyValuePair<string, int>> RankOrder =
+        static (x, y) => x.Value != y.Value ? y.Value.CompareTo(x.Value) : string.CompareOrdinal(x.Key, y.Key);
+
+    /// <summary>The names of <paramref name="counter"/> in first-come order, without allocating for a <c>foreach</c>.</summary>
+    public Enumerator Of(Counter counter) => new(this, counter);
+
+    private int Find(Counter counter, string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var entries = _entries;
+        if (_index is { } index)
+        {
+            int mask = index.Length - 1;
+            for (int slot = Hash(counter, name) & mask; index[slot] != 0; slot = (slot + 1) & mask)
+            {
+                int at = index[slot] - 1;
+                if (entries[at].Counter == counter && string.Equals(entries[at].Name, name)) return at;
+            }
+            return -1;
+        }
+        for (int i = 0; i < _count; i++)
+            if (entries[i].Counter == counter && string.Equals(entries[i].Name, name)) return i; // a reference check first, then the characters
+        return -1;
+    }
+
+    private void Append(Counter counter, string name, int count)
+    {
+        if (_count == _entries.Length) Array.Resize(ref _entries, _count == 0 ? 8 : _count * 2);
+        _entries[_count++] = new Entry(counter, name, count);
+        if (_index is not null && _count * 2 <= _index.Length) Insert(_index, _count - 1);
+        else if (_count >= IndexFrom) Reindex();
+    }
+
+    /// <summary>A new index twice the entries or more (a power of two), every entry in it.</summary>
+    private void Reindex()
+    {
+        _index = new int[(int)BitOperations.RoundUpToPowerOf2((uint)_count * 2)];
+        for (int i = 0; i < _count; i++) Insert(_index, i);
+    }
+
+    private void Insert(int[] index, int at)
+    {
+        int mask = index.Length - 1;
+        int slot = Hash(_entries[at].Counter, _entries[at].Name) & mask;
+        while (index[slot] != 0) slot = (slot + 1) & mask;
+        index[slot] = at + 1;
+    }
+
+    private static int Hash(Counter counter, string name) => HashCode.Combine((byte)counter, name);
+
+    /// <summary>The names of one counter in first-come order.</summary>
+    public struct Enumerator(CountTable table, Counter counter) : IEnumerator<KeyValuePair<string, int>>
+    {
+        private int _next;
+
+        public KeyValuePair<string, int> Current { get; private set; }
+
+        readonly object IEnumerator.Current => Current;
+
+        public readonly Enumerator GetEnumerator() => this;
+
+        public bool MoveNext()
+        {
+            while (_next < table._count)
+            {
+                var entry = table._entries[_next++];
+                if (entry.Counter != counter) continue;
+                Current = new(entry.Name, entry.Count);
+                return true;
+            }
+            return false;
+        }
+
+        public void Reset() => _next = 0;
+
+        public readonly void Dispose()
+        {
+        }
+    }
+}
+
+/// <summary>
+/// One count list of a <see cref="ChangeCounts"/> (its event names, its principals …): a view of the counts it keeps
+/// with the others, in the order the names first came.
+/// </summary>
+public sealed class NameCounts : IReadOnlyCollection<KeyValuePair<string, int>>
+{
+    private readonly CountTable _table;
+    private readonly Counter _counter;
+
+    internal NameCounts(CountTable table, Counter counter)
+    {
+        _table = table;
+        _counter = counter;
+    }
+
+    public int Count => _table.NamesIn(_counter);
+
+    /// <summary>The count of <paramref name="name"/>; setting it adds the name when it is new.</summary>
+    /// <exception cref="KeyNotFoundException">on get, for a name not counted.</exception>
+    public int this[string name]
+    {
+        get => _table.TryGetValue(_counter, name, out int count) ? count : throw new KeyNotFoundException($"'{name}' is not counted");
+        set => _table.Set(_counter, name, value);
+    }
+
+    /// <summary>Adds <paramref name="n"/> to the count of <paramref name="name"/>, which starts at zero.</summary>
+    public void Add(string name, int n = 1) => _table.Add(_counter, name, n);
+
+    public bool TryGetValue(string name, out int count) => _table.TryGetValue(_counter, name, out count);
+
+    public IEnumerator<KeyValuePair<string, int>> GetEnumerator() => _table.Of(_counter);
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+}

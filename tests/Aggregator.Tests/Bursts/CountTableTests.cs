@@ -1,0 +1,92 @@
+using Pipeline.Aggregator.Bursts;
+
+namespace Pipeline.Aggregator.Tests.Bursts;
+
+/// <summary>The one table a burst's counters keep their counts by name in: counts, first-come order and ranking, scanned or indexed.</summary>
+public sealed class CountTableTests
+{
+    private static readonly Counter[] Counters = Enum.GetValues<Counter>();
+
+    [Theory]
+    [InlineData(2)]   // a lane's few names: scanned
+    [InlineData(40)]  // indexed past CountTable.IndexFrom
+    public void Counts_add_up_by_counter_and_name_whether_the_table_is_scanned_or_indexed(int names)
+    {
+        var table = new CountTable();
+        var expected = new Dictionary<(Counter, string), int>();
+        var random = new Random(names);
+        for (int i = 0; i < 2_000; i++)
+        {
+            // A new string instance each time: the table compares by value, not only by reference. The same name
+            // in two counters is two counts.
+            var key = (Counters[random.Next(Counters.Length)], "name-" + random.Next(names));
+            table.Add(key.Item1, key.Item2);
+            expected[key] = expected.GetValueOrDefault(key) + 1;
+        }
+
+        foreach (var ((counter, name), count) in expected)
+        {
+            Assert.True(table.TryGetValue(counter, name, out var found));
+            Assert.Equal(count, found);
+        }
+        foreach (var counter in Counters)
+            Assert.Equal(expected.Keys.Count(k => k.Item1 == counter), table.NamesIn(counter));
+        Assert.False(table.TryGetValue(Counter.Regions, "absent", out _));
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(CountTable.IndexFrom)]
+    [InlineData(30)]
+    public void Each_counter_enumerates_its_names_in_the_order_they_first_came_as_the_carry_format_writes_them(int names)
+    {
+        var table = new CountTable();
+        var order = Enumerable.Range(0, names).Select(i => $"n{i * 7919 % 1000}").ToList();
+        // Two counters interleaved, as events fill them.
+        foreach (var name in order)
+        {
+            table.Add(Counter.EventNames, name);
+            table.Add(Counter.SourceIps, "ip-" + name);
+        }
+        foreach (var name in Enumerable.Reverse(order)) table.Add(Counter.EventNames, name, 2);
+        table.Set(Counter.EventNames, order[0], 10); // setting an existing name keeps its place
+
+        var eventNames = new List<KeyValuePair<string, int>>();
+        foreach (var kv in table.Of(Counter.EventNames)) eventNames.Add(kv);
+        Assert.Equal(order, eventNames.Select(kv => kv.Key));
+        Assert.Equal([10, .. Enumerable.Repeat(3, names - 1)], eventNames.Select(kv => kv.Value));
+        var ips = new List<string>();
+        foreach (var (name, _) in table.Of(Counter.SourceIps)) ips.Add(name);
+        Assert.Equal(order.Select(n => "ip-" + n), ips);
+    }
+
+    [Fact]
+    public void Ranked_is_highest_count_first_then_ordinal_name_like_the_dictionaries_it_replaced()
+    {
+        var table = new CountTable();
+        string[] names = ["b", "a", "B", "c", "é", "a", "c", "c"];
+        foreach (var name in names) table.Add(Counter.Principals, name);
+        table.Add(Counter.Regions, "a", 100); // another counter's counts stay out of the ranking
+
+        var expected = names.GroupBy(n => n, StringComparer.Ordinal)
+            .Select(g => new KeyValuePair<string, int>(g.Key, g.Count()))
+            .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal);
+        Assert.Equal(expected, table.Ranked(Counter.Principals));
+        Assert.Empty(table.Ranked(Counter.ErrorCodes));
+    }
+
+    [Fact]
+    public void A_counters_view_reads_and_writes_its_own_counts_only()
+    {
+        var counts = new ChangeCounts();
+        counts.EventNames["ConsoleLogin"] = 4;
+        counts.EventNames.Add("ConsoleLogin");
+        counts.Principals.Add("alice");
+
+        Assert.Equal(5, counts.EventNames["ConsoleLogin"]);
+        Assert.Equal([new KeyValuePair<string, int>("ConsoleLogin", 5)], counts.EventNames);
+        Assert.Single(counts.Principals);
+        Assert.Empty(counts.Regions);
+        Assert.Throws<KeyNotFoundException>(() => counts.Principals["ConsoleLogin"]);
+    }
+}

@@ -113,7 +113,7 @@ public sealed class KinesisWindowHandler(
             closed.AddRange(core.SettleHeld());
 
             IReadOnlyList<CarryWrite> writes = [];
-            CoreState? carried = null;
+            FittedState? carried = null;
             if (evt.IsFinalInvokeForWindow)
             {
                 // No record of this window arrived after its end: the processing clock may stand there.
@@ -125,7 +125,8 @@ public sealed class KinesisWindowHandler(
             }
             else
             {
-                (carried, counters) = FitState(evt, core, [.. claimed], counters, closed.Add);
+                carried = FitState(evt, core, [.. claimed], counters, closed.Add);
+                counters = carried.Counters;
             }
 
             // Alerts raised after the batch (records settled, the clock moved, carries put back) join the batch's.
@@ -142,10 +143,22 @@ public sealed class KinesisWindowHandler(
             // store for the next window or the sweeper.
             if (writes.Count > 0) counters = await ReleaseAsync(evt, writes, token, counters, cancellationToken).ConfigureAwait(false);
 
-            response = carried is null
-                ? new WindowResponse(evt.HasWindow ? WindowResponse.EmptyState : null, [])
-                : new WindowResponse(WindowStateCodec.Encode(new WindowState(evt.WindowStart, counters, carried, [.. claimed])), []);
-            stateBytes = response.SizeInBytes();
+            if (carried is null)
+            {
+                response = new WindowResponse(evt.HasWindow ? WindowResponse.EmptyState : null, []);
+                stateBytes = response.SizeInBytes();
+            }
+            else if (counters == carried.Counters)
+            {
+                // Nothing was posted or held since the state was fitted (the usual batch): the state as measured is the answer.
+                response = new WindowResponse(carried.Encoded, []);
+                stateBytes = carried.Bytes;
+            }
+            else
+            {
+                response = new WindowResponse(WindowStateCodec.Encode(new WindowState(evt.WindowStart, counters, carried.State, [.. claimed])), []);
+                stateBytes = response.SizeInBytes();
+            }
         }
         catch (Exception e) when (IsRetryable(e, cancellationToken))
         {
@@ -194,12 +207,15 @@ public sealed class KinesisWindowHandler(
         return response with { Summary = summary };
     }
 
+    /// <summary>The state that fits the budget, encoded as the response carries it (<c>Bytes</c>: that response's size).</summary>
+    private sealed record FittedState(CoreState State, WindowCounters Counters, IReadOnlyDictionary<string, string> Encoded, int Bytes);
+
     /// <summary>
     /// Keeps the state under the budget: the dedupe memory may take at most half of it (oldest ids go first);
     /// then, while the encoded response is too large, the oldest bursts close early (their digests are posted
     /// with <c>window-end</c>), and when no burst is left, more dedupe ids go.
     /// </summary>
-    private (CoreState State, WindowCounters Counters) FitState(KinesisWindowEvent evt, DigestCore core, IReadOnlyList<string> claimed, WindowCounters counters, Action<Digest> close)
+    private FittedState FitState(KinesisWindowEvent evt, DigestCore core, IReadOnlyList<string> claimed, WindowCounters counters, Action<Digest> close)
     {
         int budget = _options.StateMaxBytes;
         int closedEarly = 0, dropped = 0;
@@ -215,7 +231,8 @@ public sealed class KinesisWindowHandler(
         {
             var probe = counters with { ClosedEarly = counters.ClosedEarly + closedEarly, DedupeIdsDropped = counters.DedupeIdsDropped + dropped };
             var fitted = state with { Dedupe = dedupe };
-            var size = new WindowResponse(WindowStateCodec.Encode(new WindowState(evt.WindowStart, probe, fitted, claimed)), []).SizeInBytes();
+            var encoded = WindowStateCodec.Encode(new WindowState(evt.WindowStart, probe, fitted, claimed));
+            var size = new WindowResponse(encoded, []).SizeInBytes();
             if (size <= budget)
             {
                 if (closedEarly > 0 || dropped > 0)
@@ -229,7 +246,7 @@ public sealed class KinesisWindowHandler(
                         w.WriteNumber("dedupeIdsDropped", dropped);
                     });
                 }
-                return (fitted, probe);
+                return new FittedState(fitted, probe, encoded, size);
             }
             if (core.OpenBursts > 0)
             {

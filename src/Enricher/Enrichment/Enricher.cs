@@ -34,46 +34,28 @@ public sealed class Enricher
 
     /// <summary>
     /// Every record's outcome, in input order: each record classified, then names looked up
-    /// <see cref="EnricherOptions.NamingBatchSize"/> events at a time (one request each). The processing core runs
-    /// its batches through this; streams reach it through the core's Rx adapter.
+    /// <see cref="EnricherOptions.NamingBatchSize"/> events at a time (one request each).
     /// </summary>
     public async ValueTask<IReadOnlyList<EnrichmentOutcome>> EnrichAsync(IReadOnlyList<RawRecord> records, CancellationToken cancellationToken)
     {
-        var outcomes = new EnrichmentOutcome[records.Count];
-        // An accepted event waits here for its name: its outcome is made once, named, rather than made and copied.
-        var accepted = new OrgEvent?[Math.Min(_options.NamingBatchSize, records.Count)];
+        var outcomes = new List<EnrichmentOutcome>(records.Count);
+        var chunk = new List<EnrichmentOutcome>(Math.Min(_options.NamingBatchSize, records.Count));
         for (int start = 0; start < records.Count; start += _options.NamingBatchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            int count = Math.Min(records.Count - start, _options.NamingBatchSize);
-            bool any = false;
-            for (int i = 0; i < count; i++)
-            {
-                var record = records[start + i];
-                var outcome = Screen(record, out accepted[i]);
-                if (outcome is not null) outcomes[start + i] = outcome;
-                else any = true;
-            }
-            if (!any) continue;
-            var names = _inMemory is null ? await LookupAsync(accepted.AsMemory(0, count), cancellationToken).ConfigureAwait(false) : null;
-            for (int i = 0; i < count; i++)
-            {
-                if (accepted[i] is not { } evt) continue;
-                outcomes[start + i] = new EnrichmentOutcome.Accepted(records[start + i].Origin, evt, NameOf(evt.Account, names));
-                accepted[i] = null;
-            }
+            chunk.Clear();
+            for (int i = start; i < Math.Min(records.Count, start + _options.NamingBatchSize); i++) chunk.Add(Classify(records[i]));
+            outcomes.AddRange(await AttachNamesAsync(chunk, cancellationToken).ConfigureAwait(false));
         }
         return outcomes;
     }
 
-    /// <summary>Parse, dedupe and mute one record: everything but the (batched, asynchronous) naming.</summary>
-    public EnrichmentOutcome Classify(RawRecord record) =>
-        Screen(record, out var accepted) ?? new EnrichmentOutcome.Accepted(record.Origin, accepted!, null);
-
-    /// <summary>The outcome of a record that is not accepted; null for an accepted one, whose event is <paramref name="accepted"/>.</summary>
-    private EnrichmentOutcome? Screen(RawRecord record, out OrgEvent? accepted)
+    /// <summary>
+    /// Parse, dedupe and mute one record. An accepted event is named here already when the directory holds every name in
+    /// memory (nothing to batch); otherwise its name comes with <see cref="AttachNamesAsync"/>.
+    /// </summary>
+    public EnrichmentOutcome Classify(RawRecord record)
     {
-        accepted = null;
         if (record.ReadError is not null) return new EnrichmentOutcome.Rejected(record.Origin, record.ReadError);
         if (!EventParser.TryParse(record.Data, out var parsed, out var reason))
             return new EnrichmentOutcome.Rejected(record.Origin, reason!);
@@ -86,27 +68,17 @@ public sealed class Enricher
                 return new EnrichmentOutcome.Duplicate(record.Origin, evt.Account, evt.Time);
             if (_mutes?.FirstMatch(parsed.Envelope) is { } rule)
                 return new EnrichmentOutcome.Muted(record.Origin, evt.Account, evt.Time, rule);
-            accepted = evt;
-            return null;
+            return new EnrichmentOutcome.Accepted(record.Origin, evt, _inMemory?.Find(evt.Account));
         }
     }
 
-    /// <summary>The accounts of a batch's accepted events, looked up in one request.</summary>
-    private async ValueTask<IReadOnlyDictionary<string, AccountInfo>> LookupAsync(ReadOnlyMemory<OrgEvent?> accepted, CancellationToken cancellationToken)
-    {
-        var ids = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var evt in accepted.Span)
-            if (evt is not null) ids.Add(evt.Account);
-        return await _directory.LookupAsync(ids, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>An account's name: from the directory in memory, else from the batch's lookup.</summary>
-    private AccountInfo? NameOf(string account, IReadOnlyDictionary<string, AccountInfo>? looked) =>
-        _inMemory is not null ? _inMemory.Find(account) : looked!.GetValueOrDefault(account);
-
-    /// <summary>Looks up the batch's accounts in one request; a failing directory leaves the events with their ids alone.</summary>
+    /// <summary>
+    /// Looks up the batch's accounts in one request; a failing directory leaves the events with their ids alone. A directory
+    /// in memory was asked by <see cref="Classify"/> already: the batch is returned as it is.
+    /// </summary>
     public async ValueTask<IReadOnlyList<EnrichmentOutcome>> AttachNamesAsync(IList<EnrichmentOutcome> batch, CancellationToken cancellationToken)
     {
+        if (_inMemory is not null) return (IReadOnlyList<EnrichmentOutcome>)batch;
         var ids = new HashSet<string>(StringComparer.Ordinal);
         foreach (var outcome in batch)
             if (outcome is EnrichmentOutcome.Accepted accepted) ids.Add(accepted.Event.Account);

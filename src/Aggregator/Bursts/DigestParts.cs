@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Pipeline.Aggregator.Bursts;
 
 /// <summary>
@@ -80,7 +82,7 @@ public static class DigestParts
             for (int p = 0; p < parts.Count; p++)
             {
                 var list = counts(parts[p]);
-                for (int i = 0; i < list.Count; i++) sum[list[i].Key] = sum.GetValueOrDefault(list[i].Key) + list[i].Value;
+                for (int i = 0; i < list.Count; i++) CollectionsMarshal.GetValueRefOrAddDefault(sum, list[i].Key, out _) += list[i].Value;
             }
             return ChangeCounts.Ranked(sum);
         }

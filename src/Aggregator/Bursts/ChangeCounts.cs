@@ -52,7 +52,8 @@ public class ChangeCounts
         _counts.Add(Counter.Regions, evt.Region);
         _counts.Add(Counter.DetailTypes, evt.DetailType);
         _counts.Add(Counter.Sources, ct?.EventSource ?? evt.Source);
-        if (principal is not null) _counts.Add(Counter.Principals, principal);
+        // The risky event and the failure below keep the table's string of the principal, one shared by every burst.
+        if (principal is not null) principal = _counts.Add(Counter.Principals, principal);
         if (ct?.SourceIpAddress is { } ip) _counts.Add(Counter.SourceIps, ip);
         if (ct?.ReadOnly == true) ReadOnlyCount++;
 

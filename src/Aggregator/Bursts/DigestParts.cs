@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Pipeline.Aggregator.Bursts;
 
 /// <summary>
@@ -30,14 +32,16 @@ public static class DigestParts
     public static IReadOnlyList<Digest> Folded(Digest digest) => [.. digest.Parts.Where(p => p.RollupId is not null)];
 
     /// <summary>The combination, with <paramref name="keptParts"/> as its <see cref="Digest.Parts"/> (a burst's whole digest keeps its parts).</summary>
+    /// <remarks>The lists are walked by index: they are interfaces, and a foreach would allocate an enumerator for each.</remarks>
     internal static Digest Combine(Digest header, IReadOnlyList<Digest> parts, int maxRisky, int maxFailures, IReadOnlyList<Digest> keptParts)
     {
         if (parts.Count == 0) throw new ArgumentException("a digest needs at least one part", nameof(parts));
         var first = parts[0].FirstEventTime;
         var last = parts[0].LastEventTime;
         int events = 0, errors = 0, readOnly = 0, riskyCount = 0;
-        foreach (var part in parts)
+        for (int i = 0; i < parts.Count; i++)
         {
+            var part = parts[i];
             // Strictly earlier or later only: of equal instants the first part's is kept, as Min and Max keep it.
             if (part.FirstEventTime < first) first = part.FirstEventTime;
             if (part.LastEventTime > last) last = part.LastEventTime;
@@ -75,10 +79,10 @@ public static class DigestParts
         var sum = _sumScratch ??= new Dictionary<string, int>(StringComparer.Ordinal);
         try
         {
-            foreach (var part in parts)
+            for (int p = 0; p < parts.Count; p++)
             {
-                var list = counts(part);
-                for (int i = 0; i < list.Count; i++) sum[list[i].Key] = sum.GetValueOrDefault(list[i].Key) + list[i].Value;
+                var list = counts(parts[p]);
+                for (int i = 0; i < list.Count; i++) CollectionsMarshal.GetValueRefOrAddDefault(sum, list[i].Key, out _) += list[i].Value;
             }
             return ChangeCounts.Ranked(sum);
         }
@@ -97,12 +101,12 @@ public static class DigestParts
     private static IReadOnlyList<RiskyEvent> CombinedRisky(IReadOnlyList<Digest> parts, int max)
     {
         int total = 0;
-        foreach (var part in parts) total += part.Risky.Count;
+        for (int p = 0; p < parts.Count; p++) total += parts[p].Risky.Count;
         if (total == 0) return [];
         var risky = new RiskyEvent[total];
         int i = 0;
-        foreach (var part in parts)
-            for (int j = 0; j < part.Risky.Count; j++) risky[i++] = part.Risky[j];
+        for (int p = 0; p < parts.Count; p++)
+            for (int j = 0; j < parts[p].Risky.Count; j++) risky[i++] = parts[p].Risky[j];
         return DigestOrder.Risky(risky, max);
     }
 
@@ -113,14 +117,14 @@ public static class DigestParts
     private static IReadOnlyList<FailedCall> CombinedFailures(IReadOnlyList<Digest> parts, int max)
     {
         int total = 0;
-        foreach (var part in parts) total += part.Failures.Count;
+        for (int p = 0; p < parts.Count; p++) total += parts[p].Failures.Count;
         if (total == 0) return [];
         var merged = new List<FailedCall>(total);
         var positions = new Dictionary<(string, string, string?), int>(total);
-        foreach (var part in parts)
-            for (int i = 0; i < part.Failures.Count; i++)
+        for (int p = 0; p < parts.Count; p++)
+            for (int i = 0; i < parts[p].Failures.Count; i++)
             {
-                var f = part.Failures[i];
+                var f = parts[p].Failures[i];
                 var key = (f.EventName, f.ErrorCode, f.Principal);
                 if (positions.TryGetValue(key, out int at)) merged[at] = merged[at] with { Count = merged[at].Count + f.Count };
                 else

@@ -105,16 +105,17 @@ public static class DigestJson
         WriteCounts(w, "sourceIPs", d.SourceIps);
         w.WriteNumber("riskyCount", d.RiskyCount);
         w.WriteStartArray("risky");
-        foreach (var r in d.Risky)
+        for (int i = 0; i < d.Risky.Count; i++)
         {
             w.WriteStartObject();
-            RiskyFields(w, r);
+            RiskyFields(w, d.Risky[i]);
             w.WriteEndObject();
         }
         w.WriteEndArray();
         w.WriteStartArray("failures");
-        foreach (var f in d.Failures)
+        for (int i = 0; i < d.Failures.Count; i++)
         {
+            var f = d.Failures[i];
             w.WriteStartObject();
             w.WriteString("eventName", f.EventName);
             WriteStringOrNull(w, "principal", f.Principal);
@@ -135,8 +136,9 @@ public static class DigestJson
         if (d.Parts.Count > 0)
         {
             w.WriteStartArray("actors");
-            foreach (var part in d.Parts)
+            for (int i = 0; i < d.Parts.Count; i++)
             {
+                var part = d.Parts[i];
                 w.WriteStartObject();
                 WriteStringOrNull(w, "actor", part.ActorKey);
                 w.WriteNumber("eventCount", part.EventCount);

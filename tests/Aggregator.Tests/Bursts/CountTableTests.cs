@@ -89,4 +89,27 @@ public sealed class CountTableTests
         Assert.Empty(counts.Regions);
         Assert.Throws<KeyNotFoundException>(() => counts.Principals["ConsoleLogin"]);
     }
+
+    [Fact]
+    public void A_table_keeps_one_string_of_a_name_whatever_instance_it_was_given()
+    {
+        // Display names are built per event: two events of one session bring two strings of the same name.
+        var table = new CountTable();
+        var kept = table.Add(Counter.Principals, string.Concat("role/deployer/", "ci-run-7"));
+
+        Assert.Same(kept, table.Add(Counter.Principals, string.Concat("role/deployer/", "ci-run-7")));
+        Assert.Equal(2, table.Ranked(Counter.Principals).Single().Value);
+    }
+
+    [Fact]
+    public void The_pool_hands_out_the_first_string_of_a_name_and_any_name_intact()
+    {
+        var pool = new SharedNames(slots: 2); // so small that names must share slots
+        var first = string.Concat("role/", "deployer");
+
+        Assert.Same(first, pool.Share(first));
+        Assert.Same(first, pool.Share(string.Concat("role/", "deployer")));
+        var others = Enumerable.Range(0, 10).Select(i => "name-" + i).ToList();
+        foreach (var other in others) Assert.Equal(other, pool.Share(other)); // evicting, never mixing up
+    }
 }

@@ -5,7 +5,7 @@ namespace Pipeline.Lambda.Tests;
 
 /// <summary>
 /// The client reads each invocation's body straight into an array of its own: with a Content-Length, and without one
-/// (chunked, as the loopback Runtime API sends it), sized by the last body and grown when short.
+/// (chunked, as the loopback Runtime API sends it), sized by the largest body so far and grown when short.
 /// </summary>
 public sealed class RuntimeApiClientTests
 {
@@ -14,7 +14,7 @@ public sealed class RuntimeApiClientTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public async Task Every_body_arrives_whole_whatever_its_size_and_the_last_ones(bool withLength)
+    public async Task Every_body_arrives_whole_whatever_its_size_and_the_earlier_ones(bool withLength)
     {
         var bodies = Sizes.Select((size, i) => Enumerable.Range(0, size).Select(b => (byte)(b * 31 + i)).ToArray()).ToList();
         using var http = new HttpClient(new ScriptedRuntimeApi(bodies, withLength)) { BaseAddress = new Uri("http://127.0.0.1:9/2018-06-01/") };

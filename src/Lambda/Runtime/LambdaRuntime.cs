@@ -23,8 +23,11 @@ internal sealed class RuntimeApiClient(HttpClient http)
     /// <summary>The first buffer for a body of unknown length (and the least one).</summary>
     private const int MinBodyBuffer = 64 * 1024;
 
-    /// <summary>The size of the last body: the best guess for the next one of unknown length (a shard's batches are alike).</summary>
-    private int _lastBodyLength;
+    /// <summary>
+    /// The largest body so far: the guess for the next one of unknown length. The largest, not the last: a window's small
+    /// final call would otherwise make the next full batch grow its buffer (a copy) several times.
+    /// </summary>
+    private int _largestBody;
 
     /// <summary>An HttpClient for the Runtime API: no timeout, since <c>next</c> blocks until there is work.</summary>
     public static HttpClient CreateHttpClient(string runtimeApi) => new(new SocketsHttpHandler { UseProxy = false })
@@ -48,7 +51,7 @@ internal sealed class RuntimeApiClient(HttpClient http)
 
     /// <summary>
     /// Reads the body from the socket into one array of its own, with no copy on the way: sized by Content-Length when
-    /// the Runtime API sends one, else by the last body (with room to spare), grown if short. Buffering the content
+    /// the Runtime API sends one, else by the largest body so far (with room to spare), grown if short. Buffering the content
     /// (ReadAsByteArrayAsync) copied a 6 MB batch about three times and zeroed each copy.
     /// </summary>
     private async Task<Memory<byte>> ReadBodyAsync(HttpContent content, CancellationToken cancellationToken)
@@ -58,7 +61,7 @@ internal sealed class RuntimeApiClient(HttpClient http)
         // Every byte is written before it is read, so the array need not be zeroed.
         var buffer = GC.AllocateUninitializedArray<byte>(length is { } exact
             ? (int)exact
-            : (int)Math.Clamp(_lastBodyLength + _lastBodyLength / 8L, MinBodyBuffer, Array.MaxLength));
+            : (int)Math.Clamp(_largestBody + _largestBody / 8L, MinBodyBuffer, Array.MaxLength));
         int filled = 0;
         var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
@@ -80,7 +83,7 @@ internal sealed class RuntimeApiClient(HttpClient http)
         }
         if (length is not null && filled != length)
             throw new IOException($"the Runtime API's body ended after {filled} of its {length} bytes");
-        _lastBodyLength = filled;
+        _largestBody = Math.Max(_largestBody, filled);
         return buffer.AsMemory(0, filled);
     }
 

@@ -33,11 +33,11 @@ public class ChangeCounts
     public NameCounts DetailTypes => new(_counts, Counter.DetailTypes);
     public NameCounts ErrorCodes => new(_counts, Counter.ErrorCodes);
     public NameCounts SourceIps => new(_counts, Counter.SourceIps);
-
-    /// <summary>The counts by name, for the codec: one table for all counters.</summary>
-    internal CountTable Counts => _counts;
     public List<RiskyEvent> Risky => _risky ??= [];
     public Dictionary<(string EventName, string ErrorCode, string? Principal), FailedCall> Failures => _failures ??= [];
+
+    /// <summary>The counts by name of every counter, in one table (what the views above read, and the codec writes).</summary>
+    internal CountTable Counts => _counts;
 
     /// <summary>Counts one event shown at <paramref name="shown"/>; returns it as a risky event when the catalog flags it.</summary>
     internal RiskyEvent? Count(OrgEvent evt, DateTimeOffset shown, RiskCatalog catalog, BurstWindowOptions options)

@@ -88,14 +88,13 @@ internal static class FunctionHost
 
         var runtime = new LambdaRuntime(api, async (invocation, ct) =>
         {
-            // The schedule's sweep ({"action":"sweep"}) or a Kinesis batch.
-            if (SweepRequest.IsSweep(invocation.Body))
+            // The schedule's sweep ({"action":"sweep"}) or a Kinesis batch, told apart in the one reading of the body. The
+            // body is this invocation's alone: a batch's records are decoded in place, with no copy of the batch.
+            if (KinesisWindowEvent.ParseInPlaceOrSweep(invocation.Body) is not { } evt)
             {
                 var result = await sweeper.SweepAsync(invocation.RequestId, flushAll: false, ct).ConfigureAwait(false);
                 return SweepRequest.ResponseJson(result);
             }
-            // The body is this invocation's alone: its records are decoded in place, with no copy of the batch.
-            var evt = KinesisWindowEvent.ParseInPlace(invocation.Body);
             var response = await handler.HandleAsync(evt, ct).ConfigureAwait(false);
             return response.ToJson();
         }, log, TimeProvider.System);

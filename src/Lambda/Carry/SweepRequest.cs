@@ -8,6 +8,10 @@ internal static class SweepRequest
 {
     public const string Json = """{"action":"sweep"}""";
 
+    /// <summary>
+    /// Whether the body is the sweeper's request: its first top-level <c>"action"</c> is <c>"sweep"</c>. The function
+    /// decides this while it reads a batch (<see cref="Windows.KinesisWindowEvent.ParseInPlaceOrSweep"/>), by this rule.
+    /// </summary>
     public static bool IsSweep(ReadOnlyMemory<byte> body)
     {
         // Only a property named "action" makes a sweep, and its name is in the bytes between quotes, or written with an

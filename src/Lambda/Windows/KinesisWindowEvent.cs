@@ -48,12 +48,21 @@ public sealed record KinesisWindowEvent
     /// document and an array per record than in reading): the whole input must be JSON (depth at most 64), of a repeated
     /// property the last counts, and a property of an unexpected kind reads as absent.
     /// </remarks>
-    internal static KinesisWindowEvent ParseInPlace(Memory<byte> json)
+    internal static KinesisWindowEvent ParseInPlace(Memory<byte> json) => Read(json, sweepDecides: false)!;
+
+    /// <summary>
+    /// <see cref="ParseInPlace"/>, or null when the body is the sweeper's request instead: decided as
+    /// <see cref="Carry.SweepRequest.IsSweep"/> decides it (the first top-level <c>"action"</c> is <c>"sweep"</c>, whatever
+    /// follows), in the same pass, so a batch is not read through once more to find it holds no "action".
+    /// </summary>
+    internal static KinesisWindowEvent? ParseInPlaceOrSweep(Memory<byte> json) => Read(json, sweepDecides: true);
+
+    private static KinesisWindowEvent? Read(Memory<byte> json, bool sweepDecides)
     {
         var reader = new Utf8JsonReader(json.Span, Options);
         try
         {
-            return Read(ref reader, json);
+            return Read(ref reader, json, sweepDecides);
         }
         catch (JsonException e)
         {
@@ -63,7 +72,7 @@ public sealed record KinesisWindowEvent
 
     private static readonly JsonReaderOptions Options = new() { MaxDepth = 64 };
 
-    private static KinesisWindowEvent Read(ref Utf8JsonReader reader, Memory<byte> json)
+    private static KinesisWindowEvent? Read(ref Utf8JsonReader reader, Memory<byte> json, bool sweepDecides)
     {
         reader.Read();
         // Of a repeated property the last counts. The records are read as they come (a later "Records" replaces them);
@@ -77,7 +86,14 @@ public sealed record KinesisWindowEvent
         {
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (KinesisEventRecord.NameIs(ref reader, "Records"u8))
+                if (sweepDecides && KinesisEventRecord.NameIs(ref reader, "action"u8))
+                {
+                    // The first "action" decides, before anything after it is read (or found not to be JSON).
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("sweep"u8)) return null;
+                    sweepDecides = false;
+                }
+                else if (KinesisEventRecord.NameIs(ref reader, "Records"u8))
                 {
                     reader.Read();
                     records = reader.TokenType == JsonTokenType.StartArray ? ReadRecords(ref reader, json) : null;

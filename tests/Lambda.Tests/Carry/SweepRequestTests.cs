@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Pipeline.Lambda.Carry;
+using Pipeline.Lambda.Windows;
 using Pipeline.TestSupport;
 using Pipeline.TestSupport.Fuzzing;
 
@@ -30,6 +31,7 @@ public sealed class SweepRequestTests
         var body = Encoding.UTF8.GetBytes(json);
         Assert.Equal(sweep, SweepRequest.IsSweep(body));
         Assert.Equal(sweep, FullReading(body));
+        Assert.Equal(sweep.ToString(), Outcome(SweepWhileReading, body));
     }
 
     [Fact]
@@ -46,7 +48,65 @@ public sealed class SweepRequestTests
         {
             var log = new List<string>();
             var input = mutator.MutateBytes(mutator.Pick(seeds), log);
-            Assert.True(Outcome(FullReading, input) == Outcome(b => SweepRequest.IsSweep(b), input), $"mutation {i}: {string.Join("; ", log)}\n{Encoding.UTF8.GetString(input)}");
+            var expected = Outcome(FullReading, input);
+            Assert.True(expected == Outcome(b => SweepRequest.IsSweep(b), input), $"mutation {i}: {string.Join("; ", log)}\n{Encoding.UTF8.GetString(input)}");
+            // The function's one reading ends as the check followed by the batch's reading did, except that a property
+            // name that is not text is passed over there.
+            if (!HasNameThatIsNotText(input))
+            {
+                var before = Ending(() => FullReading(input) ? "sweep" : Describe(KinesisWindowEvent.Parse(input)));
+                var now = Ending(() => KinesisWindowEvent.ParseInPlaceOrSweep(input.ToArray()) is { } evt ? Describe(evt) : "sweep");
+                Assert.True(before == now, $"mutation {i}: {before} vs {now}: {string.Join("; ", log)}\n{Encoding.UTF8.GetString(input)}");
+            }
+        }
+    }
+
+    /// <summary>The decision as the function takes it, in its one reading of the body; anything but a sweep is a batch (or not an event).</summary>
+    private static bool SweepWhileReading(byte[] body)
+    {
+        try
+        {
+            return KinesisWindowEvent.ParseInPlaceOrSweep(body.ToArray()) is null;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    private static string Describe(KinesisWindowEvent evt) =>
+        $"batch of {evt.Records.Count} in {evt.ShardId}: " + string.Join(",", evt.Records.Select(r => r.SequenceNumber + "/" + r.ReadError + "/" + Convert.ToHexString(r.Data.Span)));
+
+    private static string Ending(Func<string> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (e is FormatException or InvalidOperationException)
+        {
+            return e.GetType().Name;
+        }
+    }
+
+    private static bool HasNameThatIsNotText(byte[] json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.PropertyName) reader.GetString();
+            }
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
         }
     }
 

@@ -32,13 +32,13 @@ public static class DigestCoreObservable
     {
         int batchSize = core.Options.Enricher.NamingBatchSize;
         var tick = idleTick ?? TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerSecond, core.Options.Window.Gap.Ticks / 4));
-        // Each record is classified (parsed, deduplicated, muted) as it arrives, so its bytes are not needed after: a file
-        // reader may hand out slices of one reused buffer (RecordReader's transient mode) and nothing is copied per line.
-        var batches = records.Select(core.Classify).Buffer(idleClock is null ? batchSize : 1);
-
         return Observable.Create<CoreBatch>(observer =>
         {
             var gate = new object();
+            // Each record is classified (parsed, deduplicated, muted) as it arrives, so its bytes are not needed after: a
+            // file reader may hand out slices of one reused buffer (RecordReader's transient mode), nothing copied per line.
+            // Under the gate, as everything else that touches the core: the idle clock's ticks come from another thread.
+            var batches = records.Select(record => { lock (gate) return core.Classify(record); }).Buffer(idleClock is null ? batchSize : 1);
             bool heardSinceTick = false;
 
             var timer = idleClock is null

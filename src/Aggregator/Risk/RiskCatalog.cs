@@ -20,6 +20,12 @@ public enum RiskCondition
     GrantsToEveryone,
     /// <summary>A finding (GuardDuty, Security Hub) at or above the rule's minimum severity (0–10).</summary>
     FindingSeverity,
+    /// <summary>
+    /// The call's target is one of the pipeline's own resources: its name holds <see cref="RiskCatalog.PipelineNamePrefix"/>
+    /// (the forwarding rule and role in every member account, the StackSet and its instances' stacks, the central bus,
+    /// stream and tables).
+    /// </summary>
+    TargetsPipeline,
 }
 
 /// <summary>
@@ -40,6 +46,17 @@ public sealed record RiskRule(
 /// </summary>
 public sealed class RiskCatalog
 {
+    /// <summary>
+    /// Every resource the pipeline deploys is named with this prefix (infra/ names the member forwarding rule
+    /// <c>security-pipeline-forwarding</c>, its role <c>security-pipeline-forwarding-…</c>, the StackSet
+    /// <c>security-pipeline-member-forwarding</c>, whose instances are stacks named <c>StackSet-security-pipeline-…</c>).
+    /// A call that touches one of them is how an account goes dark on purpose.
+    /// </summary>
+    public const string PipelineNamePrefix = "security-pipeline";
+
+    /// <summary>The CDK app's stacks (<c>SecurityPipeline-Central</c>, <c>SecurityPipeline-MemberForwarding</c>, …) and what CDK names after them.</summary>
+    public const string PipelineStackPrefix = "SecurityPipeline";
+
     public static RiskCatalog Default { get; } = new(
     [
         // Who: the root user should almost never act.
@@ -58,6 +75,24 @@ public sealed class RiskCatalog
         new(RiskSeverity.High, "Security Hub disabled or weakened", "securityhub.amazonaws.com",
             ["DisableSecurityHub", "BatchDisableStandards", "DisassociateFromAdministratorAccount", "DeleteMembers", "UpdateStandardsControl"]),
         new(RiskSeverity.High, "Access Analyzer removed", "access-analyzer.amazonaws.com", ["DeleteAnalyzer"]),
+        // Going dark: the pipeline's own forwarding switched off, re-pointed or deleted. A member account that does
+        // this stops reporting; this event is the last thing the security team hears from it.
+        new(RiskSeverity.Critical, "the pipeline's forwarding disabled or removed", "events.amazonaws.com",
+            ["DisableRule", "DeleteRule", "RemoveTargets", "DeleteEventBus", "RemovePermission", "DeleteArchive"], RiskCondition.TargetsPipeline),
+        new(RiskSeverity.High, "the pipeline's forwarding changed", "events.amazonaws.com",
+            ["PutRule", "PutTargets", "PutPermission", "UpdateEventBus"], RiskCondition.TargetsPipeline),
+        new(RiskSeverity.Critical, "the pipeline's StackSet or its stacks removed", "cloudformation.amazonaws.com",
+            ["DeleteStackInstances", "DeleteStackSet", "DeleteStack", "DeactivateOrganizationsAccess"], RiskCondition.TargetsPipeline),
+        new(RiskSeverity.High, "the pipeline's StackSet or its stacks changed", "cloudformation.amazonaws.com",
+            ["UpdateStackSet", "UpdateStackInstances", "UpdateStack", "StopStackSetOperation", "SetStackPolicy", "CreateChangeSet", "ExecuteChangeSet"],
+            RiskCondition.TargetsPipeline),
+        new(RiskSeverity.Critical, "the pipeline's forwarding role broken", "iam.amazonaws.com",
+            ["DeleteRole", "DeleteRolePolicy", "DetachRolePolicy", "PutRolePolicy", "UpdateAssumeRolePolicy", "PutRolePermissionsBoundary",
+             "AttachRolePolicy"], RiskCondition.TargetsPipeline),
+        new(RiskSeverity.Critical, "the pipeline's stream, tables or function removed", null,
+            ["DeleteStream", "StopStreamEncryption", "DeleteTable", "DeleteFunction", "DeleteEventSourceMapping", "UpdateEventSourceMapping",
+             "PutFunctionConcurrency"], RiskCondition.TargetsPipeline),
+        new(RiskSeverity.Medium, "EventBridge rule disabled or removed", "events.amazonaws.com", ["DisableRule", "DeleteRule", "RemoveTargets"]),
         new(RiskSeverity.Medium, "monitoring removed", "monitoring.amazonaws.com", ["DeleteAlarms", "DisableAlarmActions"]),
         new(RiskSeverity.Medium, "logs deleted", "logs.amazonaws.com", ["DeleteLogGroup", "DeleteLogStream", "PutRetentionPolicy"]),
         new(RiskSeverity.High, "VPC flow logs deleted", "ec2.amazonaws.com", ["DeleteFlowLogs"]),
@@ -132,6 +167,11 @@ public sealed class RiskCatalog
         return worst;
     }
 
+    /// <summary>Whether a call's target (a name or an ARN) is one of the pipeline's own resources.</summary>
+    public static bool NamesPipelineResource(string? target) =>
+        target is not null &&
+        (target.Contains(PipelineNamePrefix, StringComparison.OrdinalIgnoreCase) || target.Contains(PipelineStackPrefix, StringComparison.OrdinalIgnoreCase));
+
     private static bool Applies(RiskRule rule, OrgEvent evt)
     {
         var ct = evt.CloudTrail;
@@ -148,6 +188,7 @@ public sealed class RiskCatalog
             RiskCondition.ConsoleLoginFailed => ct.Facts.ConsoleLoginResult == "Failure" || ct.ErrorCode is not null,
             RiskCondition.OpensToWorld => ct.Facts.IngressRanges.Any(r => r is "0.0.0.0/0" or "::/0"),
             RiskCondition.GrantsToEveryone => ct.Facts.GrantsToEveryone,
+            RiskCondition.TargetsPipeline => NamesPipelineResource(ct.Target),
             _ => false,
         };
     }

@@ -122,10 +122,13 @@ public static class EnvelopeBuilder
         _ => "event",
     };
 
-    /// <summary>EventBridge's detail-type for each CloudTrail <c>eventType</c>.</summary>
+    /// <summary>
+    /// EventBridge's detail-type for each CloudTrail <c>eventType</c>, as EventBridge spells it in the events it
+    /// delivers ("Sign In", with a space; AWS's older documents wrote "Signin", and the forwarding rule matches both).
+    /// </summary>
     internal static string CloudTrailDetailType(string? eventType) => eventType switch
     {
-        "AwsConsoleSignIn" => "AWS Console Signin via CloudTrail",
+        "AwsConsoleSignIn" => "AWS Console Sign In via CloudTrail",
         "AwsServiceEvent" => "AWS Service Event via CloudTrail",
         "AwsConsoleAction" => "AWS Console Action via CloudTrail",
         "AwsCloudTrailInsight" => "AWS Insight via CloudTrail",

@@ -22,6 +22,8 @@ internal static class RequestReader
             "keyId", "functionName", "instanceId", "dBInstanceIdentifier", "secretId", "topicArn", "queueUrl",
             "clusterName", "repositoryName", "detectorId", "stackName", "snapshotId", "imageId", "vpcId",
             "accountId", "name", "Name",
+            // Last, so they never displace a target the keys above find: what the pipeline's own resources are named by.
+            "rule", "stackSetName", "streamName", "tableName", "eventBusName",
         }.Select(Encoding.UTF8.GetBytes),
     ];
 

@@ -51,6 +51,72 @@ public sealed class RiskCatalogTests
         using (parsed) Assert.Equal("console sign-in without MFA", Assess(parsed!.Event)!.Reason);
     }
 
+    // EventBridge delivers "AWS Console Sign In via CloudTrail"; older rules and documents spell it "Signin".
+    // Either way a root sign-in and a sign-in without MFA must be flagged.
+    [Theory]
+    [InlineData("AWS Console Sign In via CloudTrail")]
+    [InlineData("AWS Console Signin via CloudTrail")]
+    public void Console_sign_ins_are_flagged_in_either_spelling(string detailType)
+    {
+        static OrgEvent SignIn(string detailType, JsonObject? identity, string mfa)
+        {
+            var env = Events.ApiCall(eventName: "ConsoleLogin", eventSource: "signin.amazonaws.com", identity: identity);
+            env["detail-type"] = detailType;
+            env["detail"]!["eventType"] = "AwsConsoleSignIn";
+            env["detail"]!["additionalEventData"] = new JsonObject { ["MFAUsed"] = mfa };
+            env["detail"]!["responseElements"] = new JsonObject { ["ConsoleLogin"] = "Success" };
+            Assert.True(EventParser.TryParse(env.Utf8(), out var parsed, out var reason), reason);
+            using (parsed)
+            {
+                Assert.Equal(detailType, parsed!.Event.DetailType);
+                return parsed.Event;
+            }
+        }
+
+        var root = Assess(SignIn(detailType, Events.Root("111122223333"), mfa: "Yes"));
+        Assert.Equal((RiskSeverity.Critical, "root user activity"), (root!.Severity, root.Reason));
+        var noMfa = Assess(SignIn(detailType, identity: null, mfa: "No"));
+        Assert.Equal((RiskSeverity.High, "console sign-in without MFA"), (noMfa!.Severity, noMfa.Reason));
+        Assert.Null(Assess(SignIn(detailType, identity: null, mfa: "Yes")));
+    }
+
+    // Going dark on purpose: each of these stops or re-points a member account's forwarding (or the StackSet that
+    // keeps it in place); the call itself is the last thing the digest can show.
+    [Theory]
+    [InlineData("events.amazonaws.com", "DisableRule", """{"name":"security-pipeline-forwarding","eventBusName":"default"}""", RiskSeverity.Critical)]
+    [InlineData("events.amazonaws.com", "DeleteRule", """{"name":"security-pipeline-forwarding","force":true}""", RiskSeverity.Critical)]
+    [InlineData("events.amazonaws.com", "RemoveTargets", """{"rule":"security-pipeline-forwarding","ids":["central-bus"]}""", RiskSeverity.Critical)]
+    [InlineData("events.amazonaws.com", "PutRule", """{"name":"security-pipeline-forwarding","state":"DISABLED"}""", RiskSeverity.High)]
+    [InlineData("events.amazonaws.com", "PutTargets", """{"rule":"security-pipeline-forwarding","targets":[{"id":"central-bus","arn":"arn:aws:events:us-east-1:999999999999:event-bus/elsewhere"}]}""", RiskSeverity.High)]
+    [InlineData("events.amazonaws.com", "RemovePermission", """{"statementId":"org","eventBusName":"security-pipeline"}""", RiskSeverity.Critical)]
+    [InlineData("cloudformation.amazonaws.com", "DeleteStackInstances", """{"stackSetName":"security-pipeline-member-forwarding","regions":["us-east-1"],"retainStacks":false}""", RiskSeverity.Critical)]
+    [InlineData("cloudformation.amazonaws.com", "DeleteStack", """{"stackName":"StackSet-security-pipeline-member-forwarding-0c4b1e2a-7d6f"}""", RiskSeverity.Critical)]
+    [InlineData("cloudformation.amazonaws.com", "DeleteStack", """{"stackName":"SecurityPipeline-Central"}""", RiskSeverity.Critical)]
+    [InlineData("cloudformation.amazonaws.com", "UpdateStackSet", """{"stackSetName":"security-pipeline-member-forwarding"}""", RiskSeverity.High)]
+    [InlineData("iam.amazonaws.com", "DeleteRolePolicy", """{"roleName":"security-pipeline-forwarding-us-east-1","policyName":"p"}""", RiskSeverity.Critical)]
+    [InlineData("kinesis.amazonaws.com", "DeleteStream", """{"streamName":"security-pipeline","enforceConsumerDeletion":true}""", RiskSeverity.Critical)]
+    [InlineData("dynamodb.amazonaws.com", "DeleteTable", """{"tableName":"security-pipeline-digest-ledger"}""", RiskSeverity.Critical)]
+    public void Tampering_with_the_pipelines_own_forwarding_is_risky(string source, string name, string request, RiskSeverity severity)
+    {
+        var rule = Assess(At(Events.T0, eventName: name, eventSource: source, request: JsonNode.Parse(request)!.AsObject()));
+        Assert.NotNull(rule);
+        Assert.Equal(severity, rule.Severity);
+        Assert.StartsWith("the pipeline's", rule.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Another_rule_disabled_is_worth_a_look_but_not_an_alarm()
+    {
+        var other = Assess(At(Events.T0, eventName: "DisableRule", eventSource: "events.amazonaws.com",
+            request: JsonNode.Parse("""{"name":"nightly-cleanup"}""")!.AsObject()));
+        Assert.Equal((RiskSeverity.Medium, "EventBridge rule disabled or removed"), (other!.Severity, other.Reason));
+        // Changing some other rule or table is routine.
+        Assert.Null(Assess(At(Events.T0, eventName: "PutRule", eventSource: "events.amazonaws.com",
+            request: JsonNode.Parse("""{"name":"nightly-cleanup"}""")!.AsObject())));
+        Assert.Null(Assess(At(Events.T0, eventName: "DeleteTable", eventSource: "dynamodb.amazonaws.com",
+            request: JsonNode.Parse("""{"tableName":"orders"}""")!.AsObject())));
+    }
+
     [Fact]
     public void Every_rule_has_a_reason_and_names_or_a_condition()
     {

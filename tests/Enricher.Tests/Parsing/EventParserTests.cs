@@ -43,7 +43,7 @@ public sealed class EventParserTests
         var (ok, evt, _) = Parse(record.Line());
 
         Assert.True(ok);
-        Assert.Equal("AWS Console Signin via CloudTrail", evt!.DetailType);
+        Assert.Equal("AWS Console Sign In via CloudTrail", evt!.DetailType); // as EventBridge spells it
         Assert.Equal("aws.signin", evt.Source);
         Assert.Equal("210987654321", evt.Account);
         Assert.Equal("abc", evt.Id);

@@ -19,6 +19,7 @@ internal static class DomCloudTrailReader
         "keyId", "functionName", "instanceId", "dBInstanceIdentifier", "secretId", "topicArn", "queueUrl",
         "clusterName", "repositoryName", "detectorId", "stackName", "snapshotId", "imageId", "vpcId",
         "accountId", "name", "Name",
+        "rule", "stackSetName", "streamName", "tableName", "eventBusName",
     ];
 
     public static CloudTrailDetail Read(JsonElement detail)
@@ -105,7 +106,7 @@ internal static class DomCloudTrailReader
     {
         if (request.ValueKind != JsonValueKind.Object) return null;
         // Which target keys occur at all, in one pass: most requests have a few properties and none or one of the
-        // 25 keys, so only those are looked up (in TargetKeys order, with TryGetProperty's last-duplicate-wins).
+        // 30 keys, so only those are looked up (in TargetKeys order, with TryGetProperty's last-duplicate-wins).
         uint present = 0;
         bool hasInstancesSet = false;
         foreach (var property in request.EnumerateObject())

@@ -150,8 +150,11 @@ internal sealed record PipelineSettings
     /// <summary><c>batchSize</c>: records per invocation, default 100 (1–10000).</summary>
     public int BatchSize { get; init; } = 100;
 
-    /// <summary><c>alarmTopicArn</c>: an SNS topic for the alarms; without it the alarms exist but notify nobody.</summary>
+    /// <summary><c>alarmTopicArn</c>: an SNS topic for the alarms; without it the central stack creates an encrypted topic of its own.</summary>
     public string? AlarmTopicArn { get; init; }
+
+    /// <summary><c>alarmEmail</c>: an address subscribed to the topic the stack creates (not allowed with <c>alarmTopicArn</c>).</summary>
+    public string? AlarmEmail { get; init; }
 
     /// <summary><c>bootstrapAsset</c>: folder holding the NativeAOT <c>bootstrap</c>; default the placeholder that fails on purpose.</summary>
     public required string BootstrapAssetDirectory { get; init; }

@@ -118,6 +118,10 @@ internal static partial class SettingsReader
         var recordAge = reader.Int("maxRecordAgeSeconds", 3600, 60, 86_400);
         var batchSize = reader.Int("batchSize", 100, 1, 10_000);
         var topic = reader.OptionalString("alarmTopicArn", SnsTopicArn(), "an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)");
+        var alarmEmail = reader.OptionalString("alarmEmail", EmailAddress(), "an email address like security-oncall@example.com");
+        // The stack can subscribe an address only to the topic it owns; a topic of your own keeps its own subscriptions.
+        if (alarmEmail is not null && topic is not null)
+            problems.Add("alarmEmail: only for the topic the stack creates; with alarmTopicArn set, subscribe the address to that topic instead (aws sns subscribe --protocol email).");
 
         var architecture = reader.Choice("functionArchitecture", "arm64",
             new Dictionary<string, FunctionArchitecture>
@@ -165,6 +169,7 @@ internal static partial class SettingsReader
             MaxRecordAgeSeconds = recordAge,
             BatchSize = batchSize,
             AlarmTopicArn = topic,
+            AlarmEmail = alarmEmail,
             BootstrapAssetDirectory = asset,
             UsesPlaceholderAsset = placeholder,
             FunctionArchitecture = architecture,
@@ -201,6 +206,7 @@ internal static partial class SettingsReader
     [GeneratedRegex("^(#[a-z0-9_-]{1,80}|[CG][A-Z0-9]{8,20})$")] private static partial Regex SlackChannel();
     [GeneratedRegex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$")] private static partial Regex KmsKeyArn();
     [GeneratedRegex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$")] private static partial Regex SnsTopicArn();
+    [GeneratedRegex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")] private static partial Regex EmailAddress();
 
     /// <summary>Turns raw context values into typed ones, recording a problem (and returning a default) when a value is wrong.</summary>
     private sealed class Reader(Func<string, object?> context, List<string> problems)

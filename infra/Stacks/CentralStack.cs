@@ -77,16 +77,22 @@ internal sealed class CentralStack : Stack
 
         Sweeper = new SweepSchedule(this, "Sweeper", new SweepScheduleProps { Function = Digests.Function });
 
+        var metrics = new PipelineMetrics(Digests.Function.FunctionName, settings.EventBusName, OrgEventBus.RuleName);
+        var deadLetterQueues = new Dictionary<string, IQueue>
+        {
+            ["BusDeadLetters"] = Bus.DeadLetterQueue,
+            ["FailedBatches"] = Digests.FailureQueue,
+            ["OutboxDeadLetters"] = Digests.OutboxDeadLetters,
+        };
         Alarms = new PipelineAlarms(this, "Alarms", new PipelineAlarmsProps
         {
             Function = Digests.Function,
-            DeadLetterQueues = new Dictionary<string, IQueue>
-            {
-                ["BusDeadLetters"] = Bus.DeadLetterQueue,
-                ["FailedBatches"] = Digests.FailureQueue,
-                ["OutboxDeadLetters"] = Digests.OutboxDeadLetters,
-            },
+            Metrics = metrics,
+            DeadLetterQueues = deadLetterQueues,
             Outbox = Digests.Outbox,
+            Stream = Stream.Stream,
+            LedgerTable = Tables.Ledger,
+            CarryTable = Tables.Carry,
             // A record may wait out its tumbling window and the lateness allowance; ten more minutes of slack
             // before "falling behind" is called.
             IteratorAgeThresholdMilliseconds = (settings.WindowSeconds + settings.BurstLatenessSeconds + 600) * 1000.0,
@@ -95,6 +101,17 @@ internal sealed class CentralStack : Stack
             // at least every minute (the sweeper). One still waiting after ten minutes points at Slack.
             OutboxAgeThresholdSeconds = 600,
             TopicArn = settings.AlarmTopicArn,
+            Email = settings.AlarmEmail,
+            Key = Key,
+        });
+        Dashboard = new PipelineDashboard(this, "Dashboard", new PipelineDashboardProps
+        {
+            DashboardName = id,
+            Function = Digests.Function,
+            Metrics = metrics,
+            Stream = Stream.Stream,
+            DeadLetterQueues = deadLetterQueues,
+            Outbox = Digests.Outbox,
         });
 
         Output("EventBusArn", Bus.Bus.EventBusArn, "The central bus: member rules forward here.");
@@ -107,6 +124,11 @@ internal sealed class CentralStack : Stack
         Output("OutboxQueueUrl", Digests.Outbox.QueueUrl, "Digests waiting for Slack.");
         Output("FailedBatchesQueueUrl", Digests.FailureQueue.QueueUrl, "Batches the function gave up on.");
         Output("BusDeadLettersQueueUrl", Bus.DeadLetterQueue.QueueUrl, "Events the bus could not put on the stream.");
+        Output("AlarmTopicArn", Alarms.Topic.TopicArn, "Every alarm notifies this topic: subscribe the security team to it.");
+        Output("DashboardName", Dashboard.Dashboard.DashboardName, "The operators' CloudWatch dashboard.");
+        Output("DashboardUrl",
+            $"https://{Region}.console.aws.amazon.com/cloudwatch/home?region={Region}#dashboards/dashboard/{id}",
+            "The dashboard in the CloudWatch console.");
     }
 
     public Key Key { get; }
@@ -116,6 +138,7 @@ internal sealed class CentralStack : Stack
     public DigestFunction Digests { get; }
     public SweepSchedule Sweeper { get; }
     public PipelineAlarms Alarms { get; }
+    public PipelineDashboard Dashboard { get; }
 
     private void Output(string id, string value, string description) =>
         _ = new CfnOutput(this, id, new CfnOutputProps { Value = value, Description = description });

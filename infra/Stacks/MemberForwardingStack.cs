@@ -28,8 +28,8 @@ internal sealed class MemberForwardingStack : Stack
             PermissionModel = "SERVICE_MANAGED",
             CallAs = settings.StackSetAdministrator == StackSetAdministrator.DelegatedAdministrator ? "DELEGATED_ADMIN" : "SELF",
             AutoDeployment = new CfnStackSet.AutoDeploymentProperty { Enabled = true, RetainStacksOnAccountRemoval = false },
-            // The template creates an IAM role (with a generated name).
-            Capabilities = ["CAPABILITY_IAM"],
+            // The template creates a named IAM role (security-pipeline-forwarding-REGION).
+            Capabilities = ["CAPABILITY_NAMED_IAM"],
             ManagedExecution = new Dictionary<string, object> { ["Active"] = true },
             OperationPreferences = new CfnStackSet.OperationPreferencesProperty
             {

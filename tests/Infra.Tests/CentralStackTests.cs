@@ -289,7 +289,7 @@ public sealed class CentralStackTests(SynthesizedApp app)
     public void Alarms_watch_lag_errors_throttles_and_every_dead_letter_queue_and_notify_the_topic()
     {
         var alarms = Resources(_t, "AWS::CloudWatch::Alarm").Select(a => Props(a.Resource)).ToArray();
-        Assert.Equal(7, alarms.Length);
+        Assert.Equal(18, alarms.Length);
         foreach (var alarm in alarms)
         {
             Equal(Strings(SynthesizedApp.TopicArn), alarm["AlarmActions"]);

@@ -14,7 +14,7 @@ public sealed class ForwardingTests(SynthesizedApp app)
     private static readonly JsonNode DefaultPattern = JsonNode.Parse("""
         {
           "source": [{"prefix": "aws."}],
-          "detail-type": ["AWS API Call via CloudTrail", "AWS Console Signin via CloudTrail", "GuardDuty Finding", "Security Hub Findings - Imported"]
+          "detail-type": ["AWS API Call via CloudTrail", "AWS Console Sign In via CloudTrail", "AWS Console Signin via CloudTrail", "GuardDuty Finding", "Security Hub Findings - Imported"]
         }
         """)!;
 
@@ -29,7 +29,7 @@ public sealed class ForwardingTests(SynthesizedApp app)
         Equal(JsonValue.Create("SERVICE_MANAGED"), set["PermissionModel"]);
         Equal(JsonValue.Create("SELF"), set["CallAs"]);
         Equal(JsonNode.Parse("""{"Enabled": true, "RetainStacksOnAccountRemoval": false}"""), set["AutoDeployment"]);
-        Equal(Strings("CAPABILITY_IAM"), set["Capabilities"]);
+        Equal(Strings("CAPABILITY_NAMED_IAM"), set["Capabilities"]);
         Equal(JsonNode.Parse("""
             [{"DeploymentTargets": {"OrganizationalUnitIds": ["ou-ab12-cdefgh34", "ou-ab12-ijklmn56"]}, "Regions": ["eu-west-1", "us-east-1"]}]
             """), set["StackInstancesGroup"]);
@@ -48,7 +48,8 @@ public sealed class ForwardingTests(SynthesizedApp app)
         var template = MemberTemplate;
         Assert.Null(template["Parameters"]?["BootstrapVersion"]);
         Assert.Null(template["Rules"]);
-        Assert.Equal(3, template["Resources"]!.AsObject().Count);
+        // Role, its policy, the two rules, the dead-letter queue, its policy, its alarm.
+        Assert.Equal(7, template["Resources"]!.AsObject().Count);
     }
 
     [Fact]
@@ -66,13 +67,14 @@ public sealed class ForwardingTests(SynthesizedApp app)
         CentralStackTests.AssertStatements(Single(template, "AWS::IAM::Policy").Resource,
             ("PutOnCentralBus", ["events:PutEvents"], CentralBusArn, null));
 
-        var rule = Props(Single(template, "AWS::Events::Rule").Resource);
+        var rule = Props(Resources(template, "AWS::Events::Rule").Single(r => (string?)Props(r.Resource)["Name"] == "security-pipeline-forwarding").Resource);
         Assert.Null(rule["EventBusName"]); // the account's default bus
         Equal(JsonValue.Create(state), rule["State"]);
         Equal(pattern, rule["EventPattern"]);
         Equal(new JsonArray(new JsonObject
         {
             ["Arn"] = CentralBusArn.DeepClone(),
+            ["DeadLetterConfig"] = new JsonObject { ["Arn"] = GetAtt(Single(template, "AWS::SQS::Queue").Id) },
             ["Id"] = "central-bus",
             ["RetryPolicy"] = new JsonObject { ["MaximumEventAgeInSeconds"] = 86400, ["MaximumRetryAttempts"] = 185 },
             ["RoleArn"] = GetAtt(roleId),

@@ -27,6 +27,9 @@ public sealed class NagTests(SynthesizedApp app)
                 "AwsSolutions-SQS3",
                 "AwsSolutions-SQS3",
                 "AwsSolutions-SQS3",
+                // The forwarding dead-letter queue of each management-account stack (two regions).
+                "AwsSolutions-SQS3",
+                "AwsSolutions-SQS3",
             },
             suppressed);
     }

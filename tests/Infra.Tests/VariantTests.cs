@@ -121,17 +121,6 @@ public sealed class VariantTests(SynthesizedApp app)
     }
 
     [Fact]
-    public void Without_a_topic_alarms_notify_nobody()
-    {
-        var context = SynthesizedApp.BaseContext();
-        context.Remove("alarmTopicArn");
-        var (stacks, templates) = app.Build(context);
-        var alarms = Resources(templates[stacks.Central.StackName], "AWS::CloudWatch::Alarm").ToArray();
-        Assert.Equal(7, alarms.Length);
-        Assert.All(alarms, a => Assert.Null(Props(a.Resource)["AlarmActions"]));
-    }
-
-    [Fact]
     public void The_function_can_run_on_x86_64_when_the_bootstrap_is_built_for_it()
     {
         var (stacks, templates) = Build(("functionArchitecture", "x86_64"));

@@ -141,10 +141,15 @@ public sealed class Arm64BootstrapTests(Arm64BootstrapFixture arm64, AotBootstra
     private static async Task<(Dictionary<string, string>? State, List<string> Failures)> InvokeAsync(LocalRuntimeApi api, KinesisBatch batch, ProcessOutput process)
     {
         var id = api.Enqueue(batch.ToJson());
+        var next = api.NextReplyAsync(ReplyTimeout);
+        // A bootstrap that dies (no usable libssl aborts the process at the first signed request) fails the test
+        // at once, with its output, rather than after the reply timeout.
+        if (await Task.WhenAny(next, process.Exited) != next)
+            Assert.Fail($"the bootstrap exited (code {process.ExitCode}) before answering {id}\n{process.Text}");
         RuntimeReply reply;
         try
         {
-            reply = await api.NextReplyAsync(ReplyTimeout);
+            reply = await next;
         }
         catch (TimeoutException e)
         {
@@ -195,7 +200,13 @@ public sealed class Arm64BootstrapTests(Arm64BootstrapFixture arm64, AotBootstra
             _process.Start();
             _process.BeginOutputReadLine();
             _process.BeginErrorReadLine();
+            Exited = _process.WaitForExitAsync();
         }
+
+        /// <summary>Completes when the process ends (it never should while the test plays its invocations).</summary>
+        public Task Exited { get; }
+
+        public int ExitCode => _process.ExitCode;
 
         public string Text
         {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the solution on a fresh machine: installs what the tests need (the npm
-# emulators, pinned by tests/emulators/package-lock.json), builds, tests, and prints one totals line
+# emulators, pinned by tests/emulators/package-lock.json; as root, the arm64 cross toolchain, qemu-user and an
+# arm64 libssl3: docs/development.md "What tests/test.sh installs"), builds, tests, and prints one totals line
 # "N passed, N failed, N skipped". The tests start and stop the emulators themselves.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +37,7 @@ missing=$(arm64_missing_packages)
 if [[ -n "$missing" ]]; then
   echo "== apt-get install" $missing
   if ! { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing; } >"$TMPDIR/arm64-apt.log" 2>&1; then
-    ARM64_SETUP_ERROR="apt-get install failed for: $(echo $missing) (needs root or passwordless sudo, and apt reachable); see the log: $(tail -5 "$TMPDIR/arm64-apt.log" | tr '\n' ' ')"
+    ARM64_SETUP_ERROR="apt-get install failed for: $(echo $missing) (needs root or passwordless sudo, and apt reachable); apt said: $(tail -5 "$TMPDIR/arm64-apt.log" | tr '\n' ' ')"
   fi
   missing=$(arm64_missing_packages)
   [[ -z "$missing" || -n "$ARM64_SETUP_ERROR" ]] || ARM64_SETUP_ERROR="still missing after apt-get install: $(echo $missing)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the solution on a fresh machine: installs what the tests need (the npm
-# emulators, pinned by tests/emulators/package-lock.json), builds, tests, and prints one totals line
+# emulators, pinned by tests/emulators/package-lock.json; as root, the arm64 cross toolchain, qemu-user and an
+# arm64 libssl3: docs/development.md "What tests/test.sh installs"), builds, tests, and prints one totals line
 # "N passed, N failed, N skipped". The tests start and stop the emulators themselves.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,45 @@ for dir in tests/emulators infra/nag; do
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || { echo "npm ci failed in $dir"; echo "0 passed, 1 failed"; exit 1; }
   fi
 done
+
+# The arm64 bootstrap runs under qemu-user in tests/Lambda.Tests (Arm64BootstrapTests): it needs a cross-linker
+# (clang, lld, the aarch64 binutils and libc), qemu-user-static, and an arm64 OpenSSL 3 for its signed AWS
+# requests (.NET's crypto loads libssl.so.3 at run time; without one the first signed call aborts the process).
+# Installed only when missing. A failure is not fatal here: it is handed to the tests, which FAIL with it.
+ARM64_PACKAGES=(clang lld gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static)
+export ARM64_LIBSSL_DIR="$ROOT/artifacts/arm64-libssl/usr/lib/aarch64-linux-gnu"
+export ARM64_EMULATION=required   # the tests fail (not skip) when something below is missing
+ARM64_SETUP_ERROR=""
+as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo -n "$@"; else return 126; fi; }
+arm64_missing_packages() {
+  local p; for p in "${ARM64_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
+  done
+}
+missing=$(arm64_missing_packages)
+if [[ -n "$missing" ]]; then
+  echo "== apt-get install" $missing
+  if ! { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing; } >"$TMPDIR/arm64-apt.log" 2>&1; then
+    ARM64_SETUP_ERROR="apt-get install failed for: $(echo $missing) (needs root or passwordless sudo, and apt reachable); apt said: $(tail -5 "$TMPDIR/arm64-apt.log" | tr '\n' ' ')"
+  fi
+  missing=$(arm64_missing_packages)
+  [[ -z "$missing" || -n "$ARM64_SETUP_ERROR" ]] || ARM64_SETUP_ERROR="still missing after apt-get install: $(echo $missing)"
+fi
+if [[ ! -f "$ARM64_LIBSSL_DIR/libssl.so.3" ]]; then
+  # Debian's arm64 libssl3, unpacked (dpkg -x) rather than installed: only the emulated process sees it.
+  echo "== arm64 libssl3 into ${ARM64_LIBSSL_DIR#$ROOT/}"
+  deb_dir="$TMPDIR/arm64-deb"; mkdir -p "$deb_dir"
+  if ! {
+    { dpkg --print-foreign-architectures | grep -qx arm64 || as_root dpkg --add-architecture arm64; } &&
+    as_root apt-get update -qq &&
+    (cd "$deb_dir" && apt-get download -qq libssl3:arm64) &&
+    rm -rf "$ROOT/artifacts/arm64-libssl" && mkdir -p "$ROOT/artifacts/arm64-libssl" && dpkg -x "$deb_dir"/libssl3_*_arm64.deb "$ROOT/artifacts/arm64-libssl"
+  } >"$TMPDIR/arm64-libssl.log" 2>&1 || [[ ! -f "$ARM64_LIBSSL_DIR/libssl.so.3" ]]; then
+    ARM64_SETUP_ERROR="${ARM64_SETUP_ERROR:+$ARM64_SETUP_ERROR; }the arm64 libssl3 could not be fetched and unpacked into $ARM64_LIBSSL_DIR (dpkg --add-architecture arm64, apt-get update, apt-get download libssl3:arm64, dpkg -x): $(tail -5 "$TMPDIR/arm64-libssl.log" | tr '\n' ' ')"
+  fi
+fi
+export ARM64_SETUP_ERROR
+[[ -z "$ARM64_SETUP_ERROR" ]] || echo "!! arm64 emulation is not set up; its tests will fail: $ARM64_SETUP_ERROR"
 
 RESULTS="$ROOT/.tmp/test-results"
 rm -rf "$RESULTS"

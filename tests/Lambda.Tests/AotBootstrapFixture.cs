@@ -16,19 +16,32 @@ public sealed class AotBootstrapFixture
 {
     private static readonly TimeSpan PublishTimeout = TimeSpan.FromMinutes(10);
 
-    public AotBootstrapFixture()
+    // Once per test process: several test classes use this binary (BootstrapProcessTests, Arm64BootstrapTests), each
+    // with its own fixture instance, and two publishes into the same folder at once would trip over each other.
+    private static readonly Lazy<(string Path, bool Published, TimeSpan Time)> HostBootstrap =
+        new(() => Publish(RuntimeInformation.OSArchitecture == Architecture.Arm64 ? "arm64" : "x86_64", "lambda-test", PublishTimeout));
+
+    public AotBootstrapFixture() => (BootstrapPath, Published, PublishTime) = HostBootstrap.Value;
+
+    public string BootstrapPath { get; }
+
+    /// <summary>True when this run published it (false: reused from an earlier run with the same sources).</summary>
+    public bool Published { get; }
+
+    public TimeSpan PublishTime { get; }
+
+    /// <summary>
+    /// Publishes the bootstrap for <paramref name="arch"/> with scripts/publish-lambda.sh into
+    /// artifacts/&lt;<paramref name="cacheName"/>&gt;/&lt;hash of the sources&gt;/, unless it is already there.
+    /// </summary>
+    internal static (string Path, bool Published, TimeSpan Time) Publish(string arch, string cacheName, TimeSpan timeout)
     {
         var root = SharedCorpus.RepositoryRoot;
         var hash = SourceHash(root);
-        var folder = Path.Combine(root, "artifacts", "lambda-test", hash);
-        BootstrapPath = Path.Combine(folder, "bootstrap");
-        if (File.Exists(BootstrapPath))
-        {
-            Published = false;
-            return;
-        }
+        var folder = Path.Combine(root, "artifacts", cacheName, hash);
+        var bootstrap = Path.Combine(folder, "bootstrap");
+        if (File.Exists(bootstrap)) return (bootstrap, false, TimeSpan.Zero);
 
-        var arch = RuntimeInformation.OSArchitecture == Architecture.Arm64 ? "arm64" : "x86_64";
         var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = root };
         info.ArgumentList.Add(Path.Combine(root, "scripts", "publish-lambda.sh"));
         info.ArgumentList.Add(arch);
@@ -38,28 +51,20 @@ public sealed class AotBootstrapFixture
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(PublishTimeout))
+        if (!process.WaitForExit(timeout))
         {
             process.Kill(entireProcessTree: true);
-            throw new InvalidOperationException($"publishing the NativeAOT bootstrap took over {PublishTimeout.TotalMinutes} minutes");
+            throw new InvalidOperationException($"publishing the NativeAOT bootstrap ({arch}) took over {timeout.TotalMinutes} minutes");
         }
         if (process.ExitCode != 0 || !File.Exists(Path.Combine(folder + ".partial", "bootstrap")))
-            throw new InvalidOperationException($"publishing the NativeAOT bootstrap failed (exit {process.ExitCode}); a trimming/AOT warning is an error:\n{Tail(stderr.Result)}\n{Tail(stdout.Result)}");
+            throw new InvalidOperationException($"publishing the NativeAOT bootstrap ({arch}) failed (exit {process.ExitCode}); a trimming/AOT warning is an error:\n{Tail(stderr.Result)}\n{Tail(stdout.Result)}");
         if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
         Directory.Move(folder + ".partial", folder);
         // Binaries of older sources are never used again.
         foreach (var stale in Directory.EnumerateDirectories(Path.GetDirectoryName(folder)!).Where(d => d != folder))
             Directory.Delete(stale, recursive: true);
-        Published = true;
-        PublishTime = clock.Elapsed;
+        return (bootstrap, true, clock.Elapsed);
     }
-
-    public string BootstrapPath { get; }
-
-    /// <summary>True when this run published it (false: reused from an earlier run with the same sources).</summary>
-    public bool Published { get; }
-
-    public TimeSpan PublishTime { get; }
 
     /// <summary>Everything that goes into the binary: sources, project files, build settings, embedded samples, the script.</summary>
     private static string SourceHash(string root)

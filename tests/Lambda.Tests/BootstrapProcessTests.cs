@@ -48,7 +48,8 @@ public sealed class BootstrapProcessTests(AotBootstrapFixture aot, DynaliteFixtu
         public List<JsonElement> LogLines(string message) =>
             [.. Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
                 .Select(l => JsonDocument.Parse(l).RootElement.Clone())
-                .Where(e => e.GetProperty("message").GetString()!.StartsWith(message, StringComparison.Ordinal))];
+                // EMF metric lines have no message: they are not log lines.
+                .Where(e => e.TryGetProperty("message", out var m) && m.GetString()!.StartsWith(message, StringComparison.Ordinal))];
 
         public int? WaitForExit(TimeSpan timeout) => _process.WaitForExit(timeout) ? _process.ExitCode : null;
 

@@ -1,6 +1,7 @@
 using Amazon.DynamoDBv2;
 using Amazon.SQS;
 using Amazon;
+using Pipeline.Aggregator.Delivery;
 using Pipeline.Enricher.Accounts.DynamoDb;
 using Pipeline.Aggregator.Processing;
 using Pipeline.Enricher.Accounts;
@@ -10,6 +11,7 @@ using Pipeline.Lambda.Carry;
 using Pipeline.Lambda.Configuration;
 using Pipeline.Lambda.Delivery;
 using Pipeline.Lambda.Ledger;
+using Pipeline.Lambda.Metrics;
 using Pipeline.Lambda.Runtime;
 using Pipeline.Lambda.Windows;
 using Pipeline.Slack.Delivery;
@@ -48,12 +50,13 @@ internal static class FunctionHost
 
         KinesisWindowHandler handler;
         CarrySweeper sweeper;
+        var meter = new InvocationMeter(TimeProvider.System);
         try
         {
             var options = LambdaOptions.FromEnvironment(env);
             // The composition root: the clock and the randomness (Slack's backoff jitter, no seed needed) enter here.
 #pragma warning disable RS0030 // Random.Shared is banned in library code, not at the composition root.
-            (handler, sweeper) = await CreateHandlerAsync(options, log, env, TimeProvider.System, Random.Shared.NextDouble, stop).ConfigureAwait(false);
+            (handler, sweeper) = await CreateHandlerAsync(options, log, env, TimeProvider.System, Random.Shared.NextDouble, stop, meter: meter).ConfigureAwait(false);
 #pragma warning restore RS0030
             log.Info("function ready", w =>
             {
@@ -86,18 +89,9 @@ internal static class FunctionHost
             return ExitCodes.InvalidConfiguration;
         }
 
-        var runtime = new LambdaRuntime(api, async (invocation, ct) =>
-        {
-            // The schedule's sweep ({"action":"sweep"}) or a Kinesis batch, told apart in the one reading of the body. The
-            // body is this invocation's alone: a batch's records are decoded in place, with no copy of the batch.
-            if (KinesisWindowEvent.ParseInPlaceOrSweep(invocation.Body) is not { } evt)
-            {
-                var result = await sweeper.SweepAsync(invocation.RequestId, flushAll: false, ct).ConfigureAwait(false);
-                return SweepRequest.ResponseJson(result);
-            }
-            var response = await handler.HandleAsync(evt, ct).ConfigureAwait(false);
-            return response.ToJson();
-        }, log, TimeProvider.System);
+        var metrics = new EmfWriter(stdout, TimeProvider.System, env(MeteredFunction.FunctionNameVariable) is { Length: > 0 } name ? name : MeteredFunction.UnnamedFunction);
+        var function = new MeteredFunction(handler, sweeper, meter, metrics);
+        var runtime = new LambdaRuntime(api, function.InvokeAsync, log, TimeProvider.System);
         await runtime.RunAsync(stop).ConfigureAwait(false);
         return ExitCodes.Ok;
     }
@@ -109,7 +103,7 @@ internal static class FunctionHost
     /// </summary>
     internal static async Task<(KinesisWindowHandler Handler, CarrySweeper Sweeper)> CreateHandlerAsync(
         LambdaOptions options, LambdaLog log, Func<string, string?> env, TimeProvider time, Func<double> random, CancellationToken cancellationToken,
-        IAmazonSQS? sqs = null, HttpClient? http = null, IAmazonDynamoDB? dynamoDb = null)
+        IAmazonSQS? sqs = null, HttpClient? http = null, IAmazonDynamoDB? dynamoDb = null, InvocationMeter? meter = null)
     {
         var mutes = LoadMuteRules(options);
         var dynamo = dynamoDb ?? CreateDynamoDbClient(options);
@@ -117,7 +111,7 @@ internal static class FunctionHost
         IAccountDirectory directory = options.AccountsTable is { } table
             ? new DynamoDbAccountDirectory(dynamo, new DynamoDbDirectoryOptions { TableName = table }, time, onFailure: message => log.Warn(message))
             : FileAccountDirectory.Empty;
-        var carries = new DynamoDbCarryStore(dynamo, options.CarryTable);
+        ICarryStore carries = new DynamoDbCarryStore(dynamo, options.CarryTable);
         var handlerOptions = new KinesisWindowHandlerOptions
         {
             Core = new DigestCoreOptions { Window = options.Window, Rollup = options.Rollup, Enricher = new EnricherOptions { Dedupe = options.Dedupe } },
@@ -128,10 +122,15 @@ internal static class FunctionHost
         var outbox = new SqsDigestOutbox(sqs ?? CreateSqsClient(options), new SqsOutboxOptions { QueueUrl = options.OutboxQueueUrl });
         var sender = await SlackDelivery.CreateSenderAsync(SlackOptions(options), random, http ?? SlackDelivery.CreateHttpClient(),
             new SecretResolver(env), time, line => log.Warn(line), cancellationToken).ConfigureAwait(false);
-        var (sink, drain) = CreateDelivery(options, sender, outbox, time, log, threads: ledger);
+        var (slackSink, drain) = CreateDelivery(options, sender, outbox, time, log, threads: ledger);
+        // With a meter (the function's metrics), the edges are counted as they are used; the handler and the sweeper
+        // see the same interfaces either way.
+        IDigestLedger ledgerEdge = meter is null ? ledger : new MeteredDigestLedger(ledger, meter);
+        IDigestSink sink = meter is null ? slackSink : new MeteredDigestSink(slackSink, meter);
+        if (meter is not null) carries = new MeteredCarryStore(carries, meter);
         return (
-            new KinesisWindowHandler(handlerOptions, directory, ledger, carries, sink, log, time, mutes, drain),
-            new CarrySweeper(handlerOptions.Core, directory, carries, ledger, sink, log, time, mutes));
+            new KinesisWindowHandler(handlerOptions, directory, ledgerEdge, carries, sink, log, time, mutes, drain),
+            new CarrySweeper(handlerOptions.Core, directory, carries, ledgerEdge, sink, log, time, mutes));
     }
 
     /// <summary>

@@ -48,7 +48,8 @@ public sealed class BootstrapProcessTests(AotBootstrapFixture aot, DynaliteFixtu
         public List<JsonElement> LogLines(string message) =>
             [.. Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
                 .Select(l => JsonDocument.Parse(l).RootElement.Clone())
-                .Where(e => e.GetProperty("message").GetString()!.StartsWith(message, StringComparison.Ordinal))];
+                // EMF metric lines have no message: they are not log lines.
+                .Where(e => e.TryGetProperty("message", out var m) && m.GetString()!.StartsWith(message, StringComparison.Ordinal))];
 
         public int? WaitForExit(TimeSpan timeout) => _process.WaitForExit(timeout) ? _process.ExitCode : null;
 
@@ -223,6 +224,38 @@ public sealed class BootstrapProcessTests(AotBootstrapFixture aot, DynaliteFixtu
         Assert.Equal("FormatException", error.ErrorType);
         Assert.Contains("\"errorMessage\"", error.Text, StringComparison.Ordinal);
         Assert.Empty((await Invoke(api, new KinesisBatch { Window = KinesisBatch.WindowStart.AddMinutes(15) }.Add(Call("111111111111", 20)), process)).Failures);
+    }
+
+    [SkippableFact]
+    public async Task Bootstrap_writes_one_emf_metrics_line_per_invocation_named_by_the_function()
+    {
+        using var client = DynamoDbDigestLedgerTests.Client(dynalite.Endpoint);
+        var table = await DynamoDbDigestLedgerTests.CreateTableAsync(client);
+        var carries = await Carry.DynamoDbCarryStoreTests.CreateTableAsync(client);
+        await using var api = new LocalRuntimeApi();
+        using var slack = new LoopbackSlackServer();
+        using var sqs = new LoopbackSqsServer();
+        var env = LambdaEnvironment(api, table, slack, sqs, carries);
+        env["AWS_LAMBDA_FUNCTION_NAME"] = "org-digests-aot";
+        using var process = new Bootstrap(aot.BootstrapPath, env);
+
+        // Two accounts' bursts closed by a third account's event; one unreadable record.
+        var batch = new KinesisBatch().Add(Call("111111111111", 0)).Add(Call("222222222222", 0.2)).AddData("not json"u8.ToArray()).Add(Call("333333333333", 10));
+        Assert.Empty((await Invoke(api, batch, process)).Failures);
+
+        // The line is written before the response is sent; the test reads the process's stdout as it comes.
+        var deadline = Stopwatch.StartNew();
+        List<Metrics.EmfLine> lines;
+        while ((lines = [.. process.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.Contains("\"_aws\"", StringComparison.Ordinal)).Select(Metrics.EmfLine.Parse)]).Count == 0
+               && deadline.Elapsed < TimeSpan.FromSeconds(10))
+            await Task.Delay(20);
+        var m = Assert.Single(lines);
+        Assert.Equal("org-digests-aot", m.Dimension);
+        Assert.Equal(4, m.Count(Configuration.FunctionMetrics.Received));
+        Assert.Equal(1, m.Count(Configuration.FunctionMetrics.Rejected));
+        Assert.Equal(3, m.Count(Configuration.FunctionMetrics.Digested));
+        Assert.Equal(2, m.Count(Configuration.FunctionMetrics.DigestsPosted));
+        Assert.Equal(2, m.Values(Configuration.FunctionMetrics.DigestLag).Count);
     }
 
     [SkippableFact]

@@ -290,6 +290,12 @@ public sealed record WindowResponse(IReadOnlyDictionary<string, string>? State, 
     /// </summary>
     public Aggregator.Bursts.RunSummary? Summary { get; init; }
 
+    /// <summary>
+    /// This invocation's own counts (the window's totals after it minus before it; not sent to Lambda): the function's
+    /// metrics. Null on a failed invocation, whose records are counted by the retry that succeeds.
+    /// </summary>
+    public Aggregator.Bursts.RunSummary? Batch { get; init; }
+
     public static IReadOnlyDictionary<string, string> EmptyState { get; } = new Dictionary<string, string>();
 
     public byte[] ToJson()

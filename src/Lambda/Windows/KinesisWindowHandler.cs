@@ -204,7 +204,9 @@ public sealed class KinesisWindowHandler(
             w.WriteNumber("durationMs", clock.Elapsed.TotalMilliseconds);
         });
         if (evt.IsFinalInvokeForWindow) LogWindowEnd(evt, summary, counters);
-        return response with { Summary = summary };
+        var batchCounts = new RunSummary(summary.Received - before.Received, summary.Rejected - before.Rejected,
+            summary.Duplicates - before.Duplicates, summary.Muted - before.Muted, summary.Digested - before.Digested, summary.Digests - before.Digests, [], []);
+        return response with { Summary = summary, Batch = batchCounts };
     }
 
     /// <summary>The state that fits the budget, encoded as the response carries it (<c>Bytes</c>: that response's size).</summary>

@@ -71,7 +71,7 @@ internal sealed class AwsOptions : IOptionGroup
         }
     }
 
-    private static bool HasConfiguredCredentials() =>
+    internal static bool HasConfiguredCredentials() =>
         Environment.GetEnvironmentVariable("AWS_ACCESS_KEY_ID") is not null ||
         Environment.GetEnvironmentVariable("AWS_PROFILE") is not null ||
         File.Exists(Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".aws", "credentials"));

@@ -17,6 +17,7 @@ internal static class Cli
         AccountsCommand.Create(),
         PutCommand.Create(),
         RunCommand.Create(),
+        DoctorCommand.Create(),
     };
 
     /// <summary>Set by Ctrl-C, so a timeout's cancellation is never mistaken for the user stopping the run.</summary>

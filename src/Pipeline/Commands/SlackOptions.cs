@@ -93,7 +93,8 @@ internal sealed class SlackOptions : IOptionGroup
 
     public FolderOutbox OpenOutbox(ParseResult parse) => new(parse.GetValue(Outbox)!);
 
-    private static SecretReference ParseSecret(string option, string spec)
+    /// <summary>A secret reference from the command line; the secret itself is refused (every user sees a command line).</summary>
+    internal static SecretReference ParseSecret(string option, string spec)
     {
         if (spec.StartsWith("https://", StringComparison.OrdinalIgnoreCase) || spec.StartsWith("xox", StringComparison.Ordinal))
             throw new UsageException($"{option} takes where to read the secret, not the secret itself (a command line is visible to every user of the machine): export it and give env:NAME, or give file:PATH or ssm:PARAMETER.");

@@ -20,6 +20,8 @@ internal enum ExitCode
     RecordsRejected = 5,
     /// <summary>A service the command needs (DynamoDB, Kinesis) could not be reached.</summary>
     ServiceUnavailable = 6,
+    /// <summary>`pipeline doctor`: at least one check failed (its line says what to do next).</summary>
+    ChecksFailed = 7,
     /// <summary>Stopped by Ctrl-C (128 + SIGINT).</summary>
     Interrupted = 130,
 }

@@ -120,6 +120,13 @@ public sealed class LoopbackSlackServer : IDisposable
             string path = request.Url!.AbsolutePath;
             bool api = path.StartsWith("/api/", StringComparison.Ordinal);
 
+            if (path == "/api/auth.test")
+            {
+                // What `pipeline doctor` calls: checks the token, posts nothing.
+                if (request.Headers["Authorization"] != "Bearer " + BotToken) await ApiError(response, "invalid_auth");
+                else await Reply(response, 200, "application/json", "{\"ok\":true,\"team\":\"Loopback\",\"user\":\"digests\",\"team_id\":\"T0LOOP\",\"user_id\":\"U0LOOP\"}");
+                return;
+            }
             if (api && path != "/api/chat.postMessage") { await Reply(response, 404, "text/plain", "unknown_method"); return; }
             if (!api && !path.StartsWith("/webhook/", StringComparison.Ordinal)) { await Reply(response, 404, "text/plain", "no_service"); return; }
             if (request.HttpMethod != "POST") { await Reply(response, 405, "text/plain", "method_not_allowed"); return; }
@@ -134,6 +141,13 @@ public sealed class LoopbackSlackServer : IDisposable
             else
             {
                 channel = Uri.UnescapeDataString(path["/webhook/".Length..]);
+            }
+
+            // A message with neither text nor blocks is refused, as Slack refuses it (`pipeline doctor`'s probe of a webhook).
+            if (!api && !body.Contains("\"text\"", StringComparison.Ordinal) && !body.Contains("\"blocks\"", StringComparison.Ordinal))
+            {
+                await Reply(response, 400, "text/plain", "no_text");
+                return;
             }
 
             bool payloadHasBlocks = body.Contains("\"blocks\"", StringComparison.Ordinal);

@@ -110,6 +110,7 @@ public sealed class LoopbackSqsServer : IDisposable
                 "SendMessage" => Send(root),
                 "ReceiveMessage" => Receive(root),
                 "DeleteMessage" => Delete(root),
+                "GetQueueAttributes" => Attributes(root),
                 var other => (400, ErrorJson("UnsupportedOperation", $"{other} is not implemented by this test peer")),
             };
             await Reply(response, status, json).ConfigureAwait(false);
@@ -181,6 +182,27 @@ public sealed class LoopbackSqsServer : IDisposable
                 w.WriteEndObject();
             }
             w.WriteEndArray();
+        }));
+    }
+
+    /// <summary>The two counts `pipeline doctor` reads (any queue this peer has not seen is empty).</summary>
+    private (int, string) Attributes(JsonElement root)
+    {
+        if (QueueName(root) is not { } name) return (400, ErrorJson("MissingParameter", "QueueUrl is required"));
+        int visible, hidden;
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            var q = _queues.GetValueOrDefault(name) ?? [];
+            visible = q.Count(h => h.VisibleAt <= now);
+            hidden = q.Count - visible;
+        }
+        return (200, Json(w =>
+        {
+            w.WriteStartObject("Attributes");
+            w.WriteString("ApproximateNumberOfMessages", visible.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            w.WriteString("ApproximateNumberOfMessagesNotVisible", hidden.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            w.WriteEndObject();
         }));
     }
 

@@ -37,6 +37,16 @@ public sealed class ForwardingTests(SynthesizedApp app)
     }
 
     [Fact]
+    public void StackSet_rolls_out_to_every_account_of_small_OUs_whatever_fails_in_one_of_them()
+    {
+        // A percentage tolerance below 100 rounds down to 0 in an OU of fewer than 100/percentage accounts, and the
+        // strict mode then lowers the concurrency to one account and stops the region at the first failure.
+        Equal(JsonNode.Parse("""
+            {"ConcurrencyMode": "SOFT_FAILURE_TOLERANCE", "FailureTolerancePercentage": 100, "MaxConcurrentPercentage": 100, "RegionConcurrencyType": "PARALLEL"}
+            """), StackSet["OperationPreferences"]);
+    }
+
+    [Fact]
     public void Member_template_forwards_the_default_events_to_the_central_bus_with_its_own_role()
     {
         AssertForwarding(MemberTemplate, "ENABLED", DefaultPattern);

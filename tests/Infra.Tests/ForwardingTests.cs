@@ -39,10 +39,10 @@ public sealed class ForwardingTests(SynthesizedApp app)
     [Fact]
     public void StackSet_rolls_out_to_every_account_of_small_OUs_whatever_fails_in_one_of_them()
     {
-        // A percentage tolerance below 100 rounds down to 0 in an OU of fewer than 100/percentage accounts, and the
-        // strict mode then lowers the concurrency to one account and stops the region at the first failure.
+        // A percentage tolerance rounds down: 10 % of an OU of 9 accounts is 0, and the strict mode then stops the
+        // region at the first failure. 99 % of 2 to 100 accounts tolerates all but one.
         Equal(JsonNode.Parse("""
-            {"ConcurrencyMode": "SOFT_FAILURE_TOLERANCE", "FailureTolerancePercentage": 100, "MaxConcurrentPercentage": 100, "RegionConcurrencyType": "PARALLEL"}
+            {"ConcurrencyMode": "SOFT_FAILURE_TOLERANCE", "FailureTolerancePercentage": 99, "MaxConcurrentPercentage": 100, "RegionConcurrencyType": "PARALLEL"}
             """), StackSet["OperationPreferences"]);
     }
 

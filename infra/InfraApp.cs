@@ -40,7 +40,9 @@ internal static class InfraApp
     public static PipelineStacks Build(App app, PipelineSettings settings)
     {
         if (settings.UsesPlaceholderAsset)
-            Console.Error.WriteLine("note: no -c bootstrapAsset=…: the function is the placeholder from infra/placeholder-asset, which fails every invocation.");
+            Console.Error.WriteLine("note: bootstrapAsset=placeholder-asset: the function is a shell script that fails every invocation on purpose "
+                + "(records wait in the stream, the errors alarm fires). Fine for cdk synth and the checks; to deploy, build the real one "
+                + "from the repository root with scripts/publish-lambda.sh and leave bootstrapAsset unset.");
 
         var central = new CentralStack(app, CentralStackName, settings, new StackProps
         {

@@ -53,6 +53,8 @@ internal sealed record DigestFunctionProps
     public required int BatchSize { get; init; }
     public required int MaxRetryAttempts { get; init; }
     public required int MaxRecordAgeSeconds { get; init; }
+    /// <summary>A mute rules file (already checked by the settings) to package beside the bootstrap; null: nothing is muted.</summary>
+    public string? MuteRulesFile { get; init; }
 }
 
 /// <summary>
@@ -125,6 +127,8 @@ internal sealed class DigestFunction : Construct
             [FunctionEnvironment.RollupWindow] = props.RollupWindowSeconds.ToString(CultureInfo.InvariantCulture),
             [FunctionEnvironment.AlertSeverity] = props.AlertSeverity,
         };
+        if (props.MuteRulesFile is not null)
+            environment[FunctionEnvironment.MuteRules] = MuteRulesFile.PathInFunction;
         if (botToken)
         {
             environment[FunctionEnvironment.SlackMode] = "bot-token";
@@ -145,7 +149,7 @@ internal sealed class DigestFunction : Construct
             Runtime = Runtime.PROVIDED_AL2023,
             Architecture = props.Architecture,
             Handler = "bootstrap",
-            Code = Code.FromAsset(props.AssetDirectory),
+            Code = Code.FromAsset(PackageFolder(props.AssetDirectory, props.MuteRulesFile)),
             MemorySize = 512,
             // The final invocation of a tumbling window posts the digests: room for Slack retries.
             Timeout = Duration.Minutes(2),
@@ -185,6 +189,23 @@ internal sealed class DigestFunction : Construct
     public Queue FailureQueue { get; }
     public Queue Outbox { get; }
     public Queue OutboxDeadLetters { get; }
+
+    /// <summary>
+    /// The folder Lambda gets as the function's package. With mute rules, a copy of the asset folder with the rules file
+    /// beside the bootstrap (Lambda unpacks the package to /var/task, where MUTE_RULES points): the rules travel with
+    /// the code they were checked against, in one asset, and the user's asset folder is left as it was. The copy lives
+    /// in the synthesis's own temp folder; CDK stages it into cdk.out before synthesis ends.
+    /// </summary>
+    private static string PackageFolder(string assetDirectory, string? muteRulesFile)
+    {
+        if (muteRulesFile is null)
+            return assetDirectory;
+        var package = Directory.CreateTempSubdirectory("function-package-").FullName;
+        foreach (var file in Directory.GetFiles(assetDirectory))
+            File.Copy(file, Path.Combine(package, Path.GetFileName(file))); // keeps bootstrap's execute bit
+        File.Copy(muteRulesFile, Path.Combine(package, MuteRulesFile.FileName), overwrite: true);
+        return package;
+    }
 
     private void Allow(string sid, string[] actions, string resource) =>
         Role.AddToPolicy(new PolicyStatement(new PolicyStatementProps { Sid = sid, Actions = actions, Resources = [resource] }));

@@ -156,12 +156,21 @@ internal sealed record PipelineSettings
     /// <summary><c>alarmEmail</c>: an address subscribed to the topic the stack creates (not allowed with <c>alarmTopicArn</c>).</summary>
     public string? AlarmEmail { get; init; }
 
-    /// <summary><c>bootstrapAsset</c>: folder holding the NativeAOT <c>bootstrap</c>; default the placeholder that fails on purpose.</summary>
+    /// <summary><c>bootstrapAsset</c>: folder holding the NativeAOT <c>bootstrap</c>, relative to infra/; default <c>../artifacts/lambda</c>,
+    /// where scripts/publish-lambda.sh writes. <c>placeholder-asset</c> names the placeholder that fails every invocation.</summary>
     public required string BootstrapAssetDirectory { get; init; }
 
     /// <summary><c>functionArchitecture</c>: "arm64" (default, cheaper per GB-second) or "x86_64" when the bootstrap is built on and for x64.</summary>
     public FunctionArchitecture FunctionArchitecture { get; init; } = FunctionArchitecture.Arm64;
 
-    /// <summary>True while the function is the placeholder (no real bootstrap given).</summary>
+    /// <summary>True while the function is the placeholder (<c>-c bootstrapAsset=placeholder-asset</c>).</summary>
     public bool UsesPlaceholderAsset { get; init; }
+
+    /// <summary><c>retainedKeyArn</c>: after a removal, the key it kept. The stack then reuses that key (and its alias) and the kept
+    /// accounts and ledger tables, by their names, instead of creating them. Null: the stack creates all three.</summary>
+    public string? RetainedKeyArn { get; init; }
+
+    /// <summary><c>muteRulesFile</c>: a mute rules file (relative to infra/ in the setting, full path here), packaged with the function
+    /// and named by MUTE_RULES. Null: nothing is muted.</summary>
+    public string? MuteRulesFile { get; init; }
 }

@@ -21,6 +21,8 @@ internal sealed class SettingsException(IReadOnlyList<string> problems)
 internal static partial class SettingsReader
 {
     internal const string PlaceholderAssetFolder = "placeholder-asset";
+    /// <summary>Where scripts/publish-lambda.sh writes by default, relative to infra/: the asset the stack reads by default.</summary>
+    internal const string DefaultAssetFolder = "../artifacts/lambda";
 
     /// <param name="context">The context lookup (the CDK app's <c>Node.TryGetContext</c>).</param>
     /// <param name="infraDirectory">The infra/ folder: relative asset paths start there, the placeholder lives there.</param>
@@ -129,7 +131,24 @@ internal static partial class SettingsReader
                 ["arm64"] = FunctionArchitecture.Arm64,
                 ["x86_64"] = FunctionArchitecture.X86_64,
             });
-        var (asset, placeholder) = ReadAsset(reader, problems, infraDirectory);
+        var (asset, placeholder) = ReadAsset(reader, problems, infraDirectory, architecture);
+
+        // A removal keeps the key, its alias and the named tables (they hold account names, channels and the
+        // ledger); a redeploy over them names the kept key, and the stack then reuses all three instead of
+        // failing on "already exists".
+        var retainedKey = reader.OptionalString("retainedKeyArn", KmsKeyArn(), "the ARN of the key a removal kept (arn:aws:kms:REGION:ACCOUNT:key/ID)");
+        if (retainedKey is not null && security is not null && centralRegion is not null
+            && !retainedKey.Contains($":kms:{centralRegion}:{security}:key/", StringComparison.Ordinal))
+            problems.Add($"retainedKeyArn: {retainedKey} is not in the security account's central region ({security}, {centralRegion}); a kept key stays where the central stack was.");
+
+        var muteRules = reader.OptionalString("muteRulesFile", null, "a mute rules file");
+        string? muteRulesPath = null;
+        if (muteRules is not null)
+        {
+            muteRulesPath = Path.GetFullPath(Path.Combine(infraDirectory, muteRules));
+            foreach (var problem in MuteRulesFile.Check(muteRulesPath))
+                problems.Add($"muteRulesFile: {problem} (the path is relative to infra/; see docs/mute-rules.md).");
+        }
 
         if (problems.Count > 0)
             throw new SettingsException(problems);
@@ -173,6 +192,8 @@ internal static partial class SettingsReader
             BootstrapAssetDirectory = asset,
             UsesPlaceholderAsset = placeholder,
             FunctionArchitecture = architecture,
+            RetainedKeyArn = retainedKey,
+            MuteRulesFile = muteRulesPath,
         };
     }
 
@@ -184,14 +205,30 @@ internal static partial class SettingsReader
         ["securityhub-findings"] = ForwardedEventKind.SecurityHubFindings,
     };
 
-    private static (string Path, bool Placeholder) ReadAsset(Reader reader, List<string> problems, string infraDirectory)
+    private static (string Path, bool Placeholder) ReadAsset(Reader reader, List<string> problems, string infraDirectory, FunctionArchitecture architecture)
     {
         var given = reader.OptionalString("bootstrapAsset", null, "a folder holding the NativeAOT executable named bootstrap");
-        if (given is null)
-            return (Path.Combine(infraDirectory, PlaceholderAssetFolder), true);
-        var full = Path.GetFullPath(Path.Combine(infraDirectory, given));
-        if (!File.Exists(Path.Combine(full, "bootstrap")))
-            problems.Add($"bootstrapAsset: {full} has no file named bootstrap (publish the Lambda with -r linux-arm64, or linux-x64 with functionArchitecture x86_64, and -p:PublishAot=true, and point here at the publish folder).");
+        var full = Path.GetFullPath(Path.Combine(infraDirectory, given ?? DefaultAssetFolder));
+        var arch = BootstrapExecutable.Name(architecture);
+        var publish = $"scripts/publish-lambda.sh {arch}";
+        var publishHow = given is null ? publish : $"{publish} --out {full}";
+        if (full == Path.GetFullPath(Path.Combine(infraDirectory, PlaceholderAssetFolder)))
+            return (full, true); // asked for by name: a shell script that fails every invocation (InfraApp says so)
+        var bootstrap = Path.Combine(full, "bootstrap");
+        if (!File.Exists(bootstrap))
+        {
+            problems.Add($"bootstrapAsset: {full}{(given is null ? " (the default)" : "")} has no file named bootstrap. "
+                + $"Build it from the repository root: {publishHow}. "
+                + $"To synthesize without it, pass -c bootstrapAsset={PlaceholderAssetFolder}: a placeholder that fails every invocation.");
+            return (full, false);
+        }
+        var (built, problem) = BootstrapExecutable.Read(bootstrap);
+        if (problem is not null)
+            problems.Add($"bootstrapAsset: {bootstrap} {problem}. Rebuild it from the repository root: {publishHow}.");
+        else if (built != architecture)
+            problems.Add($"bootstrapAsset: {bootstrap} is built for {BootstrapExecutable.Name(built!.Value)} but functionArchitecture is {arch}"
+                + $"{(reader.IsSet("functionArchitecture") ? "" : " (the default)")}: every invocation would fail with \"exec format error\". "
+                + $"Rebuild it from the repository root: {publishHow}; or run the function on {BootstrapExecutable.Name(built.Value)}: -c functionArchitecture={BootstrapExecutable.Name(built.Value)}.");
         return (full, false);
     }
 

@@ -15,13 +15,27 @@ internal sealed class CentralStack : Stack
 {
     public CentralStack(Construct scope, string id, PipelineSettings settings, IStackProps props) : base(scope, id, props)
     {
-        Key = new Key(this, "Key", new KeyProps
+        if (settings.RetainedKeyArn is { } retained)
         {
-            Description = "Security pipeline: stream, tables and queues.",
-            EnableKeyRotation = true,
-            Alias = "alias/" + settings.EventBusName,
-            RemovalPolicy = RemovalPolicy.RETAIN,
-        });
+            // A redeploy after a removal: the kept key still encrypts the kept tables, and its alias still points at
+            // it, so the stack creates neither (a second alias of the same name would fail). Its key policy is the
+            // one the first deployment wrote; this stack cannot change it.
+            Key = Amazon.CDK.AWS.KMS.Key.FromKeyArn(this, "Key", retained);
+        }
+        else
+        {
+            var key = new Key(this, "Key", new KeyProps
+            {
+                Description = "Security pipeline: stream, tables and queues.",
+                EnableKeyRotation = true,
+                Alias = "alias/" + settings.EventBusName,
+                RemovalPolicy = RemovalPolicy.RETAIN,
+            });
+            // The alias stays with its key: after a removal it is how the guide (and the next deployment) finds the
+            // kept key, and deleting the key later deletes the alias with it.
+            ((CfnResource)key.Node.FindChild("Alias").Node.DefaultChild!).ApplyRemovalPolicy(RemovalPolicy.RETAIN);
+            Key = key;
+        }
 
         Stream = new EventStream(this, "Events", new EventStreamProps
         {
@@ -45,6 +59,7 @@ internal sealed class CentralStack : Stack
             AccountsTableName = settings.AccountsTableName,
             LedgerTableName = settings.LedgerTableName,
             Key = Key,
+            ReuseNamedTables = settings.RetainedKeyArn is not null,
         });
 
         Digests = new DigestFunction(this, "Digests", new DigestFunctionProps
@@ -73,6 +88,7 @@ internal sealed class CentralStack : Stack
             BatchSize = settings.BatchSize,
             MaxRetryAttempts = settings.MaxRetryAttempts,
             MaxRecordAgeSeconds = settings.MaxRecordAgeSeconds,
+            MuteRulesFile = settings.MuteRulesFile,
         });
 
         Sweeper = new SweepSchedule(this, "Sweeper", new SweepScheduleProps { Function = Digests.Function });
@@ -123,6 +139,7 @@ internal sealed class CentralStack : Stack
         Output("LogGroupName", Digests.LogGroup.LogGroupName, "The function's logs (aws logs tail NAME --follow).");
         Output("OutboxQueueUrl", Digests.Outbox.QueueUrl, "Digests waiting for Slack.");
         Output("FailedBatchesQueueUrl", Digests.FailureQueue.QueueUrl, "Batches the function gave up on.");
+        Output("KeyArn", Key.KeyArn, "The pipeline key; a removal keeps it: redeploy over the kept tables with -c retainedKeyArn=THIS.");
         Output("BusDeadLettersQueueUrl", Bus.DeadLetterQueue.QueueUrl, "Events the bus could not put on the stream.");
         Output("AlarmTopicArn", Alarms.Topic.TopicArn, "Every alarm notifies this topic: subscribe the security team to it.");
         Output("DashboardName", Dashboard.Dashboard.DashboardName, "The operators' CloudWatch dashboard.");
@@ -131,7 +148,8 @@ internal sealed class CentralStack : Stack
             "The dashboard in the CloudWatch console.");
     }
 
-    public Key Key { get; }
+    /// <summary>The pipeline key: created here, or the one a removal kept (<see cref="PipelineSettings.RetainedKeyArn"/>).</summary>
+    public IKey Key { get; }
     public EventStream Stream { get; }
     public OrgEventBus Bus { get; }
     public StateTables Tables { get; }

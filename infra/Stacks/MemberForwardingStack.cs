@@ -31,11 +31,21 @@ internal sealed class MemberForwardingStack : Stack
             // The template creates a named IAM role (security-pipeline-forwarding-REGION).
             Capabilities = ["CAPABILITY_NAMED_IAM"],
             ManagedExecution = new Dictionary<string, object> { ["Active"] = true },
+            // Each account's forwarding is independent of every other's: one account that refuses it (an SCP on
+            // events:PutRule or iam:CreateRole, a suspended account, a region not enabled there) must not leave the
+            // rest of its OU unmonitored. CloudFormation rounds a percentage tolerance down (10 % of an OU of 9
+            // accounts is 0: the first failure stopped the region). 99 % rounds down to every account but one up
+            // to 100 accounts (all of a one-account OU): a region fails, and cdk deploy with it, only when (nearly)
+            // all its accounts fail, as they do on a template error; isolated failures are looked up afterwards
+            // (docs/deploying.md, step 8). SOFT_FAILURE_TOLERANCE keeps the concurrency at MaxConcurrentPercentage
+            // instead of lowering it as failures come in. These preferences apply to create, update and delete
+            // operations; accounts that join an OU later are deployed by auto-deployment, which ignores them.
             OperationPreferences = new CfnStackSet.OperationPreferencesProperty
             {
                 RegionConcurrencyType = "PARALLEL",
-                MaxConcurrentPercentage = 25,
-                FailureTolerancePercentage = 10,
+                ConcurrencyMode = "SOFT_FAILURE_TOLERANCE",
+                MaxConcurrentPercentage = 100,
+                FailureTolerancePercentage = 99,
             },
             StackInstancesGroup = new object[]
             {

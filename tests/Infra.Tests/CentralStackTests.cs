@@ -142,7 +142,7 @@ public sealed class CentralStackTests(SynthesizedApp app)
     }
 
     [Fact]
-    public void Carry_table_is_keyed_by_account_on_demand_expiring_encrypted_with_the_pipeline_key_and_kept_like_the_ledger()
+    public void Carry_table_is_keyed_by_account_on_demand_expiring_encrypted_with_the_pipeline_key_and_deleted_with_the_stack()
     {
         var table = Resource("Tables/Carry/Resource");
         var props = Props(table);
@@ -153,10 +153,31 @@ public sealed class CentralStackTests(SynthesizedApp app)
         Equal(new JsonObject { ["KMSMasterKeyId"] = GetAtt(Id("Key/Resource")), ["SSEEnabled"] = true, ["SSEType"] = "KMS" }, props["SSESpecification"]);
         Equal(JsonNode.Parse("""{"PointInTimeRecoveryEnabled": true}"""), props["PointInTimeRecoverySpecification"]);
         Assert.Null(props["TableName"]);
-        var ledger = Resource("Tables/Ledger/Resource");
-        Equal(JsonValue.Create("Retain"), table["DeletionPolicy"]);
-        Equal(ledger["DeletionPolicy"], table["DeletionPolicy"]);
-        Equal(ledger["UpdateReplacePolicy"], table["UpdateReplacePolicy"]);
+        // Its name is generated, so no later deployment could take it up: kept, it would only be one more table to
+        // delete by hand.
+        Equal(JsonValue.Create("Delete"), table["DeletionPolicy"]);
+        Equal(JsonValue.Create("Delete"), table["UpdateReplacePolicy"]);
+    }
+
+    [Theory]
+    [InlineData("Key/Resource")]
+    [InlineData("Key/Alias/Resource")]
+    [InlineData("Tables/Accounts/Resource")]
+    [InlineData("Tables/Ledger/Resource")]
+    public void A_removal_keeps_the_key_its_alias_and_the_named_tables(string path)
+    {
+        var resource = Resource(path);
+        Equal(JsonValue.Create("Retain"), resource["DeletionPolicy"]);
+        Equal(JsonValue.Create("Retain"), resource["UpdateReplacePolicy"]);
+    }
+
+    [Fact]
+    public void The_alias_names_the_key_after_the_bus_and_the_stack_prints_the_key_for_a_redeploy()
+    {
+        var alias = Props(Resource("Key/Alias/Resource"));
+        Equal(JsonValue.Create("alias/security-pipeline"), alias["AliasName"]);
+        Equal(GetAtt(Id("Key/Resource")), alias["TargetKeyId"]);
+        Equal(GetAtt(Id("Key/Resource")), _t["Outputs"]!["KeyArn"]!["Value"]);
     }
 
     [Fact]

@@ -37,6 +37,16 @@ public sealed class ForwardingTests(SynthesizedApp app)
     }
 
     [Fact]
+    public void StackSet_rolls_out_to_every_account_of_small_OUs_whatever_fails_in_one_of_them()
+    {
+        // A percentage tolerance rounds down: 10 % of an OU of 9 accounts is 0, and the strict mode then stops the
+        // region at the first failure. 99 % of 2 to 100 accounts tolerates all but one.
+        Equal(JsonNode.Parse("""
+            {"ConcurrencyMode": "SOFT_FAILURE_TOLERANCE", "FailureTolerancePercentage": 99, "MaxConcurrentPercentage": 100, "RegionConcurrencyType": "PARALLEL"}
+            """), StackSet["OperationPreferences"]);
+    }
+
+    [Fact]
     public void Member_template_forwards_the_default_events_to_the_central_bus_with_its_own_role()
     {
         AssertForwarding(MemberTemplate, "ENABLED", DefaultPattern);

@@ -16,6 +16,8 @@ public sealed class SettingsReaderTests
         ["centralRegion"] = "eu-west-1",
         ["memberOrganizationalUnitIds"] = "ou-ab12-cdefgh34, r-ab12",
         ["memberRegions"] = "[\"eu-west-1\",\"us-east-1\"]",
+        // The asset has tests of its own (BootstrapAssetTests); this keeps the rest independent of a built bootstrap.
+        ["bootstrapAsset"] = SettingsReader.PlaceholderAssetFolder,
     };
 
     private static PipelineSettings Read(Dictionary<string, object?> context) =>
@@ -63,7 +65,8 @@ public sealed class SettingsReaderTests
     [Fact]
     public void Every_missing_required_setting_is_reported_at_once()
     {
-        var problems = Problems([]);
+        // The asset is the one setting with a default that may be missing on disk: BootstrapAssetTests cover it.
+        var problems = Problems(new() { ["bootstrapAsset"] = SettingsReader.PlaceholderAssetFolder });
         Assert.Equal(
             ["orgId", "securityAccountId", "managementAccountId", "centralRegion", "memberOrganizationalUnitIds", "memberRegions"],
             problems.Select(p => p[..p.IndexOf(':', StringComparison.Ordinal)]));
@@ -149,11 +152,25 @@ public sealed class SettingsReaderTests
     }
 
     [Fact]
+    public void A_kept_key_must_be_in_the_security_accounts_central_region()
+    {
+        var context = Valid();
+        context["retainedKeyArn"] = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        Assert.Contains(Problems(context), p => p.StartsWith("retainedKeyArn: ", StringComparison.Ordinal) && p.Contains("(111111111111, eu-west-1)", StringComparison.Ordinal));
+        context["retainedKeyArn"] = "alias/security-pipeline";
+        Assert.Contains(Problems(context), p => p.StartsWith("retainedKeyArn: \"alias/security-pipeline\" is not valid", StringComparison.Ordinal));
+        context["retainedKeyArn"] = "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        Assert.Equal(context["retainedKeyArn"], Read(context).RetainedKeyArn);
+    }
+
+    [Fact]
     public void The_committed_cdk_json_only_lacks_the_organization_specific_settings()
     {
         using var cdkJson = JsonDocument.Parse(File.ReadAllText(Path.Combine(InfraDirectory, "cdk.json")));
         var context = cdkJson.RootElement.GetProperty("context").EnumerateObject()
             .ToDictionary(p => p.Name, p => (object?)p.Value.Clone());
+        Assert.False(context.ContainsKey("bootstrapAsset"), "cdk.json leaves the asset at its default, where scripts/publish-lambda.sh writes");
+        context["bootstrapAsset"] = SettingsReader.PlaceholderAssetFolder; // whether artifacts/lambda is built is not cdk.json's business
         var problems = Problems(context);
         Assert.Equal(
             ["orgId", "securityAccountId", "managementAccountId", "centralRegion", "memberOrganizationalUnitIds", "memberRegions"],

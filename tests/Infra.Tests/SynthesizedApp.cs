@@ -62,6 +62,8 @@ public sealed class SynthesizedApp : IDisposable
         ["burstGapSeconds"] = 120,
         ["burstMaxWindowSeconds"] = 600,
         ["alarmTopicArn"] = TopicArn,
+        // Named, as the checks name it: no NativeAOT build in the infra tests (BootstrapAssetTests cover the real asset).
+        ["bootstrapAsset"] = SettingsReader.PlaceholderAssetFolder,
     };
 
     /// <summary>Builds another app (a variant of the settings) and returns its templates by stack name.</summary>

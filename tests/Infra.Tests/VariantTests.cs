@@ -136,4 +136,30 @@ public sealed class VariantTests(SynthesizedApp app)
         var set = Props(Single(templates[stacks.MemberForwarding.StackName], "AWS::CloudFormation::StackSet").Resource);
         Equal(JsonValue.Create("DELEGATED_ADMIN"), set["CallAs"]);
     }
+
+    [Fact]
+    public void A_redeploy_over_a_removal_reuses_the_kept_key_alias_and_tables_instead_of_creating_them()
+    {
+        const string kept = "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        var (stacks, templates) = Build(("retainedKeyArn", kept));
+        var central = templates[stacks.Central.StackName];
+        Assert.Empty(Resources(central, "AWS::KMS::Key"));
+        Assert.Empty(Resources(central, "AWS::KMS::Alias"));
+        // Only the carry table is new (its old one went with the removal).
+        var table = Props(Single(central, "AWS::DynamoDB::Table").Resource);
+        Assert.Null(table["TableName"]);
+        Equal(JsonValue.Create(kept), table["SSESpecification"]!["KMSMasterKeyId"]);
+
+        var variables = Props(Single(central, "AWS::Lambda::Function").Resource)["Environment"]!["Variables"]!;
+        Equal(JsonValue.Create("security-pipeline-accounts"), variables["ACCOUNTS_TABLE"]);
+        Equal(JsonValue.Create("security-pipeline-digest-ledger"), variables["LEDGER_TABLE"]);
+        var statements = Resources(central, "AWS::IAM::Policy").SelectMany(p => Statements(p.Resource)).ToList();
+        Equal(JsonValue.Create(kept), statements.Single(s => (string?)s["Sid"] == "UsePipelineKey")["Resource"]);
+        Assert.EndsWith(":table/security-pipeline-accounts\"]]}", statements.Single(s => (string?)s["Sid"] == "ReadAccountNames")["Resource"]!.ToJsonString(), StringComparison.Ordinal);
+        Assert.EndsWith(":table/security-pipeline-digest-ledger\"]]}", statements.Single(s => (string?)s["Sid"] == "KeepDigestLedger")["Resource"]!.ToJsonString(), StringComparison.Ordinal);
+
+        Equal(JsonValue.Create(kept), Props(Single(central, "AWS::Kinesis::Stream").Resource)["StreamEncryption"]!["KeyId"]);
+        Assert.All(Resources(central, "AWS::SQS::Queue"), q => Equal(JsonValue.Create(kept), Props(q.Resource)["KmsMasterKeyId"]));
+        Equal(JsonValue.Create(kept), central["Outputs"]!["KeyArn"]!["Value"]);
+    }
 }

@@ -21,6 +21,8 @@ public sealed partial class DocumentedCommandsTests
 
     private static readonly Lazy<List<DocLine>> Lines = new(ReadLines);
 
+    private const string WalkThrough = "deploying.md";
+
     private static List<DocLine> ReadLines()
     {
         var files = new[] { Path.Combine(Root, "README.md") }.Concat(Directory.GetFiles(Path.Combine(Root, "docs"), "*.md").Order(StringComparer.Ordinal));
@@ -29,6 +31,9 @@ public sealed partial class DocumentedCommandsTests
         {
             bool inShell = false;
             string folder = Root;
+            // The Deploy guide is one walk-through in one terminal: a `cd` holds for the blocks after it, as it does for
+            // whoever follows the steps. Elsewhere each block starts at the repository root.
+            bool walkThrough = Path.GetFileName(file) == WalkThrough;
             var text = File.ReadAllLines(file);
             for (int i = 0; i < text.Length; i++)
             {
@@ -36,7 +41,7 @@ public sealed partial class DocumentedCommandsTests
                 if (line.StartsWith("```", StringComparison.Ordinal))
                 {
                     inShell = !inShell && (line is "```sh" or "```bash");
-                    folder = Root;
+                    if (!walkThrough) folder = Root;
                     continue;
                 }
                 if (!inShell || line.Length == 0 || line.StartsWith('#')) continue;
@@ -136,17 +141,21 @@ public sealed partial class DocumentedCommandsTests
             {
                 if (!token.Contains('/', StringComparison.Ordinal) || token.Contains("://", StringComparison.Ordinal) || token.StartsWith('$') || token.Contains('*', StringComparison.Ordinal)) continue;
                 var path = token.TrimEnd(',', ';');
+                // ../ climbs from where the line runs, as far as the repository root.
+                var folder = line.Folder;
+                while (path.StartsWith("../", StringComparison.Ordinal) && folder != Root)
+                    (folder, path) = (Path.GetDirectoryName(folder)!, path[3..]);
                 // Only paths into the repository are checked: their first folder exists where the line runs
                 // (artifacts/ is where builds write, not part of the repository).
                 var first = path.Split('/')[0];
-                if (first is "" or "." or ".." or "artifacts" || !Directory.Exists(Path.Combine(line.Folder, first))) continue;
-                var full = Path.GetFullPath(Path.Combine(line.Folder, path));
+                if (first is "" or "." or ".." or "artifacts" || !Directory.Exists(Path.Combine(folder, first))) continue;
+                var full = Path.GetFullPath(Path.Combine(folder, path));
                 if (path.Contains("node_modules/", StringComparison.Ordinal))
                 {
                     // Installed by `npm ci`: the package must be pinned in the folder's package.json.
                     var parts = path.Split("node_modules/");
                     var package = parts[1].Split('/')[0];
-                    var manifest = Path.Combine(line.Folder, parts[0], "package.json");
+                    var manifest = Path.Combine(folder, parts[0], "package.json");
                     if (!File.Exists(manifest) || !File.ReadAllText(manifest).Contains($"\"{package}\"", StringComparison.Ordinal)) missing.Add($"{line}  ({path})");
                     continue;
                 }
@@ -157,22 +166,55 @@ public sealed partial class DocumentedCommandsTests
     }
 
     [Fact]
-    public void The_deploy_guide_hands_cdk_the_folder_its_publish_step_writes()
+    public async Task The_deploy_guide_hands_cdk_the_folder_its_publish_step_writes()
     {
-        var deploy = Lines.Value.Where(l => l.File == Path.Combine("docs", "deploying.md")).ToList();
-        var publish = Assert.Single(deploy, l => l.Text.StartsWith("scripts/publish-lambda.sh", StringComparison.Ordinal) && l.Text.Contains("--out", StringComparison.Ordinal));
-        var outFolder = Path.GetFullPath(Path.Combine(publish.Folder, Regex.Match(publish.Text, @"--out (\S+)").Groups[1].Value));
+        var deploy = Lines.Value.Where(l => l.File == Path.Combine("docs", WalkThrough)).ToList();
+        var publish = Assert.Single(deploy, l => l.Text.StartsWith("scripts/publish-lambda.sh", StringComparison.Ordinal));
+        Assert.Equal(Root, publish.Folder);
+        // Where the documented line publishes, as the script itself resolves it.
+        var (exit, output) = await RunAsync("bash", [.. publish.Text.Split(' ', StringSplitOptions.RemoveEmptyEntries), "--dry-run"]);
+        Assert.True(exit == 0, output);
+        var dryRun = Regex.Match(output, @"^(?:arm64|x86_64) (/.*)$", RegexOptions.Multiline);
+        Assert.True(dryRun.Success, output);
+        var outFolder = dryRun.Groups[1].Value.TrimEnd('\r');
 
-        var assets = deploy.SelectMany(l => Regex.Matches(l.Text, @"bootstrapAsset=(\S+)").Select(m => m.Groups[1].Value)).Distinct().ToList();
-        Assert.NotEmpty(assets);
+        // The stack reads that folder: named with bootstrapAsset (relative to infra/), or its default, ../artifacts/lambda.
+        var assets = deploy.SelectMany(l => Regex.Matches(l.Text, @"bootstrapAsset=(\S+)").Select(m => m.Groups[1].Value))
+            .Where(a => a != "placeholder-asset").Distinct().DefaultIfEmpty("../artifacts/lambda");
         foreach (var asset in assets)
-            Assert.Equal(outFolder, Path.GetFullPath(Path.Combine(Root, "infra", asset))); // bootstrapAsset is relative to infra/
+            Assert.Equal(outFolder, Path.GetFullPath(Path.Combine(Root, "infra", asset)));
 
         // The script publishes src/Lambda and lays out <out>/bootstrap, what the CDK app takes as the asset folder.
         var script = File.ReadAllText(Path.Combine(Root, "scripts", "publish-lambda.sh"));
         Assert.Contains("dotnet publish src/Lambda ", script, StringComparison.Ordinal);
         Assert.Contains("cp \"$BIN\" \"$OUT/bootstrap\"", script, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(Root, "src", "Lambda", "Lambda.csproj")));
+    }
+
+    [Fact]
+    public void Every_project_a_documented_dotnet_command_names_exists()
+    {
+        var projects = Lines.Value.SelectMany(l => DotnetProject().Matches(l.Text).Select(m => (Line: l, Path: m.Groups[1].Value))).ToList();
+        Assert.NotEmpty(projects);
+        foreach (var (line, path) in projects)
+        {
+            var full = Path.GetFullPath(Path.Combine(line.Folder, path));
+            var found = path.EndsWith(".csproj", StringComparison.Ordinal) ? File.Exists(full)
+                : Directory.Exists(full) && Directory.GetFiles(full, "*.csproj").Length == 1;
+            Assert.True(found, $"{line}: {path} is not a project (a .csproj, or a folder holding one) from {Path.GetRelativePath(Root, line.Folder)}/");
+        }
+    }
+
+    [Fact]
+    public void The_deploy_guide_runs_in_the_folders_it_says()
+    {
+        var deploy = Lines.Value.Where(l => l.File == Path.Combine("docs", WalkThrough)).ToList();
+        // cdk reads cdk.json from the folder it runs in.
+        var cdk = deploy.Where(l => Regex.IsMatch(l.Text, @"^cdk ")).ToList();
+        Assert.NotEmpty(cdk);
+        Assert.All(cdk, l => Assert.True(File.Exists(Path.Combine(l.Folder, "cdk.json")), $"{l}: runs in {l.Folder}, which has no cdk.json"));
+        Assert.All(deploy.Where(l => l.Text.StartsWith("scripts/", StringComparison.Ordinal)),
+            l => Assert.True(l.Folder == Root, $"{l}: scripts/ is shown from {l.Folder}, not the repository root"));
     }
 
     /// <summary>`X --help` (and the subcommand's, when the first word is one) lists every flag the documented line uses.</summary>
@@ -212,11 +254,15 @@ public sealed partial class DocumentedCommandsTests
         return (process.ExitCode, await stdout + await stderr);
     }
 
-    [GeneratedRegex(@"dotnet run --project src/Pipeline -- ([^|>#`]+)")]
+    [GeneratedRegex(@"dotnet run --project (?:\.\./)?src/Pipeline -- ([^|>#`]+)")]
     private static partial Regex PipelineInvocation();
 
     [GeneratedRegex(@"dotnet run -c Release --project bench(?: -- ([^|>#`]*))?")]
     private static partial Regex BenchInvocation();
+
+    /// <summary>The project of `dotnet run|build|test|publish`: after --project, or the first argument that is not an option.</summary>
+    [GeneratedRegex(@"\bdotnet (?:run|build|test|publish)(?: -c \w+)*(?: --project)? ((?:\.\./)*(?:src|tests|bench|infra)(?:/[\w.-]+)*)")]
+    private static partial Regex DotnetProject();
 
     [GeneratedRegex(@"(?:^|\s)(scripts/[\w.-]+\.sh)")]
     private static partial Regex ScriptCall();

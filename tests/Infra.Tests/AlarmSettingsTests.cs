@@ -15,6 +15,7 @@ public sealed class AlarmSettingsTests
         ["centralRegion"] = "eu-west-1",
         ["memberOrganizationalUnitIds"] = "r-ab12",
         ["memberRegions"] = "eu-west-1",
+        ["bootstrapAsset"] = SettingsReader.PlaceholderAssetFolder,
     };
 
     private static PipelineSettings Read(Dictionary<string, object?> context) =>

@@ -2,6 +2,7 @@ using Pipeline.Aggregator.Alerts;
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Aggregator.Rollups;
 using Pipeline.Aggregator.Risk;
+using Pipeline.Aggregator.Silence;
 using Pipeline.Enricher.Accounts;
 using Pipeline.Enricher.Dedupe;
 using Pipeline.Enricher.Enrichment;
@@ -16,12 +17,19 @@ public sealed record DigestCoreOptions
     public BurstWindowOptions Window { get; init; } = new();
     /// <summary>When the same change in many accounts becomes one roll-up (run by the host beside the core: <see cref="RollupPlanner"/>).</summary>
     public RollupOptions Rollup { get; init; } = new();
+    /// <summary>
+    /// When an account-region that stopped sending is reported (<see cref="SilenceTracker"/>). The core runs the check
+    /// itself for hosts that see the whole organisation in one process (`digest`, `demo`); the window handler turns it
+    /// off in its per-shard cores and leaves it to the sweeper, which sees every shard's accounts in the carry table.
+    /// </summary>
+    public SilenceOptions Silence { get; init; } = new();
 
     public void Validate()
     {
         Enricher.Validate();
         Window.Validate();
         Rollup.Validate();
+        Silence.Validate();
     }
 }
 
@@ -34,6 +42,9 @@ public sealed record CoreBatch(IReadOnlyList<EnrichmentOutcome> Outcomes, IReadO
     public static readonly CoreBatch Empty = new([], []);
 
     public IReadOnlyList<Alert> Alerts { get; init; } = [];
+
+    /// <summary>Account-regions that fell silent or came back in this batch (not events: no count changes). Post them with the alerts.</summary>
+    public IReadOnlyList<SilenceNotice> Silences { get; init; } = [];
 }
 
 /// <summary>A record after parse, dedupe and mute (<see cref="DigestCore.Classify"/>), with the arrival time the burst clock needs.</summary>
@@ -63,6 +74,7 @@ public sealed class DigestCore
     private readonly Enricher.Enrichment.Enricher _enricher;
     private readonly BurstAggregator _aggregator;
     private RunTally _tally = new();
+    private readonly SilenceTracker? _silence;
 
     public DigestCore(DigestCoreOptions options, IAccountDirectory directory, IMuteRules? mutes = null, RiskCatalog? catalog = null)
     {
@@ -70,7 +82,11 @@ public sealed class DigestCore
         Options = options;
         _enricher = new Enricher.Enrichment.Enricher(options.Enricher, directory, mutes);
         _aggregator = new BurstAggregator(options.Window, catalog);
+        if (options.Silence.Enabled) _silence = new SilenceTracker(options.Silence);
     }
+
+    /// <summary>The silence check's state (null when it is off): account-regions tracked, silent now, the organisation's watermark.</summary>
+    public SilenceTracker? Silence => _silence;
 
     public DigestCoreOptions Options { get; }
 
@@ -120,12 +136,18 @@ public sealed class DigestCore
             outcomes.AddRange(await _enricher.AttachNamesAsync(chunk, cancellationToken).ConfigureAwait(false));
         }
         List<Digest>? digests = null;
+        List<SilenceNotice>? silences = null;
         for (int i = 0; i < outcomes.Count; i++)
         {
             _tally.Count(outcomes[i]);
             Count(_aggregator.Feed(outcomes[i], records[i].ArrivalTime), ref digests);
+            // Silence notices are not events: they only watch the accepted ones go by.
+            if (_silence is not null && outcomes[i] is EnrichmentOutcome.Accepted a
+                && _silence.Observe(a.Event.Account, a.AccountInfo, a.Event.Region, Sightings.TimeOf(a.Event.Time, records[i].ArrivalTime, _aggregator.Clock)) is { } back)
+                (silences ??= []).Add(back);
         }
-        return new CoreBatch(outcomes, digests ?? (IReadOnlyList<Digest>)[]) { Alerts = TakeAlerts() };
+        if (_silence?.Check() is { Count: > 0 } silent) (silences ??= []).AddRange(silent);
+        return new CoreBatch(outcomes, digests ?? (IReadOnlyList<Digest>)[]) { Alerts = TakeAlerts(), Silences = silences ?? (IReadOnlyList<SilenceNotice>)[] };
     }
 
     /// <summary>

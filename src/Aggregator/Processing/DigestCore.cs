@@ -75,6 +75,8 @@ public sealed class DigestCore
     private readonly BurstAggregator _aggregator;
     private RunTally _tally = new();
     private readonly SilenceTracker? _silence;
+    private Sightings? _sightingsOut;
+    private List<SilenceNotice>? _silencePending;
 
     public DigestCore(DigestCoreOptions options, IAccountDirectory directory, IMuteRules? mutes = null, RiskCatalog? catalog = null)
     {
@@ -82,7 +84,43 @@ public sealed class DigestCore
         Options = options;
         _enricher = new Enricher.Enrichment.Enricher(options.Enricher, directory, mutes);
         _aggregator = new BurstAggregator(options.Window, catalog);
-        if (options.Silence.Enabled) _silence = new SilenceTracker(options.Silence);
+        if (options.Silence.Enabled)
+        {
+            _silence = new SilenceTracker(options.Silence);
+            _aggregator.Applied = OnApplied;
+        }
+    }
+
+    /// <summary>
+    /// Also adds every accepted event to <paramref name="into"/> (null: stop), at the time it counts at: the window
+    /// handler's sightings for the sweeper's silence check, made by the same rule as the core's own check.
+    /// </summary>
+    public void RecordSightingsInto(Sightings? into)
+    {
+        _sightingsOut = into;
+        _aggregator.Applied = _silence is null && into is null ? null : OnApplied;
+    }
+
+    /// <summary>
+    /// Silence notices not yet handed out: returns of silent account-regions seen since, then the account-regions that
+    /// fell silent behind the organisation's watermark. <see cref="ProcessAsync(IReadOnlyList{ClassifiedRecord}, CancellationToken)"/>
+    /// hands them out with its batch; a host that calls <see cref="SettleHeld"/> or <see cref="Flush"/> takes them after.
+    /// </summary>
+    public IReadOnlyList<SilenceNotice> TakeSilences()
+    {
+        if (_silence is null) return [];
+        var pending = _silencePending;
+        _silencePending = null;
+        var silent = _silence.Check();
+        if (pending is null) return silent;
+        pending.AddRange(silent);
+        return pending;
+    }
+
+    private void OnApplied(EnrichmentOutcome.Accepted a, DateTimeOffset at)
+    {
+        _sightingsOut?.Add(a.Event.Account, a.Event.Region, at);
+        if (_silence?.Observe(a.Event.Account, a.AccountInfo, a.Event.Region, at) is { } back) (_silencePending ??= []).Add(back);
     }
 
     /// <summary>The silence check's state (null when it is off): account-regions tracked, silent now, the organisation's watermark.</summary>
@@ -136,18 +174,13 @@ public sealed class DigestCore
             outcomes.AddRange(await _enricher.AttachNamesAsync(chunk, cancellationToken).ConfigureAwait(false));
         }
         List<Digest>? digests = null;
-        List<SilenceNotice>? silences = null;
         for (int i = 0; i < outcomes.Count; i++)
         {
             _tally.Count(outcomes[i]);
             Count(_aggregator.Feed(outcomes[i], records[i].ArrivalTime), ref digests);
-            // Silence notices are not events: they only watch the accepted ones go by.
-            if (_silence is not null && outcomes[i] is EnrichmentOutcome.Accepted a
-                && _silence.Observe(a.Event.Account, a.AccountInfo, a.Event.Region, Sightings.TimeOf(a.Event.Time, records[i].ArrivalTime, _aggregator.Clock)) is { } back)
-                (silences ??= []).Add(back);
         }
-        if (_silence?.Check() is { Count: > 0 } silent) (silences ??= []).AddRange(silent);
-        return new CoreBatch(outcomes, digests ?? (IReadOnlyList<Digest>)[]) { Alerts = TakeAlerts(), Silences = silences ?? (IReadOnlyList<SilenceNotice>)[] };
+        // Silence notices are not events: they only watch the accepted ones go by (OnApplied).
+        return new CoreBatch(outcomes, digests ?? (IReadOnlyList<Digest>)[]) { Alerts = TakeAlerts(), Silences = TakeSilences() };
     }
 
     /// <summary>

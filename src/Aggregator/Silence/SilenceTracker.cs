@@ -50,8 +50,8 @@ public sealed class SilenceTracker
     public static bool IsSilent(DateTimeOffset last, DateTimeOffset watermark, TimeSpan after) => watermark - last > after;
 
     /// <summary>
-    /// One event of <paramref name="account"/> in <paramref name="region"/>, counted at <paramref name="time"/>
-    /// (<see cref="Sightings.TimeOf"/>). Returns the notice that it is back when it had been reported silent and this
+    /// One event of <paramref name="account"/> in <paramref name="region"/>, counted at <paramref name="time"/> (its own
+    /// time, or its arrival when its clock is ahead: what its burst counts it at). Returns the notice that it is back when it had been reported silent and this
     /// event is newer than the silence's start.
     /// </summary>
     public SilenceNotice? Observe(string account, AccountInfo? info, string region, DateTimeOffset time)

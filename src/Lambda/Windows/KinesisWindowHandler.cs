@@ -88,6 +88,7 @@ public sealed class KinesisWindowHandler(
         var core = new DigestCore(_coreOptions, directory, mutes);
         core.Restore(state.Core);
         var sightings = new Sightings(state.Sightings);
+        if (_silence is not null) core.RecordSightingsInto(sightings);
         var before = core.Summary();
         var counters = state.Counters with { Invocations = state.Counters.Invocations + 1 };
         var closed = new List<Digest>();
@@ -116,7 +117,6 @@ public sealed class KinesisWindowHandler(
                 if (outcome is EnrichmentOutcome.Rejected r) LogRejected(evt, r);
             closed.AddRange(batch.Digests);
             alerts.AddRange(batch.Alerts);
-            if (_silence is not null) sightings.AddAccepted(batch.Outcomes, i => evt.Records[i].ArrivalTime, core.Clock);
             // Records without arrival times (a captured event replayed) may wait for the clock; a call ends here.
             closed.AddRange(core.SettleHeld());
 

@@ -120,7 +120,11 @@ public sealed class DigestCore
     private void OnApplied(EnrichmentOutcome.Accepted a, DateTimeOffset at)
     {
         _sightingsOut?.Add(a.Event.Account, a.Event.Region, at);
-        if (_silence?.Observe(a.Event.Account, a.AccountInfo, a.Event.Region, at) is { } back) (_silencePending ??= []).Add(back);
+        if (_silence is null) return;
+        if (_silence.Observe(a.Event.Account, a.AccountInfo, a.Event.Region, at) is { } back) (_silencePending ??= []).Add(back);
+        // After every event, not every batch: a silence that ends within one batch of a replay is still seen. Cheap:
+        // the tracker scans only once the watermark passes the earliest time anything could fall silent.
+        if (_silence.Check() is { Count: > 0 } silent) (_silencePending ??= []).AddRange(silent);
     }
 
     /// <summary>The silence check's state (null when it is off): account-regions tracked, silent now, the organisation's watermark.</summary>

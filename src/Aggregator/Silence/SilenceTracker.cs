@@ -16,10 +16,11 @@ namespace Pipeline.Aggregator.Silence;
 /// </remarks>
 public sealed class SilenceTracker
 {
-    private sealed class Entry(AccountInfo? info, DateTimeOffset last)
+    private sealed class Entry(AccountInfo? info, DateTimeOffset first)
     {
         public AccountInfo? Info = info;
-        public DateTimeOffset Last = last;
+        public readonly DateTimeOffset First = first;
+        public DateTimeOffset Last = first;
         public long Count;
         /// <summary>The last event time the reported silence began at; null when not silent.</summary>
         public DateTimeOffset? SilentSince;
@@ -46,8 +47,15 @@ public sealed class SilenceTracker
     /// <summary>Account-regions reported silent and not back yet.</summary>
     public int SilentNow => _entries.Values.Count(e => e.SilentSince is not null);
 
-    /// <summary>The rule every host applies: quiet for longer than <paramref name="after"/> behind the organisation's watermark.</summary>
-    public static bool IsSilent(DateTimeOffset last, DateTimeOffset watermark, TimeSpan after) => watermark - last > after;
+    /// <summary>
+    /// The rule every host applies: an established sender (its events span at least <paramref name="after"/>, so one
+    /// burst in a region used once a week is not one) quiet for longer than <paramref name="after"/> behind the
+    /// organisation's watermark.
+    /// </summary>
+    public static bool IsSilent(DateTimeOffset first, DateTimeOffset last, DateTimeOffset watermark, TimeSpan after) =>
+        last - first >= after && watermark - last > after;
+
+    private bool Established(Entry e) => e.Last - e.First >= _options.After;
 
     /// <summary>
     /// One event of <paramref name="account"/> in <paramref name="region"/>, counted at <paramref name="time"/> (its own
@@ -58,11 +66,7 @@ public sealed class SilenceTracker
     {
         if (time > Watermark) Watermark = time;
         var key = (account, region);
-        if (!_entries.TryGetValue(key, out var entry))
-        {
-            _entries[key] = entry = new Entry(info, time);
-            if (_nextDue == DateTimeOffset.MinValue || time + _options.After < _nextDue) _nextDue = time + _options.After;
-        }
+        if (!_entries.TryGetValue(key, out var entry)) _entries[key] = entry = new Entry(info, time);
         entry.Count++;
         if (info is not null) entry.Info = info;
         SilenceNotice? back = null;
@@ -70,23 +74,24 @@ public sealed class SilenceTracker
         {
             back = Notice(SilenceState.Back, account, region, entry, since, time);
             entry.SilentSince = null;
-            // It is tracked again: it may fall silent again, from this event on.
-            if (time + _options.After < _nextDue) _nextDue = time + _options.After;
         }
         if (time > entry.Last) entry.Last = time;
+        // Once established, it can fall silent from its last event on: the next check must not skip it.
+        if (entry.SilentSince is null && Established(entry) && (_nextDue == DateTimeOffset.MinValue || entry.Last + _options.After < _nextDue))
+            _nextDue = entry.Last + _options.After;
         return back;
     }
 
     /// <summary>The account-regions that fell silent since the last check, each reported once, ordered by account and region.</summary>
     public IReadOnlyList<SilenceNotice> Check()
     {
-        if (_entries.Count == 0 || Watermark <= _nextDue) return [];
+        if (_entries.Count == 0 || _nextDue == DateTimeOffset.MinValue || Watermark <= _nextDue) return [];
         List<SilenceNotice>? silent = null;
         var next = DateTimeOffset.MaxValue;
         foreach (var ((account, region), entry) in _entries)
         {
-            if (entry.SilentSince is not null) continue;
-            if (IsSilent(entry.Last, Watermark, _options.After))
+            if (entry.SilentSince is not null || !Established(entry)) continue;
+            if (IsSilent(entry.First, entry.Last, Watermark, _options.After))
             {
                 entry.SilentSince = entry.Last;
                 (silent ??= []).Add(Notice(SilenceState.Silent, account, region, entry, entry.Last, Watermark));

@@ -9,8 +9,8 @@ namespace Pipeline.Lambda.Carry;
 /// <summary>
 /// The silence store in the carry table: one item per account-region under the reserved key
 /// <c>seen#ACCOUNT#REGION</c> (<see cref="HeldKeys.IsReserved"/>: never claimed as a carry; no <c>dueAt</c>, so the
-/// sweeper's scan for due carries never returns it). Attributes: <c>acct</c>, <c>region</c>, <c>last</c> (epoch ms,
-/// only moves forward), <c>n</c> (events), <c>writer</c> (the token of the last window that added to it),
+/// sweeper's scan for due carries never returns it). Attributes: <c>acct</c>, <c>region</c>, <c>first</c> (epoch ms,
+/// the first window's earliest event), <c>last</c> (epoch ms, only moves forward), <c>n</c> (events), <c>writer</c> (the token of the last window that added to it),
 /// <c>resumed</c> (epoch ms: the first event time written since the silence was marked), <c>silentSince</c> (epoch ms)
 /// and <c>posted</c> when a silence is marked, <c>expiresAt</c> (TTL: 30 days after the last event).
 /// </summary>
@@ -40,6 +40,7 @@ public sealed class DynamoDbSilenceStore(IAmazonDynamoDB client, string table) :
         var names = new Dictionary<string, string>
         {
             ["#acct"] = "acct", ["#region"] = "region", ["#last"] = "last", ["#writer"] = "writer", ["#res"] = "resumed", ["#exp"] = DynamoDbCarryStore.TtlAttribute, ["#n"] = "n",
+            ["#first"] = "first",
         };
         try
         {
@@ -48,7 +49,7 @@ public sealed class DynamoDbSilenceStore(IAmazonDynamoDB client, string table) :
             {
                 TableName = table,
                 Key = Key(s.Account, s.Region),
-                UpdateExpression = "SET #acct = :acct, #region = :region, #last = :last, #writer = :token, #res = if_not_exists(#res, :first), #exp = :exp ADD #n :n",
+                UpdateExpression = "SET #acct = :acct, #region = :region, #last = :last, #writer = :token, #first = if_not_exists(#first, :first), #res = if_not_exists(#res, :first), #exp = :exp ADD #n :n",
                 ConditionExpression = "(attribute_not_exists(#last) OR #last < :last) AND (attribute_not_exists(#writer) OR #writer <> :token)",
                 ExpressionAttributeNames = names,
                 ExpressionAttributeValues = new Dictionary<string, AttributeValue>
@@ -105,7 +106,7 @@ public sealed class DynamoDbSilenceStore(IAmazonDynamoDB client, string table) :
                 foreach (var item in page.Items ?? [])
                 {
                     if (Text(item, "acct") is not { } account || Text(item, "region") is not { } region || Ms(item, "last") is not { } last) continue;
-                    items.Add(new SeenItem(account, region, last, Long(item, "n") ?? 0, Ms(item, "resumed"), Ms(item, "silentSince"),
+                    items.Add(new SeenItem(account, region, Ms(item, "first") ?? last, last, Long(item, "n") ?? 0, Ms(item, "resumed"), Ms(item, "silentSince"),
                         item.TryGetValue("posted", out var posted) && posted.BOOL == true));
                 }
                 start = page.LastEvaluatedKey is { Count: > 0 } next ? next : null;

@@ -34,10 +34,10 @@ public interface ISilenceStore
 }
 
 /// <summary>
-/// One account-region as the store holds it: its last event time and event count, the first event time written since
+/// One account-region as the store holds it: its first and last event times and event count, the first event time written since
 /// its silence was marked (<see cref="Resumed"/>), and the silence marked (its start, and whether it was posted).
 /// </summary>
-public sealed record SeenItem(string Account, string Region, DateTimeOffset Last, long Count, DateTimeOffset? Resumed, DateTimeOffset? SilentSince, bool SilencePosted);
+public sealed record SeenItem(string Account, string Region, DateTimeOffset First, DateTimeOffset Last, long Count, DateTimeOffset? Resumed, DateTimeOffset? SilentSince, bool SilencePosted);
 
 /// <summary>
 /// The silence store in memory, with the same rules as <see cref="DynamoDbSilenceStore"/>: the tests' store, and that
@@ -58,7 +58,7 @@ public sealed class MemorySilenceStore : ISilenceStore
                 var key = (s.Account, s.Region);
                 if (!_items.TryGetValue(key, out var had))
                 {
-                    _items[key] = (new SeenItem(s.Account, s.Region, s.Last, s.Count, s.First, null, false), token);
+                    _items[key] = (new SeenItem(s.Account, s.Region, s.First, s.Last, s.Count, s.First, null, false), token);
                     continue;
                 }
                 if (had.Writer == token) continue; // a retried call: already counted

@@ -30,7 +30,7 @@ internal sealed class SilenceSweeper(SilenceOptions options, ISilenceStore store
         var items = await store.ListAsync(cancellationToken).ConfigureAwait(false);
         if (items.Count == 0) return new SilenceSweep(0, 0, 0, 0, DateTimeOffset.MinValue);
         var watermark = items.Max(i => i.Last);
-        var work = items.Where(i => i.SilentSince is not null || SilenceTracker.IsSilent(i.Last, watermark, options.After)).ToList();
+        var work = items.Where(i => i.SilentSince is not null || SilenceTracker.IsSilent(i.First, i.Last, watermark, options.After)).ToList();
         if (work.Count == 0) return new SilenceSweep(items.Count, 0, 0, 0, watermark);
 
         var names = await directory.LookupAsync([.. work.Select(i => i.Account).Distinct(StringComparer.Ordinal)], cancellationToken).ConfigureAwait(false);

@@ -32,19 +32,25 @@ public sealed class SilenceTrackerTests
         return notices;
     }
 
+    /// <summary>Prod sends hourly from <paramref name="from"/> to <paramref name="to"/> hours: an established sender once that spans six hours.</summary>
+    private static void Hourly(SilenceTracker t, double from, double to, string region = "us-east-1")
+    {
+        for (double h = from; h <= to; h++) t.Observe(Prod, null, region, H(h));
+    }
+
     [Fact]
     public void A_quiet_account_region_is_reported_once_just_after_the_threshold_and_not_before()
     {
         var t = Tracker();
-        t.Observe(Prod, null, "us-east-1", H(0));
-        t.Observe(Prod, null, "us-east-1", H(1));
+        Hourly(t, 0, 6);
+        Busy(t, 0, 6);
 
         // The organisation goes on: at exactly 6h after prod's last event it is not silent yet.
-        Assert.Empty(Busy(t, 1, 7));
-        var notices = Busy(t, 7 + 1.0 / 6, 12);
+        Assert.Empty(Busy(t, 6, 12));
+        var notices = Busy(t, 12 + 1.0 / 6, 18);
 
         var silent = Assert.Single(notices);
-        Assert.Equal((SilenceState.Silent, Prod, "us-east-1", H(1), 2L), (silent.State, silent.Account, silent.Region, silent.LastEventTime, silent.EventCount));
+        Assert.Equal((SilenceState.Silent, Prod, "us-east-1", H(6), 7L), (silent.State, silent.Account, silent.Region, silent.LastEventTime, silent.EventCount));
         Assert.True(silent.SilentFor > After && silent.SilentFor <= After + TimeSpan.FromMinutes(10), $"noticed after {silent.SilentFor}");
         Assert.Equal(1, t.SilentNow);
     }
@@ -59,12 +65,21 @@ public sealed class SilenceTrackerTests
     }
 
     [Fact]
+    public void One_burst_in_a_region_is_not_an_established_sender_and_is_never_reported()
+    {
+        var t = Tracker();
+        // A region used once (a console session, a StackSet's one change): three calls in a minute.
+        foreach (var s in new[] { 0, 20, 40 }) t.Observe(Prod, null, "ap-south-1", H(1).AddSeconds(s));
+        Assert.Empty(Busy(t, 0, 48));
+    }
+
+    [Fact]
     public void Nothing_is_reported_when_the_whole_organisation_goes_quiet_together()
     {
         var t = Tracker();
-        t.Observe(Prod, null, "us-east-1", H(0));
-        Busy(t, 0, 1);
-        // A weekend: nobody sends anything. The watermark stands at 1h; checks find nothing however often they run.
+        Hourly(t, 0, 7);
+        Busy(t, 0, 7);
+        // A weekend: nobody sends anything. The watermark stands at 7h; checks find nothing however often they run.
         for (int i = 0; i < 100; i++) Assert.Empty(t.Check());
         // Monday: both come back together; neither was silent behind the other.
         Assert.Null(t.Observe(Prod, null, "us-east-1", H(60)));
@@ -77,27 +92,27 @@ public sealed class SilenceTrackerTests
     public void An_account_region_that_comes_back_is_reported_back_once_and_can_fall_silent_again()
     {
         var t = Tracker();
-        t.Observe(Prod, null, "us-east-1", H(0));
-        var first = Busy(t, 0, 8);
+        Hourly(t, 0, 6);
+        var first = Busy(t, 0, 13);
         Assert.Equal(SilenceState.Silent, Assert.Single(first).State);
 
-        var back = t.Observe(Prod, null, "us-east-1", H(8.5));
+        var back = t.Observe(Prod, null, "us-east-1", H(13.5));
         Assert.NotNull(back);
-        Assert.Equal((SilenceState.Back, H(0), H(8.5)), (back.State, back.LastEventTime, back.ObservedAt));
-        Assert.Null(t.Observe(Prod, null, "us-east-1", H(8.6))); // back once, not per event
+        Assert.Equal((SilenceState.Back, H(6), H(13.5)), (back.State, back.LastEventTime, back.ObservedAt));
+        Assert.Null(t.Observe(Prod, null, "us-east-1", H(13.6))); // back once, not per event
         Assert.NotEqual(first[0].NoticeId, back.NoticeId);
 
         // Quiet again: a second silence, with its own id (it began at another event).
-        var again = Busy(t, 8.6, 15);
+        var again = Busy(t, 13 + 1.0 / 6, 20);
         var second = Assert.Single(again);
-        Assert.Equal((SilenceState.Silent, H(8.6)), (second.State, second.LastEventTime));
+        Assert.Equal((SilenceState.Silent, H(13.6)), (second.State, second.LastEventTime));
         Assert.NotEqual(first[0].NoticeId, second.NoticeId);
     }
 
     [Fact]
     public void Each_region_of_an_account_is_watched_on_its_own()
     {
-        var t = Tracker();
+        var t = new SilenceTracker(new SilenceOptions { After = TimeSpan.FromHours(1) });
         // Prod keeps sending in us-east-1; its eu-west-1 goes quiet after one hour (a regional rule disabled).
         var notices = new List<SilenceNotice>();
         for (double h = 0; h <= 10; h += 0.25)
@@ -114,23 +129,23 @@ public sealed class SilenceTrackerTests
     public void The_same_silence_gets_the_same_id_whoever_notices_it_and_whenever()
     {
         var early = Tracker();
-        early.Observe(Prod, null, "us-east-1", H(0));
-        var a = Assert.Single(Busy(early, 0, 7));
+        Hourly(early, 0, 6);
+        var a = Assert.Single(Busy(early, 0, 13));
         var late = Tracker();
-        late.Observe(Prod, null, "us-east-1", H(0));
+        Hourly(late, 0, 6);
         late.Observe(Build, null, "eu-west-1", H(30));
         var b = Assert.Single(late.Check());
         Assert.Equal(a.NoticeId, b.NoticeId);
         Assert.NotEqual(a.ObservedAt, b.ObservedAt);
-        Assert.Equal(SilenceNotice.IdFor(SilenceState.Silent, Prod, "us-east-1", H(0)), a.NoticeId);
+        Assert.Equal(SilenceNotice.IdFor(SilenceState.Silent, Prod, "us-east-1", H(6)), a.NoticeId);
     }
 
     [Fact]
     public void An_event_older_than_the_silence_does_not_end_it()
     {
         var t = Tracker();
-        t.Observe(Prod, null, "us-east-1", H(2));
-        Assert.Single(Busy(t, 2, 9));
+        Hourly(t, 0, 6);
+        Assert.Single(Busy(t, 0, 13));
         Assert.Null(t.Observe(Prod, null, "us-east-1", H(1))); // a late event from before: proves nothing about now
         Assert.Equal(1, t.SilentNow);
     }
@@ -174,7 +189,7 @@ public sealed class CoreSilenceTests
         for (double h = 0; h <= 4; h += 1.0 / 12)
         {
             var records = new List<RawRecord> { Record(h, "333333333333") };
-            if (h <= 0.5 || h >= 3) records.Add(Record(h, "222222222222"));
+            if (h <= 1.5 || h >= 3) records.Add(Record(h, "222222222222"));
             notices.AddRange((await core.ProcessAsync(records, default)).Silences);
         }
         core.Flush();
@@ -190,7 +205,7 @@ public sealed class CoreSilenceTests
     [Fact]
     public async Task One_event_dated_years_ahead_does_not_make_the_organisation_look_silent()
     {
-        var core = Core(TimeSpan.FromHours(1));
+        var core = Core(TimeSpan.FromMinutes(10));
         var notices = new List<SilenceNotice>();
         for (double h = 0; h <= 0.5; h += 1.0 / 12)
         {

@@ -26,7 +26,7 @@ public sealed class SilenceOnDynaliteTests(DynaliteFixture dynalite) : IClassFix
     private const string ShardX = "shardId-000000000000";
     private const string ShardY = "shardId-000000000001";
     private const string Busy = "111111111111";   // shard X: sends all along, in two regions
-    private const string Blinded = "222222222222"; // shard Y: its only account; stops after 50 minutes, back at 3h
+    private const string Blinded = "222222222222"; // shard Y: its only account; stops after 70 minutes, back at 3h
     private static readonly TimeSpan Window = TimeSpan.FromMinutes(15);
 
     private readonly AmazonDynamoDBClient _client = DynamoDbDigestLedgerTests.Client(dynalite.Endpoint);
@@ -54,7 +54,7 @@ public sealed class SilenceOnDynaliteTests(DynaliteFixture dynalite) : IClassFix
             silence);
     }
 
-    /// <summary>Four hours, an event every 5 minutes: the busy account in us-east-1 and eu-west-1; the blinded one in us-east-1 until 0:50 and from 3:00.</summary>
+    /// <summary>Four hours, an event every 5 minutes: the busy account in us-east-1 and eu-west-1; the blinded one in us-east-1 until 1:10 and from 3:00.</summary>
     private static List<JsonObject> Day()
     {
         var calls = new List<JsonObject>();
@@ -63,7 +63,7 @@ public sealed class SilenceOnDynaliteTests(DynaliteFixture dynalite) : IClassFix
             var t = T0.AddMinutes(m);
             calls.Add(Events.ApiCall(account: Busy, time: t, region: "us-east-1", eventId: $"b-{m}", envelopeId: $"env-b-{m}"));
             calls.Add(Events.ApiCall(account: Busy, time: t.AddSeconds(30), region: "eu-west-1", eventId: $"be-{m}", envelopeId: $"env-be-{m}"));
-            if (m <= 50 || m >= 180) calls.Add(Events.ApiCall(account: Blinded, time: t.AddSeconds(10), region: "us-east-1", eventId: $"q-{m}", envelopeId: $"env-q-{m}"));
+            if (m <= 70 || m >= 180) calls.Add(Events.ApiCall(account: Blinded, time: t.AddSeconds(10), region: "us-east-1", eventId: $"q-{m}", envelopeId: $"env-q-{m}"));
         }
         return calls;
     }
@@ -104,9 +104,9 @@ public sealed class SilenceOnDynaliteTests(DynaliteFixture dynalite) : IClassFix
         await RunDayAsync(d, _time, Day(), retryFinal: true);
 
         Assert.Equal([SilenceState.Silent, SilenceState.Back], Silences.Select(s => s.State));
-        Assert.All(Silences, s => Assert.Equal((Blinded, "us-east-1", T0.AddMinutes(50).AddSeconds(10)), (s.Account, s.Region, s.LastEventTime)));
+        Assert.All(Silences, s => Assert.Equal((Blinded, "us-east-1", T0.AddMinutes(70).AddSeconds(10)), (s.Account, s.Region, s.LastEventTime)));
         Assert.Equal(T0.AddMinutes(180).AddSeconds(10), Silences[1].ObservedAt); // the first event after the silence
-        Assert.Equal(11, Silences[0].EventCount); // 0:00 … 0:50, counted once although every final call ran twice
+        Assert.Equal(15, Silences[0].EventCount); // 0:00 … 1:10, counted once although every final call ran twice
 
         var seen = await d.Silence.ListAsync(default);
         Assert.Equal(3, seen.Count); // the busy account's two regions and the blinded one's: never reported

@@ -98,7 +98,7 @@ internal static class CommonOptions
 
     public static Option<string> SilenceAfter() => new("--silence-after")
     {
-        Description = "Report an account and region that sent events and then sent none for this long while the rest of the organisation's events went on (a disabled forwarding rule, a deleted StackSet instance), and again when it is back; 0 turns the check off (e.g. 6h, 1d, 0).",
+        Description = "Report an account and region whose events spanned at least this long and then stopped for this long while the rest of the organisation's events went on (a disabled forwarding rule, a deleted StackSet instance), and again when it is back; 0 turns the check off (e.g. 6h, 1d, 0). See docs/silence.md.",
         DefaultValueFactory = _ => Duration.Format(Aggregator.Silence.SilenceOptions.DefaultAfter),
     };
 

@@ -80,6 +80,7 @@ internal static class FunctionHost
                 w.WriteNumber("rollupMinAccounts", options.Rollup.MinAccounts);
                 w.WriteNumber("rollupWindowSeconds", options.Rollup.Window.TotalSeconds);
                 w.WriteString("alertSeverity", options.Window.AlertSeverity?.ToString().ToLowerInvariant() ?? "off");
+                w.WriteNumber("silenceAfterSeconds", options.Silence.After.TotalSeconds);
             });
         }
         catch (Exception e) when (e is LambdaConfigException or ArgumentException or SlackConfigurationException)
@@ -112,9 +113,11 @@ internal static class FunctionHost
             ? new DynamoDbAccountDirectory(dynamo, new DynamoDbDirectoryOptions { TableName = table }, time, onFailure: message => log.Warn(message))
             : FileAccountDirectory.Empty;
         ICarryStore carries = new DynamoDbCarryStore(dynamo, options.CarryTable);
+        // Last-seen per account-region lives beside the carries (reserved keys seen#…), where the sweeper looks.
+        var silence = new DynamoDbSilenceStore(dynamo, options.CarryTable);
         var handlerOptions = new KinesisWindowHandlerOptions
         {
-            Core = new DigestCoreOptions { Window = options.Window, Rollup = options.Rollup, Enricher = new EnricherOptions { Dedupe = options.Dedupe } },
+            Core = new DigestCoreOptions { Window = options.Window, Rollup = options.Rollup, Silence = options.Silence, Enricher = new EnricherOptions { Dedupe = options.Dedupe } },
             StateMaxBytes = options.StateMaxBytes,
             CarryLease = options.CarryLease,
         };
@@ -129,8 +132,8 @@ internal static class FunctionHost
         IDigestSink sink = meter is null ? slackSink : new MeteredDigestSink(slackSink, meter);
         if (meter is not null) carries = new MeteredCarryStore(carries, meter);
         return (
-            new KinesisWindowHandler(handlerOptions, directory, ledgerEdge, carries, sink, log, time, mutes, drain),
-            new CarrySweeper(handlerOptions.Core, directory, carries, ledgerEdge, sink, log, time, mutes));
+            new KinesisWindowHandler(handlerOptions, directory, ledgerEdge, carries, sink, log, time, mutes, drain, silence),
+            new CarrySweeper(handlerOptions.Core, directory, carries, ledgerEdge, sink, log, time, mutes, silence));
     }
 
     /// <summary>

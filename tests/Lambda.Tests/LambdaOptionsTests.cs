@@ -183,6 +183,16 @@ public sealed class LambdaOptionsTests
     }
 
     [Fact]
+    public void Silence_after_defaults_to_six_hours_turns_off_at_zero_and_is_named_when_wrong()
+    {
+        Assert.Equal(TimeSpan.FromHours(6), Read(Required).Silence.After);
+        Assert.Equal(TimeSpan.FromDays(1), Read([.. Required, ("SILENCE_AFTER", "1d")]).Silence.After);
+        Assert.False(Read([.. Required, ("SILENCE_AFTER", "0")]).Silence.Enabled);
+        var e = Assert.Throws<LambdaConfigException>(() => Read([.. Required, ("SILENCE_AFTER", "30")]));
+        Assert.Contains("SILENCE_AFTER must be 0 (off) or between 1m and 30d (got 30s)", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Bad_rollup_and_alert_settings_are_named_with_what_to_write()
     {
         var e = Assert.Throws<LambdaConfigException>(() => Read([.. Required, ("ROLLUP_MIN_ACCOUNTS", "1"), ("ALERT_SEVERITY", "medium")]));

@@ -278,6 +278,12 @@ internal sealed class BurstAggregator
         foreach (var record in held) Replay(record, ref closed);
     }
 
+    /// <summary>
+    /// Told of every accepted event as it joins a burst, with the time it counts at (its own, or its arrival when its
+    /// clock is ahead): the silence check's input. Held replay records are told when they settle, at their final time.
+    /// </summary>
+    public Action<EnrichmentOutcome.Accepted, DateTimeOffset>? Applied { get; set; }
+
     /// <summary>One record at a known arrival time: the clock moves, then the record joins its account's burst.</summary>
     private void Apply(Timed record, DateTimeOffset arrival, ref List<Digest>? closed)
     {
@@ -306,6 +312,7 @@ internal sealed class BurstAggregator
 
         if (record.Accepted is { } accepted)
         {
+            Applied?.Invoke(accepted, at);
             burst ??= Open(record.Account, at);
             if (burst.Add(accepted.Event, accepted.AccountInfo, _catalog, _options, at, note, arrival) is { } risky &&
                 risky.Severity >= _options.AlertSeverity)

@@ -29,6 +29,9 @@ public sealed record RunSummary(
     /// </summary>
     public long? Messages { get; init; }
 
+    /// <summary>Silence notices made: account-regions gone silent, and back (null when the host does not run the silence check). Not events.</summary>
+    public long? Silences { get; init; }
+
     /// <summary>Roll-ups made (null when the host does not make them).</summary>
     public long? Rollups { get; init; }
 

@@ -2,6 +2,7 @@ using Pipeline.Aggregator.Alerts;
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Aggregator.Rollups;
 using Pipeline.Aggregator.Risk;
+using Pipeline.Aggregator.Silence;
 using Pipeline.Enricher.Accounts;
 using Pipeline.Enricher.Dedupe;
 using Pipeline.Enricher.Enrichment;
@@ -16,12 +17,19 @@ public sealed record DigestCoreOptions
     public BurstWindowOptions Window { get; init; } = new();
     /// <summary>When the same change in many accounts becomes one roll-up (run by the host beside the core: <see cref="RollupPlanner"/>).</summary>
     public RollupOptions Rollup { get; init; } = new();
+    /// <summary>
+    /// When an account-region that stopped sending is reported (<see cref="SilenceTracker"/>). The core runs the check
+    /// itself for hosts that see the whole organisation in one process (`digest`, `demo`); the window handler turns it
+    /// off in its per-shard cores and leaves it to the sweeper, which sees every shard's accounts in the carry table.
+    /// </summary>
+    public SilenceOptions Silence { get; init; } = new();
 
     public void Validate()
     {
         Enricher.Validate();
         Window.Validate();
         Rollup.Validate();
+        Silence.Validate();
     }
 }
 
@@ -34,6 +42,9 @@ public sealed record CoreBatch(IReadOnlyList<EnrichmentOutcome> Outcomes, IReadO
     public static readonly CoreBatch Empty = new([], []);
 
     public IReadOnlyList<Alert> Alerts { get; init; } = [];
+
+    /// <summary>Account-regions that fell silent or came back in this batch (not events: no count changes). Post them with the alerts.</summary>
+    public IReadOnlyList<SilenceNotice> Silences { get; init; } = [];
 }
 
 /// <summary>A record after parse, dedupe and mute (<see cref="DigestCore.Classify"/>), with the arrival time the burst clock needs.</summary>
@@ -63,6 +74,9 @@ public sealed class DigestCore
     private readonly Enricher.Enrichment.Enricher _enricher;
     private readonly BurstAggregator _aggregator;
     private RunTally _tally = new();
+    private readonly SilenceTracker? _silence;
+    private Sightings? _sightingsOut;
+    private List<SilenceNotice>? _silencePending;
 
     public DigestCore(DigestCoreOptions options, IAccountDirectory directory, IMuteRules? mutes = null, RiskCatalog? catalog = null)
     {
@@ -70,7 +84,51 @@ public sealed class DigestCore
         Options = options;
         _enricher = new Enricher.Enrichment.Enricher(options.Enricher, directory, mutes);
         _aggregator = new BurstAggregator(options.Window, catalog);
+        if (options.Silence.Enabled)
+        {
+            _silence = new SilenceTracker(options.Silence);
+            _aggregator.Applied = OnApplied;
+        }
     }
+
+    /// <summary>
+    /// Also adds every accepted event to <paramref name="into"/> (null: stop), at the time it counts at: the window
+    /// handler's sightings for the sweeper's silence check, made by the same rule as the core's own check.
+    /// </summary>
+    public void RecordSightingsInto(Sightings? into)
+    {
+        _sightingsOut = into;
+        _aggregator.Applied = _silence is null && into is null ? null : OnApplied;
+    }
+
+    /// <summary>
+    /// Silence notices not yet handed out: returns of silent account-regions seen since, then the account-regions that
+    /// fell silent behind the organisation's watermark. <see cref="ProcessAsync(IReadOnlyList{ClassifiedRecord}, CancellationToken)"/>
+    /// hands them out with its batch; a host that calls <see cref="SettleHeld"/> or <see cref="Flush"/> takes them after.
+    /// </summary>
+    public IReadOnlyList<SilenceNotice> TakeSilences()
+    {
+        if (_silence is null) return [];
+        var pending = _silencePending;
+        _silencePending = null;
+        var silent = _silence.Check();
+        if (pending is null) return silent;
+        pending.AddRange(silent);
+        return pending;
+    }
+
+    private void OnApplied(EnrichmentOutcome.Accepted a, DateTimeOffset at)
+    {
+        _sightingsOut?.Add(a.Event.Account, a.Event.Region, at);
+        if (_silence is null) return;
+        if (_silence.Observe(a.Event.Account, a.AccountInfo, a.Event.Region, at) is { } back) (_silencePending ??= []).Add(back);
+        // After every event, not every batch: a silence that ends within one batch of a replay is still seen. Cheap:
+        // the tracker scans only once the watermark passes the earliest time anything could fall silent.
+        if (_silence.Check() is { Count: > 0 } silent) (_silencePending ??= []).AddRange(silent);
+    }
+
+    /// <summary>The silence check's state (null when it is off): account-regions tracked, silent now, the organisation's watermark.</summary>
+    public SilenceTracker? Silence => _silence;
 
     public DigestCoreOptions Options { get; }
 
@@ -125,7 +183,8 @@ public sealed class DigestCore
             _tally.Count(outcomes[i]);
             Count(_aggregator.Feed(outcomes[i], records[i].ArrivalTime), ref digests);
         }
-        return new CoreBatch(outcomes, digests ?? (IReadOnlyList<Digest>)[]) { Alerts = TakeAlerts() };
+        // Silence notices are not events: they only watch the accepted ones go by (OnApplied).
+        return new CoreBatch(outcomes, digests ?? (IReadOnlyList<Digest>)[]) { Alerts = TakeAlerts(), Silences = TakeSilences() };
     }
 
     /// <summary>

@@ -71,7 +71,8 @@ public static class DigestCoreObservable
                     lock (gate)
                     {
                         var flushed = core.Flush(endReason);
-                        observer.OnNext(new CoreBatch([], flushed) { Alerts = core.TakeAlerts() }); // records a replay held raise theirs only now
+                        // Records a replay held raise their alerts and sightings only now.
+                        observer.OnNext(new CoreBatch([], flushed) { Alerts = core.TakeAlerts(), Silences = core.TakeSilences() });
                         observer.OnCompleted();
                     }
                 });

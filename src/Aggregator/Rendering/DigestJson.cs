@@ -5,6 +5,7 @@ using Pipeline.Aggregator.Alerts;
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Aggregator.Notices;
 using Pipeline.Aggregator.Rollups;
+using Pipeline.Aggregator.Silence;
 using Pipeline.Enricher.Parsing;
 
 namespace Pipeline.Aggregator.Rendering;
@@ -24,6 +25,8 @@ public static class DigestJson
 
     public static void WriteAlert(Stream output, Alert a) => WriteLine(output, "alert", a, AlertFields);
 
+    public static void WriteSilence(Stream output, SilenceNotice s) => WriteLine(output, "silence", s, SilenceFields);
+
     /// <summary>Any notice as its line: <c>digest</c>, <c>rollup</c> or <c>alert</c>.</summary>
     public static void Write(Stream output, Notice notice)
     {
@@ -32,6 +35,7 @@ public static class DigestJson
             case Digest d: WriteDigest(output, d); break;
             case Rollup r: WriteRollup(output, r); break;
             case Alert a: WriteAlert(output, a); break;
+            case SilenceNotice s: WriteSilence(output, s); break;
             default: throw new ArgumentException($"unknown notice {notice.GetType().Name}", nameof(notice));
         }
     }
@@ -245,6 +249,19 @@ public static class DigestJson
         RiskyFields(w, a.Event);
     }
 
+    private static void SilenceFields(Utf8JsonWriter w, SilenceNotice s)
+    {
+        w.WriteString("silenceId", s.NoticeId);
+        w.WriteString("state", s.State == SilenceState.Silent ? "silent" : "back");
+        w.WriteString("account", s.Account);
+        WriteStringOrNull(w, "accountName", s.AccountName);
+        w.WriteString("region", s.Region);
+        w.WriteString("lastEventTime", EventTime.Format(s.LastEventTime));
+        w.WriteString("observedAt", EventTime.Format(s.ObservedAt));
+        w.WriteNumber("silentForSeconds", (long)Math.Round(s.SilentFor.TotalSeconds));
+        w.WriteNumber("eventCount", s.EventCount);
+    }
+
     private static void WriteStrings(Utf8JsonWriter w, string name, IReadOnlyList<string> values)
     {
         w.WriteStartArray(name);
@@ -261,6 +278,7 @@ public static class DigestJson
         w.WriteNumber("alerts", s.Alerts);
         if (s.Rollups is { } rollups) w.WriteNumber("rollups", rollups);
         if (s.Messages is { } messages) w.WriteNumber("messages", messages);
+        if (s.Silences is { } silences) w.WriteNumber("silences", silences);
         WriteCounts(w, "mutedByRule", s.MutedByRule);
         WriteCounts(w, "rejectedByReason", s.RejectedByReason);
     }

@@ -4,6 +4,7 @@ using Pipeline.Aggregator.Alerts;
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Aggregator.Notices;
 using Pipeline.Aggregator.Rollups;
+using Pipeline.Aggregator.Silence;
 
 namespace Pipeline.Aggregator.Rendering;
 
@@ -22,6 +23,7 @@ public static class TextDigestRenderer
         Digest d => Render(d),
         Rollup r => RenderRollup(r),
         Alert a => RenderAlert(a),
+        SilenceNotice s => RenderSilence(s),
         _ => throw new ArgumentException($"unknown notice {notice.GetType().Name}", nameof(notice)),
     };
 
@@ -142,6 +144,29 @@ public static class TextDigestRenderer
         return sb.AppendLine().ToString();
     }
 
+    /// <summary>An account-region gone silent, or back after a silence: one line, the region (event text) cleaned.</summary>
+    public static string RenderSilence(SilenceNotice s)
+    {
+        var name = s.AccountName is { } n ? $"{Clean(n)} ({s.Account})" : s.Account;
+        var sb = new StringBuilder();
+        var quiet = Duration.Format(TimeSpan.FromSeconds(Math.Round(s.SilentFor.TotalSeconds)));
+        if (s.State == SilenceState.Silent)
+        {
+            sb.Append("??? SILENT  ").Append(name).Append("  ").Append(Clean(s.Region))
+              .Append("  no events since ").Append(Time(s.LastEventTime))
+              .Append(" (").Append(quiet).Append(" while the organisation's went on to ").Append(Time(s.ObservedAt)).Append("); ")
+              .Append(Plural(s.EventCount, "event")).Append(" before")
+              .Append(" — its forwarding rule or StackSet instance may be gone");
+        }
+        else
+        {
+            sb.Append("... BACK    ").Append(name).Append("  ").Append(Clean(s.Region))
+              .Append("  events again from ").Append(Time(s.ObservedAt))
+              .Append(", after ").Append(quiet).Append(" of silence since ").Append(Time(s.LastEventTime));
+        }
+        return sb.AppendLine().ToString();
+    }
+
     /// <summary>"prod-pay-01, stage-web-07 and 52 more": names where known, else ids; uncleaned (callers escape for their medium).</summary>
     public static string AccountList(IReadOnlyList<RollupAccount> accounts, int named)
     {
@@ -174,6 +199,8 @@ public static class TextDigestRenderer
             if (s.Rollups is { } rollups) sb.Append(" (").Append(Plural(rollups, "roll-up")).Append(", ").Append(Plural(s.Alerts, "alert")).Append(')');
             sb.AppendLine();
         }
+        if (s.Silences is > 0 and var silences)
+            sb.Append("silence: ").Append(Plural(silences, "account-region notice")).AppendLine(" (gone silent or back; not events)");
         if (s.Delivered is { } delivered)
             sb.Append("slack: ").Append(delivered).Append(" delivered, ").Append(s.Outboxed ?? 0).AppendLine(" in the outbox");
         if (s.MutedByRule.Count > 0)

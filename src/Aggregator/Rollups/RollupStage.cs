@@ -5,7 +5,8 @@ using Pipeline.Aggregator.Processing;
 namespace Pipeline.Aggregator.Rollups;
 
 /// <summary>
-/// What a host posts, in order, from what the core produced: a batch's alerts first (they cannot wait), digests with
+/// What a host posts, in order, from what the core produced: a batch's alerts first (they cannot wait), then its
+/// silence notices, digests with
 /// no automated actor at once, the others once the <see cref="RollupPlanner"/> has decided them (roll-ups before the
 /// digests they fold). Counts the Slack messages that makes. One host drives it, in order.
 /// </summary>
@@ -20,7 +21,14 @@ public sealed class RollupStage(RollupOptions options, BurstWindowOptions window
     public int Held => _planner.HeldCount;
 
     /// <summary>The notices to post after <paramref name="batch"/>, the processing clock now at <paramref name="clock"/>.</summary>
-    public IReadOnlyList<Notice> Next(CoreBatch batch, DateTimeOffset clock) => Next(batch.Alerts, batch.Digests, clock);
+    public IReadOnlyList<Notice> Next(CoreBatch batch, DateTimeOffset clock)
+    {
+        if (batch.Silences.Count == 0) return Next(batch.Alerts, batch.Digests, clock);
+        var first = new List<Notice>(batch.Alerts.Count + batch.Silences.Count);
+        first.AddRange(batch.Alerts);
+        first.AddRange(batch.Silences);
+        return Next(first, batch.Digests, clock);
+    }
 
     public IReadOnlyList<Notice> Next(IReadOnlyList<Notice> alerts, IReadOnlyList<Digest> digests, DateTimeOffset clock)
     {

@@ -3,6 +3,7 @@ using Pipeline.Aggregator.Delivery;
 using Pipeline.Aggregator.Processing;
 using Pipeline.Aggregator.Notices;
 using Pipeline.Aggregator.Rollups;
+using Pipeline.Aggregator.Silence;
 using Pipeline.Enricher.Accounts;
 using Pipeline.Enricher.Enrichment;
 using Pipeline.Lambda.Delivery;
@@ -21,6 +22,10 @@ public sealed record SweepResult(int Due, int Swept, int Conflicts, int DigestsP
     public int AlertsAlreadyPosted { get; init; }
     /// <summary>What the roll-up decision did (null when roll-ups are off, the decision was skipped, or another sweep held the planner's lease).</summary>
     public RollupSweep? Rollups { get; init; }
+    /// <summary>What the silence check did (null when it is off, has no store, or could not reach it).</summary>
+    public SilenceSweep? Silence { get; init; }
+    /// <summary>Account-regions this sweep newly reported silent (the <c>SilentAccountRegions</c> metric).</summary>
+    public int SilentAccountRegions => Silence?.SilentAccountRegions ?? 0;
 }
 
 /// <summary>
@@ -48,9 +53,12 @@ public sealed class CarrySweeper(
     IDigestSink sink,
     LambdaLog log,
     TimeProvider time,
-    IMuteRules? mutes = null)
+    IMuteRules? mutes = null,
+    ISilenceStore? silence = null)
 {
     private readonly LedgeredDelivery _delivery = new(ledger, sink, log);
+    // The carries' cores close bursts only; the silence check runs once per sweep, over the silence store.
+    private readonly DigestCoreOptions _coreOptions = options with { Silence = SilenceOptions.Off };
 
     /// <summary>How every sweep's owner name begins in the carry store (<c>sweep:SWEEPID</c>).</summary>
     public const string OwnerPrefix = "sweep:";
@@ -117,7 +125,7 @@ public sealed class CarrySweeper(
                 }
 
                 // A core per account: each carry stands alone, and its counts add up below.
-                var core = new DigestCore(options, directory, mutes);
+                var core = new DigestCore(_coreOptions, directory, mutes);
                 var closed = new List<Digest>();
                 foreach (var carry in claimed)
                 {
@@ -170,6 +178,19 @@ public sealed class CarrySweeper(
         var rollups = decideRollups
             ? await DecideRollupsAsync(sweepId, owner, flushAll, now, cancellationToken).ConfigureAwait(false)
             : null;
+        SilenceSweep? silent = null;
+        if (silence is not null && options.Silence.Enabled)
+        {
+            try
+            {
+                silent = await new SilenceSweeper(options.Silence, silence, directory, _delivery, log).CheckAsync(owner, cancellationToken).ConfigureAwait(false);
+            }
+            catch (CarryStoreUnavailableException e)
+            {
+                // As a missed sweep: the next one, a minute later, checks again.
+                log.Warn("silence check skipped: " + e.Message, w => w.WriteString("sweep", sweepId));
+            }
+        }
         if (dueCount > 0 || rollups is { Held: > 0 })
         {
             log.Info("sweep done", w =>
@@ -208,6 +229,7 @@ public sealed class CarrySweeper(
             AlertsPosted = alertsPosted,
             AlertsAlreadyPosted = alertsAlready,
             Rollups = rollups,
+            Silence = silent,
         };
     }
 

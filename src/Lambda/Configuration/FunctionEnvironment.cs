@@ -61,6 +61,10 @@ public static class FunctionEnvironment
     /// <summary>Risky events at or above this severity are posted at once: critical (default), high, or off.</summary>
     public const string AlertSeverity = "ALERT_SEVERITY";
 
+    // The silence check (issue 15).
+    /// <summary>An account-region that sent events and then none for this long, while the organisation's events went on, is reported (default 6h; 0 turns it off).</summary>
+    public const string SilenceAfter = "SILENCE_AFTER";
+
     /// <summary>Set by Lambda itself.</summary>
     public const string Region = "AWS_REGION";
     /// <summary>Set by Lambda itself: where the Runtime API listens.</summary>

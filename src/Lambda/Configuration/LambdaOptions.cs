@@ -107,6 +107,9 @@ internal sealed record LambdaOptions
     /// <summary>When the same automated change in many accounts becomes one roll-up; the sweeper decides them.</summary>
     public RollupOptions Rollup { get; init; } = new();
 
+    /// <summary>When a silent account-region is reported (SILENCE_AFTER); the sweeper checks, over what every window wrote.</summary>
+    public Aggregator.Silence.SilenceOptions Silence { get; init; } = new();
+
     /// <summary>The variable that sets each option of the core, for validation messages in the operator's words.</summary>
     internal static readonly IReadOnlyDictionary<string, string> VariableOf = new Dictionary<string, string>(StringComparer.Ordinal)
     {
@@ -120,6 +123,7 @@ internal sealed record LambdaOptions
         // Roll-ups (issue 13).
         [nameof(RollupOptions.MinAccounts)] = Env.RollupMinAccounts,
         [nameof(RollupOptions.Window)] = Env.RollupWindow,
+        ["SilenceAfter"] = Env.SilenceAfter,
     };
 
     /// <summary>Reads and validates the environment; throws <see cref="LambdaConfigException"/> listing every problem.</summary>
@@ -252,6 +256,7 @@ internal sealed record LambdaOptions
                 AlertSeverity = alertSeverity,
             },
             Rollup = rollup,
+            Silence = new Aggregator.Silence.SilenceOptions { After = DurationOf(Env.SilenceAfter, Aggregator.Silence.SilenceOptions.DefaultAfter, allowZero: true) },
             Dedupe = new DedupeOptions
             {
                 Horizon = DurationOf(Env.DedupeHorizon, new DedupeOptions().Horizon),
@@ -291,6 +296,14 @@ internal sealed record LambdaOptions
         try
         {
             options.Rollup.Validate();
+        }
+        catch (InvalidOptionException e)
+        {
+            problems.Add(e.Describe(VariableOf));
+        }
+        try
+        {
+            options.Silence.Validate();
         }
         catch (InvalidOptionException e)
         {

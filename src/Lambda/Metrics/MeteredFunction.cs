@@ -23,6 +23,7 @@ internal sealed class MeteredFunction(KinesisWindowHandler handler, CarrySweeper
         string kind = "window";
         RunSummary? batch = null;
         long? stateBytes = null;
+        int silent = 0;
         try
         {
             // The schedule's sweep ({"action":"sweep"}) or a Kinesis batch, told apart in the one reading of the body. The
@@ -31,7 +32,7 @@ internal sealed class MeteredFunction(KinesisWindowHandler handler, CarrySweeper
             {
                 kind = "sweep";
                 var result = await sweeper.SweepAsync(invocation.RequestId, flushAll: false, cancellationToken).ConfigureAwait(false);
-                // SilentAccountRegions: the silence check's count joins here once the sweep reports one.
+                silent = result.SilentAccountRegions; // the silence alarm's metric: account-regions newly reported quiet
                 return SweepRequest.ResponseJson(result);
             }
             var response = await handler.HandleAsync(evt, cancellationToken).ConfigureAwait(false);
@@ -43,7 +44,8 @@ internal sealed class MeteredFunction(KinesisWindowHandler handler, CarrySweeper
         finally
         {
             // Also when the invocation failed: its errors are what an operator's alarm needs most.
-            metrics.Write(meter.Take(kind).WithBatch(batch) with { WindowStateBytes = stateBytes }, invocation.RequestId);
+            metrics.Write(meter.Take(kind).WithBatch(batch) with { WindowStateBytes = stateBytes, SilentAccountRegions = silent },
+                invocation.RequestId);
         }
     }
 }

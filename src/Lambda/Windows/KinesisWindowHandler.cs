@@ -5,6 +5,7 @@ using Pipeline.Aggregator.Bursts;
 using Pipeline.Aggregator.Delivery;
 using Pipeline.Aggregator.Processing;
 using Pipeline.Aggregator.Rendering;
+using Pipeline.Aggregator.Silence;
 using Pipeline.Enricher.Accounts;
 using Pipeline.Enricher.Dedupe;
 using Pipeline.Enricher.Enrichment;
@@ -70,17 +71,24 @@ public sealed class KinesisWindowHandler(
     LambdaLog log,
     TimeProvider time,
     IMuteRules? mutes = null,
-    OutboxDrain? drain = null)
+    OutboxDrain? drain = null,
+    ISilenceStore? silence = null)
 {
     private readonly KinesisWindowHandlerOptions _options = options.Validate();
+    // A shard's core sees only its own accounts, and a silent account's shard gets no records at all: the silence
+    // check is the sweeper's, over what every window writes to the silence store (its final call).
+    private readonly DigestCoreOptions _coreOptions = options.Core with { Silence = SilenceOptions.Off };
+    private readonly ISilenceStore? _silence = options.Core.Silence.Enabled ? silence : null;
     private readonly LedgeredDelivery _delivery = new(ledger, sink, log);
 
     public async Task<WindowResponse> HandleAsync(KinesisWindowEvent evt, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         var state = LoadState(evt);
-        var core = new DigestCore(_options.Core, directory, mutes);
+        var core = new DigestCore(_coreOptions, directory, mutes);
         core.Restore(state.Core);
+        var sightings = new Sightings(state.Sightings);
+        if (_silence is not null) core.RecordSightingsInto(sightings);
         var before = core.Summary();
         var counters = state.Counters with { Invocations = state.Counters.Invocations + 1 };
         var closed = new List<Digest>();
@@ -125,7 +133,7 @@ public sealed class KinesisWindowHandler(
             }
             else
             {
-                carried = FitState(evt, core, [.. claimed], counters, closed.Add);
+                carried = FitState(evt, core, [.. claimed], sightings.ToList(), counters, closed.Add);
                 counters = carried.Counters;
             }
 
@@ -142,6 +150,9 @@ public sealed class KinesisWindowHandler(
             // Only after every digest is safe (posted, or held in the shared store): what stays open goes back to the
             // store for the next window or the sweeper.
             if (writes.Count > 0) counters = await ReleaseAsync(evt, writes, token, counters, cancellationToken).ConfigureAwait(false);
+            // The window's sightings, once, at its end (a retried final call has the same token: counted once).
+            if (evt.IsFinalInvokeForWindow && _silence is not null && sightings.Count > 0)
+                await _silence.RecordAsync(sightings.ToList(), token, cancellationToken).ConfigureAwait(false);
 
             if (carried is null)
             {
@@ -156,7 +167,7 @@ public sealed class KinesisWindowHandler(
             }
             else
             {
-                response = new WindowResponse(WindowStateCodec.Encode(new WindowState(evt.WindowStart, counters, carried.State, [.. claimed])), []);
+                response = new WindowResponse(WindowStateCodec.Encode(new WindowState(evt.WindowStart, counters, carried.State, [.. claimed]) { Sightings = carried.Sightings }), []);
                 stateBytes = response.SizeInBytes();
             }
         }
@@ -210,14 +221,14 @@ public sealed class KinesisWindowHandler(
     }
 
     /// <summary>The state that fits the budget, encoded as the response carries it (<c>Bytes</c>: that response's size).</summary>
-    private sealed record FittedState(CoreState State, WindowCounters Counters, IReadOnlyDictionary<string, string> Encoded, int Bytes);
+    private sealed record FittedState(CoreState State, WindowCounters Counters, IReadOnlyDictionary<string, string> Encoded, int Bytes, IReadOnlyList<Sighting> Sightings);
 
     /// <summary>
     /// Keeps the state under the budget: the dedupe memory may take at most half of it (oldest ids go first);
     /// then, while the encoded response is too large, the oldest bursts close early (their digests are posted
     /// with <c>window-end</c>), and when no burst is left, more dedupe ids go.
     /// </summary>
-    private FittedState FitState(KinesisWindowEvent evt, DigestCore core, IReadOnlyList<string> claimed, WindowCounters counters, Action<Digest> close)
+    private FittedState FitState(KinesisWindowEvent evt, DigestCore core, IReadOnlyList<string> claimed, IReadOnlyList<Sighting> sightings, WindowCounters counters, Action<Digest> close)
     {
         int budget = _options.StateMaxBytes;
         int closedEarly = 0, dropped = 0;
@@ -233,7 +244,7 @@ public sealed class KinesisWindowHandler(
         {
             var probe = counters with { ClosedEarly = counters.ClosedEarly + closedEarly, DedupeIdsDropped = counters.DedupeIdsDropped + dropped };
             var fitted = state with { Dedupe = dedupe };
-            var encoded = WindowStateCodec.Encode(new WindowState(evt.WindowStart, probe, fitted, claimed));
+            var encoded = WindowStateCodec.Encode(new WindowState(evt.WindowStart, probe, fitted, claimed) { Sightings = sightings });
             var size = new WindowResponse(encoded, []).SizeInBytes();
             if (size <= budget)
             {
@@ -248,7 +259,7 @@ public sealed class KinesisWindowHandler(
                         w.WriteNumber("dedupeIdsDropped", dropped);
                     });
                 }
-                return new FittedState(fitted, probe, encoded, size);
+                return new FittedState(fitted, probe, encoded, size, sightings);
             }
             if (core.OpenBursts > 0)
             {

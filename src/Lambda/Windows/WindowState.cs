@@ -14,6 +14,12 @@ namespace Pipeline.Lambda.Windows;
 /// </summary>
 internal sealed record WindowState(DateTimeOffset? WindowStart, WindowCounters Counters, CoreState Core, IReadOnlyList<string> Claimed)
 {
+    /// <summary>
+    /// What the window's calls saw of each account-region (first and last event time, how many): its final call writes
+    /// them where the sweeper's silence check reads them (<see cref="Carry.ISilenceStore"/>).
+    /// </summary>
+    public IReadOnlyList<Aggregator.Silence.Sighting> Sightings { get; init; } = [];
+
     public static WindowState Empty(DateTimeOffset? windowStart) => new(
         windowStart,
         new WindowCounters(),
@@ -79,6 +85,17 @@ internal static class WindowStateCodec
             WriteDedupe(w, state.Core.Dedupe);
             w.Write7BitEncodedInt(state.Claimed.Count);
             foreach (var account in state.Claimed) w.Write(account);
+            // A trailer, not a new version: a state written before it has none (read as no sightings), and a reader
+            // from before it stops at the claimed accounts, so a deployment mid-window loses nothing but sightings.
+            w.Write7BitEncodedInt(state.Sightings.Count);
+            foreach (var s in state.Sightings)
+            {
+                w.Write(s.Account);
+                w.Write(s.Region);
+                w.Write(s.First.UtcTicks);
+                w.Write(s.Last.UtcTicks);
+                w.Write(s.Count);
+            }
         }
         using var packed = new MemoryStream(capacity: (int)plain.Length / 2 + 64);
         using (var z = new ZLibStream(packed, CompressionLevel.Fastest, leaveOpen: true))
@@ -121,7 +138,15 @@ internal static class WindowStateCodec
             var dedupe = ReadDedupe(r);
             var claimed = new string[r.Read7BitEncodedInt()];
             for (int i = 0; i < claimed.Length; i++) claimed[i] = r.ReadString();
-            return new WindowState(start == 0 ? null : new DateTimeOffset(start, TimeSpan.Zero), counters, new CoreState(bursts, dedupe, tally), claimed);
+            var sightings = new List<Aggregator.Silence.Sighting>();
+            if (plain.Position < plain.Length)
+            {
+                int n = r.Read7BitEncodedInt();
+                for (int i = 0; i < n; i++)
+                    sightings.Add(new Aggregator.Silence.Sighting(r.ReadString(), r.ReadString(),
+                        new DateTimeOffset(r.ReadInt64(), TimeSpan.Zero), new DateTimeOffset(r.ReadInt64(), TimeSpan.Zero), r.ReadInt64()));
+            }
+            return new WindowState(start == 0 ? null : new DateTimeOffset(start, TimeSpan.Zero), counters, new CoreState(bursts, dedupe, tally), claimed) { Sightings = sightings };
         }
         catch (Exception e) when (e is EndOfStreamException or InvalidDataException or IOException or ArgumentException or OverflowException)
         {

@@ -96,6 +96,12 @@ internal static class CommonOptions
         DefaultValueFactory = _ => Duration.Format(new RollupOptions().Window),
     };
 
+    public static Option<string> SilenceAfter() => new("--silence-after")
+    {
+        Description = "Report an account and region whose events spanned at least this long and then stopped for this long while the rest of the organisation's events went on (a disabled forwarding rule, a deleted StackSet instance), and again when it is back; 0 turns the check off (e.g. 6h, 1d, 0). See docs/silence.md.",
+        DefaultValueFactory = _ => Duration.Format(Aggregator.Silence.SilenceOptions.DefaultAfter),
+    };
+
     /// <summary>critical | high | off → the alert threshold (null: no alerts).</summary>
     public static RiskSeverity? ParseSeverity(string text) => text.Trim().ToLowerInvariant() switch
     {
@@ -166,6 +172,7 @@ internal static class CommonOptions
         [nameof(DedupeOptions.Horizon)] = "--dedupe-horizon",
         [nameof(RollupOptions.MinAccounts)] = "--rollup-min-accounts",
         [nameof(RollupOptions.Window)] = "--rollup-window",
+        ["SilenceAfter"] = "--silence-after",
         [nameof(DedupeOptions.MaxEntries)] = "--dedupe-max-ids",
         // `run`: the local event source mapping's settings; its tumbling window is the burst max window.
         [nameof(EventSourceMappingOptions.Stream)] = "--stream",

@@ -35,6 +35,7 @@ internal static class DemoCommand
             {
                 Window = window.Read(parse),
                 Rollup = window.ReadRollup(parse),
+                Silence = window.ReadSilence(parse),
                 Format = parse.GetValue(format),
                 Progress = false,
                 Slack = slack.Read(parse),

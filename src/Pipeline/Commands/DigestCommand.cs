@@ -41,6 +41,7 @@ internal static class DigestCommand
             {
                 Window = window.Read(parse),
                 Rollup = window.ReadRollup(parse),
+                Silence = window.ReadSilence(parse),
                 Dedupe = new DedupeOptions
                 {
                     Horizon = CommonOptions.ParseDuration("--dedupe-horizon", parse.GetValue(horizon)!),
@@ -74,7 +75,7 @@ internal static class DigestCommand
         using var progress = ProgressBar.StartIfUseful(totalBytes, "reading", settings.Progress);
         var options = new FileDigestOptions
         {
-            Core = new DigestCoreOptions { Window = settings.Window, Rollup = settings.Rollup, Enricher = new EnricherOptions { Dedupe = settings.Dedupe } },
+            Core = new DigestCoreOptions { Window = settings.Window, Rollup = settings.Rollup, Silence = settings.Silence, Enricher = new EnricherOptions { Dedupe = settings.Dedupe } },
             Format = settings.Format,
         };
         var sink = settings.Slack is { } slack
@@ -106,6 +107,7 @@ internal sealed record DigestSettings
 {
     public required BurstWindowOptions Window { get; init; }
     public RollupOptions Rollup { get; init; } = new();
+    public Aggregator.Silence.SilenceOptions Silence { get; init; } = new();
     public DedupeOptions Dedupe { get; init; } = new();
     public OutputFormat Format { get; init; } = OutputFormat.Text;
     public bool Progress { get; init; } = true;
@@ -120,6 +122,7 @@ internal sealed record DigestSettings
         {
             Window.Validate();
             Rollup.Validate();
+            Silence.Validate();
             Dedupe.Validate();
         });
     }

@@ -51,6 +51,8 @@ internal static class RunCommand
             var streamName = parse.GetValue(stream)!;
             var burstWindow = window.Read(parse);
             var rollup = window.ReadRollup(parse);
+            var silenceOptions = window.ReadSilence(parse);
+            CommonOptions.Validate(silenceOptions.Validate);
             CommonOptions.Validate(burstWindow.Validate);
             CommonOptions.Validate(rollup.Validate);
             var mapping = new EventSourceMappingOptions
@@ -100,14 +102,18 @@ internal static class RunCommand
             }
 
             ICarryStore carries;
+            ISilenceStore silence;
             if (parse.GetValue(carryTable) is { } carryName)
             {
                 await DynamoDbTables.CreateCarryTableIfMissingAsync(dynamo!, carryName, TimeProvider.System, ct).ConfigureAwait(false);
                 carries = new DynamoDbCarryStore(dynamo!, carryName);
+                silence = new DynamoDbSilenceStore(dynamo!, carryName);
             }
             else
             {
                 carries = new FileCarryStore(Path.GetFullPath(file ?? Path.Combine("pipeline-checkpoints", streamName + ".json")) + ".carries");
+                // With carries in a file, what the silence check saw lasts as long as the run (the ledger still posts each notice once).
+                silence = new MemorySilenceStore();
             }
 
             using (fileLedger)
@@ -127,10 +133,10 @@ internal static class RunCommand
                 var log = new LambdaLog(Console.Error, TimeProvider.System, "pipeline-run");
                 var handlerOptions = new KinesisWindowHandlerOptions
                 {
-                    Core = new DigestCoreOptions { Window = burstWindow, Rollup = rollup, Enricher = new EnricherOptions { Dedupe = new Enricher.Dedupe.DedupeOptions { MaxEntries = 50_000 } } },
+                    Core = new DigestCoreOptions { Window = burstWindow, Rollup = rollup, Silence = silenceOptions, Enricher = new EnricherOptions { Dedupe = new Enricher.Dedupe.DedupeOptions { MaxEntries = 50_000 } } },
                 };
-                var handler = new KinesisWindowHandler(handlerOptions, directory, ledger, carries, output, log, TimeProvider.System, mutes);
-                var sweeper = new CarrySweeper(handlerOptions.Core, directory, carries, ledger, output, log, TimeProvider.System, mutes) { SweepInterval = mapping.SweepInterval };
+                var handler = new KinesisWindowHandler(handlerOptions, directory, ledger, carries, output, log, TimeProvider.System, mutes, silence: silence);
+                var sweeper = new CarrySweeper(handlerOptions.Core, directory, carries, ledger, output, log, TimeProvider.System, mutes, silence) { SweepInterval = mapping.SweepInterval };
                 var consumer = new EventSourceMapping(kinesis, store, handler, sweeper, mapping, TimeProvider.System, message => Console.Error.WriteLine(message));
 
                 var exit = ExitCode.Ok;

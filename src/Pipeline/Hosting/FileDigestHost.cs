@@ -38,6 +38,7 @@ internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirector
             ? new WriterSink(renderer, stdout)
             : new FanOutSink([counted, new WriterSink(renderer, stdout)]);
         int reported = 0;
+        long silences = 0;
 
         // One delivery at a time, in the order bursts close: per-channel order is what readers rely on.
         await records.ToObservable()
@@ -49,6 +50,7 @@ internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirector
                     if (outcome is EnrichmentOutcome.Rejected r && reported++ < options.MaxRejectReports)
                         await stderr.WriteLineAsync(TextDigestRenderer.Clean($"rejected {r.Origin}: {r.Reason}")).ConfigureAwait(false); // the reason quotes the record's own (hostile) text
                 }
+                silences += batch.Silences.Count;
                 await DeliverAsync(stage.Next(batch, core.Clock), ct).ConfigureAwait(false);
                 return batch;
             }))
@@ -67,6 +69,7 @@ internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirector
             Outboxed = counted?.Parked,
             Rollups = stage.Rollups,
             Messages = stage.Messages,
+            Silences = core.Silence is null ? null : silences,
         };
         renderer.WriteSummary(summary, stdout, stderr);
         if (directory.Failures > 0)

@@ -76,6 +76,7 @@ public sealed class SlackDigestSink : IDigestSink
         {
             Digest d => d.AccountInfo,
             Alert a => a.AccountInfo,
+            Aggregator.Silence.SilenceNotice s => s.AccountInfo,
             _ => null,
         };
         return info?.SlackChannel is { Length: > 0 } own ? own : o.DefaultChannel!;
@@ -95,6 +96,7 @@ public sealed class SlackDigestSink : IDigestSink
             Digest d => d.RiskyCount > 0,
             Rollup r => r.RiskyCount > 0,
             Alert => true,
+            Aggregator.Silence.SilenceNotice { State: Aggregator.Silence.SilenceState.Silent } => true, // a blinded account is a security event
             _ => false,
         };
         return risky && _sender.Options.AlertChannel is { } alert && !string.Equals(alert, own, StringComparison.Ordinal)

@@ -4,6 +4,7 @@ using Pipeline.Aggregator.Bursts;
 using Pipeline.Aggregator.Notices;
 using Pipeline.Aggregator.Rendering;
 using Pipeline.Aggregator.Rollups;
+using Pipeline.Aggregator.Silence;
 
 namespace Pipeline.Slack.Rendering;
 
@@ -22,6 +23,7 @@ internal static partial class SlackDigestRenderer
         Digest d => RenderDigest(d, options),
         Rollup r => RenderRollup(r, options),
         Alert a => RenderAlert(a),
+        SilenceNotice s => RenderSilence(s),
         _ => throw new ArgumentException($"unknown notice {notice.GetType().Name}", nameof(notice)),
     };
 
@@ -116,6 +118,23 @@ internal static partial class SlackDigestRenderer
     }
 
     /// <summary>One risky event, the moment it arrived: what, who, where, why it matters.</summary>
+    /// <summary>An account-region gone silent (a blinded account?) or back: who, where, since when, for how long.</summary>
+    private static SlackMessage RenderSilence(SilenceNotice s)
+    {
+        string who = s.AccountName is { Length: > 0 } name ? $"{SlackText.Plain(name, 60)} ({SlackText.Plain(s.Account, 20)})" : SlackText.Plain(s.Account, 20);
+        bool silent = s.State == SilenceState.Silent;
+        string header = SlackText.Truncate(
+            silent ? $":mute: Silent: {SlackText.Plain(s.Region, RegionMax)} in {who}" : $":loud_sound: Back: {SlackText.Plain(s.Region, RegionMax)} in {who}",
+            SlackLimits.MaxHeaderText);
+        var line = silent
+            ? $"No events from {SlackText.Text(s.Region, RegionMax)} since {SlackDate.DateTime(s.LastEventTime)} ({Duration(s.SilentFor)} while the organisation's went on to {SlackDate.DateTime(s.ObservedAt)}) · {SlackText.Count(s.EventCount)} {Plural(s.EventCount, "event")} before\n↳ its EventBridge forwarding rule or StackSet instance may have been disabled or removed"
+            : $"Events from {SlackText.Text(s.Region, RegionMax)} again from {SlackDate.DateTime(s.ObservedAt)}, after {Duration(s.SilentFor)} of silence since {SlackDate.DateTime(s.LastEventTime)}";
+        var footer = new List<string> { $"silence check · {SlackText.Code(s.NoticeId, 64)}" };
+        var blocks = new List<SlackBlock> { new SlackBlock.Header(header), new SlackBlock.Section(line), new SlackBlock.Context(footer) };
+        var text = $"{(silent ? "Silent" : "Back")}: {SlackText.Text(s.Region, RegionMax)} in {SlackText.Text(s.AccountName ?? s.Account, 60)}";
+        return new SlackMessage(text, blocks, JoinWithin(["*" + SlackText.Escape(header) + "*", SlackDate.ToFallback(line), .. footer], FullTextMax));
+    }
+
     private static SlackMessage RenderAlert(Alert a)
     {
         var e = a.Event;

@@ -14,7 +14,7 @@ public sealed class SlackPayloadRenderer : IDigestRenderer
     public string Render(Notice notice) => !notice.Posted ? "" : // folded into a roll-up: no message of its own
         JsonRenderer.Utf8(buffer =>
         {
-            var channel = notice switch { Digest d => d.AccountInfo?.SlackChannel, Alert a => a.AccountInfo?.SlackChannel, _ => null };
+            var channel = notice switch { Digest d => d.AccountInfo?.SlackChannel, Alert a => a.AccountInfo?.SlackChannel, Aggregator.Silence.SilenceNotice n => n.AccountInfo?.SlackChannel, _ => null };
             buffer.Write(SlackDigestRenderer.Render(notice).ToPayload(channel, plainTextOnly: false, indented: false));
             buffer.WriteByte((byte)'\n');
         });

@@ -43,7 +43,7 @@ public sealed class FunctionMetricsTests(DynaliteFixture dynalite) : IClassFixtu
         File.Delete(_muteFile);
     }
 
-    private async Task<MeteredFunction> FunctionAsync(string? ledgerTable = null, string? carryTable = null)
+    private async Task<MeteredFunction> FunctionAsync(string? ledgerTable = null, string? carryTable = null, string silenceAfter = "6h")
     {
         _dynamo = DynamoDbDigestLedgerTests.Client(dynalite.Endpoint);
         _sqsClient = new AmazonSQSClient(new BasicAWSCredentials("x", "x"),
@@ -61,6 +61,7 @@ public sealed class FunctionMetricsTests(DynaliteFixture dynalite) : IClassFixtu
             ["SLACK_MIN_INTERVAL"] = "0", // the clock is the test's: no pacing waits
             ["OUTBOX_QUEUE_URL"] = _sqs.QueueUrl(),
             ["OUTBOX_DRAIN_INTERVAL"] = "off",
+            ["SILENCE_AFTER"] = silenceAfter,
         };
         var options = LambdaOptions.FromEnvironment(n => env.GetValueOrDefault(n));
         var meter = new InvocationMeter(_time);
@@ -143,6 +144,27 @@ public sealed class FunctionMetricsTests(DynaliteFixture dynalite) : IClassFixtu
         Assert.Equal([TimeSpan.FromMinutes(30).TotalMilliseconds], sweep.Values(FunctionMetrics.DigestLag));
         Assert.False(sweep.Has(FunctionMetrics.WindowStateBytes)); // a sweep returns no window state
         Assert.Single(_slack.AcceptedIn(WebhookChannel));
+    }
+
+    [SkippableFact]
+    public async Task The_sweep_that_reports_an_account_region_silent_counts_it_for_the_silence_alarm()
+    {
+        // A sent for 6 minutes and stopped; B went on to minute 20. With SILENCE_AFTER=5m, A's us-east-1 is quiet.
+        var function = await FunctionAsync(silenceAfter: "5m");
+        var batch = new KinesisBatch().Add(Call(A, 0)).Add(Call(A, 6)).Add(Call(B, 0)).Add(Call(B, 20));
+        var first = KinesisBatch.ReadResponse(await InvokeAsync(function, batch.ToJson()));
+        await InvokeAsync(function, new KinesisBatch { Final = true, State = first.State }.ToJson());
+
+        _time.SetUtcNow(Events.T0.AddMinutes(40));
+        await InvokeAsync(function, """{"action":"sweep"}"""u8.ToArray());
+        _time.SetUtcNow(Events.T0.AddMinutes(42));
+        await InvokeAsync(function, """{"action":"sweep"}"""u8.ToArray());
+
+        var lines = Metrics();
+        Assert.Equal(["window", "window", "sweep", "sweep"], lines.Select(l => l.Invocation));
+        Assert.All(lines.Take(2), l => Assert.Equal(0, l.Count(FunctionMetrics.SilentAccountRegions)));
+        Assert.Equal(1, lines[2].Count(FunctionMetrics.SilentAccountRegions));
+        Assert.Equal(0, lines[3].Count(FunctionMetrics.SilentAccountRegions)); // reported once, not on every sweep
     }
 
     [SkippableFact]

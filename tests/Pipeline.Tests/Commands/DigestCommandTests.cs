@@ -63,7 +63,9 @@ public sealed class DigestCommandTests : IDisposable
         Assert.Contains(alerts, a => a.GetProperty("eventName").GetString() == "StopLogging" && a.GetProperty("severity").GetString() == "critical");
         var summary = lines[^1];
         long digestsPosted = lines.Count(l => Type(l) == "digest" && (!l.TryGetProperty("posted", out var p) || p.GetBoolean()));
-        Assert.Equal(digestsPosted + 1 + alerts.Count, summary.GetProperty("messages").GetInt64());
+        long silences = lines.Count(l => Type(l) == "silence");
+        Assert.Equal(summary.GetProperty("silences").GetInt64(), silences);
+        Assert.Equal(digestsPosted + 1 + alerts.Count + silences, summary.GetProperty("messages").GetInt64());
         Assert.Equal(alerts.Count, summary.GetProperty("alerts").GetInt64());
     }
 
@@ -74,7 +76,8 @@ public sealed class DigestCommandTests : IDisposable
         Assert.Equal(0, result.ExitCode);
         var lines = JsonLines(result.Stdout);
         Assert.DoesNotContain(lines, l => l.GetProperty("type").GetString() is "rollup" or "alert");
-        Assert.Equal(lines.Count(l => l.GetProperty("type").GetString() == "digest"), lines[^1].GetProperty("messages").GetInt64());
+        // What is left is a message per digest, and any of the silence check's.
+        Assert.Equal(lines.Count(l => l.GetProperty("type").GetString() is "digest" or "silence"), lines[^1].GetProperty("messages").GetInt64());
     }
 
     [Theory]
@@ -133,6 +136,8 @@ public sealed class DigestCommandTests : IDisposable
     [InlineData("--gap", "soon", "--gap 'soon' is not a duration")]
     [InlineData("--gap", "20m", "must not be longer than --max-window")]
     [InlineData("--max-window", "99999999999d", "is not a duration")]
+    [InlineData("--silence-after", "10s", "--silence-after must be 0 (off) or between 1m and 30d")]
+    [InlineData("--silence-after", "later", "--silence-after 'later' is not a duration")]
     public async Task Unusable_settings_exit_2_and_say_what_to_change(string option, string value, string expected)
     {
         var file = Path.Combine(_dir, "e.jsonl");
@@ -141,6 +146,58 @@ public sealed class DigestCommandTests : IDisposable
         Assert.Equal(2, result.ExitCode);
         Assert.Contains(expected, result.Stderr, StringComparison.Ordinal);
         Assert.Contains("--help", result.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>Eight hours of a busy account; a second account sends for one hour in a region named by a forged event, then stops.</summary>
+    private async Task<string> SilenceDayAsync()
+    {
+        var events = new List<System.Text.Json.Nodes.JsonObject>();
+        for (int m = 0; m < 480; m += 10)
+        {
+            events.Add(Events.ApiCall(account: "111111111111", time: Events.T0.AddMinutes(m), eventId: $"busy-{m}"));
+            if (m <= 60) events.Add(Events.ApiCall(account: "222222222222", time: Events.T0.AddMinutes(m).AddSeconds(5), region: "eu-west-1\u001b[2J*<!here>*", eventId: $"quiet-{m}"));
+        }
+        var file = Path.Combine(_dir, "silence.jsonl");
+        await File.WriteAllTextAsync(file, Events.JsonLines(events));
+        return file;
+    }
+
+    [Fact]
+    public async Task An_account_region_that_stops_is_reported_once_in_json_and_text_and_the_counts_are_untouched()
+    {
+        var file = await SilenceDayAsync();
+        var json = await PipelineProcess.RunAsync(["digest", "--input", file, "-f", "json", "--silence-after", "1h"]);
+        Assert.Equal(0, json.ExitCode);
+        var lines = JsonLines(json.Stdout);
+        AssertBalanced(lines);
+        var silence = Assert.Single(lines, l => l.GetProperty("type").GetString() == "silence");
+        Assert.Equal(("silent", "222222222222", "eu-west-1\u001b[2J*<!here>*", "2026-11-24T10:00:05Z", 7L),
+            (silence.GetProperty("state").GetString(), silence.GetProperty("account").GetString(), silence.GetProperty("region").GetString(),
+             silence.GetProperty("lastEventTime").GetString(), silence.GetProperty("eventCount").GetInt64()));
+        Assert.True(silence.GetProperty("silentForSeconds").GetInt64() > 3600);
+        Assert.Equal(1, lines[^1].GetProperty("silences").GetInt64());
+
+        var text = await PipelineProcess.RunAsync(["digest", "--input", file, "--silence-after", "1h"]);
+        Assert.Equal(0, text.ExitCode);
+        var line = Assert.Single(text.Stdout.Split('\n'), l => l.StartsWith("??? SILENT", StringComparison.Ordinal));
+        Assert.Contains("222222222222", line, StringComparison.Ordinal);
+        Assert.DoesNotContain('\u001b', text.Stdout); // the forged region cannot drive the terminal
+
+        var slack = await PipelineProcess.RunAsync(["digest", "--input", file, "-f", "slack", "--silence-after", "1h"]);
+        var payload = Assert.Single(slack.Stdout.Split('\n'), l => l.Contains(":mute: Silent", StringComparison.Ordinal));
+        Assert.DoesNotContain("<!here>", payload, StringComparison.Ordinal); // no mention smuggled into Slack
+    }
+
+    [Fact]
+    public async Task The_silence_check_is_off_at_zero_and_quiet_under_its_threshold()
+    {
+        var file = await SilenceDayAsync();
+        foreach (var after in new[] { "0", "8h" })
+        {
+            var result = await PipelineProcess.RunAsync(["digest", "--input", file, "-f", "json", "--silence-after", after]);
+            Assert.Equal(0, result.ExitCode);
+            Assert.DoesNotContain(JsonLines(result.Stdout), l => l.GetProperty("type").GetString() == "silence");
+        }
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Pipeline.Aggregator.Alerts;
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Aggregator.Rollups;
+using Pipeline.Aggregator.Silence;
 using Pipeline.Enricher.Model;
 using Pipeline.Slack.Rendering;
 using Pipeline.TestSupport.Slack;
@@ -72,6 +73,34 @@ public sealed class SlackNoticeRendererTests
             Assert.Empty(SlackPayloadValidator.InjectionProblems(payload));
             Assert.Empty(SlackPayloadValidator.LimitProblems(payload));
         }
+    }
+
+    [Theory]
+    [InlineData(SilenceState.Silent)]
+    [InlineData(SilenceState.Back)]
+    public void A_silence_notice_says_which_account_and_region_since_when_and_stays_inert_with_forged_names(SilenceState state)
+    {
+        SilenceNotice Notice(string region, string? name) => new()
+        {
+            State = state,
+            Account = "111122223333",
+            AccountInfo = name is null ? null : new AccountInfo("111122223333", name),
+            Region = region,
+            LastEventTime = T0,
+            EventCount = 1234,
+            ObservedAt = T0.AddHours(7),
+        };
+        var plain = SlackDigestRenderer.Render(Notice("eu-west-1", "prod-payments")).ToPayload();
+        var text = AllText(plain);
+        Assert.Contains(state == SilenceState.Silent ? ":mute: Silent: eu-west-1 in prod-payments (111122223333)" : ":loud_sound: Back: eu-west-1 in prod-payments (111122223333)", text);
+        Assert.Contains("<!date^" + T0.ToUnixTimeSeconds(), text, StringComparison.Ordinal); // the silence's start, in the reader's time zone
+        Assert.Contains("7 h", text, StringComparison.Ordinal);
+        if (state == SilenceState.Silent) Assert.Contains("1,234 events before", text, StringComparison.Ordinal);
+
+        var hostile = SlackDigestRenderer.Render(Notice("eu-west-1 <!channel> *x* <https://evil.example|click> " + new string('r', 500), "<!here> <@U123> prod")).ToPayload();
+        Assert.Empty(SlackPayloadValidator.InjectionProblems(hostile));
+        Assert.Empty(SlackPayloadValidator.LimitProblems(hostile));
+        Assert.Empty(SlackPayloadValidator.LimitProblems(plain));
     }
 
     [Fact]

@@ -46,6 +46,8 @@ internal sealed record DigestFunctionProps
     public required int RollupMinAccounts { get; init; }
     /// <summary>How far apart, on the events' own times, the same change may be in two accounts and still be one roll-up.</summary>
     public required int RollupWindowSeconds { get; init; }
+    /// <summary>The silence check's threshold (SILENCE_AFTER); 0 turns it off.</summary>
+    public required int SilenceAfterSeconds { get; init; }
     /// <summary>critical, high or off.</summary>
     public required string AlertSeverity { get; init; }
     /// <summary>The event source mapping's tumbling window (at most 900 s).</summary>
@@ -125,6 +127,7 @@ internal sealed class DigestFunction : Construct
             // Roll-ups and immediate alerts.
             [FunctionEnvironment.RollupMinAccounts] = props.RollupMinAccounts.ToString(CultureInfo.InvariantCulture),
             [FunctionEnvironment.RollupWindow] = props.RollupWindowSeconds.ToString(CultureInfo.InvariantCulture),
+            [FunctionEnvironment.SilenceAfter] = props.SilenceAfterSeconds.ToString(CultureInfo.InvariantCulture),
             [FunctionEnvironment.AlertSeverity] = props.AlertSeverity,
         };
         if (props.MuteRulesFile is not null)

@@ -73,6 +73,10 @@ internal static partial class SettingsReader
         if (rollupMinAccounts == 1)
             problems.Add("rollupMinAccounts: 1 is not allowed: write 0 (roll-ups off) or 2–100000 (one account is not a roll-up).");
         var rollupWindow = reader.Int("rollupWindowSeconds", 180, 1, 3600);
+        // The silence check (SILENCE_AFTER): 0 turns it off; under a minute would call every lull a silence.
+        var silenceAfter = reader.Int("silenceAfterSeconds", 21_600, 0, 2_592_000);
+        if (silenceAfter is > 0 and < 60)
+            problems.Add($"silenceAfterSeconds: {silenceAfter} is too short: write 0 (off) or 60–2592000 (1 minute to 30 days).");
         var alertSeverity = reader.Choice("alertSeverity", "critical",
             new Dictionary<string, string> { ["critical"] = "critical", ["high"] = "high", ["off"] = "off" });
         // The tumbling window is Lambda's state boundary: at most 900 s.
@@ -174,6 +178,7 @@ internal static partial class SettingsReader
             WindowSeconds = window,
             RollupMinAccounts = rollupMinAccounts,
             RollupWindowSeconds = rollupWindow,
+            SilenceAfterSeconds = silenceAfter,
             AlertSeverity = alertSeverity,
             SlackWebhookParameterName = slackParameter,
             SlackWebhookParameterKeyArn = slackKey,

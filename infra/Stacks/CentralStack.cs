@@ -84,6 +84,7 @@ internal sealed class CentralStack : Stack
             WindowSeconds = settings.WindowSeconds,
             RollupMinAccounts = settings.RollupMinAccounts,
             RollupWindowSeconds = settings.RollupWindowSeconds,
+            SilenceAfterSeconds = settings.SilenceAfterSeconds,
             AlertSeverity = settings.AlertSeverity,
             BatchSize = settings.BatchSize,
             MaxRetryAttempts = settings.MaxRetryAttempts,

@@ -222,6 +222,7 @@ public sealed class CentralStackTests(SynthesizedApp app)
             ["ROLLUP_MIN_ACCOUNTS"] = "3",
             ["ROLLUP_WINDOW"] = "180",
             ["ALERT_SEVERITY"] = "critical",
+            ["SILENCE_AFTER"] = "21600", // the silence check's 6 h
         }, function["Environment"]!["Variables"]);
     }
 

@@ -68,6 +68,16 @@ public sealed class VariantTests(SynthesizedApp app)
     }
 
     [Fact]
+    public void The_silence_threshold_reaches_the_function_and_a_few_seconds_is_refused()
+    {
+        var (stacks, templates) = Build(("silenceAfterSeconds", "0"));
+        var variables = Props(Single(templates[stacks.Central.StackName], "AWS::Lambda::Function").Resource)["Environment"]!["Variables"]!;
+        Equal(JsonValue.Create("0"), variables["SILENCE_AFTER"]);
+        var error = Assert.Throws<Pipeline.Infra.Settings.SettingsException>(() => Build(("silenceAfterSeconds", "30")));
+        Assert.Contains("silenceAfterSeconds: 30 is too short", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Window_seconds_alone_set_the_tumbling_window_and_the_iterator_age_alarm()
     {
         var (stacks, templates) = Build(("windowSeconds", "900"), ("burstLatenessSeconds", "0"));

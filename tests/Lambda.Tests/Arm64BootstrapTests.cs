@@ -222,7 +222,8 @@ public sealed class Arm64BootstrapTests(Arm64BootstrapFixture arm64, AotBootstra
             lock (_stdout) stdout = _stdout.ToString();
             return [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
                 .Select(l => JsonNode.Parse(l)!.AsObject())
-                .Where(o => o["message"]!.GetValue<string>().StartsWith(message, StringComparison.Ordinal))];
+                // EMF metric lines have no message: they are not log lines.
+                .Where(o => o["message"]?.GetValue<string>().StartsWith(message, StringComparison.Ordinal) == true)];
         }
 
         public void Dispose()

@@ -60,6 +60,12 @@ fi
 if command -v realpath >/dev/null; then OUT="$(realpath -m "$OUT")"; fi
 BUILD="$ROOT/artifacts/lambda-build/$RID"
 if [[ -n "$DRY_RUN" ]]; then echo "$ARCH $OUT"; exit 0; fi
+# The folder is replaced after the build: refuse one that holds anything but an earlier asset (a mistyped bootstrapAsset or --out,
+# such as "..", must not delete a repository).
+if [[ -d "$OUT" ]] && find "$OUT" -mindepth 1 -maxdepth 1 ! -name bootstrap ! -name mute-rules.json | grep -q .; then
+  echo "$OUT holds files other than a bootstrap: not replacing it. Name an empty or new folder (--out DIR, or bootstrapAsset in infra/cdk.json)." >&2
+  exit 2
+fi
 
 EXTRA=()
 HOST_ARCH="$(uname -m)"

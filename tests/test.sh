@@ -15,7 +15,7 @@ export CDK_DISABLE_CLI_TELEMETRY=true
 for dir in tests/emulators infra/nag; do
   if [[ -f "$dir/package-lock.json" && ! -d "$dir/node_modules" ]]; then
     echo "== npm ci in $dir"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || { echo "npm ci failed in $dir"; echo "0 passed, 1 failed"; exit 1; }
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || { echo "npm ci failed in $dir"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
   fi
 done
 
@@ -49,8 +49,9 @@ if [[ ! -f "$ARM64_LIBSSL_DIR/libssl.so.3" ]]; then
   if ! {
     { dpkg --print-foreign-architectures | grep -qx arm64 || as_root dpkg --add-architecture arm64; } &&
     as_root apt-get update -qq &&
-    (cd "$deb_dir" && apt-get download -qq libssl3:arm64) &&
-    rm -rf "$ROOT/artifacts/arm64-libssl" && mkdir -p "$ROOT/artifacts/arm64-libssl" && dpkg -x "$deb_dir"/libssl3_*_arm64.deb "$ROOT/artifacts/arm64-libssl"
+    # Debian 13 renamed the package libssl3t64 (the 64-bit time_t transition); Debian 12 has libssl3.
+    (cd "$deb_dir" && { apt-get download -qq libssl3t64:arm64 || apt-get download -qq libssl3:arm64; }) &&
+    rm -rf "$ROOT/artifacts/arm64-libssl" && mkdir -p "$ROOT/artifacts/arm64-libssl" && dpkg -x "$(ls "$deb_dir"/libssl3*_arm64.deb | head -1)" "$ROOT/artifacts/arm64-libssl"
   } >"$TMPDIR/arm64-libssl.log" 2>&1 || [[ ! -f "$ARM64_LIBSSL_DIR/libssl.so.3" ]]; then
     ARM64_SETUP_ERROR="${ARM64_SETUP_ERROR:+$ARM64_SETUP_ERROR; }the arm64 libssl3 could not be fetched and unpacked into $ARM64_LIBSSL_DIR (dpkg --add-architecture arm64, apt-get update, apt-get download libssl3:arm64, dpkg -x): $(tail -5 "$TMPDIR/arm64-libssl.log" | tr '\n' ' ')"
   fi

@@ -31,7 +31,7 @@ internal sealed class OrgEventBus : Construct
 {
     /// <summary>The Kinesis partition key: the member account id of the event.</summary>
     public const string PartitionKeyPath = "$.account";
-    public const string RuleName = "to-kinesis";
+    public const string RuleName = "security-pipeline-to-kinesis"; // the prefix lets the risk catalog see tampering with it
     public const int RetryAttempts = 185;
     public const int MaximumEventAgeSeconds = 86_400;
 

@@ -108,7 +108,7 @@ internal sealed record PipelineSettings
     /// <summary><c>rollupWindowSeconds</c>: how far apart, on the events' own times, the same change may be in two accounts and still be one roll-up. Default 180 (1–3600).</summary>
     public int RollupWindowSeconds { get; init; } = 180;
 
-    /// <summary><c>silenceAfterSeconds</c>: an account-region that sent events and then stays this long behind the organisation's are reported silent. Default 21600 (6 h); 0 off, else 60–2592000.</summary>
+    /// <summary><c>silenceAfterSeconds</c>: an account-region that sent events and then stays this long behind the organisation's are reported silent. Default 21600 (6 h); 0 off, else 60–1209600 (14 days).</summary>
     public int SilenceAfterSeconds { get; init; } = 21_600;
 
     /// <summary><c>alertSeverity</c>: risky events at or above it are posted at once: "critical" (default), "high" or "off".</summary>

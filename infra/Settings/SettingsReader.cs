@@ -74,9 +74,9 @@ internal static partial class SettingsReader
             problems.Add("rollupMinAccounts: 1 is not allowed: write 0 (roll-ups off) or 2–100000 (one account is not a roll-up).");
         var rollupWindow = reader.Int("rollupWindowSeconds", 180, 1, 3600);
         // The silence check (SILENCE_AFTER): 0 turns it off; under a minute would call every lull a silence.
-        var silenceAfter = reader.Int("silenceAfterSeconds", 21_600, 0, 2_592_000);
+        var silenceAfter = reader.Int("silenceAfterSeconds", 21_600, 0, 1_209_600);
         if (silenceAfter is > 0 and < 60)
-            problems.Add($"silenceAfterSeconds: {silenceAfter} is too short: write 0 (off) or 60–2592000 (1 minute to 30 days).");
+            problems.Add($"silenceAfterSeconds: {silenceAfter} is too short: write 0 (off) or 60–1209600 (1 minute to 14 days).");
         var alertSeverity = reader.Choice("alertSeverity", "critical",
             new Dictionary<string, string> { ["critical"] = "critical", ["high"] = "high", ["off"] = "off" });
         // The tumbling window is Lambda's state boundary: at most 900 s.

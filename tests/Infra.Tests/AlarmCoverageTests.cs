@@ -23,7 +23,7 @@ public sealed class AlarmCoverageTests(SynthesizedApp app)
     public void The_central_rules_failed_and_dead_letter_lost_invocations_raise_alarms_on_the_custom_bus_dimensions()
     {
         var dimensions = JsonNode.Parse("""
-            [{"Name": "EventBusName", "Value": "security-pipeline"}, {"Name": "RuleName", "Value": "to-kinesis"}]
+            [{"Name": "EventBusName", "Value": "security-pipeline"}, {"Name": "RuleName", "Value": "security-pipeline-to-kinesis"}]
             """);
         foreach (var (suffix, metric) in new[] { ("bus-rule-failed", "FailedInvocations"), ("bus-rule-dead-letters-lost", "InvocationsFailedToBeSentToDlq") })
         {

@@ -65,7 +65,7 @@ public sealed class CentralStackTests(SynthesizedApp app)
         Equal(JsonNode.Parse($$$"""
             {
               "Action": "sqs:SendMessage",
-              "Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":events:{{{SynthesizedApp.Region}}}:{{{SynthesizedApp.SecurityAccount}}}:rule/security-pipeline/to-kinesis"]]} } },
+              "Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":events:{{{SynthesizedApp.Region}}}:{{{SynthesizedApp.SecurityAccount}}}:rule/security-pipeline/security-pipeline-to-kinesis"]]} } },
               "Effect": "Allow",
               "Principal": {"Service": "events.amazonaws.com"},
               "Resource": {"Fn::GetAtt": ["{{{Id("OrgBus/DeadLetterQueue/Resource")}}}", "Arn"]},

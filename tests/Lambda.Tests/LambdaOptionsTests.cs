@@ -189,7 +189,7 @@ public sealed class LambdaOptionsTests
         Assert.Equal(TimeSpan.FromDays(1), Read([.. Required, ("SILENCE_AFTER", "1d")]).Silence.After);
         Assert.False(Read([.. Required, ("SILENCE_AFTER", "0")]).Silence.Enabled);
         var e = Assert.Throws<LambdaConfigException>(() => Read([.. Required, ("SILENCE_AFTER", "30")]));
-        Assert.Contains("SILENCE_AFTER must be 0 (off) or between 1m and 30d (got 30s)", e.Message, StringComparison.Ordinal);
+        Assert.Contains("SILENCE_AFTER must be 0 (off) or between 1m and 14d (got 30s)", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

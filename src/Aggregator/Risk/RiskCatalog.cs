@@ -82,7 +82,8 @@ public sealed class RiskCatalog
         new(RiskSeverity.High, "the pipeline's forwarding changed", "events.amazonaws.com",
             ["PutRule", "PutTargets", "PutPermission", "UpdateEventBus"], RiskCondition.TargetsPipeline),
         new(RiskSeverity.Critical, "the pipeline's StackSet or its stacks removed", "cloudformation.amazonaws.com",
-            ["DeleteStackInstances", "DeleteStackSet", "DeleteStack", "DeactivateOrganizationsAccess"], RiskCondition.TargetsPipeline),
+            ["DeleteStackInstances", "DeleteStackSet", "DeleteStack"], RiskCondition.TargetsPipeline),
+        new(RiskSeverity.High, "StackSets' access to the organization turned off", "cloudformation.amazonaws.com", ["DeactivateOrganizationsAccess"]),
         new(RiskSeverity.High, "the pipeline's StackSet or its stacks changed", "cloudformation.amazonaws.com",
             ["UpdateStackSet", "UpdateStackInstances", "UpdateStack", "StopStackSetOperation", "SetStackPolicy", "CreateChangeSet", "ExecuteChangeSet"],
             RiskCondition.TargetsPipeline),
@@ -90,8 +91,10 @@ public sealed class RiskCatalog
             ["DeleteRole", "DeleteRolePolicy", "DetachRolePolicy", "PutRolePolicy", "UpdateAssumeRolePolicy", "PutRolePermissionsBoundary",
              "AttachRolePolicy"], RiskCondition.TargetsPipeline),
         new(RiskSeverity.Critical, "the pipeline's stream, tables or function removed", null,
-            ["DeleteStream", "StopStreamEncryption", "DeleteTable", "DeleteFunction", "DeleteEventSourceMapping", "UpdateEventSourceMapping",
-             "PutFunctionConcurrency"], RiskCondition.TargetsPipeline),
+            // Lambda's CloudTrail names carry an API version. An event source mapping call names its function only
+            // when the caller gave one (a delete names only the mapping's UUID): those are caught by the silence check.
+            ["DeleteStream", "StopStreamEncryption", "DeleteTable", "DeleteFunction20150331", "UpdateEventSourceMapping20150331",
+             "PutFunctionConcurrency20171031"], RiskCondition.TargetsPipeline),
         new(RiskSeverity.Medium, "EventBridge rule disabled or removed", "events.amazonaws.com", ["DisableRule", "DeleteRule", "RemoveTargets"]),
         new(RiskSeverity.Medium, "monitoring removed", "monitoring.amazonaws.com", ["DeleteAlarms", "DisableAlarmActions"]),
         new(RiskSeverity.Medium, "logs deleted", "logs.amazonaws.com", ["DeleteLogGroup", "DeleteLogStream", "PutRetentionPolicy"]),
@@ -188,7 +191,9 @@ public sealed class RiskCatalog
             RiskCondition.ConsoleLoginFailed => ct.Facts.ConsoleLoginResult == "Failure" || ct.ErrorCode is not null,
             RiskCondition.OpensToWorld => ct.Facts.IngressRanges.Any(r => r is "0.0.0.0/0" or "::/0"),
             RiskCondition.GrantsToEveryone => ct.Facts.GrantsToEveryone,
-            RiskCondition.TargetsPipeline => NamesPipelineResource(ct.Target),
+            // CloudFormation deleting or replacing the rule or role while it deploys the StackSet is the deployment's
+            // doing: the StackSet or stack call that caused it (made by a person) is what gets flagged.
+            RiskCondition.TargetsPipeline => NamesPipelineResource(ct.Target) && ct.Identity.InvokedBy != "cloudformation.amazonaws.com",
             _ => false,
         };
     }

@@ -17,7 +17,7 @@ public sealed record SilenceOptions
 
     /// <summary>
     /// How long an account-region may send nothing while the rest of the organisation's events move on before it is
-    /// reported silent. Default 6h; 0 turns the check off; otherwise 1m–30d.
+    /// reported silent. Default 6h; 0 turns the check off; otherwise 1m–14d (the last-seen items are kept 30 days: a longer threshold could outlive them).
     /// </summary>
     public TimeSpan After { get; init; } = DefaultAfter;
 
@@ -25,7 +25,7 @@ public sealed record SilenceOptions
 
     public void Validate()
     {
-        if (After != TimeSpan.Zero && (After < TimeSpan.FromMinutes(1) || After > TimeSpan.FromDays(30)))
-            throw new InvalidOptionException($"{{SilenceAfter}} must be 0 (off) or between 1m and 30d (got {Duration.Format(After)}).");
+        if (After != TimeSpan.Zero && (After < TimeSpan.FromMinutes(1) || After > TimeSpan.FromDays(14)))
+            throw new InvalidOptionException($"{{SilenceAfter}} must be 0 (off) or between 1m and 14d (got {Duration.Format(After)}).");
     }
 }

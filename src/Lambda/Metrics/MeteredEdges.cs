@@ -4,6 +4,7 @@ using Pipeline.Aggregator.Delivery;
 using Pipeline.Aggregator.Notices;
 using Pipeline.Aggregator.Processing;
 using Pipeline.Aggregator.Rollups;
+using Pipeline.Aggregator.Silence;
 using Pipeline.Lambda.Carry;
 using Pipeline.Lambda.Ledger;
 
@@ -32,6 +33,7 @@ internal sealed class MeteredDigestSink(IDigestSink inner, InvocationMeter meter
         Digest d => d.LastEventTime,
         Rollup r => r.LastEventTime,
         Alert a => a.Event.EventTime,
+        SilenceNotice s => s.ObservedAt,
         _ => null,
     };
 }

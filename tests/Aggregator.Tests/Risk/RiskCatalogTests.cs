@@ -96,12 +96,31 @@ public sealed class RiskCatalogTests
     [InlineData("iam.amazonaws.com", "DeleteRolePolicy", """{"roleName":"security-pipeline-forwarding-us-east-1","policyName":"p"}""", RiskSeverity.Critical)]
     [InlineData("kinesis.amazonaws.com", "DeleteStream", """{"streamName":"security-pipeline","enforceConsumerDeletion":true}""", RiskSeverity.Critical)]
     [InlineData("dynamodb.amazonaws.com", "DeleteTable", """{"tableName":"security-pipeline-digest-ledger"}""", RiskSeverity.Critical)]
+    [InlineData("events.amazonaws.com", "DisableRule", """{"name":"security-pipeline-to-kinesis","eventBusName":"security-pipeline"}""", RiskSeverity.Critical)]
+    // Lambda's CloudTrail event names carry the API version.
+    [InlineData("lambda.amazonaws.com", "DeleteFunction20150331", """{"functionName":"SecurityPipeline-Central-DigestsFunction1A2B3C-x9y8z7"}""", RiskSeverity.Critical)]
+    [InlineData("lambda.amazonaws.com", "UpdateEventSourceMapping20150331", """{"uUID":"6d1c-…","functionName":"SecurityPipeline-Central-DigestsFunction1A2B3C-x9y8z7","enabled":false}""", RiskSeverity.Critical)]
     public void Tampering_with_the_pipelines_own_forwarding_is_risky(string source, string name, string request, RiskSeverity severity)
     {
         var rule = Assess(At(Events.T0, eventName: name, eventSource: source, request: JsonNode.Parse(request)!.AsObject()));
         Assert.NotNull(rule);
         Assert.Equal(severity, rule.Severity);
         Assert.StartsWith("the pipeline's", rule.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CloudFormation_replacing_the_rule_while_deploying_the_StackSet_is_not_tampering()
+    {
+        // The StackSet update that renames the rule makes CloudFormation delete the old one in every account: the
+        // person's UpdateStackSet is what the digest flags (High); CloudFormation's own DeleteRule is a routine medium.
+        var identity = new JsonObject
+        {
+            ["type"] = "AssumedRole", ["principalId"] = "AROAEXAMPLE:stacksets", ["accountId"] = "111122223333",
+            ["arn"] = "arn:aws:sts::111122223333:assumed-role/stacksets-exec-0123/stacksets", ["invokedBy"] = "cloudformation.amazonaws.com",
+        };
+        var byCloudFormation = Assess(At(Events.T0, eventName: "DeleteRule", eventSource: "events.amazonaws.com", identity: identity,
+            request: JsonNode.Parse("""{"name":"security-pipeline-forwarding"}""")!.AsObject()));
+        Assert.Equal((RiskSeverity.Medium, "EventBridge rule disabled or removed"), (byCloudFormation!.Severity, byCloudFormation.Reason));
     }
 
     [Fact]

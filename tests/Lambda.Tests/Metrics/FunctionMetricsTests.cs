@@ -156,7 +156,9 @@ public sealed class FunctionMetricsTests(DynaliteFixture dynalite) : IClassFixtu
         await InvokeAsync(function, new KinesisBatch { Final = true, State = first.State }.ToJson());
 
         _time.SetUtcNow(Events.T0.AddMinutes(40));
+        int postedBefore = _slack.AcceptedIn(WebhookChannel).Count;
         await InvokeAsync(function, """{"action":"sweep"}"""u8.ToArray());
+        int postedBySweep = _slack.AcceptedIn(WebhookChannel).Count - postedBefore;
         _time.SetUtcNow(Events.T0.AddMinutes(42));
         await InvokeAsync(function, """{"action":"sweep"}"""u8.ToArray());
 
@@ -164,6 +166,9 @@ public sealed class FunctionMetricsTests(DynaliteFixture dynalite) : IClassFixtu
         Assert.Equal(["window", "window", "sweep", "sweep"], lines.Select(l => l.Invocation));
         Assert.All(lines.Take(2), l => Assert.Equal(0, l.Count(FunctionMetrics.SilentAccountRegions)));
         Assert.Equal(1, lines[2].Count(FunctionMetrics.SilentAccountRegions));
+        // Every message the sweep posted is counted, the silence notice among them, with a lag each.
+        Assert.Equal(postedBySweep, lines[2].Count(FunctionMetrics.DigestsPosted));
+        Assert.Equal(postedBySweep, lines[2].Values(FunctionMetrics.DigestLag).Count());
         Assert.Equal(0, lines[3].Count(FunctionMetrics.SilentAccountRegions)); // reported once, not on every sweep
     }
 

@@ -136,7 +136,7 @@ public sealed class DigestCommandTests : IDisposable
     [InlineData("--gap", "soon", "--gap 'soon' is not a duration")]
     [InlineData("--gap", "20m", "must not be longer than --max-window")]
     [InlineData("--max-window", "99999999999d", "is not a duration")]
-    [InlineData("--silence-after", "10s", "--silence-after must be 0 (off) or between 1m and 30d")]
+    [InlineData("--silence-after", "10s", "--silence-after must be 0 (off) or between 1m and 14d")]
     [InlineData("--silence-after", "later", "--silence-after 'later' is not a duration")]
     public async Task Unusable_settings_exit_2_and_say_what_to_change(string option, string value, string expected)
     {

@@ -38,6 +38,8 @@ internal sealed record PipelineAlarmsProps
     /// <summary>The pipeline's key: it encrypts the created topic.</summary>
     public required IKey Key { get; init; }
     public required int OutboxAgeThresholdSeconds { get; init; }
+    /// <summary>Minutes without a single record reaching the stream before the whole organisation is called dark; 0: no such alarm.</summary>
+    public required int NoEventsAlarmMinutes { get; init; }
 }
 
 /// <summary>
@@ -114,6 +116,16 @@ internal sealed class PipelineAlarms : Construct
         Add("SilentAccountRegions", prefix + "-account-silent",
             "An account-region that used to send events stopped: its forwarding rule, role or trail may be broken or removed.",
             m.Function(FunctionMetrics.SilentAccountRegions), 1, evaluationPeriods: 1);
+
+        // The silence check needs the rest of the organisation to move on: when every account goes dark at once (the
+        // central rule disabled, the bus policy broken, an SCP denying PutEvents everywhere) only the stream shows it.
+        // No data counts as no records: Kinesis publishes nothing for a stream nobody writes to.
+        if (props.NoEventsAlarmMinutes > 0)
+            Add("NoEvents", prefix + "-no-events",
+                $"No record reached the stream for {props.NoEventsAlarmMinutes} minutes: the whole organisation's forwarding, the central bus or its rule may be broken.",
+                props.Stream.MetricIncomingRecords(new MetricOptions { Statistic = "Sum", Period = PipelineMetrics.FiveMinutes }),
+                1, evaluationPeriods: props.NoEventsAlarmMinutes / 5,
+                ComparisonOperator.LESS_THAN_THRESHOLD, TreatMissingData.BREACHING);
     }
 
     /// <summary>Where every alarm notifies.</summary>
@@ -158,7 +170,8 @@ internal sealed class PipelineAlarms : Construct
             1, evaluationPeriods: 1);
     }
 
-    private void Add(string id, string name, string description, IMetric metric, double threshold, int evaluationPeriods)
+    private void Add(string id, string name, string description, IMetric metric, double threshold, int evaluationPeriods,
+        ComparisonOperator comparison = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, TreatMissingData missing = TreatMissingData.NOT_BREACHING)
     {
         var alarm = new Alarm(this, id, new AlarmProps
         {
@@ -166,9 +179,9 @@ internal sealed class PipelineAlarms : Construct
             AlarmDescription = description,
             Metric = metric,
             Threshold = threshold,
-            ComparisonOperator = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            ComparisonOperator = comparison,
             EvaluationPeriods = evaluationPeriods,
-            TreatMissingData = TreatMissingData.NOT_BREACHING,
+            TreatMissingData = missing,
         });
         alarm.AddAlarmAction(new SnsAction(Topic));
         alarm.AddOkAction(new SnsAction(Topic));

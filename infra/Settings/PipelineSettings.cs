@@ -159,6 +159,9 @@ internal sealed record PipelineSettings
     /// <summary><c>alarmEmail</c>: an address subscribed to the topic the stack creates (not allowed with <c>alarmTopicArn</c>).</summary>
     public string? AlarmEmail { get; init; }
 
+    /// <summary><c>noEventsAlarmMinutes</c>: minutes without any record on the stream before an alarm says the whole organisation went dark. Default 60; 0 off, else 15–1440 in steps of 5.</summary>
+    public int NoEventsAlarmMinutes { get; init; } = 60;
+
     /// <summary><c>bootstrapAsset</c>: folder holding the NativeAOT <c>bootstrap</c>, relative to infra/; default <c>../artifacts/lambda</c>,
     /// where scripts/publish-lambda.sh writes. <c>placeholder-asset</c> names the placeholder that fails every invocation.</summary>
     public required string BootstrapAssetDirectory { get; init; }

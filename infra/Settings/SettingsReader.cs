@@ -75,6 +75,10 @@ internal static partial class SettingsReader
         var rollupWindow = reader.Int("rollupWindowSeconds", 180, 1, 3600);
         // The silence check (SILENCE_AFTER): 0 turns it off; under a minute would call every lull a silence.
         var silenceAfter = reader.Int("silenceAfterSeconds", 21_600, 0, 1_209_600);
+        // CloudWatch evaluates it in 5-minute periods, at most a day of them.
+        var noEventsAlarm = reader.Int("noEventsAlarmMinutes", 60, 0, 1440);
+        if (noEventsAlarm != 0 && (noEventsAlarm < 15 || noEventsAlarm % 5 != 0))
+            problems.Add($"noEventsAlarmMinutes: {noEventsAlarm} is not allowed: write 0 (no alarm) or 15–1440 in steps of 5.");
         if (silenceAfter is > 0 and < 60)
             problems.Add($"silenceAfterSeconds: {silenceAfter} is too short: write 0 (off) or 60–1209600 (1 minute to 14 days).");
         var alertSeverity = reader.Choice("alertSeverity", "critical",
@@ -179,6 +183,7 @@ internal static partial class SettingsReader
             RollupMinAccounts = rollupMinAccounts,
             RollupWindowSeconds = rollupWindow,
             SilenceAfterSeconds = silenceAfter,
+            NoEventsAlarmMinutes = noEventsAlarm,
             AlertSeverity = alertSeverity,
             SlackWebhookParameterName = slackParameter,
             SlackWebhookParameterKeyArn = slackKey,

@@ -119,6 +119,7 @@ internal sealed class CentralStack : Stack
             OutboxAgeThresholdSeconds = 600,
             TopicArn = settings.AlarmTopicArn,
             Email = settings.AlarmEmail,
+            NoEventsAlarmMinutes = settings.NoEventsAlarmMinutes,
             Key = Key,
         });
         Dashboard = new PipelineDashboard(this, "Dashboard", new PipelineDashboardProps

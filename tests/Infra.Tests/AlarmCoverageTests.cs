@@ -51,6 +51,21 @@ public sealed class AlarmCoverageTests(SynthesizedApp app)
         }
     }
 
+    [Fact]
+    public void An_hour_without_a_single_record_on_the_stream_raises_the_whole_organisation_dark_alarm()
+    {
+        var alarm = AlarmNamed("no-events");
+        Equal(JsonValue.Create("AWS/Kinesis"), alarm["Namespace"]);
+        Equal(JsonValue.Create("IncomingRecords"), alarm["MetricName"]);
+        Equal(new JsonArray(new JsonObject { ["Name"] = "StreamName", ["Value"] = Ref(Id("Events/Stream/Resource")) }), alarm["Dimensions"]);
+        Equal(JsonValue.Create("LessThanThreshold"), alarm["ComparisonOperator"]);
+        Equal(JsonValue.Create(1), alarm["Threshold"]);
+        Equal(JsonValue.Create(300), alarm["Period"]);
+        Equal(JsonValue.Create(12), alarm["EvaluationPeriods"]);
+        // Kinesis publishes nothing for a stream nobody writes to: no data is the alarm, not its absence.
+        Equal(JsonValue.Create("breaching"), alarm["TreatMissingData"]);
+    }
+
     [Theory]
     [InlineData("ledger-errors", "LedgerErrors")]
     [InlineData("carry-errors", "CarryStoreErrors")]
@@ -89,7 +104,7 @@ public sealed class AlarmCoverageTests(SynthesizedApp app)
     [Fact]
     public void Every_central_alarm_notifies_the_topic_when_it_fires_and_when_it_clears()
     {
-        Assert.Equal(18, Alarms.Length);
+        Assert.Equal(19, Alarms.Length);
         Assert.All(Alarms, a =>
         {
             Equal(Strings(SynthesizedApp.TopicArn), a["AlarmActions"]);
@@ -111,7 +126,7 @@ public sealed class AlarmCoverageTests(SynthesizedApp app)
         var (topicId, topic) = Single(central, "AWS::SNS::Topic");
         Equal(GetAtt(ByPath(central, Stack + "Key/Resource").Id), Props(topic)["KmsMasterKeyId"]);
         var alarms = Resources(central, "AWS::CloudWatch::Alarm").Select(a => Props(a.Resource)).ToArray();
-        Assert.Equal(18, alarms.Length);
+        Assert.Equal(19, alarms.Length);
         Assert.All(alarms, a => Equal(new JsonArray(Ref(topicId)), a["AlarmActions"]));
 
         var subscription = Props(Single(central, "AWS::SNS::Subscription").Resource);

@@ -311,12 +311,14 @@ public sealed class CentralStackTests(SynthesizedApp app)
     public void Alarms_watch_lag_errors_throttles_and_every_dead_letter_queue_and_notify_the_topic()
     {
         var alarms = Resources(_t, "AWS::CloudWatch::Alarm").Select(a => Props(a.Resource)).ToArray();
-        Assert.Equal(18, alarms.Length);
+        Assert.Equal(19, alarms.Length);
         foreach (var alarm in alarms)
         {
             Equal(Strings(SynthesizedApp.TopicArn), alarm["AlarmActions"]);
             Equal(Strings(SynthesizedApp.TopicArn), alarm["OKActions"]);
-            Equal(JsonValue.Create("GreaterThanOrEqualToThreshold"), alarm["ComparisonOperator"]);
+            // Every alarm fires on too much of something, except the one that fires on too little: no records at all.
+            var expected = (string?)alarm["MetricName"] == "IncomingRecords" ? "LessThanThreshold" : "GreaterThanOrEqualToThreshold";
+            Equal(JsonValue.Create(expected), alarm["ComparisonOperator"]);
         }
 
         var function = Ref(Id("Digests/Function/Resource"));

@@ -68,6 +68,20 @@ public sealed class VariantTests(SynthesizedApp app)
     }
 
     [Fact]
+    public void The_no_events_alarm_follows_its_setting_and_is_gone_at_zero()
+    {
+        static JsonObject[] NoEvents(IReadOnlyDictionary<string, JsonObject> templates, Pipeline.Infra.PipelineStacks stacks) =>
+            [.. Resources(templates[stacks.Central.StackName], "AWS::CloudWatch::Alarm").Select(a => Props(a.Resource))
+                .Where(a => ((string?)a["AlarmName"])?.EndsWith("-no-events", StringComparison.Ordinal) == true)];
+        var (stacks, templates) = Build(("noEventsAlarmMinutes", "180"));
+        Equal(JsonValue.Create(36), Assert.Single(NoEvents(templates, stacks))["EvaluationPeriods"]);
+        var (offStacks, offTemplates) = Build(("noEventsAlarmMinutes", "0"));
+        Assert.Empty(NoEvents(offTemplates, offStacks));
+        var error = Assert.Throws<Pipeline.Infra.Settings.SettingsException>(() => Build(("noEventsAlarmMinutes", "7")));
+        Assert.Contains("noEventsAlarmMinutes: 7 is not allowed", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_silence_threshold_reaches_the_function_and_a_few_seconds_is_refused()
     {
         var (stacks, templates) = Build(("silenceAfterSeconds", "0"));

@@ -242,11 +242,31 @@ public static class TextDigestRenderer
     public static string Clean(string s)
     {
         bool clean = true;
-        foreach (var c in s) if (char.IsControl(c)) { clean = false; break; }
+        foreach (var c in s) if (IsHidden(c)) { clean = false; break; }
         if (clean) return s;
         var sb = new StringBuilder(s.Length + 8);
-        foreach (var c in s)
-            sb.Append(char.IsControl(c) ? $"\\u{(int)c:x4}" : c);
+        for (int i = 0; i < s.Length; i++)
+        {
+            char c = s[i];
+            if (char.IsHighSurrogate(c) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
+            {
+                // A tag character (U+E0000–E007F) is invisible formatting: shown by its number, like the others.
+                int scalar = char.ConvertToUtf32(c, s[i + 1]);
+                if (CharUnicodeInfo.GetUnicodeCategory(scalar) == UnicodeCategory.Format) sb.Append($"\\U{scalar:x8}");
+                else sb.Append(c).Append(s[i + 1]);
+                i++;
+            }
+            else if (IsHidden(c)) sb.Append($"\\u{(int)c:x4}");
+            else sb.Append(c);
+        }
         return sb.ToString();
     }
+
+    /// <summary>
+    /// What must not reach a terminal as itself: control characters (escape sequences, newlines faking lines), line and
+    /// paragraph separators, invisible formatting (bidi overrides can make a line read backwards) and lone surrogates.
+    /// A surrogate counts as hidden here so that pairs are looked at whole.
+    /// </summary>
+    private static bool IsHidden(char c) =>
+        char.IsControl(c) || char.IsSurrogate(c) || char.GetUnicodeCategory(c) is UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;
 }

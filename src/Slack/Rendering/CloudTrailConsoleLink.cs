@@ -33,6 +33,7 @@ internal static partial class CloudTrailConsoleLink
     private static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>Region names only (us-east-1, ap-southeast-2, us-gov-west-1): the region ends up inside a URL.</summary>
-    [GeneratedRegex("^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$")]
+    // \z, not $: in .NET, $ also matches before a final newline, and "us-east-1\n" would pass.
+    [GeneratedRegex("^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}\\z")]
     private static partial Regex RegionPattern();
 }

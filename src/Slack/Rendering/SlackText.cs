@@ -32,6 +32,8 @@ internal static class SlackText
     /// One line of at most <paramref name="maxLength"/> characters: line breaks and other control characters
     /// become spaces (a newline in a session name must not fake a line of the digest), bidi overrides and
     /// zero-width characters are dropped (they can make text read backwards), lone surrogates become U+FFFD.
+    /// Line and paragraph separators (U+2028/9) count as line breaks; every invisible formatting character (Unicode's
+    /// category Cf: bidi marks such as U+061C, word joiners, tag characters U+E0000–E007F …) is dropped.
     /// </summary>
     public static string Clean(string? text, int maxLength)
     {
@@ -44,7 +46,8 @@ internal static class SlackText
             {
                 if (i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
                 {
-                    sb.Append(c).Append(text[i + 1]);
+                    // Tag characters (U+E0000–E007F) are invisible formatting too: they can spell hidden text.
+                    if (CharUnicodeInfo.GetUnicodeCategory(text, i) != UnicodeCategory.Format) sb.Append(c).Append(text[i + 1]);
                     i++;
                 }
                 else
@@ -53,7 +56,7 @@ internal static class SlackText
                 }
             }
             else if (char.IsLowSurrogate(c)) sb.Append('\uFFFD');
-            else if (char.IsControl(c)) sb.Append(' ');
+            else if (char.IsControl(c) || c is '\u2028' or '\u2029') sb.Append(' ');
             else if (IsInvisibleFormatting(c)) { }
             else sb.Append(c);
         }
@@ -93,7 +96,5 @@ internal static class SlackText
 
     public static string Count(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 
-    private static bool IsInvisibleFormatting(char c) =>
-        c is '\u200B' or '\u200C' or '\u200D' or '\u200E' or '\u200F' or '\u2060' or '\uFEFF'
-            or (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069');
+    private static bool IsInvisibleFormatting(char c) => char.GetUnicodeCategory(c) == UnicodeCategory.Format;
 }

@@ -75,6 +75,19 @@ public sealed class RenderingTests
     }
 
     [Fact]
+    public void Invisible_formatting_and_separators_in_event_text_are_shown_by_their_numbers()
+    {
+        // A right-to-left override makes "admin\u202Egnp.exe" read "adminexe.png"; U+2028 breaks a line in some terminals;
+        // U+061C is a bidi mark; tag characters (U+E0041 …) spell text nobody sees.
+        Assert.Equal("admin\\u202egnp.exe", TextDigestRenderer.Clean("admin\u202Egnp.exe"));
+        Assert.Equal("a\\u2028b\\u2029c\\u061cd", TextDigestRenderer.Clean("a\u2028b\u2029c\u061Cd"));
+        Assert.Equal("x\\U000e0041\\U000e0042y", TextDigestRenderer.Clean("x\U000E0041\U000E0042y"));
+        Assert.Equal("lone \\ud800 surrogate", TextDigestRenderer.Clean("lone \uD800 surrogate"));
+        // What is visible stays as it is: accents, other scripts, emoji (a surrogate pair).
+        Assert.Equal("Zoë · 東京 · 🚀", TextDigestRenderer.Clean("Zoë · 東京 · 🚀"));
+    }
+
+    [Fact]
     public void Long_lists_are_capped_with_and_n_more()
     {
         var agg = new BurstAggregator(new BurstWindowOptions());

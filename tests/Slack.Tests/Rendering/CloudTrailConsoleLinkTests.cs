@@ -21,6 +21,18 @@ public sealed class CloudTrailConsoleLinkTests
     }
 
     [Theory]
+    [InlineData("us-east-1\n", false)] // $ would have let a final newline through
+    [InlineData("us-east-1 ", false)]
+    [InlineData("US-EAST-1", false)]
+    [InlineData("eu-central-2", true)]
+    [InlineData("us-gov-west-1", true)]
+    public void Regions_are_validated_strictly(string region, bool valid)
+    {
+        Assert.Equal(valid, CloudTrailConsoleLink.IsRegion(region));
+        if (!valid) Assert.DoesNotContain(region, CloudTrailConsoleLink.EventHistory(region, Start, Start), StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("cn-north-1", "https://cn-north-1.console.amazonaws.cn/cloudtrail/home?region=cn-north-1#")]
     [InlineData("us-gov-west-1", "https://console.amazonaws-us-gov.com/cloudtrail/home?region=us-gov-west-1#")]
     [InlineData("evil.com/x?", "https://us-east-1.console.aws.amazon.com/cloudtrail/home?region=us-east-1#")]

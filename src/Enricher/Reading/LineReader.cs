@@ -4,16 +4,20 @@ namespace Pipeline.Enricher.Reading;
 /// Splits a byte stream on '\n' without decoding it. Each line is its own array (records outlive the read buffer), or,
 /// when <paramref name="transient"/>, a slice of the read buffer that is valid only until the next line is read: no copy
 /// and no allocation per line, for a consumer that is done with each line before it asks for the next.
+/// A byte order mark at the stream's start is skipped unless <paramref name="skipByteOrderMark"/> is false (a stream
+/// that is the rest of one already read).
 /// </summary>
-internal sealed class LineReader(Stream stream, bool transient = false)
+internal sealed class LineReader(Stream stream, bool transient = false, bool skipByteOrderMark = true)
 {
     private byte[] _buffer = new byte[64 * 1024];
     private int _start;
     private int _end;
     private bool _eof;
+    private bool _atStart = skipByteOrderMark;
 
     public bool TryReadLine(out ReadOnlyMemory<byte> line)
     {
+        if (_atStart) SkipByteOrderMark();
         while (true)
         {
             int nl = Array.IndexOf(_buffer, (byte)'\n', _start, _end - _start);
@@ -36,6 +40,17 @@ internal sealed class LineReader(Stream stream, bool transient = false)
             }
             Fill();
         }
+    }
+
+    /// <summary>
+    /// A UTF-8 byte order mark (EF BB BF, which Windows editors and PowerShell write) is not part of the first line:
+    /// left there, it would make the first record, or a whole <c>{"Records":[…]}</c> file, unreadable JSON.
+    /// </summary>
+    private void SkipByteOrderMark()
+    {
+        _atStart = false;
+        while (_end < 3 && !_eof) Fill();
+        if (_end >= 3 && _buffer[0] == 0xEF && _buffer[1] == 0xBB && _buffer[2] == 0xBF) _start = 3;
     }
 
     private ReadOnlyMemory<byte> Copy(int from, int to)

@@ -146,7 +146,8 @@ public static class RecordReader
 
     private static IEnumerable<RawRecord> ReadStream(Stream stream, string name, long lineOffset)
     {
-        var lines = new LineReader(stream);
+        // These bytes were read once already, their byte order mark with them: what starts them now is content.
+        var lines = new LineReader(stream, skipByteOrderMark: false);
         long lineNumber = lineOffset;
         while (lines.TryReadLine(out var line))
         {

@@ -25,6 +25,26 @@ public sealed class RecordReaderTests : IDisposable
     }
 
     [Fact]
+    public void A_byte_order_mark_at_the_start_is_skipped_in_json_lines_and_in_a_cloudtrail_file()
+    {
+        static List<Pipeline.Enricher.Model.RawRecord> ReadWithBom(string text) =>
+            [.. RecordReader.ReadStream(new MemoryStream([0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(text)]), "bom")];
+
+        var lines = ReadWithBom(Events.ApiCall().Line() + "\n" + Events.ApiCall().Line() + "\n");
+        Assert.Equal(2, lines.Count);
+        Assert.All(lines, r => Assert.Null(r.ReadError));
+        Assert.Equal((byte)'{', lines[0].Data.Span[0]);
+
+        var file = new JsonObject { ["Records"] = new JsonArray(Events.Detail(Events.ApiCall()), Events.Detail(Events.ApiCall())) };
+        var pretty = ReadWithBom(file.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        Assert.Equal(2, pretty.Count);
+        Assert.All(pretty, r => Assert.Null(r.ReadError));
+
+        // Only at the very start: the same bytes inside a line are that line's content.
+        Assert.Single(ReadWithBom("\uFEFF"), r => r.Data.Length == 3);
+    }
+
+    [Fact]
     public void A_cloudtrail_log_file_yields_each_record_pretty_or_not()
     {
         var records = new JsonArray(Events.Detail(Events.ApiCall()), Events.Detail(Events.ApiCall()));

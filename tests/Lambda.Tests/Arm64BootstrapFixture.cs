@@ -65,22 +65,7 @@ public sealed class Arm64BootstrapFixture
     public ProcessStartInfo StartInfo()
     {
         var path = BootstrapPath;
-        ProcessStartInfo info;
-        if (Qemu is null)
-        {
-            info = new ProcessStartInfo(path);
-        }
-        else
-        {
-            info = new ProcessStartInfo(Qemu);
-            info.ArgumentList.Add(path);
-        }
-        info.RedirectStandardOutput = true;
-        info.RedirectStandardError = true;
-        info.UseShellExecute = false;
-        info.Environment.Clear();
-        info.Environment["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin";
-        info.Environment["HOME"] = Path.GetTempPath(); // no ~/.aws of the machine's user
+        var info = Qemu is null ? BootstrapProcess.StartInfo(path) : BootstrapProcess.StartInfo(Qemu, path);
         // The guest's loader and glibc come from the cross prefix; libssl from the unpacked arm64 package. Lambda's
         // provided.al2023 has both itself (glibc 2.34, OpenSSL 3): docs/lambda.md.
         if (Qemu is not null)

@@ -97,14 +97,7 @@ public sealed class Arm64BootstrapTests(Arm64BootstrapFixture arm64, AotBootstra
         Assert.Equal(x.WindowClosed.ToJsonString(), arm.WindowClosed.ToJsonString());
     }
 
-    private ProcessStartInfo X64StartInfo()
-    {
-        var info = new ProcessStartInfo(x64.BootstrapPath) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.Environment.Clear();
-        info.Environment["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin";
-        info.Environment["HOME"] = Path.GetTempPath();
-        return info;
-    }
+    private ProcessStartInfo X64StartInfo() => BootstrapProcess.StartInfo(x64.BootstrapPath);
 
     /// <summary>Plays the scenario to one bootstrap process, each with fresh tables, Slack, outbox and Runtime API.</summary>
     private async Task<Run> PlayAsync(ProcessStartInfo start)
@@ -116,7 +109,7 @@ public sealed class Arm64BootstrapTests(Arm64BootstrapFixture arm64, AotBootstra
         using var slack = new LoopbackSlackServer();
         using var sqs = new LoopbackSqsServer();
         foreach (var (k, v) in LambdaEnvironment(api, ledger, carries, slack, sqs)) start.Environment[k] = v;
-        using var process = new ProcessOutput(start);
+        using var process = new BootstrapProcess(start);
 
         var answers = new List<(Dictionary<string, string>? State, List<string> Failures)>();
         var first = await InvokeAsync(api, Input.First, process);
@@ -125,27 +118,27 @@ public sealed class Arm64BootstrapTests(Arm64BootstrapFixture arm64, AotBootstra
         answers.Add(await InvokeAsync(api, Input.Second.With(first.State), process));
         answers.Add(await InvokeAsync(api, Input.Final.With(answers[1].State), process));
 
-        var closed = process.LogLines("window closed").Single();
+        var closed = JsonNode.Parse(process.LogLines("window closed").Single().GetRawText())!.AsObject();
         closed.Remove("timestamp"); // the wall clock: the only field that differs between two runs
         Assert.Empty(slack.Rejections);
         Assert.Empty(sqs.Messages()); // every digest went to Slack, none was parked
         return new Run(
             answers,
             [.. slack.AcceptedIn(WebhookPath).Select(m => m.Body)],
-            [.. process.LogLines("record rejected").Select(l => l["sequenceNumber"]!.GetValue<string>())],
+            [.. process.LogLines("record rejected").Select(l => l.GetProperty("sequenceNumber").GetString()!)],
             closed,
             slackRequestsAfterFirst,
-            process.Text);
+            process.Output);
     }
 
-    private static async Task<(Dictionary<string, string>? State, List<string> Failures)> InvokeAsync(LocalRuntimeApi api, KinesisBatch batch, ProcessOutput process)
+    private static async Task<(Dictionary<string, string>? State, List<string> Failures)> InvokeAsync(LocalRuntimeApi api, KinesisBatch batch, BootstrapProcess process)
     {
         var id = api.Enqueue(batch.ToJson());
         var next = api.NextReplyAsync(ReplyTimeout);
         // A bootstrap that dies (no usable libssl aborts the process at the first signed request) fails the test
         // at once, with its output, rather than after the reply timeout.
         if (await Task.WhenAny(next, process.Exited) != next)
-            Assert.Fail($"the bootstrap exited (code {process.ExitCode}) before answering {id}\n{process.Text}");
+            Assert.Fail($"the bootstrap exited (code {process.ExitCode}) before answering {id}\n{process.Output}");
         RuntimeReply reply;
         try
         {
@@ -153,9 +146,9 @@ public sealed class Arm64BootstrapTests(Arm64BootstrapFixture arm64, AotBootstra
         }
         catch (TimeoutException e)
         {
-            throw new TimeoutException(e.Message + "\n" + process.Text, e);
+            throw new TimeoutException(e.Message + "\n" + process.Output, e);
         }
-        Assert.True(reply.Kind == RuntimeReply.Response, $"{reply.Kind} {reply.ErrorType}: {reply.Text}\n{process.Text}");
+        Assert.True(reply.Kind == RuntimeReply.Response, $"{reply.Kind} {reply.ErrorType}: {reply.Text}\n{process.Output}");
         Assert.Equal(id, reply.RequestId);
         return KinesisBatch.ReadResponse(reply.Body);
     }
@@ -184,53 +177,4 @@ public sealed class Arm64BootstrapTests(Arm64BootstrapFixture arm64, AotBootstra
         // The calls come from a role session: with roll-ups on they would wait for a sweep instead of being posted.
         ["ROLLUP_MIN_ACCOUNTS"] = "0",
     };
-
-    /// <summary>A started bootstrap whose stdout (JSON log lines) and stderr are collected; killed on dispose.</summary>
-    private sealed class ProcessOutput : IDisposable
-    {
-        private readonly Process _process;
-        private readonly StringBuilder _stdout = new();
-        private readonly StringBuilder _stderr = new();
-
-        public ProcessOutput(ProcessStartInfo start)
-        {
-            _process = new Process { StartInfo = start };
-            _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_stdout) _stdout.AppendLine(e.Data); };
-            _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_stderr) _stderr.AppendLine(e.Data); };
-            _process.Start();
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
-            Exited = _process.WaitForExitAsync();
-        }
-
-        /// <summary>Completes when the process ends (it never should while the test plays its invocations).</summary>
-        public Task Exited { get; }
-
-        public int ExitCode => _process.ExitCode;
-
-        public string Text
-        {
-            get
-            {
-                lock (_stdout) lock (_stderr) return $"{_process.StartInfo.FileName} {string.Join(' ', _process.StartInfo.ArgumentList)}\nstdout:\n{_stdout}\nstderr:\n{_stderr}";
-            }
-        }
-
-        public List<JsonObject> LogLines(string message)
-        {
-            string stdout;
-            lock (_stdout) stdout = _stdout.ToString();
-            return [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-                .Select(l => JsonNode.Parse(l)!.AsObject())
-                // EMF metric lines have no message: they are not log lines.
-                .Where(o => o["message"]?.GetValue<string>().StartsWith(message, StringComparison.Ordinal) == true)];
-        }
-
-        public void Dispose()
-        {
-            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(5000);
-            _process.Dispose();
-        }
-    }
 }

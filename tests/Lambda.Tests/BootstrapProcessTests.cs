@@ -21,46 +21,6 @@ public sealed class BootstrapProcessTests(AotBootstrapFixture aot, DynaliteFixtu
     private static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(30);
     private const string WebhookPath = "T0SECRET-B0SECRET-bootstrapW3bh00k";
 
-    private sealed class Bootstrap : IDisposable
-    {
-        private readonly Process _process;
-        private readonly StringBuilder _stdout = new();
-        private readonly StringBuilder _stderr = new();
-
-        public Bootstrap(string path, IDictionary<string, string> env)
-        {
-            var info = new ProcessStartInfo(path) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            info.Environment.Clear();
-            info.Environment["PATH"] = System.Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin";
-            info.Environment["HOME"] = Path.GetTempPath(); // no ~/.aws of the machine's user
-            foreach (var (k, v) in env) info.Environment[k] = v;
-            _process = new Process { StartInfo = info };
-            _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_stdout) _stdout.AppendLine(e.Data); };
-            _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_stderr) _stderr.AppendLine(e.Data); };
-            _process.Start();
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
-        }
-
-        public string Stdout { get { lock (_stdout) return _stdout.ToString(); } }
-        public string Output => $"stdout:\n{Stdout}\nstderr:\n{_stderr}";
-
-        public List<JsonElement> LogLines(string message) =>
-            [.. Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-                .Select(l => JsonDocument.Parse(l).RootElement.Clone())
-                // EMF metric lines have no message: they are not log lines.
-                .Where(e => e.TryGetProperty("message", out var m) && m.GetString()!.StartsWith(message, StringComparison.Ordinal))];
-
-        public int? WaitForExit(TimeSpan timeout) => _process.WaitForExit(timeout) ? _process.ExitCode : null;
-
-        public void Dispose()
-        {
-            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(5000);
-            _process.Dispose();
-        }
-    }
-
     private Dictionary<string, string> LambdaEnvironment(LocalRuntimeApi api, string table, LoopbackSlackServer? slack = null, LoopbackSqsServer? sqs = null, string carryTable = "carries") => new()
     {
         ["AWS_LAMBDA_RUNTIME_API"] = api.Address,
@@ -90,7 +50,7 @@ public sealed class BootstrapProcessTests(AotBootstrapFixture aot, DynaliteFixtu
     private static System.Text.Json.Nodes.JsonObject Call(string account, double minutes) =>
         Events.ApiCall(account: account, time: Events.T0.AddMinutes(minutes));
 
-    private static async Task<(Dictionary<string, string>? State, List<string> Failures, RuntimeReply Reply)> Invoke(LocalRuntimeApi api, KinesisBatch batch, Bootstrap process)
+    private static async Task<(Dictionary<string, string>? State, List<string> Failures, RuntimeReply Reply)> Invoke(LocalRuntimeApi api, KinesisBatch batch, BootstrapProcess process)
     {
         var id = api.Enqueue(batch.ToJson());
         RuntimeReply reply;
@@ -128,7 +88,7 @@ public sealed class BootstrapProcessTests(AotBootstrapFixture aot, DynaliteFixtu
         await using var api = new LocalRuntimeApi();
         using var slack = new LoopbackSlackServer();
         using var sqs = new LoopbackSqsServer();
-        using var process = new Bootstrap(aot.BootstrapPath, LambdaEnvironment(api, table, slack, sqs, carries));
+        using var process = new BootstrapProcess(aot.BootstrapPath, LambdaEnvironment(api, table, slack, sqs, carries));
 
         // 1. Normal batch with a malformed record and undecodable data: accepted, rejected, nothing posted yet.
         var first = new KinesisBatch().Add(Call("111111111111", 0)).Add(Call("111111111111", 0.5)).Add(Call("222222222222", 0.2))
@@ -237,7 +197,7 @@ public sealed class BootstrapProcessTests(AotBootstrapFixture aot, DynaliteFixtu
         using var sqs = new LoopbackSqsServer();
         var env = LambdaEnvironment(api, table, slack, sqs, carries);
         env["AWS_LAMBDA_FUNCTION_NAME"] = "org-digests-aot";
-        using var process = new Bootstrap(aot.BootstrapPath, env);
+        using var process = new BootstrapProcess(aot.BootstrapPath, env);
 
         // Two accounts' bursts closed by a third account's event; one unreadable record.
         var batch = new KinesisBatch().Add(Call("111111111111", 0)).Add(Call("222222222222", 0.2)).AddData("not json"u8.ToArray()).Add(Call("333333333333", 10));
@@ -266,7 +226,7 @@ public sealed class BootstrapProcessTests(AotBootstrapFixture aot, DynaliteFixtu
         env.Remove("LEDGER_TABLE");
         env.Remove("OUTBOX_QUEUE_URL");
         env["BURST_GAP"] = "soon";
-        using var process = new Bootstrap(aot.BootstrapPath, env);
+        using var process = new BootstrapProcess(aot.BootstrapPath, env);
 
         var reply = await api.NextReplyAsync(ReplyTimeout);
 

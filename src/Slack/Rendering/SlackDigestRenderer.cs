@@ -36,7 +36,7 @@ internal static partial class SlackDigestRenderer
 
         string header = Header(digest);
         blocks.Add(new SlackBlock.Header(header));
-        full.Add("*" + SlackText.Escape(header) + "*");
+        full.Add(SlackText.BoldHeader(header));
 
         var summary = SummaryElements(digest);
         blocks.Add(new SlackBlock.Context(summary));
@@ -361,6 +361,8 @@ internal static partial class SlackDigestRenderer
         var cut = SlackText.Truncate(text, max);
         int amp = cut.LastIndexOf('&');
         if (amp >= 0 && cut.IndexOf(';', amp) < 0) cut = string.Concat(cut.AsSpan(0, amp), "…");
+        // A code span cut open would hand the rest of the caller's value to mrkdwn: close it (values hold no backtick).
+        if (cut.Count(c => c == '`') % 2 == 1) cut = string.Concat(cut.AsSpan(0, cut.Length - 1), "`…");
         return cut;
     }
 

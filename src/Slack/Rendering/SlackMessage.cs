@@ -100,6 +100,9 @@ internal sealed record SlackMessage(string Text, IReadOnlyList<SlackBlock> Block
         w.WriteString("type", type);
         w.WriteString("text", text);
         if (type == "plain_text") w.WriteBoolean("emoji", true);
+        // Our own links and dates are written out in full (<url|text>, <!date^…>), and caller text is escaped and made
+        // inert: Slack must add nothing, so no URL, channel name or mention is linked behind our back.
+        else w.WriteBoolean("verbatim", true);
         w.WriteEndObject();
     }
 }

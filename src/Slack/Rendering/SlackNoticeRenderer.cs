@@ -51,7 +51,7 @@ internal static partial class SlackDigestRenderer
             $"{icon} {SlackText.Plain(r.ActorShown, 80)} in {SlackText.Count(r.Accounts.Count)} accounts · {SlackText.Count(r.EventCount)} {Plural(r.EventCount, "event")}",
             SlackLimits.MaxHeaderText);
         var blocks = new List<SlackBlock> { new SlackBlock.Header(header) };
-        var full = new List<string> { "*" + SlackText.Escape(header) + "*" };
+        var full = new List<string> { SlackText.BoldHeader(header) };
 
         var summary = new List<string>
         {
@@ -132,7 +132,7 @@ internal static partial class SlackDigestRenderer
         var footer = new List<string> { $"silence check · {SlackText.Code(s.NoticeId, 64)}" };
         var blocks = new List<SlackBlock> { new SlackBlock.Header(header), new SlackBlock.Section(line), new SlackBlock.Context(footer) };
         var text = $"{(silent ? "Silent" : "Back")}: {SlackText.Text(s.Region, RegionMax)} in {SlackText.Text(s.AccountName ?? s.Account, 60)}";
-        return new SlackMessage(text, blocks, JoinWithin(["*" + SlackText.Escape(header) + "*", SlackDate.ToFallback(line), .. footer], FullTextMax));
+        return new SlackMessage(text, blocks, JoinWithin([SlackText.BoldHeader(header), SlackDate.ToFallback(line), .. footer], FullTextMax));
     }
 
     private static SlackMessage RenderAlert(Alert a)
@@ -151,6 +151,6 @@ internal static partial class SlackDigestRenderer
         var footer = new List<string> { $"alerted at once · the burst's digest follows when it closes · digest {SlackText.Code(a.DigestId, 64)}" };
         var blocks = new List<SlackBlock> { new SlackBlock.Header(header), new SlackBlock.Section(line.ToString()), new SlackBlock.Context(footer) };
         var text = $"{SeverityLabel(e.Severity)}: {SlackText.Text(e.EventName, EventNameMax)} by {SlackText.Text(e.Principal, PrincipalMax)} in {SlackText.Text(a.AccountName ?? a.Account, 60)}";
-        return new SlackMessage(text, blocks, JoinWithin(["*" + SlackText.Escape(header) + "*", SlackDate.ToFallback(line.ToString()), .. footer], FullTextMax));
+        return new SlackMessage(text, blocks, JoinWithin([SlackText.BoldHeader(header), SlackDate.ToFallback(line.ToString()), .. footer], FullTextMax));
     }
 }

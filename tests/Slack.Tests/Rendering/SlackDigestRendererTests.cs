@@ -229,6 +229,41 @@ public sealed partial class SlackDigestRendererTests
         Assert.Empty(SlackPayloadValidator.LimitProblems(stream.ToArray()));
     }
 
+    [Fact]
+    public void A_findings_title_region_and_account_name_reach_slack_inert_and_every_mrkdwn_text_is_verbatim()
+    {
+        // A Security Hub finding can be imported by anyone allowed BatchImportFindings: its title is attacker text.
+        const string title = "*evil* :evil: _evil_ ~evil~ see https://evil.example/x or evil.example @here @channel";
+        var d = SampleDigests.Busy() with
+        {
+            AccountInfo = new Pipeline.Enricher.Model.AccountInfo("111122223333", "*evil* :evil: @here evil.example"),
+            Risky = [new("Security Hub finding", null, SampleDigests.T0, "Security Hub finding (HIGH): " + title, RiskSeverity.High, null, null, null, "us-east-1 :evil: *evil*")],
+            RiskyCount = 1,
+        };
+        foreach (var plain in new[] { false, true })
+        {
+            var payload = Payload(d, plain);
+            Assert.Empty(SlackPayloadValidator.MarkupProblems(payload));
+            Assert.Empty(SlackPayloadValidator.InjectionProblems(payload));
+            Assert.Empty(SlackPayloadValidator.LimitProblems(payload));
+        }
+        var text = AllText(Payload(d));
+        // Still readable, and still ours where it is ours: the severity icons and the bold count are live.
+        Assert.Contains("\u2217evil\u2217 \uA789evil: \u02CDevil\u02CD \u223Cevil\u223C see https\uA789//evil\u2024example/x or evil\u2024example \uFF20here \uFF20channel", text);
+        Assert.Contains(":large_orange_circle:", text);
+        Assert.Contains("*1* risky", text);
+    }
+
+    [Fact]
+    public void A_code_span_cut_at_the_section_limit_is_closed_so_the_rest_of_the_value_stays_code()
+    {
+        var d = SampleDigests.Huge(hostile: "*evil* :evil: https://evil.example");
+        foreach (var plain in new[] { false, true })
+            Assert.Empty(SlackPayloadValidator.MarkupProblems(Payload(d, plain)));
+        foreach (var t in Texts(Payload(d)).Where(t => t.EndsWith('…')))
+            Assert.True(t.Count(c => c == '`') % 2 == 0, "a code span left open: " + t[^80..]);
+    }
+
     /// <summary>The renderer's own date tokens, the one raw "&lt;!" a digest may hold.</summary>
     [GeneratedRegex(@"<!date\^\d+\^[{}a-z_ ]+\|[0-9: -]+ UTC>")]
     private static partial Regex OurDateToken();

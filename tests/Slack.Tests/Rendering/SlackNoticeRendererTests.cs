@@ -56,13 +56,13 @@ public sealed class SlackNoticeRendererTests
     [Fact]
     public void A_hostile_actor_name_stays_inert_in_a_roll_up_and_an_alert()
     {
-        const string hostile = "role/<!channel> *bold* <https://evil.example|click> @here";
+        const string hostile = "role/<!channel> *bold* <https://evil.example|click> @here *evil* :evil: _evil_ evil.example";
         var rollup = SlackDigestRenderer.Render(StackSet(actor: hostile)).ToPayload();
         var alert = SlackDigestRenderer.Render(new Alert
         {
             AlertId = "a1",
             Account = "111122223333",
-            AccountInfo = new AccountInfo("111122223333", "<!here> prod"),
+            AccountInfo = new AccountInfo("111122223333", "<!here> prod *evil* :evil: @channel"),
             Event = new RiskyEvent("StopLogging", hostile, T0, "CloudTrail logging stopped or removed", RiskSeverity.Critical, "<@U123>", "198.51.100.23", null, "us-east-1"),
             DigestId = "d1",
             RaisedAt = T0,
@@ -71,6 +71,7 @@ public sealed class SlackNoticeRendererTests
         foreach (var payload in new[] { rollup, alert })
         {
             Assert.Empty(SlackPayloadValidator.InjectionProblems(payload));
+            Assert.Empty(SlackPayloadValidator.MarkupProblems(payload));
             Assert.Empty(SlackPayloadValidator.LimitProblems(payload));
         }
     }
@@ -97,8 +98,9 @@ public sealed class SlackNoticeRendererTests
         Assert.Contains("7 h", text, StringComparison.Ordinal);
         if (state == SilenceState.Silent) Assert.Contains("1,234 events before", text, StringComparison.Ordinal);
 
-        var hostile = SlackDigestRenderer.Render(Notice("eu-west-1 <!channel> *x* <https://evil.example|click> " + new string('r', 500), "<!here> <@U123> prod")).ToPayload();
+        var hostile = SlackDigestRenderer.Render(Notice("eu-west-1 <!channel> *evil* :evil: <https://evil.example|click> " + new string('r', 500), "<!here> <@U123> prod *evil* :evil: @here")).ToPayload();
         Assert.Empty(SlackPayloadValidator.InjectionProblems(hostile));
+        Assert.Empty(SlackPayloadValidator.MarkupProblems(hostile));
         Assert.Empty(SlackPayloadValidator.LimitProblems(hostile));
         Assert.Empty(SlackPayloadValidator.LimitProblems(plain));
     }

@@ -16,6 +16,7 @@ public sealed class SlackRenderingProperties
         "<!channel>", "<!here>", "<!everyone>", "<@U012AB3CD>", "<#C012AB3CD>", "<https://evil.example|click>",
         "&", "&amp;", "&lt;", "<", ">", "`", "*", "_", "~", "\n", "\r\n", "\t", "\u202E", "\u200B", "\uD83D\uDE00",
         "\uD800", "\uDC00", "|", "'", "\"", "\\", "\0", "🔥", "é", "<<<>>>", "&&&&", "https://evil.example",
+        "*evil*", "_evil_", "~evil~", ":evil:", "@here", "@channel", "evil.example", "x:evil:y", " _evil_ ", "*", ":",
     ];
 
     private static Gen<string> HostileString(int maxPieces) =>
@@ -112,6 +113,16 @@ public sealed class SlackRenderingProperties
             var message = SlackDigestRenderer.Render(d);
             var problems = SlackPayloadValidator.InjectionProblems(message.ToPayload())
                 .Concat(SlackPayloadValidator.InjectionProblems(message.ToPayload(channel: "#c", plainTextOnly: true))).ToList();
+            return (problems.Count == 0).Label(string.Join("; ", problems));
+        });
+
+    [Property(MaxTest = 200)]
+    public Property Hostile_text_is_never_formatted_linked_or_turned_into_emoji_or_a_mention() =>
+        Prop.ForAll(Digests.ToArbitrary(), d =>
+        {
+            var message = SlackDigestRenderer.Render(d);
+            var problems = SlackPayloadValidator.MarkupProblems(message.ToPayload())
+                .Concat(SlackPayloadValidator.MarkupProblems(message.ToPayload(channel: "#c", plainTextOnly: true))).ToList();
             return (problems.Count == 0).Label(string.Join("; ", problems));
         });
 

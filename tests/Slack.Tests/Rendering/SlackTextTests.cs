@@ -25,4 +25,21 @@ public sealed class SlackTextTests
         Assert.Equal("Zoë · 東京 · 🚀", SlackText.Clean("Zoë · 東京 · 🚀", 100));
         Assert.Equal("lone \uFFFD surrogate", SlackText.Clean("lone \uD800 surrogate", 100));
     }
+
+    [Theory]
+    [InlineData("*bold* _it_ ~gone~ `code`", "\u2217bold\u2217 \u02CDit\u02CD \u223Cgone\u223C \u02CBcode\u02CB")]
+    [InlineData(":skull: and :a:b:", "\uA789skull: and \uA789a\uA789b:")] // every shortcode broken, not just the first
+    [InlineData("@here @channel bob@example.com", "\uFF20here \uFF20channel bob\uFF20example\u2024com")]
+    [InlineData("https://evil.example/x", "https\uA789//evil\u2024example/x")]
+    [InlineData("AWSReservedSSO_Admin_0123 v1.2 us-east-1 12:30", "AWSReservedSSO_Admin_0123 v1.2 us-east-1 12:30")] // nothing that cannot act changes
+    public void Inert_swaps_only_the_characters_slack_would_act_on_for_look_alikes(string input, string expected)
+    {
+        Assert.Equal(expected, SlackText.Inert(input));
+    }
+
+    [Fact]
+    public void A_header_breaks_caller_shortcodes_and_angle_brackets_but_keeps_the_rest()
+    {
+        Assert.Equal("\uA789skull: prod \u2039!here\u203A *x*", SlackText.Plain(":skull: prod <!here> *x*", 100));
+    }
 }

@@ -131,6 +131,60 @@ public static partial class SlackPayloadValidator
         return problems;
     }
 
+    /// <summary>
+    /// Caller text that Slack would format, link or turn into a mention, found by the markers hostile test text
+    /// carries (<see cref="LiveMarkup"/>): outside code spans, no <c>*evil*</c>, <c>_evil_</c>, <c>~evil~</c>,
+    /// <c>:evil:</c>, <c>@here</c>, <c>evil.example</c> or <c>://</c> may stay as they were, and in a header no
+    /// <c>:evil:</c>. Every <c>mrkdwn</c> text object must also say <c>verbatim: true</c>, so Slack links nothing itself.
+    /// </summary>
+    public static List<string> MarkupProblems(ReadOnlySpan<byte> json)
+    {
+        var problems = new List<string>();
+        using var doc = JsonDocument.Parse(json.ToArray());
+        foreach (var (path, type, text) in Texts(doc.RootElement, "$"))
+        {
+            var outsideCode = type == "plain_text" ? text : CodeSpan().Replace(AllowedLink().Replace(text, ""), "");
+            foreach (var marker in type == "plain_text" ? [":evil:"] : LiveMarkup)
+                if (LiveAt(outsideCode, marker) is var at and >= 0)
+                    problems.Add($"{path}: live {marker}: …{outsideCode[Math.Max(0, at - 120)..Math.Min(outsideCode.Length, at + 60)]}…");
+        }
+        foreach (var (path, textObject) in MrkdwnObjects(doc.RootElement, "$"))
+            if (!textObject.TryGetProperty("verbatim", out var v) || v.ValueKind != JsonValueKind.True)
+                problems.Add($"{path}: mrkdwn text without verbatim: true");
+        return problems;
+    }
+
+    /// <summary>What hostile test text holds and what must never reach Slack live (see <see cref="MarkupProblems"/>).</summary>
+    public static readonly string[] LiveMarkup = ["*evil*", "_evil_", "~evil~", ":evil:", "@here", "@channel", "evil.example", "://"];
+
+    /// <summary>Where <paramref name="marker"/> would act; an underscore pair inside a word (a_evil_b) is not italics to Slack.</summary>
+    private static int LiveAt(string text, string marker)
+    {
+        for (int at = text.IndexOf(marker, StringComparison.Ordinal); at >= 0; at = text.IndexOf(marker, at + 1, StringComparison.Ordinal))
+        {
+            bool inWord = marker[0] == '_' && ((at > 0 && char.IsLetterOrDigit(text[at - 1])) || (at + marker.Length < text.Length && char.IsLetterOrDigit(text[at + marker.Length])));
+            if (!inWord) return at;
+        }
+        return -1;
+    }
+
+    private static IEnumerable<(string Path, JsonElement TextObject)> MrkdwnObjects(JsonElement element, string path)
+    {
+        if (element.ValueKind == JsonValueKind.Object)
+        {
+            if (element.TryGetProperty("type", out var ty) && ty.ValueKind == JsonValueKind.String && ty.GetString() == "mrkdwn")
+                yield return (path, element);
+            foreach (var p in element.EnumerateObject())
+                foreach (var x in MrkdwnObjects(p.Value, path + "." + p.Name)) yield return x;
+        }
+        else if (element.ValueKind == JsonValueKind.Array)
+        {
+            int i = 0;
+            foreach (var item in element.EnumerateArray())
+                foreach (var x in MrkdwnObjects(item, $"{path}[{i++}]")) yield return x;
+        }
+    }
+
     /// <summary>Every text in the payload with its JSON path and text-object type ("mrkdwn" for the top-level text).</summary>
     public static IEnumerable<(string Path, string Type, string Text)> Texts(JsonElement element, string path)
     {
@@ -168,6 +222,9 @@ public static partial class SlackPayloadValidator
     /// <summary>A date token: Slack's format placeholders and a fallback of digits, dashes, colons and "UTC", nothing else.</summary>
     [GeneratedRegex(@"<!date\^\d+\^\{[a-z_]+\}( \{[a-z_]+\})*\|[0-9: -]+ UTC>")]
     private static partial Regex AllowedDate();
+
+    [GeneratedRegex("`[^`]*`")]
+    private static partial Regex CodeSpan();
 
     [GeneratedRegex("&(?!(amp|lt|gt);)")]
     private static partial Regex BareAmpersand();

@@ -74,15 +74,15 @@ public static class AccountFile
     {
         var accounts = new List<AccountInfo>();
         var errors = new List<AccountRowError>();
-        var lines = text.Split('\n');
-        for (int i = 0; i < lines.Length; i++)
+        bool first = true;
+        foreach (var row in CsvRows(text))
         {
-            var line = lines[i].TrimEnd('\r');
-            if (string.IsNullOrWhiteSpace(line) || line.TrimStart().StartsWith('#')) continue;
-            var cells = SplitCsv(line);
-            var where = $"{name}:{i + 1}";
-            if (i == 0 && cells.Count > 0 && !char.IsAsciiDigit(cells[0].Trim().FirstOrDefault()) && cells[0].Trim().Equals("id", StringComparison.OrdinalIgnoreCase))
-                continue; // header
+            var where = $"{name}:{row.Line}";
+            if (row.Problem is { } unreadable) { errors.Add(new AccountRowError(where, unreadable)); continue; }
+            var cells = row.Cells;
+            bool header = first && cells[0].Trim().Equals("id", StringComparison.OrdinalIgnoreCase);
+            first = false;
+            if (header) continue;
             var id = cells.ElementAtOrDefault(0)?.Trim();
             var accountName = cells.ElementAtOrDefault(1)?.Trim();
             if (Validate(id, accountName) is { } problem) { errors.Add(new AccountRowError(where, problem)); continue; }
@@ -97,6 +97,53 @@ public static class AccountFile
         return new Result(accounts, errors);
     }
 
+    /// <summary>One CSV record: its cells and the line it starts on, or why it could not be read.</summary>
+    private sealed record CsvRow(int Line, List<string> Cells, string? Problem = null);
+
+    /// <summary>
+    /// The records of an RFC 4180 file: cells separated by commas, records by CRLF or LF; a quoted cell may hold
+    /// commas, line breaks and quotes written twice (<c>"Acme, ""EU"""</c>), so one record can span lines. Blank lines and lines starting with <c>#</c> between records are skipped.
+    /// A quote left open at the end of the file makes its record unreadable (reported, not guessed at).
+    /// </summary>
+    private static IEnumerable<CsvRow> CsvRows(string text)
+    {
+        int line = 1, i = 0;
+        while (i < text.Length)
+        {
+            int start = line;
+            int end = text.IndexOf('\n', i);
+            var rest = text.AsSpan(i, (end < 0 ? text.Length : end) - i).TrimEnd('\r');
+            if (rest.IsWhiteSpace() || rest.TrimStart().StartsWith("#"))
+            {
+                i = end < 0 ? text.Length : end + 1;
+                line++;
+                continue;
+            }
+            var cells = new List<string>();
+            var cell = new StringBuilder();
+            bool quoted = false, done = false;
+            for (; i < text.Length && !done; i++)
+            {
+                char c = text[i];
+                if (quoted)
+                {
+                    if (c == '"' && i + 1 < text.Length && text[i + 1] == '"') { cell.Append('"'); i++; }
+                    else if (c == '"') quoted = false;
+                    else { if (c == '\n') line++; cell.Append(c); }
+                }
+                else if (c == '"') quoted = true;
+                else if (c == ',') { cells.Add(cell.ToString()); cell.Clear(); }
+                else if (c == '\n') { line++; done = true; }
+                else if (c == '\r' && i + 1 < text.Length && text[i + 1] == '\n') { }
+                else cell.Append(c);
+            }
+            cells.Add(cell.ToString());
+            yield return quoted
+                ? new CsvRow(start, cells, $"a quoted cell opened on line {start} is never closed (a missing \")")
+                : new CsvRow(start, cells);
+        }
+    }
+
     private static string? Validate(string? id, string? name)
     {
         if (string.IsNullOrWhiteSpace(id)) return "missing account id";
@@ -106,29 +153,6 @@ public static class AccountFile
     }
 
     private static string? Blank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
-
-    /// <summary>Comma-separated cells with RFC 4180 quoting ("a, b" and "" for a quote).</summary>
-    private static List<string> SplitCsv(string line)
-    {
-        var cells = new List<string>();
-        var cell = new StringBuilder();
-        bool quoted = false;
-        for (int i = 0; i < line.Length; i++)
-        {
-            char c = line[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"') { cell.Append('"'); i++; }
-                else if (c == '"') quoted = false;
-                else cell.Append(c);
-            }
-            else if (c == '"') quoted = true;
-            else if (c == ',') { cells.Add(cell.ToString()); cell.Clear(); }
-            else cell.Append(c);
-        }
-        cells.Add(cell.ToString());
-        return cells;
-    }
 
     /// <summary>A row's field as text: a string as itself, a number as written, a boolean as true/false; anything else null.</summary>
     private static string? Str(JsonElement row, string name) =>

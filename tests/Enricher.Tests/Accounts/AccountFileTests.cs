@@ -35,6 +35,26 @@ public sealed class AccountFileTests
     }
 
     [Fact]
+    public void A_quoted_csv_cell_may_hold_line_breaks_and_doubled_quotes_and_later_rows_keep_their_line_numbers()
+    {
+        // RFC 4180: a quoted cell spans lines; before, the line break split it into two bad rows.
+        var result = Parse("id,name,environment\r\n111122223333,\"Payments\r\n(EU, \"\"prod\"\")\",team-pay\r\n12ab,broken\r\n444455556666,sandbox\r\n");
+        Assert.Equal(["Payments\r\n(EU, \"prod\")", "sandbox"], result.Accounts.Select(a => a.Name));
+        Assert.Equal("team-pay", result.Accounts[0].Environment);
+        Assert.Equal("f:4", Assert.Single(result.Errors).Where); // the row after the two-line record
+    }
+
+    [Fact]
+    public void A_csv_quote_left_open_makes_its_row_an_error_and_keeps_the_rows_before_it()
+    {
+        var result = Parse("111122223333,prod\n444455556666,\"never closed\n777788889999,dev\n");
+        Assert.Equal("prod", Assert.Single(result.Accounts).Name);
+        var error = Assert.Single(result.Errors);
+        Assert.Equal("f:2", error.Where);
+        Assert.Contains("never closed", error.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_json_file_without_accounts_is_an_input_error()
     {
         var e = Assert.Throws<InputException>(() => Parse("{\"Users\":[]}"));

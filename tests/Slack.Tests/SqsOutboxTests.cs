@@ -189,6 +189,23 @@ public sealed class SqsOutboxTests : IDisposable
         Assert.DoesNotContain(f.Log, l => l.Contains(SlackFixture.WebhookSecretPath, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Two_resenders_on_one_queue_post_every_parked_digest_exactly_once()
+    {
+        using var f = new SlackFixture();
+        for (int i = 0; i < 10; i++) await Outbox().SaveAsync(Entry($"d{i}", payloadBytes: 100 + i), default);
+        // The visibility timeout is the claim: a message one resender received is hidden from the other.
+        async Task<ResendSummary> Resend() => await new OutboxResender(
+            await f.SenderAsync(f.WebhookOptions() with { AttemptTimeout = TimeSpan.FromMinutes(2) }, f.Secrets), Outbox(), f.Write, f.Time).ResendAllAsync(default);
+
+        var summaries = await Task.WhenAll(Task.Run(Resend), Task.Run(Resend));
+
+        Assert.Equal(10, summaries.Sum(s => s.Sent));
+        Assert.Empty(_sqs.Messages());
+        Assert.Equal(10, f.Server.Accepted.Count);
+        Assert.Equal(10, f.Server.Accepted.Select(m => m.Body).Distinct().Count());
+    }
+
     private static async Task<List<OutboxItem>> ReadAll(SqsDigestOutbox outbox)
     {
         var items = new List<OutboxItem>();

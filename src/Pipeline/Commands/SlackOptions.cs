@@ -91,7 +91,7 @@ internal sealed class SlackOptions : IOptionGroup
         return options;
     }
 
-    public FolderOutbox OpenOutbox(ParseResult parse) => new(parse.GetValue(Outbox)!);
+    public FolderOutbox OpenOutbox(ParseResult parse) => new(parse.GetValue(Outbox)!, log: Log);
 
     /// <summary>A secret reference from the command line; the secret itself is refused (every user sees a command line).</summary>
     internal static SecretReference ParseSecret(string option, string spec)

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using Pipeline.TestSupport;
 using Pipeline.TestSupport.Slack;
@@ -109,22 +111,89 @@ public sealed class SlackDeliveryCommandTests : IDisposable
     [Fact]
     public async Task Undeliverable_digests_go_to_the_outbox_exit_4_and_are_resent_later()
     {
-        var input = Path.Combine(_dir, "e.jsonl");
-        await File.WriteAllTextAsync(input, Events.JsonLines([Events.ApiCall(account: "111122223333"), Events.ApiCall(account: "444455556666")]));
-        var outbox = Path.Combine(_dir, "outbox");
-        _slack.Enqueue(new SlackFault.ChannelNotFound(), times: 2); // a 4xx: never retried
+        var outbox = await ParkTwoDigestsAsync();
 
-        var first = await PipelineProcess.RunAsync(["digest", "-i", input, "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv());
-        Assert.Equal(4, first.ExitCode);
-        Assert.Contains("in the outbox", first.Stderr, StringComparison.Ordinal);
-        Assert.Empty(_slack.Accepted);
-        Assert.Equal(2, Directory.GetFiles(outbox).Length);
-
-        var resend = await PipelineProcess.RunAsync(["outbox", "send", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv());
+        var resend = await PipelineProcess.RunAsync(["outbox", "send", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv(SecretHook));
         Assert.True(resend.ExitCode == 0, resend.Stderr);
         Assert.Contains("2 resent", resend.Stdout, StringComparison.Ordinal);
         Assert.Equal(2, _slack.Accepted.Count);
         Assert.Empty(Directory.GetFiles(outbox));
+        Assert.DoesNotContain("SECRET", resend.Stdout + resend.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Outbox_send_stopped_by_ctrl_c_finishes_the_digest_in_flight_keeps_the_other_and_exits_130()
+    {
+        var outbox = await ParkTwoDigestsAsync();
+        var release = new TaskCompletionSource();
+        var first = new SlackFault.Held(release.Task);
+        _slack.Enqueue(first);
+        _slack.Enqueue(new SlackFault.Held()); // should the stop come late, the second post is held until the grace ends it
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pipeline.dll"));
+        foreach (var a in new[] { "outbox", "send", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox }) info.ArgumentList.Add(a);
+        info.Environment["TEST_HOOK"] = _slack.WebhookUri(SecretHook).ToString();
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+
+        await first.Arrived.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        using (var interrupt = Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)])!) await interrupt.WaitForExitAsync();
+        release.SetResult(); // Slack answers the post in flight after the Ctrl-C
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.True(process.ExitCode == 130, await stderr);
+        Assert.Contains("stopped (Ctrl-C): 1 resent", await stdout, StringComparison.Ordinal);
+        Assert.Contains("1 left in the outbox", await stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", await stderr, StringComparison.Ordinal);
+        Assert.Single(_slack.Accepted);
+        Assert.Single(Directory.GetFiles(outbox)); // the other, under its own name, not claimed
+
+        var rest = await PipelineProcess.RunAsync(["outbox", "send", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv(SecretHook));
+        Assert.True(rest.ExitCode == 0, rest.Stderr);
+        Assert.Equal(2, _slack.Accepted.Select(m => m.Body).Distinct().Count());
+        Assert.Equal(2, _slack.Accepted.Count);
+    }
+
+    [Fact]
+    public async Task Outbox_send_sets_an_invalid_entry_aside_unsent_names_it_and_exits_3()
+    {
+        var outbox = Path.Combine(_dir, "outbox");
+        Directory.CreateDirectory(outbox);
+        await File.WriteAllTextAsync(Path.Combine(outbox, "0-bad.json"), """{"version":1,"digestId":"d","channel":"webhook","failedAt":"2026-11-25T14:02:11Z","reason":"x","payload":"<!channel> as is","plainPayload":{"text":"x"}}""");
+
+        var result = await PipelineProcess.RunAsync(["outbox", "send", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv());
+
+        Assert.Equal(3, result.ExitCode);
+        Assert.Contains("0-bad.json", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("\"payload\" is a JSON string", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("rejected", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Stderr, StringComparison.Ordinal);
+        Assert.Equal(0, _slack.RequestCount);
+        Assert.True(File.Exists(Path.Combine(outbox, "rejected", "0-bad.json")));
+    }
+
+    /// <summary>The webhook's path is its secret, as in production; it must show nowhere.</summary>
+    private const string SecretHook = "T0SECRET-B0SECRET-hookS3cr3t";
+
+    /// <summary>Two digests Slack refused (a 4xx: not retried), in the outbox after `digest` exited 4; returns the folder.</summary>
+    private async Task<string> ParkTwoDigestsAsync()
+    {
+        var input = Path.Combine(_dir, "e.jsonl");
+        await File.WriteAllTextAsync(input, Events.JsonLines([Events.ApiCall(account: "111122223333"), Events.ApiCall(account: "444455556666")]));
+        var outbox = Path.Combine(_dir, "outbox");
+        _slack.Enqueue(new SlackFault.ChannelNotFound(), times: 2);
+
+        var first = await PipelineProcess.RunAsync(["digest", "-i", input, "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv(SecretHook));
+        Assert.Equal(4, first.ExitCode);
+        Assert.Contains("in the outbox", first.Stderr, StringComparison.Ordinal);
+        Assert.Empty(_slack.Accepted);
+        var files = Directory.GetFiles(outbox);
+        Assert.Equal(2, files.Length);
+        Assert.DoesNotContain("SECRET", first.Stdout + first.Stderr, StringComparison.Ordinal);
+        foreach (var file in files) Assert.DoesNotContain("SECRET", await File.ReadAllTextAsync(file), StringComparison.Ordinal);
+        return outbox;
     }
 
     [Fact]

@@ -26,6 +26,17 @@ public abstract record SlackFault
 
     /// <summary>No fault: handled as usual. Queued before a fault, it lets requests through first ("fail the second post").</summary>
     public sealed record Accept : SlackFault;
+
+    /// <summary>
+    /// A slow Slack: <see cref="Arrived"/> completes when the request is in, and the answer waits for
+    /// <see cref="Release"/>; then the request is handled as usual. Never released: it hangs until the server is disposed.
+    /// </summary>
+    public sealed record Held(TaskCompletionSource Arrived, Task Release) : SlackFault
+    {
+        public Held() : this(new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), Task.Delay(Timeout.Infinite)) { }
+
+        public Held(Task release) : this(new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), release) { }
+    }
 }
 
 /// <summary>One message the server accepted, as Slack would have posted it.</summary>
@@ -151,7 +162,13 @@ public sealed class LoopbackSlackServer : IDisposable
             }
 
             bool payloadHasBlocks = body.Contains("\"blocks\"", StringComparison.Ordinal);
-            if (TakeFault(channel, payloadHasBlocks) is { } fault and not SlackFault.Accept)
+            var fault = TakeFault(channel, payloadHasBlocks);
+            if (fault is SlackFault.Held held)
+            {
+                held.Arrived.TrySetResult();
+                await held.Release.WaitAsync(_stop.Token).ConfigureAwait(false);
+            }
+            else if (fault is not null and not SlackFault.Accept)
             {
                 await Play(fault, api, response).ConfigureAwait(false);
                 return;

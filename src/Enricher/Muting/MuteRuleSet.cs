@@ -8,7 +8,8 @@ namespace Pipeline.Enricher.Muting;
 /// {"rules":[{"name":"terraform-tagging","description":"optional","pattern":{ ...event pattern... }}]}
 /// </code>
 /// An event is muted when a rule's pattern matches it, with EventBridge's semantics (event-ruler's,
-/// array consistency included). Immutable and safe to share between threads.
+/// array consistency included), in time linear in the event (see <see cref="PatternBranch"/>).
+/// Immutable and safe to share between threads.
 /// </summary>
 public sealed class MuteRuleSet : Pipeline.Enricher.Enrichment.IMuteRules
 {
@@ -84,31 +85,45 @@ public sealed class MuteRuleSet : Pipeline.Enricher.Enrichment.IMuteRules
     {
         var candidates = _rules.Length <= 1024 ? stackalloc bool[_rules.Length] : new bool[_rules.Length];
         _index.SelectCandidates(evt, candidates);
+        long steps = 0;
         for (var r = 0; r < _rules.Length; r++)
         {
-            if (candidates[r] && _rules[r].Matches(evt))
+            if (candidates[r] && _rules[r].Matches(evt, ref steps))
                 return _rules[r].Name;
         }
         return null;
     }
 
     /// <summary>The names of all rules that match the event, in file order; empty when none does.</summary>
-    public IReadOnlyList<string> Matches(JsonElement evt)
+    public IReadOnlyList<string> Matches(JsonElement evt) => Matches(evt, out _);
+
+    /// <summary>
+    /// <see cref="Matches(JsonElement)"/>, also giving the matcher's work on the event: event nodes visited,
+    /// values tested and ways combined (see <see cref="PatternBranch"/>); what the cost tests bound.
+    /// </summary>
+    internal IReadOnlyList<string> Matches(JsonElement evt, out long steps)
     {
         var candidates = _rules.Length <= 1024 ? stackalloc bool[_rules.Length] : new bool[_rules.Length];
         _index.SelectCandidates(evt, candidates);
         List<string>? names = null;
+        steps = 0;
         for (var r = 0; r < _rules.Length; r++)
         {
-            if (candidates[r] && _rules[r].Matches(evt))
+            if (candidates[r] && _rules[r].Matches(evt, ref steps))
                 (names ??= []).Add(_rules[r].Name);
         }
         return names ?? (IReadOnlyList<string>)[];
     }
 
     /// <summary>Evaluates every rule, bypassing the index: the reference the index is tested against.</summary>
-    internal IReadOnlyList<string> MatchesWithoutIndex(JsonElement evt) =>
-        [.. _rules.Where(r => r.Matches(evt)).Select(r => r.Name)];
+    internal IReadOnlyList<string> MatchesWithoutIndex(JsonElement evt)
+    {
+        long steps = 0;
+        return [.. _rules.Where(r => r.Matches(evt, ref steps)).Select(r => r.Name)];
+    }
+
+    /// <summary>The compiled rules, in file order (for the tests that compare them with the reference matcher).</summary>
+    internal IReadOnlyList<CompiledRule> Rules => _rules;
 
     private static CompiledRule[] CompileFile(JsonElement root, string source)
     {

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Aggregator.Rendering;
@@ -100,7 +99,7 @@ public static class TuneReport
 
     private static string DelayChart(IReadOnlyList<TuneResult> results, TuneResult? suggested)
     {
-        const int W = 820, Row = 26, L = 300, R = 70, T = 8;
+        const int W = 820, Row = 26, L = 300, R = 120, T = 8;
         int h = T * 2 + Row * results.Count + 20;
         double max = Math.Max(1, results.Max(r => r.DelayP95.TotalSeconds));
         double X(TimeSpan t) => L + (W - L - R) * (t.TotalSeconds / max);
@@ -176,7 +175,7 @@ public static class TuneReport
 
     private static string Clean(string text) => TextDigestRenderer.Clean(text);
 
-    private static string Encode(string text) => WebUtility.HtmlEncode(text);
+    private static string Encode(string text) => HtmlText.Encode(text);
 
     private const string Head = """
         <!DOCTYPE html>

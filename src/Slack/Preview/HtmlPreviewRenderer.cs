@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text;
 using Pipeline.Aggregator.Alerts;
 using Pipeline.Aggregator.Bursts;
@@ -40,7 +39,7 @@ public sealed class HtmlPreviewRenderer : IDigestRenderer
             html.Append(m.Html);
         if (_messages.Count == 0) html.Append("<p class=\"empty\">No messages: nothing in the input closed a burst.</p>\n");
         html.Append("</main>\n<footer><h2>Run summary</h2><pre class=\"summary\">")
-            .Append(WebUtility.HtmlEncode(TextDigestRenderer.RenderSummary(summary).TrimEnd()))
+            .Append(HtmlText.Encode(TextDigestRenderer.RenderSummary(summary).TrimEnd()))
             .Append("</pre></footer>\n</body>\n</html>\n");
         return html.ToString();
     }
@@ -62,7 +61,7 @@ public sealed class HtmlPreviewRenderer : IDigestRenderer
             .Append("\" data-kind=\"").Append(notice.Kind).Append("\">\n")
             .Append("<div class=\"avatar\" aria-hidden=\"true\">🛡️</div><div class=\"body\">\n")
             .Append("<div class=\"meta\"><b>Security pipeline</b> <span class=\"app\">APP</span> <span class=\"channel\">#")
-            .Append(WebUtility.HtmlEncode(Channel(notice))).Append("</span> <span class=\"kind\">")
+            .Append(HtmlText.Encode(Channel(notice))).Append("</span> <span class=\"kind\">")
             .Append(notice.Kind).Append("</span></div>\n");
         foreach (var block in message.Blocks)
         {

@@ -1,4 +1,4 @@
-using System.Net;
+using Pipeline.Aggregator.Rendering;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -24,8 +24,8 @@ internal static partial class MrkdwnHtml
         var text = mrkdwn.Replace(Open, '\uFFFD').Replace(Close, '\uFFFD');
         text = Angle().Replace(text, m => Hold(AngleToken(m.Groups[1].Value)));
         text = Decode(text);
-        text = CodeSpan().Replace(text, m => Hold("<code>" + WebUtility.HtmlEncode(m.Groups[1].Value) + "</code>"));
-        text = WebUtility.HtmlEncode(text);
+        text = CodeSpan().Replace(text, m => Hold("<code>" + HtmlText.Encode(m.Groups[1].Value) + "</code>"));
+        text = HtmlText.Encode(text);
         text = Bold().Replace(text, "<b>$1</b>");
         text = Italic().Replace(text, "<i>$1</i>");
         text = Strike().Replace(text, "<s>$1</s>");
@@ -35,7 +35,7 @@ internal static partial class MrkdwnHtml
     }
 
     /// <summary>Plain text (a header) as HTML: encoded, with emoji shortcodes shown as emoji (Slack's <c>emoji: true</c>).</summary>
-    public static string PlainHtml(string plain) => Emoji(WebUtility.HtmlEncode(plain));
+    public static string PlainHtml(string plain) => Emoji(HtmlText.Encode(plain));
 
     /// <summary>
     /// The shortcodes our renderers use, as the emoji Slack shows for them. A shortcode not listed stays text: the
@@ -61,12 +61,12 @@ internal static partial class MrkdwnHtml
         {
             var parts = target.Split('^');
             var when = parts.Length > 1 && long.TryParse(parts[1], out var unix) ? DateTimeOffset.FromUnixTimeSeconds(unix).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture) : "";
-            return $"<time datetime=\"{when}\">{WebUtility.HtmlEncode(label)}</time>";
+            return $"<time datetime=\"{when}\">{HtmlText.Encode(label)}</time>";
         }
         string url = Decode(target);
         if (!url.StartsWith("https://", StringComparison.Ordinal) && !url.StartsWith("http://", StringComparison.Ordinal))
-            return WebUtility.HtmlEncode(label);
-        return $"<a href=\"{WebUtility.HtmlEncode(url)}\" target=\"_blank\" rel=\"noopener noreferrer\">{WebUtility.HtmlEncode(label)}</a>";
+            return HtmlText.Encode(label);
+        return $"<a href=\"{HtmlText.Encode(url)}\" target=\"_blank\" rel=\"noopener noreferrer\">{HtmlText.Encode(label)}</a>";
     }
 
     /// <summary>Slack's three entities back to characters (they are HTML-encoded again on the way out).</summary>

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the solution on a fresh machine: installs what the tests need (the npm
 # emulators, pinned by tests/emulators/package-lock.json; as root, the arm64 cross toolchain, qemu-user and an
-# arm64 libssl3: docs/development.md "What tests/test.sh installs"), builds, tests, and prints one totals line
+# arm64 libssl3, Chromium and an emoji font: docs/development.md "What tests/test.sh installs"), builds, tests, and prints one totals line
 # "N passed, N failed, N skipped". The tests start and stop the emulators themselves.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -58,6 +58,19 @@ if [[ ! -f "$ARM64_LIBSSL_DIR/libssl.so.3" ]]; then
 fi
 export ARM64_SETUP_ERROR
 [[ -z "$ARM64_SETUP_ERROR" ]] || echo "!! arm64 emulation is not set up; its tests will fail: $ARM64_SETUP_ERROR"
+
+# The preview pages (--format html, tune --html) are opened in headless Chromium (tests/Pipeline.Tests/Preview), with an
+# emoji font so that screenshots show the icons Slack shows. Installed only when missing; a failure reaches the tests.
+BROWSER_PACKAGES=(chromium fonts-noto-color-emoji)
+export CHROMIUM_SETUP_ERROR=""
+missing=$(for p in "${BROWSER_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"; done)
+if [[ -n "$missing" ]]; then
+  echo "== apt-get install" $missing
+  if ! { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing; } >"$TMPDIR/browser-apt.log" 2>&1; then
+    CHROMIUM_SETUP_ERROR="apt-get install failed for: $(echo $missing) (needs root or passwordless sudo, and apt reachable); apt said: $(tail -5 "$TMPDIR/browser-apt.log" | tr '\n' ' ')"
+    echo "!! Chromium is not set up; the preview page tests will fail: $CHROMIUM_SETUP_ERROR"
+  fi
+fi
 
 RESULTS="$ROOT/.tmp/test-results"
 rm -rf "$RESULTS"

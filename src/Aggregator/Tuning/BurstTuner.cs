@@ -1,4 +1,5 @@
 using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Notices;
 using Pipeline.Aggregator.Processing;
 using Pipeline.Aggregator.Rollups;
 using Pipeline.Enricher.Accounts;
@@ -36,7 +37,19 @@ public sealed record TuneResult(
 
     /// <summary>Immediate alerts among the messages.</summary>
     public long Alerts { get; init; }
+
+    /// <summary>Slack messages per hour across the replayed period (hours with none included), for the report's chart.</summary>
+    public IReadOnlyList<HourCount> MessagesByHour { get; init; } = [];
+
+    /// <summary>The largest digests, most events first (at most <see cref="BurstTuner.LargestKept"/>).</summary>
+    public IReadOnlyList<DigestSize> LargestDigests { get; init; } = [];
 }
+
+/// <summary>How many Slack messages went out in the hour starting at <see cref="Hour"/>.</summary>
+public sealed record HourCount(DateTimeOffset Hour, int Messages);
+
+/// <summary>One digest's size: whose, how many events, from when.</summary>
+public sealed record DigestSize(string Account, string? AccountName, int Events, DateTimeOffset FirstEventTime);
 
 /// <summary>
 /// Replays the same records under several burst windows and measures what a team would feel: how many
@@ -59,11 +72,12 @@ public static class BurstTuner
         var stage = new RollupStage(rollup, window);
         var batch = await core.ProcessAsync(records, cancellationToken).ConfigureAwait(false);
         // The digests as the stage releases them: a digest held for a roll-up decision says until when.
-        var digests = new List<Digest>();
-        digests.AddRange(stage.Next(batch, core.Clock).OfType<Digest>());
+        var notices = new List<Notice>();
+        notices.AddRange(stage.Next(batch, core.Clock));
         var flushed = core.Flush();
-        digests.AddRange(stage.Next(core.TakeAlerts(), flushed, core.Clock).OfType<Digest>());
-        digests.AddRange(stage.Finish().OfType<Digest>());
+        notices.AddRange(stage.Next(core.TakeAlerts(), flushed, core.Clock));
+        notices.AddRange(stage.Finish());
+        var digests = notices.OfType<Digest>().ToList();
         var summary = core.Summary();
         return Measure(window, digests, defaultChannel) with
         {
@@ -71,8 +85,49 @@ public static class BurstTuner
             Messages = stage.Messages,
             Rollups = stage.Rollups,
             Alerts = summary.Alerts,
+            MessagesByHour = ByHour(notices),
         };
     }
+
+    /// <summary>How many digests <see cref="TuneResult.LargestDigests"/> keeps.</summary>
+    public const int LargestKept = 5;
+
+    /// <summary>
+    /// The setting to suggest: of those that stay within Slack's rate and post a burst's message within
+    /// <paramref name="maxDelay"/> at the 95th percentile, the one with the fewest Slack messages (then the shortest
+    /// delay); when none keeps that delay, the one with the shortest. Null when there is nothing to compare.
+    /// </summary>
+    public static TuneResult? Suggest(IReadOnlyList<TuneResult> results, TimeSpan maxDelay)
+    {
+        var withinRate = results.Where(r => r.PeakMessagesPerMinutePerChannel <= SlackMessagesPerMinute).ToList();
+        var pool = withinRate.Count > 0 ? withinRate : results.ToList();
+        var timely = pool.Where(r => r.DelayP95 <= maxDelay).ToList();
+        return timely.Count > 0
+            ? timely.OrderBy(r => r.Messages).ThenBy(r => r.DelayP95).ThenBy(r => r.DelayMedian).First()
+            : pool.OrderBy(r => r.DelayP95).ThenBy(r => r.Messages).FirstOrDefault();
+    }
+
+    /// <summary>The posted messages by the hour they go out; every hour from the first to the last, empty ones too.</summary>
+    private static List<HourCount> ByHour(List<Notice> notices)
+    {
+        var times = notices.Where(n => n.Posted).Select(PostedAt).OfType<DateTimeOffset>().Select(t => Truncate(t, TimeSpan.FromHours(1))).ToList();
+        if (times.Count == 0) return [];
+        var counts = times.GroupBy(t => t).ToDictionary(g => g.Key, g => g.Count());
+        var hours = new List<HourCount>();
+        for (var hour = counts.Keys.Min(); hour <= counts.Keys.Max(); hour = hour.AddHours(1))
+            hours.Add(new HourCount(hour, counts.GetValueOrDefault(hour)));
+        return hours;
+    }
+
+    /// <summary>When a notice goes out: a digest when it closed (or later, held for a roll-up decision); the others when made.</summary>
+    private static DateTimeOffset? PostedAt(Notice notice) => notice switch
+    {
+        Digest d => d.HeldUntil ?? d.ClosedAt,
+        Alerts.Alert a => a.RaisedAt,
+        Rollup r => r.ClosedAt,
+        Silence.SilenceNotice s => s.ObservedAt,
+        _ => null,
+    };
 
     /// <summary>The figures of one setting's digests.</summary>
     public static TuneResult Measure(BurstWindowOptions window, IReadOnlyList<Digest> digests, string defaultChannel = "default")
@@ -105,6 +160,8 @@ public static class BurstTuner
         {
             LateEvents = digests.Sum(d => d.LateCount),
             SkewedEvents = digests.Sum(d => d.SkewedCount),
+            LargestDigests = digests.OrderByDescending(d => d.EventCount).ThenBy(d => d.FirstEventTime).Take(LargestKept)
+                .Select(d => new DigestSize(d.Account, d.AccountName, d.EventCount, d.FirstEventTime)).ToList(),
         };
     }
 

@@ -132,7 +132,7 @@ internal static class CommonOptions
 
     public static Option<OutputFormat> Format() => new("--format", "-f")
     {
-        Description = "text: readable digests for a terminal. json: one JSON line per digest, then a summary line (see docs/digests.md, 'JSON output'). slack: the Slack message payload of each digest, one per line.",
+        Description = "text: readable digests for a terminal. json: one JSON line per digest, then a summary line (see docs/digests.md, 'JSON output'). slack: the Slack message payload of each digest, one per line. html (digest, demo): one self-contained page showing every message as Slack would, the riskiest first, then the summary (redirect it to a file).",
         DefaultValueFactory = _ => OutputFormat.Text,
     };
 

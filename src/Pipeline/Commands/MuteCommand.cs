@@ -27,6 +27,7 @@ internal static class MuteCommand
         {
             var rules = CommonOptions.LoadMutes(parse.GetValue(mute))!;
             var files = parse.GetValue(input)!.SelectMany(RecordReader.ExpandPath).ToList();
+            parse.GetValue(format).RefuseHtml("`mute test`", "prints a table (text) or JSON lines");
             var report = Run(rules, RecordReader.ReadFiles(files), parse.GetValue(format), Console.Out, ct);
             return Task.FromResult(report);
         }));

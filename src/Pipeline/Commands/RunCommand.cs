@@ -124,6 +124,7 @@ internal static class RunCommand
                     ? await SlackOptions.CreateSinkAsync(slackOptions, slack.OpenOutbox(parse), ct, threads: threads).ConfigureAwait(false)
                     : null;
                 var outputFormat = parse.GetValue(format);
+                outputFormat.RefuseHtml("`run`", "follows a stream: use text, json or slack, and `digest --format html` on a replay");
                 var renderer = outputFormat.Renderer();
                 var delivered = sink is null ? null : new CountingSink(sink);
                 // Slack first, then stdout, as `digest` does; a parked digest counts as posted (it is safe).

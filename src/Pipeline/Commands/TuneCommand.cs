@@ -31,13 +31,18 @@ internal static class TuneCommand
         var rollupMinAccounts = CommonOptions.RollupMinAccounts();
         var rollupWindow = CommonOptions.RollupWindow();
         var format = CommonOptions.Format();
+        var html = new Option<FileInfo?>("--html") { Description = "Also write a report with charts (inline SVG, one self-contained page) to this file: Slack messages per hour for each setting, the delay to each burst's message, the largest digests, and the suggested setting." };
+        var maxDelay = new Option<string>("--max-delay") { Description = "For the report's suggestion: the longest 95th-percentile delay from a burst's first event to its message you accept.", DefaultValueFactory = _ => "30m" };
         var noProgress = CommonOptions.NoProgress();
         var command = new Command("tune", "Replay events once per burst-window setting and compare digests and Slack messages per hour, delay, size and Slack rate.")
         {
-            input, accounts, mute, gaps, maxWindows, latenesses, alertSeverity, rollupMinAccounts, rollupWindow, format, noProgress,
+            input, accounts, mute, gaps, maxWindows, latenesses, alertSeverity, rollupMinAccounts, rollupWindow, format, html, maxDelay, noProgress,
         };
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
+            parse.GetValue(format).RefuseHtml("`tune`", "writes its page with --html FILE");
+            var report = parse.GetValue(html);
+            var patience = CommonOptions.ParseDuration("--max-delay", parse.GetValue(maxDelay)!);
             var severity = CommonOptions.ParseSeverity(parse.GetValue(alertSeverity)!);
             var windows = Windows(parse.GetValue(gaps)!, parse.GetValue(maxWindows)!, parse.GetValue(latenesses)!, out var skipped)
                 .Select(w => w with { AlertSeverity = severity }).ToList();
@@ -67,6 +72,12 @@ internal static class TuneCommand
 
             if (parse.GetValue(format) == OutputFormat.Json) WriteJson(results, rollup);
             else WriteTable(results, counts!.Received, counts.Digested, rollup, severity);
+            if (report is not null)
+            {
+                var page = TuneReport.Html(results, new TuneReportContext(counts!.Received, counts.Digested, patience, RollupLine(rollup, severity), TimeProvider.System.GetUtcNow())); // the report's date: the composition root reads the clock
+                await File.WriteAllTextAsync(report.FullName, page, ct).ConfigureAwait(false);
+                await Console.Error.WriteLineAsync($"report: {report.FullName} (open it in a browser; it loads nothing from the network).").ConfigureAwait(false);
+            }
             return ExitCode.Ok;
         }));
         return command;
@@ -93,9 +104,7 @@ internal static class TuneCommand
     private static void WriteTable(List<TuneResult> results, long received, long accepted, RollupOptions rollup, RiskSeverity? severity)
     {
         Console.WriteLine($"{received} records read, {accepted} digestible events (after rejects, duplicates and mutes).");
-        Console.WriteLine(rollup.Enabled
-            ? $"roll-ups: the same change in at least {rollup.MinAccounts} accounts within --rollup-window {Duration.Format(rollup.Window)} is one message; alerts at {(severity?.ToString().ToLowerInvariant() ?? "off")}."
-            : $"roll-ups: off (--rollup-min-accounts 0); alerts at {(severity?.ToString().ToLowerInvariant() ?? "off")}.");
+        Console.WriteLine(RollupLine(rollup, severity));
         Console.WriteLine();
         Console.WriteLine("   gap  max-window  lateness  digests  messages (roll-ups/alerts)  per hour (mean/peak)  delay median   p95  largest  late  peak msgs/min/channel");
         foreach (var r in results)
@@ -109,6 +118,10 @@ internal static class TuneCommand
         Console.WriteLine("delay: from a burst's first event to its digest, as the deployed pipeline posts it (gap or max window, plus the lateness).");
         Console.WriteLine("late: events that arrived later than the lateness allows; each may split its burst. A longer lateness waits longer before every digest.");
     }
+
+    private static string RollupLine(RollupOptions rollup, RiskSeverity? severity) => rollup.Enabled
+        ? $"roll-ups: the same change in at least {rollup.MinAccounts} accounts within --rollup-window {Duration.Format(rollup.Window)} is one message; alerts at {(severity?.ToString().ToLowerInvariant() ?? "off")}."
+        : $"roll-ups: off (--rollup-min-accounts 0); alerts at {(severity?.ToString().ToLowerInvariant() ?? "off")}.";
 
     private static TimeSpan Round(TimeSpan t) => TimeSpan.FromSeconds(Math.Round(t.TotalSeconds));
 

@@ -5,7 +5,7 @@ using Pipeline.Slack.Rendering;
 namespace Pipeline.Cli.Hosting;
 
 /// <summary>The `--format` of the commands that print digests.</summary>
-internal enum OutputFormat { Text, Json, Slack }
+internal enum OutputFormat { Text, Json, Slack, Html }
 
 /// <summary>The one place that turns a <see cref="OutputFormat"/> into its renderer.</summary>
 internal static class OutputFormats
@@ -14,8 +14,18 @@ internal static class OutputFormats
     {
         OutputFormat.Json => new JsonRenderer(),
         OutputFormat.Slack => new SlackPayloadRenderer(),
+        OutputFormat.Html => new Slack.Preview.HtmlPreviewRenderer(),
         _ => new TextRenderer(),
     };
+
+    /// <summary>
+    /// `--format html` is a page of a whole replay (`digest`, `demo`); a command that prints something else, or never
+    /// ends, says so instead of printing half a page.
+    /// </summary>
+    public static void RefuseHtml(this OutputFormat format, string command, string instead)
+    {
+        if (format == OutputFormat.Html) throw new Commands.UsageException($"--format html is for `digest` and `demo`; {command} {instead}.");
+    }
 
     /// <summary>
     /// Prints the run's summary in the output's format; where the format has none (Slack payloads) the text summary

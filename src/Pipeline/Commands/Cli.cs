@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Pipeline.Cli.Hosting.Kinesis;
 using Pipeline.Cli.Terminal;
 using Pipeline.Enricher.Reading;
 
@@ -71,6 +72,11 @@ internal static class Cli
         {
             await Console.Error.WriteLineAsync("stopped (Ctrl-C).").ConfigureAwait(false);
             return ExitCode.Interrupted;
+        }
+        catch (StaleCheckpointException e)
+        {
+            await Console.Error.WriteLineAsync("error: " + e.Message).ConfigureAwait(false);
+            return ExitCode.StaleCheckpoint;
         }
     }
 }

@@ -24,6 +24,8 @@ internal enum ExitCode
     ChecksFailed = 7,
     /// <summary>`pipeline run`: the stored checkpoints belong to another stream of the same name (deleted and recreated); nothing was read. `--start-at` starts over.</summary>
     StaleCheckpoint = 8,
+    /// <summary>A failure no command handles itself (the file system, the network, a service's answer): one line says what, and what to check.</summary>
+    UnexpectedFailure = 9,
     /// <summary>Stopped by Ctrl-C (128 + SIGINT).</summary>
     Interrupted = 130,
 }

@@ -74,6 +74,7 @@ internal static class KinesisJson
             RequiredString(d, "StreamStatus"),
             mode,
             (int)(Long(d, "OpenShardCount") ?? 0),
-            (int)(Long(d, "RetentionPeriodHours") ?? 0));
+            (int)(Long(d, "RetentionPeriodHours") ?? 0),
+            d.TryGetProperty("StreamCreationTimestamp", out _) ? EpochSeconds(d, "StreamCreationTimestamp") : null);
     }
 }

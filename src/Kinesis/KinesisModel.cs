@@ -45,7 +45,8 @@ public sealed record GetRecordsResult(IReadOnlyList<KinesisRecord> Records, stri
     public bool ShardEnded => NextShardIterator is null;
 }
 
-public sealed record StreamSummary(string StreamName, string StreamArn, string StreamStatus, string? StreamMode, int OpenShardCount, int RetentionPeriodHours)
+/// <param name="CreatedAt">StreamCreationTimestamp: what tells a stream from one deleted and recreated under the same name (and ARN); null when the answer has none.</param>
+public sealed record StreamSummary(string StreamName, string StreamArn, string StreamStatus, string? StreamMode, int OpenShardCount, int RetentionPeriodHours, DateTimeOffset? CreatedAt = null)
 {
     public bool IsActive => StreamStatus == "ACTIVE";
 }

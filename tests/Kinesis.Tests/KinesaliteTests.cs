@@ -17,6 +17,8 @@ public sealed class KinesaliteTests(KinesaliteFixture kinesalite, ITestOutputHel
         await client.CreateStreamAsync("ordered", shardCount: 2);
         var summary = await client.DescribeStreamSummaryAsync("ordered");
         Assert.Equal(("ACTIVE", 2), (summary.StreamStatus, summary.OpenShardCount));
+        // The creation time is what tells this stream from one recreated under its name (`pipeline run`'s checkpoints keep it).
+        Assert.InRange(summary.CreatedAt!.Value, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddMinutes(1));
         var records = Enumerable.Range(0, 1200).Select(i => Entry($"acct-{i % 12:D2}", i)).ToList();
 
         var put = Stopwatch.StartNew();

@@ -54,6 +54,28 @@ public sealed class DynamoDbDigestLedgerTests(DynaliteFixture dynalite) : IClass
     }
 
     [SkippableFact]
+    public async Task Of_many_attempts_claiming_one_digest_at_once_exactly_one_wins()
+    {
+        var (ledger, client, table) = await NewLedgerAsync();
+        using var _ = client;
+        // Separate clients, as separate invocations have: the conditional write, not one client's ordering, decides.
+        var clients = Enumerable.Range(0, 8).Select(_ => Client(dynalite.Endpoint)).ToList();
+        try
+        {
+            var claims = await Task.WhenAll(clients.Select(c => Task.Run(() => new DynamoDbDigestLedger(c, table, _time, Lease, Ttl).TryClaimAsync("digest-race", default))));
+
+            var winner = Assert.Single(claims, c => c.Status == ClaimStatus.Claimed);
+            Assert.All(claims.Where(c => !ReferenceEquals(c, winner)), c => Assert.Equal(ClaimStatus.InProgress, c.Status));
+            await ledger.MarkPostedAsync(winner, default);
+            Assert.Equal(ClaimStatus.AlreadyPosted, (await ledger.TryClaimAsync("digest-race", default)).Status);
+        }
+        finally
+        {
+            foreach (var c in clients) c.Dispose();
+        }
+    }
+
+    [SkippableFact]
     public async Task A_posted_digest_cannot_be_claimed_again()
     {
         var (ledger, client, _) = await NewLedgerAsync();

@@ -7,6 +7,10 @@ namespace Pipeline.Enricher.Dedupe;
 /// Remembers which events were seen, to drop the copies that at-least-once delivery (EventBridge, Kinesis,
 /// Lambda retries) produces. Memory is bounded twice: by event time (ids older than the horizon behind the
 /// newest event are forgotten) and by count (the oldest go first at the cap, and <see cref="EvictedEarly"/> says so).
+/// A time more than the horizon ahead of the newest is not believed on one account's word: one event with a wrong clock
+/// (a year ahead) would make it forget every id, and the next redelivery would be digested twice. The horizon moves
+/// there only once an event of another account is dated that far ahead too, or <see cref="ConfirmAfter"/> of one account's
+/// (to the earliest of them). Until then the claim only costs memory, which the size cap still bounds.
 /// </summary>
 /// <remarks>
 /// Ids are kept as 128-bit hashes of (account, id): 16 bytes whatever the id's length, and a collision
@@ -20,6 +24,10 @@ public sealed class Deduplicator
     private readonly HashSet<Key128> _seen = [];
     private readonly Queue<Slot> _order = new();
     private long _watermarkTicks = long.MinValue;
+    /// <summary>Records of one account, dated beyond the horizon ahead of the watermark, that confirm the jump on their own (a quiet account's real gap).</summary>
+    public const int ConfirmAfter = 8;
+    /// <summary>A time beyond the horizon ahead of the watermark, its account's index and how many of its records claim it, waiting for confirmation.</summary>
+    private (long Ticks, int Account, int Records)? _jump;
 
     /// <summary>One remembered id: its key, the time it was first seen at (for the horizon) and its account (to carry it with the account).</summary>
     public readonly record struct Entry(UInt128 Key, long TimeTicks, string Account);
@@ -71,16 +79,13 @@ public sealed class Deduplicator
     public bool TryAdd(string account, string id, DateTimeOffset eventTime)
     {
         long ticks = eventTime.UtcTicks;
-        if (ticks > _watermarkTicks)
-        {
-            _watermarkTicks = ticks;
-            ForgetOlderThan(ticks - _options.Horizon.Ticks);
-        }
+        int accountIndex = IndexOf(account);
+        if (ticks > _watermarkTicks) Advance(ticks, accountIndex);
 
         var key = Key128.From(Key(account, id));
         if (!_seen.Add(key)) return false;
 
-        _order.Enqueue(new Slot(key, ticks, IndexOf(account)));
+        _order.Enqueue(new Slot(key, ticks, accountIndex));
         while (_seen.Count > _options.MaxEntries)
         {
             _seen.Remove(_order.Dequeue().Key);
@@ -102,6 +107,28 @@ public sealed class Deduplicator
             _order.Enqueue(new Slot(key, entry.TimeTicks, IndexOf(entry.Account)));
             if (entry.TimeTicks > _watermarkTicks) _watermarkTicks = entry.TimeTicks;
         }
+    }
+
+    private void Advance(long ticks, int account)
+    {
+        // The first event sets the watermark; after it, a step within the horizon is ordinary time passing.
+        if (_watermarkTicks != long.MinValue && ticks - _watermarkTicks > _options.Horizon.Ticks)
+        {
+            if (_jump is not { } held)
+            {
+                _jump = (ticks, account, 1); // one record's word: remembered, nothing forgotten yet
+                return;
+            }
+            if (held.Account == account && held.Records + 1 < ConfirmAfter)
+            {
+                _jump = (Math.Min(held.Ticks, ticks), account, held.Records + 1);
+                return;
+            }
+            ticks = Math.Min(held.Ticks, ticks); // confirmed: time really moved, as far as the records agree
+        }
+        _jump = null; // caught up with, or confirmed
+        _watermarkTicks = ticks;
+        ForgetOlderThan(ticks - _options.Horizon.Ticks);
     }
 
     private void ForgetOlderThan(long cutoffTicks)

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Pipeline.Cli.Hosting.Kinesis;
 using Pipeline.Cli.Terminal;
 using Pipeline.Enricher.Reading;
 
@@ -71,6 +72,18 @@ internal static class Cli
         {
             await Console.Error.WriteLineAsync("stopped (Ctrl-C).").ConfigureAwait(false);
             return ExitCode.Interrupted;
+        }
+        catch (StaleCheckpointException e)
+        {
+            await Console.Error.WriteLineAsync("error: " + e.Message).ConfigureAwait(false);
+            return ExitCode.StaleCheckpoint;
+        }
+        catch (Exception e)
+        {
+            // The last resort: whatever a command did not foresee still ends in one line and a documented code.
+            await Console.Error.WriteLineAsync(UnexpectedFailure.Describe(e)).ConfigureAwait(false);
+            if (Environment.GetEnvironmentVariable(UnexpectedFailure.DebugVariable) == "1") await Console.Error.WriteLineAsync(e.ToString()).ConfigureAwait(false);
+            return ExitCode.UnexpectedFailure;
         }
     }
 }

@@ -34,40 +34,64 @@ internal static class PutCommand
             var name = parse.GetValue(stream)!;
             var files = parse.GetValue(input)!.SelectMany(RecordReader.ExpandPath).ToList();
             using var kinesis = aws.CreateKinesis(parse);
+            // Outside the try, so a stop can say how far it got (a request that finishes as Ctrl-C lands is counted or in flight).
+            long sent = 0, skipped = 0, failed = 0, requests = 0, inFlight = 0;
+            var counts = new Lock(); // the counts change on the sending task and are read by a stop
             try
             {
                 if (parse.GetValue(create)) await EnsureStreamAsync(kinesis, name, parse.GetValue(shards), ct).ConfigureAwait(false);
 
-                long sent = 0, skipped = 0, failed = 0, requests = 0;
                 using var progress = ProgressBar.StartIfUseful(RecordReader.TotalBytes(files), "putting", !parse.GetValue(noProgress));
                 var chunk = new List<PutRecordsEntry>(ChunkSize);
                 async Task FlushAsync()
                 {
                     if (chunk.Count == 0) return;
+                    lock (counts) inFlight = chunk.Count;
                     var outcome = await kinesis.PutRecordsAsync(name, chunk, ct).ConfigureAwait(false);
-                    requests += outcome.Requests;
-                    failed += outcome.FailedCount;
-                    sent += chunk.Count - outcome.FailedCount;
+                    lock (counts)
+                    {
+                        inFlight = 0;
+                        requests += outcome.Requests;
+                        failed += outcome.FailedCount;
+                        sent += chunk.Count - outcome.FailedCount;
+                    }
                     foreach (var i in outcome.FailedIndexes)
                         await Console.Error.WriteLineAsync($"not written after retries: record for {chunk[i].PartitionKey}: {outcome.Results[i].ErrorCode}").ConfigureAwait(false);
                     chunk.Clear();
                 }
 
-                foreach (var record in RecordReader.ReadFiles(files, progress))
+                // Reading blocks (stdin that stays open, a slow disk), so the records are read and sent on their own task and
+                // Ctrl-C stops the wait for it: the process then ends with the read it was blocked in.
+                var pump = Task.Run(async () =>
                 {
-                    if (ToEntry(record, parse.GetValue(raw), out var reason) is { } entry) chunk.Add(entry);
-                    else
+                    foreach (var record in RecordReader.ReadFiles(files, progress))
                     {
-                        skipped++;
-                        await Console.Error.WriteLineAsync($"not sent {record.Origin}: {reason}").ConfigureAwait(false);
+                        ct.ThrowIfCancellationRequested();
+                        if (ToEntry(record, parse.GetValue(raw), out var reason) is { } entry) chunk.Add(entry);
+                        else
+                        {
+                            skipped++;
+                            await Console.Error.WriteLineAsync($"not sent {record.Origin}: {reason}").ConfigureAwait(false);
+                        }
+                        if (chunk.Count == ChunkSize) await FlushAsync().ConfigureAwait(false);
                     }
-                    if (chunk.Count == ChunkSize) await FlushAsync().ConfigureAwait(false);
-                }
-                await FlushAsync().ConfigureAwait(false);
+                    await FlushAsync().ConfigureAwait(false);
+                }, CancellationToken.None);
+                await pump.WaitAsync(ct).ConfigureAwait(false);
                 Console.WriteLine($"put {sent} records into {name} in {requests} requests" +
                     (skipped > 0 ? $"; {skipped} unreadable records not sent" : "") +
                     (failed > 0 ? $"; {failed} failed after retries" : ""));
                 return failed > 0 ? ExitCode.ServiceUnavailable : skipped > 0 ? ExitCode.RecordsRejected : ExitCode.Ok;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                string stopped;
+                // Kinesis has no way to take records back: say how many are in, so the user knows what a rerun sends again.
+                lock (counts) stopped = $"stopped (Ctrl-C) after writing {sent} records into {name} in {requests} requests" +
+                    (inFlight > 0 ? $"; some of the {inFlight} records being written when it stopped may be in the stream too" : "") +
+                    ". Running the same put again sends them again; the consumer counts the repeats it still remembers as duplicates.";
+                await Console.Error.WriteLineAsync(stopped).ConfigureAwait(false);
+                return ExitCode.Interrupted;
             }
             catch (KinesisException e) when (e.ErrorType == "ResourceNotFoundException")
             {

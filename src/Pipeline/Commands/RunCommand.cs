@@ -36,6 +36,12 @@ internal static class RunCommand
         var tumbling = new Option<string>("--window") { Description = "Tumbling window, as the event source mapping's TumblingWindowInSeconds (1s–15m). Bursts outlive windows; a window's end writes their carries.", DefaultValueFactory = _ => "1m" };
         var sweepInterval = new Option<string>("--sweep-interval") { Description = "How often the sweeper closes due bursts of quiet shards, as the deployed schedule does every minute.", DefaultValueFactory = _ => "1m" };
         var carryTable = new Option<string?>("--carry-table") { Description = "DynamoDB table that carries open bursts between windows (key account), as the Lambda uses; needed with --checkpoint-table. Default: PATH.carries beside the checkpoint file." };
+        var startAt = new Option<string?>("--start-at")
+        {
+            Description = "Where a shard without a usable checkpoint starts: trim-horizon (its oldest record) or latest (only records put from now on). " +
+                "Needed to start over when the stored checkpoints belong to a stream deleted and recreated under the same name. Default: trim-horizon for new shards.",
+        };
+        startAt.AcceptOnlyFromAmong("trim-horizon", "latest");
         var aws = new AwsOptions();
         var names = new AccountNameOptions(aws);
         var mute = CommonOptions.Mute();
@@ -44,7 +50,7 @@ internal static class RunCommand
         var slack = new SlackOptions();
         var command = new Command("run", "Consume a Kinesis stream with the Lambda's own handler, windows, carries and sweeper, checkpointing each shard; Ctrl-C stops cleanly.")
         {
-            stream, checkpointFile, checkpointTable, ledgerTable, carryTable, batchSize, tumbling, sweepInterval, untilIdle, names, mute, window, format, aws, slack,
+            stream, checkpointFile, checkpointTable, ledgerTable, carryTable, startAt, batchSize, tumbling, sweepInterval, untilIdle, names, mute, window, format, aws, slack,
         };
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
@@ -62,6 +68,12 @@ internal static class RunCommand
                 TumblingWindow = CommonOptions.ParseDuration("--window", parse.GetValue(tumbling)!),
                 SweepInterval = CommonOptions.ParseDuration("--sweep-interval", parse.GetValue(sweepInterval)!),
                 UntilIdle = parse.GetValue(untilIdle),
+                StartAt = parse.GetValue(startAt) switch
+                {
+                    "latest" => ShardPosition.Latest,
+                    "trim-horizon" => ShardPosition.TrimHorizon,
+                    _ => null,
+                },
             };
             CommonOptions.Validate(mapping.Validate);
 

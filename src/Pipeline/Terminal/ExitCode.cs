@@ -22,6 +22,10 @@ internal enum ExitCode
     ServiceUnavailable = 6,
     /// <summary>`pipeline doctor`: at least one check failed (its line says what to do next).</summary>
     ChecksFailed = 7,
+    /// <summary>`pipeline run`: the stored checkpoints belong to another stream of the same name (deleted and recreated); nothing was read. `--start-at` starts over.</summary>
+    StaleCheckpoint = 8,
+    /// <summary>A failure no command handles itself (the file system, the network, a service's answer): one line says what, and what to check.</summary>
+    UnexpectedFailure = 9,
     /// <summary>Stopped by Ctrl-C (128 + SIGINT).</summary>
     Interrupted = 130,
 }

@@ -26,6 +26,22 @@ public sealed class DigestCoreTests
         new(new DigestCoreOptions { Window = window ?? new BurstWindowOptions() }, FileAccountDirectory.Empty, mutes);
 
     [Fact]
+    public async Task A_redelivered_event_after_a_far_future_one_is_a_duplicate_not_digested_twice()
+    {
+        // Issue 16: one event dated a year ahead moved the dedupe memory's horizon and it forgot everything before it.
+        var core = NewCore();
+        RawRecord[] records = [Record(0, eventId: "a"), Record(365 * 24 * 60, account: "444455556666", eventId: "future"), Record(1, eventId: "a")];
+
+        var batch = await core.ProcessAsync(records, default);
+        var digests = batch.Digests.Concat(core.Flush()).ToList();
+        var s = core.Summary();
+
+        Assert.IsType<EnrichmentOutcome.Duplicate>(batch.Outcomes[2]);
+        Assert.Equal((3L, 1L, 2L), (s.Received, s.Duplicates, s.Digested));
+        Assert.Equal(1, digests.Single(d => d.Account == "111122223333").EventCount);
+    }
+
+    [Fact]
     public async Task Every_record_gets_one_outcome_and_the_counts_balance()
     {
         var mutes = MuteRuleSet.Parse("""{"rules":[{"name":"quiet","pattern":{"detail":{"eventName":["DescribeInstances"]}}}]}""", "mutes.json");

@@ -30,9 +30,38 @@ public sealed class DeduplicatorTests
         var d = new Deduplicator(new DedupeOptions { Horizon = TimeSpan.FromMinutes(10) });
         d.TryAdd("111122223333", "old", T0);
         d.TryAdd("111122223333", "new", T0.AddMinutes(11));
-        Assert.Equal(1, d.Count);
+        d.TryAdd("444455556666", "other", T0.AddMinutes(11)); // a second account confirms the time moved past the horizon
+        Assert.Equal(2, d.Count);
         Assert.True(d.TryAdd("111122223333", "old", T0.AddMinutes(11))); // forgotten, so accepted again
         Assert.False(d.TryAdd("111122223333", "new", T0.AddMinutes(11)));
+    }
+
+    [Fact]
+    public void One_event_dated_a_year_ahead_makes_it_forget_nothing()
+    {
+        var d = new Deduplicator(new DedupeOptions());
+        Assert.True(d.TryAdd("111122223333", "a", T0));
+        Assert.True(d.TryAdd("444455556666", "future", T0.AddYears(1)));
+        Assert.False(d.TryAdd("111122223333", "a", T0.AddMinutes(1))); // the redelivery is still a duplicate
+        Assert.Equal(2, d.Count);
+    }
+
+    [Fact]
+    public void A_jump_past_the_horizon_moves_it_once_another_account_or_enough_records_of_one_confirm_it()
+    {
+        var byTwo = new Deduplicator(new DedupeOptions());
+        byTwo.TryAdd("111122223333", "a", T0);
+        byTwo.TryAdd("444455556666", "x", T0.AddDays(1));
+        Assert.Equal(2, byTwo.Count);
+        byTwo.TryAdd("777788889999", "y", T0.AddDays(1)); // another account there too: time really moved
+        Assert.True(byTwo.TryAdd("111122223333", "a", T0.AddDays(1))); // forgotten, as an id older than the horizon is
+
+        var byOne = new Deduplicator(new DedupeOptions());
+        byOne.TryAdd("111122223333", "a", T0);
+        for (int i = 0; i < Deduplicator.ConfirmAfter - 1; i++) byOne.TryAdd("444455556666", "x" + i, T0.AddDays(1));
+        Assert.False(byOne.TryAdd("111122223333", "a", T0)); // not yet: one account's word
+        byOne.TryAdd("444455556666", "last", T0.AddDays(1));
+        Assert.True(byOne.TryAdd("111122223333", "a", T0.AddDays(1)));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Amazon.Runtime;
 using Pipeline.Kinesis;
@@ -7,8 +8,12 @@ using Pipeline.TestSupport.Emulators;
 namespace Pipeline.Tests.Commands;
 
 /// <summary>`pipeline put` against a real Kinesis API (kinesalite on loopback).</summary>
-public sealed class PutCommandTests(KinesaliteFixture kinesalite) : IClassFixture<KinesaliteFixture>
+public sealed class PutCommandTests(KinesaliteFixture kinesalite) : IClassFixture<KinesaliteFixture>, IDisposable
 {
+    private readonly string _dir = Directory.CreateTempSubdirectory("put-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
     private static readonly string Demo = Path.Combine(SharedCorpus.RepositoryRoot, "samples", "demo", "org-events.jsonl");
 
     private KinesisClient Client() => new(new KinesisClientOptions
@@ -49,5 +54,55 @@ public sealed class PutCommandTests(KinesaliteFixture kinesalite) : IClassFixtur
         var result = await PipelineProcess.RunAsync(["put", "--stream", "no-such-stream", "--input", Demo, "--endpoint", kinesalite.Endpoint]);
         Assert.Equal(3, result.ExitCode);
         Assert.Contains("--create-stream", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task Ctrl_c_mid_put_stops_with_exit_130_and_says_how_many_records_are_in_the_stream()
+    {
+        // Records come from stdin, which stays open: one full request's worth (5,000) is sent, ten more wait for the next,
+        // and the put is blocked reading when Ctrl-C comes, as `tail -f … | pipeline put -i -` would be.
+        const int sentBeforeStop = 5_000, waiting = 10;
+        var stream = "put-int-" + Guid.NewGuid().ToString("N")[..8];
+        using var client = Client();
+        await client.CreateStreamAsync(stream, 1);
+        var shard = Assert.Single(await client.ListShardsAsync(stream)).ShardId;
+
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pipeline.dll"));
+        foreach (var a in new[] { "put", "--stream", stream, "--input", "-", "--endpoint", kinesalite.Endpoint }) info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.StandardInput.WriteAsync(Events.JsonLines(Enumerable.Range(0, sentBeforeStop + waiting).Select(i => Events.ApiCall("111122223333", Events.T0.AddSeconds(i)))));
+        await process.StandardInput.FlushAsync();
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline && await CountAsync(client, stream, shard) < sentBeforeStop) await Task.Delay(100);
+        Assert.Equal(sentBeforeStop, await CountAsync(client, stream, shard));
+        using (var interrupt = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await interrupt.WaitForExitAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail("Ctrl-C did not stop a put blocked reading stdin");
+        }
+
+        var errors = await stderr;
+        Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}: {errors}");
+        RunCommandTests.AssertNoStackTrace(errors);
+        Assert.DoesNotContain("put ", await stdout, StringComparison.Ordinal); // no success line
+        Assert.Contains($"stopped (Ctrl-C) after writing {sentBeforeStop} records into {stream} in 10 requests. Running the same put again sends them again", errors, StringComparison.Ordinal);
+        Assert.Equal(sentBeforeStop, await CountAsync(client, stream, shard)); // what it says is in, is in, and the ten waiting records are not
+    }
+
+    private static async Task<long> CountAsync(KinesisClient client, string stream, string shard)
+    {
+        long count = 0;
+        await foreach (var _ in new ShardReader(client, stream, shard, new ShardReaderOptions { StopAtTip = true, BatchSize = 10_000 }).ReadAsync()) count++;
+        return count;
     }
 }

@@ -145,6 +145,91 @@ public sealed class RunCommandTests(KinesaliteFixture kinesalite) : IClassFixtur
         Assert.Equal(Get("digests"), all.Count); // every digest of the run posted exactly once, before or after the stop
     }
 
+    [SkippableFact]
+    public async Task A_stream_recreated_under_its_name_stops_run_with_what_to_do_and_start_at_reads_the_new_one()
+    {
+        var stream = await StreamWithAsync(Demo);
+        var first = await PipelineProcess.RunAsync(RunArgs(stream, "recreated.json"));
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        await RecreateAsync(stream, 3);
+
+        var stale = await PipelineProcess.RunAsync(RunArgs(stream, "recreated.json"));
+        Assert.Equal(8, stale.ExitCode);
+        Assert.Contains("deleted and recreated", stale.Stderr, StringComparison.Ordinal);
+        Assert.Contains("this one was created at", stale.Stderr, StringComparison.Ordinal); // known from the stamp, before any read
+        Assert.Contains("--start-at trim-horizon", stale.Stderr, StringComparison.Ordinal);
+        AssertNoStackTrace(stale.Stderr);
+        Assert.Empty(stale.Stdout); // nothing read, nothing posted
+
+        var over = await PipelineProcess.RunAsync(RunArgs(stream, "recreated.json", "--start-at", "trim-horizon"));
+        Assert.True(over.ExitCode == 0, over.Stderr);
+        var lines = Lines(over.Stdout);
+        var summary = lines[^1];
+        long Get(string name) => summary.GetProperty(name).GetInt64();
+        Assert.Equal(126 + 3, Get("received")); // the old stream's totals kept, the new stream's 3 events added
+        Assert.Equal(Get("received"), Get("rejected") + Get("duplicates") + Get("muted") + Get("digested"));
+        var digest = Assert.Single(lines, l => l.GetProperty("type").GetString() == "digest");
+        Assert.Equal("444455556666", digest.GetProperty("account").GetString());
+        Assert.Equal(3, digest.GetProperty("eventCount").GetInt32());
+        Assert.Contains("starting them over at the oldest record", over.Stderr, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task A_checkpoint_without_the_streams_creation_time_is_caught_at_its_first_read()
+    {
+        var stream = await StreamWithAsync(Demo);
+        var checkpoint = Path.Combine(_dir, "legacy.json");
+        Assert.Equal(0, (await PipelineProcess.RunAsync(RunArgs(stream, "legacy.json"))).ExitCode);
+        // As a checkpoint written before the stream's creation time was kept: only Kinesis can say the sequence numbers are foreign.
+        var text = File.ReadAllText(checkpoint);
+        Assert.Contains("\"streamCreatedAt\"", text, StringComparison.Ordinal);
+        File.WriteAllText(checkpoint, System.Text.RegularExpressions.Regex.Replace(text, @",\s*""streamCreatedAt"": ""[^""]*""", ""));
+        await RecreateAsync(stream, 3);
+
+        var stale = await PipelineProcess.RunAsync(RunArgs(stream, "legacy.json"));
+        Assert.Equal(8, stale.ExitCode);
+        Assert.Contains("did not come from this stream", stale.Stderr, StringComparison.Ordinal);
+        AssertNoStackTrace(stale.Stderr);
+
+        var over = await PipelineProcess.RunAsync(RunArgs(stream, "legacy.json", "--start-at", "trim-horizon"));
+        Assert.True(over.ExitCode == 0, over.Stderr);
+        Assert.Equal(126 + 3, Lines(over.Stdout)[^1].GetProperty("received").GetInt64());
+    }
+
+    /// <summary>Deletes the stream and creates it again under its name (one shard), holding <paramref name="events"/> new events of one account.</summary>
+    private async Task RecreateAsync(string stream, int events)
+    {
+        using (var client = new Pipeline.Kinesis.KinesisClient(new Pipeline.Kinesis.KinesisClientOptions { ServiceUrl = new Uri(kinesalite.Endpoint), Credentials = new Amazon.Runtime.BasicAWSCredentials("x", "x") }))
+        {
+            await client.DeleteStreamAsync(stream);
+            // kinesalite deletes after a pause; the name is free once the stream is gone.
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (DateTime.UtcNow < deadline)
+            {
+                try
+                {
+                    await client.DescribeStreamSummaryAsync(stream);
+                }
+                catch (Pipeline.Kinesis.KinesisException e) when (e.ErrorType == "ResourceNotFoundException")
+                {
+                    break;
+                }
+                await Task.Delay(100);
+            }
+        }
+        var now = DateTimeOffset.UtcNow;
+        var input = Path.Combine(_dir, stream + "-new.jsonl");
+        File.WriteAllText(input, Events.JsonLines(Enumerable.Range(0, events).Select(i => Events.ApiCall("444455556666", now.AddSeconds(i - events)))));
+        var put = await PipelineProcess.RunAsync(["put", "--stream", stream, "--endpoint", kinesalite.Endpoint, "--create-stream", "--shards", "1", "--input", input]);
+        Assert.True(put.ExitCode == 0, put.Stderr);
+    }
+
+    internal static void AssertNoStackTrace(string stderr)
+    {
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", stderr, StringComparison.Ordinal);
+    }
+
     /// <summary>Starts the real program and kills it (SIGKILL) after <paramref name="after"/>; returns what it printed.</summary>
     private static async Task<string> RunAndKillAsync(IEnumerable<string> args, TimeSpan after)
     {

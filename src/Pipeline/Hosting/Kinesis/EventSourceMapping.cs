@@ -23,6 +23,12 @@ internal sealed record EventSourceMappingOptions
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>Calls of a failing batch before the run stops (the checkpoint stays before the batch).</summary>
     public int MaxBatchAttempts { get; init; } = 5;
+    /// <summary>
+    /// Where a shard with no usable checkpoint starts: TRIM_HORIZON or LATEST. Given, it also allows replacing a checkpoint
+    /// that does not belong to the stream (one deleted and recreated under the same name); null starts new shards at
+    /// TRIM_HORIZON and stops the run on such a checkpoint (<see cref="StaleCheckpointException"/>), so nothing is skipped or reread unasked.
+    /// </summary>
+    public ShardPosition? StartAt { get; init; }
 
     public void Validate()
     {
@@ -33,8 +39,16 @@ internal sealed record EventSourceMappingOptions
         if (SweepInterval < TimeSpan.FromMilliseconds(100) || SweepInterval > TimeSpan.FromHours(1))
             throw new InvalidOptionException($"{{SweepInterval}} must be between 100ms and 1h (got {Duration.Format(SweepInterval)}).");
         if (MaxBatchAttempts < 1) throw new InvalidOptionException($"{{MaxBatchAttempts}} must be at least 1 (got {MaxBatchAttempts}).");
+        if (StartAt is { Type: not (ShardIteratorType.TrimHorizon or ShardIteratorType.Latest) })
+            throw new InvalidOptionException($"{{StartAt}} must be TRIM_HORIZON or LATEST (got {StartAt.Type}).");
     }
 }
+
+/// <summary>
+/// The stored checkpoints belong to another stream of the same name (deleted and recreated): their sequence numbers cannot be
+/// read here. Nothing was read or changed; the message says how to start over.
+/// </summary>
+internal sealed class StaleCheckpointException(string message) : Exception(message);
 
 /// <summary>A batch kept failing: the run stops with its checkpoint before that batch.</summary>
 internal sealed class BatchFailedException(string message) : Exception(message);
@@ -62,6 +76,8 @@ internal sealed class EventSourceMapping(
     internal const string SweeperId = "~sweeper";
     private DateTimeOffset _lastSweep = DateTimeOffset.MinValue;
     private long _sweeps;
+    /// <summary>The stream's creation time, stamped on every checkpoint saved (see <see cref="ShardCheckpoint.StreamCreatedAt"/>).</summary>
+    private DateTimeOffset? _streamCreatedAt;
 
     private readonly Dictionary<string, ShardCheckpoint> _checkpoints = new(StringComparer.Ordinal);
     private readonly BatchRetry _retry = new(options.MaxBatchAttempts, time, log);
@@ -79,6 +95,12 @@ internal sealed class EventSourceMapping(
     {
         options.Validate();
         foreach (var (id, cp) in await store.LoadAsync(options.Stream, cancellationToken).ConfigureAwait(false)) _checkpoints[id] = cp;
+        _streamCreatedAt = (await kinesis.DescribeStreamSummaryAsync(options.Stream, cancellationToken).ConfigureAwait(false)).CreatedAt;
+        // Recognised before any read: a checkpoint stamped with another creation time is of a stream deleted and recreated
+        // since. (One recreated within the second, or a checkpoint from before the stamp, is caught at its first read: PumpAsync.)
+        var stale = Checkpoints.Where(c => c.ShardId != SweeperId && c.StreamCreatedAt is { } at && _streamCreatedAt is { } now && at != now).ToList();
+        if (stale.Count > 0)
+            await StartOverAsync(stale, $"they were read from a stream of that name created at {stale[0].StreamCreatedAt:u}; this one was created at {_streamCreatedAt:u}", cancellationToken).ConfigureAwait(false);
 
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -131,8 +153,8 @@ internal sealed class EventSourceMapping(
         // more than a second after that record), and stopping there would never end the parent, so its children
         // would never be read.
         var readerOptions = closed
-            ? new ShardReaderOptions { StopAtTip = false, IdleDelay = TimeSpan.FromMilliseconds(200), BatchSize = Math.Max(options.BatchSize, 1000) }
-            : new ShardReaderOptions { StopAtTip = true, BatchSize = Math.Max(options.BatchSize, 1000) };
+            ? new ShardReaderOptions { StopAtTip = false, IdleDelay = TimeSpan.FromMilliseconds(200), BatchSize = Math.Max(options.BatchSize, 1000), StartWithoutCheckpoint = options.StartAt ?? ShardPosition.TrimHorizon }
+            : new ShardReaderOptions { StopAtTip = true, BatchSize = Math.Max(options.BatchSize, 1000), StartWithoutCheckpoint = options.StartAt ?? ShardPosition.TrimHorizon };
         var reader = new ShardReader(kinesis, options.Stream, shardId, readerOptions, time);
         var batch = new List<StreamRecord>(options.BatchSize);
         bool read = false;
@@ -165,6 +187,14 @@ internal sealed class EventSourceMapping(
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             return (read, false); // stopping: the unfinished batch is read again next time
+        }
+        catch (KinesisException e) when (!read && cp.SequenceNumber is not null && e.ErrorType == "InvalidArgumentException")
+        {
+            // The service refuses to resume after the checkpoint's sequence number ("… did not come from this stream"):
+            // the stream was recreated too soon after the old one for its creation time to differ, or the checkpoint
+            // predates the stamp. Nothing of this shard was read yet, so starting over loses nothing.
+            await StartOverAsync([cp], e.ServiceMessage, cancellationToken).ConfigureAwait(false);
+            return (true, false); // read again from the new start on the next round
         }
         if (batch.Count > 0) cp = await InvokeAsync(cp, batch, final: false, cancellationToken).ConfigureAwait(false);
 
@@ -202,6 +232,29 @@ internal sealed class EventSourceMapping(
         ShardCheckpoint cp;
         lock (_checkpoints) cp = _checkpoints.GetValueOrDefault(SweeperId) ?? ShardCheckpoint.Start(SweeperId);
         await SaveAsync(cp with { Finished = cp.Finished.Add(result.Counts) }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Checkpoints that belong to an earlier stream of this name: without <see cref="EventSourceMappingOptions.StartAt"/> the run
+    /// stops, changing nothing. With it, each such shard's open window gets its final call first (its events go to the carries,
+    /// so the old stream's events are still digested and counted), then the shard starts over at StartAt. Its totals and its last
+    /// finished window are kept: the totals so the run's counts still add up, the window so a new window never reuses a finished
+    /// one's carry token.
+    /// </summary>
+    private async Task StartOverAsync(IReadOnlyList<ShardCheckpoint> stale, string reason, CancellationToken cancellationToken)
+    {
+        var shards = string.Join(", ", stale.Select(c => c.ShardId));
+        if (options.StartAt is not { } start)
+            throw new StaleCheckpointException(
+                $"the checkpoints of stream {options.Stream} (shards {shards}) do not belong to it: {reason}. The stream was deleted and recreated under the same name. " +
+                "Run again with --start-at trim-horizon to read the new stream from its oldest record, or --start-at latest to read only what is put from now on; " +
+                "either way the old stream's open windows are closed and digested first.");
+        foreach (var old in stale)
+        {
+            var cp = old.WindowStart is null ? old : await InvokeAsync(old, [], final: true, cancellationToken).ConfigureAwait(false);
+            await SaveAsync(cp with { SequenceNumber = null, Ended = false }, cancellationToken).ConfigureAwait(false);
+        }
+        log($"shards {shards}: their checkpoints do not belong to stream {options.Stream} ({reason}); starting them over at {(start.Type == ShardIteratorType.Latest ? "the tip (latest)" : "the oldest record (trim-horizon)")}, as --start-at says");
     }
 
     /// <summary>Lambda's windows are aligned on multiples of their length, by record arrival time.</summary>
@@ -250,6 +303,7 @@ internal sealed class EventSourceMapping(
 
     private async Task SaveAsync(ShardCheckpoint cp, CancellationToken cancellationToken)
     {
+        cp = cp with { StreamCreatedAt = _streamCreatedAt };
         // Saved even when the run is being stopped: the handler's work must not be repeated for nothing.
         await store.SaveAsync(options.Stream, cp, CancellationToken.None).ConfigureAwait(false);
         lock (_checkpoints) _checkpoints[cp.ShardId] = cp;

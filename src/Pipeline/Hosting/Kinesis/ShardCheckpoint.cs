@@ -44,6 +44,12 @@ internal sealed record ShardCheckpoint
     public RunTotals Finished { get; init; } = RunTotals.Zero;
     /// <summary>The shard is closed and drained (after a reshard): its children may be read.</summary>
     public bool Ended { get; init; }
+    /// <summary>
+    /// Creation time of the stream this checkpoint was read from: a stream deleted and recreated under the same name
+    /// keeps its name and ARN but not this, so a checkpoint of the old one is recognised before any read. Null in a
+    /// checkpoint written before it was kept.
+    /// </summary>
+    public DateTimeOffset? StreamCreatedAt { get; init; }
 
     public static ShardCheckpoint Start(string shardId) => new() { ShardId = shardId };
 
@@ -61,6 +67,7 @@ internal sealed record ShardCheckpoint
         w.WriteNumber("openWindowEvents", OpenWindowEvents);
         WriteTotals(w, "finished", Finished);
         w.WriteBoolean("ended", Ended);
+        if (StreamCreatedAt is { } created) w.WriteString("streamCreatedAt", created);
         w.WriteEndObject();
     }
 
@@ -80,6 +87,7 @@ internal sealed record ShardCheckpoint
             OpenWindowEvents = e.TryGetProperty("openWindowEvents", out var o) ? o.GetInt64() : 0,
             Finished = ReadTotals(e, "finished"),
             Ended = e.TryGetProperty("ended", out var ended) && ended.ValueKind == JsonValueKind.True,
+            StreamCreatedAt = e.TryGetProperty("streamCreatedAt", out var created) && created.ValueKind == JsonValueKind.String ? created.GetDateTimeOffset() : null,
         };
     }
 

@@ -3,7 +3,7 @@ using Pipeline.Lambda.Ledger;
 
 namespace Pipeline.Tests.Hosting.Kinesis;
 
-/// <summary>The ledger file of `pipeline run` as the run's alert threads: remembered lines survive a restart.</summary>
+/// <summary>The ledger file of `pipeline run`: one claimer at a time, and as the run's alert threads, remembered lines survive a restart.</summary>
 public sealed class FileDigestLedgerTests : IDisposable
 {
     private readonly string _path = Path.Combine(Path.GetTempPath(), "ledger-" + Guid.NewGuid().ToString("N") + ".ledger");
@@ -27,5 +27,31 @@ public sealed class FileDigestLedgerTests : IDisposable
         Assert.Equal("1795615331.000002", await restarted.FindAsync("alert-1", "#security-alerts", default));
         Assert.Null(await restarted.FindAsync("alert-1", "#elsewhere", default));
         Assert.Equal(ClaimStatus.AlreadyPosted, (await restarted.TryClaimAsync("alert-1", default)).Status);
+    }
+
+    [Fact]
+    public async Task Of_many_callers_claiming_one_digest_at_once_exactly_one_wins_until_it_releases()
+    {
+        using var ledger = new FileDigestLedger(_path);
+
+        var claims = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => ledger.TryClaimAsync("digest-race", default))));
+
+        var winner = Assert.Single(claims, c => c.Status == ClaimStatus.Claimed);
+        Assert.All(claims.Where(c => !ReferenceEquals(c, winner)), c => Assert.Equal(ClaimStatus.InProgress, c.Status));
+        await ledger.ReleaseAsync(winner, default);
+        var next = await ledger.TryClaimAsync("digest-race", default); // a released claim is free again
+        Assert.Equal(ClaimStatus.Claimed, next.Status);
+        await ledger.MarkPostedAsync(next, default);
+        Assert.Equal(ClaimStatus.AlreadyPosted, (await ledger.TryClaimAsync("digest-race", default)).Status);
+    }
+
+    [Fact]
+    public async Task A_claim_left_pending_by_a_run_that_is_gone_is_claimed_again_after_a_restart()
+    {
+        using (var killed = new FileDigestLedger(_path))
+            Assert.Equal(ClaimStatus.Claimed, (await killed.TryClaimAsync("digest-1", default)).Status); // then the process died
+
+        using var restarted = new FileDigestLedger(_path);
+        Assert.Equal(ClaimStatus.Claimed, (await restarted.TryClaimAsync("digest-1", default)).Status);
     }
 }

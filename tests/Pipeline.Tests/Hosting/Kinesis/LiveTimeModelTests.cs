@@ -178,7 +178,7 @@ public sealed class LiveTimeModelTests(KinesaliteFixture kinesalite, ITestOutput
 
         var printed = new List<JsonElement>();
         var random = new Random(20261212);
-        int kills = 0, killedAfterClaim = 0;
+        int kills = 0, killedAfterClaim = 0, killedMidStream = 0;
         for (int attempt = 0; attempt < 8 && !putting.IsCompleted; attempt++)
         {
             using var run = LiveRun.Start(args);
@@ -193,12 +193,18 @@ public sealed class LiveTimeModelTests(KinesaliteFixture kinesalite, ITestOutput
                 await Task.Delay(random.Next(500, 2500)); // a random moment
             }
             Assert.False(run.HasExited, $"run ended by itself (exit {(run.HasExited ? run.ExitCode : 0)})\n{run.Stderr}");
+            if (!putting.IsCompleted) killedMidStream++; // events still to come: this kill cut the stream, not an idle tail
             await run.KillAsync();
             kills++;
             printed.AddRange(run.Digests);
             Keep($"killed-{attempt}-stderr.log", run.Stderr);
         }
         await putting;
+        // Without these the test proves nothing about kills: kills must have landed while events were still coming, and
+        // at least one right after a batch that claimed carries (the case the ledger and the carry leases are for).
+        output.WriteLine($"{kills} kills, {killedMidStream} before the last event was put, {killedAfterClaim} right after a batch that claimed carries");
+        Assert.True(killedMidStream >= 2, $"only {killedMidStream} of {kills} kills landed before the last event was put");
+        Assert.True(killedAfterClaim > 0, "no kill landed right after a batch that claimed carries");
 
         var last = await PipelineProcess.RunAsync([.. args, "--until-idle"], timeout: TimeSpan.FromMinutes(1));
         Keep("killed-last-stderr.log", last.Stderr);

@@ -93,69 +93,100 @@ public static class RecordReader
             yield return new RawRecord(ReadOnlyMemory<byte>.Empty, new RecordOrigin(name, 0), $"gzip file damaged: {damage} (after {stream.Position} decompressed bytes)");
     }
 
-    /// <summary>Reads one stream: JSON Lines when its first line is a complete JSON value, otherwise one JSON document.</summary>
-    /// <param name="transient">See <see cref="ReadFiles"/>: each record valid only until the next is read.</param>
-    public static IEnumerable<RawRecord> ReadStream(Stream stream, string name, bool transient = false)
-    {
-        var lines = new LineReader(stream, transient);
-        long lineNumber = 0;
-        ReadOnlyMemory<byte>? first = null;
-        while (lines.TryReadLine(out var line))
-        {
-            lineNumber++;
-            if (IsBlank(line.Span)) continue;
-            first = line;
-            break;
-        }
-        if (first is null) yield break;
+    /// <summary>
+    /// The largest record a reader keeps: 4 MiB, sixteen times EventBridge's largest event (256 KiB), with room for a
+    /// Kinesis record's 1 MiB in base64 inside a Lambda event. A longer line or Records entry is rejected unread.
+    /// </summary>
+    public const int MaxRecordBytes = 4 * 1024 * 1024;
 
-        if (!IsCompleteJson(first.Value.Span))
+    /// <summary>Why a record over the limit is rejected.</summary>
+    internal static string OverLimit(long length, int maxRecordBytes) =>
+        $"record is {length} bytes, over the {maxRecordBytes} byte limit (EventBridge events are at most 256 KiB); skipped unread";
+
+    /// <summary>
+    /// Reads one stream. One that opens with <c>{"Records":[</c> or <c>[</c> is read as a stream of JSON values, record by
+    /// record (a CloudTrail log file, a Lambda Kinesis event, a JSON array); any other is JSON Lines, except that a first
+    /// line that is the start of a pretty-printed event is read with the lines after it as one document, as long as
+    /// that document is within the record limit. Memory is bounded by the limit whatever the stream holds.
+    /// </summary>
+    /// <param name="transient">See <see cref="ReadFiles"/>: each record valid only until the next is read.</param>
+    public static IEnumerable<RawRecord> ReadStream(Stream stream, string name, bool transient = false) =>
+        ReadStream(stream, name, transient, MaxRecordBytes);
+
+    internal static IEnumerable<RawRecord> ReadStream(Stream stream, string name, bool transient, int maxRecordBytes)
+    {
+        var lines = new LineReader(stream, transient, maxLineBytes: maxRecordBytes);
+        // The sniff looks at a bounded head: the decision never needs the whole first line.
+        if (JsonValueStreamReader.StartsContainer(lines.Peek(4096)))
         {
-            // A pretty-printed document (CloudTrail file, Lambda event, JSON array): read it whole.
-            var whole = new MemoryStream();
-            whole.Write(first.Value.Span);
-            whole.WriteByte((byte)'\n');
-            while (lines.TryReadLine(out var rest))
-            {
-                whole.Write(rest.Span);
-                whole.WriteByte((byte)'\n');
-            }
-            var bytes = whole.GetBuffer().AsMemory(0, (int)whole.Length);
-            if (IsCompleteJson(bytes.Span))
-            {
-                foreach (var r in ExpandDocument(bytes, new RecordOrigin(name, lineNumber)))
-                    yield return r;
-                yield break;
-            }
-            // Not one document either: fall back to lines, so each bad line is reported where it is.
-            foreach (var r in ReadStream(new MemoryStream(bytes.ToArray()), name, lineNumber - 1))
+            foreach (var r in new JsonValueStreamReader(lines.Rest(), name, transient, maxRecordBytes).Read())
                 yield return r;
             yield break;
         }
 
-        foreach (var r in ExpandDocument(first.Value, new RecordOrigin(name, lineNumber)))
-            yield return r;
+        long lineNumber = 0;
+        ReadOnlyMemory<byte> first = default;
+        while (lines.TryReadLine(out first))
+        {
+            lineNumber++;
+            if (lines.OverLimitLength > 0 || !IsBlank(first.Span)) break;
+        }
+        if (lineNumber == 0 || (lines.OverLimitLength == 0 && IsBlank(first.Span))) yield break;
+
+        if (lines.OverLimitLength == 0 && !IsCompleteJson(first.Span) && first.Span.TrimStart(" \t"u8).StartsWith("{"u8))
+        {
+            // Perhaps a pretty-printed event: its lines, up to the limit, are kept (copied: they outlive the buffer).
+            var head = new List<(long Line, byte[] Bytes)> { (lineNumber, first.ToArray()) };
+            long size = first.Length;
+            ReadOnlyMemory<byte> next = default;
+            bool more;
+            while ((more = lines.TryReadLine(out next)) && lines.OverLimitLength == 0 && (size += next.Length + 1) <= maxRecordBytes)
+                head.Add((++lineNumber, next.ToArray()));
+            if (!more)
+            {
+                var whole = new MemoryStream();
+                foreach (var (_, bytes) in head)
+                {
+                    whole.Write(bytes);
+                    whole.WriteByte((byte)'\n');
+                }
+                var document = whole.GetBuffer().AsMemory(0, (int)whole.Length);
+                if (IsCompleteJson(document.Span))
+                {
+                    foreach (var r in ExpandDocument(document, new RecordOrigin(name, head[0].Line)))
+                        yield return r;
+                    yield break;
+                }
+            }
+            // Not one document within the limit: lines after all, so each bad line is reported where it is.
+            foreach (var (line, bytes) in head)
+                foreach (var r in LineRecords(bytes, 0, new RecordOrigin(name, line)))
+                    yield return r;
+            if (!more) yield break;
+            // The line that ended the look-ahead is read as a line too.
+            lineNumber++;
+            foreach (var r in LineRecords(next, lines.OverLimitLength, new RecordOrigin(name, lineNumber), maxRecordBytes))
+                yield return r;
+        }
+        else
+        {
+            foreach (var r in LineRecords(first, lines.OverLimitLength, new RecordOrigin(name, lineNumber), maxRecordBytes))
+                yield return r;
+        }
+
         while (lines.TryReadLine(out var line))
         {
             lineNumber++;
-            if (IsBlank(line.Span)) continue;
-            foreach (var r in ExpandDocument(line, new RecordOrigin(name, lineNumber)))
+            foreach (var r in LineRecords(line, lines.OverLimitLength, new RecordOrigin(name, lineNumber), maxRecordBytes))
                 yield return r;
         }
     }
 
-    private static IEnumerable<RawRecord> ReadStream(Stream stream, string name, long lineOffset)
+    /// <summary>The records of one line: none when blank, a rejected one when over the limit, else its value's.</summary>
+    private static IEnumerable<RawRecord> LineRecords(ReadOnlyMemory<byte> line, long overLimitLength, RecordOrigin origin, int maxRecordBytes = MaxRecordBytes)
     {
-        // These bytes were read once already, their byte order mark with them: what starts them now is content.
-        var lines = new LineReader(stream, skipByteOrderMark: false);
-        long lineNumber = lineOffset;
-        while (lines.TryReadLine(out var line))
-        {
-            lineNumber++;
-            if (IsBlank(line.Span)) continue;
-            foreach (var r in ExpandDocument(line, new RecordOrigin(name, lineNumber)))
-                yield return r;
-        }
+        if (overLimitLength > 0) return [new RawRecord(ReadOnlyMemory<byte>.Empty, origin, OverLimit(overLimitLength, maxRecordBytes))];
+        return IsBlank(line.Span) ? [] : ExpandDocument(line, origin);
     }
 
     /// <summary>One JSON value: a container (<c>{"Records":[…]}</c> or an array) yields its elements; anything else is one record.</summary>
@@ -193,7 +224,7 @@ public static class RecordReader
         foreach (var r in records) yield return r;
     }
 
-    private static RawRecord FromContainerItem(JsonElement item, RecordOrigin origin)
+    internal static RawRecord FromContainerItem(JsonElement item, RecordOrigin origin)
     {
         try
         {

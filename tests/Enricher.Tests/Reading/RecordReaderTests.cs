@@ -96,7 +96,7 @@ public sealed class RecordReaderTests : IDisposable
     [Fact]
     public void A_broken_multi_line_document_falls_back_to_lines_so_nothing_is_lost()
     {
-        var records = Read("{\n\"Records\": [\n");
+        var records = Read("{\n\"eventName\": [\n");
         Assert.Equal(2, records.Count);
     }
 
@@ -105,6 +105,15 @@ public sealed class RecordReaderTests : IDisposable
     {
         var e = Assert.Throws<InputException>(() => RecordReader.ExpandPath(Path.Combine(_dir, "nope.jsonl")));
         Assert.Contains("does not exist", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_pretty_printed_event_is_one_record()
+    {
+        var records = Read(Events.ApiCall().ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        var record = Assert.Single(records);
+        Assert.Null(record.ReadError);
+        Assert.Equal(1, record.Origin.Line);
     }
 
     [Fact]

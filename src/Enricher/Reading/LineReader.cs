@@ -118,12 +118,24 @@ internal sealed class LineReader(Stream stream, bool transient = false, bool ski
     }
 }
 
-/// <summary>Reports how many bytes of the underlying (possibly compressed) file have been read, for the progress bar.</summary>
-internal sealed class CountingStream(Stream inner, IProgress<long>? progress) : ForwardReadStream(inner)
+/// <summary>
+/// Reports how many bytes of the underlying (possibly compressed) file have been read, for the progress bar. A read that
+/// fails (a disk error, a file whose permission changed, a network share gone) becomes an <see cref="InputException"/>
+/// naming the file: the run stops with that one line and its exit code, not a stack trace.
+/// </summary>
+internal sealed class CountingStream(Stream inner, IProgress<long>? progress, string name = "input") : ForwardReadStream(inner)
 {
     public override int Read(byte[] buffer, int offset, int count)
     {
-        int read = Inner.Read(buffer, offset, count);
+        int read;
+        try
+        {
+            read = Inner.Read(buffer, offset, count);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InputException($"cannot read '{name}' after {BytesRead} bytes: {e.Message}", e);
+        }
         BytesRead += read;
         progress?.Report(BytesRead);
         return read;

@@ -13,29 +13,12 @@ namespace Pipeline.Enricher.Reading;
 /// <item>the event Lambda receives from Kinesis: <c>{"Records":[{"kinesis":{"data":"&lt;base64&gt;"}}]}</c>;</item>
 /// <item>a JSON array of events.</item>
 /// </list>
-/// A folder reads every file in it (recursively, by name). Lines that are not JSON still become records,
+/// The command line finds the files (InputFiles, which checks each before anything is read). Lines that are not JSON still become records,
 /// so the Enricher rejects and reports them: nothing read is ever dropped here.
 /// </summary>
 public static class RecordReader
 {
     public const string StdinPath = "-";
-
-    /// <summary>The files a path stands for, in the order they are read.</summary>
-    public static IReadOnlyList<string> ExpandPath(string path)
-    {
-        if (path == StdinPath) return [StdinPath];
-        if (Directory.Exists(path))
-        {
-            var files = Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories)
-                .Where(f => !Path.GetFileName(f).StartsWith('.'))
-                .Order(StringComparer.Ordinal)
-                .ToList();
-            if (files.Count == 0) throw new InputException($"folder '{path}' has no files to read");
-            return files;
-        }
-        if (File.Exists(path)) return [path];
-        throw new InputException($"input '{path}' does not exist (give a file, a folder, or '-' for stdin)");
-    }
 
     /// <summary>Total bytes of the inputs (for progress), or null when unknown (stdin).</summary>
     public static long? TotalBytes(IReadOnlyList<string> files) =>
@@ -74,7 +57,7 @@ public static class RecordReader
         }
 
         var name = file == StdinPath ? "stdin" : file;
-        using var counting = new CountingStream(raw, progress);
+        using var counting = new CountingStream(raw, progress, name);
         var records = file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? ReadGzip(counting, name, transient) : ReadStream(counting, name, transient);
         foreach (var record in records)
             yield return record;

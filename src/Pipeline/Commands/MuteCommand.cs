@@ -26,7 +26,7 @@ internal static class MuteCommand
         test.SetAction((parse, ct) => Cli.Guard(parse, () =>
         {
             var rules = CommonOptions.LoadMutes(parse.GetValue(mute))!;
-            var files = parse.GetValue(input)!.SelectMany(RecordReader.ExpandPath).ToList();
+            var files = InputFiles.Resolve(parse.GetValue(input)!, Console.Error);
             var report = Run(rules, RecordReader.ReadFiles(files), parse.GetValue(format), Console.Out, ct);
             return Task.FromResult(report);
         }));

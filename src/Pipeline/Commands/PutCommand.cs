@@ -32,7 +32,7 @@ internal static class PutCommand
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
             var name = parse.GetValue(stream)!;
-            var files = parse.GetValue(input)!.SelectMany(RecordReader.ExpandPath).ToList();
+            var files = InputFiles.Resolve(parse.GetValue(input)!, Console.Error);
             using var kinesis = aws.CreateKinesis(parse);
             try
             {

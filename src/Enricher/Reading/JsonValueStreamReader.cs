@@ -37,11 +37,24 @@ internal sealed class JsonValueStreamReader(Stream stream, string name, bool tra
 
     private enum Kind { Value, Array, Records }
 
-    /// <summary>Whether <paramref name="head"/> (a stream's first bytes, white space aside) opens a container this reader streams.</summary>
-    public static bool StartsContainer(ReadOnlySpan<byte> head)
+    /// <summary>Whether <paramref name="head"/> (a whole stream's first bytes, white space aside) opens a container this reader streams.</summary>
+    public static bool StartsContainer(ReadOnlySpan<byte> head) => StartsContainer(head, final: true) ?? false;
+
+    /// <summary>
+    /// Whether <paramref name="head"/> opens a container; null when it cannot tell yet and more of the stream may follow
+    /// (not <paramref name="final"/>). Decided on the fewest bytes it can, so a slow pipe's first record is not held back.
+    /// </summary>
+    public static bool? StartsContainer(ReadOnlySpan<byte> head, bool final)
     {
         head = head.TrimStart(" \t\r\n"u8);
-        return !head.IsEmpty && (head[0] == (byte)'[' || RecordsHeadLength(head) > 0);
+        if (head.IsEmpty) return final ? false : null;
+        if (head[0] == (byte)'[') return true;
+        return RecordsHeadLength(head, final) switch
+        {
+            > 0 => true,
+            0 => false,
+            _ => null,
+        };
     }
 
     public IEnumerable<RawRecord> Read()
@@ -52,8 +65,9 @@ internal sealed class JsonValueStreamReader(Stream stream, string name, bool tra
             var kind = _buffer[_start] == (byte)'[' ? Kind.Array : Kind.Value;
             if (_buffer[_start] == (byte)'{')
             {
-                FillAtLeast(HeadBytes);
-                int head = RecordsHeadLength(_buffer.AsSpan(_start, _end - _start));
+                int head;
+                while ((head = RecordsHeadLength(_buffer.AsSpan(_start, _end - _start), final: _eof || _end - _start >= HeadBytes)) < 0)
+                    Fill(); // reads what the stream has: a slow pipe's record is not held back for a full head
                 if (head > 0)
                 {
                     kind = Kind.Records;
@@ -192,17 +206,21 @@ internal sealed class JsonValueStreamReader(Stream stream, string name, bool tra
         }
     }
 
-    /// <summary>The length of <c>{"Records":[</c> (white space included) at the start of <paramref name="json"/>; 0 when it is not there.</summary>
-    private static int RecordsHeadLength(ReadOnlySpan<byte> json)
+    /// <summary>
+    /// The length of <c>{"Records":[</c> (white space included) at the start of <paramref name="json"/>; 0 when it is not
+    /// there; -1 when <paramref name="json"/> ends before that is known and is not <paramref name="final"/>.
+    /// </summary>
+    private static int RecordsHeadLength(ReadOnlySpan<byte> json, bool final)
     {
         try
         {
-            var reader = new Utf8JsonReader(json, isFinalBlock: false, default);
-            return reader.Read() && reader.TokenType == JsonTokenType.StartObject
-                && reader.Read() && reader.TokenType == JsonTokenType.PropertyName && KinesisEventRecord.NameIs(ref reader, "Records"u8)
-                && reader.Read() && reader.TokenType == JsonTokenType.StartArray
-                ? (int)reader.BytesConsumed
-                : 0;
+            var reader = new Utf8JsonReader(json, isFinalBlock: final, default);
+            if (!reader.Read()) return final ? 0 : -1;
+            if (reader.TokenType != JsonTokenType.StartObject) return 0;
+            if (!reader.Read()) return final ? 0 : -1;
+            if (reader.TokenType != JsonTokenType.PropertyName || !KinesisEventRecord.NameIs(ref reader, "Records"u8)) return 0;
+            if (!reader.Read()) return final ? 0 : -1;
+            return reader.TokenType == JsonTokenType.StartArray ? (int)reader.BytesConsumed : 0;
         }
         catch (JsonException)
         {
@@ -226,11 +244,6 @@ internal sealed class JsonValueStreamReader(Stream stream, string name, bool tra
         _end -= pos;
         _start -= pos;
         _lineAt = 0;
-    }
-
-    private void FillAtLeast(int count)
-    {
-        while (_end - _start < count && !_eof) Fill();
     }
 
     /// <summary>Reads more of the stream after the unconsumed bytes, growing the buffer up to the record limit.</summary>

@@ -77,13 +77,19 @@ internal sealed class LineReader(Stream stream, bool transient = false, bool ski
         return new PrefixedStream(_buffer.AsMemory(_start, _end - _start), _eof ? Stream.Null : stream);
     }
 
-    /// <summary>Up to <paramref name="count"/> bytes ahead, without reading past them (fewer at the stream's end).</summary>
-    public ReadOnlySpan<byte> Peek(int count)
+    /// <summary>
+    /// The bytes read ahead and not yet handed out, reading once more first when fewer than <paramref name="atLeast"/> are
+    /// (fewer at the stream's end or when the buffer is full: <see cref="AtEnd"/> or the same length again).
+    /// </summary>
+    public ReadOnlySpan<byte> Peek(int atLeast)
     {
         if (_atStart) SkipByteOrderMark();
-        while (_end - _start < count && !_eof && !(_start == 0 && _end == _buffer.Length)) Fill();
-        return _buffer.AsSpan(_start, Math.Min(count, _end - _start));
+        if (_end - _start < atLeast && !_eof) Fill();
+        return _buffer.AsSpan(_start, _end - _start);
     }
+
+    /// <summary>Whether the whole rest of the stream is in the buffer.</summary>
+    public bool AtEnd => _eof;
 
     private ReadOnlyMemory<byte> Take(int from, int to)
     {

@@ -99,8 +99,17 @@ public static class RecordReader
     internal static IEnumerable<RawRecord> ReadStream(Stream stream, string name, bool transient, int maxRecordBytes)
     {
         var lines = new LineReader(stream, transient, maxLineBytes: maxRecordBytes);
-        // The sniff looks at a bounded head: the decision never needs the whole first line.
-        if (JsonValueStreamReader.StartsContainer(lines.Peek(4096)))
+        // The sniff looks at a bounded head (4 KiB at most: it never needs the whole first line), and at no more of it
+        // than it needs, so the first record of a slow pipe is not held back.
+        var start = lines.Peek(1);
+        bool? container;
+        while ((container = JsonValueStreamReader.StartsContainer(start, final: lines.AtEnd || start.Length >= 4096)) is null)
+        {
+            int had = start.Length;
+            start = lines.Peek(had + 1);
+            if (start.Length == had && !lines.AtEnd) break; // the buffer is full (a small record limit): not a container's head
+        }
+        if (container == true)
         {
             foreach (var r in new JsonValueStreamReader(lines.Rest(), name, transient, maxRecordBytes).Read())
                 yield return r;

@@ -201,6 +201,31 @@ public sealed class BoundedReadingTests(ITestOutputHelper output) : IDisposable
         Assert.All(records, r => Assert.Null(r.ReadError));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void The_first_record_of_a_slow_pipe_is_handed_on_before_more_arrives(bool cloudTrail)
+    {
+        // The sniff reads no more than it needs to decide: it once waited for 4 KiB, which a slow pipe may never send.
+        var first = cloudTrail ? "{\"Records\":[" + Events.Detail(Events.ApiCall()).ToJsonString() + "," : Line + "\n";
+        var record = RecordReader.ReadStream(new OneReadStream(Encoding.UTF8.GetBytes(first)), "pipe", transient: true).First();
+        Assert.Null(record.ReadError);
+        Assert.Equal((byte)'}', record.Data.Span[^1]);
+    }
+
+    /// <summary>A pipe that has sent its first bytes and nothing more yet: a second read would wait, so it fails the test.</summary>
+    private sealed class OneReadStream(byte[] bytes) : MemoryStream(bytes)
+    {
+        private bool _read;
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (_read) throw new InvalidOperationException("the reader waited for more than the pipe has sent");
+            _read = true;
+            return base.Read(buffer, offset, count);
+        }
+    }
+
     /// <summary>A stream of a head, then one chunk repeated, then a tail, made as it is read: large inputs without a file.</summary>
     private sealed class GeneratedStream(byte[][] head, byte[] chunk, long repeats, byte[]? tail = null) : Stream
     {

@@ -13,29 +13,12 @@ namespace Pipeline.Enricher.Reading;
 /// <item>the event Lambda receives from Kinesis: <c>{"Records":[{"kinesis":{"data":"&lt;base64&gt;"}}]}</c>;</item>
 /// <item>a JSON array of events.</item>
 /// </list>
-/// A folder reads every file in it (recursively, by name). Lines that are not JSON still become records,
+/// The command line finds the files (InputFiles, which checks each before anything is read). Lines that are not JSON still become records,
 /// so the Enricher rejects and reports them: nothing read is ever dropped here.
 /// </summary>
 public static class RecordReader
 {
     public const string StdinPath = "-";
-
-    /// <summary>The files a path stands for, in the order they are read.</summary>
-    public static IReadOnlyList<string> ExpandPath(string path)
-    {
-        if (path == StdinPath) return [StdinPath];
-        if (Directory.Exists(path))
-        {
-            var files = Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories)
-                .Where(f => !Path.GetFileName(f).StartsWith('.'))
-                .Order(StringComparer.Ordinal)
-                .ToList();
-            if (files.Count == 0) throw new InputException($"folder '{path}' has no files to read");
-            return files;
-        }
-        if (File.Exists(path)) return [path];
-        throw new InputException($"input '{path}' does not exist (give a file, a folder, or '-' for stdin)");
-    }
 
     /// <summary>Total bytes of the inputs (for progress), or null when unknown (stdin).</summary>
     public static long? TotalBytes(IReadOnlyList<string> files) =>
@@ -74,7 +57,7 @@ public static class RecordReader
         }
 
         var name = file == StdinPath ? "stdin" : file;
-        using var counting = new CountingStream(raw, progress);
+        using var counting = new CountingStream(raw, progress, name);
         var records = file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? ReadGzip(counting, name, transient) : ReadStream(counting, name, transient);
         foreach (var record in records)
             yield return record;
@@ -93,69 +76,109 @@ public static class RecordReader
             yield return new RawRecord(ReadOnlyMemory<byte>.Empty, new RecordOrigin(name, 0), $"gzip file damaged: {damage} (after {stream.Position} decompressed bytes)");
     }
 
-    /// <summary>Reads one stream: JSON Lines when its first line is a complete JSON value, otherwise one JSON document.</summary>
-    /// <param name="transient">See <see cref="ReadFiles"/>: each record valid only until the next is read.</param>
-    public static IEnumerable<RawRecord> ReadStream(Stream stream, string name, bool transient = false)
-    {
-        var lines = new LineReader(stream, transient);
-        long lineNumber = 0;
-        ReadOnlyMemory<byte>? first = null;
-        while (lines.TryReadLine(out var line))
-        {
-            lineNumber++;
-            if (IsBlank(line.Span)) continue;
-            first = line;
-            break;
-        }
-        if (first is null) yield break;
+    /// <summary>
+    /// The largest record a reader keeps: 4 MiB, sixteen times EventBridge's largest event (256 KiB), with room for a
+    /// Kinesis record's 1 MiB in base64 inside a Lambda event. A longer line or Records entry is rejected unread.
+    /// </summary>
+    public const int MaxRecordBytes = 4 * 1024 * 1024;
 
-        if (!IsCompleteJson(first.Value.Span))
+    /// <summary>Why a record over the limit is rejected.</summary>
+    internal static string OverLimit(long length, int maxRecordBytes) =>
+        $"record is {length} bytes, over the {maxRecordBytes} byte limit (EventBridge events are at most 256 KiB); skipped unread";
+
+    /// <summary>
+    /// Reads one stream. One that opens with <c>{"Records":[</c> or <c>[</c> is read as a stream of JSON values, record by
+    /// record (a CloudTrail log file, a Lambda Kinesis event, a JSON array); any other is JSON Lines, except that a first
+    /// line that is the start of a pretty-printed event is read with the lines after it as one document, as long as
+    /// that document is within the record limit. Memory is bounded by the limit whatever the stream holds.
+    /// </summary>
+    /// <param name="transient">See <see cref="ReadFiles"/>: each record valid only until the next is read.</param>
+    public static IEnumerable<RawRecord> ReadStream(Stream stream, string name, bool transient = false) =>
+        ReadStream(stream, name, transient, MaxRecordBytes);
+
+    internal static IEnumerable<RawRecord> ReadStream(Stream stream, string name, bool transient, int maxRecordBytes)
+    {
+        var lines = new LineReader(stream, transient, maxLineBytes: maxRecordBytes);
+        // The sniff looks at a bounded head (4 KiB at most: it never needs the whole first line), and at no more of it
+        // than it needs, so the first record of a slow pipe is not held back.
+        var start = lines.Peek(1);
+        bool? container;
+        while ((container = JsonValueStreamReader.StartsContainer(start, final: lines.AtEnd || start.Length >= 4096)) is null)
         {
-            // A pretty-printed document (CloudTrail file, Lambda event, JSON array): read it whole.
-            var whole = new MemoryStream();
-            whole.Write(first.Value.Span);
-            whole.WriteByte((byte)'\n');
-            while (lines.TryReadLine(out var rest))
-            {
-                whole.Write(rest.Span);
-                whole.WriteByte((byte)'\n');
-            }
-            var bytes = whole.GetBuffer().AsMemory(0, (int)whole.Length);
-            if (IsCompleteJson(bytes.Span))
-            {
-                foreach (var r in ExpandDocument(bytes, new RecordOrigin(name, lineNumber)))
-                    yield return r;
-                yield break;
-            }
-            // Not one document either: fall back to lines, so each bad line is reported where it is.
-            foreach (var r in ReadStream(new MemoryStream(bytes.ToArray()), name, lineNumber - 1))
+            int had = start.Length;
+            start = lines.Peek(had + 1);
+            if (start.Length == had && !lines.AtEnd) break; // the buffer is full (a small record limit): not a container's head
+        }
+        if (container == true)
+        {
+            foreach (var r in new JsonValueStreamReader(lines.Rest(), name, transient, maxRecordBytes).Read())
                 yield return r;
             yield break;
         }
 
-        foreach (var r in ExpandDocument(first.Value, new RecordOrigin(name, lineNumber)))
-            yield return r;
+        long lineNumber = 0;
+        ReadOnlyMemory<byte> first = default;
+        while (lines.TryReadLine(out first))
+        {
+            lineNumber++;
+            if (lines.OverLimitLength > 0 || !IsBlank(first.Span)) break;
+        }
+        if (lineNumber == 0 || (lines.OverLimitLength == 0 && IsBlank(first.Span))) yield break;
+
+        if (lines.OverLimitLength == 0 && !IsCompleteJson(first.Span) && first.Span.TrimStart(" \t"u8).StartsWith("{"u8))
+        {
+            // Perhaps a pretty-printed event: its lines, up to the limit, are kept (copied: they outlive the buffer).
+            var head = new List<(long Line, byte[] Bytes)> { (lineNumber, first.ToArray()) };
+            long size = first.Length;
+            ReadOnlyMemory<byte> next = default;
+            bool more;
+            while ((more = lines.TryReadLine(out next)) && lines.OverLimitLength == 0 && (size += next.Length + 1) <= maxRecordBytes)
+                head.Add((++lineNumber, next.ToArray()));
+            if (!more)
+            {
+                var whole = new MemoryStream();
+                foreach (var (_, bytes) in head)
+                {
+                    whole.Write(bytes);
+                    whole.WriteByte((byte)'\n');
+                }
+                var document = whole.GetBuffer().AsMemory(0, (int)whole.Length);
+                if (IsCompleteJson(document.Span))
+                {
+                    foreach (var r in ExpandDocument(document, new RecordOrigin(name, head[0].Line)))
+                        yield return r;
+                    yield break;
+                }
+            }
+            // Not one document within the limit: lines after all, so each bad line is reported where it is.
+            foreach (var (line, bytes) in head)
+                foreach (var r in LineRecords(bytes, 0, new RecordOrigin(name, line)))
+                    yield return r;
+            if (!more) yield break;
+            // The line that ended the look-ahead is read as a line too.
+            lineNumber++;
+            foreach (var r in LineRecords(next, lines.OverLimitLength, new RecordOrigin(name, lineNumber), maxRecordBytes))
+                yield return r;
+        }
+        else
+        {
+            foreach (var r in LineRecords(first, lines.OverLimitLength, new RecordOrigin(name, lineNumber), maxRecordBytes))
+                yield return r;
+        }
+
         while (lines.TryReadLine(out var line))
         {
             lineNumber++;
-            if (IsBlank(line.Span)) continue;
-            foreach (var r in ExpandDocument(line, new RecordOrigin(name, lineNumber)))
+            foreach (var r in LineRecords(line, lines.OverLimitLength, new RecordOrigin(name, lineNumber), maxRecordBytes))
                 yield return r;
         }
     }
 
-    private static IEnumerable<RawRecord> ReadStream(Stream stream, string name, long lineOffset)
+    /// <summary>The records of one line: none when blank, a rejected one when over the limit, else its value's.</summary>
+    private static IEnumerable<RawRecord> LineRecords(ReadOnlyMemory<byte> line, long overLimitLength, RecordOrigin origin, int maxRecordBytes = MaxRecordBytes)
     {
-        // These bytes were read once already, their byte order mark with them: what starts them now is content.
-        var lines = new LineReader(stream, skipByteOrderMark: false);
-        long lineNumber = lineOffset;
-        while (lines.TryReadLine(out var line))
-        {
-            lineNumber++;
-            if (IsBlank(line.Span)) continue;
-            foreach (var r in ExpandDocument(line, new RecordOrigin(name, lineNumber)))
-                yield return r;
-        }
+        if (overLimitLength > 0) return [new RawRecord(ReadOnlyMemory<byte>.Empty, origin, OverLimit(overLimitLength, maxRecordBytes))];
+        return IsBlank(line.Span) ? [] : ExpandDocument(line, origin);
     }
 
     /// <summary>One JSON value: a container (<c>{"Records":[…]}</c> or an array) yields its elements; anything else is one record.</summary>
@@ -193,7 +216,7 @@ public static class RecordReader
         foreach (var r in records) yield return r;
     }
 
-    private static RawRecord FromContainerItem(JsonElement item, RecordOrigin origin)
+    internal static RawRecord FromContainerItem(JsonElement item, RecordOrigin origin)
     {
         try
         {

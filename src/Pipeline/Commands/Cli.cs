@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Pipeline.Aggregator.Rendering;
 using Pipeline.Cli.Hosting.Kinesis;
 using Pipeline.Cli.Terminal;
 using Pipeline.Enricher.Reading;
@@ -60,7 +61,8 @@ internal static class Cli
         }
         catch (InputException e)
         {
-            await Console.Error.WriteLineAsync("error: " + e.Message).ConfigureAwait(false);
+            // The message may quote a file name or a record: cleaned, it cannot fake lines or move the cursor.
+            await Console.Error.WriteLineAsync("error: " + TextDigestRenderer.Clean(e.Message)).ConfigureAwait(false);
             return ExitCode.InputError;
         }
         catch (ServiceUnavailableException e)

@@ -54,7 +54,7 @@ internal static class DigestCommand
                 Outbox = parse.GetValue(slack.Outbox)!,
             };
             var inputs = parse.GetValue(input)!;
-            var files = inputs.SelectMany(RecordReader.ExpandPath).ToList();
+            var files = InputFiles.Resolve(inputs, Console.Error);
             var directory = names.Directory(parse);
             var mutes = CommonOptions.LoadMutes(parse.GetValue(mute));
             return await RunAsync(settings, directory, mutes, progress => RecordReader.ReadFiles(files, progress, transient: true), RecordReader.TotalBytes(files), ct).ConfigureAwait(false);

@@ -26,8 +26,8 @@ internal static class MuteCommand
         test.SetAction((parse, ct) => Cli.Guard(parse, () =>
         {
             var rules = CommonOptions.LoadMutes(parse.GetValue(mute))!;
-            var files = parse.GetValue(input)!.SelectMany(RecordReader.ExpandPath).ToList();
             parse.GetValue(format).RefuseHtml("`mute test`", "prints a table (text) or JSON lines");
+            var files = InputFiles.Resolve(parse.GetValue(input)!, Console.Error);
             var report = Run(rules, RecordReader.ReadFiles(files), parse.GetValue(format), Console.Out, ct);
             return Task.FromResult(report);
         }));

@@ -32,7 +32,7 @@ internal static class PutCommand
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
             var name = parse.GetValue(stream)!;
-            var files = parse.GetValue(input)!.SelectMany(RecordReader.ExpandPath).ToList();
+            var files = InputFiles.Resolve(parse.GetValue(input)!, Console.Error);
             using var kinesis = aws.CreateKinesis(parse);
             // Outside the try, so a stop can say how far it got (a request that finishes as Ctrl-C lands is counted or in flight).
             long sent = 0, skipped = 0, failed = 0, requests = 0, inFlight = 0;

@@ -49,7 +49,7 @@ internal static class TuneCommand
             var rollup = CommonOptions.Rollup(parse, rollupMinAccounts, rollupWindow);
             CommonOptions.Validate(rollup.Validate);
             foreach (var s in skipped) await Console.Error.WriteLineAsync($"note: skipped gap {s.Gap} with max window {s.Max} (a gap longer than the window never closes a burst).").ConfigureAwait(false);
-            var files = parse.GetValue(input)!.SelectMany(RecordReader.ExpandPath).ToList();
+            var files = InputFiles.Resolve(parse.GetValue(input)!, Console.Error);
             var directory = CommonOptions.Directory(parse, accounts, null, null);
             var mutes = CommonOptions.LoadMutes(parse.GetValue(mute));
 

@@ -132,6 +132,83 @@ public sealed class DigestCommandTests : IDisposable
         Assert.Single(result.Stderr.Trim().Split('\n'));
     }
 
+    [Fact]
+    public async Task An_unreadable_input_stops_the_run_with_exit_3_before_any_digest()
+    {
+        File.WriteAllText(Path.Combine(_dir, "a.jsonl"), Events.JsonLines([Events.ApiCall()]));
+        var gone = Path.Combine(_dir, "zz-gone.jsonl");
+        File.CreateSymbolicLink(gone, Path.Combine(_dir, "nowhere")); // truly unreadable, even for root
+        var result = await PipelineProcess.RunAsync(["digest", "-i", _dir, "-f", "json", "--no-progress"]);
+        Assert.Equal(3, result.ExitCode);
+        Assert.Empty(result.Stdout); // nothing was read, so nothing was printed or posted
+        var error = Assert.Single(result.Stderr.Trim().Split('\n'));
+        Assert.StartsWith($"error: cannot read '{gone}': ", error, StringComparison.Ordinal);
+        Assert.EndsWith("; nothing was read", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_fifo_in_an_input_folder_is_skipped_with_a_note_and_the_rest_is_digested()
+    {
+        File.WriteAllText(Path.Combine(_dir, "a.jsonl"), Events.JsonLines([Events.ApiCall()]));
+        InputFilesTests.MakeFifo(Path.Combine(_dir, "b.jsonl"));
+        var result = await PipelineProcess.RunAsync(["digest", "-i", _dir, "-f", "json", "--no-progress"], timeout: TimeSpan.FromSeconds(60));
+        Assert.Equal(0, result.ExitCode);
+        AssertBalanced(JsonLines(result.Stdout));
+        Assert.Contains($"note: skipped '{Path.Combine(_dir, "b.jsonl")}': not a regular file", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Closed_stdin_is_an_error_with_exit_3_not_a_hang()
+    {
+        var result = await RunWithoutRedirectedStdinAsync("/bin/sh", ["-c", "exec dotnet \"$@\" <&-", "sh", PipelineDll, "digest", "-i", "-", "--no-progress"]);
+        Assert.Equal(3, result.ExitCode);
+        Assert.Equal("error: '-i -' reads stdin, which is closed: pipe the events in or give a file; nothing was read", result.Stderr.Trim());
+    }
+
+    [SkippableFact]
+    public async Task A_terminal_as_stdin_is_an_error_with_exit_3_not_a_hang()
+    {
+        Skip.IfNot(File.Exists("/usr/bin/script"), "needs util-linux's script to give the program a terminal");
+        // script runs the program on a new terminal and passes its exit code on (-e); what it prints comes on script's stdout.
+        var result = await RunWithoutRedirectedStdinAsync("/usr/bin/script", ["-qec", $"dotnet '{PipelineDll}' digest -i - --no-progress", "/dev/null"]);
+        Assert.Equal(3, result.ExitCode);
+        Assert.Contains("error: '-i -' reads stdin, which is a terminal", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task A_read_error_mid_run_is_a_one_line_error_with_exit_3()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "/proc/self/mem opens, then fails to read (EIO) on Linux only");
+        var result = await PipelineProcess.RunAsync(["digest", "-i", "/proc/self/mem", "--no-progress"]);
+        Assert.Equal(3, result.ExitCode);
+        var error = Assert.Single(result.Stderr.Trim().Split('\n'));
+        Assert.StartsWith("error: cannot read '/proc/self/mem' after 0 bytes: ", error, StringComparison.Ordinal);
+    }
+
+    private static string PipelineDll => Path.Combine(AppContext.BaseDirectory, "pipeline.dll");
+
+    /// <summary>Runs a program whose stdin is not ours to give (closed, or a terminal), with a time limit.</summary>
+    private static async Task<PipelineProcess.Result> RunWithoutRedirectedStdinAsync(string program, string[] args)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var process = System.Diagnostics.Process.Start(info)!;
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{program} {string.Join(' ', args)} hung");
+        }
+        return new PipelineProcess.Result(process.ExitCode, await stdout, await stderr);
+    }
+
     [Theory]
     [InlineData("--gap", "soon", "--gap 'soon' is not a duration")]
     [InlineData("--gap", "20m", "must not be longer than --max-window")]

@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using Pipeline.Cli.Commands;
+using Pipeline.Enricher.Reading;
+
+namespace Pipeline.Tests.Commands;
+
+/// <summary>
+/// Every input is found and checked before anything is read. Permissions cannot deny root, which the tests run as, so
+/// unreadable paths come from a fake file system; the real one is tested on paths that truly fail.
+/// </summary>
+public sealed class InputFilesTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("inputs-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string Write(string name)
+    {
+        var path = Path.Combine(_dir, name);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, "{}\n");
+        return path;
+    }
+
+    internal static void MakeFifo(string path)
+    {
+        using var mkfifo = Process.Start("mkfifo", [path]);
+        mkfifo.WaitForExit();
+        Assert.Equal(0, mkfifo.ExitCode);
+    }
+
+    [Fact]
+    public void Every_unreadable_file_and_folder_is_reported_before_anything_is_read()
+    {
+        var fs = new FakeFileSystem
+        {
+            Folders = { ["in"] = ["in/a.jsonl", "in/locked", "in/b.jsonl"] },
+            Files = { "in/a.jsonl", "in/b.jsonl", "c.jsonl" },
+            Unlistable = { "in/locked" },
+            Unopenable = { "in/b.jsonl", "c.jsonl" },
+        };
+        var stderr = new StringWriter();
+        var e = Assert.Throws<InputException>(() => InputFiles.Resolve(["in", "c.jsonl", "missing"], stderr, fs));
+        Assert.Equal("4 inputs cannot be read (above); nothing was read", e.Message);
+        var lines = stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(
+        [
+            "error: cannot read folder 'in/locked': Permission denied",
+            "error: cannot read 'in/b.jsonl': Permission denied",
+            "error: cannot read 'c.jsonl': Permission denied",
+            "error: input 'missing' does not exist (give a file, a folder, or '-' for stdin)",
+        ], lines);
+        Assert.Empty(fs.Opened.Except(fs.Files)); // checked by opening, never read
+    }
+
+    [Fact]
+    public void A_path_that_cannot_be_read_is_shown_cleaned()
+    {
+        var fs = new FakeFileSystem { Files = { "evil\u001b[2J\n.jsonl" }, Unopenable = { "evil\u001b[2J\n.jsonl" } };
+        var e = Assert.Throws<InputException>(() => InputFiles.Resolve(["evil\u001b[2J\n.jsonl"], new StringWriter(), fs));
+        Assert.DoesNotContain('\u001b', e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.Contains("\\u001b[2J\\u000a.jsonl", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_stdin_that_cannot_be_read_stops_the_run()
+    {
+        var fs = new FakeFileSystem { Stdin = "'-i -' reads stdin, which is closed" };
+        var e = Assert.Throws<InputException>(() => InputFiles.Resolve(["-"], new StringWriter(), fs));
+        Assert.StartsWith("'-i -' reads stdin, which is closed", e.Message, StringComparison.Ordinal);
+        Assert.Equal(["-"], InputFiles.Resolve(["-"], new StringWriter(), new FakeFileSystem()));
+    }
+
+    [Fact]
+    public void A_folder_is_read_recursively_in_path_order_without_hidden_files()
+    {
+        var b = Write("b.jsonl");
+        var a = Write("sub/a.jsonl");
+        var c = Write("a.jsonl");
+        Write(".hidden.jsonl");
+        Assert.Equal([c, b, a], InputFiles.Resolve([_dir], new StringWriter()));
+    }
+
+    [Fact]
+    public void A_fifo_in_a_folder_is_skipped_with_a_note_and_never_opened()
+    {
+        var file = Write("events.jsonl");
+        var fifo = Path.Combine(_dir, "pipe.jsonl");
+        MakeFifo(fifo);
+        var stderr = new StringWriter();
+        Assert.Equal([file], InputFiles.Resolve([_dir], stderr)); // opening the FIFO would wait here forever
+        Assert.Equal($"note: skipped '{fifo}': not a regular file (a FIFO, socket or device)", stderr.ToString().Trim());
+        Assert.Equal(EntryKind.Other, RealInputFileSystem.Instance.KindOf("/dev/null"));
+    }
+
+    [Fact]
+    public void The_real_check_fails_on_a_dangling_link_and_on_a_folder_that_is_a_file()
+    {
+        var link = Path.Combine(_dir, "zz-link.jsonl");
+        File.CreateSymbolicLink(link, Path.Combine(_dir, "nowhere"));
+        var file = Write("events.jsonl");
+        var real = RealInputFileSystem.Instance;
+        Assert.Equal(EntryKind.File, real.KindOf(link));
+        Assert.ThrowsAny<IOException>(() => real.CheckReadable(link));
+        Assert.ThrowsAny<IOException>(() => real.Entries(file)); // a folder replaced by a file while it was listed
+
+        var stderr = new StringWriter();
+        var e = Assert.Throws<InputException>(() => InputFiles.Resolve([_dir], stderr));
+        Assert.StartsWith($"cannot read '{link}': ", e.Message, StringComparison.Ordinal);
+        Assert.EndsWith("; nothing was read", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Missing_input_is_a_clear_error()
+    {
+        var e = Assert.Throws<InputException>(() => InputFiles.Resolve([Path.Combine(_dir, "nope.jsonl")], new StringWriter()));
+        Assert.Contains("does not exist", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_empty_folder_is_a_clear_error()
+    {
+        var e = Assert.Throws<InputException>(() => InputFiles.Resolve([_dir], new StringWriter()));
+        Assert.Contains("has no files to read", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Folders, files and what fails in them, as a test says; records what was opened.</summary>
+    private sealed class FakeFileSystem : IInputFileSystem
+    {
+        public Dictionary<string, string[]> Folders { get; } = [];
+        public HashSet<string> Files { get; } = [];
+        public HashSet<string> Unlistable { get; } = [];
+        public HashSet<string> Unopenable { get; } = [];
+        public List<string> Opened { get; } = [];
+        public string? Stdin { get; init; }
+
+        public EntryKind KindOf(string path) =>
+            Folders.ContainsKey(path) || Unlistable.Contains(path) ? EntryKind.Folder : Files.Contains(path) ? EntryKind.File : EntryKind.Missing;
+
+        public IReadOnlyList<string> Entries(string folder) =>
+            Unlistable.Contains(folder) ? throw new UnauthorizedAccessException("Permission denied") : Folders[folder];
+
+        public void CheckReadable(string file)
+        {
+            Opened.Add(file);
+            if (Unopenable.Contains(file)) throw new UnauthorizedAccessException("Permission denied.");
+        }
+
+        public string? StdinProblem() => Stdin;
+    }
+}

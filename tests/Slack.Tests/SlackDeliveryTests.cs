@@ -161,6 +161,29 @@ public sealed class SlackDeliveryTests
         Assert.Equal(1, result.Attempts);
     }
 
+    [Theory]
+    [InlineData(150)]
+    [InlineData(100_000)]
+    public async Task A_retry_after_beyond_the_cap_parks_the_digest_at_once_and_the_channel_moves_on(int retryAfterSeconds)
+    {
+        using var f = new SlackFixture();
+        var options = f.WebhookOptions(); // MaxRetryAfter: the default 2 min
+        var sink = await f.SinkAsync(options);
+        var digests = Enumerable.Range(0, 2).Select(i => SlackFixture.DigestFor("111122223333", i)).ToList();
+        f.Server.Enqueue(new SlackFault.RateLimited(retryAfterSeconds));
+        var start = f.Time.GetUtcNow();
+
+        var results = await sink.DeliverAllAsync(digests, default);
+
+        Assert.Equal([SlackDeliveryStatus.Outboxed, SlackDeliveryStatus.Delivered], results.Select(r => r.Status));
+        Assert.Equal(1, results[0].Attempts);
+        Assert.Equal(results[0].OutboxLocation, Assert.Single(f.OutboxFiles()));
+        Assert.Equal([digests[1].DigestId], DigestIdsIn(f.Server.Accepted, digests.Select(d => d.DigestId)));
+        // Slack's wait was neither waited out nor held against the next digest: only the 1 s pacing between the two.
+        Assert.All(f.Time.Delays, d => Assert.True(d <= options.MinIntervalPerChannel, string.Join(", ", f.Time.Delays)));
+        Assert.True(results[1].SentAt - start <= options.MaxRetryAfter, $"{results[1].SentAt:O}");
+    }
+
     [Fact]
     public async Task A_digest_that_fails_finally_does_not_hold_back_the_next_ones()
     {

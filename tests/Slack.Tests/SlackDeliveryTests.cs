@@ -189,6 +189,25 @@ public sealed class SlackDeliveryTests
     }
 
     [Fact]
+    public async Task With_a_circuit_a_slack_that_keeps_failing_is_tried_once_and_the_rest_of_the_digests_are_parked_at_once()
+    {
+        using var f = new SlackFixture();
+        var circuit = new SlackCircuit(f.Time, TimeSpan.FromMinutes(1));
+        var sink = new SlackDigestSink(await f.SenderAsync(f.WebhookOptions(maxAttempts: 3), f.Secrets), f.Outbox, time: f.Time, log: f.Write, circuit: circuit);
+        var digests = Enumerable.Range(0, 5).Select(i => SlackFixture.DigestFor("111122223333", i)).ToList();
+        f.Server.Enqueue(new SlackFault.ServerError(503), times: 100);
+
+        var results = await sink.DeliverAllAsync(digests, default);
+
+        Assert.All(results, r => Assert.Equal(SlackDeliveryStatus.Outboxed, r.Status));
+        Assert.Equal([3, 0, 0, 0, 0], results.Select(r => r.Attempts));
+        Assert.Equal(3, f.Server.RequestCount); // the first digest's attempts, and nothing after
+        Assert.All(results.Skip(1), r => Assert.Contains("not tried: Slack failed less than 60 s ago", r.Error, StringComparison.Ordinal));
+        Assert.Equal(5, f.OutboxFiles().Length);
+        Assert.True(circuit.IsOpen);
+    }
+
+    [Fact]
     public async Task A_digest_that_fails_finally_does_not_hold_back_the_next_ones()
     {
         using var f = new SlackFixture();

@@ -6,6 +6,7 @@ using Pipeline.Aggregator.Delivery;
 using Pipeline.Slack.Rendering;
 using Pipeline.Slack.Outbox;
 using Pipeline.Slack.Threads;
+using Polly.CircuitBreaker;
 
 namespace Pipeline.Slack.Delivery;
 
@@ -50,10 +51,14 @@ public sealed class SlackDigestSink : IDigestSink
     private readonly TimeProvider _time;
     private readonly Action<string> _log;
     private readonly IAlertThreads? _threads;
+    private readonly SlackCircuit? _circuit;
 
     /// <param name="threads">Where alerts' messages are remembered for their digests' threads; null: no threads.
     /// Only used with a bot token (a webhook learns no message <c>ts</c>).</param>
-    public SlackDigestSink(SlackSender sender, IDigestOutbox outbox, SlackRenderOptions? render = null, TimeProvider? time = null, Action<string>? log = null, IAlertThreads? threads = null)
+    /// <param name="circuit">The process's breaker on Slack: every post runs through it, and while it is open a notice
+    /// is parked without trying Slack. Null: every notice tries Slack.</param>
+    public SlackDigestSink(SlackSender sender, IDigestOutbox outbox, SlackRenderOptions? render = null, TimeProvider? time = null, Action<string>? log = null, IAlertThreads? threads = null,
+        SlackCircuit? circuit = null)
     {
         _sender = sender;
         _outbox = outbox;
@@ -61,6 +66,7 @@ public sealed class SlackDigestSink : IDigestSink
         _time = time ?? TimeProvider.System;
         _log = log ?? (_ => { });
         _threads = sender.Options.Mode == SlackMode.BotToken ? threads : null;
+        _circuit = circuit;
     }
 
     /// <summary>
@@ -130,6 +136,20 @@ public sealed class SlackDigestSink : IDigestSink
     public async Task<SlackDeliveryResult> PostAsync(Notice notice, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(notice);
+        if (_circuit is null) return await PostToEachAsync(notice, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await _circuit.Pipeline.ExecuteAsync(
+                async token => await PostToEachAsync(notice, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        }
+        catch (BrokenCircuitException)
+        {
+            return await ParkAsync(notice, $"not tried: Slack failed less than {_circuit.Cooldown.TotalSeconds:0} s ago", cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<SlackDeliveryResult> PostToEachAsync(Notice notice, CancellationToken cancellationToken)
+    {
         SlackDeliveryResult? first = null;
         foreach (var channel in ChannelsFor(notice))
         {

@@ -18,6 +18,18 @@ public sealed class SlackDeliveryCommandTests : IDisposable
 
     private Dictionary<string, string> HookEnv(string channel = "#security") => new() { ["TEST_HOOK"] = _slack.WebhookUri(channel).ToString() };
 
+    /// <summary>The secret part of a webhook URL, as in production (hooks.slack.com/services/T…/B…/secret).</summary>
+    private const string WebhookSecret = "T0SECRET-B0SECRET-w3bh00kS3cr3t";
+
+    private void AssertNoSecret(IEnumerable<string> texts)
+    {
+        foreach (var text in texts)
+        {
+            Assert.DoesNotContain(WebhookSecret, text, StringComparison.Ordinal);
+            Assert.DoesNotContain(_slack.WebhookUri(WebhookSecret).ToString(), text, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task Demo_posts_every_digest_once_in_order_within_slack_limits()
     {
@@ -90,6 +102,53 @@ public sealed class SlackDeliveryCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_retry_after_beyond_the_cap_parks_every_digest_after_one_request_and_the_run_finishes()
+    {
+        _slack.Enqueue(new SlackFault.RateLimited(100_000)); // once: without the cap and the circuit, the run would wait 28 h
+        var outbox = Path.Combine(_dir, "outbox");
+
+        var result = await PipelineProcess.RunAsync(["demo", "-f", "json", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv());
+
+        Assert.True(result.ExitCode == 4, result.Stderr);
+        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        DigestCommandTests.AssertBalanced(lines);
+        var posted = PostedIds(lines);
+        Assert.Equal(1, _slack.RequestCount); // the first message's one attempt; the circuit parked the rest without trying
+        Assert.Empty(_slack.Accepted);
+        Assert.Equal(posted.Count, Directory.GetFiles(outbox).Length);
+        Assert.Equal(posted.Count, lines[^1].GetProperty("outboxed").GetInt32());
+        Assert.Contains("not tried: Slack failed less than 60 s ago", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task With_a_zero_slack_cooldown_every_digest_tries_slack_after_one_was_refused()
+    {
+        _slack.Enqueue(new SlackFault.ChannelNotFound()); // a 4xx: the first message is parked at once
+        var outbox = Path.Combine(_dir, "outbox");
+
+        var result = await PipelineProcess.RunAsync(["demo", "-f", "json", "--slack-webhook", "env:TEST_HOOK", "--slack-cooldown", "0", "--outbox", outbox], environment: HookEnv());
+
+        Assert.True(result.ExitCode == 4, result.Stderr);
+        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        var posted = PostedIds(lines);
+        Assert.Single(Directory.GetFiles(outbox));
+        Assert.Equal(posted.Count - 1, _slack.Accepted.Count);
+        Assert.Equal(posted.Count, _slack.RequestCount);
+    }
+
+    [Theory]
+    [InlineData("2d")]
+    [InlineData("soon")]
+    public async Task A_slack_cooldown_that_is_not_a_duration_up_to_a_day_is_a_usage_error(string cooldown)
+    {
+        var result = await PipelineProcess.RunAsync(["demo", "--slack-webhook", "env:TEST_HOOK", "--slack-cooldown", cooldown], environment: HookEnv());
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--slack-cooldown", result.Stderr, StringComparison.Ordinal);
+        Assert.Equal(0, _slack.RequestCount);
+    }
+
+    [Fact]
     public async Task A_digest_neither_delivered_nor_kept_stops_the_run_with_exit_4_and_says_what_to_fix()
     {
         var input = Path.Combine(_dir, "e.jsonl");
@@ -98,12 +157,13 @@ public sealed class SlackDeliveryCommandTests : IDisposable
         await File.WriteAllTextAsync(notAFolder, "");
         _slack.Enqueue(new SlackFault.ChannelNotFound(), times: 1); // refused, and the outbox below cannot be written
 
-        var result = await PipelineProcess.RunAsync(["digest", "-i", input, "--slack-webhook", "env:TEST_HOOK", "--outbox", Path.Combine(notAFolder, "outbox")], environment: HookEnv());
+        var result = await PipelineProcess.RunAsync(["digest", "-i", input, "--slack-webhook", "env:TEST_HOOK", "--outbox", Path.Combine(notAFolder, "outbox")], environment: HookEnv(WebhookSecret));
 
         Assert.Equal(4, result.ExitCode);
         Assert.Contains("neither delivered nor kept in the outbox", result.Stderr, StringComparison.Ordinal);
         Assert.Contains("--outbox", result.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", result.Stderr, StringComparison.Ordinal); // a message, not a stack trace
+        AssertNoSecret([result.Stderr, result.Stdout]);
     }
 
     [Fact]
@@ -112,16 +172,19 @@ public sealed class SlackDeliveryCommandTests : IDisposable
         var input = Path.Combine(_dir, "e.jsonl");
         await File.WriteAllTextAsync(input, Events.JsonLines([Events.ApiCall(account: "111122223333"), Events.ApiCall(account: "444455556666")]));
         var outbox = Path.Combine(_dir, "outbox");
-        _slack.Enqueue(new SlackFault.ChannelNotFound(), times: 2); // a 4xx: never retried
+        _slack.Enqueue(new SlackFault.ChannelNotFound()); // a 4xx: never retried; the circuit then parks the second without trying
 
-        var first = await PipelineProcess.RunAsync(["digest", "-i", input, "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv());
+        var first = await PipelineProcess.RunAsync(["digest", "-i", input, "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv(WebhookSecret));
         Assert.Equal(4, first.ExitCode);
         Assert.Contains("in the outbox", first.Stderr, StringComparison.Ordinal);
         Assert.Empty(_slack.Accepted);
+        Assert.Equal(1, _slack.RequestCount);
         Assert.Equal(2, Directory.GetFiles(outbox).Length);
+        AssertNoSecret([first.Stderr, first.Stdout, .. Directory.GetFiles(outbox).Select(File.ReadAllText)]);
 
-        var resend = await PipelineProcess.RunAsync(["outbox", "send", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv());
+        var resend = await PipelineProcess.RunAsync(["outbox", "send", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv(WebhookSecret));
         Assert.True(resend.ExitCode == 0, resend.Stderr);
+        AssertNoSecret([resend.Stderr, resend.Stdout]);
         Assert.Contains("2 resent", resend.Stdout, StringComparison.Ordinal);
         Assert.Equal(2, _slack.Accepted.Count);
         Assert.Empty(Directory.GetFiles(outbox));

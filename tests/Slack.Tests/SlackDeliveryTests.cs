@@ -1,3 +1,4 @@
+using Pipeline.Aggregator.Delivery;
 using Pipeline.Slack.Delivery;
 using Pipeline.TestSupport.Slack;
 
@@ -205,6 +206,28 @@ public sealed class SlackDeliveryTests
         Assert.All(results.Skip(1), r => Assert.Contains("not tried: Slack failed less than 60 s ago", r.Error, StringComparison.Ordinal));
         Assert.Equal(5, f.OutboxFiles().Length);
         Assert.True(circuit.IsOpen);
+    }
+
+    [Fact]
+    public async Task Parking_when_cancelled_parks_the_post_in_flight_and_every_later_notice_without_trying_slack()
+    {
+        using var f = new SlackFixture();
+        var sink = new SlackDigestSink(await f.SenderAsync(f.WebhookOptions(), f.Secrets), f.Outbox, time: f.Time, log: f.Write, parkWhenCancelled: true);
+        f.Server.Enqueue(new SlackFault.Hang());
+        using var stop = new CancellationTokenSource();
+
+        var inFlight = sink.DeliverAsync(SlackFixture.DigestFor("111122223333", 0), stop.Token);
+        await f.Server.Hanging.WaitAsync(TimeSpan.FromMinutes(1));
+        await stop.CancelAsync(); // Ctrl-C while Slack holds the request
+        var first = await inFlight;
+        var later = await sink.DeliverAsync(SlackFixture.DigestFor("111122223333", 1), stop.Token);
+
+        Assert.Equal(DeliveryStatus.Parked, first.Status);
+        Assert.Contains("Slack may have it already", first.Detail, StringComparison.Ordinal);
+        Assert.Equal(DeliveryStatus.Parked, later.Status);
+        Assert.Contains("not tried: stopped by Ctrl-C", later.Detail, StringComparison.Ordinal);
+        Assert.Equal(1, f.Server.RequestCount);
+        Assert.Equal(2, f.OutboxFiles().Length);
     }
 
     [Fact]

@@ -36,11 +36,14 @@ internal static class Cli
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {
-            e.Cancel = true; // let the command stop cleanly and say so
+            // The first Ctrl-C lets the command stop cleanly and say so (`digest` parks what it has); a second ends it at once.
+            e.Cancel = !Interrupted;
             Interrupted = true;
             cancel.Cancel();
         };
-        return await parse.InvokeAsync(cancellationToken: cancel.Token).ConfigureAwait(false);
+        // No termination timeout of System.CommandLine's own: after 2 s it would end the process under a command still
+        // parking its digests. The handler above is the only one.
+        return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, cancel.Token).ConfigureAwait(false);
     }
 
     /// <summary>Runs a command body; known failures become a one-line message and their exit code, never a stack trace.</summary>

@@ -127,11 +127,12 @@ internal sealed class SlackOptions : IOptionGroup
     /// it, and parking it without trying while Slack is in its cooldown after a refusal (<see cref="SlackCircuit"/>, as
     /// the function does). With a bot token, a digest goes in its alert's thread: <paramref name="threads"/> remembers
     /// the alerts' messages (the ledger of `run`; by default this process's memory, enough for `digest`, which posts a
-    /// burst's alerts and its digest in one run).
+    /// burst's alerts and its digest in one run). <paramref name="parkWhenCancelled"/>: `digest`'s Ctrl-C parks
+    /// the notices still to post (see <see cref="SlackDigestSink"/>); `run` leaves them to its next run instead.
     /// </summary>
-    public static async Task<IDigestSink> CreateSinkAsync(SlackDeliveryOptions options, IDigestOutbox outbox, CancellationToken cancellationToken, IAlertThreads? threads = null) =>
+    public static async Task<IDigestSink> CreateSinkAsync(SlackDeliveryOptions options, IDigestOutbox outbox, CancellationToken cancellationToken, IAlertThreads? threads = null, bool parkWhenCancelled = false) =>
         new SlackDigestSink(await CreateSenderAsync(options, cancellationToken).ConfigureAwait(false), outbox, log: Log, threads: threads ?? new InMemoryAlertThreads(),
-            circuit: new SlackCircuit(TimeProvider.System, options.Cooldown));
+            circuit: new SlackCircuit(TimeProvider.System, options.Cooldown), parkWhenCancelled: parkWhenCancelled);
 
     /// <summary>The resender of `outbox send`.</summary>
     public static async Task<OutboxResender> CreateResenderAsync(SlackDeliveryOptions options, IDigestOutbox outbox, CancellationToken cancellationToken) =>

@@ -34,10 +34,10 @@ public sealed class SlackDeliveryCommandTests : IDisposable
     public async Task Demo_posts_every_digest_once_in_order_within_slack_limits()
     {
         var outbox = Path.Combine(_dir, "outbox");
-        var result = await PipelineProcess.RunAsync(["demo", "-f", "json", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv());
+        var result = await DemoAsync(outbox);
 
         Assert.True(result.ExitCode == 0, result.Stderr);
-        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        var lines = JsonLines(result.Stdout);
         var digestIds = PostedIds(lines);
         var accepted = _slack.AcceptedIn("#security");
         Assert.Equal(digestIds.Count, accepted.Count);
@@ -58,7 +58,7 @@ public sealed class SlackDeliveryCommandTests : IDisposable
             environment: new Dictionary<string, string> { ["TEST_TOKEN"] = _slack.BotToken });
 
         Assert.True(result.ExitCode == 0, result.Stderr);
-        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        var lines = JsonLines(result.Stdout);
         var posted = lines.Where(IsPosted).ToList();
         // Alerts, and digests and roll-ups with risky calls, are copied to the alert channel.
         bool Risky(JsonElement l) => l.GetProperty("type").GetString() == "alert" || l.GetProperty("riskyCount").GetInt32() > 0;
@@ -88,11 +88,10 @@ public sealed class SlackDeliveryCommandTests : IDisposable
         _slack.Enqueue(new SlackFault.ServerError(503), times: 2);
         var outbox = Path.Combine(_dir, "outbox");
 
-        var result = await PipelineProcess.RunAsync(["demo", "-f", "json", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv());
+        var result = await DemoAsync(outbox);
 
         Assert.True(result.ExitCode == 0, result.Stderr);
-        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
-        DigestCommandTests.AssertBalanced(lines);
+        var lines = BalancedLines(result.Stdout);
         var digestIds = PostedIds(lines);
         var accepted = _slack.AcceptedIn("#security");
         Assert.Equal(digestIds.Count, accepted.Count); // every message delivered, none twice, none in the outbox
@@ -107,11 +106,10 @@ public sealed class SlackDeliveryCommandTests : IDisposable
         _slack.Enqueue(new SlackFault.RateLimited(100_000)); // once: without the cap and the circuit, the run would wait 28 h
         var outbox = Path.Combine(_dir, "outbox");
 
-        var result = await PipelineProcess.RunAsync(["demo", "-f", "json", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv());
+        var result = await DemoAsync(outbox);
 
         Assert.True(result.ExitCode == 4, result.Stderr);
-        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
-        DigestCommandTests.AssertBalanced(lines);
+        var lines = BalancedLines(result.Stdout);
         var posted = PostedIds(lines);
         Assert.Equal(1, _slack.RequestCount); // the first message's one attempt; the circuit parked the rest without trying
         Assert.Empty(_slack.Accepted);
@@ -126,10 +124,10 @@ public sealed class SlackDeliveryCommandTests : IDisposable
         _slack.Enqueue(new SlackFault.ChannelNotFound()); // a 4xx: the first message is parked at once
         var outbox = Path.Combine(_dir, "outbox");
 
-        var result = await PipelineProcess.RunAsync(["demo", "-f", "json", "--slack-webhook", "env:TEST_HOOK", "--slack-cooldown", "0", "--outbox", outbox], environment: HookEnv());
+        var result = await DemoAsync(outbox, "--slack-cooldown", "0");
 
         Assert.True(result.ExitCode == 4, result.Stderr);
-        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        var lines = JsonLines(result.Stdout);
         var posted = PostedIds(lines);
         Assert.Single(Directory.GetFiles(outbox));
         Assert.Equal(posted.Count - 1, _slack.Accepted.Count);
@@ -191,6 +189,38 @@ public sealed class SlackDeliveryCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Ctrl_c_while_slack_is_slow_parks_the_digest_in_flight_and_the_rest_prints_a_balanced_summary_and_exits_130()
+    {
+        _slack.Enqueue(new SlackFault.Accept());
+        _slack.Enqueue(new SlackFault.Hang()); // the second message never gets an answer: Ctrl-C lands while it is in flight
+        var outbox = Path.Combine(_dir, "outbox");
+        using var run = Hosting.Kinesis.LiveRun.Start(["demo", "-f", "json", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], HookEnv());
+
+        await _slack.Hanging.WaitAsync(TimeSpan.FromMinutes(2));
+        int exitCode = await run.InterruptAsync();
+
+        Assert.True(exitCode == 130, run.Stderr);
+        var lines = run.Lines.Select(l => l.Json).ToList();
+        DigestCommandTests.AssertBalanced(lines);
+        var posted = PostedIds(lines);
+        Assert.True(posted.Count > 2, $"{posted.Count} messages");
+        Assert.True(Assert.Single(_slack.Accepted).Contains(posted[0]));
+        Assert.Equal(1, lines[^1].GetProperty("delivered").GetInt32());
+        Assert.Equal(posted.Count - 1, lines[^1].GetProperty("outboxed").GetInt32());
+        Assert.Equal(posted.Count - 1, Directory.GetFiles(outbox).Length); // the one in flight and every one after it
+        Assert.Contains("stopped (Ctrl-C)", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("outbox send", run.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", run.Stderr, StringComparison.Ordinal);
+
+        // Nothing lost: the resend posts the rest, each once, in order after the one Slack took.
+        var resend = await PipelineProcess.RunAsync(["outbox", "send", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv());
+        Assert.True(resend.ExitCode == 0, resend.Stderr);
+        var accepted = _slack.Accepted;
+        Assert.Equal(posted.Count, accepted.Count);
+        for (int i = 0; i < posted.Count; i++) Assert.True(accepted[i].Contains(posted[i]), $"message {i} is not notice {posted[i]}");
+    }
+
+    [Fact]
     public async Task A_secret_on_the_command_line_is_refused_and_never_echoed()
     {
         var url = _slack.WebhookUri("#x").ToString().Replace("http://", "https://", StringComparison.Ordinal);
@@ -225,6 +255,21 @@ public sealed class SlackDeliveryCommandTests : IDisposable
         }
         Assert.Contains("received 128", result.Stderr, StringComparison.Ordinal); // the summary goes to stderr
     }
+
+    /// <summary>`pipeline demo -f json` posting to the loopback webhook and parking in <paramref name="outbox"/>.</summary>
+    private Task<PipelineProcess.Result> DemoAsync(string outbox, params string[] more) =>
+        PipelineProcess.RunAsync(["demo", "-f", "json", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox, .. more], environment: HookEnv());
+
+    /// <summary>The JSON lines of a run whose summary must balance (received = rejected + duplicates + muted + digested).</summary>
+    private static List<JsonElement> BalancedLines(string stdout)
+    {
+        var lines = JsonLines(stdout);
+        DigestCommandTests.AssertBalanced(lines);
+        return lines;
+    }
+
+    private static List<JsonElement> JsonLines(string stdout) =>
+        [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
 
     /// <summary>What a posted message is found by: a digest's and a roll-up's own id, an alert's digest id (its footer names the burst).</summary>
     private static string Id(JsonElement line) => line.GetProperty("type").GetString() switch

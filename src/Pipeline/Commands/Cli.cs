@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Pipeline.Cli.Terminal;
 using Pipeline.Enricher.Reading;
 
@@ -20,7 +21,7 @@ internal static class Cli
         DoctorCommand.Create(),
     };
 
-    /// <summary>Set by Ctrl-C, so a timeout's cancellation is never mistaken for the user stopping the run.</summary>
+    /// <summary>Set by Ctrl-C or SIGTERM, so a timeout's cancellation is never mistaken for the user stopping the run.</summary>
     private static volatile bool Interrupted;
 
     public static async Task<int> RunAsync(string[] args)
@@ -34,15 +35,18 @@ internal static class Cli
             return (int)ExitCode.UsageError;
         }
         using var cancel = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
+        // Ctrl-C (SIGINT) or SIGTERM lets the command stop cleanly and say so (`digest` parks what it has, `run` saves its
+        // checkpoints); a second signal ends the process at once.
+        void Stop(PosixSignalContext signal)
         {
-            // The first Ctrl-C lets the command stop cleanly and say so (`digest` parks what it has); a second ends it at once.
-            e.Cancel = !Interrupted;
+            signal.Cancel = !Interrupted;
             Interrupted = true;
             cancel.Cancel();
-        };
-        // No termination timeout of System.CommandLine's own: after 2 s it would end the process under a command still
-        // parking its digests. The handler above is the only one.
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        // No termination handling of System.CommandLine's own: after 2 s it would end the process under a command still
+        // parking its digests. The handlers above are the only ones.
         return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, cancel.Token).ConfigureAwait(false);
     }
 

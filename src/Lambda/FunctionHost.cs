@@ -142,8 +142,8 @@ internal static class FunctionHost
     /// </summary>
     internal static (FunctionSlackSink Sink, OutboxDrain Drain) CreateDelivery(LambdaOptions options, SlackSender sender, IDigestOutbox outbox, TimeProvider time, LambdaLog log, IAlertThreads? threads = null)
     {
-        var slack = new SlackCircuit(time, options.SlackCooldown);
-        var sink = new FunctionSlackSink(new SlackDigestSink(sender, outbox, time: time, log: line => log.Warn(line), threads: threads), slack, log);
+        var slack = new SlackCircuit(time, sender.Options.Cooldown);
+        var sink = new FunctionSlackSink(new SlackDigestSink(sender, outbox, time: time, log: line => log.Warn(line), threads: threads, circuit: slack), log);
         var drain = new OutboxDrain(new OutboxResender(sender, outbox, line => log.Info(line), time), slack, log, time,
             options.OutboxDrainInterval, options.OutboxDrainMax);
         return (sink, drain);
@@ -166,6 +166,7 @@ internal static class FunctionHost
         MaxDelay = TimeSpan.FromSeconds(4),
         MaxRetryAfter = TimeSpan.FromSeconds(10),
         MinIntervalPerChannel = options.SlackMinInterval,
+        Cooldown = options.SlackCooldown,
         // Only for an explicitly given secret (tests): plain http, and only to 127.0.0.1/localhost.
         AllowLoopbackHttp = options.SlackSecretOverridden,
     };

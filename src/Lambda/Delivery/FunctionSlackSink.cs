@@ -8,13 +8,13 @@ using Polly.CircuitBreaker;
 namespace Pipeline.Lambda.Delivery;
 
 /// <summary>
-/// The function's destination: each digest goes to Slack as Block Kit through <see cref="SlackDigestSink"/>, or
-/// straight to the outbox (SQS) while the <see cref="SlackCircuit"/> is open. "Delivered" and "parked" both count as done, so the handler
-/// marks the digest posted in the ledger and the outbox drain sends it later. A digest that could be neither
-/// delivered nor parked (the outbox failed) is <see cref="DeliveryStatus.Failed"/>, and the handler retries the
-/// batch: nothing is lost.
+/// The function's destination: each digest goes to Slack as Block Kit through <see cref="SlackDigestSink"/>, which
+/// parks it in the outbox (SQS) straight away while its <see cref="SlackCircuit"/> is open. "Delivered" and "parked" both
+/// count as done, so the handler marks the digest posted in the ledger and the outbox drain sends it later. A digest
+/// that could be neither delivered nor parked (the outbox failed) is <see cref="DeliveryStatus.Failed"/>, and the
+/// handler retries the batch: nothing is lost.
 /// </summary>
-internal sealed class FunctionSlackSink(SlackDigestSink sink, SlackCircuit slack, LambdaLog log) : IDigestSink
+internal sealed class FunctionSlackSink(SlackDigestSink sink, LambdaLog log) : IDigestSink
 {
     public async Task<DeliveryOutcome> DeliverAsync(Notice notice, CancellationToken cancellationToken)
     {
@@ -22,7 +22,7 @@ internal sealed class FunctionSlackSink(SlackDigestSink sink, SlackCircuit slack
         SlackDeliveryResult result;
         try
         {
-            result = await PostOrParkAsync(notice, cancellationToken).ConfigureAwait(false);
+            result = await sink.PostAsync(notice, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
@@ -47,20 +47,6 @@ internal sealed class FunctionSlackSink(SlackDigestSink sink, SlackCircuit slack
                 break;
         }
         return result.ToOutcome();
-    }
-
-    /// <summary>Posts through the circuit (whose breaker sees the result), or parks at once while it is open.</summary>
-    private async Task<SlackDeliveryResult> PostOrParkAsync(Notice notice, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await slack.Pipeline.ExecuteAsync(
-                async token => await sink.PostAsync(notice, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
-        }
-        catch (BrokenCircuitException)
-        {
-            return await sink.ParkAsync(notice, $"not tried: Slack failed less than {slack.Cooldown.TotalSeconds:0} s ago", cancellationToken).ConfigureAwait(false);
-        }
     }
 }
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Pipeline.Aggregator.Rendering;
 using Pipeline.Cli.Hosting.Kinesis;
 using Pipeline.Cli.Terminal;
@@ -22,7 +23,7 @@ internal static class Cli
         DoctorCommand.Create(),
     };
 
-    /// <summary>Set by Ctrl-C, so a timeout's cancellation is never mistaken for the user stopping the run.</summary>
+    /// <summary>Set by Ctrl-C or SIGTERM, so a timeout's cancellation is never mistaken for the user stopping the run.</summary>
     private static volatile bool Interrupted;
 
     public static async Task<int> RunAsync(string[] args)
@@ -36,13 +37,19 @@ internal static class Cli
             return (int)ExitCode.UsageError;
         }
         using var cancel = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
+        // Ctrl-C (SIGINT) or SIGTERM lets the command stop cleanly and say so (`digest` parks what it has, `run` saves its
+        // checkpoints); a second signal ends the process at once.
+        void Stop(PosixSignalContext signal)
         {
-            e.Cancel = true; // let the command stop cleanly and say so
+            signal.Cancel = !Interrupted;
             Interrupted = true;
             cancel.Cancel();
-        };
-        return await parse.InvokeAsync(cancellationToken: cancel.Token).ConfigureAwait(false);
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        // No termination handling of System.CommandLine's own: after 2 s it would end the process under a command still
+        // parking its digests. The handlers above are the only ones.
+        return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, cancel.Token).ConfigureAwait(false);
     }
 
     /// <summary>Runs a command body; known failures become a one-line message and their exit code, never a stack trace.</summary>

@@ -79,7 +79,7 @@ internal static class DigestCommand
             Format = settings.Format,
         };
         var sink = settings.Slack is { } slack
-            ? await SlackOptions.CreateSinkAsync(slack, new FolderOutbox(settings.Outbox), cancellationToken).ConfigureAwait(false)
+            ? await SlackOptions.CreateSinkAsync(slack, new FolderOutbox(settings.Outbox), cancellationToken, parkWhenCancelled: true).ConfigureAwait(false)
             : null;
         var host = new FileDigestHost(options, directory, mutes, Console.Out, new ProgressAwareWriter(Console.Error, progress), sink);
         RunSummary summary;
@@ -96,6 +96,14 @@ internal static class DigestCommand
         {
             await Console.Error.WriteLineAsync("error: the run's counts do not add up (received ≠ rejected + duplicates + muted + digested). This is a bug; please report it with the input.").ConfigureAwait(false);
             return ExitCode.InternalError;
+        }
+        if (cancellationToken.IsCancellationRequested)
+        {
+            // The host stopped reading at Ctrl-C and closed every open burst: the summary above covers what was read.
+            await Console.Error.WriteLineAsync($"stopped (Ctrl-C): reading stopped after {summary.Received} records and the open bursts were closed early" +
+                (settings.Slack is null ? "." : $"; the digests not yet posted are in the outbox ({settings.Outbox}): send them with `pipeline outbox send`.") +
+                " A rerun of the same input makes every digest again (digest keeps no record of what it posted).").ConfigureAwait(false);
+            return ExitCode.Interrupted;
         }
         if (summary.Outboxed > 0) return ExitCode.DeliveryFailed;
         return settings.FailOnReject && summary.Rejected > 0 ? ExitCode.RecordsRejected : ExitCode.Ok;

@@ -55,7 +55,15 @@ internal sealed class SlackOptions : IOptionGroup
         DefaultValueFactory = _ => "pipeline-outbox",
     };
 
-    public IEnumerable<Option> Options => _resend ? [Webhook, Token, Channel, ApiUrl, Outbox] : [Webhook, Token, Channel, AlertChannel, ApiUrl, Outbox];
+    public Option<string> Cooldown { get; } = new("--slack-cooldown")
+    {
+        Description = "After Slack refuses a digest (parked after its retries), park the next ones without trying Slack for this long (0: always try; at most 1d).",
+        DefaultValueFactory = _ => "1m",
+    };
+
+    public IEnumerable<Option> Options => _resend
+        ? [Webhook, Token, Channel, ApiUrl, Outbox]
+        : [Webhook, Token, Channel, AlertChannel, ApiUrl, Cooldown, Outbox];
 
     /// <summary>The delivery settings, or null when no Slack option was given (print only).</summary>
     public SlackDeliveryOptions? Read(ParseResult parse)
@@ -82,6 +90,12 @@ internal sealed class SlackOptions : IOptionGroup
             // Plain http is allowed to 127.0.0.1 only (a local relay, or the tests' loopback Slack): it never leaves the machine.
             AllowLoopbackHttp = true,
         };
+        if (!_resend)
+        {
+            var cooldown = CommonOptions.ParseDuration("--slack-cooldown", parse.GetValue(Cooldown)!, allowZero: true);
+            if (cooldown > TimeSpan.FromDays(1)) throw new UsageException($"--slack-cooldown '{parse.GetValue(Cooldown)}' is longer than 1d.");
+            options = options with { Cooldown = cooldown };
+        }
         if (parse.GetValue(ApiUrl) is { } api)
         {
             if (!Uri.TryCreate(api.EndsWith('/') ? api : api + "/", UriKind.Absolute, out var uri))
@@ -110,12 +124,15 @@ internal sealed class SlackOptions : IOptionGroup
 
     /// <summary>
     /// The sink of `digest` and `run`: posts each notice, parking it in <paramref name="outbox"/> when Slack will not take
-    /// it. With a bot token, a digest goes in its alert's thread: <paramref name="threads"/> remembers the alerts'
-    /// messages (the ledger of `run`; by default this process's memory, enough for `digest`, which posts a burst's alerts
-    /// and its digest in one run).
+    /// it, and parking it without trying while Slack is in its cooldown after a refusal (<see cref="SlackCircuit"/>, as
+    /// the function does). With a bot token, a digest goes in its alert's thread: <paramref name="threads"/> remembers
+    /// the alerts' messages (the ledger of `run`; by default this process's memory, enough for `digest`, which posts a
+    /// burst's alerts and its digest in one run). <paramref name="parkWhenCancelled"/>: `digest`'s Ctrl-C parks
+    /// the notices still to post (see <see cref="SlackDigestSink"/>); `run` leaves them to its next run instead.
     /// </summary>
-    public static async Task<IDigestSink> CreateSinkAsync(SlackDeliveryOptions options, IDigestOutbox outbox, CancellationToken cancellationToken, IAlertThreads? threads = null) =>
-        new SlackDigestSink(await CreateSenderAsync(options, cancellationToken).ConfigureAwait(false), outbox, log: Log, threads: threads ?? new InMemoryAlertThreads());
+    public static async Task<IDigestSink> CreateSinkAsync(SlackDeliveryOptions options, IDigestOutbox outbox, CancellationToken cancellationToken, IAlertThreads? threads = null, bool parkWhenCancelled = false) =>
+        new SlackDigestSink(await CreateSenderAsync(options, cancellationToken).ConfigureAwait(false), outbox, log: Log, threads: threads ?? new InMemoryAlertThreads(),
+            circuit: new SlackCircuit(TimeProvider.System, options.Cooldown), parkWhenCancelled: parkWhenCancelled);
 
     /// <summary>The resender of `outbox send`.</summary>
     public static async Task<OutboxResender> CreateResenderAsync(SlackDeliveryOptions options, IDigestOutbox outbox, CancellationToken cancellationToken) =>

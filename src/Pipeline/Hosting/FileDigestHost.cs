@@ -41,9 +41,12 @@ internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirector
         long silences = 0;
 
         // One delivery at a time, in the order bursts close: per-channel order is what readers rely on.
-        await records.ToObservable()
+        // The token (Ctrl-C) stops the reading, not the run: the input ends there, every open burst closes as at the end
+        // of input, and each notice still reaches the sink, with the cancelled token, which Slack's sink takes as "park
+        // it" and the terminal's ignores. So a stopped run still prints its summary, and the summary still balances.
+        await records.TakeWhile(_ => !cancellationToken.IsCancellationRequested).ToObservable()
             .Through(core)
-            .Select(batch => Observable.FromAsync(async ct =>
+            .Select(batch => Observable.FromAsync(async () =>
             {
                 foreach (var outcome in batch.Outcomes)
                 {
@@ -51,12 +54,12 @@ internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirector
                         await stderr.WriteLineAsync(TextDigestRenderer.Clean($"rejected {r.Origin}: {r.Reason}")).ConfigureAwait(false); // the reason quotes the record's own (hostile) text
                 }
                 silences += batch.Silences.Count;
-                await DeliverAsync(stage.Next(batch, core.Clock), ct).ConfigureAwait(false);
+                await DeliverAsync(stage.Next(batch, core.Clock), cancellationToken).ConfigureAwait(false);
                 return batch;
             }))
             .Concat()
             .LastOrDefaultAsync()
-            .ToTask(cancellationToken).ConfigureAwait(false);
+            .ToTask().ConfigureAwait(false);
         // The input ended: digests waiting for a roll-up decision are decided now.
         await DeliverAsync(stage.Finish(), cancellationToken).ConfigureAwait(false);
 

@@ -2,7 +2,9 @@ namespace Pipeline.Slack.Delivery;
 
 /// <summary>
 /// Keeps messages to one channel at least <c>interval</c> apart (Slack: about one per second per channel), and
-/// holds a channel back after a 429 until its Retry-After has passed. Channels do not wait for each other.
+/// holds a channel back after a 429 until its Retry-After has passed. Channels do not wait for each other. The sender
+/// holds a channel only for a Retry-After within <see cref="SlackDeliveryOptions.MaxRetryAfter"/>, so no wait is ever
+/// longer than that (plus one pacing interval).
 /// </summary>
 internal sealed class ChannelPacer(TimeSpan interval, TimeProvider time)
 {

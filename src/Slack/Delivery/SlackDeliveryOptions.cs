@@ -57,6 +57,13 @@ public sealed record SlackDeliveryOptions
     /// </summary>
     public TimeSpan MaxRetryAfter { get; init; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// After Slack refused a digest (parked after its retries), how long the next ones are parked without trying Slack
+    /// (<see cref="SlackCircuit"/>), so that a Slack that keeps failing is not hammered and a run does not stall on it.
+    /// Default 1 min; 0 (never) to 1 day.
+    /// </summary>
+    public TimeSpan Cooldown { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Least time between two messages to one channel (Slack allows about one per second). Default 1 s; 0–1 min.</summary>
     public TimeSpan MinIntervalPerChannel { get; init; } = TimeSpan.FromSeconds(1);
 
@@ -80,6 +87,7 @@ public sealed record SlackDeliveryOptions
         Range(nameof(MaxDelay), MaxDelay, BaseDelay, TimeSpan.FromMinutes(10));
         Range(nameof(MaxRetryAfter), MaxRetryAfter, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
         Range(nameof(MinIntervalPerChannel), MinIntervalPerChannel, TimeSpan.Zero, TimeSpan.FromMinutes(1));
+        Range(nameof(Cooldown), Cooldown, TimeSpan.Zero, TimeSpan.FromDays(1));
         if (Mode == SlackMode.BotToken) CheckUrl(ApiBaseUrl, nameof(ApiBaseUrl), AllowLoopbackHttp);
         return this;
     }

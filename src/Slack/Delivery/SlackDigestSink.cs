@@ -6,6 +6,7 @@ using Pipeline.Aggregator.Delivery;
 using Pipeline.Slack.Rendering;
 using Pipeline.Slack.Outbox;
 using Pipeline.Slack.Threads;
+using Polly.CircuitBreaker;
 
 namespace Pipeline.Slack.Delivery;
 
@@ -50,10 +51,18 @@ public sealed class SlackDigestSink : IDigestSink
     private readonly TimeProvider _time;
     private readonly Action<string> _log;
     private readonly IAlertThreads? _threads;
+    private readonly SlackCircuit? _circuit;
+    private readonly bool _parkWhenCancelled;
 
     /// <param name="threads">Where alerts' messages are remembered for their digests' threads; null: no threads.
     /// Only used with a bot token (a webhook learns no message <c>ts</c>).</param>
-    public SlackDigestSink(SlackSender sender, IDigestOutbox outbox, SlackRenderOptions? render = null, TimeProvider? time = null, Action<string>? log = null, IAlertThreads? threads = null)
+    /// <param name="circuit">The process's breaker on Slack: every post runs through it, and while it is open a notice
+    /// is parked without trying Slack. Null: every notice tries Slack.</param>
+    /// <param name="parkWhenCancelled">The command line's Ctrl-C: a <see cref="DeliverAsync"/> whose token is cancelled
+    /// parks the notice instead of giving it up, the post in flight included (the outbox write itself is not
+    /// cancelled). Off where a cancelled delivery must stay undone for a retry to redo it (the function, `run`).</param>
+    public SlackDigestSink(SlackSender sender, IDigestOutbox outbox, SlackRenderOptions? render = null, TimeProvider? time = null, Action<string>? log = null, IAlertThreads? threads = null,
+        SlackCircuit? circuit = null, bool parkWhenCancelled = false)
     {
         _sender = sender;
         _outbox = outbox;
@@ -61,6 +70,8 @@ public sealed class SlackDigestSink : IDigestSink
         _time = time ?? TimeProvider.System;
         _log = log ?? (_ => { });
         _threads = sender.Options.Mode == SlackMode.BotToken ? threads : null;
+        _circuit = circuit;
+        _parkWhenCancelled = parkWhenCancelled;
     }
 
     /// <summary>
@@ -114,12 +125,32 @@ public sealed class SlackDigestSink : IDigestSink
         if (!notice.Posted) return DeliveryOutcome.Delivered;
         try
         {
-            return (await PostAsync(notice, cancellationToken).ConfigureAwait(false)).ToOutcome();
+            return (await PostOrParkWhenCancelledAsync(notice, cancellationToken).ConfigureAwait(false)).ToOutcome();
         }
         catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
             return new DeliveryOutcome(DeliveryStatus.Failed, $"neither delivered nor kept in the outbox: {e.GetType().Name}: {e.Message}");
         }
+    }
+
+    private async Task<SlackDeliveryResult> PostOrParkWhenCancelledAsync(Notice notice, CancellationToken cancellationToken)
+    {
+        if (!_parkWhenCancelled) return await PostAsync(notice, cancellationToken).ConfigureAwait(false);
+        string reason = "not tried: stopped by Ctrl-C";
+        if (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                return await PostAsync(notice, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Abandoned mid-post: a request already on the wire may have reached Slack, so a resend may post it twice.
+                reason = "stopped by Ctrl-C while being posted; Slack may have it already";
+            }
+        }
+        // Stopping must not lose it: the outbox write runs to its end whatever the run's token says.
+        return await ParkAsync(notice, reason, CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -130,6 +161,20 @@ public sealed class SlackDigestSink : IDigestSink
     public async Task<SlackDeliveryResult> PostAsync(Notice notice, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(notice);
+        if (_circuit is null) return await PostToEachAsync(notice, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await _circuit.Pipeline.ExecuteAsync(
+                async token => await PostToEachAsync(notice, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        }
+        catch (BrokenCircuitException)
+        {
+            return await ParkAsync(notice, $"not tried: Slack failed less than {_circuit.Cooldown.TotalSeconds:0} s ago", cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<SlackDeliveryResult> PostToEachAsync(Notice notice, CancellationToken cancellationToken)
+    {
         SlackDeliveryResult? first = null;
         foreach (var channel in ChannelsFor(notice))
         {

@@ -84,7 +84,11 @@ public sealed class SlackSender
                     await _pacer.WaitTurnAsync(message.Channel, ctx.CancellationToken).ConfigureAwait(false);
                     Interlocked.Increment(ref attempts);
                     var result = await _poster.PostAsync(payload, ctx.CancellationToken).ConfigureAwait(false);
-                    if (result is PostOutcome.RateLimited { RetryAfter: { } wait })
+                    // Within the cap, nothing goes to the channel before Slack's time (the retry waits it out). Beyond it the
+                    // channel is not held at all: the retry gives up at once, the digest is parked, and the next digest
+                    // tries Slack (or, with a SlackCircuit, is parked without trying while its cooldown runs). Holding it
+                    // would stall every later digest for as long as Slack said, the very wait the cap refuses.
+                    if (result is PostOutcome.RateLimited { RetryAfter: { } wait } && wait <= _options.MaxRetryAfter)
                         _pacer.HoldUntil(message.Channel, _time.GetUtcNow() + wait);
                     if (result is not PostOutcome.Ok)
                         Log($"digest {message.DigestId} to {message.Channel}: attempt {attempts}: {Describe(result)}");

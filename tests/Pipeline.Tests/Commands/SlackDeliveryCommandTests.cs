@@ -20,14 +20,26 @@ public sealed class SlackDeliveryCommandTests : IDisposable
 
     private Dictionary<string, string> HookEnv(string channel = "#security") => new() { ["TEST_HOOK"] = _slack.WebhookUri(channel).ToString() };
 
+    /// <summary>The secret part of a webhook URL, as in production (hooks.slack.com/services/T…/B…/secret).</summary>
+    private const string WebhookSecret = "T0SECRET-B0SECRET-w3bh00kS3cr3t";
+
+    private void AssertNoSecret(IEnumerable<string> texts)
+    {
+        foreach (var text in texts)
+        {
+            Assert.DoesNotContain(WebhookSecret, text, StringComparison.Ordinal);
+            Assert.DoesNotContain(_slack.WebhookUri(WebhookSecret).ToString(), text, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task Demo_posts_every_digest_once_in_order_within_slack_limits()
     {
         var outbox = Path.Combine(_dir, "outbox");
-        var result = await PipelineProcess.RunAsync(["demo", "-f", "json", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv());
+        var result = await DemoAsync(outbox);
 
         Assert.True(result.ExitCode == 0, result.Stderr);
-        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        var lines = JsonLines(result.Stdout);
         var digestIds = PostedIds(lines);
         var accepted = _slack.AcceptedIn("#security");
         Assert.Equal(digestIds.Count, accepted.Count);
@@ -48,7 +60,7 @@ public sealed class SlackDeliveryCommandTests : IDisposable
             environment: new Dictionary<string, string> { ["TEST_TOKEN"] = _slack.BotToken });
 
         Assert.True(result.ExitCode == 0, result.Stderr);
-        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        var lines = JsonLines(result.Stdout);
         var posted = lines.Where(IsPosted).ToList();
         // Alerts, and digests and roll-ups with risky calls, are copied to the alert channel.
         bool Risky(JsonElement l) => l.GetProperty("type").GetString() == "alert" || l.GetProperty("riskyCount").GetInt32() > 0;
@@ -78,17 +90,62 @@ public sealed class SlackDeliveryCommandTests : IDisposable
         _slack.Enqueue(new SlackFault.ServerError(503), times: 2);
         var outbox = Path.Combine(_dir, "outbox");
 
-        var result = await PipelineProcess.RunAsync(["demo", "-f", "json", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv());
+        var result = await DemoAsync(outbox);
 
         Assert.True(result.ExitCode == 0, result.Stderr);
-        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
-        DigestCommandTests.AssertBalanced(lines);
+        var lines = BalancedLines(result.Stdout);
         var digestIds = PostedIds(lines);
         var accepted = _slack.AcceptedIn("#security");
         Assert.Equal(digestIds.Count, accepted.Count); // every message delivered, none twice, none in the outbox
         for (int i = 0; i < digestIds.Count; i++) Assert.True(accepted[i].Contains(digestIds[i]), $"message {i} is not notice {digestIds[i]}");
         Assert.False(Directory.Exists(outbox) && Directory.EnumerateFiles(outbox).Any());
         Assert.True(_slack.RequestCount >= digestIds.Count + 4); // the faults were really played
+    }
+
+    [Fact]
+    public async Task A_retry_after_beyond_the_cap_parks_every_digest_after_one_request_and_the_run_finishes()
+    {
+        _slack.Enqueue(new SlackFault.RateLimited(100_000)); // once: without the cap and the circuit, the run would wait 28 h
+        var outbox = Path.Combine(_dir, "outbox");
+
+        var result = await DemoAsync(outbox);
+
+        Assert.True(result.ExitCode == 4, result.Stderr);
+        var lines = BalancedLines(result.Stdout);
+        var posted = PostedIds(lines);
+        Assert.Equal(1, _slack.RequestCount); // the first message's one attempt; the circuit parked the rest without trying
+        Assert.Empty(_slack.Accepted);
+        Assert.Equal(posted.Count, Directory.GetFiles(outbox).Length);
+        Assert.Equal(posted.Count, lines[^1].GetProperty("outboxed").GetInt32());
+        Assert.Contains("not tried: Slack failed less than 60 s ago", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task With_a_zero_slack_cooldown_every_digest_tries_slack_after_one_was_refused()
+    {
+        _slack.Enqueue(new SlackFault.ChannelNotFound()); // a 4xx: the first message is parked at once
+        var outbox = Path.Combine(_dir, "outbox");
+
+        var result = await DemoAsync(outbox, "--slack-cooldown", "0");
+
+        Assert.True(result.ExitCode == 4, result.Stderr);
+        var lines = JsonLines(result.Stdout);
+        var posted = PostedIds(lines);
+        Assert.Single(Directory.GetFiles(outbox));
+        Assert.Equal(posted.Count - 1, _slack.Accepted.Count);
+        Assert.Equal(posted.Count, _slack.RequestCount);
+    }
+
+    [Theory]
+    [InlineData("2d")]
+    [InlineData("soon")]
+    public async Task A_slack_cooldown_that_is_not_a_duration_up_to_a_day_is_a_usage_error(string cooldown)
+    {
+        var result = await PipelineProcess.RunAsync(["demo", "--slack-webhook", "env:TEST_HOOK", "--slack-cooldown", cooldown], environment: HookEnv());
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--slack-cooldown", result.Stderr, StringComparison.Ordinal);
+        Assert.Equal(0, _slack.RequestCount);
     }
 
     [Fact]
@@ -100,12 +157,13 @@ public sealed class SlackDeliveryCommandTests : IDisposable
         await File.WriteAllTextAsync(notAFolder, "");
         _slack.Enqueue(new SlackFault.ChannelNotFound(), times: 1); // refused, and the outbox below cannot be written
 
-        var result = await PipelineProcess.RunAsync(["digest", "-i", input, "--slack-webhook", "env:TEST_HOOK", "--outbox", Path.Combine(notAFolder, "outbox")], environment: HookEnv());
+        var result = await PipelineProcess.RunAsync(["digest", "-i", input, "--slack-webhook", "env:TEST_HOOK", "--outbox", Path.Combine(notAFolder, "outbox")], environment: HookEnv(WebhookSecret));
 
         Assert.Equal(4, result.ExitCode);
         Assert.Contains("neither delivered nor kept in the outbox", result.Stderr, StringComparison.Ordinal);
         Assert.Contains("--outbox", result.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", result.Stderr, StringComparison.Ordinal); // a message, not a stack trace
+        AssertNoSecret([result.Stderr, result.Stdout]);
     }
 
     [Fact]
@@ -113,12 +171,12 @@ public sealed class SlackDeliveryCommandTests : IDisposable
     {
         var outbox = await ParkTwoDigestsAsync();
 
-        var resend = await PipelineProcess.RunAsync(["outbox", "send", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv(SecretHook));
+        var resend = await PipelineProcess.RunAsync(["outbox", "send", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv(WebhookSecret));
         Assert.True(resend.ExitCode == 0, resend.Stderr);
+        AssertNoSecret([resend.Stderr, resend.Stdout]);
         Assert.Contains("2 resent", resend.Stdout, StringComparison.Ordinal);
         Assert.Equal(2, _slack.Accepted.Count);
         Assert.Empty(Directory.GetFiles(outbox));
-        Assert.DoesNotContain("SECRET", resend.Stdout + resend.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -132,7 +190,7 @@ public sealed class SlackDeliveryCommandTests : IDisposable
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pipeline.dll"));
         foreach (var a in new[] { "outbox", "send", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox }) info.ArgumentList.Add(a);
-        info.Environment["TEST_HOOK"] = _slack.WebhookUri(SecretHook).ToString();
+        info.Environment["TEST_HOOK"] = _slack.WebhookUri(WebhookSecret).ToString();
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
@@ -150,7 +208,7 @@ public sealed class SlackDeliveryCommandTests : IDisposable
         Assert.Single(_slack.Accepted);
         Assert.Single(Directory.GetFiles(outbox)); // the other, under its own name, not claimed
 
-        var rest = await PipelineProcess.RunAsync(["outbox", "send", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv(SecretHook));
+        var rest = await PipelineProcess.RunAsync(["outbox", "send", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv(WebhookSecret));
         Assert.True(rest.ExitCode == 0, rest.Stderr);
         Assert.Equal(2, _slack.Accepted.Select(m => m.Body).Distinct().Count());
         Assert.Equal(2, _slack.Accepted.Count);
@@ -174,26 +232,58 @@ public sealed class SlackDeliveryCommandTests : IDisposable
         Assert.True(File.Exists(Path.Combine(outbox, "rejected", "0-bad.json")));
     }
 
-    /// <summary>The webhook's path is its secret, as in production; it must show nowhere.</summary>
-    private const string SecretHook = "T0SECRET-B0SECRET-hookS3cr3t";
-
-    /// <summary>Two digests Slack refused (a 4xx: not retried), in the outbox after `digest` exited 4; returns the folder.</summary>
+    /// <summary>
+    /// Two digests in the outbox after `digest` exited 4: Slack refused the first (a 4xx: not retried) and the circuit
+    /// then parked the second without trying. Returns the folder. The webhook's path is its secret: it shows nowhere.
+    /// </summary>
     private async Task<string> ParkTwoDigestsAsync()
     {
         var input = Path.Combine(_dir, "e.jsonl");
         await File.WriteAllTextAsync(input, Events.JsonLines([Events.ApiCall(account: "111122223333"), Events.ApiCall(account: "444455556666")]));
         var outbox = Path.Combine(_dir, "outbox");
-        _slack.Enqueue(new SlackFault.ChannelNotFound(), times: 2);
+        _slack.Enqueue(new SlackFault.ChannelNotFound());
 
-        var first = await PipelineProcess.RunAsync(["digest", "-i", input, "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv(SecretHook));
+        var first = await PipelineProcess.RunAsync(["digest", "-i", input, "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv(WebhookSecret));
         Assert.Equal(4, first.ExitCode);
         Assert.Contains("in the outbox", first.Stderr, StringComparison.Ordinal);
         Assert.Empty(_slack.Accepted);
+        Assert.Equal(1, _slack.RequestCount);
         var files = Directory.GetFiles(outbox);
         Assert.Equal(2, files.Length);
-        Assert.DoesNotContain("SECRET", first.Stdout + first.Stderr, StringComparison.Ordinal);
-        foreach (var file in files) Assert.DoesNotContain("SECRET", await File.ReadAllTextAsync(file), StringComparison.Ordinal);
+        AssertNoSecret([first.Stderr, first.Stdout, .. files.Select(File.ReadAllText)]);
         return outbox;
+    }
+
+    [Fact]
+    public async Task Ctrl_c_while_slack_is_slow_parks_the_digest_in_flight_and_the_rest_prints_a_balanced_summary_and_exits_130()
+    {
+        _slack.Enqueue(new SlackFault.Accept());
+        _slack.Enqueue(new SlackFault.Hang()); // the second message never gets an answer: Ctrl-C lands while it is in flight
+        var outbox = Path.Combine(_dir, "outbox");
+        using var run = Hosting.Kinesis.LiveRun.Start(["demo", "-f", "json", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], HookEnv());
+
+        await _slack.Hanging.WaitAsync(TimeSpan.FromMinutes(2));
+        int exitCode = await run.InterruptAsync();
+
+        Assert.True(exitCode == 130, run.Stderr);
+        var lines = run.Lines.Select(l => l.Json).ToList();
+        DigestCommandTests.AssertBalanced(lines);
+        var posted = PostedIds(lines);
+        Assert.True(posted.Count > 2, $"{posted.Count} messages");
+        Assert.True(Assert.Single(_slack.Accepted).Contains(posted[0]));
+        Assert.Equal(1, lines[^1].GetProperty("delivered").GetInt32());
+        Assert.Equal(posted.Count - 1, lines[^1].GetProperty("outboxed").GetInt32());
+        Assert.Equal(posted.Count - 1, Directory.GetFiles(outbox).Length); // the one in flight and every one after it
+        Assert.Contains("stopped (Ctrl-C)", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("outbox send", run.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", run.Stderr, StringComparison.Ordinal);
+
+        // Nothing lost: the resend posts the rest, each once, in order after the one Slack took.
+        var resend = await PipelineProcess.RunAsync(["outbox", "send", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv());
+        Assert.True(resend.ExitCode == 0, resend.Stderr);
+        var accepted = _slack.Accepted;
+        Assert.Equal(posted.Count, accepted.Count);
+        for (int i = 0; i < posted.Count; i++) Assert.True(accepted[i].Contains(posted[i]), $"message {i} is not notice {posted[i]}");
     }
 
     [Fact]
@@ -231,6 +321,21 @@ public sealed class SlackDeliveryCommandTests : IDisposable
         }
         Assert.Contains("received 128", result.Stderr, StringComparison.Ordinal); // the summary goes to stderr
     }
+
+    /// <summary>`pipeline demo -f json` posting to the loopback webhook and parking in <paramref name="outbox"/>.</summary>
+    private Task<PipelineProcess.Result> DemoAsync(string outbox, params string[] more) =>
+        PipelineProcess.RunAsync(["demo", "-f", "json", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox, .. more], environment: HookEnv());
+
+    /// <summary>The JSON lines of a run whose summary must balance (received = rejected + duplicates + muted + digested).</summary>
+    private static List<JsonElement> BalancedLines(string stdout)
+    {
+        var lines = JsonLines(stdout);
+        DigestCommandTests.AssertBalanced(lines);
+        return lines;
+    }
+
+    private static List<JsonElement> JsonLines(string stdout) =>
+        [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
 
     /// <summary>What a posted message is found by: a digest's and a roll-up's own id, an alert's digest id (its footer names the burst).</summary>
     private static string Id(JsonElement line) => line.GetProperty("type").GetString() switch

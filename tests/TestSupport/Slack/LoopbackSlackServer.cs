@@ -78,6 +78,7 @@ public sealed class LoopbackSlackServer : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentQueue<(string? Channel, SlackFault Fault)> _faults = new();
     private readonly List<AcceptedSlackMessage> _accepted = [];
+    private readonly TaskCompletionSource _hanging = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<string> _rejections = [];
     private readonly List<string> _injection = [];
     private readonly object _gate = new();
@@ -100,6 +101,9 @@ public sealed class LoopbackSlackServer : IDisposable
     public Uri WebhookUri(string channel) => new(BaseUri, "webhook/" + Uri.EscapeDataString(channel));
 
     public int RequestCount => Volatile.Read(ref _requests);
+
+    /// <summary>Completes when a request first meets a <see cref="SlackFault.Hang"/>: a test can act while a post is stuck in flight.</summary>
+    public Task Hanging => _hanging.Task;
 
     public IReadOnlyList<AcceptedSlackMessage> Accepted { get { lock (_gate) return _accepted.ToList(); } }
     /// <summary>Why payloads were refused for breaking Slack's limits (should stay empty for our renderer).</summary>
@@ -247,6 +251,7 @@ public sealed class LoopbackSlackServer : IDisposable
                 else await Reply(response, 404, "text/plain", "channel_not_found");
                 break;
             case SlackFault.Hang:
+                _hanging.TrySetResult();
                 try { await Task.Delay(Timeout.Infinite, _stop.Token).ConfigureAwait(false); }
                 catch (OperationCanceledException) { }
                 response.Abort();

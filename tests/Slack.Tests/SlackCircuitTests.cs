@@ -1,10 +1,9 @@
 using Microsoft.Extensions.Time.Testing;
-using Pipeline.Lambda.Delivery;
 using Pipeline.Slack.Delivery;
 using Pipeline.Slack.Outbox;
 using Polly.CircuitBreaker;
 
-namespace Pipeline.Lambda.Tests;
+namespace Pipeline.Slack.Tests;
 
 /// <summary>
 /// The Slack circuit breaker on its own, on a clock the test moves: what opens it (a digest parked after Slack

@@ -1,17 +1,17 @@
-using Pipeline.Slack.Delivery;
 using Pipeline.Slack.Outbox;
 using Polly;
 using Polly.CircuitBreaker;
 
-namespace Pipeline.Lambda.Delivery;
+namespace Pipeline.Slack.Delivery;
 
 /// <summary>
-/// What one process has lately seen of Slack: a Polly pipeline that the digest posts and the outbox drains run
-/// through. The first call Slack refused (a digest parked after its retries, a drain that had a resend refused) opens
-/// the circuit for <see cref="Cooldown"/>: calls are then rejected with <see cref="BrokenCircuitException"/> without
-/// reaching Slack, so the function parks digests at once (no more attempts eating the invocation's time limit) and
-/// does not drain. The first call that works closes it; once the cooldown is over the next call tries Slack again,
-/// and a refusal opens it for a new cooldown. A call rejected while open changes nothing: it did not try Slack.
+/// What one process has lately seen of Slack: a Polly pipeline that the digest posts (<see cref="SlackDigestSink"/>
+/// given a circuit) and the function's outbox drains run through. The first call Slack refused (a digest parked after
+/// its retries, a drain that had a resend refused) opens the circuit for <see cref="Cooldown"/>: calls are then
+/// rejected with <see cref="BrokenCircuitException"/> without reaching Slack, so digests are parked at once (no more
+/// attempts eating the function's time limit or stalling a command-line run) and the function does not drain. The
+/// first call that works closes it; once the cooldown is over the next call tries Slack again, and a refusal opens it
+/// for a new cooldown. A call rejected while open changes nothing: it did not try Slack.
 /// </summary>
 /// <remarks>
 /// Not Polly's own circuit breaker: that one samples at least two calls before it opens (MinimumThroughput ≥ 2), so

@@ -107,12 +107,13 @@ public static class AccountFile
     /// </summary>
     private static IEnumerable<CsvRow> CsvRows(string text)
     {
+        text = text.ReplaceLineEndings("\n"); // CRLF, LF and a lone CR (old Mac exports) all end a line
         int line = 1, i = 0;
         while (i < text.Length)
         {
             int start = line;
             int end = text.IndexOf('\n', i);
-            var rest = text.AsSpan(i, (end < 0 ? text.Length : end) - i).TrimEnd('\r');
+            var rest = text.AsSpan(i, (end < 0 ? text.Length : end) - i);
             if (rest.IsWhiteSpace() || rest.TrimStart().StartsWith("#"))
             {
                 i = end < 0 ? text.Length : end + 1;
@@ -121,7 +122,7 @@ public static class AccountFile
             }
             var cells = new List<string>();
             var cell = new StringBuilder();
-            bool quoted = false, done = false;
+            bool quoted = false, done = false, started = false;
             for (; i < text.Length && !done; i++)
             {
                 char c = text[i];
@@ -131,11 +132,11 @@ public static class AccountFile
                     else if (c == '"') quoted = false;
                     else { if (c == '\n') line++; cell.Append(c); }
                 }
-                else if (c == '"') quoted = true;
-                else if (c == ',') { cells.Add(cell.ToString()); cell.Clear(); }
+                // A quote opens a quoted cell only at the cell's start; inside an unquoted cell (Rack 12" B) it is text.
+                else if (c == '"' && cell.Length == 0 && !started) quoted = started = true;
+                else if (c == ',') { cells.Add(cell.ToString()); cell.Clear(); started = false; }
                 else if (c == '\n') { line++; done = true; }
-                else if (c == '\r' && i + 1 < text.Length && text[i + 1] == '\n') { }
-                else cell.Append(c);
+                else { cell.Append(c); started = true; }
             }
             cells.Add(cell.ToString());
             yield return quoted

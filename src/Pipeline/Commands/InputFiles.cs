@@ -35,7 +35,7 @@ internal static class InputFiles
             {
                 case EntryKind.Folder:
                     var found = new List<string>();
-                    Walk(fs, path, found, problems, stderr);
+                    Walk(fs, path, found, problems, stderr, new HashSet<string>(StringComparer.Ordinal));
                     if (found.Count == 0 && problems.Count == 0) problems.Add($"folder '{Clean(path)}' has no files to read");
                     files.AddRange(found.Order(StringComparer.Ordinal));
                     break;
@@ -60,8 +60,28 @@ internal static class InputFiles
         return files;
     }
 
-    private static void Walk(IInputFileSystem fs, string folder, List<string> files, List<string> problems, TextWriter stderr)
+    /// <summary>The folder's path with a link in its last part followed to the end (each level is resolved as the walk goes down).</summary>
+    private static string RealFolder(string folder)
     {
+        try
+        {
+            return new DirectoryInfo(folder).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? Path.GetFullPath(folder);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Path.GetFullPath(folder);
+        }
+    }
+
+    private static void Walk(IInputFileSystem fs, string folder, List<string> files, List<string> problems, TextWriter stderr, HashSet<string> visited)
+    {
+        // A folder reached twice (a link back up the tree, `ln -s .. loop`) is read once: a loop would otherwise list the
+        // same files until the path is too long, and two such links double the paths at every level.
+        if (!visited.Add(RealFolder(folder)))
+        {
+            stderr.WriteLine($"note: skipped '{Clean(folder)}': a link to a folder already read");
+            return;
+        }
         IReadOnlyList<string> entries;
         try
         {
@@ -77,7 +97,7 @@ internal static class InputFiles
             switch (fs.KindOf(entry))
             {
                 case EntryKind.Folder:
-                    Walk(fs, entry, files, problems, stderr);
+                    Walk(fs, entry, files, problems, stderr, visited);
                     break;
                 case EntryKind.Other:
                     stderr.WriteLine($"note: skipped '{Clean(entry)}': not a regular file (a FIFO, socket or device)");

@@ -362,7 +362,7 @@ internal static partial class SlackDigestRenderer
         int amp = cut.LastIndexOf('&');
         if (amp >= 0 && cut.IndexOf(';', amp) < 0) cut = string.Concat(cut.AsSpan(0, amp), "…");
         // A code span cut open would hand the rest of the caller's value to mrkdwn: close it (values hold no backtick).
-        if (cut.Count(c => c == '`') % 2 == 1) cut = string.Concat(cut.AsSpan(0, cut.Length - 1), "`…");
+        if (cut.Count(c => c == '`') % 2 == 1) cut = string.Concat(cut.AsSpan(0, cut.Length - 2), "`…"); // as long as the cut: within the limit
         return cut;
     }
 

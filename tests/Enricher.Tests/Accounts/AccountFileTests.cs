@@ -39,7 +39,7 @@ public sealed class AccountFileTests
     {
         // RFC 4180: a quoted cell spans lines; before, the line break split it into two bad rows.
         var result = Parse("id,name,environment\r\n111122223333,\"Payments\r\n(EU, \"\"prod\"\")\",team-pay\r\n12ab,broken\r\n444455556666,sandbox\r\n");
-        Assert.Equal(["Payments\r\n(EU, \"prod\")", "sandbox"], result.Accounts.Select(a => a.Name));
+        Assert.Equal(["Payments\n(EU, \"prod\")", "sandbox"], result.Accounts.Select(a => a.Name));
         Assert.Equal("team-pay", result.Accounts[0].Environment);
         Assert.Equal("f:4", Assert.Single(result.Errors).Where); // the row after the two-line record
     }
@@ -52,6 +52,21 @@ public sealed class AccountFileTests
         var error = Assert.Single(result.Errors);
         Assert.Equal("f:2", error.Where);
         Assert.Contains("never closed", error.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Csv_lines_ending_in_a_lone_carriage_return_are_separate_rows()
+    {
+        var result = Parse("id,name\r111122223333,prod\r444455556666,dev\r");
+        Assert.Equal(["prod", "dev"], result.Accounts.Select(a => a.Name));
+    }
+
+    [Fact]
+    public void A_quote_inside_an_unquoted_csv_cell_is_text_and_does_not_swallow_the_next_row()
+    {
+        var result = Parse("111122223333,Rack 12\" a\n444455556666,B 5\" b\n");
+        Assert.Equal(["Rack 12\" a", "B 5\" b"], result.Accounts.Select(a => a.Name));
+        Assert.Empty(result.Errors);
     }
 
     [Fact]

@@ -112,6 +112,21 @@ public sealed class InputFilesTests : IDisposable
     }
 
     [Fact]
+    public void Links_back_up_the_tree_are_read_once_not_followed_round_and_round()
+    {
+        var events = Write("d/events.jsonl");
+        // Two links to the parent: followed naively they list 2^n paths at depth n, until the path is too long.
+        Directory.CreateSymbolicLink(Path.Combine(_dir, "d", "loop1"), "..");
+        Directory.CreateSymbolicLink(Path.Combine(_dir, "d", "loop2"), "..");
+
+        var stderr = new StringWriter();
+        var files = InputFiles.Resolve([_dir], stderr);
+
+        Assert.Equal([events], files);
+        Assert.Contains("a link to a folder already read", stderr.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Missing_input_is_a_clear_error()
     {
         var e = Assert.Throws<InputException>(() => InputFiles.Resolve([Path.Combine(_dir, "nope.jsonl")], new StringWriter()));

@@ -259,7 +259,10 @@ public sealed partial class SlackDigestRendererTests
     {
         var d = SampleDigests.Huge(hostile: "*evil* :evil: https://evil.example");
         foreach (var plain in new[] { false, true })
+        {
             Assert.Empty(SlackPayloadValidator.MarkupProblems(Payload(d, plain)));
+            Assert.Empty(SlackPayloadValidator.LimitProblems(Payload(d, plain)));
+        }
         foreach (var t in Texts(Payload(d)).Where(t => t.EndsWith('…')))
             Assert.True(t.Count(c => c == '`') % 2 == 0, "a code span left open: " + t[^80..]);
     }

@@ -57,7 +57,12 @@ internal static class DigestCommand
             var files = InputFiles.Resolve(inputs, Console.Error);
             var directory = names.Directory(parse);
             var mutes = CommonOptions.LoadMutes(parse.GetValue(mute));
-            return await RunAsync(settings, directory, mutes, progress => RecordReader.ReadFiles(files, progress, transient: true), RecordReader.TotalBytes(files), ct).ConfigureAwait(false);
+            // stdin or a FIFO can block for good on a quiet producer: read those on their own task so that Ctrl-C still ends
+            // the input (each record then its own copy); files never block, and their records share one buffer.
+            bool mayBlock = files.Any(f => f == "-" || RealInputFileSystem.Instance.KindOf(f) == EntryKind.Other);
+            return await RunAsync(settings, directory, mutes, progress => mayBlock
+                ? StoppableReading.Until(RecordReader.ReadFiles(files, progress), ct)
+                : RecordReader.ReadFiles(files, progress, transient: true), RecordReader.TotalBytes(files), ct).ConfigureAwait(false);
         }));
         return command;
     }

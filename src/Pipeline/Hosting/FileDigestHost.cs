@@ -41,7 +41,7 @@ internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirector
         long silences = 0;
 
         // One delivery at a time, in the order bursts close: per-channel order is what readers rely on.
-        // The token (Ctrl-C) stops the reading, not the run: the input ends there, every open burst closes as at the end
+        // The token (Ctrl-C) stops the reading, not the run (a read that can block is made stoppable by the command: StoppableReading): the input ends there, every open burst closes as at the end
         // of input, and each notice still reaches the sink, with the cancelled token, which Slack's sink takes as "park
         // it" and the terminal's ignores. So a stopped run still prints its summary, and the summary still balances.
         await records.TakeWhile(_ => !cancellationToken.IsCancellationRequested).ToObservable()

@@ -175,6 +175,29 @@ public sealed class DigestCommandTests : IDisposable
         Assert.Contains("error: '-i -' reads stdin, which is a terminal", result.Stdout, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Ctrl_c_while_stdin_stays_open_and_quiet_ends_the_input_there_digests_every_event_and_exits_130()
+    {
+        // A producer that stays quiet keeps the read blocked: the stop must not wait for its next line.
+        // Records reach the core in batches (of the account-naming batch size): two bursts of a full batch each, an hour
+        // apart, so that the first burst's digest is printed while the second is still open.
+        const int perBurst = 500;
+        using var run = Hosting.Kinesis.LiveRun.Start(["digest", "-i", "-", "-f", "json", "--no-progress"], stdin: true);
+        for (int i = 0; i < 2 * perBurst; i++)
+            await run.WriteLineAsync(Events.ApiCall(account: "111122223333", time: Events.T0.AddHours(i / perBurst).AddSeconds(i % perBurst)).Line());
+        Assert.True(await run.WaitUntilAsync(() => run.Digests.Count == 1, TimeSpan.FromMinutes(2)), run.Stderr);
+
+        int exitCode = await run.InterruptAsync();
+
+        Assert.True(exitCode == 130, run.Stderr);
+        var lines = run.Lines.Select(l => l.Json).ToList();
+        AssertBalanced(lines);
+        var received = lines[^1].GetProperty("received").GetInt32();
+        Assert.InRange(received, perBurst + 1, 2 * perBurst);
+        Assert.Equal(received, lines[^1].GetProperty("digested").GetInt32()); // what was read is digested: the open burst closed at the stop
+        Assert.Equal(2, run.Digests.Count);
+    }
+
     [SkippableFact]
     public async Task A_read_error_mid_run_is_a_one_line_error_with_exit_3()
     {

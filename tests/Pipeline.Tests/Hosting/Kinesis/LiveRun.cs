@@ -21,9 +21,9 @@ internal sealed class LiveRun : IDisposable
     private readonly TaskCompletionSource _stdoutClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private LiveRun(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment)
+    private LiveRun(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment, bool stdin)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdin, UseShellExecute = false };
         foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pipeline.dll"));
         foreach (var a in args) info.ArgumentList.Add(a);
@@ -43,7 +43,15 @@ internal sealed class LiveRun : IDisposable
         _process.BeginErrorReadLine();
     }
 
-    public static LiveRun Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null) => new(args, environment);
+    /// <param name="stdin">Give the program a stdin pipe the test writes with <see cref="WriteLineAsync"/> and leaves open.</param>
+    public static LiveRun Start(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, bool stdin = false) => new(args, environment, stdin);
+
+    /// <summary>One line to the program's stdin (started with <c>stdin: true</c>), flushed; the pipe stays open.</summary>
+    public async Task WriteLineAsync(string line)
+    {
+        await _process.StandardInput.WriteLineAsync(line);
+        await _process.StandardInput.FlushAsync();
+    }
 
     public int Id => _process.Id;
 

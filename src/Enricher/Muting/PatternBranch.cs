@@ -79,26 +79,23 @@ internal sealed class PatternBranch
     // deeper have none here.
     private static Outcome EvaluateValue(JsonElement value, PathNode path, ref long steps)
     {
-        var outcome = new Outcome { Values = path.EndingAbsent };
+        var none = new Outcome { Values = path.EndingAbsent };
         if (path.BelowRequired)
-            return outcome;
+            return none;
         if (path.Ending is { } condition)
         {
             steps += condition.Matchers.Length;
             if (!condition.MatchesValue(value))
-                return outcome;
+                return none;
         }
-        outcome.Add(new Option(path.EndingAbsent, path.BelowAbsent));
-        return outcome;
+        return Outcome.Of(new Option(path.EndingAbsent, path.BelowAbsent), path.EndingAbsent);
     }
 
     // An object is not a value: a field ending here has none. Each name is decided on its own, and the ways
     // they hold are combined.
     private static Outcome EvaluateObject(JsonElement obj, PathNode path, ref long steps)
     {
-        var outcome = new Outcome();
-        if (path.Ending is not { MatchesAbsence: false })
-            outcome.Add(new Option(0, path.EndingAbsent));
+        var outcome = path.Ending is not { MatchesAbsence: false } ? Outcome.Of(new Option(0, path.EndingAbsent)) : new Outcome();
         foreach (var (name, child) in path.Children)
         {
             // Once nothing can hold, only the values of fields that may be absent are still worth finding.
@@ -129,20 +126,14 @@ internal sealed class PatternBranch
                 var option = inElement[i];
                 var judged = option.Pending & path.PinnedAfter(option.FirstPresent);
                 if ((judged & inElement.Values) == 0)
-                    outcome.Add(option with { Pending = option.Pending & ~judged });
+                    outcome.Add(option with { Pending = option.Pending & ~judged }, ref steps);
             }
         }
         return outcome;
     }
 
     // No value below: it holds only with every field there absent, pending.
-    private static Outcome Missing(PathNode path)
-    {
-        var outcome = new Outcome();
-        if (!path.Required)
-            outcome.Add(new Option(0, path.Absent));
-        return outcome;
-    }
+    private static Outcome Missing(PathNode path) => path.Required ? new Outcome() : Outcome.Of(new Option(0, path.Absent));
 
     /// <summary>
     /// One way the fields below an event node can hold there. Fields that must have a value are all present
@@ -167,20 +158,61 @@ internal sealed class PatternBranch
 
         public readonly Option this[int index] => index == 0 ? _first : _more![index - 1];
 
-        public void Add(Option option)
+        public static Outcome Of(Option option, ulong values = 0) => new() { _first = option, Count = 1, Values = values };
+
+        /// <summary>
+        /// Keeps <paramref name="option"/> unless a kept one covers it, and drops the kept ones it covers, so that
+        /// only the minimal options are kept whatever order they come in. Each kept option looked at is a step.
+        /// </summary>
+        /// <remarks>
+        /// An option pending on more fields than another with the same first present field can only fail where
+        /// that one holds. With the minimal ones kept an outcome has at most one option per first present field
+        /// (see docs/mute-rules.md, Cost): at most k+1 for k fields that may be absent.
+        /// </remarks>
+        public void Add(Option option, ref long steps)
         {
-            // An option pending on more fields than another with the same first present field can only fail where that one holds.
+            var count = 0;
+            var covered = false;
             for (var i = 0; i < Count; i++)
             {
+                steps++;
                 var kept = this[i];
-                if (kept.FirstPresent == option.FirstPresent && (kept.Pending & ~option.Pending) == 0)
-                    return;
+                if (!covered && kept.FirstPresent == option.FirstPresent)
+                {
+                    if ((kept.Pending & ~option.Pending) == 0)
+                    {
+                        if (count == i)
+                            return;
+                        // Those dropped already were covered by the new option, so by this one too.
+                        covered = true;
+                    }
+                    else if ((option.Pending & ~kept.Pending) == 0)
+                    {
+                        continue;
+                    }
+                }
+                Set(count++, kept);
             }
+            if (count > 0)
+                _more?.RemoveRange(count - 1, _more.Count - (count - 1));
+            else
+                _more?.Clear();
+            Count = count;
+            if (covered)
+                return;
             if (Count == 0)
                 _first = option;
             else
                 (_more ??= []).Add(option);
             Count++;
+        }
+
+        private void Set(int index, Option option)
+        {
+            if (index == 0)
+                _first = option;
+            else
+                _more![index - 1] = option;
         }
 
         public static Outcome Product(in Outcome left, in Outcome right, ref long steps)
@@ -193,7 +225,7 @@ internal sealed class PatternBranch
                     steps++;
                     var (a, b) = (left[i], right[j]);
                     var first = a.FirstPresent == 0 || (b.FirstPresent != 0 && b.FirstPresent < a.FirstPresent) ? b.FirstPresent : a.FirstPresent;
-                    result.Add(new Option(first, a.Pending | b.Pending));
+                    result.Add(new Option(first, a.Pending | b.Pending), ref steps);
                 }
             }
             return result;

@@ -190,6 +190,42 @@ public sealed class FoundBugReproducerTests
         }
     }
 
+    [Theory]
+    [InlineData(12, 1)]
+    [InlineData(12, 40)]
+    [InlineData(64, 1)]
+    [InlineData(64, 40)]
+    public void Mute_rule_with_many_exists_false_fields_over_arrays_is_decided_in_work_linear_in_the_event(int fields, int elements)
+    {
+        // Was: exponential in the number of {"exists":false} fields. Each array below gave two ways to hold (the field
+        // absent, or present with "x") and every combination of them was kept, each checked against all those kept
+        // before: ~4^k, k = 16 did not finish in 60 s, and the limit allowed 64.
+        // Three kinds of field, mixed: values in arrays, a field in an array of objects, and fields with no value.
+        string Field(int i) => (i % 3) switch
+        {
+            0 => $$"""{{Name(i)}}:[{"exists":false},"x"]""",
+            1 => $$"""{{Name(i)}}:{"a":[{"exists":false},"x"]}""",
+            _ => $$"""{{Name(i)}}:{"a":[{"exists":false}]}""",
+        };
+        string Value(int i) => (i % 3) switch
+        {
+            0 => $$"""{{Name(i)}}:[{{string.Join(",", Enumerable.Repeat("\"x\"", elements))}}]""",
+            1 => $$"""{{Name(i)}}:[{{string.Join(",", Enumerable.Repeat("""{"b":1},{"a":"x"}""", elements))}}]""",
+            _ => $$"""{{Name(i)}}:[{{string.Join(",", Enumerable.Repeat("""{"b":1}""", elements))}}]""",
+        };
+        static string Name(int i) => $"\"f{i:D2}\"";
+        var rules = Patterns.One("{" + string.Join(",", Enumerable.Range(0, fields).Select(Field)) + "}");
+        using var evt = JsonDocument.Parse("{" + string.Join(",", Enumerable.Range(0, fields).Select(Value)) + "}");
+        using var withValue = JsonDocument.Parse("{" + string.Join(",", Enumerable.Range(0, fields).Select(Value)).Replace("\"b\"", "\"a\"") + "}");
+
+        // The same bound for 1 and 40 elements per array: a constant of the rule, (k+1)(k+2), per event node.
+        foreach (var (doc, muted) in new[] { (evt, true), (withValue, false) })
+        {
+            Assert.Equal(muted, rules.Matches(doc.RootElement, out var steps).Count > 0);
+            Assert.InRange(steps, 1, (fields + 1L) * (fields + 2) * RandomPatterns.Nodes(doc.RootElement));
+        }
+    }
+
     [Fact]
     public void Accounts_row_with_an_unpaired_surrogate_is_reported_and_the_other_rows_load()
     {

@@ -67,8 +67,10 @@ internal static class RandomPatterns
 
     /// <summary>
     /// The most work the matcher may do on the event, per branch: each event node visited once, its value
-    /// tested by one field's matchers, and at most one combination of ways per field and way: (k+1)·2^k ways for
-    /// a branch with k fields that may be absent, one without. Linear in the event for a given rule.
+    /// tested by one field's matchers, and per field below it (objects) or per element (arrays) at most w·w
+    /// combinations of ways to hold, each checked against at most w kept ways: w = k+1 for a branch with k fields
+    /// that may be absent (one way per first present field), 1 without. Linear in the event for a given rule,
+    /// and polynomial, not exponential, in k.
     /// </summary>
     public static long CostBound(MuteRuleSet rules, JsonElement evt)
     {
@@ -76,9 +78,9 @@ internal static class RandomPatterns
         long bound = 0;
         foreach (var branch in rules.Rules.SelectMany(r => r.Branches))
         {
-            var absent = branch.Conditions.Count(c => c.MatchesAbsence);
-            var ways = (absent + 1L) << absent;
-            bound += nodes * (1 + branch.Conditions.Max(c => c.Matchers.Length) + branch.Conditions.Count * (ways * ways + ways));
+            var ways = branch.Conditions.Count(c => c.MatchesAbsence) + 1L;
+            var combined = ways * ways * (ways + 1);
+            bound += nodes * (1 + branch.Conditions.Max(c => c.Matchers.Length) + branch.Conditions.Count * combined + ways * (ways + 1));
         }
         return bound;
     }

@@ -127,6 +127,29 @@ public sealed class KinesisWindowHandlerTests
     }
 
     [Fact]
+    public async Task A_redelivery_in_the_next_window_after_a_far_future_event_is_a_duplicate_not_digested_twice()
+    {
+        // One account's clock a year ahead: its claim must stay unconfirmed in the carries the next window restores.
+        var h = new Harness();
+        var year = 365 * 24 * 60.0;
+        var first = new KinesisBatch().Add(Call("111111111111", 0, "e1")).Add(Call("444455556666", year, "future"));
+        var state = (await h.Run(first)).State;
+        Assert.Empty((await h.Run(new KinesisBatch { State = state, Final = true })).BatchItemFailures);
+
+        var next = new KinesisBatch { Window = KinesisBatch.WindowStart.AddMinutes(15) }
+            .Add(Call("111111111111", 16, "e2"))                             // its carry is put back first, the far-future one's next
+            .Add(Call("444455556666", year + 1, "future2"))                  // the same wrong clock: still one account's word
+            .Add(Call("111111111111", 0, "e1"), T0.AddMinutes(16));          // the redelivery of the first window's event
+        var second = await h.Run(next);
+        Assert.Empty(second.BatchItemFailures);
+        Assert.Empty((await h.Run(new KinesisBatch { Window = next.Window, State = second.State, Final = true })).BatchItemFailures);
+
+        var batch = h.LogLines("batch processed")[2].GetProperty("batch"); // the next window's first call
+        Assert.Equal((3, 1), (batch.GetProperty("received").GetInt64(), batch.GetProperty("duplicates").GetInt64()));
+        Assert.Equal(2, h.Poster.Posted.Where(d => d.Account == "111111111111").Sum(d => d.EventCount)); // e1 once, e2
+    }
+
+    [Fact]
     public async Task Splitting_a_window_into_batches_gives_the_digests_one_batch_gives()
     {
         var events = new List<System.Text.Json.Nodes.JsonObject>();

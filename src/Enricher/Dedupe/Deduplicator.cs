@@ -80,6 +80,7 @@ public sealed class Deduplicator
     {
         long ticks = eventTime.UtcTicks;
         int accountIndex = IndexOf(account);
+        if (_restored) RecomputeWatermark();
         if (ticks > _watermarkTicks) Advance(ticks, accountIndex);
 
         var key = Key128.From(Key(account, id));
@@ -97,7 +98,11 @@ public sealed class Deduplicator
     /// <summary>The remembered ids in arrival order, for carrying the memory across Lambda invocations.</summary>
     public IEnumerable<Entry> Entries => _order.Select(slot => new Entry(slot.Key.ToUInt128(), slot.TimeTicks, _accounts[slot.Account]));
 
-    /// <summary>Restores ids saved from <see cref="Entries"/>.</summary>
+    /// <summary>
+    /// Restores ids saved from <see cref="Entries"/> (in one call or several, e.g. one per account's carry). The watermark
+    /// is not saved with them: it is worked out again from every id held, at the next <see cref="TryAdd"/>, so that an
+    /// unconfirmed claim far ahead (<see cref="RecomputeWatermark"/>) stays unconfirmed across a save and restore.
+    /// </summary>
     public void Restore(IEnumerable<Entry> entries)
     {
         foreach (var entry in entries)
@@ -105,8 +110,47 @@ public sealed class Deduplicator
             var key = Key128.From(entry.Key);
             if (!_seen.Add(key)) continue;
             _order.Enqueue(new Slot(key, entry.TimeTicks, IndexOf(entry.Account)));
-            if (entry.TimeTicks > _watermarkTicks) _watermarkTicks = entry.TimeTicks;
+            _restored = true;
         }
+    }
+
+    private bool _restored;
+
+    /// <summary>
+    /// After a restore: puts the ids in time order (carries come one account at a time, which would let one account's
+    /// recent ids hold back the forgetting of every later account's) and works the watermark out from their times.
+    /// The newest ids count only if they are believable: a group of ids more than the horizon beyond all the others, of
+    /// one account and fewer than <see cref="ConfirmAfter"/>, is the unconfirmed jump it was before the save. It is held
+    /// again as the pending jump, and the watermark stands at the newest of the rest. Erring low only remembers longer.
+    /// </summary>
+    private void RecomputeWatermark()
+    {
+        _restored = false;
+        var slots = _order.OrderBy(s => s.TimeTicks).ToArray(); // stable: equal times keep their arrival order
+        _order.Clear();
+        foreach (var slot in slots) _order.Enqueue(slot);
+        if (slots.Length == 0) return;
+
+        long horizon = _options.Horizon.Ticks;
+        int top = slots.Length; // slots[..top] are still candidates for the watermark
+        (long Ticks, int Account, int Records)? held = null;
+        while (top > 0)
+        {
+            // The newest group: the ids above the highest gap wider than the horizon.
+            int start = top - 1;
+            while (start > 0 && slots[start].TimeTicks - slots[start - 1].TimeTicks <= horizon) start--;
+            if (start == 0) break; // nothing below it: it is the rest
+            int account = slots[start].Account;
+            int records = top - start;
+            bool oneAccount = true;
+            for (int i = start; i < top && oneAccount; i++) oneAccount = slots[i].Account == account;
+            if (!oneAccount || records >= ConfirmAfter) break; // confirmed, as it would have been live
+            held = (slots[start].TimeTicks, account, records);
+            top = start;
+        }
+        long restoredTicks = slots[top - 1].TimeTicks;
+        if (restoredTicks > _watermarkTicks) _watermarkTicks = restoredTicks;
+        if (_jump is null && held is { } jump && jump.Ticks - _watermarkTicks > horizon) _jump = jump;
     }
 
     private void Advance(long ticks, int account)
@@ -135,8 +179,21 @@ public sealed class Deduplicator
     {
         // Out-of-order arrivals make the queue only roughly time-sorted; an id that arrived late but is old
         // is forgotten when the entries before it are, which errs on the side of remembering longer.
-        while (_order.Count > 0 && _order.Peek().TimeTicks < cutoffTicks)
-            _seen.Remove(_order.Dequeue().Key);
+        // An id dated ahead of the watermark (an unconfirmed claim far ahead, or one left above a confirmed jump) must not
+        // stop the forgetting of every id that arrived after it: it goes to the back, as if it had just arrived. Each such
+        // id moves once per pass through the queue, so this costs O(1) per id forgotten.
+        int requeued = 0;
+        while (_order.Count > 0)
+        {
+            var head = _order.Peek();
+            if (head.TimeTicks < cutoffTicks)
+            {
+                _seen.Remove(_order.Dequeue().Key);
+                continue;
+            }
+            if (head.TimeTicks <= _watermarkTicks || ++requeued > _order.Count) break;
+            _order.Enqueue(_order.Dequeue());
+        }
     }
 
     internal static UInt128 Key(string account, string id)

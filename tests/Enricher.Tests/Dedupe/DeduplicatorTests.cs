@@ -85,6 +85,70 @@ public sealed class DeduplicatorTests
         Assert.False(restored.TryAdd("111122223333", "e1", T0));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void An_unconfirmed_far_future_id_stays_unconfirmed_across_a_save_and_restore(bool oneAccountAtATime)
+    {
+        var d = new Deduplicator(new DedupeOptions());
+        d.TryAdd("111122223333", "a", T0);
+        d.TryAdd("444455556666", "future", T0.AddYears(1));
+        var restored = new Deduplicator(new DedupeOptions());
+        // Carries are put back one account each; the far-future account's first, so its id alone must not set the watermark.
+        if (oneAccountAtATime)
+            foreach (var carry in d.Entries.GroupBy(e => e.Account).OrderByDescending(g => g.Key)) restored.Restore([.. carry]);
+        else
+            restored.Restore(d.Entries.ToList());
+
+        // The same wrong clock again, one record: still one account's word, so nothing is forgotten.
+        Assert.True(restored.TryAdd("444455556666", "future2", T0.AddYears(1).AddMinutes(1)));
+        Assert.False(restored.TryAdd("111122223333", "a", T0.AddMinutes(1))); // the redelivery is still a duplicate
+        Assert.Equal(3, restored.Count);
+    }
+
+    [Fact]
+    public void A_pending_jump_restored_is_confirmed_by_another_account_as_before_the_save()
+    {
+        var d = new Deduplicator(new DedupeOptions());
+        d.TryAdd("111122223333", "a", T0);
+        d.TryAdd("444455556666", "x", T0.AddDays(1));
+        var restored = new Deduplicator(new DedupeOptions());
+        restored.Restore(d.Entries.ToList());
+
+        restored.TryAdd("777788889999", "y", T0.AddDays(1)); // another account there too: time really moved
+        Assert.True(restored.TryAdd("111122223333", "a", T0.AddDays(1))); // forgotten, as without the restore
+    }
+
+    [Fact]
+    public void Ids_older_than_the_horizon_are_forgotten_while_an_unconfirmed_far_future_id_is_held()
+    {
+        var d = new Deduplicator(new DedupeOptions { Horizon = TimeSpan.FromMinutes(10) });
+        d.TryAdd("111122223333", "a", T0);
+        d.TryAdd("444455556666", "future", T0.AddYears(1)); // held: one account's word
+        d.TryAdd("111122223333", "b", T0.AddMinutes(5));    // arrived after the far-future id
+        d.TryAdd("111122223333", "c", T0.AddMinutes(11));   // forgets "a": the far-future id is now first in line
+        d.TryAdd("111122223333", "d", T0.AddMinutes(20));   // "b" is older than the horizon now
+
+        Assert.Equal(3, d.Count); // future, c, d
+        Assert.True(d.TryAdd("111122223333", "b", T0.AddMinutes(20)));      // forgotten, though it arrived after "future"
+        Assert.False(d.TryAdd("444455556666", "future", T0.AddMinutes(20))); // the far-future id is still remembered
+    }
+
+    [Fact]
+    public void Forgetting_by_time_after_a_restore_of_carries_one_account_at_a_time_is_not_held_back_by_the_first_account()
+    {
+        var d = new Deduplicator(new DedupeOptions { Horizon = TimeSpan.FromMinutes(10) });
+        d.TryAdd("111122223333", "a", T0);
+        d.TryAdd("444455556666", "x", T0.AddMinutes(1));
+        d.TryAdd("111122223333", "b", T0.AddMinutes(9));
+        var restored = new Deduplicator(new DedupeOptions { Horizon = TimeSpan.FromMinutes(10) });
+        foreach (var carry in d.Entries.GroupBy(e => e.Account).OrderBy(g => g.Key)) restored.Restore([.. carry]); // a, b, then x
+
+        restored.TryAdd("111122223333", "c", T0.AddMinutes(12)); // "a" and "x" are older than the horizon, "b" is not
+        Assert.Equal(2, restored.Count); // b, c
+        Assert.True(restored.TryAdd("444455556666", "x", T0.AddMinutes(12)));
+    }
+
     [Fact]
     public void Invalid_options_fail_with_a_message_in_their_own_names()
     {

@@ -84,8 +84,15 @@ internal sealed class FileDigestLedger : IDigestLedger, IAlertThreads, IDisposab
     {
         lock (_gate)
         {
-            Append(claim.DigestId, "posted", claim.Token);
-            _held.Remove(claim.DigestId);
+            // Given up even when the write fails, or the digest would stay "in progress" until the run restarts.
+            try
+            {
+                Append(claim.DigestId, "posted", claim.Token);
+            }
+            finally
+            {
+                _held.Remove(claim.DigestId);
+            }
         }
         return Task.CompletedTask;
     }
@@ -94,8 +101,15 @@ internal sealed class FileDigestLedger : IDigestLedger, IAlertThreads, IDisposab
     {
         lock (_gate)
         {
-            Append(claim.DigestId, "released", claim.Token);
-            _held.Remove(claim.DigestId);
+            // Given up even when the write fails, or the digest would stay "in progress" until the run restarts.
+            try
+            {
+                Append(claim.DigestId, "released", claim.Token);
+            }
+            finally
+            {
+                _held.Remove(claim.DigestId);
+            }
         }
         return Task.CompletedTask;
     }

@@ -30,6 +30,17 @@ public sealed class FileDigestLedgerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_release_whose_write_fails_still_gives_up_the_claim()
+    {
+        var ledger = new FileDigestLedger(_path);
+        var claim = await ledger.TryClaimAsync("digest-unwritten", default);
+        ledger.Dispose(); // every write fails from here on
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => ledger.ReleaseAsync(claim, default));
+        // No longer held: a new claim is attempted (and fails to write), instead of "in progress" until the run restarts.
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => ledger.TryClaimAsync("digest-unwritten", default));
+    }
+
+    [Fact]
     public async Task Of_many_callers_claiming_one_digest_at_once_exactly_one_wins_until_it_releases()
     {
         using var ledger = new FileDigestLedger(_path);

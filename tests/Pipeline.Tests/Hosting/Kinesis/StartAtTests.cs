@@ -1,0 +1,119 @@
+using Microsoft.Extensions.Time.Testing;
+using Pipeline.Aggregator.Processing;
+using Pipeline.Cli.Commands;
+using Pipeline.Cli.Hosting.Kinesis;
+using Pipeline.Enricher.Accounts;
+using Pipeline.Kinesis;
+using Pipeline.Lambda.Carry;
+using Pipeline.Lambda.Runtime;
+using Pipeline.Lambda.Windows;
+using Pipeline.TestSupport.Delivery;
+using Pipeline.TestSupport.Emulators;
+using Pipeline.TestSupport.Lambda;
+
+namespace Pipeline.Tests.Hosting.Kinesis;
+
+/// <summary>
+/// Where the local event source mapping starts a shard (`run --start-at`), on kinesalite: LATEST is taken once, not every
+/// round; a reshard's children start at their oldest record, as Lambda starts them; a checkpoint of another stream is
+/// recognised by what Kinesis says about it, and only by that.
+/// </summary>
+public sealed class StartAtTests(KinesaliteFixture kinesalite) : IClassFixture<KinesaliteFixture>, IDisposable
+{
+    private const string Shard0 = "shardId-000000000000";
+    private readonly string _dir = Directory.CreateTempSubdirectory("start-at-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>A fake clock that counts the timers made on it: `run` makes one each time it waits for the stream.</summary>
+    private sealed class CountingTime(DateTimeOffset start) : FakeTimeProvider(start)
+    {
+        private int _timers;
+
+        public int Timers => Volatile.Read(ref _timers);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = base.CreateTimer(callback, state, dueTime, period);
+            Interlocked.Increment(ref _timers);
+            return timer;
+        }
+    }
+
+    private FileCheckpointStore Store() => new(Path.Combine(_dir, "cp.json"));
+
+    private EventSourceMapping Mapping(KinesisClient client, string stream, ShardPosition? startAt, bool untilIdle, TimeProvider? time = null)
+    {
+        time ??= TimeProvider.System;
+        var carries = new FileCarryStore(Path.Combine(_dir, "cp.json.carries"));
+        var (ledger, sink, log) = (new InMemoryDigestLedger(), new RecordingDigestSink(), new LambdaLog(TextWriter.Null, time));
+        var options = new KinesisWindowHandlerOptions { Core = new DigestCoreOptions() }.WithoutRollups();
+        var handler = new KinesisWindowHandler(options, FileAccountDirectory.Empty, ledger, carries, sink, log, time);
+        var sweeper = new CarrySweeper(options.Core, FileAccountDirectory.Empty, carries, ledger, sink, log, time);
+        return new EventSourceMapping(client, Store(), handler, sweeper,
+            new EventSourceMappingOptions { Stream = stream, TumblingWindow = TimeSpan.FromMinutes(1), UntilIdle = untilIdle, StartAt = startAt }, time, _ => { });
+    }
+
+    private static async Task PutAsync(KinesisClient client, string stream, params string[] accounts)
+    {
+        var outcome = await client.PutRecordsAsync(stream, [.. accounts.Select(a => LivePut.Entry(LivePut.Event(a, LivePut.Now())))]);
+        Assert.Equal(0, outcome.FailedCount);
+    }
+
+    private static string[] Accounts(int count) => [.. Enumerable.Range(0, count).Select(i => (100000000000L + i * 7919L).ToString(System.Globalization.CultureInfo.InvariantCulture))];
+
+    [SkippableFact]
+    public async Task Start_at_latest_reads_a_record_put_after_the_first_empty_round()
+    {
+        var stream = "latest-" + Guid.NewGuid().ToString("N")[..8];
+        using var client = LivePut.Client(kinesalite.Endpoint);
+        await client.CreateStreamAsync(stream, 1);
+        await PutAsync(client, stream, "111111111111"); // before the run: not "from now on"
+
+        var time = new CountingTime(DateTimeOffset.UtcNow);
+        var mapping = Mapping(client, stream, ShardPosition.Latest, untilIdle: false, time);
+        using var stop = new CancellationTokenSource();
+        var following = mapping.RunAsync(stop.Token);
+        async Task NextWaitAsync()
+        {
+            var timers = time.Timers;
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (time.Timers == timers && !following.IsCompleted && DateTime.UtcNow < deadline) await Task.Delay(20);
+            Assert.False(following.IsCompleted, following.Exception?.ToString());
+            Assert.True(time.Timers > timers, "run did not come back to wait for the stream");
+        }
+
+        await NextWaitAsync(); // a first round found nothing after LATEST
+        await PutAsync(client, stream, "222222222222");
+        time.Advance(TimeSpan.FromSeconds(1)); // the next round
+        await NextWaitAsync();
+        await stop.CancelAsync();
+        await following;
+
+        var shard = Assert.Single(mapping.Checkpoints, c => c.ShardId == Shard0);
+        Assert.NotNull(shard.SequenceNumber);
+        Assert.Equal(1, RunCommand.Report(mapping.Checkpoints).Received); // the one put during the run, not the one before
+    }
+
+    [SkippableFact]
+    public async Task Start_at_latest_reads_the_children_of_a_parent_it_read_from_their_oldest_record()
+    {
+        var stream = "children-" + Guid.NewGuid().ToString("N")[..8];
+        using var client = LivePut.Client(kinesalite.Endpoint);
+        await client.CreateStreamAsync(stream, 1);
+        await PutAsync(client, stream, "111111111111");
+        await Mapping(client, stream, startAt: null, untilIdle: true).RunAsync(default); // the parent is read
+
+        await client.SplitShardAsync(stream, Shard0, "170141183460469231731687303715884105728"); // 2^127: the middle
+        var accounts = Accounts(8);
+        await PutAsync(client, stream, accounts); // into the children, before anything drained the parent
+        var shards = await client.ListShardsAsync(stream);
+        Assert.Equal(3, shards.Count);
+
+        var again = Mapping(client, stream, ShardPosition.Latest, untilIdle: true);
+        await again.RunAsync(default);
+
+        Assert.Equal(1 + accounts.Length, RunCommand.Report(again.Checkpoints).Received); // nothing the children received was skipped
+        Assert.All(shards.Where(s => s.ParentShardId == Shard0), child => Assert.Contains(again.Checkpoints, c => c.ShardId == child.ShardId && c.SequenceNumber is not null));
+    }
+}

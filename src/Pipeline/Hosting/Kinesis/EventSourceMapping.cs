@@ -110,6 +110,12 @@ internal sealed class EventSourceMapping(
             await StartOverAsync(stale, $"they were read from a stream of that name created at {stale[0].StreamCreatedAt:u}; this one was created at {_streamCreatedAt:u}", cancellationToken).ConfigureAwait(false);
         var listed = await kinesis.ListShardsAsync(options.Stream, cancellationToken: cancellationToken).ConfigureAwait(false);
         _listedAtStart = listed.Select(s => s.ShardId).ToHashSet(StringComparer.Ordinal);
+        // A shard read to its end is closed for good: one the stream lists as open was ended in another stream of this name
+        // (a checkpoint without the stamp, or a stream whose creation time is unknown), and taking it as ended would never read it.
+        var open = listed.Where(s => !s.IsClosed).Select(s => s.ShardId).ToHashSet(StringComparer.Ordinal);
+        var endedButOpen = Checkpoints.Where(c => c.Ended && open.Contains(c.ShardId)).ToList();
+        if (endedButOpen.Count > 0)
+            await StartOverAsync(endedButOpen, "they say the shards were read to their end, but this stream lists them as open", cancellationToken).ConfigureAwait(false);
 
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -217,7 +223,7 @@ internal sealed class EventSourceMapping(
         {
             return (read, false); // stopping: the unfinished batch is read again next time
         }
-        catch (KinesisException e) when (!read && cp.SequenceNumber is not null && e.ErrorType == "InvalidArgumentException")
+        catch (KinesisException e) when (!read && cp.SequenceNumber is not null && IsFromAnotherStream(e))
         {
             // The service refuses to resume after the checkpoint's sequence number ("… did not come from this stream"):
             // the stream was recreated too soon after the old one for its creation time to differ, or the checkpoint
@@ -236,6 +242,14 @@ internal sealed class EventSourceMapping(
         log($"shard {shardId} is closed and drained; reading its children next");
         return (read, true);
     }
+
+    /// <summary>
+    /// Kinesis refusing a sequence number of another stream of this name: "StartingSequenceNumber … is invalid because it did not
+    /// come from this stream" (AWS and kinesalite word it alike). Any other InvalidArgumentException is a fault to report, not a
+    /// reason to start the shard over.
+    /// </summary>
+    internal static bool IsFromAnotherStream(KinesisException e) =>
+        e.ErrorType == "InvalidArgumentException" && e.ServiceMessage.Contains("did not come from this stream", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Runs the sweeper when its interval has passed (always with <paramref name="flushAll"/>), adding its counts to the run's.</summary>
     private async Task SweepIfDueAsync(bool flushAll, CancellationToken cancellationToken)

@@ -116,4 +116,45 @@ public sealed class StartAtTests(KinesaliteFixture kinesalite) : IClassFixture<K
         Assert.Equal(1 + accounts.Length, RunCommand.Report(again.Checkpoints).Received); // nothing the children received was skipped
         Assert.All(shards.Where(s => s.ParentShardId == Shard0), child => Assert.Contains(again.Checkpoints, c => c.ShardId == child.ShardId && c.SequenceNumber is not null));
     }
+
+    [SkippableFact]
+    public async Task An_ended_checkpoint_of_a_shard_the_stream_lists_as_open_is_taken_as_another_streams()
+    {
+        var stream = "ended-" + Guid.NewGuid().ToString("N")[..8];
+        using var client = LivePut.Client(kinesalite.Endpoint);
+        await client.CreateStreamAsync(stream, 1);
+        await PutAsync(client, stream, "111111111111", "222222222222", "333333333333");
+        // As an old stream of this name left it, resharded, before checkpoints were stamped with the stream's creation time.
+        await Store().SaveAsync(stream, new ShardCheckpoint { ShardId = Shard0, Ended = true }, default);
+
+        var stale = await Assert.ThrowsAsync<StaleCheckpointException>(() => Mapping(client, stream, startAt: null, untilIdle: true).RunAsync(default));
+        Assert.Contains("lists them as open", stale.Message, StringComparison.Ordinal);
+
+        var over = Mapping(client, stream, ShardPosition.TrimHorizon, untilIdle: true);
+        await over.RunAsync(default);
+        Assert.Equal(3, RunCommand.Report(over.Checkpoints).Received);
+    }
+
+    [SkippableFact]
+    public async Task An_invalid_argument_other_than_another_streams_sequence_number_is_reported_not_taken_for_a_recreated_stream()
+    {
+        var stream = "invalid-" + Guid.NewGuid().ToString("N")[..8];
+        using var client = LivePut.Client(kinesalite.Endpoint);
+        await client.CreateStreamAsync(stream, 2);
+        await PutAsync(client, stream, Accounts(16));
+        await Mapping(client, stream, startAt: null, untilIdle: true).RunAsync(default);
+        // Each shard's checkpoint given the other's sequence number: Kinesis refuses it, but not as "from another stream".
+        var store = Store();
+        var saved = await store.LoadAsync(stream, default);
+        var (a, b) = (saved[Shard0], saved["shardId-000000000001"]);
+        Assert.NotNull(a.SequenceNumber);
+        Assert.NotNull(b.SequenceNumber);
+        await store.SaveAsync(stream, a with { SequenceNumber = b.SequenceNumber }, default);
+        await store.SaveAsync(stream, b with { SequenceNumber = a.SequenceNumber }, default);
+
+        var error = await Assert.ThrowsAsync<KinesisException>(() => Mapping(client, stream, ShardPosition.TrimHorizon, untilIdle: true).RunAsync(default));
+        Assert.Equal("InvalidArgumentException", error.ErrorType);
+        Assert.False(EventSourceMapping.IsFromAnotherStream(error), error.ServiceMessage);
+        Assert.Equal(b.SequenceNumber, (await Store().LoadAsync(stream, default))[Shard0].SequenceNumber); // not started over
+    }
 }

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Time.Testing;
 using Pipeline.Aggregator.Processing;
 using Pipeline.Cli.Commands;
 using Pipeline.Cli.Hosting.Kinesis;
@@ -24,21 +23,6 @@ public sealed class StartAtTests(KinesaliteFixture kinesalite) : IClassFixture<K
     private readonly string _dir = Directory.CreateTempSubdirectory("start-at-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    /// <summary>A fake clock that counts the timers made on it: `run` makes one each time it waits for the stream.</summary>
-    private sealed class CountingTime(DateTimeOffset start) : FakeTimeProvider(start)
-    {
-        private int _timers;
-
-        public int Timers => Volatile.Read(ref _timers);
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            var timer = base.CreateTimer(callback, state, dueTime, period);
-            Interlocked.Increment(ref _timers);
-            return timer;
-        }
-    }
 
     private FileCheckpointStore Store() => new(Path.Combine(_dir, "cp.json"));
 
@@ -74,19 +58,11 @@ public sealed class StartAtTests(KinesaliteFixture kinesalite) : IClassFixture<K
         var mapping = Mapping(client, stream, ShardPosition.Latest, untilIdle: false, time);
         using var stop = new CancellationTokenSource();
         var following = mapping.RunAsync(stop.Token);
-        async Task NextWaitAsync()
-        {
-            var timers = time.Timers;
-            var deadline = DateTime.UtcNow.AddSeconds(20);
-            while (time.Timers == timers && !following.IsCompleted && DateTime.UtcNow < deadline) await Task.Delay(20);
-            Assert.False(following.IsCompleted, following.Exception?.ToString());
-            Assert.True(time.Timers > timers, "run did not come back to wait for the stream");
-        }
 
-        await NextWaitAsync(); // a first round found nothing after LATEST
+        await time.NextWaitAsync(following); // a first round found nothing after LATEST
         await PutAsync(client, stream, "222222222222");
         time.Advance(TimeSpan.FromSeconds(1)); // the next round
-        await NextWaitAsync();
+        await time.NextWaitAsync(following);
         await stop.CancelAsync();
         await following;
 

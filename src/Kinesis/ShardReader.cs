@@ -78,11 +78,28 @@ public sealed class ShardReader
 
     public long? MillisBehindLatest { get; private set; }
 
+    /// <summary>
+    /// The iterator of the next page once the enumeration stopped at the tip (null before). A reader that started at LATEST and
+    /// read nothing has no sequence number to resume after: the next read continues from this iterator
+    /// (<see cref="ContinueAsync"/>), or a fresh LATEST would skip what was put in between.
+    /// </summary>
+    public string? NextIterator { get; private set; }
+
     /// <param name="checkpoint">Sequence number of the last record already processed; null to start at <see cref="ShardReaderOptions.StartWithoutCheckpoint"/>.</param>
-    public async IAsyncEnumerable<KinesisRecord> ReadAsync(string? checkpoint = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<KinesisRecord> ReadAsync(string? checkpoint = null, CancellationToken cancellationToken = default) =>
+        ReadCoreAsync(checkpoint, iterator: null, cancellationToken);
+
+    /// <summary>
+    /// Reads on from the <see cref="NextIterator"/> of an earlier reader of this shard that read no record. (If that iterator has
+    /// expired, the renewal starts again at <see cref="ShardReaderOptions.StartWithoutCheckpoint"/>.)
+    /// </summary>
+    public IAsyncEnumerable<KinesisRecord> ContinueAsync(string iterator, CancellationToken cancellationToken = default) =>
+        ReadCoreAsync(checkpoint: null, iterator ?? throw new ArgumentNullException(nameof(iterator)), cancellationToken);
+
+    private async IAsyncEnumerable<KinesisRecord> ReadCoreAsync(string? checkpoint, string? iterator, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         LastSequenceNumber = checkpoint;
-        _iterator = await _client.GetShardIteratorAsync(_streamName, _shardId, ResumePosition(), cancellationToken).ConfigureAwait(false);
+        _iterator = iterator ?? await _client.GetShardIteratorAsync(_streamName, _shardId, ResumePosition(), cancellationToken).ConfigureAwait(false);
         while (true)
         {
             var page = await _renewal.ExecuteAsync(
@@ -106,7 +123,11 @@ public sealed class ShardReader
 
             if (page.Records.Count == 0)
             {
-                if (_options.StopAtTip && page.MillisBehindLatest is null or 0) yield break;
+                if (_options.StopAtTip && page.MillisBehindLatest is null or 0)
+                {
+                    NextIterator = _iterator;
+                    yield break;
+                }
                 await Task.Delay(_options.IdleDelay, _time, cancellationToken).ConfigureAwait(false);
             }
         }

@@ -54,6 +54,9 @@ internal static class RunCommand
         };
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
+            // A usage error changes nothing: refused before any table, file or Slack sink is touched.
+            var outputFormat = parse.GetValue(format);
+            outputFormat.RefuseHtml("`run`", "follows a stream: use text, json or slack, and `digest --format html` on a replay");
             var streamName = parse.GetValue(stream)!;
             var burstWindow = window.Read(parse);
             var rollup = window.ReadRollup(parse);
@@ -135,8 +138,6 @@ internal static class RunCommand
                 var sink = slack.Read(parse) is { } slackOptions
                     ? await SlackOptions.CreateSinkAsync(slackOptions, slack.OpenOutbox(parse), ct, threads: threads).ConfigureAwait(false)
                     : null;
-                var outputFormat = parse.GetValue(format);
-                outputFormat.RefuseHtml("`run`", "follows a stream: use text, json or slack, and `digest --format html` on a replay");
                 var renderer = outputFormat.Renderer();
                 var delivered = sink is null ? null : new CountingSink(sink);
                 // Slack first, then stdout, as `digest` does; a parked digest counts as posted (it is safe).

@@ -78,6 +78,13 @@ internal sealed class EventSourceMapping(
     private long _sweeps;
     /// <summary>The stream's creation time, stamped on every checkpoint saved (see <see cref="ShardCheckpoint.StreamCreatedAt"/>).</summary>
     private DateTimeOffset? _streamCreatedAt;
+    /// <summary>The shards the stream listed when the run started: only they (or shards started over) may start at StartAt.</summary>
+    private HashSet<string> _listedAtStart = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Shards started at LATEST that have read no record yet: the iterator to go on from. A fresh LATEST each round would skip
+    /// what was put between rounds.
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _latestIterators = new(StringComparer.Ordinal);
 
     private readonly Dictionary<string, ShardCheckpoint> _checkpoints = new(StringComparer.Ordinal);
     private readonly BatchRetry _retry = new(options.MaxBatchAttempts, time, log);
@@ -101,6 +108,14 @@ internal sealed class EventSourceMapping(
         var stale = Checkpoints.Where(c => c.ShardId != SweeperId && c.StreamCreatedAt is { } at && _streamCreatedAt is { } now && at != now).ToList();
         if (stale.Count > 0)
             await StartOverAsync(stale, $"they were read from a stream of that name created at {stale[0].StreamCreatedAt:u}; this one was created at {_streamCreatedAt:u}", cancellationToken).ConfigureAwait(false);
+        var listed = await kinesis.ListShardsAsync(options.Stream, cancellationToken: cancellationToken).ConfigureAwait(false);
+        _listedAtStart = listed.Select(s => s.ShardId).ToHashSet(StringComparer.Ordinal);
+        // A shard read to its end is closed for good: one the stream lists as open was ended in another stream of this name
+        // (a checkpoint without the stamp, or a stream whose creation time is unknown), and taking it as ended would never read it.
+        var open = listed.Where(s => !s.IsClosed).Select(s => s.ShardId).ToHashSet(StringComparer.Ordinal);
+        var endedButOpen = Checkpoints.Where(c => c.Ended && open.Contains(c.ShardId)).ToList();
+        if (endedButOpen.Count > 0)
+            await StartOverAsync(endedButOpen, "they say the shards were read to their end, but this stream lists them as open", cancellationToken).ConfigureAwait(false);
 
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -109,7 +124,7 @@ internal sealed class EventSourceMapping(
             var ready = ShardOrder.ReadyToRead(shards, ended).Where(s => !ended.Contains(s.ShardId)).ToList();
 
             // Shards are independent (one account stays on one shard), so they are read side by side, as Lambda does.
-            var results = await Task.WhenAll(ready.Select(s => PumpAsync(s.ShardId, s.IsClosed, cancellationToken))).ConfigureAwait(false);
+            var results = await Task.WhenAll(ready.Select(s => PumpAsync(s, cancellationToken))).ConfigureAwait(false);
             bool read = results.Any(r => r.Read), endedNow = results.Any(r => r.Ended);
             // The sweeper judges a carry by the wall clock, so it runs only once the shards are read to their tips: a run
             // restarted after downtime that swept first would close bursts whose next records wait unread on their shard.
@@ -144,23 +159,43 @@ internal sealed class EventSourceMapping(
         }
     }
 
-    private async Task<(bool Read, bool Ended)> PumpAsync(string shardId, bool closed, CancellationToken cancellationToken)
+    /// <summary>
+    /// Where a shard without a sequence number starts. StartAt applies only to a shard listed when the run started (or started
+    /// over) whose parents were never read: a child born of a reshard, or of a parent read before, starts at its oldest record,
+    /// as Lambda starts children at TRIM_HORIZON, or what it received before its parent was drained would be skipped.
+    /// </summary>
+    private ShardPosition StartOf(Shard shard)
     {
+        if (options.StartAt is not { Type: ShardIteratorType.Latest } latest) return options.StartAt ?? ShardPosition.TrimHorizon;
+        if (!_listedAtStart.Contains(shard.ShardId)) return ShardPosition.TrimHorizon;
+        lock (_checkpoints)
+            if (shard.Parents.Any(p => _checkpoints.GetValueOrDefault(p) is { SequenceNumber: not null })) return ShardPosition.TrimHorizon;
+        return latest;
+    }
+
+    private async Task<(bool Read, bool Ended)> PumpAsync(Shard shard, CancellationToken cancellationToken)
+    {
+        var (shardId, closed) = (shard.ShardId, shard.IsClosed);
         ShardCheckpoint cp;
         lock (_checkpoints) cp = _checkpoints.GetValueOrDefault(shardId) ?? ShardCheckpoint.Start(shardId);
+        var start = StartOf(shard);
         // A shard closed by a reshard is read until the service says it has ended, not only to an empty page: an
         // iterator resumed after the last record may give an empty page first (kinesalite does, when the split came
         // more than a second after that record), and stopping there would never end the parent, so its children
         // would never be read.
         var readerOptions = closed
-            ? new ShardReaderOptions { StopAtTip = false, IdleDelay = TimeSpan.FromMilliseconds(200), BatchSize = Math.Max(options.BatchSize, 1000), StartWithoutCheckpoint = options.StartAt ?? ShardPosition.TrimHorizon }
-            : new ShardReaderOptions { StopAtTip = true, BatchSize = Math.Max(options.BatchSize, 1000), StartWithoutCheckpoint = options.StartAt ?? ShardPosition.TrimHorizon };
+            ? new ShardReaderOptions { StopAtTip = false, IdleDelay = TimeSpan.FromMilliseconds(200), BatchSize = Math.Max(options.BatchSize, 1000), StartWithoutCheckpoint = start }
+            : new ShardReaderOptions { StopAtTip = true, BatchSize = Math.Max(options.BatchSize, 1000), StartWithoutCheckpoint = start };
         var reader = new ShardReader(kinesis, options.Stream, shardId, readerOptions, time);
         var batch = new List<StreamRecord>(options.BatchSize);
         bool read = false;
         try
         {
-            await foreach (var record in reader.ReadAsync(cp.SequenceNumber, cancellationToken).ConfigureAwait(false))
+            // A shard at LATEST with nothing read yet goes on from where its last round stopped, not from a new LATEST.
+            var records = cp.SequenceNumber is null && _latestIterators.TryRemove(shardId, out var iterator)
+                ? reader.ContinueAsync(iterator, cancellationToken)
+                : reader.ReadAsync(cp.SequenceNumber, cancellationToken);
+            await foreach (var record in records.ConfigureAwait(false))
             {
                 read = true;
                 var window = WindowOf(record.ApproximateArrivalTimestamp);
@@ -188,7 +223,7 @@ internal sealed class EventSourceMapping(
         {
             return (read, false); // stopping: the unfinished batch is read again next time
         }
-        catch (KinesisException e) when (!read && cp.SequenceNumber is not null && e.ErrorType == "InvalidArgumentException")
+        catch (KinesisException e) when (!read && cp.SequenceNumber is not null && IsFromAnotherStream(e))
         {
             // The service refuses to resume after the checkpoint's sequence number ("… did not come from this stream"):
             // the stream was recreated too soon after the old one for its creation time to differ, or the checkpoint
@@ -197,6 +232,7 @@ internal sealed class EventSourceMapping(
             return (true, false); // read again from the new start on the next round
         }
         if (batch.Count > 0) cp = await InvokeAsync(cp, batch, final: false, cancellationToken).ConfigureAwait(false);
+        if (!read && cp.SequenceNumber is null && start.Type == ShardIteratorType.Latest && reader.NextIterator is { } next) _latestIterators[shardId] = next;
 
         if (!reader.ShardEnded) return (read, false);
         // A closed, drained parent: its window ends here (Lambda starts children with fresh state), then its children may go.
@@ -206,6 +242,14 @@ internal sealed class EventSourceMapping(
         log($"shard {shardId} is closed and drained; reading its children next");
         return (read, true);
     }
+
+    /// <summary>
+    /// Kinesis refusing a sequence number of another stream of this name: "StartingSequenceNumber … is invalid because it did not
+    /// come from this stream" (AWS and kinesalite word it alike). Any other InvalidArgumentException is a fault to report, not a
+    /// reason to start the shard over.
+    /// </summary>
+    internal static bool IsFromAnotherStream(KinesisException e) =>
+        e.ErrorType == "InvalidArgumentException" && e.ServiceMessage.Contains("did not come from this stream", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Runs the sweeper when its interval has passed (always with <paramref name="flushAll"/>), adding its counts to the run's.</summary>
     private async Task SweepIfDueAsync(bool flushAll, CancellationToken cancellationToken)
@@ -253,6 +297,7 @@ internal sealed class EventSourceMapping(
         {
             var cp = old.WindowStart is null ? old : await InvokeAsync(old, [], final: true, cancellationToken).ConfigureAwait(false);
             await SaveAsync(cp with { SequenceNumber = null, Ended = false }, cancellationToken).ConfigureAwait(false);
+            _latestIterators.TryRemove(old.ShardId, out _);
         }
         log($"shards {shards}: their checkpoints do not belong to stream {options.Stream} ({reason}); starting them over at {(start.Type == ShardIteratorType.Latest ? "the tip (latest)" : "the oldest record (trim-horizon)")}, as --start-at says");
     }

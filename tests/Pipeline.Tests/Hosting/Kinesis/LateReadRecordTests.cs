@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Time.Testing;
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Aggregator.Processing;
 using Pipeline.Cli.Hosting.Kinesis;
@@ -21,21 +20,6 @@ public sealed class LateReadRecordTests(KinesaliteFixture kinesalite) : IClassFi
     private readonly string _dir = Directory.CreateTempSubdirectory("late-read-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    /// <summary>A fake clock that counts the timers made on it: `run` makes one each time it waits for the stream.</summary>
-    private sealed class CountingTime(DateTimeOffset start) : FakeTimeProvider(start)
-    {
-        private int _timers;
-
-        public int Timers => Volatile.Read(ref _timers);
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            var timer = base.CreateTimer(callback, state, dueTime, period);
-            Interlocked.Increment(ref _timers);
-            return timer;
-        }
-    }
 
     [SkippableFact]
     public async Task A_record_read_after_its_windows_final_call_joins_the_next_window_and_its_accounts_carried_burst()
@@ -66,18 +50,10 @@ public sealed class LateReadRecordTests(KinesaliteFixture kinesalite) : IClassFi
 
         using var stop = new CancellationTokenSource();
         var following = Mapping(untilIdle: false).RunAsync(stop.Token);
-        async Task NextWaitAsync()
-        {
-            var timers = time.Timers;
-            var deadline = DateTime.UtcNow.AddSeconds(20);
-            while (time.Timers == timers && !following.IsCompleted && DateTime.UtcNow < deadline) await Task.Delay(20);
-            Assert.False(following.IsCompleted, following.Exception?.ToString());
-            Assert.True(time.Timers > timers, "run did not come back to wait for the stream");
-        }
 
-        await NextWaitAsync(); // the first record is read, its window open
+        await time.NextWaitAsync(following); // the first record is read, its window open
         time.SetUtcNow(windowEnd + TimeSpan.FromSeconds(1));
-        await NextWaitAsync(); // nothing new was readable: the window's end has passed, so its final call carried the burst
+        await time.NextWaitAsync(following); // nothing new was readable: the window's end has passed, so its final call carried the burst
         Assert.Empty(sink.Posted);
 
         // The second call of the burst arrived before that end (by kinesalite's clock), but is read only now.
@@ -85,7 +61,7 @@ public sealed class LateReadRecordTests(KinesaliteFixture kinesalite) : IClassFi
         await client.PutRecordsAsync(stream, [LivePut.Entry(second)]);
         Assert.True(second.Time < windowEnd);
         time.Advance(TimeSpan.FromSeconds(1));
-        await NextWaitAsync();
+        await time.NextWaitAsync(following);
         await stop.CancelAsync();
         await following;
 

@@ -130,6 +130,12 @@ public sealed class OutboxTests
         { "live mentions asked for", Valid.Replace("\"blocks\":[]", "\"blocks\":[],\"parse\":\"full\"", StringComparison.Ordinal) },
         { "payload for another channel", Valid.Replace("{\"text\":\"hello\",", "{\"channel\":\"#ceo\",\"text\":\"hello\",", StringComparison.Ordinal) },
         { "a JSON array", "[1,2,3]" },
+        // Valid JSON that JsonDocument accepts, but a lone surrogate is not text: reading it as a string throws.
+        { "lone surrogate in the digest id", Valid.Replace("\"d-bad\"", "\"\\ud800\"", StringComparison.Ordinal) },
+        { "lone surrogate in the channel", Valid.Replace("\"channel\":\"webhook\"", "\"channel\":\"web\\udc00hook\"", StringComparison.Ordinal) },
+        { "lone surrogate in the reason", Valid.Replace("HTTP 500", "HTTP \\ud800 500", StringComparison.Ordinal) },
+        { "lone surrogate in the text", Valid.Replace("{\"text\":\"hello\",", "{\"text\":\"hel\\ud800lo\",", StringComparison.Ordinal) },
+        { "lone surrogate in a payload field name", Valid.Replace("\"blocks\":[]", "\"blocks\":[],\"\\ud800\":true", StringComparison.Ordinal) },
     };
 
     [Theory]

@@ -117,6 +117,41 @@ public sealed class OutboxTests
         Assert.Empty(f.OutboxFiles());
     }
 
+    // ---- Temporary files: a save that never finished ----
+
+    [Fact]
+    public async Task A_cancelled_save_leaves_no_temporary_file_behind()
+    {
+        using var f = new SlackFixture();
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        var entry = new OutboxEntry("d1", "webhook", f.Time.GetUtcNow(), "HTTP 500", "{\"text\":\"x\"}"u8.ToArray(), "{\"text\":\"x\"}"u8.ToArray());
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new FolderOutbox(f.OutboxDirectory).SaveAsync(entry, cancelled.Token));
+
+        Assert.Empty(f.OutboxFiles());
+    }
+
+    [Fact]
+    public async Task A_temporary_file_older_than_the_stale_age_is_deleted_by_the_next_send_and_a_younger_one_is_left_alone()
+    {
+        using var f = new SlackFixture();
+        var ids = await ParkAsync(f, 1);
+        var clock = new FakeTimeProvider(f.Time.GetUtcNow());
+        string old = Path.Combine(f.OutboxDirectory, "20261125T140211.0000000Z-000009-old.json.tmp");
+        string young = Path.Combine(f.OutboxDirectory, "20261125T140211.0000000Z-000010-young.json.tmp");
+        await File.WriteAllTextAsync(old, "{\"version\":1,\"dig");
+        await File.WriteAllTextAsync(young, "{\"version\":1,\"dig");
+        File.SetLastWriteTimeUtc(old, (clock.GetUtcNow() - FolderOutbox.DefaultStaleClaimAge).UtcDateTime);
+        File.SetLastWriteTimeUtc(young, (clock.GetUtcNow() - FolderOutbox.DefaultStaleClaimAge + TimeSpan.FromMinutes(1)).UtcDateTime);
+
+        Assert.Equal(new ResendSummary(1, 0, 0), await (await ResenderAsync(f, clock)).ResendAllAsync(default));
+
+        AssertPostedOnce(f, ids);
+        Assert.Equal([young], f.OutboxFiles()); // neither was read as an entry; only the stale one is gone
+        Assert.Contains(f.Log, l => l.Contains(Path.GetFileName(old), StringComparison.Ordinal) && l.Contains("temporary file", StringComparison.Ordinal));
+    }
+
     // ---- Validation: an entry is checked before it is sent ----
 
     private const string Valid = """{"version":1,"digestId":"d-bad","channel":"webhook","failedAt":"2026-11-25T14:02:11+00:00","reason":"HTTP 500","payload":{"text":"hello","blocks":[]},"plainPayload":{"text":"hello"}}""";

@@ -51,6 +51,43 @@ public sealed class OutboxTests
         Assert.Single(f.Server.Accepted);
     }
 
+    [Fact]
+    public async Task Resend_with_a_circuit_stops_at_the_first_entry_slack_fails_and_leaves_the_rest_untouched()
+    {
+        using var f = new SlackFixture();
+        await ParkAsync(f, 3);
+        var files = f.OutboxFiles();
+        f.Server.Enqueue(new SlackFault.ServerError(), times: 100);
+        var circuit = new SlackCircuit(f.Time, TimeSpan.FromMinutes(1));
+        var resender = new OutboxResender(await f.SenderAsync(f.WebhookOptions(maxAttempts: 3), f.Secrets), new FolderOutbox(f.OutboxDirectory, log: f.Write), f.Write, f.Time, circuit);
+        int before = f.Server.RequestCount;
+
+        var summary = await resender.ResendAllAsync(default);
+
+        Assert.Equal((0, 1, 0, true, true), (summary.Sent, summary.Failed, summary.Unreadable, summary.StoppedEarly, summary.SlackUnavailable));
+        Assert.Equal(3, f.Server.RequestCount - before); // the first entry's attempts, and nothing after
+        Assert.Equal(files, f.OutboxFiles()); // all kept under their own names, none claimed
+        Assert.True(circuit.IsOpen);
+        Assert.Contains(f.Log, l => l.Contains("the rest are left in the outbox", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Resend_with_a_circuit_goes_on_past_an_entry_slack_refuses_for_its_channel()
+    {
+        using var f = new SlackFixture();
+        var ids = await ParkAsync(f, 3);
+        f.Server.Enqueue(new SlackFault.ChannelNotFound());
+        var circuit = new SlackCircuit(f.Time, TimeSpan.FromMinutes(1));
+        var resender = new OutboxResender(await f.SenderAsync(f.WebhookOptions(), f.Secrets), new FolderOutbox(f.OutboxDirectory, log: f.Write), f.Write, f.Time, circuit);
+
+        var summary = await resender.ResendAllAsync(default);
+
+        Assert.Equal(new ResendSummary(2, 1, 0), summary);
+        Assert.False(circuit.IsOpen);
+        Assert.Single(f.OutboxFiles());
+        Assert.Equal(2, f.Server.Accepted.Count);
+    }
+
     // ---- Claims: resenders sharing one folder ----
 
     [Fact]

@@ -139,14 +139,9 @@ public sealed class AlertChannelTests
 
         Assert.Equal((SlackDeliveryStatus.Outboxed, "#team-a"), (result.Status, result.Channel));
         Assert.Equal(0, f.Server.RequestCount);
-        var entries = new List<OutboxEntry>();
-        await foreach (var item in f.Outbox.ReadAllAsync(null, default)) entries.Add(item.Entry);
-        Assert.Equal(["#team-a", Alerts], entries.Select(e => e.Channel));
+        Assert.Equal(["#team-a", Alerts], (await ReadEntriesAsync(f)).Select(e => e.Channel));
 
-        await (await f.ResenderAsync(WithAlerts(f))).ResendAllAsync(default);
-        Assert.Single(f.Server.AcceptedIn("#team-a"));
-        Assert.Single(f.Server.AcceptedIn(Alerts));
-        Assert.Empty(f.OutboxFiles());
+        await ResendAndAssertEachChannelGotOneCopyAsync(f);
     }
 
     [Fact]
@@ -170,10 +165,7 @@ public sealed class AlertChannelTests
         Assert.Equal(Alerts, entry.Channel);
         Assert.Contains("Slack may have it already", entry.Reason, StringComparison.Ordinal);
 
-        await (await f.ResenderAsync(WithAlerts(f))).ResendAllAsync(default);
-        Assert.Single(f.Server.AcceptedIn("#team-a"));
-        Assert.Single(f.Server.AcceptedIn(Alerts));
-        Assert.Empty(f.OutboxFiles());
+        await ResendAndAssertEachChannelGotOneCopyAsync(f);
     }
 
     [Fact]
@@ -191,9 +183,7 @@ public sealed class AlertChannelTests
 
         Assert.Equal(DeliveryStatus.Parked, outcome.Status);
         Assert.True(stop.IsCancellationRequested);
-        var entries = new List<OutboxEntry>();
-        await foreach (var item in f.Outbox.ReadAllAsync(null, default)) entries.Add(item.Entry);
-        Assert.Equal(["#team-a", Alerts], entries.Select(e => e.Channel));
+        Assert.Equal(["#team-a", Alerts], (await ReadEntriesAsync(f)).Select(e => e.Channel));
         Assert.Equal(0, f.Server.RequestCount);
         Assert.DoesNotContain(f.OutboxFiles(), p => p.EndsWith(".tmp", StringComparison.Ordinal));
     }
@@ -224,10 +214,21 @@ public sealed class AlertChannelTests
         Assert.Contains("AlertChannel is blank", blank.Message, StringComparison.Ordinal);
     }
 
-    private static async Task<OutboxEntry> ReadSingleEntryAsync(SlackFixture f)
+    private static async Task<OutboxEntry> ReadSingleEntryAsync(SlackFixture f) => Assert.Single(await ReadEntriesAsync(f));
+
+    private static async Task<List<OutboxEntry>> ReadEntriesAsync(SlackFixture f)
     {
         var entries = new List<OutboxEntry>();
         await foreach (var item in f.Outbox.ReadAllAsync(null, default)) entries.Add(item.Entry);
-        return Assert.Single(entries);
+        return entries;
+    }
+
+    /// <summary>Resends the outbox; then the account channel and the alert channel each hold exactly one copy, and the outbox is empty.</summary>
+    private static async Task ResendAndAssertEachChannelGotOneCopyAsync(SlackFixture f)
+    {
+        await (await f.ResenderAsync(WithAlerts(f))).ResendAllAsync(default);
+        Assert.Single(f.Server.AcceptedIn("#team-a"));
+        Assert.Single(f.Server.AcceptedIn(Alerts));
+        Assert.Empty(f.OutboxFiles());
     }
 }

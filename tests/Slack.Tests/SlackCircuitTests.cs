@@ -54,7 +54,7 @@ public sealed class SlackCircuitTests
     }
 
     [Fact]
-    public async Task A_digest_parked_because_slack_refused_its_channel_does_not_open_it_and_closes_it_if_open()
+    public async Task A_digest_parked_because_slack_refused_its_channel_does_not_open_it()
     {
         // channel_not_found / not_in_channel for one account's channel: Slack answered, the next account may work.
         var circuit = new SlackCircuit(_time, Cooldown);

@@ -214,7 +214,7 @@ public sealed class LambdaSlackDeliveryTests : IDisposable
     public async Task A_drain_stops_at_the_first_digest_slack_refuses_and_leaves_the_rest_untouched()
     {
         var handler = await Handler();
-        _slack.Enqueue(new SlackFault.ChannelNotFound());
+        _slack.Enqueue(new SlackFault.RateLimited(100_000)); // Slack failing: parked after one attempt, the circuit parks the other
         await handler.HandleAsync(ClosingTwo().ToEvent(), default);
         Assert.Equal(2, _sqs.Messages().Count);
 

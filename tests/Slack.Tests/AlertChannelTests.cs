@@ -1,4 +1,5 @@
 using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Delivery;
 using Pipeline.Enricher.Model;
 using Pipeline.Slack.Delivery;
 using Pipeline.Slack.Outbox;
@@ -138,14 +139,68 @@ public sealed class AlertChannelTests
 
         Assert.Equal((SlackDeliveryStatus.Outboxed, "#team-a"), (result.Status, result.Channel));
         Assert.Equal(0, f.Server.RequestCount);
-        var entries = new List<OutboxEntry>();
-        await foreach (var item in f.Outbox.ReadAllAsync(null, default)) entries.Add(item.Entry);
-        Assert.Equal(["#team-a", Alerts], entries.Select(e => e.Channel));
+        Assert.Equal(["#team-a", Alerts], (await ReadEntriesAsync(f)).Select(e => e.Channel));
 
-        await (await f.ResenderAsync(WithAlerts(f))).ResendAllAsync(default);
+        await ResendAndAssertEachChannelGotOneCopyAsync(f);
+    }
+
+    [Fact]
+    public async Task Ctrl_c_while_the_alert_channels_copy_is_in_flight_parks_only_that_copy_and_a_resend_posts_each_channel_once()
+    {
+        using var f = new SlackFixture();
+        var sink = new SlackDigestSink(await f.SenderAsync(WithAlerts(f), f.Secrets), f.Outbox, time: f.Time, log: f.Write, parkWhenCancelled: true);
+        var held = new SlackFault.Held(); // the alert channel's post never gets an answer
+        f.Server.Enqueue(held, Alerts);
+        var digest = SlackFixture.DigestFor("111111111111", 0, "#team-a");
+        using var stop = new CancellationTokenSource();
+
+        var delivering = sink.DeliverAsync(digest, stop.Token);
+        await held.Arrived.Task.WaitAsync(TimeSpan.FromMinutes(1));
+        await stop.CancelAsync(); // Ctrl-C after the account channel's copy was delivered
+        var outcome = await delivering;
+
+        Assert.Equal(DeliveryStatus.Delivered, outcome.Status); // the result is the account channel's
         Assert.Single(f.Server.AcceptedIn("#team-a"));
-        Assert.Single(f.Server.AcceptedIn(Alerts));
-        Assert.Empty(f.OutboxFiles());
+        var entry = await ReadSingleEntryAsync(f); // the alert channel's copy only
+        Assert.Equal(Alerts, entry.Channel);
+        Assert.Contains("Slack may have it already", entry.Reason, StringComparison.Ordinal);
+
+        await ResendAndAssertEachChannelGotOneCopyAsync(f);
+    }
+
+    [Fact]
+    public async Task Ctrl_c_while_the_open_circuit_parks_a_risky_digest_keeps_one_entry_per_channel()
+    {
+        using var f = new SlackFixture();
+        var circuit = new SlackCircuit(f.Time, TimeSpan.FromMinutes(1));
+        await circuit.Pipeline.ExecuteAsync(_ => ValueTask.FromResult(new SendResult(false, false, 5, null, "HTTP 500") { SlackUnavailable = true }));
+        Assert.True(circuit.IsOpen);
+        using var stop = new CancellationTokenSource();
+        var outbox = new StopAfterFirstSave(f.Outbox, stop); // Ctrl-C lands once the account channel's copy is parked
+        var sink = new SlackDigestSink(await f.SenderAsync(WithAlerts(f), f.Secrets), outbox, time: f.Time, log: f.Write, circuit: circuit, parkWhenCancelled: true);
+
+        var outcome = await sink.DeliverAsync(SlackFixture.DigestFor("111111111111", 0, "#team-a"), stop.Token);
+
+        Assert.Equal(DeliveryStatus.Parked, outcome.Status);
+        Assert.True(stop.IsCancellationRequested);
+        Assert.Equal(["#team-a", Alerts], (await ReadEntriesAsync(f)).Select(e => e.Channel));
+        Assert.Equal(0, f.Server.RequestCount);
+        Assert.DoesNotContain(f.OutboxFiles(), p => p.EndsWith(".tmp", StringComparison.Ordinal));
+    }
+
+    /// <summary>An outbox that stops the run (as Ctrl-C would) right after its first entry is saved.</summary>
+    private sealed class StopAfterFirstSave(IDigestOutbox inner, CancellationTokenSource stop) : IDigestOutbox
+    {
+        public async Task<string> SaveAsync(OutboxEntry entry, CancellationToken cancellationToken)
+        {
+            var location = await inner.SaveAsync(entry, cancellationToken);
+            if (!stop.IsCancellationRequested) await stop.CancelAsync();
+            return location;
+        }
+
+        public IAsyncEnumerable<OutboxItem> ReadAllAsync(Action<string, string>? unreadable, CancellationToken cancellationToken) => inner.ReadAllAsync(unreadable, cancellationToken);
+
+        public Task DeleteAsync(string location, CancellationToken cancellationToken) => inner.DeleteAsync(location, cancellationToken);
     }
 
     [Fact]
@@ -159,10 +214,21 @@ public sealed class AlertChannelTests
         Assert.Contains("AlertChannel is blank", blank.Message, StringComparison.Ordinal);
     }
 
-    private static async Task<OutboxEntry> ReadSingleEntryAsync(SlackFixture f)
+    private static async Task<OutboxEntry> ReadSingleEntryAsync(SlackFixture f) => Assert.Single(await ReadEntriesAsync(f));
+
+    private static async Task<List<OutboxEntry>> ReadEntriesAsync(SlackFixture f)
     {
         var entries = new List<OutboxEntry>();
         await foreach (var item in f.Outbox.ReadAllAsync(null, default)) entries.Add(item.Entry);
-        return Assert.Single(entries);
+        return entries;
+    }
+
+    /// <summary>Resends the outbox; then the account channel and the alert channel each hold exactly one copy, and the outbox is empty.</summary>
+    private static async Task ResendAndAssertEachChannelGotOneCopyAsync(SlackFixture f)
+    {
+        await (await f.ResenderAsync(WithAlerts(f))).ResendAllAsync(default);
+        Assert.Single(f.Server.AcceptedIn("#team-a"));
+        Assert.Single(f.Server.AcceptedIn(Alerts));
+        Assert.Empty(f.OutboxFiles());
     }
 }

@@ -51,6 +51,43 @@ public sealed class OutboxTests
         Assert.Single(f.Server.Accepted);
     }
 
+    [Fact]
+    public async Task Resend_with_a_circuit_stops_at_the_first_entry_slack_fails_and_leaves_the_rest_untouched()
+    {
+        using var f = new SlackFixture();
+        await ParkAsync(f, 3);
+        var files = f.OutboxFiles();
+        f.Server.Enqueue(new SlackFault.ServerError(), times: 100);
+        var circuit = new SlackCircuit(f.Time, TimeSpan.FromMinutes(1));
+        var resender = new OutboxResender(await f.SenderAsync(f.WebhookOptions(maxAttempts: 3), f.Secrets), new FolderOutbox(f.OutboxDirectory, log: f.Write), f.Write, f.Time, circuit);
+        int before = f.Server.RequestCount;
+
+        var summary = await resender.ResendAllAsync(default);
+
+        Assert.Equal((0, 1, 0, true, true), (summary.Sent, summary.Failed, summary.Unreadable, summary.StoppedEarly, summary.SlackUnavailable));
+        Assert.Equal(3, f.Server.RequestCount - before); // the first entry's attempts, and nothing after
+        Assert.Equal(files, f.OutboxFiles()); // all kept under their own names, none claimed
+        Assert.True(circuit.IsOpen);
+        Assert.Contains(f.Log, l => l.Contains("the rest are left in the outbox", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Resend_with_a_circuit_goes_on_past_an_entry_slack_refuses_for_its_channel()
+    {
+        using var f = new SlackFixture();
+        var ids = await ParkAsync(f, 3);
+        f.Server.Enqueue(new SlackFault.ChannelNotFound());
+        var circuit = new SlackCircuit(f.Time, TimeSpan.FromMinutes(1));
+        var resender = new OutboxResender(await f.SenderAsync(f.WebhookOptions(), f.Secrets), new FolderOutbox(f.OutboxDirectory, log: f.Write), f.Write, f.Time, circuit);
+
+        var summary = await resender.ResendAllAsync(default);
+
+        Assert.Equal(new ResendSummary(2, 1, 0), summary);
+        Assert.False(circuit.IsOpen);
+        Assert.Single(f.OutboxFiles());
+        Assert.Equal(2, f.Server.Accepted.Count);
+    }
+
     // ---- Claims: resenders sharing one folder ----
 
     [Fact]
@@ -117,6 +154,41 @@ public sealed class OutboxTests
         Assert.Empty(f.OutboxFiles());
     }
 
+    // ---- Temporary files: a save that never finished ----
+
+    [Fact]
+    public async Task A_cancelled_save_leaves_no_temporary_file_behind()
+    {
+        using var f = new SlackFixture();
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        var entry = new OutboxEntry("d1", "webhook", f.Time.GetUtcNow(), "HTTP 500", "{\"text\":\"x\"}"u8.ToArray(), "{\"text\":\"x\"}"u8.ToArray());
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new FolderOutbox(f.OutboxDirectory).SaveAsync(entry, cancelled.Token));
+
+        Assert.Empty(f.OutboxFiles());
+    }
+
+    [Fact]
+    public async Task A_temporary_file_older_than_the_stale_age_is_deleted_by_the_next_send_and_a_younger_one_is_left_alone()
+    {
+        using var f = new SlackFixture();
+        var ids = await ParkAsync(f, 1);
+        var clock = new FakeTimeProvider(f.Time.GetUtcNow());
+        string old = Path.Combine(f.OutboxDirectory, "20261125T140211.0000000Z-000009-old.json.tmp");
+        string young = Path.Combine(f.OutboxDirectory, "20261125T140211.0000000Z-000010-young.json.tmp");
+        await File.WriteAllTextAsync(old, "{\"version\":1,\"dig");
+        await File.WriteAllTextAsync(young, "{\"version\":1,\"dig");
+        File.SetLastWriteTimeUtc(old, (clock.GetUtcNow() - FolderOutbox.DefaultStaleClaimAge).UtcDateTime);
+        File.SetLastWriteTimeUtc(young, (clock.GetUtcNow() - FolderOutbox.DefaultStaleClaimAge + TimeSpan.FromMinutes(1)).UtcDateTime);
+
+        Assert.Equal(new ResendSummary(1, 0, 0), await (await ResenderAsync(f, clock)).ResendAllAsync(default));
+
+        AssertPostedOnce(f, ids);
+        Assert.Equal([young], f.OutboxFiles()); // neither was read as an entry; only the stale one is gone
+        Assert.Contains(f.Log, l => l.Contains(Path.GetFileName(old), StringComparison.Ordinal) && l.Contains("temporary file", StringComparison.Ordinal));
+    }
+
     // ---- Validation: an entry is checked before it is sent ----
 
     private const string Valid = """{"version":1,"digestId":"d-bad","channel":"webhook","failedAt":"2026-11-25T14:02:11+00:00","reason":"HTTP 500","payload":{"text":"hello","blocks":[]},"plainPayload":{"text":"hello"}}""";
@@ -130,6 +202,12 @@ public sealed class OutboxTests
         { "live mentions asked for", Valid.Replace("\"blocks\":[]", "\"blocks\":[],\"parse\":\"full\"", StringComparison.Ordinal) },
         { "payload for another channel", Valid.Replace("{\"text\":\"hello\",", "{\"channel\":\"#ceo\",\"text\":\"hello\",", StringComparison.Ordinal) },
         { "a JSON array", "[1,2,3]" },
+        // Valid JSON that JsonDocument accepts, but a lone surrogate is not text: reading it as a string throws.
+        { "lone surrogate in the digest id", Valid.Replace("\"d-bad\"", "\"\\ud800\"", StringComparison.Ordinal) },
+        { "lone surrogate in the channel", Valid.Replace("\"channel\":\"webhook\"", "\"channel\":\"web\\udc00hook\"", StringComparison.Ordinal) },
+        { "lone surrogate in the reason", Valid.Replace("HTTP 500", "HTTP \\ud800 500", StringComparison.Ordinal) },
+        { "lone surrogate in the text", Valid.Replace("{\"text\":\"hello\",", "{\"text\":\"hel\\ud800lo\",", StringComparison.Ordinal) },
+        { "lone surrogate in a payload field name", Valid.Replace("\"blocks\":[]", "\"blocks\":[],\"\\ud800\":true", StringComparison.Ordinal) },
     };
 
     [Theory]

@@ -6,8 +6,8 @@ using Polly.CircuitBreaker;
 namespace Pipeline.Slack.Tests;
 
 /// <summary>
-/// The Slack circuit breaker on its own, on a clock the test moves: what opens it (a digest parked after Slack
-/// refused it, a drain with a refused resend), what it does while open (rejects without running), what closes it
+/// The Slack circuit breaker on its own, on a clock the test moves: what opens it (a digest parked because Slack
+/// itself failed, a drain or resend that found it failing; not a refusal of one channel), what it does while open (rejects without running), what closes it
 /// (the cooldown running out, a call that works).
 /// </summary>
 public sealed class SlackCircuitTests
@@ -16,15 +16,19 @@ public sealed class SlackCircuitTests
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 24, 10, 0, 0, TimeSpan.Zero));
     private int _calls;
 
-    private static SlackDeliveryResult Result(SlackDeliveryStatus status) =>
-        new("d-1", "#security", status, Attempts: 3, SentAt: null, Error: null, OutboxLocation: null);
+    /// <summary>A result; parked ones because Slack itself failed (5xx, timeout, 429) unless <paramref name="slackUnavailable"/> says otherwise.</summary>
+    private static SlackDeliveryResult Result(SlackDeliveryStatus status, bool? slackUnavailable = null) =>
+        new("d-1", "#security", status, Attempts: 3, SentAt: null, Error: null, OutboxLocation: null)
+        {
+            SlackUnavailable = slackUnavailable ?? status == SlackDeliveryStatus.Outboxed,
+        };
 
     /// <summary>A digest's post through the circuit that ends with <paramref name="status"/>, counting the calls that ran.</summary>
-    private ValueTask<SlackDeliveryResult> Post(SlackCircuit circuit, SlackDeliveryStatus status) =>
+    private ValueTask<SlackDeliveryResult> Post(SlackCircuit circuit, SlackDeliveryStatus status, bool? slackUnavailable = null) =>
         circuit.Pipeline.ExecuteAsync(_ =>
         {
             _calls++;
-            return ValueTask.FromResult(Result(status));
+            return ValueTask.FromResult(Result(status, slackUnavailable));
         });
 
     [Fact]
@@ -47,6 +51,29 @@ public sealed class SlackCircuitTests
         Assert.False(circuit.IsOpen);
         Assert.Equal(SlackDeliveryStatus.Delivered, (await Post(circuit, SlackDeliveryStatus.Delivered)).Status);
         Assert.Equal(3, _calls);
+    }
+
+    [Fact]
+    public async Task A_digest_parked_because_slack_refused_its_channel_does_not_open_it()
+    {
+        // channel_not_found / not_in_channel for one account's channel: Slack answered, the next account may work.
+        var circuit = new SlackCircuit(_time, Cooldown);
+        await Post(circuit, SlackDeliveryStatus.Outboxed, slackUnavailable: false);
+        Assert.False(circuit.IsOpen);
+        Assert.Equal(SlackDeliveryStatus.Delivered, (await Post(circuit, SlackDeliveryStatus.Delivered)).Status);
+        Assert.Equal(2, _calls);
+    }
+
+    [Fact]
+    public async Task A_resend_that_found_slack_failing_opens_it_and_one_refused_for_its_channel_does_not()
+    {
+        var circuit = new SlackCircuit(_time, Cooldown);
+
+        await circuit.Pipeline.ExecuteAsync(_ => ValueTask.FromResult(new SendResult(false, false, 1, null, "channel_not_found")));
+        Assert.False(circuit.IsOpen);
+
+        await circuit.Pipeline.ExecuteAsync(_ => ValueTask.FromResult(new SendResult(false, false, 5, null, "HTTP 500") { SlackUnavailable = true }));
+        Assert.True(circuit.IsOpen);
     }
 
     [Fact]
@@ -96,14 +123,18 @@ public sealed class SlackCircuitTests
     }
 
     [Fact]
-    public async Task A_drain_with_a_resend_slack_refused_opens_it_and_one_without_does_not()
+    public async Task A_drain_with_a_resend_that_found_slack_failing_opens_it_and_one_without_does_not()
     {
         var circuit = new SlackCircuit(_time, Cooldown);
 
         await circuit.Pipeline.ExecuteAsync(_ => ValueTask.FromResult(new ResendSummary(Sent: 0, Failed: 0, Unreadable: 1)));
         Assert.False(circuit.IsOpen);
 
+        // A resend refused for its own channel (channel_not_found): Slack answered.
         await circuit.Pipeline.ExecuteAsync(_ => ValueTask.FromResult(new ResendSummary(Sent: 2, Failed: 1, Unreadable: 0)));
+        Assert.False(circuit.IsOpen);
+
+        await circuit.Pipeline.ExecuteAsync(_ => ValueTask.FromResult(new ResendSummary(Sent: 2, Failed: 1, Unreadable: 0) { SlackUnavailable = true }));
         Assert.True(circuit.IsOpen);
     }
 

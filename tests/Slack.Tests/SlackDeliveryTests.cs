@@ -209,6 +209,27 @@ public sealed class SlackDeliveryTests
     }
 
     [Fact]
+    public async Task With_a_circuit_slack_refusing_one_accounts_channel_does_not_park_the_other_accounts_digests()
+    {
+        using var f = new SlackFixture();
+        var circuit = new SlackCircuit(f.Time, TimeSpan.FromMinutes(1));
+        var sink = new SlackDigestSink(await f.SenderAsync(f.BotOptions(maxAttempts: 3), f.Secrets), f.Outbox, time: f.Time, log: f.Write, circuit: circuit);
+        f.Server.Enqueue(new SlackFault.ChannelNotFound(), "#gone");
+        var gone = SlackFixture.DigestFor("111111111111", 0, "#gone");
+        var fine = SlackFixture.DigestFor("222222222222", 0, "#team-b");
+
+        var refused = await sink.PostAsync(gone, default);
+        var delivered = await sink.PostAsync(fine, default);
+
+        Assert.Equal((SlackDeliveryStatus.Outboxed, false), (refused.Status, refused.SlackUnavailable));
+        Assert.Equal(1, refused.Attempts); // a 4xx is not retried
+        Assert.False(circuit.IsOpen);
+        Assert.Equal(SlackDeliveryStatus.Delivered, delivered.Status);
+        Assert.Single(f.Server.AcceptedIn("#team-b"));
+        Assert.Single(f.OutboxFiles());
+    }
+
+    [Fact]
     public async Task Parking_when_cancelled_parks_the_post_in_flight_and_every_later_notice_without_trying_slack()
     {
         using var f = new SlackFixture();

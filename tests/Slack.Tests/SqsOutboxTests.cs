@@ -152,6 +152,22 @@ public sealed class SqsOutboxTests : IDisposable
     }
 
     [Fact]
+    public async Task A_message_with_a_lone_surrogate_is_reported_as_unreadable_and_the_read_goes_on()
+    {
+        var bad = Encoding.UTF8.GetString(OutboxEntryJson.ToUtf8(Entry("placeholder"))).Replace("\"placeholder\"", "\"\\ud800\"", StringComparison.Ordinal);
+        Assert.Contains("\\ud800", bad, StringComparison.Ordinal);
+        await _client.SendMessageAsync(_sqs.QueueUrl(), bad);
+        await Outbox().SaveAsync(Entry("d1"), default);
+        var problems = new List<string>();
+
+        var read = new List<OutboxItem>();
+        await foreach (var item in Outbox().ReadAllAsync((where, why) => problems.Add(where + ": " + why), default)) read.Add(item);
+
+        Assert.Equal("d1", Assert.Single(read).Entry.DigestId);
+        Assert.Contains("not valid Unicode", Assert.Single(problems), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Sqs_unavailable_makes_save_throw_so_the_caller_knows_the_digest_is_not_parked()
     {
         _sqs.Unavailable = true;

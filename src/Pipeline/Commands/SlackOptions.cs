@@ -134,9 +134,12 @@ internal sealed class SlackOptions : IOptionGroup
         new SlackDigestSink(await CreateSenderAsync(options, cancellationToken).ConfigureAwait(false), outbox, log: Log, threads: threads ?? new InMemoryAlertThreads(),
             circuit: new SlackCircuit(TimeProvider.System, options.Cooldown), parkWhenCancelled: parkWhenCancelled);
 
-    /// <summary>The resender of `outbox send`.</summary>
+    /// <summary>
+    /// The resender of `outbox send`: it stops at the first entry that finds Slack itself failing (the same
+    /// <see cref="SlackCircuit"/> as `digest`), leaving the rest for the next send.
+    /// </summary>
     public static async Task<OutboxResender> CreateResenderAsync(SlackDeliveryOptions options, IDigestOutbox outbox, CancellationToken cancellationToken) =>
-        new(await CreateSenderAsync(options, cancellationToken).ConfigureAwait(false), outbox, Log);
+        new(await CreateSenderAsync(options, cancellationToken).ConfigureAwait(false), outbox, Log, circuit: new SlackCircuit(TimeProvider.System, options.Cooldown));
 
     /// <summary>Builds the sender; configuration problems (missing variable, bad URL) become usage errors naming the fix.</summary>
     private static async Task<SlackSender> CreateSenderAsync(SlackDeliveryOptions options, CancellationToken cancellationToken)

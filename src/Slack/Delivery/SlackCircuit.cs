@@ -6,12 +6,15 @@ namespace Pipeline.Slack.Delivery;
 
 /// <summary>
 /// What one process has lately seen of Slack: a Polly pipeline that the digest posts (<see cref="SlackDigestSink"/>
-/// given a circuit) and the function's outbox drains run through. The first call Slack refused (a digest parked after
-/// its retries, a drain that had a resend refused) opens the circuit for <see cref="Cooldown"/>: calls are then
+/// given a circuit), the function's outbox drains and <c>pipeline outbox send</c>'s resends run through. The first call
+/// that found Slack itself failing (5xx, timeouts, network errors, 429: <see cref="ISlackAvailability"/>; a digest
+/// parked after its retries, a drain or resend that saw that) opens the circuit for <see cref="Cooldown"/>. A
+/// permanent refusal naming one channel or message (<c>channel_not_found</c>, <c>not_in_channel</c>) does not open it:
+/// Slack answered, and the next account's channel may well work. While open, calls are
 /// rejected with <see cref="BrokenCircuitException"/> without reaching Slack, so digests are parked at once (no more
 /// attempts eating the function's time limit or stalling a command-line run) and the function does not drain. The
-/// first call that works closes it; once the cooldown is over the next call tries Slack again, and a refusal opens it
-/// for a new cooldown. A call rejected while open changes nothing: it did not try Slack.
+/// first call that finds Slack answering (delivered, or refused for its own channel) closes it; once the cooldown is
+/// over the next call tries Slack again, and a failure opens it for a new cooldown. A call rejected while open changes nothing: it did not try Slack.
 /// </summary>
 /// <remarks>
 /// Not Polly's own circuit breaker: that one samples at least two calls before it opens (MinimumThroughput ≥ 2), so
@@ -36,17 +39,28 @@ public sealed class SlackCircuit
 
     public TimeSpan Cooldown { get; }
 
-    /// <summary>Slack refused a call less than <see cref="Cooldown"/> ago and nothing has worked since.</summary>
+    /// <summary>Slack was failing less than <see cref="Cooldown"/> ago and nothing has worked since.</summary>
     public bool IsOpen => _breaker.IsOpen;
 
     /// <summary>
     /// Runs a call to Slack, or throws <see cref="BrokenCircuitException"/> without running it while open. A result
-    /// saying Slack refused opens the circuit, any other result closes it; a thrown exception leaves it as it was.
+    /// saying Slack was unavailable opens the circuit, any other result closes it; a thrown exception leaves it as it was.
     /// </summary>
     public ResiliencePipeline Pipeline { get; }
 
-    private static bool SlackRefused(object? result) =>
-        result is SlackDeliveryResult { Status: SlackDeliveryStatus.Outboxed } or ResendSummary { Failed: > 0 };
+    /// <summary>
+    /// Slack itself is failing (<see cref="ISlackAvailability.SlackUnavailable"/>: 5xx, timeouts, network errors, 429),
+    /// not merely refusing one message or one channel: a <c>channel_not_found</c> for one account's channel must not
+    /// park every other account's digests untried.
+    /// </summary>
+    private static bool SlackRefused(object? result) => result is ISlackAvailability { SlackUnavailable: true };
+}
+
+/// <summary>A result that says whether Slack itself was failing (what opens a <see cref="SlackCircuit"/>).</summary>
+public interface ISlackAvailability
+{
+    /// <summary>Slack itself failed (5xx, timeout, network, 429), as opposed to refusing one message or channel (other 4xx).</summary>
+    bool SlackUnavailable { get; }
 }
 
 /// <summary>

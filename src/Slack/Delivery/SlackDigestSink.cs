@@ -21,7 +21,11 @@ public enum SlackDeliveryStatus
 }
 
 public sealed record SlackDeliveryResult(string DigestId, string Channel, SlackDeliveryStatus Status, int Attempts, DateTimeOffset? SentAt, string? Error, string? OutboxLocation)
+    : ISlackAvailability
 {
+    /// <summary>Parked because Slack itself was failing (<see cref="SendResult.SlackUnavailable"/>), not because it refused this channel or message.</summary>
+    public bool SlackUnavailable { get; init; }
+
     public bool Delivered => Status != SlackDeliveryStatus.Outboxed;
 
     /// <summary>The destination-neutral outcome: delivered, or parked in the outbox.</summary>
@@ -136,21 +140,24 @@ public sealed class SlackDigestSink : IDigestSink
     private async Task<SlackDeliveryResult> PostOrParkWhenCancelledAsync(Notice notice, CancellationToken cancellationToken)
     {
         if (!_parkWhenCancelled) return await PostAsync(notice, cancellationToken).ConfigureAwait(false);
-        string reason = "not tried: stopped by Ctrl-C";
+        var copies = new Copies(ChannelsFor(notice));
+        string? inFlight = null;
         if (!cancellationToken.IsCancellationRequested)
         {
             try
             {
-                return await PostAsync(notice, cancellationToken).ConfigureAwait(false);
+                return await PostAsync(notice, copies, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                // Abandoned mid-post: a request already on the wire may have reached Slack, so a resend may post it twice.
-                reason = "stopped by Ctrl-C while being posted; Slack may have it already";
+                inFlight = copies.InFlight;
             }
         }
-        // Stopping must not lose it: the outbox write runs to its end whatever the run's token says.
-        return await ParkAsync(notice, reason, CancellationToken.None).ConfigureAwait(false);
+        // Stopping must not lose it: the outbox write runs to its end whatever the run's token says. Only the copies not
+        // yet delivered or parked are parked, or `outbox send` would post a delivered copy again.
+        return await ParkRestAsync(notice, copies, "not tried: stopped by Ctrl-C", CancellationToken.None,
+            // Abandoned mid-post: a request already on the wire may have reached Slack, so a resend may post it twice.
+            inFlight, "stopped by Ctrl-C while being posted; Slack may have it already").ConfigureAwait(false);
     }
 
     /// <summary>
@@ -158,42 +165,80 @@ public sealed class SlackDigestSink : IDigestSink
     /// delivery finally fails; throws only when the outbox fails too. The result is the account channel's: the alert
     /// channel's copy is extra, its failure parked and logged on its own without changing the result.
     /// </summary>
-    public async Task<SlackDeliveryResult> PostAsync(Notice notice, CancellationToken cancellationToken)
+    public Task<SlackDeliveryResult> PostAsync(Notice notice, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(notice);
-        if (_circuit is null) return await PostToEachAsync(notice, cancellationToken).ConfigureAwait(false);
+        return PostAsync(notice, new Copies(ChannelsFor(notice)), cancellationToken);
+    }
+
+    private async Task<SlackDeliveryResult> PostAsync(Notice notice, Copies copies, CancellationToken cancellationToken)
+    {
+        if (_circuit is null)
+        {
+            await PostToEachAsync(notice, copies, cancellationToken).ConfigureAwait(false);
+            return copies.First;
+        }
         try
         {
-            return await _circuit.Pipeline.ExecuteAsync(
-                async token => await PostToEachAsync(notice, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            // The circuit sees every copy: Slack failing for the alert channel's copy opens it as well.
+            await _circuit.Pipeline.ExecuteAsync(
+                async token => await PostToEachAsync(notice, copies, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            return copies.First;
         }
         catch (BrokenCircuitException)
         {
-            return await ParkAsync(notice, $"not tried: Slack failed less than {_circuit.Cooldown.TotalSeconds:0} s ago", cancellationToken).ConfigureAwait(false);
+            return await ParkRestAsync(notice, copies, $"not tried: Slack failed less than {_circuit.Cooldown.TotalSeconds:0} s ago", cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private async Task<SlackDeliveryResult> PostToEachAsync(Notice notice, CancellationToken cancellationToken)
+    /// <summary>
+    /// What has become of each of a notice's copies (one per channel of <see cref="ChannelsFor"/>): delivered or parked,
+    /// and the one being posted, so that a delivery stopped half-way parks only the copies still to go.
+    /// </summary>
+    private sealed class Copies(IReadOnlyList<string> channels) : ISlackAvailability
     {
-        SlackDeliveryResult? first = null;
-        foreach (var channel in ChannelsFor(notice))
-        {
-            var result = await PostToAsync(notice, channel, cancellationToken).ConfigureAwait(false);
-            first ??= result;
-        }
-        return first!;
+        private readonly Dictionary<string, SlackDeliveryResult> _done = new(StringComparer.Ordinal);
+
+        public IReadOnlyList<string> Channels { get; } = channels;
+
+        /// <summary>The channel whose copy is on its way to Slack (or being parked after Slack refused it).</summary>
+        public string? InFlight { get; set; }
+
+        public bool IsDone(string channel) => _done.ContainsKey(channel);
+
+        public void Done(string channel, SlackDeliveryResult result) => _done[channel] = result;
+
+        /// <summary>The account channel's result, the one a caller is given.</summary>
+        public SlackDeliveryResult First => _done[Channels[0]];
+
+        public bool SlackUnavailable => _done.Values.Any(r => r.SlackUnavailable);
     }
 
-    private async Task<SlackDeliveryResult> PostToAsync(Notice notice, string channel, CancellationToken cancellationToken)
+    private async Task<Copies> PostToEachAsync(Notice notice, Copies copies, CancellationToken cancellationToken)
+    {
+        foreach (var channel in copies.Channels)
+        {
+            if (copies.IsDone(channel)) continue;
+            copies.InFlight = channel;
+            await PostToAsync(notice, channel, copies, cancellationToken).ConfigureAwait(false);
+            copies.InFlight = null;
+        }
+        return copies;
+    }
+
+    private async Task PostToAsync(Notice notice, string channel, Copies copies, CancellationToken cancellationToken)
     {
         var outgoing = Render(notice, channel, await ThreadForAsync(notice, channel, cancellationToken).ConfigureAwait(false));
         var result = await _sender.SendAsync(outgoing, cancellationToken).ConfigureAwait(false);
         if (result.Delivered)
         {
+            // Recorded before anything else may be cancelled: Slack has this copy, it must never be parked too.
+            copies.Done(channel, new SlackDeliveryResult(notice.NoticeId, outgoing.Channel, result.AsPlainText ? SlackDeliveryStatus.DeliveredAsPlainText : SlackDeliveryStatus.Delivered, result.Attempts, result.SentAt, null, null));
             if (notice is Alert alert && result.Ts is { } ts) await RememberAsync(alert, channel, ts, cancellationToken).ConfigureAwait(false);
-            return new SlackDeliveryResult(notice.NoticeId, outgoing.Channel, result.AsPlainText ? SlackDeliveryStatus.DeliveredAsPlainText : SlackDeliveryStatus.Delivered, result.Attempts, result.SentAt, null, null);
+            return;
         }
-        return await SaveAsync(notice, outgoing, result.Attempts, result.Error ?? "not delivered", cancellationToken).ConfigureAwait(false);
+        copies.Done(channel, await SaveAsync(notice, outgoing, result.Attempts, result.Error ?? "not delivered", cancellationToken).ConfigureAwait(false)
+            with { SlackUnavailable = result.SlackUnavailable });
     }
 
     /// <summary>
@@ -238,17 +283,27 @@ public sealed class SlackDigestSink : IDigestSink
     /// would rather not spend its time limit on more attempts). Throws, like <see cref="DeliverAsync"/>, only when
     /// the outbox cannot keep it.
     /// </summary>
-    public async Task<SlackDeliveryResult> ParkAsync(Notice notice, string reason, CancellationToken cancellationToken)
+    public Task<SlackDeliveryResult> ParkAsync(Notice notice, string reason, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(notice);
-        SlackDeliveryResult? first = null;
-        foreach (var channel in ChannelsFor(notice))
+        return ParkRestAsync(notice, new Copies(ChannelsFor(notice)), reason, cancellationToken);
+    }
+
+    /// <summary>
+    /// Parks the copies of <paramref name="copies"/> not yet delivered or parked; the one that was in flight
+    /// (<paramref name="inFlight"/>) with <paramref name="inFlightReason"/>. Returns the account channel's result.
+    /// </summary>
+    private async Task<SlackDeliveryResult> ParkRestAsync(Notice notice, Copies copies, string reason, CancellationToken cancellationToken,
+        string? inFlight = null, string? inFlightReason = null)
+    {
+        foreach (var channel in copies.Channels)
         {
+            if (copies.IsDone(channel)) continue;
             var thread = await ThreadForAsync(notice, channel, cancellationToken).ConfigureAwait(false);
-            var result = await SaveAsync(notice, Render(notice, channel, thread), attempts: 0, reason, cancellationToken).ConfigureAwait(false);
-            first ??= result;
+            string why = channel == inFlight && inFlightReason is not null ? inFlightReason : reason;
+            copies.Done(channel, await SaveAsync(notice, Render(notice, channel, thread), attempts: 0, why, cancellationToken).ConfigureAwait(false));
         }
-        return first!;
+        return copies.First;
     }
 
     /// <summary>Both payloads carry the thread, so the plain-text fallback and a resend from the outbox land in it too.</summary>

@@ -8,8 +8,16 @@ namespace Pipeline.Slack.Delivery;
 public sealed record OutgoingMessage(string DigestId, string Channel, ReadOnlyMemory<byte> Payload, ReadOnlyMemory<byte> PlainPayload);
 
 /// <summary>What became of one message.</summary>
-public sealed record SendResult(bool Delivered, bool AsPlainText, int Attempts, DateTimeOffset? SentAt, string? Error)
+public sealed record SendResult(bool Delivered, bool AsPlainText, int Attempts, DateTimeOffset? SentAt, string? Error) : ISlackAvailability
 {
+    /// <summary>
+    /// Not delivered because Slack itself is failing (5xx, a timeout, a network error, an answer that is not JSON,
+    /// Slack's own <c>internal_error</c>…, or 429 rate limiting), not because it refused this message (a 4xx or an API
+    /// error naming the channel or the message: <c>channel_not_found</c>, <c>not_in_channel</c>…). What opens a
+    /// <see cref="SlackCircuit"/>.
+    /// </summary>
+    public bool SlackUnavailable { get; init; }
+
     /// <summary>
     /// The posted message's timestamp, its id within the channel (what a reply's <c>thread_ts</c> names), as
     /// <c>chat.postMessage</c> answered it. Null with a webhook (which answers a bare "ok") and when not delivered.
@@ -69,7 +77,7 @@ public sealed class SlackSender
 
         string error = Redact(Describe(outcome));
         Log($"digest {message.DigestId} to {message.Channel}: not delivered after {attempts} attempt(s): {error}");
-        return new SendResult(false, false, attempts, null, error);
+        return new SendResult(false, false, attempts, null, error) { SlackUnavailable = outcome is PostOutcome.Transient or PostOutcome.RateLimited };
 
         SendResult Sent(PostOutcome.Ok ok, bool asPlainText) =>
             new(true, asPlainText, attempts, _time.GetUtcNow(), null) { Ts = ok.Ts, ChannelId = ok.ChannelId };

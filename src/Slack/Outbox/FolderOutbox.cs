@@ -35,6 +35,8 @@ public sealed class FolderOutbox : IDigestOutbox
 
     private const string ClaimMarker = ".claim-";
 
+    private const string TempSuffix = ".tmp";
+
     private static readonly string Host = HostTag(Environment.MachineName);
 
     private readonly string _directory;
@@ -71,14 +73,23 @@ public sealed class FolderOutbox : IDigestOutbox
         int seq = Interlocked.Increment(ref _sequence);
         string name = $"{entry.FailedAt.UtcDateTime.ToString("yyyyMMdd'T'HHmmss.fffffff'Z'", CultureInfo.InvariantCulture)}-{seq:D6}-{SafeName(entry.DigestId)}.json";
         string path = Path.Combine(_directory, name);
-        string temp = path + ".tmp";
+        string temp = path + TempSuffix;
 
-        await using (var file = File.Create(temp))
+        try
         {
-            await file.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
-            file.Flush(flushToDisk: true);
+            await using (var file = File.Create(temp))
+            {
+                await file.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temp, path, overwrite: false);
         }
-        File.Move(temp, path, overwrite: false);
+        catch
+        {
+            // Cancelled or failed before the rename: no half-written file is left behind (a crash's is cleaned by a later read).
+            TryDelete(temp);
+            throw;
+        }
         return path;
     }
 
@@ -91,6 +102,7 @@ public sealed class FolderOutbox : IDigestOutbox
     {
         if (!System.IO.Directory.Exists(_directory)) yield break;
         ReleaseStaleClaims();
+        DeleteStaleTemporaryFiles();
         var files = System.IO.Directory.GetFiles(_directory, "*.json");
         Array.Sort(files, StringComparer.Ordinal);
         foreach (var path in files)
@@ -190,6 +202,43 @@ public sealed class FolderOutbox : IDigestOutbox
             Release(file, claim.EntryPath);
             _log($"outbox entry {Path.GetFileName(claim.EntryPath)} was claimed by process {claim.Pid} on {claim.Host} at {claim.At:u}, which "
                  + (ownerGone ? "is no longer running" : $"is more than {StaleClaimAge.TotalMinutes:0} min ago") + ": released for this send");
+        }
+    }
+
+    /// <summary>
+    /// Temporary files (<c>*.json.tmp</c>) older than <see cref="StaleClaimAge"/>: left by a writer that crashed before its
+    /// rename, never an entry. A younger one may be a save in progress and is left alone. Never read as entries
+    /// (only <c>*.json</c> are).
+    /// </summary>
+    private void DeleteStaleTemporaryFiles()
+    {
+        var now = _time.GetUtcNow();
+        foreach (var file in System.IO.Directory.EnumerateFiles(_directory, "*.json" + TempSuffix))
+        {
+            DateTimeOffset written;
+            try
+            {
+                written = File.GetLastWriteTimeUtc(file);
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+            if (now - written < StaleClaimAge) continue;
+            if (TryDelete(file)) _log($"outbox: deleted {Path.GetFileName(file)}, a temporary file left by a save that never finished (written {written:u})");
+        }
+    }
+
+    private static bool TryDelete(string file)
+    {
+        try
+        {
+            File.Delete(file);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 

@@ -66,6 +66,20 @@ internal static class OutboxEntryJson
     /// </summary>
     public static OutboxEntry Parse(ReadOnlyMemory<byte> utf8)
     {
+        try
+        {
+            return ParseChecked(utf8);
+        }
+        catch (InvalidOperationException e)
+        {
+            // Valid JSON whose string (a value or a property name) escapes a lone surrogate ("\ud800"): JsonDocument
+            // accepts it, but it is not text, and reading it as a string throws.
+            throw new FormatException($"it holds a string that is not valid Unicode text ({e.Message})", e);
+        }
+    }
+
+    private static OutboxEntry ParseChecked(ReadOnlyMemory<byte> utf8)
+    {
         if (utf8.Length > MaxEntryBytes)
             throw new FormatException($"it is {utf8.Length:N0} bytes, over the limit of {MaxEntryBytes:N0} for an outbox entry");
         JsonDocument doc;
@@ -94,8 +108,12 @@ internal static class OutboxEntryJson
         }
     }
 
-    /// <summary>The exceptions <see cref="Parse"/> throws for something that is not an entry.</summary>
-    public static bool IsReadError(Exception e) => e is FormatException;
+    /// <summary>
+    /// The exceptions <see cref="Parse"/> throws for something that is not an entry: a <see cref="FormatException"/>,
+    /// and, should one slip past its conversion, the <see cref="InvalidOperationException"/> System.Text.Json throws
+    /// for a string that is not valid text.
+    /// </summary>
+    public static bool IsReadError(Exception e) => e is FormatException or InvalidOperationException;
 
     /// <summary>A digest id or channel: a non-empty string of printable characters (it names files and log lines).</summary>
     private static string Name(JsonElement root, string field)

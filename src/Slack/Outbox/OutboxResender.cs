@@ -1,12 +1,16 @@
 using Pipeline.Aggregator.Rendering;
 using Pipeline.Slack.Delivery;
+using Polly.CircuitBreaker;
 
 namespace Pipeline.Slack.Outbox;
 
 /// <summary>What a resend run did.</summary>
 /// <param name="Unreadable">Entries that were not valid outbox entries (or could not be read): not sent, not deleted.</param>
-public sealed record ResendSummary(int Sent, int Failed, int Unreadable)
+public sealed record ResendSummary(int Sent, int Failed, int Unreadable) : ISlackAvailability
 {
+    /// <summary>A resend failed because Slack itself is failing (<see cref="SendResult.SlackUnavailable"/>): what opens a <see cref="SlackCircuit"/>.</summary>
+    public bool SlackUnavailable { get; init; }
+
     /// <summary>The run stopped at a limit (count, time, first failure) with entries perhaps still waiting.</summary>
     public bool StoppedEarly { get; init; }
 
@@ -41,8 +45,14 @@ public sealed record ResendLimits(int MaxEntries, TimeSpan MaxDuration, bool Sto
 /// for the next run (which posts it again should Slack, after all, have taken it: the one case of a possible
 /// duplicate, said in the log). The summary comes back with <see cref="ResendSummary.Interrupted"/>.
 /// </para>
+/// <para>
+/// With a <see cref="SlackCircuit"/> (<c>pipeline outbox send</c>), each resend runs through it: once one finds Slack
+/// itself failing (5xx, timeouts, network errors, 429; not a refusal of one channel), the circuit opens and the run
+/// stops, leaving the rest untouched for the next run rather than giving each its full retries against a Slack that
+/// is down.
+/// </para>
 /// </summary>
-public sealed class OutboxResender(SlackSender sender, IDigestOutbox outbox, Action<string>? log = null, TimeProvider? time = null)
+public sealed class OutboxResender(SlackSender sender, IDigestOutbox outbox, Action<string>? log = null, TimeProvider? time = null, SlackCircuit? circuit = null)
 {
     private readonly Action<string> _log = log ?? (_ => { });
     private readonly TimeProvider _time = time ?? TimeProvider.System;
@@ -56,7 +66,7 @@ public sealed class OutboxResender(SlackSender sender, IDigestOutbox outbox, Act
         ArgumentNullException.ThrowIfNull(limits);
         long started = _time.GetTimestamp();
         int sent = 0, failed = 0, unreadable = 0;
-        bool stoppedEarly = false, interrupted = false;
+        bool stoppedEarly = false, interrupted = false, slackUnavailable = false;
         // Cancelled only InFlightGrace after the run is stopped: the post in flight may still finish.
         using var inFlight = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
         using var onStop = cancellationToken.Register(() =>
@@ -73,7 +83,14 @@ public sealed class OutboxResender(SlackSender sender, IDigestOutbox outbox, Act
                 SendResult result;
                 try
                 {
-                    result = await sender.SendAsync(new OutgoingMessage(e.DigestId, e.Channel, e.Payload, e.PlainPayload), inFlight.Token).ConfigureAwait(false);
+                    result = await SendAsync(new OutgoingMessage(e.DigestId, e.Channel, e.Payload, e.PlainPayload), inFlight.Token).ConfigureAwait(false);
+                }
+                catch (BrokenCircuitException)
+                {
+                    // Slack failed for another resender (or digest) sharing the circuit since this entry was taken: given back untried.
+                    Log($"Slack is failing (seen less than {circuit!.Cooldown.TotalSeconds:0} s ago): digest {e.DigestId} and the rest are left in the outbox for the next send");
+                    slackUnavailable = stoppedEarly = true;
+                    break;
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
@@ -91,8 +108,16 @@ public sealed class OutboxResender(SlackSender sender, IDigestOutbox outbox, Act
                 else
                 {
                     failed++;
+                    slackUnavailable |= result.SlackUnavailable;
                     Log($"digest {e.DigestId} to {e.Channel} still failing, kept in the outbox: {result.Error}");
                     if (limits.StopAtFirstFailure) { stoppedEarly = true; break; }
+                    if (circuit is { IsOpen: true })
+                    {
+                        // Checked before the next entry is taken: the rest stay untouched, not one more is tried.
+                        Log($"Slack itself is failing ({result.Error}): the rest are left in the outbox for the next send");
+                        stoppedEarly = true;
+                        break;
+                    }
                 }
                 // Checked before asking the outbox for the next entry, so nothing is taken that will not be tried.
                 if (cancellationToken.IsCancellationRequested) { interrupted = true; break; }
@@ -109,8 +134,13 @@ public sealed class OutboxResender(SlackSender sender, IDigestOutbox outbox, Act
             // Stopped while the outbox was reading an entry: it gives back what it had claimed.
             interrupted = true;
         }
-        return new ResendSummary(sent, failed, unreadable) { StoppedEarly = stoppedEarly || interrupted, Interrupted = interrupted };
+        return new ResendSummary(sent, failed, unreadable) { StoppedEarly = stoppedEarly || interrupted, Interrupted = interrupted, SlackUnavailable = slackUnavailable };
     }
+
+    /// <summary>One resend, through the circuit when there is one (it opens on a result saying Slack itself is failing).</summary>
+    private async Task<SendResult> SendAsync(OutgoingMessage message, CancellationToken cancellationToken) => circuit is null
+        ? await sender.SendAsync(message, cancellationToken).ConfigureAwait(false)
+        : await circuit.Pipeline.ExecuteAsync(async token => await sender.SendAsync(message, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
 
     /// <summary>Entries are untrusted text (anyone who can write to the outbox): shown the way the terminal shows event text.</summary>
     private void Log(string line) => _log(TextDigestRenderer.Clean(line));

@@ -176,7 +176,7 @@ public sealed class FunctionMetricsTests(DynaliteFixture dynalite) : IClassFixtu
     public async Task Digests_slack_refuses_are_reported_parked_not_posted_with_their_lag()
     {
         var function = await FunctionAsync();
-        _slack.Enqueue(new SlackFault.ChannelNotFound()); // not retried: parked, and the open circuit parks the next one at once
+        _slack.Enqueue(new SlackFault.RateLimited(100_000)); // beyond the cap: parked after one attempt, and the open circuit parks the next one at once
 
         await InvokeAsync(function, Mixed().ToJson());
 

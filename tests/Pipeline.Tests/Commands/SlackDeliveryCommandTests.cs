@@ -121,9 +121,10 @@ public sealed class SlackDeliveryCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task With_a_zero_slack_cooldown_every_digest_tries_slack_after_one_was_refused()
+    public async Task With_a_zero_slack_cooldown_every_digest_tries_slack_after_slack_failed()
     {
-        _slack.Enqueue(new SlackFault.ChannelNotFound()); // a 4xx: the first message is parked at once
+        // Slack failing (a Retry-After beyond the cap: parked after one attempt), which would otherwise open the circuit.
+        _slack.Enqueue(new SlackFault.RateLimited(100_000));
         var outbox = Path.Combine(_dir, "outbox");
 
         var result = await DemoAsync(outbox, "--slack-cooldown", "0");
@@ -177,6 +178,25 @@ public sealed class SlackDeliveryCommandTests : IDisposable
         Assert.Contains("2 resent", resend.Stdout, StringComparison.Ordinal);
         Assert.Equal(2, _slack.Accepted.Count);
         Assert.Empty(Directory.GetFiles(outbox));
+    }
+
+    [Fact]
+    public async Task Outbox_send_while_slack_answers_500_tries_only_the_first_entry_leaves_the_rest_and_exits_4()
+    {
+        var outbox = await ParkTwoDigestsAsync();
+        var files = Directory.GetFiles(outbox).Order(StringComparer.Ordinal).ToArray();
+        int before = _slack.RequestCount;
+        _slack.Enqueue(new SlackFault.ServerError(), times: 20);
+
+        var resend = await PipelineProcess.RunAsync(["outbox", "send", "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv(WebhookSecret));
+
+        Assert.True(resend.ExitCode == 4, resend.Stderr);
+        Assert.Contains("0 resent, 1 still failing", resend.Stdout, StringComparison.Ordinal);
+        Assert.Contains("2 left in the outbox", resend.Stdout, StringComparison.Ordinal);
+        Assert.Equal(5, _slack.RequestCount - before); // the first entry's five attempts; the second was never tried
+        Assert.Empty(_slack.Accepted);
+        Assert.Equal(files, Directory.GetFiles(outbox).Order(StringComparer.Ordinal).ToArray()); // both kept under their own names
+        AssertNoSecret([resend.Stderr, resend.Stdout]);
     }
 
     [Fact]
@@ -241,13 +261,15 @@ public sealed class SlackDeliveryCommandTests : IDisposable
         var input = Path.Combine(_dir, "e.jsonl");
         await File.WriteAllTextAsync(input, Events.JsonLines([Events.ApiCall(account: "111122223333"), Events.ApiCall(account: "444455556666")]));
         var outbox = Path.Combine(_dir, "outbox");
-        _slack.Enqueue(new SlackFault.ChannelNotFound());
+        // A refusal of the channel (not Slack failing): the circuit stays closed, so each digest is tried and refused.
+        _slack.Enqueue(new SlackFault.ChannelNotFound(), times: 2);
 
         var first = await PipelineProcess.RunAsync(["digest", "-i", input, "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv(WebhookSecret));
         Assert.Equal(4, first.ExitCode);
         Assert.Contains("in the outbox", first.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("not tried", first.Stderr, StringComparison.Ordinal);
         Assert.Empty(_slack.Accepted);
-        Assert.Equal(1, _slack.RequestCount);
+        Assert.Equal(2, _slack.RequestCount);
         var files = Directory.GetFiles(outbox);
         Assert.Equal(2, files.Length);
         AssertNoSecret([first.Stderr, first.Stdout, .. files.Select(File.ReadAllText)]);

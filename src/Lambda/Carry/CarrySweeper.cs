@@ -95,7 +95,11 @@ public sealed class CarrySweeper(
     /// digests alone (a replay by `run --until-idle` decides them all at its end, as the file host does, rather than by a
     /// wall clock far ahead of the records' times).
     /// </summary>
-    public async Task<SweepResult> SweepAsync(string sweepId, bool flushAll, bool decideRollups, CancellationToken cancellationToken)
+    /// <param name="accountSwept">
+    /// Told each account's counts as soon as its carry is written back, before the next account: a host that keeps
+    /// totals across restarts (`pipeline run`) saves them there, so a process killed mid-sweep loses no account's counts.
+    /// </param>
+    public async Task<SweepResult> SweepAsync(string sweepId, bool flushAll, bool decideRollups, CancellationToken cancellationToken, Func<RunSummary, Task>? accountSwept = null)
     {
         var now = time.GetUtcNow();
         var owner = OwnerPrefix + sweepId;
@@ -170,6 +174,8 @@ public sealed class CarrySweeper(
                 swept++;
                 var summary = core.Summary();
                 (carriedIn, digested, digests, carriedOut) = (carriedIn + summary.CarriedIn, digested + summary.Digested, digests + summary.Digests, carriedOut + summary.CarriedOut);
+                if (accountSwept is not null)
+                    await accountSwept(new RunSummary(0, 0, 0, 0, summary.Digested, summary.Digests, [], []) { CarriedIn = summary.CarriedIn, CarriedOut = summary.CarriedOut }).ConfigureAwait(false);
             }
         } while (flushAll && due.Count >= MaxPerSweep && swept > sweptBefore);
 

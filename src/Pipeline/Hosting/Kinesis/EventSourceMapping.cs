@@ -257,12 +257,13 @@ internal sealed class EventSourceMapping(
         var now = time.GetUtcNow();
         if (!flushAll && now - _lastSweep < options.SweepInterval) return;
         _lastSweep = now;
-        SweepResult result;
         try
         {
             // A replay decides roll-ups once, at its end, as the file host does: the wall clock is far ahead of the records'
             // times, so a sweep on the way would decide groups whose other shards' digests are still to come.
-            result = await sweeper.SweepAsync($"run-{now.UtcTicks}-{++_sweeps}", flushAll, decideRollups: flushAll || !options.UntilIdle, cancellationToken).ConfigureAwait(false);
+            // Each account's counts are saved as soon as its carry is written back: saved once at the end of the sweep, a
+            // process killed mid-sweep lost the counts of every account it had swept (their carries were gone).
+            await sweeper.SweepAsync($"run-{now.UtcTicks}-{++_sweeps}", flushAll, decideRollups: flushAll || !options.UntilIdle, cancellationToken, AddSweptAsync).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException && e is not OutOfMemoryException)
         {
@@ -272,10 +273,14 @@ internal sealed class EventSourceMapping(
             log($"sweep failed ({e.Message}); the next sweep tries again in {Duration.Format(options.SweepInterval)}");
             return;
         }
-        if (result.Swept == 0) return;
+    }
+
+    /// <summary>Adds one swept account's counts to the sweeper's checkpoint (saved even when the run is being stopped).</summary>
+    private async Task AddSweptAsync(RunSummary counts)
+    {
         ShardCheckpoint cp;
         lock (_checkpoints) cp = _checkpoints.GetValueOrDefault(SweeperId) ?? ShardCheckpoint.Start(SweeperId);
-        await SaveAsync(cp with { Finished = cp.Finished.Add(result.Counts) }, cancellationToken).ConfigureAwait(false);
+        await SaveAsync(cp with { Finished = cp.Finished.Add(counts) }, CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>

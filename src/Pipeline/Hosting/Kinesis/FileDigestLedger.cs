@@ -22,6 +22,8 @@ internal sealed class FileDigestLedger : IDigestLedger, IAlertThreads, IDisposab
     private readonly Dictionary<string, (string Status, string Token)> _items = new(StringComparer.Ordinal);
     private readonly Dictionary<(string AlertId, string Channel), string> _threads = [];
     private readonly object _gate = new();
+    /// <summary>Claims taken by this process and not yet posted or released: held by a live caller, so not free.</summary>
+    private readonly HashSet<string> _held = new(StringComparer.Ordinal);
 
     public FileDigestLedger(string path)
     {
@@ -68,23 +70,47 @@ internal sealed class FileDigestLedger : IDigestLedger, IAlertThreads, IDisposab
         {
             if (_items.TryGetValue(digestId, out var item) && item.Status == "posted")
                 return Task.FromResult(new LedgerClaim(digestId, ClaimStatus.AlreadyPosted, item.Token));
-            // A claim this process holds is granted again, unlike the table's conditional write: making it exclusive made
-            // `run`'s kill-and-resume test lose counts (some path of run claims one digest twice; see issue 16's note).
+            // Exactly one claimer at a time, as the table's conditional write gives: a claim pending from start-up belonged
+            // to a process that is gone and is free, but one this process holds is not.
+            if (_held.Contains(digestId)) return Task.FromResult(new LedgerClaim(digestId, ClaimStatus.InProgress, item.Token));
             var token = Guid.NewGuid().ToString("N");
             Append(digestId, "claimed", token);
+            _held.Add(digestId);
             return Task.FromResult(new LedgerClaim(digestId, ClaimStatus.Claimed, token));
         }
     }
 
     public Task MarkPostedAsync(LedgerClaim claim, CancellationToken cancellationToken)
     {
-        lock (_gate) Append(claim.DigestId, "posted", claim.Token);
+        lock (_gate)
+        {
+            // Given up even when the write fails, or the digest would stay "in progress" until the run restarts.
+            try
+            {
+                Append(claim.DigestId, "posted", claim.Token);
+            }
+            finally
+            {
+                _held.Remove(claim.DigestId);
+            }
+        }
         return Task.CompletedTask;
     }
 
     public Task ReleaseAsync(LedgerClaim claim, CancellationToken cancellationToken)
     {
-        lock (_gate) Append(claim.DigestId, "released", claim.Token);
+        lock (_gate)
+        {
+            // Given up even when the write fails, or the digest would stay "in progress" until the run restarts.
+            try
+            {
+                Append(claim.DigestId, "released", claim.Token);
+            }
+            finally
+            {
+                _held.Remove(claim.DigestId);
+            }
+        }
         return Task.CompletedTask;
     }
 

@@ -30,6 +30,33 @@ public sealed class FileDigestLedgerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_release_whose_write_fails_still_gives_up_the_claim()
+    {
+        var ledger = new FileDigestLedger(_path);
+        var claim = await ledger.TryClaimAsync("digest-unwritten", default);
+        ledger.Dispose(); // every write fails from here on
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => ledger.ReleaseAsync(claim, default));
+        // No longer held: a new claim is attempted (and fails to write), instead of "in progress" until the run restarts.
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => ledger.TryClaimAsync("digest-unwritten", default));
+    }
+
+    [Fact]
+    public async Task Of_many_callers_claiming_one_digest_at_once_exactly_one_wins_until_it_releases()
+    {
+        using var ledger = new FileDigestLedger(_path);
+
+        var claims = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => ledger.TryClaimAsync("digest-race", default))));
+
+        var winner = Assert.Single(claims, c => c.Status == ClaimStatus.Claimed);
+        Assert.All(claims.Where(c => !ReferenceEquals(c, winner)), c => Assert.Equal(ClaimStatus.InProgress, c.Status));
+        await ledger.ReleaseAsync(winner, default);
+        var next = await ledger.TryClaimAsync("digest-race", default); // a released claim is free again
+        Assert.Equal(ClaimStatus.Claimed, next.Status);
+        await ledger.MarkPostedAsync(next, default);
+        Assert.Equal(ClaimStatus.AlreadyPosted, (await ledger.TryClaimAsync("digest-race", default)).Status);
+    }
+
+    [Fact]
     public async Task A_claim_left_pending_by_a_run_that_is_gone_is_claimed_again_after_a_restart()
     {
         using (var killed = new FileDigestLedger(_path))

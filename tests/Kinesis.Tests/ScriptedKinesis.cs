@@ -85,7 +85,8 @@ internal sealed class ScriptedKinesis : IDisposable
 
     public void Dispose()
     {
-        _listener.Stop();
+        // Close alone: after Stop, .NET's Close binds the port again to remove its prefix, and fails with "Address
+        // already in use" when a parallel test has taken the freed port meanwhile.
         _listener.Close();
         _loop.Wait(TimeSpan.FromSeconds(5));
     }

@@ -292,7 +292,8 @@ public sealed class LoopbackSlackServer : IDisposable
     public void Dispose()
     {
         _stop.Cancel();
-        try { _listener.Stop(); } catch (ObjectDisposedException) { }
+        // Close alone: after Stop, .NET's Close binds the port again to remove its prefix, and fails with "Address
+        // already in use" when a parallel test has taken the freed port meanwhile.
         _listener.Close();
         try { _loop.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
         _stop.Dispose();

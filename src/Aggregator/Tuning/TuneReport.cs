@@ -23,7 +23,7 @@ public static class TuneReport
     {
         var suggested = BurstTuner.Suggest(results, context.MaxDelay);
         var html = new StringBuilder(32 * 1024);
-        html.Append(Head);
+        html.Append(HtmlText.PageStart("Burst window report · security pipeline", Style));
         html.Append("<header><h1>Burst window report</h1><p class=\"lede\">")
             .Append(context.Received.ToString("N0", Inv)).Append(" records read, ")
             .Append(context.Digestible.ToString("N0", Inv)).Append(" digestible events, ")
@@ -177,15 +177,8 @@ public static class TuneReport
 
     private static string Encode(string text) => HtmlText.Encode(text);
 
-    private const string Head = """
-        <!DOCTYPE html>
-        <html lang="en">
-        <head>
-        <meta charset="utf-8">
-        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'">
-        <meta name="referrer" content="no-referrer">
-        <title>Burst window report · security pipeline</title>
-        <style>
+    // The page's CSS (the head around it, with its Content-Security-Policy, is HtmlText.PageStart's).
+    private const string Style = """
         body { margin: 0; font: 14px/1.45 -apple-system, "Segoe UI", Lato, "Helvetica Neue", Arial, sans-serif; color: #1d1c1d; background: #fff; }
         header, main, footer { max-width: 900px; margin: 0 auto; padding: 10px 20px; }
         h1 { font-size: 20px; margin: 8px 0 0; } h2 { font-size: 16px; margin: 22px 0 8px; } .lede, footer { color: #616061; }
@@ -196,9 +189,5 @@ public static class TuneReport
         table { border-collapse: collapse; font-size: 12px; } th, td { padding: 4px 8px; border-bottom: 1px solid #e8e8e8; text-align: right; }
         th:first-child, td:first-child { text-align: left; } tr.suggested td { background: #eef7f1; font-weight: 600; } td.over { color: #e01e5a; font-weight: 700; }
         code { font: 12px Monaco, Menlo, Consolas, monospace; }
-        </style>
-        </head>
-        <body>
-
         """;
 }

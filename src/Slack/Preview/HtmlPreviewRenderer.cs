@@ -31,7 +31,7 @@ public sealed class HtmlPreviewRenderer : IDigestRenderer
     public string? RenderSummary(RunSummary summary)
     {
         var html = new StringBuilder(64 * 1024);
-        html.Append(Page.Head);
+        html.Append(HtmlText.PageStart("Digest preview · security pipeline", Style));
         html.Append("<header><h1>Security pipeline · digest preview</h1><p class=\"lede\">")
             .Append(_messages.Count).Append(_messages.Count == 1 ? " message" : " messages")
             .Append(" as Slack shows them, the riskiest first. Nothing here was posted.</p></header>\n<main>\n");
@@ -105,42 +105,26 @@ public sealed class HtmlPreviewRenderer : IDigestRenderer
         _ => null,
     } is { Length: > 0 } channel ? SlackText.Clean(channel, 80).TrimStart('#') : "security-digests";
 
-    private static class Page
-    {
-        // default-src 'none': no script, no font, no image, no request of any kind; only the inline style below.
-        public const string Head = """
-            <!DOCTYPE html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'">
-            <meta name="referrer" content="no-referrer">
-            <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>Digest preview · security pipeline</title>
-            <style>
-            :root { --text: #1d1c1d; --muted: #616061; --line: #e2e2e2; --code: #e01e5a; --link: #1264a3; }
-            * { box-sizing: border-box; }
-            body { margin: 0; font: 15px/1.46668 -apple-system, "Segoe UI", Lato, "Helvetica Neue", Arial, sans-serif; color: var(--text); background: #f8f8f8; }
-            header, main, footer { max-width: 880px; margin: 0 auto; padding: 12px 20px; }
-            h1 { font-size: 20px; margin: 8px 0 0; } .lede { color: var(--muted); margin: 4px 0 0; }
-            .message { display: flex; gap: 10px; background: #fff; border: 1px solid var(--line); border-left: 4px solid #c8c8c8; border-radius: 6px; padding: 12px 16px; margin: 12px 0; }
-            .message.risky.critical { border-left-color: #e01e5a; } .message.risky.high { border-left-color: #f2952f; } .message.risky.medium { border-left-color: #ecb22e; }
-            .avatar { width: 36px; height: 36px; border-radius: 6px; background: #4a154b; color: #fff; display: flex; align-items: center; justify-content: center; flex: none; }
-            .body { min-width: 0; flex: 1; }
-            .meta { font-size: 15px; } .meta .app { font-size: 10px; background: #e8e8e8; color: var(--muted); border-radius: 2px; padding: 1px 3px; }
-            .meta .channel, .meta .kind { color: var(--muted); font-size: 13px; }
-            .block { margin: 6px 0; overflow-wrap: anywhere; } .header { font-size: 18px; font-weight: 900; margin: 6px 0 8px; }
-            .fields { display: grid; grid-template-columns: 1fr 1fr; gap: 8px 16px; }
-            .context { color: var(--muted); font-size: 13px; display: flex; flex-wrap: wrap; gap: 4px 12px; }
-            .divider { border: 0; border-top: 1px solid var(--line); }
-            code { font: 12px Monaco, Menlo, Consolas, monospace; color: var(--code); background: #f6f6f6; border: 1px solid #e8e8e8; border-radius: 3px; padding: 1px 3px; }
-            a { color: var(--link); text-decoration: none; } time { border-bottom: 1px dotted var(--muted); }
-            .notification { color: var(--muted); font-size: 12px; margin-top: 6px; }
-            .summary { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 12px; white-space: pre-wrap; font-size: 13px; }
-            </style>
-            </head>
-            <body>
-
-            """;
-    }
+    // The page's CSS (the head around it, with its Content-Security-Policy, is HtmlText.PageStart's).
+    private const string Style = """
+        :root { --text: #1d1c1d; --muted: #616061; --line: #e2e2e2; --code: #e01e5a; --link: #1264a3; }
+        * { box-sizing: border-box; }
+        body { margin: 0; font: 15px/1.46668 -apple-system, "Segoe UI", Lato, "Helvetica Neue", Arial, sans-serif; color: var(--text); background: #f8f8f8; }
+        header, main, footer { max-width: 880px; margin: 0 auto; padding: 12px 20px; }
+        h1 { font-size: 20px; margin: 8px 0 0; } .lede { color: var(--muted); margin: 4px 0 0; }
+        .message { display: flex; gap: 10px; background: #fff; border: 1px solid var(--line); border-left: 4px solid #c8c8c8; border-radius: 6px; padding: 12px 16px; margin: 12px 0; }
+        .message.risky.critical { border-left-color: #e01e5a; } .message.risky.high { border-left-color: #f2952f; } .message.risky.medium { border-left-color: #ecb22e; }
+        .avatar { width: 36px; height: 36px; border-radius: 6px; background: #4a154b; color: #fff; display: flex; align-items: center; justify-content: center; flex: none; }
+        .body { min-width: 0; flex: 1; }
+        .meta { font-size: 15px; } .meta .app { font-size: 10px; background: #e8e8e8; color: var(--muted); border-radius: 2px; padding: 1px 3px; }
+        .meta .channel, .meta .kind { color: var(--muted); font-size: 13px; }
+        .block { margin: 6px 0; overflow-wrap: anywhere; } .header { font-size: 18px; font-weight: 900; margin: 6px 0 8px; }
+        .fields { display: grid; grid-template-columns: 1fr 1fr; gap: 8px 16px; }
+        .context { color: var(--muted); font-size: 13px; display: flex; flex-wrap: wrap; gap: 4px 12px; }
+        .divider { border: 0; border-top: 1px solid var(--line); }
+        code { font: 12px Monaco, Menlo, Consolas, monospace; color: var(--code); background: #f6f6f6; border: 1px solid #e8e8e8; border-radius: 3px; padding: 1px 3px; }
+        a { color: var(--link); text-decoration: none; } time { border-bottom: 1px dotted var(--muted); }
+        .notification { color: var(--muted); font-size: 12px; margin-top: 6px; }
+        .summary { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 12px; white-space: pre-wrap; font-size: 13px; }
+        """;
 }

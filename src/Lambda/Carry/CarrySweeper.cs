@@ -97,7 +97,9 @@ public sealed class CarrySweeper(
     /// </summary>
     /// <param name="accountSwept">
     /// Told each account's counts as soon as its carry is written back, before the next account: a host that keeps
-    /// totals across restarts (`pipeline run`) saves them there, so a process killed mid-sweep loses no account's counts.
+    /// totals across restarts in a store of its own (`pipeline run` with its checkpoints in a table) saves them there, so a
+    /// process killed mid-sweep loses at most the account between its write and that save. A carry store that keeps the
+    /// counts with the write itself (<see cref="CarryWrite.SweptCounts"/>) loses none.
     /// </param>
     public async Task<SweepResult> SweepAsync(string sweepId, bool flushAll, bool decideRollups, CancellationToken cancellationToken, Func<RunSummary, Task>? accountSwept = null)
     {
@@ -161,8 +163,11 @@ public sealed class CarrySweeper(
                     held += hold.Count;
                 }
                 var rest = core.TakeAll().FirstOrDefault();
+                var summary = core.Summary();
+                var accountCounts = new RunSummary(0, 0, 0, 0, summary.Digested, summary.Digests, [], []) { CarriedIn = summary.CarriedIn, CarriedOut = summary.CarriedOut };
                 // The sweeper's token names this sweep alone, so no retry will read what it claimed: nothing is kept for one.
-                var write = new CarryWrite(account, rest, rest?.DueAt(options.Window), rest?.ExpiresAt(options.Window, options.Enricher.Dedupe) ?? now);
+                // The counts travel with the write, for a store that keeps them atomically with it (CarryWrite.SweptCounts).
+                var write = new CarryWrite(account, rest, rest?.DueAt(options.Window), rest?.ExpiresAt(options.Window, options.Enricher.Dedupe) ?? now) { SweptCounts = accountCounts };
                 try
                 {
                     await carries.ReleaseAsync([write], owner, token, cancellationToken).ConfigureAwait(false);
@@ -172,10 +177,8 @@ public sealed class CarrySweeper(
                     conflicts++; // our lease ran out and a window took the account: its digest is posted; the window has the rest
                 }
                 swept++;
-                var summary = core.Summary();
                 (carriedIn, digested, digests, carriedOut) = (carriedIn + summary.CarriedIn, digested + summary.Digested, digests + summary.Digests, carriedOut + summary.CarriedOut);
-                if (accountSwept is not null)
-                    await accountSwept(new RunSummary(0, 0, 0, 0, summary.Digested, summary.Digests, [], []) { CarriedIn = summary.CarriedIn, CarriedOut = summary.CarriedOut }).ConfigureAwait(false);
+                if (accountSwept is not null) await accountSwept(accountCounts).ConfigureAwait(false);
             }
         } while (flushAll && due.Count >= MaxPerSweep && swept > sweptBefore);
 

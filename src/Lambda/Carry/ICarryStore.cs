@@ -118,7 +118,16 @@ public sealed record ClaimedCarry(AccountCarry Carry, byte[] Bytes)
 /// One account's carry to write back. <see cref="DueAt"/> is the sweeper's cue (null: no burst open);
 /// <see cref="Claimed"/> the bytes the claim read in this same call, if any (kept for a retry of the call).
 /// </summary>
-public sealed record CarryWrite(string Account, AccountCarry? Carry, DateTimeOffset? DueAt, DateTimeOffset ExpiresAt, byte[]? Claimed = null);
+public sealed record CarryWrite(string Account, AccountCarry? Carry, DateTimeOffset? DueAt, DateTimeOffset ExpiresAt, byte[]? Claimed = null)
+{
+    /// <summary>
+    /// What the sweeper counted for this account (carried in, digested, carried out), or null for a window's write. A store
+    /// that keeps a host's totals (the file of `pipeline run`) adds them in the same atomic write as the carry, and only when
+    /// the write applies: a sweep has no retry that could count them again, so counts saved in a second write were lost to a
+    /// process killed between the two. The table store ignores them (the function keeps no totals across invocations).
+    /// </summary>
+    public RunSummary? SweptCounts { get; init; }
+}
 
 /// <summary>Another owner holds a carry (or took it meanwhile). Retryable: leases end.</summary>
 public sealed class CarryConflictException(string message, IReadOnlyList<string> accounts) : Exception(message)

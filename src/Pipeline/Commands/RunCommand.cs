@@ -151,7 +151,8 @@ internal static class RunCommand
                 };
                 var handler = new KinesisWindowHandler(handlerOptions, directory, ledger, carries, output, log, TimeProvider.System, mutes, silence: silence);
                 var sweeper = new CarrySweeper(handlerOptions.Core, directory, carries, ledger, output, log, TimeProvider.System, mutes, silence) { SweepInterval = mapping.SweepInterval };
-                var consumer = new EventSourceMapping(kinesis, store, handler, sweeper, mapping, TimeProvider.System, message => Console.Error.WriteLine(message));
+                var consumer = new EventSourceMapping(kinesis, store, handler, sweeper, mapping, TimeProvider.System, message => Console.Error.WriteLine(message),
+                    carriesKeepSweptCounts: carries is FileCarryStore);
 
                 var exit = ExitCode.Ok;
                 try
@@ -177,7 +178,9 @@ internal static class RunCommand
                     exit = ExitCode.Interrupted;
                 }
 
-                var summary = Report(consumer.Checkpoints) with
+                // Read after the run, stopped or not: the file's counts are the ones saved with the carries.
+                var swept = carries is FileCarryStore fileCarries ? await fileCarries.SweptAsync(CancellationToken.None).ConfigureAwait(false) : RunTotals.Zero;
+                var summary = Report(consumer.Checkpoints, swept) with
                 {
                     Delivered = delivered?.Delivered,
                     Outboxed = delivered?.Parked,
@@ -205,10 +208,13 @@ internal static class RunCommand
         return command;
     }
 
-    /// <summary>The run's totals over every shard: finished windows plus the open ones (whose events are not digested yet).</summary>
-    internal static RunSummary Report(IEnumerable<ShardCheckpoint> checkpoints)
+    /// <summary>
+    /// The run's totals over every shard: finished windows plus the open ones (whose events are not digested yet), plus what
+    /// the sweeper counted when the carry store keeps its counts (<paramref name="swept"/>).
+    /// </summary>
+    internal static RunSummary Report(IEnumerable<ShardCheckpoint> checkpoints, RunTotals? swept = null)
     {
-        var totals = RunTotals.Zero;
+        var totals = swept ?? RunTotals.Zero;
         long open = 0;
         foreach (var cp in checkpoints)
         {

@@ -70,9 +70,13 @@ internal sealed class EventSourceMapping(
     CarrySweeper sweeper,
     EventSourceMappingOptions options,
     TimeProvider time,
-    Action<string> log)
+    Action<string> log,
+    bool carriesKeepSweptCounts = false)
 {
-    /// <summary>The sweeper's totals live in the checkpoint store under this pseudo shard id, beside the shards'.</summary>
+    /// <summary>
+    /// The sweeper's totals live in the checkpoint store under this pseudo shard id, beside the shards', unless the carry
+    /// store keeps them with the carries (<c>carriesKeepSweptCounts</c>: the file store, see <see cref="FileCarryStore"/>).
+    /// </summary>
     internal const string SweeperId = "~sweeper";
     private DateTimeOffset _lastSweep = DateTimeOffset.MinValue;
     private long _sweeps;
@@ -261,9 +265,10 @@ internal sealed class EventSourceMapping(
         {
             // A replay decides roll-ups once, at its end, as the file host does: the wall clock is far ahead of the records'
             // times, so a sweep on the way would decide groups whose other shards' digests are still to come.
-            // Each account's counts are saved as soon as its carry is written back: saved once at the end of the sweep, a
-            // process killed mid-sweep lost the counts of every account it had swept (their carries were gone).
-            await sweeper.SweepAsync($"run-{now.UtcTicks}-{++_sweeps}", flushAll, decideRollups: flushAll || !options.UntilIdle, cancellationToken, AddSweptAsync).ConfigureAwait(false);
+            // Each account's counts are saved with its carry's write (a file store) or right after it: saved once at the end of
+            // the sweep, a process killed mid-sweep lost the counts of every account it had swept (their carries were gone).
+            await sweeper.SweepAsync($"run-{now.UtcTicks}-{++_sweeps}", flushAll, decideRollups: flushAll || !options.UntilIdle, cancellationToken,
+                carriesKeepSweptCounts ? null : AddSweptAsync).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException && e is not OutOfMemoryException)
         {

@@ -8,6 +8,8 @@ namespace Pipeline.Cli.Hosting.Kinesis;
 /// whole after every call that changes something, through a temporary file and an atomic rename, so a process killed
 /// at any moment leaves the carries as they were before or after a call, never half of one. The rules are the DynamoDB
 /// store's (<see cref="CarryTable"/>), so a run behaves as the function does, leases and retried calls included.
+/// It also keeps the sweeper's totals (<see cref="CarryWrite.SweptCounts"/>), in the same write as the carries they came
+/// from: a process killed after a sweep wrote an account back but before the counts were saved elsewhere lost them.
 /// </summary>
 internal sealed class FileCarryStore(string path) : ICarryStore
 {
@@ -17,6 +19,7 @@ internal sealed class FileCarryStore(string path) : ICarryStore
 
     // Loaded on first use; dropped when a save fails, so memory never runs ahead of the file: the next call reloads.
     private CarryTable? _table;
+    private RunTotals _swept = RunTotals.Zero;
 
     public string Path { get; } = System.IO.Path.GetFullPath(path);
 
@@ -46,6 +49,11 @@ internal sealed class FileCarryStore(string path) : ICarryStore
         {
             var table = await LoadAsync(cancellationToken).ConfigureAwait(false);
             result = table.Release(writes, owner, token);
+            // Counted only where the write applied: a write refused because a window took the account over leaves the
+            // carry to that window, which counts its events when it closes them.
+            var refused = result.Conflicts.Select(c => c.Account).ToHashSet(StringComparer.Ordinal);
+            foreach (var write in writes)
+                if (write.SweptCounts is { } counts && !refused.Contains(write.Account)) _swept = _swept.Add(counts);
             if (result.Applied > 0) await SaveAsync(table).ConfigureAwait(false);
         }
         finally
@@ -53,6 +61,21 @@ internal sealed class FileCarryStore(string path) : ICarryStore
             _gate.Release();
         }
         result.ThrowIfConflicts();
+    }
+
+    /// <summary>What every sweep of this file's carries counted, over every run that used it.</summary>
+    public async Task<RunTotals> SweptAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await LoadAsync(cancellationToken).ConfigureAwait(false);
+            return _swept;
+        }
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     public async Task<IReadOnlyList<string>> DueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
@@ -115,6 +138,7 @@ internal sealed class FileCarryStore(string path) : ICarryStore
     private async Task<CarryTable> LoadAsync(CancellationToken cancellationToken)
     {
         if (_table is not null) return _table;
+        _swept = RunTotals.Zero;
         if (!File.Exists(Path)) return _table = new CarryTable();
         var bytes = await File.ReadAllBytesAsync(Path, cancellationToken).ConfigureAwait(false);
         try
@@ -125,6 +149,8 @@ internal sealed class FileCarryStore(string path) : ICarryStore
             if (version != FormatVersion) throw new FormatException($"unknown version {version}");
             // "held" came with roll-ups (issue 13); a file written before has none.
             var held = root.TryGetProperty("held", out var heldArray) ? heldArray.EnumerateArray().Select(ReadHeld).ToList() : [];
+            // "swept" came with the sweeper's counts moving here; before, they were a checkpoint (~sweeper), still added up.
+            _swept = ShardCheckpoint.ReadTotals(root, "swept");
             return _table = new CarryTable(root.GetProperty("carries").EnumerateArray().Select(Read).Select(EndDeadSweepLease).ToList(), held);
         }
         // What JsonDocument and JsonElement throw for text that is not the format: bad JSON, a missing property
@@ -177,6 +203,7 @@ internal sealed class FileCarryStore(string path) : ICarryStore
                 {
                     w.WriteStartObject();
                     w.WriteNumber("version", FormatVersion);
+                    ShardCheckpoint.WriteTotals(w, "swept", _swept);
                     w.WriteStartArray("carries");
                     foreach (var item in table.Items.OrderBy(i => i.Account, StringComparer.Ordinal)) Write(w, item);
                     w.WriteEndArray();

@@ -91,13 +91,13 @@ internal sealed record ShardCheckpoint
         };
     }
 
-    private static void WriteTotals(Utf8JsonWriter w, string name, RunTotals t)
+    internal static void WriteTotals(Utf8JsonWriter w, string name, RunTotals t)
     {
         w.WriteStartObject(name);
         RunCountsJson.Write(w, t.ToSummary());
         w.WriteEndObject();
     }
 
-    private static RunTotals ReadTotals(JsonElement e, string name) =>
+    internal static RunTotals ReadTotals(JsonElement e, string name) =>
         e.TryGetProperty(name, out var t) && t.ValueKind == JsonValueKind.Object ? RunTotals.Zero.Add(RunCountsJson.Read(t)) : RunTotals.Zero;
 }

@@ -1,3 +1,4 @@
+using Pipeline.Aggregator.Bursts;
 using System.Text.Json;
 using Pipeline.Cli.Hosting.Kinesis;
 using Pipeline.Enricher.Reading;
@@ -45,6 +46,30 @@ public sealed class FileCarryStoreTests : CarryStoreContract, IDisposable
         // The retry of w1's call still reads what it had claimed: nothing.
         Assert.Empty(await new FileCarryStore(_path).ClaimAsync([A], "w1", "t1", T0 + Lease + TimeSpan.FromSeconds(1), T0 + 2 * Lease, default));
         Assert.False(File.Exists(_path + ".tmp"));
+    }
+
+    [Fact]
+    public async Task A_sweeps_counts_are_saved_in_the_same_write_as_its_carry_and_only_when_the_write_applies()
+    {
+        var store = (FileCarryStore)await NewStoreAsync();
+        static RunSummary Counts(long digested) => new(0, 0, 0, 0, digested, 1, [], []) { CarriedIn = digested };
+        await store.ClaimAsync([A, B], "sweep:1", "sweep:1:x", T0, T0 + Lease, default);
+        await store.ClaimAsync([C], "w2", "t2", T0, T0 + Lease, default);
+
+        // A is written back: its counts are in the file with it. C is another owner's: refused, and not counted.
+        await store.ReleaseAsync([new CarryWrite(A, null, null, Expires) { SweptCounts = Counts(3) }], "sweep:1", "sweep:1:a", default);
+        await Assert.ThrowsAsync<CarryConflictException>(() => store.ReleaseAsync([new CarryWrite(C, null, null, Expires) { SweptCounts = Counts(5) }], "sweep:1", "sweep:1:c", default));
+
+        var restarted = new FileCarryStore(_path); // what a run killed right after the write finds
+        var swept = await restarted.SweptAsync(default);
+        Assert.Equal((3, 3, 1), (swept.Digested, swept.CarriedIn, swept.Digests));
+        Assert.False((await ReadItemAsync(A)).Exists); // the same write deleted A's carry
+        Assert.Equal("w2", (await ReadItemAsync(C)).Owner);
+
+        // Later runs add to it (the dead sweep's claim on B ended when the file was loaded again).
+        await restarted.ClaimAsync([B], "sweep:2", "sweep:2:b", T0, T0 + Lease, default);
+        await restarted.ReleaseAsync([new CarryWrite(B, null, null, Expires) { SweptCounts = Counts(2) }], "sweep:2", "sweep:2:b", default);
+        Assert.Equal(5, (await new FileCarryStore(_path).SweptAsync(default)).Digested);
     }
 
     [Theory]

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Reactive.Concurrency;
 using System.Reactive.Linq;
 using System.Text.Json;
 using Pipeline.Aggregator.Bursts;
@@ -244,7 +245,7 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
     internal static RunSummary RunPipeline(IEnumerable<RawRecord> records, CancellationToken cancellationToken)
     {
         var core = NewCore();
-        records.ToObservable().Through(core).ForEachAsync(batch => Write(batch.Digests), cancellationToken).GetAwaiter().GetResult();
+        records.ToObservable(Scheduler.Immediate).Through(core).ForEachAsync(batch => Write(batch.Digests), cancellationToken).GetAwaiter().GetResult();
         var summary = core.Summary();
         if (!summary.Balanced) throw new InvalidOperationException("the benchmark run's counts do not add up");
         return summary;

@@ -88,16 +88,71 @@ public sealed record UserIdentity
     public bool? MfaAuthenticated { get; init; }
     public string? AccessKeyId { get; init; }
 
+    /// <summary>
+    /// The names derived from the fields above, worked out once per instance. The parser shares one instance among every
+    /// event with the same <c>userIdentity</c> bytes (IdentityCache), and each event's burst asks for them: built on every
+    /// call, they were a good part of what the bursts allocated per event.
+    /// </summary>
+    private DerivedNames Names
+    {
+        get
+        {
+            var names = _names;
+            // A `with` copy starts with its original's names (the copy constructor copies the field): they are worked out again.
+            if (ReferenceEquals(names.Owner, this)) return names;
+            names = new DerivedNames(this);
+            _names = names; // complete before it is published: two threads may both build it, none sees half of it
+            return names;
+        }
+    }
+
+    private DerivedNames _names = DerivedNames.NotYet;
+
+    /// <summary>
+    /// The memo of <see cref="Names"/>. Equal to any other and hashed alike, so that the record's equality stays that of its
+    /// fields whether or not the names were asked for yet.
+    /// </summary>
+    private sealed class DerivedNames
+    {
+        public static readonly DerivedNames NotYet = new();
+
+        private DerivedNames()
+        {
+            DisplayName = "";
+        }
+
+        public DerivedNames(UserIdentity owner)
+        {
+            Owner = owner;
+            RoleName = owner.ComputeRoleName();
+            IsPerson = owner.ComputeIsPerson(RoleName);
+            DisplayName = owner.ComputeDisplayName(RoleName);
+            ActorKey = owner.ComputeActorKey(RoleName, IsPerson);
+        }
+
+        public UserIdentity? Owner { get; }
+        public string? RoleName { get; }
+        public bool IsPerson { get; }
+        public string DisplayName { get; }
+        public string? ActorKey { get; }
+
+        public override bool Equals(object? obj) => obj is DerivedNames;
+
+        public override int GetHashCode() => 0;
+    }
+
     public bool IsRoot => string.Equals(Type, "Root", StringComparison.Ordinal);
 
     /// <summary>
     /// A person acted (root, an IAM user, an Identity Center user directly or through a permission set, a federated
     /// user), not a pipeline or a service. Digests never roll people up across accounts.
     /// </summary>
-    public bool IsPerson => Type switch
+    public bool IsPerson => Names.IsPerson;
+
+    private bool ComputeIsPerson(string? role) => Type switch
     {
         "Root" or "IAMUser" or "IdentityCenterUser" or "FederatedUser" => true,
-        "AssumedRole" => RoleName is { } role && IsPermissionSetRole(role),
+        "AssumedRole" => role is not null && IsPermissionSetRole(role),
         _ => false,
     };
 
@@ -108,9 +163,11 @@ public sealed record UserIdentity
     /// <c>account/111122223333</c> for another account; null for people (<see cref="IsPerson"/>) and for an
     /// identity that names no role, service or account.
     /// </summary>
-    public string? ActorKey => IsPerson ? null : Type switch
+    public string? ActorKey => Names.ActorKey;
+
+    private string? ComputeActorKey(string? role, bool isPerson) => isPerson ? null : Type switch
     {
-        "AssumedRole" when RoleName is { } role => "role/" + role,
+        "AssumedRole" when role is not null => "role/" + role,
         "AWSService" when InvokedBy is not null => "service/" + InvokedBy,
         "AWSAccount" when (AccountId ?? PrincipalId) is { } account => "account/" + account,
         _ => null,
@@ -123,11 +180,13 @@ public sealed record UserIdentity
     /// <c>StackSets: stacksets-exec-1a2b3c4d…</c>, <c>Control Tower: AWSControlTowerExecution</c>),
     /// <c>service/ec2.amazonaws.com</c>. Falls back to the ARN, the principal id, then the type.
     /// </summary>
-    public string DisplayName => Type switch
+    public string DisplayName => Names.DisplayName;
+
+    private string ComputeDisplayName(string? role) => Type switch
     {
         "Root" => "root",
         "IAMUser" when UserName is not null => "user/" + UserName,
-        "AssumedRole" when RoleName is { } role => AssumedRoleName(role),
+        "AssumedRole" when role is not null => AssumedRoleName(role),
         "AWSService" => "service/" + (InvokedBy ?? "unknown"),
         "FederatedUser" when SessionIssuerUserName is not null => FederatedName(SessionIssuerUserName),
         "IdentityCenterUser" => (UserName ?? OnBehalfOfUserId ?? "unknown") + " via Identity Center",
@@ -143,22 +202,21 @@ public sealed record UserIdentity
     private const int StackSetsSuffixShown = 8;
 
     /// <summary>The role an assumed-role session was issued by: the session issuer, else the ARN's role segment.</summary>
-    public string? RoleName
+    public string? RoleName => Names.RoleName;
+
+    private string? ComputeRoleName()
     {
-        get
-        {
-            if (SessionIssuerUserName is { Length: > 0 } issuer) return issuer;
-            if (Arn is null) return null;
-            // arn:aws:sts::123:assumed-role/RoleName/session-name
-            int first = Arn.IndexOf('/', StringComparison.Ordinal);
-            if (first < 0 || first == Arn.Length - 1) return null;
-            int second = Arn.IndexOf('/', first + 1);
-            return second < 0 ? Arn[(first + 1)..] : Arn[(first + 1)..second];
-        }
+        if (SessionIssuerUserName is { Length: > 0 } issuer) return issuer;
+        if (Arn is null) return null;
+        // arn:aws:sts::123:assumed-role/RoleName/session-name
+        int first = Arn.IndexOf('/', StringComparison.Ordinal);
+        if (first < 0 || first == Arn.Length - 1) return null;
+        int second = Arn.IndexOf('/', first + 1);
+        return second < 0 ? Arn[(first + 1)..] : Arn[(first + 1)..second];
     }
 
-    // The parts of a name are spans of the identity's strings, joined once: the name is built for every event, and
-    // cutting each part out as a string of its own doubled what that allocated. An empty span is a part not there.
+    // The parts of a name are spans of the identity's strings, joined once: cutting each part out as a string of its own
+    // doubled what building a name allocated. An empty span is a part not there.
 
     /// <summary>The last segment of an ARN with more than one, as in <c>assumed-role/Role/session</c>; empty when there is none.</summary>
     private ReadOnlySpan<char> ArnSession

@@ -1,3 +1,4 @@
+using System.Reactive.Concurrency;
 using System.Reactive.Linq;
 using System.Reactive.Threading.Tasks;
 using Pipeline.Aggregator.Bursts;
@@ -44,7 +45,9 @@ internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirector
         // The token (Ctrl-C) stops the reading, not the run (a read that can block is made stoppable by the command: StoppableReading): the input ends there, every open burst closes as at the end
         // of input, and each notice still reaches the sink, with the cancelled token, which Slack's sink takes as "park
         // it" and the terminal's ignores. So a stopped run still prints its summary, and the summary still balances.
-        await records.TakeWhile(_ => !cancellationToken.IsCancellationRequested).ToObservable()
+        // Pushed on this thread by the immediate scheduler: the default for an enumerable, the current-thread trampoline,
+        // scheduled every record and cost about a fifth of a replay's time (docs/performance.md, "Rx's own cost").
+        await records.TakeWhile(_ => !cancellationToken.IsCancellationRequested).ToObservable(Scheduler.Immediate)
             .Through(core)
             .Select(batch => Observable.FromAsync(async () =>
             {

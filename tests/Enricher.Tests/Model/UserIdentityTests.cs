@@ -151,4 +151,26 @@ public sealed class UserIdentityTests
         Assert.True(noSession.IsPerson);
         Assert.Equal("role/deployer/ci-run-7", sessionInPrincipal.DisplayName);
     }
+
+    [Fact]
+    public void Names_are_worked_out_once_per_identity_and_a_with_copy_gets_its_own()
+    {
+        var deployer = Session("deployer", "ci-run-7");
+
+        Assert.Same(deployer.DisplayName, deployer.DisplayName); // the same string each time: built once, not per event
+        Assert.Equal("role/deployer", deployer.ActorKey);
+
+        // A copy with other fields starts from its original's memo, and must not answer with it.
+        var person = deployer with { Type = "IAMUser", UserName = "alice", SessionIssuerUserName = null };
+        Assert.Equal("user/alice", person.DisplayName);
+        Assert.True(person.IsPerson);
+        Assert.Null(person.ActorKey);
+        Assert.Equal("role/deployer/ci-run-7", deployer.DisplayName);
+
+        // Equality and hashing stay those of the fields, whether the names were asked for or not.
+        var fresh = Session("deployer", "ci-run-7");
+        Assert.Equal(deployer, fresh);
+        Assert.Equal(deployer.GetHashCode(), fresh.GetHashCode());
+        Assert.NotEqual(deployer, person);
+    }
 }

@@ -87,7 +87,7 @@ public static class EventParser
             var reader = new Utf8JsonReader(json, ReaderOptions);
             if (!reader.Read()) throw new JsonException("The input does not contain any JSON tokens.");
             rootKind = reader.TokenType;
-            if (rootKind == JsonTokenType.StartObject) RecordScanner.Scan(ref reader, ref top, ref detail, topLevel: true);
+            if (rootKind == JsonTokenType.StartObject) RecordScanner.Scan(ref reader, json, ref top, ref detail, topLevel: true);
             else reader.Skip();
             // Anything after the value (a second value, stray text) makes the record not JSON, as it does for a DOM parse.
             if (reader.Read()) throw new JsonException($"'{(char)json[(int)reader.TokenStartIndex]}' is invalid after a single JSON value.");
@@ -100,6 +100,12 @@ public static class EventParser
         catch (ArgumentException e) // invalid UTF-8 surfaces here on some paths
         {
             reason = "not valid JSON: " + FirstLine(e.Message);
+            return false;
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            // A value read in the pass (the request's, RecordScanner.ScanRequest) that cannot be decoded, as below.
+            reason = "unreadable event: " + FirstLine(e.Message);
             return false;
         }
 

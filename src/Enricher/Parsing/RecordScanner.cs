@@ -16,9 +16,10 @@ internal static class RecordScanner
 {
     /// <summary>
     /// Reads the object the reader stands on (its start) to its end. At the top level (<paramref name="detail"/> given)
-    /// an EventBridge envelope's <c>detail</c> object is scanned too, into <paramref name="detail"/>.
+    /// an EventBridge envelope's <c>detail</c> object is scanned too, into <paramref name="detail"/>. <paramref name="json"/>
+    /// is what the reader reads.
     /// </summary>
-    public static void Scan(ref Utf8JsonReader reader, ref RecordFields f, ref RecordFields detail, bool topLevel)
+    public static void Scan(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, ref RecordFields f, ref RecordFields detail, bool topLevel)
     {
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -51,7 +52,7 @@ internal static class RecordScanner
                             f.Detail = JsonValueRef.At(ref reader);
                             detail = default;
                             RecordFields none = default;
-                            Scan(ref reader, ref detail, ref none, topLevel: false);
+                            Scan(ref reader, json, ref detail, ref none, topLevel: false);
                         }
                         else
                         {
@@ -127,8 +128,7 @@ internal static class RecordScanner
                     else reader.Skip();
                     break;
                 case 17:
-                    if (name.SequenceEqual("requestParameters"u8))
-                        f.RequestParameters = reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray ? JsonValueRef.Extent(ref reader) : JsonValueRef.At(ref reader);
+                    if (name.SequenceEqual("requestParameters"u8)) ScanRequest(ref reader, json, ref f);
                     else reader.Skip();
                     break;
                 case 18:
@@ -144,6 +144,31 @@ internal static class RecordScanner
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// <c>requestParameters</c>: read here, in the record's one pass, when the event's name came before it (CloudTrail writes
+    /// it first), since whether its policies are searched depends on that name. Otherwise only its extent is kept, and
+    /// <see cref="CloudTrailReader"/> reads it once the name is known.
+    /// </summary>
+    private static void ScanRequest(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, ref RecordFields f)
+    {
+        f.RequestReadInline = false;
+        if (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray))
+        {
+            f.RequestParameters = JsonValueRef.At(ref reader);
+            return;
+        }
+        if (reader.TokenType != JsonTokenType.StartObject || f.EventName is not { Kind: JsonTokenType.String, Escaped: false } eventName)
+        {
+            f.RequestParameters = JsonValueRef.Extent(ref reader);
+            return;
+        }
+        int start = (int)reader.TokenStartIndex;
+        f.RequestPoliciesSearched = CloudTrailReader.MayCarryPolicy(eventName.Raw(json));
+        f.Request = RequestReader.Read(ref reader, json, f.RequestPoliciesSearched, StringCache.Shared);
+        f.RequestParameters = new JsonValueRef(JsonTokenType.StartObject, start, (int)reader.BytesConsumed - start, false);
+        f.RequestReadInline = true;
     }
 
     /// <summary>

@@ -45,6 +45,17 @@ internal static class RequestReader
     {
         var reader = new Utf8JsonReader(request, Options);
         reader.Read();
+        return Read(ref reader, request, lookForPolicies, cache);
+    }
+
+    /// <summary>
+    /// The same walk on a reader that stands on the request object's start, inside the record's own pass
+    /// (<see cref="RecordScanner"/>): the request is then read once, not located first and read again. Leaves the reader on
+    /// the object's end. <paramref name="json"/> is what the reader reads.
+    /// </summary>
+    public static Facts Read(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, bool lookForPolicies, StringCache cache)
+    {
+        var request = json;
         var walk = new Walk(request, lookForPolicies);
         Span<Candidate> candidates = stackalloc Candidate[TargetKeys.Length];
         candidates.Clear();
@@ -220,7 +231,8 @@ internal static class RequestReader
                 }
                 case JsonTokenType.String:
                 {
-                    bool star = self.Escaped ? self.Text(_json) == "*" : reader.ValueSpan.SequenceEqual("*"u8);
+                    // An escaped "*" is at most "\u002A": a longer escaped string (a policy document, say) is not decoded for this.
+                    bool star = self.Escaped ? self.Length <= 6 && self.Text(_json) == "*" : reader.ValueSpan.SequenceEqual("*"u8);
                     if (policies && depth <= PolicyDepth && _lookForPolicies && PolicyStringGrants(self.Text(_json)!, depth)) Grants = true;
                     return new Seen(JsonTokenType.String, self, default, 0, star);
                 }

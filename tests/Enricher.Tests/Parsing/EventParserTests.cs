@@ -163,4 +163,41 @@ public sealed class EventParserTests
         var (_, key, _) = Parse(Events.ApiCall(eventName: "PutKeyPolicy", eventSource: "kms.amazonaws.com", requestParameters: policy).Line());
         Assert.True(key!.CloudTrail!.Facts.GrantsToEveryone);
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_request_reads_the_same_whether_the_event_name_comes_before_or_after_it(bool nameFirst)
+    {
+        // Read in the record's one pass when the name came first (CloudTrail's order), else once the name is known.
+        const string request = """
+            "requestParameters":{"keyId":"k-1","policy":"{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\"}]}","rule":{"cidrIp":"0.0.0.0/0"}}
+            """;
+        const string name = "\"eventName\":\"PutKeyPolicy\"";
+        string record = "{" + (nameFirst ? name + "," + request : request + "," + name) +
+            ""","eventSource":"kms.amazonaws.com","eventTime":"2026-11-02T10:00:00Z","awsRegion":"eu-west-1","recipientAccountId":"123456789012","eventID":"e-1","userIdentity":{"type":"Root"}}""";
+
+        var (ok, evt, reason) = Parse(record);
+
+        Assert.True(ok, reason);
+        Assert.Equal("k-1", evt!.CloudTrail!.Target);
+        Assert.True(evt.CloudTrail.Facts.GrantsToEveryone);
+        Assert.Equal(["0.0.0.0/0"], evt.CloudTrail.Facts.IngressRanges);
+    }
+
+    [Fact]
+    public void A_later_duplicate_event_name_decides_whether_the_request_is_searched_for_policies()
+    {
+        // The pass read the request for "PutKeyPolicy" (policies searched); the last "eventName" wins, and for it they are not.
+        const string record = """
+            {"eventName":"PutKeyPolicy","requestParameters":{"keyId":"k-1","policy":"{\"Statement\":[{\"Principal\":\"*\"}]}"},"eventName":"DescribeKey","eventSource":"kms.amazonaws.com","eventTime":"2026-11-02T10:00:00Z","awsRegion":"eu-west-1","recipientAccountId":"123456789012","eventID":"e-1","userIdentity":{"type":"Root"}}
+            """;
+
+        var (ok, evt, reason) = Parse(record);
+
+        Assert.True(ok, reason);
+        Assert.Equal("DescribeKey", evt!.CloudTrail!.EventName);
+        Assert.False(evt.CloudTrail.Facts.GrantsToEveryone);
+        Assert.Equal("k-1", evt.CloudTrail.Target);
+    }
 }

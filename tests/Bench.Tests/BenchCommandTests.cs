@@ -41,7 +41,7 @@ public sealed class BenchCommandTests
 
         using var report = JsonDocument.Parse(result.Stdout);
         var results = report.RootElement.GetProperty("results").EnumerateArray().ToList();
-        Assert.Equal(["parse-baseline", "parse"], results.Select(r => r.GetProperty("benchmark").GetString()));
+        Assert.Equal(["parse-baseline", "parse", "parse-tokens"], results.Select(r => r.GetProperty("benchmark").GetString()));
         Assert.Equal(1.0, results[0].GetProperty("ratioToBaseline").GetDouble());
         var parse = results[1];
         Assert.True(parse.GetProperty("count").GetInt64() > 0);
@@ -49,6 +49,11 @@ public sealed class BenchCommandTests
         Assert.Equal("≥ 2 × baseline", parse.GetProperty("target").GetString());
         AssertTargetMetIsTheReportedRatioAgainstTheReportedTarget(parse);
         Assert.Contains("bytes allocated/event", parse.GetProperty("note").GetString(), StringComparison.Ordinal);
+        // The validating tokenizer's floor, measured beside it: no target of its own.
+        var tokens = results[2];
+        Assert.True(tokens.GetProperty("count").GetInt64() > 0);
+        Assert.True(tokens.GetProperty("ratioToBaseline").GetDouble() > 0);
+        Assert.False(tokens.TryGetProperty("target", out var none) && none.ValueKind == JsonValueKind.String);
     }
 
     [Fact]

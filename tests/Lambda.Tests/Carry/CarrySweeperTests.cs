@@ -106,6 +106,56 @@ public sealed class CarrySweeperTests
     }
 
     /// <summary>A store whose release fails, as a sweep that dies between posting and writing back would.</summary>
+    [Fact]
+    public async Task A_sweep_tells_the_host_the_counts_of_each_account_it_wrote_back_and_not_of_one_a_window_took_meanwhile()
+    {
+        await CarryAsync("111111111111", lastMinute: 0, events: 3);
+        await CarryAsync("222222222222", lastMinute: 0, events: 4);
+        _time.SetUtcNow(T0.AddMinutes(10));
+        var stealing = new StolenOnRelease(_carries, "222222222222", T0.AddHours(1));
+        var told = new List<RunSummary>();
+        var sweeper = new CarrySweeper(_options, FileAccountDirectory.Empty, stealing, _ledger, _sink, new LambdaLog(TextWriter.Null, _time), _time);
+
+        var result = await sweeper.SweepAsync("s1", flushAll: false, decideRollups: false, default, counts => { told.Add(counts); return Task.CompletedTask; });
+
+        Assert.Equal((2, 1), (result.Swept, result.Conflicts));
+        // Only the account written back: the window that took the other reads its carry as it was and counts it itself.
+        var counts = Assert.Single(told);
+        Assert.Equal((3, 3), (counts.CarriedIn, counts.Digested));
+        // Each write carried its counts, for a store that keeps them with the carry (the file store of `pipeline run`).
+        Assert.Equal([3, 4], stealing.Writes.Select(w => w.SweptCounts!.Digested).Order());
+    }
+
+    /// <summary>Lets a window claim <paramref name="account"/> (its lease run out, at <paramref name="windowNow"/>) just before the sweeper writes it back.</summary>
+    private sealed class StolenOnRelease(ICarryStore inner, string account, DateTimeOffset windowNow) : ICarryStore
+    {
+        public List<CarryWrite> Writes { get; } = [];
+
+        public Task<IReadOnlyList<ClaimedCarry>> ClaimAsync(IReadOnlyCollection<string> accounts, string owner, string token, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken) =>
+            inner.ClaimAsync(accounts, owner, token, now, leaseUntil, cancellationToken);
+
+        public async Task ReleaseAsync(IReadOnlyList<CarryWrite> writes, string owner, string token, CancellationToken cancellationToken)
+        {
+            Writes.AddRange(writes);
+            if (writes.Any(w => w.Account == account))
+                await inner.ClaimAsync([account], "shardId-9", "window-9", windowNow, windowNow.AddMinutes(5), cancellationToken);
+            await inner.ReleaseAsync(writes, owner, token, cancellationToken);
+        }
+
+        public Task<IReadOnlyList<string>> DueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) => inner.DueAsync(now, limit, cancellationToken);
+
+        public Task PutHeldAsync(IReadOnlyList<HeldDigest> digests, CancellationToken cancellationToken) => inner.PutHeldAsync(digests, cancellationToken);
+
+        public Task<IReadOnlyList<StoredHeld>> ListHeldAsync(CancellationToken cancellationToken) => inner.ListHeldAsync(cancellationToken);
+
+        public Task DeleteHeldAsync(IReadOnlyCollection<string> digestIds, CancellationToken cancellationToken) => inner.DeleteHeldAsync(digestIds, cancellationToken);
+
+        public Task<bool> TryLeasePlannerAsync(string owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken) =>
+            inner.TryLeasePlannerAsync(owner, now, leaseUntil, cancellationToken);
+
+        public Task ReleasePlannerAsync(string owner, CancellationToken cancellationToken) => inner.ReleasePlannerAsync(owner, cancellationToken);
+    }
+
     private sealed class FailingRelease(ICarryStore inner) : ICarryStore
     {
         public Task<IReadOnlyList<ClaimedCarry>> ClaimAsync(IReadOnlyCollection<string> accounts, string owner, string token, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken) =>

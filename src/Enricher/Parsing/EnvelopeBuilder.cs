@@ -42,7 +42,14 @@ public static class EnvelopeBuilder
     /// The envelope fields of an event. <see cref="TryDescribe"/> fills all but <see cref="Id"/>; read from an
     /// envelope in the input, any may be missing (null), and the parser says which.
     /// </summary>
-    public readonly record struct Fields(string? Id, string? DetailType, string? Source, string? Account, string? Time, string? Region);
+    public readonly record struct Fields(string? Id, string? DetailType, string? Source, string? Account, string? Time, string? Region)
+    {
+        /// <summary>
+        /// Where the time is in the record when <see cref="Time"/> was not made into text: a CloudTrail record's
+        /// <c>eventTime</c>, read from its bytes (as an envelope's time is), and made into text only if the envelope is written.
+        /// </summary>
+        internal JsonValueRef TimeAt { get; init; }
+    }
 
     /// <summary>
     /// Reads the envelope fields of a non-envelope shape from the scanned record <paramref name="f"/> (in <paramref name="json"/>).
@@ -50,7 +57,8 @@ public static class EnvelopeBuilder
     /// </summary>
     internal static bool TryDescribe(Shape shape, ReadOnlySpan<byte> json, in RecordFields f, out Fields? fields, out string? reason)
     {
-        string? id, detailType, source, account, time, region;
+        string? id, detailType, source, account, time = null, region;
+        JsonValueRef timeAt = default;
         var cache = StringCache.Shared;
         switch (shape)
         {
@@ -60,8 +68,10 @@ public static class EnvelopeBuilder
                 source = SourceFromEventSource(f.EventSource.Text(json, cache));
                 // recipientAccountId is the account the event happened in; older or hand-made records may only carry userIdentity.accountId.
                 account = f.RecipientAccountId.Text(json, cache) ?? f.Identity.AccountId.Text(json);
-                // Records that went through a log pipeline may carry only its timestamp (Logstash, Panther).
-                time = f.EventTime.Text(json) ?? f.AtTimestamp.Text(json) ?? f.PEventTime.Text(json);
+                // eventTime is read from its bytes later (TimeAt); records that went through a log pipeline may carry only
+                // its timestamp (Logstash, Panther).
+                if (f.EventTime is { Kind: JsonTokenType.String, Escaped: false } eventTime) timeAt = eventTime;
+                else time = f.EventTime.Text(json) ?? f.AtTimestamp.Text(json) ?? f.PEventTime.Text(json);
                 region = f.AwsRegion.Text(json, cache);
                 break;
             case Shape.GuardDutyFinding:
@@ -89,8 +99,8 @@ public static class EnvelopeBuilder
 
         fields = null;
         if (account is null) { reason = $"{Describe(shape)} has no account id"; return false; }
-        if (time is null) { reason = $"{Describe(shape)} has no time"; return false; }
-        fields = new Fields(id, detailType, source ?? "unknown", account, time, region ?? "unknown");
+        if (time is null && !timeAt.Present) { reason = $"{Describe(shape)} has no time"; return false; }
+        fields = new Fields(id, detailType, source ?? "unknown", account, time, region ?? "unknown") { TimeAt = timeAt };
         reason = null;
         return true;
     }
@@ -105,7 +115,7 @@ public static class EnvelopeBuilder
         writer.WriteString("detail-type", fields.DetailType);
         writer.WriteString("source", fields.Source);
         writer.WriteString("account", fields.Account);
-        writer.WriteString("time", fields.Time);
+        writer.WriteString("time", fields.Time ?? fields.TimeAt.Text(recordBytes));
         writer.WriteString("region", fields.Region);
         writer.WriteStartArray("resources");
         writer.WriteEndArray();

@@ -131,7 +131,7 @@ public static class EventParser
                 Time: null, top.Region.Text(json, cache));
             bool ok = bare is null
                 ? TryRead(envelope, top.Time, json, detail, top.Detail.IsObject, isBareRecord: false, out var evt, out reason)
-                : TryRead(envelope, default, json, top, detailIsObject: true, isBareRecord: true, out evt, out reason);
+                : TryRead(envelope, envelope.TimeAt, json, top, detailIsObject: true, isBareRecord: true, out evt, out reason);
             if (!ok) return false;
             parsed = new ParsedEvent(evt!, data, bare);
             return true;

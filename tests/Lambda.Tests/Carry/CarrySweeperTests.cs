@@ -127,54 +127,47 @@ public sealed class CarrySweeperTests
     }
 
     /// <summary>Lets a window claim <paramref name="account"/> (its lease run out, at <paramref name="windowNow"/>) just before the sweeper writes it back.</summary>
-    private sealed class StolenOnRelease(ICarryStore inner, string account, DateTimeOffset windowNow) : ICarryStore
+    private sealed class StolenOnRelease(ICarryStore inner, string account, DateTimeOffset windowNow) : PassThroughCarryStore(inner)
     {
         public List<CarryWrite> Writes { get; } = [];
 
-        public Task<IReadOnlyList<ClaimedCarry>> ClaimAsync(IReadOnlyCollection<string> accounts, string owner, string token, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken) =>
-            inner.ClaimAsync(accounts, owner, token, now, leaseUntil, cancellationToken);
-
-        public async Task ReleaseAsync(IReadOnlyList<CarryWrite> writes, string owner, string token, CancellationToken cancellationToken)
+        public override async Task ReleaseAsync(IReadOnlyList<CarryWrite> writes, string owner, string token, CancellationToken cancellationToken)
         {
             Writes.AddRange(writes);
             if (writes.Any(w => w.Account == account))
-                await inner.ClaimAsync([account], "shardId-9", "window-9", windowNow, windowNow.AddMinutes(5), cancellationToken);
-            await inner.ReleaseAsync(writes, owner, token, cancellationToken);
+                await Inner.ClaimAsync([account], "shardId-9", "window-9", windowNow, windowNow.AddMinutes(5), cancellationToken);
+            await Inner.ReleaseAsync(writes, owner, token, cancellationToken);
         }
-
-        public Task<IReadOnlyList<string>> DueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) => inner.DueAsync(now, limit, cancellationToken);
-
-        public Task PutHeldAsync(IReadOnlyList<HeldDigest> digests, CancellationToken cancellationToken) => inner.PutHeldAsync(digests, cancellationToken);
-
-        public Task<IReadOnlyList<StoredHeld>> ListHeldAsync(CancellationToken cancellationToken) => inner.ListHeldAsync(cancellationToken);
-
-        public Task DeleteHeldAsync(IReadOnlyCollection<string> digestIds, CancellationToken cancellationToken) => inner.DeleteHeldAsync(digestIds, cancellationToken);
-
-        public Task<bool> TryLeasePlannerAsync(string owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken) =>
-            inner.TryLeasePlannerAsync(owner, now, leaseUntil, cancellationToken);
-
-        public Task ReleasePlannerAsync(string owner, CancellationToken cancellationToken) => inner.ReleasePlannerAsync(owner, cancellationToken);
     }
 
-    private sealed class FailingRelease(ICarryStore inner) : ICarryStore
+    private sealed class FailingRelease(ICarryStore inner) : PassThroughCarryStore(inner)
     {
-        public Task<IReadOnlyList<ClaimedCarry>> ClaimAsync(IReadOnlyCollection<string> accounts, string owner, string token, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken) =>
-            inner.ClaimAsync(accounts, owner, token, now, leaseUntil, cancellationToken);
-
-        public Task ReleaseAsync(IReadOnlyList<CarryWrite> writes, string owner, string token, CancellationToken cancellationToken) =>
+        public override Task ReleaseAsync(IReadOnlyList<CarryWrite> writes, string owner, string token, CancellationToken cancellationToken) =>
             throw new CarryStoreUnavailableException("release lost");
+    }
 
-        public Task<IReadOnlyList<string>> DueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) => inner.DueAsync(now, limit, cancellationToken);
+    /// <summary>A carry store that passes every call to <see cref="Inner"/>; a test changes the call it is about.</summary>
+    private abstract class PassThroughCarryStore(ICarryStore inner) : ICarryStore
+    {
+        protected ICarryStore Inner { get; } = inner;
 
-        public Task PutHeldAsync(IReadOnlyList<HeldDigest> digests, CancellationToken cancellationToken) => inner.PutHeldAsync(digests, cancellationToken);
+        public Task<IReadOnlyList<ClaimedCarry>> ClaimAsync(IReadOnlyCollection<string> accounts, string owner, string token, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken) =>
+            Inner.ClaimAsync(accounts, owner, token, now, leaseUntil, cancellationToken);
 
-        public Task<IReadOnlyList<StoredHeld>> ListHeldAsync(CancellationToken cancellationToken) => inner.ListHeldAsync(cancellationToken);
+        public virtual Task ReleaseAsync(IReadOnlyList<CarryWrite> writes, string owner, string token, CancellationToken cancellationToken) =>
+            Inner.ReleaseAsync(writes, owner, token, cancellationToken);
 
-        public Task DeleteHeldAsync(IReadOnlyCollection<string> digestIds, CancellationToken cancellationToken) => inner.DeleteHeldAsync(digestIds, cancellationToken);
+        public Task<IReadOnlyList<string>> DueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) => Inner.DueAsync(now, limit, cancellationToken);
+
+        public Task PutHeldAsync(IReadOnlyList<HeldDigest> digests, CancellationToken cancellationToken) => Inner.PutHeldAsync(digests, cancellationToken);
+
+        public Task<IReadOnlyList<StoredHeld>> ListHeldAsync(CancellationToken cancellationToken) => Inner.ListHeldAsync(cancellationToken);
+
+        public Task DeleteHeldAsync(IReadOnlyCollection<string> digestIds, CancellationToken cancellationToken) => Inner.DeleteHeldAsync(digestIds, cancellationToken);
 
         public Task<bool> TryLeasePlannerAsync(string owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken) =>
-            inner.TryLeasePlannerAsync(owner, now, leaseUntil, cancellationToken);
+            Inner.TryLeasePlannerAsync(owner, now, leaseUntil, cancellationToken);
 
-        public Task ReleasePlannerAsync(string owner, CancellationToken cancellationToken) => inner.ReleasePlannerAsync(owner, cancellationToken);
+        public Task ReleasePlannerAsync(string owner, CancellationToken cancellationToken) => Inner.ReleasePlannerAsync(owner, cancellationToken);
     }
 }

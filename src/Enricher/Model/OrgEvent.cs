@@ -97,11 +97,12 @@ public sealed record UserIdentity
     {
         get
         {
-            var names = _names;
+            var names = Volatile.Read(ref _names);
             // A `with` copy starts with its original's names (the copy constructor copies the field): they are worked out again.
             if (ReferenceEquals(names.Owner, this)) return names;
             names = new DerivedNames(this);
-            _names = names; // complete before it is published: two threads may both build it, none sees half of it
+            // Published complete (a release write): two threads may both build it, none sees half of it.
+            Volatile.Write(ref _names, names);
             return names;
         }
     }

@@ -97,9 +97,9 @@ public sealed class CarrySweeper(
     /// </summary>
     /// <param name="accountSwept">
     /// Told each account's counts as soon as its carry is written back (not when the write is refused), before the next
-    /// account: a host that keeps totals across restarts in a store of its own (`pipeline run` with its checkpoints in a
-    /// table) saves them there, so a process killed mid-sweep loses at most the account between its write and that save.
-    /// A carry store that keeps the counts with the write itself (<see cref="CarryWrite.SweptCounts"/>) loses none.
+    /// account: a host that keeps totals across restarts beside a carry table (`pipeline run --carry-table`) saves them
+    /// there, so a process killed mid-sweep loses at most the account between its write and that save. A carry store
+    /// that keeps the counts with the write itself (<see cref="CarryWrite.SweptCounts"/>, the file store) loses none.
     /// </param>
     public async Task<SweepResult> SweepAsync(string sweepId, bool flushAll, bool decideRollups, CancellationToken cancellationToken, Func<RunSummary, Task>? accountSwept = null)
     {
@@ -168,21 +168,21 @@ public sealed class CarrySweeper(
                 // The sweeper's token names this sweep alone, so no retry will read what it claimed: nothing is kept for one.
                 // The counts travel with the write, for a store that keeps them atomically with it (CarryWrite.SweptCounts).
                 var write = new CarryWrite(account, rest, rest?.DueAt(options.Window), rest?.ExpiresAt(options.Window, options.Enricher.Dedupe) ?? now) { SweptCounts = accountCounts };
-                bool written = true;
                 try
                 {
                     await carries.ReleaseAsync([write], owner, token, cancellationToken).ConfigureAwait(false);
                 }
                 catch (CarryConflictException)
                 {
-                    conflicts++; // our lease ran out and a window took the account: its digest is posted; the window has the rest
-                    written = false;
+                    // Our lease ran out and a window took the account: its digests are posted, and the window, which read the
+                    // carry as it was, counts its events itself when it closes them (the ledger keeps it from posting them
+                    // again). Counted here too, they would be counted twice.
+                    conflicts++;
+                    continue;
                 }
                 swept++;
                 (carriedIn, digested, digests, carriedOut) = (carriedIn + summary.CarriedIn, digested + summary.Digested, digests + summary.Digests, carriedOut + summary.CarriedOut);
-                // Not when the write was refused: the window that took the account read the carry as it was and counts its
-                // events itself when it closes them (its digests, already posted, are not posted again: the ledger).
-                if (written && accountSwept is not null) await accountSwept(accountCounts).ConfigureAwait(false);
+                if (accountSwept is not null) await accountSwept(accountCounts).ConfigureAwait(false);
             }
         } while (flushAll && due.Count >= MaxPerSweep && swept > sweptBefore);
 

@@ -152,7 +152,7 @@ internal static class RunCommand
                 var handler = new KinesisWindowHandler(handlerOptions, directory, ledger, carries, output, log, TimeProvider.System, mutes, silence: silence);
                 var sweeper = new CarrySweeper(handlerOptions.Core, directory, carries, ledger, output, log, TimeProvider.System, mutes, silence) { SweepInterval = mapping.SweepInterval };
                 var consumer = new EventSourceMapping(kinesis, store, handler, sweeper, mapping, TimeProvider.System, message => Console.Error.WriteLine(message),
-                    carriesKeepSweptCounts: carries is FileCarryStore);
+                    carriesKeepingCounts: carries as FileCarryStore);
 
                 var exit = ExitCode.Ok;
                 try
@@ -178,9 +178,7 @@ internal static class RunCommand
                     exit = ExitCode.Interrupted;
                 }
 
-                // Read after the run, stopped or not: the file's counts are the ones saved with the carries.
-                var swept = carries is FileCarryStore fileCarries ? await fileCarries.SweptAsync(CancellationToken.None).ConfigureAwait(false) : RunTotals.Zero;
-                var summary = Report(consumer.Checkpoints, swept) with
+                var summary = await consumer.ReportAsync().ConfigureAwait(false) with
                 {
                     Delivered = delivered?.Delivered,
                     Outboxed = delivered?.Parked,
@@ -206,21 +204,5 @@ internal static class RunCommand
             }
         }));
         return command;
-    }
-
-    /// <summary>
-    /// The run's totals over every shard: finished windows plus the open ones (whose events are not digested yet), plus what
-    /// the sweeper counted when the carry store keeps its counts (<paramref name="swept"/>).
-    /// </summary>
-    internal static RunSummary Report(IEnumerable<ShardCheckpoint> checkpoints, RunTotals? swept = null)
-    {
-        var totals = swept ?? RunTotals.Zero;
-        long open = 0;
-        foreach (var cp in checkpoints)
-        {
-            totals = totals.Add(cp.Finished).Add(cp.OpenWindow);
-            open += cp.OpenWindowEvents;
-        }
-        return totals.ToSummary(open);
     }
 }

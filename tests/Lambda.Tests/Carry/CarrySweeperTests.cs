@@ -118,8 +118,10 @@ public sealed class CarrySweeperTests
 
         var result = await sweeper.SweepAsync("s1", flushAll: false, decideRollups: false, default, counts => { told.Add(counts); return Task.CompletedTask; });
 
-        Assert.Equal((2, 1), (result.Swept, result.Conflicts));
-        // Only the account written back: the window that took the other reads its carry as it was and counts it itself.
+        // Only the account written back counts: the window that took the other reads its carry as it was and counts it itself.
+        Assert.Equal((1, 1), (result.Swept, result.Conflicts));
+        Assert.Equal((3, 3), (result.Counts.CarriedIn, result.Counts.Digested));
+        Assert.True(result.Counts.Balanced);
         var counts = Assert.Single(told);
         Assert.Equal((3, 3), (counts.CarriedIn, counts.Digested));
         // Each write carried its counts, for a store that keeps them with the carry (the file store of `pipeline run`).

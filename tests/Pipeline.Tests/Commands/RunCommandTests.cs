@@ -77,37 +77,44 @@ public sealed class RunCommandTests(KinesaliteFixture kinesalite) : IClassFixtur
         if (SharedCorpus.RootDirectory is { } shared) inputs.Add(Path.Combine(shared, "corpus")); // more records: more points to be killed at
         var stream = await StreamWithAsync([.. inputs]);
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var reference = Lines((await PipelineProcess.RunAsync(RunArgs(stream, "reference.json", "--batch-size", "5"))).Stdout);
+        var referenceTime = clock.Elapsed;
         static (string?, int) Key(JsonElement l) => (l.GetProperty("digestId").GetString(), l.GetProperty("eventCount").GetInt32());
         static IEnumerable<JsonElement> Digests(IEnumerable<JsonElement> lines) => lines.Where(l => l.GetProperty("type").GetString() == "digest");
         var expected = Digests(reference).Select(Key).ToHashSet();
         Assert.NotEmpty(expected);
 
-        var seen = new List<(string?, int)>();
-        // A digest printed just before a kill, before the ledger recorded it, is printed again by the next run: the one way
-        // to a duplicate (docs/lambda.md, the digest ledger). At most one per shard and the sweeper can be in flight.
-        var inFlightAtKill = new HashSet<(string?, int)>();
-        int killed = 0;
+        // Each run's digests, by run: the killed ones, then the one left to finish.
+        var runs = new List<(List<(string?, int)> Printed, bool Killed)>();
         var random = new Random(20261125);
         for (int attempt = 0; attempt < 4; attempt++)
         {
-            var (output, wasKilled) = await RunAndKillAsync(RunArgs(stream, "killed.json", "--batch-size", "5"), TimeSpan.FromMilliseconds(random.Next(250, 1300)));
-            var printed = Digests(Lines(output)).Select(Key).ToList();
-            seen.AddRange(printed);
-            if (!wasKilled) continue;
-            killed++;
-            inFlightAtKill.UnionWith(printed.TakeLast(ShardCount + 1));
+            // Kills land within the first half of what a whole run takes on this machine (a resumed run has less to do),
+            // so they land mid-run on a fast machine and a slow one alike.
+            var after = referenceTime * (0.1 + 0.4 * random.NextDouble());
+            var (output, wasKilled) = await RunAndKillAsync(RunArgs(stream, "killed.json", "--batch-size", "5"), after);
+            runs.Add(([.. Digests(Lines(output)).Select(Key)], wasKilled));
         }
-        // Without kills the test proves nothing: the random delays must land while the run is still going.
-        Assert.True(killed >= 2, $"only {killed} of 4 kills landed before the run finished by itself");
+        // Without kills the test proves nothing: they must land while the run is still going.
+        int killed = runs.Count(r => r.Killed);
+        Assert.True(killed >= 2, $"only {killed} of 4 kills landed before the run finished by itself (a whole run took {referenceTime.TotalMilliseconds:F0} ms)");
         var last = await PipelineProcess.RunAsync(RunArgs(stream, "killed.json", "--batch-size", "5"));
         Assert.True(last.ExitCode == 0, last.Stderr);
         var final = Lines(last.Stdout);
-        seen.AddRange(Digests(final).Select(Key));
+        runs.Add(([.. Digests(final).Select(Key)], false));
 
-        var twice = seen.GroupBy(d => d).Where(g => g.Count() > 1).ToList();
-        Assert.All(twice, g => Assert.True(g.Count() == 2 && inFlightAtKill.Contains(g.Key), $"{g.Key} printed {g.Count()} times, not as one in flight at a kill"));
-        Assert.Equal(expected.OrderBy(e => e.Item1), seen.Distinct().OrderBy(e => e.Item1)); // the same digests as the run that was never killed
+        // None twice, but a digest printed just before a kill and before the ledger recorded it: the next run prints it
+        // again, the one way to a duplicate (docs/lambda.md, the digest ledger). At most one per shard and the sweeper can
+        // be in flight, so its first copy is among the last ShardCount + 1 its killed run printed, and the second is later.
+        var seen = runs.SelectMany((run, index) => run.Printed.Select((digest, position) => (Digest: digest, Run: index, FromEnd: run.Printed.Count - position))).ToList();
+        foreach (var copies in seen.GroupBy(s => s.Digest).Where(g => g.Count() > 1))
+        {
+            var (first, second) = (copies.First(), copies.Last());
+            Assert.True(copies.Count() == 2 && runs[first.Run].Killed && first.FromEnd <= ShardCount + 1 && second.Run > first.Run,
+                $"{copies.Key} printed {copies.Count()} times, not as one in flight at a kill (runs {string.Join(", ", copies.Select(c => c.Run))})");
+        }
+        Assert.Equal(expected.OrderBy(e => e.Item1), seen.Select(s => s.Digest).Distinct().OrderBy(e => e.Item1)); // the same digests as the run that was never killed
         var refSummary = reference[^1];
         var summary = final[^1];
         foreach (var field in new[] { "received", "rejected", "duplicates", "muted", "digested", "digests" })

@@ -71,11 +71,11 @@ internal sealed class EventSourceMapping(
     EventSourceMappingOptions options,
     TimeProvider time,
     Action<string> log,
-    bool carriesKeepSweptCounts = false)
+    FileCarryStore? carriesKeepingCounts = null)
 {
     /// <summary>
-    /// The sweeper's totals live in the checkpoint store under this pseudo shard id, beside the shards', unless the carry
-    /// store keeps them with the carries (<c>carriesKeepSweptCounts</c>: the file store, see <see cref="FileCarryStore"/>).
+    /// The sweeper's totals live in the checkpoint store under this pseudo shard id, beside the shards', unless the
+    /// sweeper's carries are in a file store, given as <c>carriesKeepingCounts</c>, which keeps them with the carries.
     /// </summary>
     internal const string SweeperId = "~sweeper";
     private DateTimeOffset _lastSweep = DateTimeOffset.MinValue;
@@ -93,7 +93,33 @@ internal sealed class EventSourceMapping(
     private readonly Dictionary<string, ShardCheckpoint> _checkpoints = new(StringComparer.Ordinal);
     private readonly BatchRetry _retry = new(options.MaxBatchAttempts, time, log);
 
-    /// <summary>The shards' checkpoints as they stand (for the run's report).</summary>
+    /// <summary>
+    /// The run's totals as they stand: every shard's checkpoint (finished and open windows) and what the sweeper counted,
+    /// wherever it keeps that. Read even when the run was stopped.
+    /// </summary>
+    public async Task<RunSummary> ReportAsync()
+    {
+        var swept = carriesKeepingCounts is null ? null : await carriesKeepingCounts.SweptAsync(CancellationToken.None).ConfigureAwait(false);
+        return Report(Checkpoints, swept);
+    }
+
+    /// <summary>
+    /// The run's totals over every shard: finished windows plus the open ones (whose events are not digested yet), plus what
+    /// the sweeper counted when the carry store keeps its counts (<paramref name="swept"/>).
+    /// </summary>
+    internal static RunSummary Report(IEnumerable<ShardCheckpoint> checkpoints, RunTotals? swept = null)
+    {
+        var totals = swept ?? RunTotals.Zero;
+        long open = 0;
+        foreach (var cp in checkpoints)
+        {
+            totals = totals.Add(cp.Finished).Add(cp.OpenWindow);
+            open += cp.OpenWindowEvents;
+        }
+        return totals.ToSummary(open);
+    }
+
+    /// <summary>The shards' checkpoints as they stand.</summary>
     public IReadOnlyCollection<ShardCheckpoint> Checkpoints
     {
         get
@@ -268,7 +294,7 @@ internal sealed class EventSourceMapping(
             // Each account's counts are saved with its carry's write (a file store) or right after it: saved once at the end of
             // the sweep, a process killed mid-sweep lost the counts of every account it had swept (their carries were gone).
             await sweeper.SweepAsync($"run-{now.UtcTicks}-{++_sweeps}", flushAll, decideRollups: flushAll || !options.UntilIdle, cancellationToken,
-                carriesKeepSweptCounts ? null : AddSweptAsync).ConfigureAwait(false);
+                carriesKeepingCounts is null ? AddSweptAsync : null).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException && e is not OutOfMemoryException)
         {

@@ -46,7 +46,7 @@ public sealed class LateReadRecordTests(KinesaliteFixture kinesalite) : IClassFi
         var handler = new KinesisWindowHandler(options, FileAccountDirectory.Empty, ledger, carries, sink, log, time);
         var sweeper = new CarrySweeper(options.Core, FileAccountDirectory.Empty, carries, ledger, sink, log, time);
         EventSourceMapping Mapping(bool untilIdle) => new(client, store, handler, sweeper,
-            new EventSourceMappingOptions { Stream = stream, TumblingWindow = TimeSpan.FromMinutes(15), UntilIdle = untilIdle }, time, _ => { });
+            new EventSourceMappingOptions { Stream = stream, TumblingWindow = TimeSpan.FromMinutes(15), UntilIdle = untilIdle }, time, _ => { }, carries);
 
         using var stop = new CancellationTokenSource();
         var following = Mapping(untilIdle: false).RunAsync(stop.Token);

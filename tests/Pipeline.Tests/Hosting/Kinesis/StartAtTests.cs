@@ -35,7 +35,7 @@ public sealed class StartAtTests(KinesaliteFixture kinesalite) : IClassFixture<K
         var handler = new KinesisWindowHandler(options, FileAccountDirectory.Empty, ledger, carries, sink, log, time);
         var sweeper = new CarrySweeper(options.Core, FileAccountDirectory.Empty, carries, ledger, sink, log, time);
         return new EventSourceMapping(client, Store(), handler, sweeper,
-            new EventSourceMappingOptions { Stream = stream, TumblingWindow = TimeSpan.FromMinutes(1), UntilIdle = untilIdle, StartAt = startAt }, time, _ => { });
+            new EventSourceMappingOptions { Stream = stream, TumblingWindow = TimeSpan.FromMinutes(1), UntilIdle = untilIdle, StartAt = startAt }, time, _ => { }, carries);
     }
 
     private static async Task PutAsync(KinesisClient client, string stream, params string[] accounts)
@@ -68,7 +68,7 @@ public sealed class StartAtTests(KinesaliteFixture kinesalite) : IClassFixture<K
 
         var shard = Assert.Single(mapping.Checkpoints, c => c.ShardId == Shard0);
         Assert.NotNull(shard.SequenceNumber);
-        Assert.Equal(1, RunCommand.Report(mapping.Checkpoints).Received); // the one put during the run, not the one before
+        Assert.Equal(1, (await mapping.ReportAsync()).Received); // the one put during the run, not the one before
     }
 
     [SkippableFact]
@@ -89,7 +89,7 @@ public sealed class StartAtTests(KinesaliteFixture kinesalite) : IClassFixture<K
         var again = Mapping(client, stream, ShardPosition.Latest, untilIdle: true);
         await again.RunAsync(default);
 
-        Assert.Equal(1 + accounts.Length, RunCommand.Report(again.Checkpoints).Received); // nothing the children received was skipped
+        Assert.Equal(1 + accounts.Length, (await again.ReportAsync()).Received); // nothing the children received was skipped
         Assert.All(shards.Where(s => s.ParentShardId == Shard0), child => Assert.Contains(again.Checkpoints, c => c.ShardId == child.ShardId && c.SequenceNumber is not null));
     }
 
@@ -108,7 +108,7 @@ public sealed class StartAtTests(KinesaliteFixture kinesalite) : IClassFixture<K
 
         var over = Mapping(client, stream, ShardPosition.TrimHorizon, untilIdle: true);
         await over.RunAsync(default);
-        Assert.Equal(3, RunCommand.Report(over.Checkpoints).Received);
+        Assert.Equal(3, (await over.ReportAsync()).Received);
     }
 
     [SkippableFact]

@@ -57,16 +57,22 @@ public sealed class Enricher
     public EnrichmentOutcome Classify(RawRecord record)
     {
         if (record.ReadError is not null) return new EnrichmentOutcome.Rejected(record.Origin, record.ReadError);
-        if (!EventParser.TryParse(record.Data, out var parsed, out var reason))
-            return new EnrichmentOutcome.Rejected(record.Origin, reason!);
+        OrgEvent? evt = null;
+        ParsedEvent? parsed = null;
+        string? reason;
+        // Only mute rules ask for the envelope; without them the event is read alone, with no object keeping the bytes for it.
+        bool ok = _mutes is null
+            ? EventParser.TryParseEvent(record.Data, out evt, out reason)
+            : EventParser.TryParse(record.Data, out parsed, out reason);
+        if (!ok) return new EnrichmentOutcome.Rejected(record.Origin, reason!);
 
         using (parsed)
         {
-            var evt = parsed!.Event;
+            evt ??= parsed!.Event;
             // The memory's horizon runs on arrival time where there is one: an event's own time may be wrong.
             if (!Deduplicator.TryAdd(evt.Account, evt.DedupeId, record.ArrivalTime ?? evt.Time))
                 return new EnrichmentOutcome.Duplicate(record.Origin, evt.Account, evt.Time);
-            if (_mutes?.FirstMatch(parsed.Envelope) is { } rule)
+            if (parsed is not null && _mutes?.FirstMatch(parsed.Envelope) is { } rule)
                 return new EnrichmentOutcome.Muted(record.Origin, evt.Account, evt.Time, rule);
             return new EnrichmentOutcome.Accepted(record.Origin, evt, _inMemory?.Find(evt.Account));
         }

@@ -78,6 +78,23 @@ public static class EventParser
     {
         parsed = null;
         data = JsonTextRepair.Repair(data);
+        if (!TryParse(data, out var evt, out var bare, out reason)) return false;
+        parsed = new ParsedEvent(evt!, data, bare);
+        return true;
+    }
+
+    /// <summary>
+    /// The event alone, for a caller that will not ask for the envelope (no mute rules): the same reading as
+    /// <see cref="TryParse(ReadOnlyMemory{byte}, out ParsedEvent?, out string?)"/>, without the object that keeps the bytes for it.
+    /// </summary>
+    internal static bool TryParseEvent(ReadOnlyMemory<byte> data, out OrgEvent? evt, out string? reason) =>
+        TryParse(JsonTextRepair.Repair(data), out evt, out _, out reason);
+
+    /// <summary>Reads repaired bytes; <paramref name="bare"/> is what a bare record's envelope is made of (null for an envelope).</summary>
+    private static bool TryParse(ReadOnlyMemory<byte> data, out OrgEvent? evt, out EnvelopeBuilder.Fields? bare, out string? reason)
+    {
+        evt = null;
+        bare = null;
         var json = data.Span;
         // Two sets of fields, the record's own and its detail's: large structs, kept on the stack.
         RecordFields top = default, detail = default;
@@ -121,7 +138,6 @@ public static class EventParser
         try
         {
             // A bare record is read through the fields its envelope would have, without writing the envelope.
-            EnvelopeBuilder.Fields? bare = null;
             if (shape != EnvelopeBuilder.Shape.Envelope && !EnvelopeBuilder.TryDescribe(shape, json, top, out bare, out reason))
                 return false;
             var cache = StringCache.Shared;
@@ -129,12 +145,9 @@ public static class EventParser
             var envelope = bare ?? new EnvelopeBuilder.Fields(
                 top.Id.Text(json), top.DetailType.Text(json, cache), top.Source.Text(json, cache), top.Account.Text(json, cache),
                 Time: null, top.Region.Text(json, cache));
-            bool ok = bare is null
-                ? TryRead(envelope, top.Time, json, detail, top.Detail.IsObject, isBareRecord: false, out var evt, out reason)
+            return bare is null
+                ? TryRead(envelope, top.Time, json, detail, top.Detail.IsObject, isBareRecord: false, out evt, out reason)
                 : TryRead(envelope, envelope.TimeAt, json, top, detailIsObject: true, isBareRecord: true, out evt, out reason);
-            if (!ok) return false;
-            parsed = new ParsedEvent(evt!, data, bare);
-            return true;
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException or JsonException)
         {

@@ -2,6 +2,7 @@ using System.Reactive.Linq;
 using Pipeline.Enricher.Accounts;
 using Pipeline.Enricher.Enrichment;
 using Pipeline.Enricher.Model;
+using Pipeline.Enricher.Muting;
 using Pipeline.Enricher.Reading;
 using Pipeline.TestSupport;
 
@@ -43,5 +44,31 @@ public sealed class CorpusTests
         }
         Assert.True(unexplained.Count == 0, "unexplained rejects:\n" + string.Join('\n', unexplained.Take(20)));
         Assert.True(accepted > 950, $"only {accepted} corpus events read as events");
+    }
+
+    [SkippableFact]
+    public async Task Without_mute_rules_the_corpus_reads_as_it_does_with_rules_that_mute_nothing()
+    {
+        // Without rules the event is read alone (no envelope is kept for them): the outcomes must be the same.
+        var corpus = SharedCorpus.RequireDirectory();
+        var records = Directory.GetFiles(corpus, "*.jsonl").Order(StringComparer.Ordinal).SelectMany(f => RecordReader.ReadFile(f)).ToList();
+        var nothing = MuteRuleSet.Parse("""{"rules":[{"name":"nothing","pattern":{"source":["never.a.source"]}}]}""", "test");
+
+        var without = await new Enricher.Enrichment.Enricher(new EnricherOptions(), FileAccountDirectory.Empty).EnrichAsync(records, default);
+        var with = await new Enricher.Enrichment.Enricher(new EnricherOptions(), FileAccountDirectory.Empty, nothing).EnrichAsync(records, default);
+
+        Assert.Equal(with.Count, without.Count);
+        Assert.Contains(without, o => o is EnrichmentOutcome.Accepted);
+        for (int i = 0; i < with.Count; i++)
+        {
+            Assert.Equal(Comparable(with[i]), Comparable(without[i]));
+            Assert.Equal(Ranges(with[i]), Ranges(without[i]));
+        }
+
+        // Records compare lists by reference: the ingress ranges are compared by content, apart.
+        static EnrichmentOutcome Comparable(EnrichmentOutcome o) => o is EnrichmentOutcome.Accepted { Event.CloudTrail: { } ct } a
+            ? a with { Event = a.Event with { CloudTrail = ct with { Facts = ct.Facts with { IngressRanges = [] } } } }
+            : o;
+        static string[] Ranges(EnrichmentOutcome o) => o is EnrichmentOutcome.Accepted { Event.CloudTrail: { } ct } ? [.. ct.Facts.IngressRanges] : [];
     }
 }

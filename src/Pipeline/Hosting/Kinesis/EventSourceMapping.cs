@@ -99,19 +99,10 @@ internal sealed class EventSourceMapping(
     /// </summary>
     public async Task<RunSummary> ReportAsync()
     {
-        var swept = carriesKeepingCounts is null ? null : await carriesKeepingCounts.SweptAsync(CancellationToken.None).ConfigureAwait(false);
-        return Report(Checkpoints, swept);
-    }
-
-    /// <summary>
-    /// The run's totals over every shard: finished windows plus the open ones (whose events are not digested yet), plus what
-    /// the sweeper counted when the carry store keeps its counts (<paramref name="swept"/>).
-    /// </summary>
-    internal static RunSummary Report(IEnumerable<ShardCheckpoint> checkpoints, RunTotals? swept = null)
-    {
-        var totals = swept ?? RunTotals.Zero;
+        var totals = carriesKeepingCounts is null ? RunTotals.Zero : await carriesKeepingCounts.SweptAsync(CancellationToken.None).ConfigureAwait(false);
         long open = 0;
-        foreach (var cp in checkpoints)
+        // Finished windows plus the open ones (whose events are not digested yet); with the sweeper's own checkpoint, if any.
+        foreach (var cp in Checkpoints)
         {
             totals = totals.Add(cp.Finished).Add(cp.OpenWindow);
             open += cp.OpenWindowEvents;

@@ -50,10 +50,9 @@ internal sealed class FileCarryStore(string path) : ICarryStore
             var table = await LoadAsync(cancellationToken).ConfigureAwait(false);
             result = table.Release(writes, owner, token);
             // Counted only where the write applied: a write refused because a window took the account over leaves the
-            // carry to that window, which counts its events when it closes them.
-            var refused = result.Conflicts.Select(c => c.Account).ToHashSet(StringComparer.Ordinal);
+            // carry to that window, which counts its events when it closes them. (Only a sweep's writes carry counts.)
             foreach (var write in writes)
-                if (write.SweptCounts is { } counts && !refused.Contains(write.Account)) _swept = _swept.Add(counts);
+                if (write.SweptCounts is { } counts && !result.Conflicts.Any(c => c.Account == write.Account)) _swept = _swept.Add(counts);
             if (result.Applied > 0) await SaveAsync(table).ConfigureAwait(false);
         }
         finally
@@ -64,48 +63,16 @@ internal sealed class FileCarryStore(string path) : ICarryStore
     }
 
     /// <summary>What every sweep of this file's carries counted, over every run that used it.</summary>
-    public async Task<RunTotals> SweptAsync(CancellationToken cancellationToken)
-    {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await LoadAsync(cancellationToken).ConfigureAwait(false);
-            return _swept;
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+    public Task<RunTotals> SweptAsync(CancellationToken cancellationToken) => ReadAsync(_ => _swept, cancellationToken);
 
-    public async Task<IReadOnlyList<string>> DueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
-    {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return (await LoadAsync(cancellationToken).ConfigureAwait(false)).Due(now, limit);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+    public Task<IReadOnlyList<string>> DueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+        ReadAsync(table => table.Due(now, limit), cancellationToken);
 
     public Task PutHeldAsync(IReadOnlyList<HeldDigest> digests, CancellationToken cancellationToken) =>
         ChangeAsync(table => { table.PutHeld(digests); return digests.Count > 0; }, cancellationToken);
 
-    public async Task<IReadOnlyList<StoredHeld>> ListHeldAsync(CancellationToken cancellationToken)
-    {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return (await LoadAsync(cancellationToken).ConfigureAwait(false)).ListHeld();
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+    public Task<IReadOnlyList<StoredHeld>> ListHeldAsync(CancellationToken cancellationToken) =>
+        ReadAsync(table => table.ListHeld(), cancellationToken);
 
     public Task DeleteHeldAsync(IReadOnlyCollection<string> digestIds, CancellationToken cancellationToken) =>
         ChangeAsync(table => table.DeleteHeld(digestIds) > 0, cancellationToken);
@@ -119,6 +86,20 @@ internal sealed class FileCarryStore(string path) : ICarryStore
 
     public Task ReleasePlannerAsync(string owner, CancellationToken cancellationToken) =>
         ChangeAsync(table => { table.ReleasePlanner(owner); return true; }, cancellationToken);
+
+    /// <summary>Reads what <paramref name="read"/> takes from the table (loaded first, with the sweeps' counts), under the gate.</summary>
+    private async Task<T> ReadAsync<T>(Func<CarryTable, T> read, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return read(await LoadAsync(cancellationToken).ConfigureAwait(false));
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
 
     /// <summary>Applies <paramref name="change"/> under the gate and saves when it says something changed.</summary>
     private async Task ChangeAsync(Func<CarryTable, bool> change, CancellationToken cancellationToken)

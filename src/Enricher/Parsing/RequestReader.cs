@@ -51,11 +51,10 @@ internal static class RequestReader
     /// <summary>
     /// The same walk on a reader that stands on the request object's start, inside the record's own pass
     /// (<see cref="RecordScanner"/>): the request is then read once, not located first and read again. Leaves the reader on
-    /// the object's end. <paramref name="json"/> is what the reader reads.
+    /// the object's end. <paramref name="request"/> is what the reader reads: the request alone, or the whole record.
     /// </summary>
-    public static Facts Read(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, bool lookForPolicies, StringCache cache)
+    public static Facts Read(ref Utf8JsonReader reader, ReadOnlySpan<byte> request, bool lookForPolicies, StringCache cache)
     {
-        var request = json;
         var walk = new Walk(request, lookForPolicies);
         Span<Candidate> candidates = stackalloc Candidate[TargetKeys.Length];
         candidates.Clear();

@@ -200,4 +200,19 @@ public sealed class EventParserTests
         Assert.False(evt.CloudTrail.Facts.GrantsToEveryone);
         Assert.Equal("k-1", evt.CloudTrail.Target);
     }
+
+    [Theory]
+    [InlineData("\\u002A", true)]   // "*", escaped: still everyone
+    [InlineData("\\u002A\\u002A", false)] // "**": no principal
+    public void An_escaped_principal_is_read_as_what_it_says(string principal, bool everyone)
+    {
+        string record = """
+            {"eventName":"PutBucketPolicy","requestParameters":{"bucketName":"b","bucketPolicy":{"Statement":[{"Effect":"Allow","Principal":"PRINCIPAL"}]}},"eventSource":"s3.amazonaws.com","eventTime":"2026-11-02T10:00:00Z","awsRegion":"eu-west-1","recipientAccountId":"123456789012","eventID":"e-1","userIdentity":{"type":"Root"}}
+            """.Replace("PRINCIPAL", principal, StringComparison.Ordinal);
+
+        var (ok, evt, reason) = Parse(record);
+
+        Assert.True(ok, reason);
+        Assert.Equal(everyone, evt!.CloudTrail!.Facts.GrantsToEveryone);
+    }
 }

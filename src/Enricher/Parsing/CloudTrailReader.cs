@@ -16,13 +16,7 @@ internal static class CloudTrailReader
         var eventName = fields.EventName.Text(json, cache) ?? "(no eventName)";
         RequestReader.Facts request = default;
         if (fields.RequestParameters.IsObject)
-        {
-            bool policies = MayCarryPolicy(eventName);
-            // Read in the record's pass already, unless the name it was read for was replaced by a later duplicate.
-            request = fields.RequestReadInline && fields.RequestPoliciesSearched == policies
-                ? fields.Request
-                : RequestReader.Read(fields.RequestParameters.Raw(json), policies, cache);
-        }
+            request = RequestReader.Read(fields.RequestParameters.Raw(json), MayCarryPolicy(eventName), cache);
         return new CloudTrailDetail
         {
             EventName = eventName,
@@ -85,12 +79,6 @@ internal static class CloudTrailReader
         eventName.Contains("Policy", StringComparison.Ordinal) ||
         eventName.Contains("Permission", StringComparison.Ordinal) ||
         eventName.EndsWith("Attributes", StringComparison.Ordinal);
-
-    /// <summary>The same test on an event name's unescaped UTF-8 bytes, as the record's pass finds them.</summary>
-    internal static bool MayCarryPolicy(ReadOnlySpan<byte> eventName) =>
-        eventName.IndexOf("Policy"u8) >= 0 ||
-        eventName.IndexOf("Permission"u8) >= 0 ||
-        eventName.EndsWith("Attributes"u8);
 }
 
 /// <summary>Title and severity of GuardDuty and Security Hub findings, the two finding shapes the digests name.</summary>

@@ -101,17 +101,17 @@ public static class EventParser
         JsonTokenType rootKind;
         try
         {
-            var reader = new Utf8JsonReader(json, ReaderOptions);
-            if (!reader.Read()) throw new JsonException("The input does not contain any JSON tokens.");
+            var reader = new JsonCursor(json, MaxDepth);
+            reader.Read();
             rootKind = reader.TokenType;
             if (rootKind == JsonTokenType.StartObject) RecordScanner.Scan(ref reader, json, ref top, ref detail, topLevel: true);
             else reader.Skip();
             // Anything after the value (a second value, stray text) makes the record not JSON, as it does for a DOM parse.
-            if (reader.Read()) throw new JsonException($"'{(char)json[(int)reader.TokenStartIndex]}' is invalid after a single JSON value.");
+            reader.Read();
         }
         catch (JsonException e)
         {
-            reason = "not valid JSON: " + FirstLine(e.Message);
+            reason = "not valid JSON: " + FirstLine(FrameworkVerdict(json) ?? e.Message);
             return false;
         }
         catch (ArgumentException e) // invalid UTF-8 surfaces here on some paths
@@ -227,6 +227,26 @@ public static class EventParser
             return false;
         }
         return true;
+    }
+
+    /// <summary>
+    /// Why the framework's reader refuses <paramref name="json"/>, null if it does not: the reason a rejected record gets,
+    /// in the words (and with the position) users of System.Text.Json know. Only rejected records pay for it.
+    /// </summary>
+    internal static string? FrameworkVerdict(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json, ReaderOptions);
+        try
+        {
+            while (reader.Read())
+            {
+            }
+            return null;
+        }
+        catch (JsonException e)
+        {
+            return e.Message;
+        }
     }
 
     private static string KindName(JsonTokenType kind) => kind switch

@@ -18,7 +18,7 @@ internal readonly record struct JsonValueRef(JsonTokenType Kind, int Start, int 
     public bool IsObject => Kind == JsonTokenType.StartObject;
 
     /// <summary>The value the reader stands on: a scalar with its bytes, an object or array by its kind only (or its extent, see <see cref="Extent"/>).</summary>
-    public static JsonValueRef At(ref Utf8JsonReader reader) => reader.TokenType switch
+    public static JsonValueRef At(ref JsonCursor reader) => reader.TokenType switch
     {
         // Never a value sequence: the parser reads one contiguous span, so ValueSpan is a slice of it.
         JsonTokenType.String => new(JsonTokenType.String, (int)reader.TokenStartIndex + 1, reader.ValueSpan.Length, reader.ValueIsEscaped),
@@ -27,7 +27,7 @@ internal readonly record struct JsonValueRef(JsonTokenType Kind, int Start, int 
     };
 
     /// <summary>The whole value at an object or array start, skipping it: its bytes from the opening to the closing bracket.</summary>
-    public static JsonValueRef Extent(ref Utf8JsonReader reader)
+    public static JsonValueRef Extent(ref JsonCursor reader)
     {
         var kind = reader.TokenType;
         int start = (int)reader.TokenStartIndex;

@@ -17,14 +17,8 @@ internal struct RecordFields
         SourceIpAddress, UserAgent, ErrorCode, ErrorMessage, ReadOnly, SharedEventId, AdditionalEventData, ResponseElements;
     /// <summary>The whole <c>userIdentity</c> value (its extent; its fields are in <see cref="Identity"/>).</summary>
     public JsonValueRef UserIdentity;
-    /// <summary>The whole <c>requestParameters</c> object (its extent).</summary>
+    /// <summary>The whole <c>requestParameters</c> value (an object's or array's extent), read by <see cref="RequestReader"/> once the event's name is known.</summary>
     public JsonValueRef RequestParameters;
-    /// <summary>
-    /// What the request says, when it was read in the pass (<see cref="RequestReadInline"/>: its event's name came first),
-    /// with whether its policies were searched (decided by that name).
-    /// </summary>
-    public RequestReader.Facts Request;
-    public bool RequestReadInline, RequestPoliciesSearched;
     /// <summary><c>additionalEventData.MFAUsed</c> and <c>responseElements.ConsoleLogin</c> of a console sign-in.</summary>
     public JsonValueRef MfaUsed, ConsoleLogin;
     // Timestamps written by log pipelines (Logstash, Panther) in place of eventTime

@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Pipeline.Enricher.Parsing;
 
 /// <summary>
-/// One forward pass over a record with a <see cref="Utf8JsonReader"/>: the properties in <see cref="RecordFields"/> are
+/// One forward pass over a record with a <see cref="JsonCursor"/>: the properties in <see cref="RecordFields"/> are
 /// located, everything else is skipped (and still validated: a record that is not JSON is rejected whatever part of it
 /// is broken, as a DOM parse would). No value is decoded here and nothing is allocated.
 /// </summary>
@@ -19,7 +19,7 @@ internal static class RecordScanner
     /// an EventBridge envelope's <c>detail</c> object is scanned too, into <paramref name="detail"/>. <paramref name="json"/>
     /// is what the reader reads.
     /// </summary>
-    public static void Scan(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, ref RecordFields f, ref RecordFields detail, bool topLevel)
+    public static void Scan(ref JsonCursor reader, ReadOnlySpan<byte> json, ref RecordFields f, ref RecordFields detail, bool topLevel)
     {
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -128,7 +128,7 @@ internal static class RecordScanner
                     else reader.Skip();
                     break;
                 case 17:
-                    if (name.SequenceEqual("requestParameters"u8)) ScanRequest(ref reader, json, ref f);
+                    if (name.SequenceEqual("requestParameters"u8)) f.RequestParameters = JsonValueRef.Extent(ref reader);
                     else reader.Skip();
                     break;
                 case 18:
@@ -147,38 +147,13 @@ internal static class RecordScanner
     }
 
     /// <summary>
-    /// <c>requestParameters</c>: read here, in the record's one pass, when the event's name came before it (CloudTrail writes
-    /// it first), since whether its policies are searched depends on that name. Otherwise only its extent is kept, and
-    /// <see cref="CloudTrailReader"/> reads it once the name is known.
-    /// </summary>
-    private static void ScanRequest(ref Utf8JsonReader reader, ReadOnlySpan<byte> json, ref RecordFields f)
-    {
-        f.RequestReadInline = false;
-        if (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray))
-        {
-            f.RequestParameters = JsonValueRef.At(ref reader);
-            return;
-        }
-        if (reader.TokenType != JsonTokenType.StartObject || f.EventName is not { Kind: JsonTokenType.String, Escaped: false } eventName)
-        {
-            f.RequestParameters = JsonValueRef.Extent(ref reader);
-            return;
-        }
-        int start = (int)reader.TokenStartIndex;
-        f.RequestPoliciesSearched = CloudTrailReader.MayCarryPolicy(eventName.Raw(json));
-        f.Request = RequestReader.Read(ref reader, json, f.RequestPoliciesSearched, StringCache.Shared);
-        f.RequestParameters = new JsonValueRef(JsonTokenType.StartObject, start, (int)reader.BytesConsumed - start, false);
-        f.RequestReadInline = true;
-    }
-
-    /// <summary>
     /// The current property's name as UTF-8, unescaped when the input escaped it (rare: only then is anything allocated).
     /// </summary>
-    internal static ReadOnlySpan<byte> Name(ref Utf8JsonReader reader) =>
+    internal static ReadOnlySpan<byte> Name(ref JsonCursor reader) =>
         reader.ValueIsEscaped ? System.Text.Encoding.UTF8.GetBytes(reader.GetString()!) : reader.ValueSpan;
 
     /// <summary>The value the reader stands on; an object or array is skipped and kept by its kind only.</summary>
-    private static JsonValueRef Take(ref Utf8JsonReader reader)
+    private static JsonValueRef Take(ref JsonCursor reader)
     {
         var value = JsonValueRef.At(ref reader);
         reader.Skip(); // a no-op on a scalar
@@ -186,7 +161,7 @@ internal static class RecordScanner
     }
 
     /// <summary>A value whose only interesting part is one property of it (when it is an object): that property, last occurrence.</summary>
-    private static JsonValueRef One(ref Utf8JsonReader reader, ReadOnlySpan<byte> wanted, out JsonValueRef property)
+    private static JsonValueRef One(ref JsonCursor reader, ReadOnlySpan<byte> wanted, out JsonValueRef property)
     {
         var value = JsonValueRef.At(ref reader);
         property = default;
@@ -205,7 +180,7 @@ internal static class RecordScanner
         return value;
     }
 
-    private static void ScanIdentity(ref Utf8JsonReader reader, ref IdentityFields identity)
+    private static void ScanIdentity(ref JsonCursor reader, ref IdentityFields identity)
     {
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -228,7 +203,7 @@ internal static class RecordScanner
     }
 
     /// <summary><c>sessionContext</c>: the issuer's ARN and name, and whether the session was MFA-authenticated.</summary>
-    private static void ScanSessionContext(ref Utf8JsonReader reader, ref IdentityFields identity)
+    private static void ScanSessionContext(ref JsonCursor reader, ref IdentityFields identity)
     {
         identity.IssuerArn = identity.IssuerUserName = identity.MfaAuthenticated = default;
         if (reader.TokenType != JsonTokenType.StartObject)
@@ -269,7 +244,7 @@ internal static class RecordScanner
     }
 
     /// <summary>A Security Hub event's <c>findings</c>: the first element's title, severity and generator; the rest skipped.</summary>
-    private static void ScanFindings(ref Utf8JsonReader reader, ref RecordFields f)
+    private static void ScanFindings(ref JsonCursor reader, ref RecordFields f)
     {
         f.Findings = JsonValueRef.At(ref reader);
         f.FirstFinding = default;
@@ -302,7 +277,7 @@ internal static class RecordScanner
         }
     }
 
-    private static void ScanSeverity(ref Utf8JsonReader reader, ref FirstFinding finding)
+    private static void ScanSeverity(ref JsonCursor reader, ref FirstFinding finding)
     {
         finding.SeverityNormalized = finding.SeverityLabel = default;
         if (reader.TokenType != JsonTokenType.StartObject)

@@ -33,9 +33,6 @@ internal static class RequestReader
     /// <summary>Policies are looked for this deep (a policy passed as a JSON string counts one level more).</summary>
     private const int PolicyDepth = 10;
 
-    // The request was read once already (and validated) inside the record, at most this deep.
-    private static readonly JsonReaderOptions Options = new() { MaxDepth = EventParser.MaxDepth };
-
     /// <summary>What one request says.</summary>
     public readonly record struct Facts(string? Target, List<string>? Ranges, bool GrantsToEveryone);
 
@@ -43,17 +40,25 @@ internal static class RequestReader
     /// <param name="lookForPolicies">Whether the call is one that may carry a resource policy (only those are searched for a grant).</param>
     public static Facts Read(ReadOnlySpan<byte> request, bool lookForPolicies, StringCache cache)
     {
-        var reader = new Utf8JsonReader(request, Options);
+        // Located, and checked as JSON, in the record's pass already, which read it at most this deep.
+        var reader = new JsonCursor(request, EventParser.MaxDepth);
         reader.Read();
-        return Read(ref reader, request, lookForPolicies, cache);
+        return MayFindRangeOrGrant(request, lookForPolicies)
+            ? Search(ref reader, request, lookForPolicies, cache)
+            : TargetOnly(ref reader, request, cache);
     }
 
     /// <summary>
-    /// The same walk on a reader that stands on the request object's start, inside the record's own pass
-    /// (<see cref="RecordScanner"/>): the request is then read once, not located first and read again. Leaves the reader on
-    /// the object's end. <paramref name="request"/> is what the reader reads: the request alone, or the whole record.
+    /// Whether the searches could find anything in these bytes. Every range name holds "idr" (<c>cidrIp</c> …
+    /// <c>ipv6CidrBlock</c>) and a grant needs a <c>Principal</c>/<c>principal</c> (in nested JSON or in a policy string);
+    /// an escape could spell either without its letters, so a request with a backslash is searched whatever it holds.
+    /// Most requests have none of these: their nested values are skipped whole, not walked token by token.
     /// </summary>
-    public static Facts Read(ref Utf8JsonReader reader, ReadOnlySpan<byte> request, bool lookForPolicies, StringCache cache)
+    private static bool MayFindRangeOrGrant(ReadOnlySpan<byte> request, bool lookForPolicies) =>
+        request.Contains((byte)'\\') || request.IndexOf("idr"u8) >= 0 || (lookForPolicies && request.IndexOf("rincipal"u8) >= 0);
+
+    /// <summary>The whole walk: targets at the top, and both searches down through every value.</summary>
+    private static Facts Search(ref JsonCursor reader, ReadOnlySpan<byte> request, bool lookForPolicies, StringCache cache)
     {
         var walk = new Walk(request, lookForPolicies);
         Span<Candidate> candidates = stackalloc Candidate[TargetKeys.Length];
@@ -69,13 +74,50 @@ internal static class RequestReader
             bool isInstancesSet = key < 0 && name.SequenceEqual("instancesSet"u8);
             var flags = walk.PropertyFlags(name, here);
             reader.Read();
-            int start = (int)reader.TokenStartIndex;
+            int start = reader.TokenStartIndex;
             var value = walk.Property(ref reader, flags, here, depth: 0);
             if (key >= 0) candidates[key] = new Candidate(value.Kind, value.First, value.Count, value.Self);
-            else if (isInstancesSet) instancesSet = new JsonValueRef(value.Kind, start, (int)reader.BytesConsumed - start, false);
+            else if (isInstancesSet) instancesSet = new JsonValueRef(value.Kind, start, reader.BytesConsumed - start, false);
         }
 
         return new Facts(Target(request, candidates, instancesSet, cache), walk.Ranges(cache), walk.Grants);
+    }
+
+    /// <summary>
+    /// A request the searches cannot find anything in: only its top-level properties are read (the target keys, an
+    /// array's first item and length, <c>instancesSet</c>'s extent), as <see cref="Search"/> reads them; every other value is skipped.
+    /// </summary>
+    private static Facts TargetOnly(ref JsonCursor reader, ReadOnlySpan<byte> request, StringCache cache)
+    {
+        Span<Candidate> candidates = stackalloc Candidate[TargetKeys.Length];
+        candidates.Clear();
+        JsonValueRef instancesSet = default;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = RecordScanner.Name(ref reader);
+            int key = TargetKeyIndex(name);
+            bool isInstancesSet = key < 0 && name.SequenceEqual("instancesSet"u8);
+            reader.Read();
+            int start = reader.TokenStartIndex;
+            var self = JsonValueRef.At(ref reader);
+            var kind = reader.TokenType;
+            if (key >= 0 && kind == JsonTokenType.StartArray)
+            {
+                JsonValueRef first = default;
+                int count = 0;
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    if (count++ == 0) first = JsonValueRef.At(ref reader);
+                    reader.Skip();
+                }
+                candidates[key] = new Candidate(kind, first, count, self);
+                continue;
+            }
+            reader.Skip();
+            if (key >= 0) candidates[key] = new Candidate(kind, default, 0, self);
+            else if (isInstancesSet) instancesSet = new JsonValueRef(kind, start, reader.BytesConsumed - start, false);
+        }
+        return new Facts(Target(request, candidates, instancesSet, cache), Ranges: null, GrantsToEveryone: false);
     }
 
     private static string? Target(ReadOnlySpan<byte> request, ReadOnlySpan<Candidate> candidates, JsonValueRef instancesSet, StringCache cache)
@@ -92,7 +134,7 @@ internal static class RequestReader
     /// <summary>ec2 RunInstances-style: <c>{"instancesSet":{"items":[{"instanceId":"i-…"}]}}</c>: the first item's instance (or image).</summary>
     private static string? FirstInstance(ReadOnlySpan<byte> instancesSet)
     {
-        var reader = new Utf8JsonReader(instancesSet, Options);
+        var reader = new JsonCursor(instancesSet, EventParser.MaxDepth);
         reader.Read();
         JsonValueRef instanceId = default, imageId = default;
         bool found = false;
@@ -183,7 +225,7 @@ internal static class RequestReader
             name.SequenceEqual("AWS"u8));
 
         /// <summary>Reads one property's value in an object the searches reached as <paramref name="here"/>.</summary>
-        public Seen Property(ref Utf8JsonReader reader, PropertyFlag flags, Reach here, int depth)
+        public Seen Property(ref JsonCursor reader, PropertyFlag flags, Reach here, int depth)
         {
             if (flags.IsRange && reader.TokenType == JsonTokenType.String)
             {
@@ -197,7 +239,7 @@ internal static class RequestReader
         }
 
         /// <summary>Reads the value the reader stands on, at <paramref name="depth"/>, searching it as far as the searches reach.</summary>
-        public Seen Value(ref Utf8JsonReader reader, int depth, bool ranges, bool policies)
+        public Seen Value(ref JsonCursor reader, int depth, bool ranges, bool policies)
         {
             var self = JsonValueRef.At(ref reader);
             switch (reader.TokenType)
@@ -249,7 +291,7 @@ internal static class RequestReader
             try
             {
                 var bytes = Encoding.UTF8.GetBytes(text);
-                var reader = new Utf8JsonReader(bytes);
+                var reader = new JsonCursor(bytes); // 64 levels, as the framework reader's default
                 reader.Read();
                 var inner = new Walk(bytes, lookForPolicies: true);
                 inner.Value(ref reader, depth + 1, ranges: false, policies: true);

@@ -55,6 +55,9 @@ public sealed class ParserEquivalenceTests
         """{"eventName":"DeleteUsers","eventSource":"iam.amazonaws.com","eventTime":"2024-05-01T10:00:00Z","recipientAccountId":"111122223333","requestParameters":{"userName":[1,2],"roleName":7,"Name":"last"}}""",
         """{"eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2024-05-01T10:00:00Z","recipientAccountId":"111122223333","requestParameters":{"instancesSet":{"items":[{"imageId":"ami-1","instanceId":42}]}}}""",
         """{"eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2024-05-01T10:00:00Z","recipientAccountId":"111122223333","requestParameters":{"instancesSet":{"items":[{"imageId":"ami-1"}],"items":[]}}}""",
+        // requests with no range name, principal or escape: only their top level is read, the rest skipped whole
+        """{"eventName":"TagResource","eventSource":"ec2.amazonaws.com","eventTime":"2024-05-01T10:00:00Z","recipientAccountId":"111122223333","requestParameters":{"x":{"y":[1,2,{"z":"w"}],"userName":"nested"},"roleName":[{"a":1},"b"],"groupName":["g1",{"k":[]},"g3"]}}""",
+        """{"eventName":"PutBucketPolicy","eventSource":"s3.amazonaws.com","eventTime":"2024-05-01T10:00:00Z","recipientAccountId":"111122223333","requestParameters":{"bucketName":"b","policy":{"Statement":[{"Effect":"Allow","Action":"s3:GetObject"}]},"note":"cidr-less"}}""",
         // sign-ins: MFA and result read from their own objects
         """{"eventName":"ConsoleLogin","eventType":"AwsConsoleSignIn","eventSource":"signin.amazonaws.com","eventTime":"2024-05-01T10:00:00Z","recipientAccountId":"111122223333","userIdentity":{"type":"Root","accountId":"111122223333"},"additionalEventData":{"MFAUsed":"No"},"responseElements":{"ConsoleLogin":"Success"}}""",
         // an envelope around a record, around a finding, with a detail that is not an object

@@ -40,7 +40,7 @@ internal static class CloudTrailReader
         if (!fields.UserIdentity.IsObject) return UserIdentity.Unknown;
         var bytes = fields.UserIdentity.Raw(json);
         if (IdentityCache.Shared.TryGet(bytes, out var known)) return known;
-        ref readonly var identity = ref fields.Identity;
+        var identity = RecordScanner.ReadIdentity(json, fields.UserIdentity);
         var read = new UserIdentity
         {
             Type = identity.Type.Text(json, cache),

@@ -67,7 +67,7 @@ public static class EnvelopeBuilder
                 detailType = CloudTrailDetailType(f.EventType.Text(json, cache));
                 source = SourceFromEventSource(f.EventSource.Text(json, cache));
                 // recipientAccountId is the account the event happened in; older or hand-made records may only carry userIdentity.accountId.
-                account = f.RecipientAccountId.Text(json, cache) ?? f.Identity.AccountId.Text(json);
+                account = f.RecipientAccountId.Text(json, cache) ?? RecordScanner.ReadIdentity(json, f.UserIdentity).AccountId.Text(json);
                 // eventTime is read from its bytes later (TimeAt); records that went through a log pipeline may carry only
                 // its timestamp (Logstash, Panther).
                 if (f.EventTime is { Kind: JsonTokenType.String, Escaped: false } eventTime) timeAt = eventTime;

@@ -52,6 +52,17 @@ internal ref struct JsonCursor
         _maxDepth = maxDepth;
     }
 
+    /// <summary>
+    /// A cursor over the one value found at <paramref name="value"/> in <paramref name="json"/> (its extent, as
+    /// <see cref="JsonValueRef.Extent"/> found it), read again: its tokens keep their places in <paramref name="json"/>,
+    /// so what is located in it is read from the same bytes as the rest of the record.
+    /// </summary>
+    public JsonCursor(ReadOnlySpan<byte> json, JsonValueRef value, int maxDepth)
+        : this(json[..(value.Start + value.Length)], maxDepth)
+    {
+        _pos = value.Start;
+    }
+
     public readonly JsonTokenType TokenType => _type;
 
     /// <summary>Where the current token starts (a string's opening quote).</summary>

@@ -15,7 +15,7 @@ internal struct RecordFields
     // CloudTrail record
     public JsonValueRef EventName, EventSource, EventVersion, EventId, EventType, EventTime, AwsRegion, RecipientAccountId,
         SourceIpAddress, UserAgent, ErrorCode, ErrorMessage, ReadOnly, SharedEventId, AdditionalEventData, ResponseElements;
-    /// <summary>The whole <c>userIdentity</c> value (its extent; its fields are in <see cref="Identity"/>).</summary>
+    /// <summary>The whole <c>userIdentity</c> value (its extent; its fields are read by <see cref="RecordScanner.ReadIdentity"/>).</summary>
     public JsonValueRef UserIdentity;
     /// <summary>The whole <c>requestParameters</c> value (an object's or array's extent), read by <see cref="RequestReader"/> once the event's name is known.</summary>
     public JsonValueRef RequestParameters;
@@ -32,7 +32,6 @@ internal struct RecordFields
     /// <summary>The first of a Security Hub event's <c>findings</c>; <see cref="Findings"/> is the array itself.</summary>
     public JsonValueRef Findings;
     public FirstFinding FirstFinding;
-    public IdentityFields Identity;
 }
 
 /// <summary>The <c>userIdentity</c> properties a digest names the caller by.</summary>

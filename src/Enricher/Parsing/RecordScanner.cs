@@ -98,15 +98,8 @@ internal static class RecordScanner
                     else reader.Skip();
                     break;
                 case 12:
-                    if (name.SequenceEqual("userIdentity"u8))
-                    {
-                        var at = JsonValueRef.At(ref reader);
-                        f.Identity = default;
-                        if (reader.TokenType == JsonTokenType.StartObject) ScanIdentity(ref reader, ref f.Identity);
-                        else reader.Skip();
-                        // Its whole extent: the same identity's bytes, seen again, give the same UserIdentity (IdentityCache).
-                        f.UserIdentity = at with { Length = (int)reader.BytesConsumed - at.Start };
-                    }
+                    // Its whole extent, read by ReadIdentity only when IdentityCache has not seen the same bytes.
+                    if (name.SequenceEqual("userIdentity"u8)) f.UserIdentity = JsonValueRef.Extent(ref reader);
                     else if (name.SequenceEqual("eventVersion"u8)) f.EventVersion = Take(ref reader);
                     else if (name.SequenceEqual("errorMessage"u8)) f.ErrorMessage = Take(ref reader);
                     else if (name.SequenceEqual("p_event_time"u8)) f.PEventTime = Take(ref reader);
@@ -178,6 +171,21 @@ internal static class RecordScanner
             else reader.Skip();
         }
         return value;
+    }
+
+    /// <summary>
+    /// The caller's fields from a record's <c>userIdentity</c> object (<paramref name="userIdentity"/>: its extent in
+    /// <paramref name="json"/>, checked as JSON in the record's pass). Read only for an identity not seen before: most
+    /// events repeat one (<see cref="IdentityCache"/>), and the pass skips it whole.
+    /// </summary>
+    public static IdentityFields ReadIdentity(ReadOnlySpan<byte> json, JsonValueRef userIdentity)
+    {
+        IdentityFields identity = default;
+        if (!userIdentity.IsObject) return identity;
+        var reader = new JsonCursor(json, userIdentity, EventParser.MaxDepth);
+        reader.Read();
+        ScanIdentity(ref reader, ref identity);
+        return identity;
     }
 
     private static void ScanIdentity(ref JsonCursor reader, ref IdentityFields identity)

@@ -58,6 +58,9 @@ public sealed class ParserEquivalenceTests
         // requests with no range name, principal or escape: only their top level is read, the rest skipped whole
         """{"eventName":"TagResource","eventSource":"ec2.amazonaws.com","eventTime":"2024-05-01T10:00:00Z","recipientAccountId":"111122223333","requestParameters":{"x":{"y":[1,2,{"z":"w"}],"userName":"nested"},"roleName":[{"a":1},"b"],"groupName":["g1",{"k":[]},"g3"]}}""",
         """{"eventName":"PutBucketPolicy","eventSource":"s3.amazonaws.com","eventTime":"2024-05-01T10:00:00Z","recipientAccountId":"111122223333","requestParameters":{"bucketName":"b","policy":{"Statement":[{"Effect":"Allow","Action":"s3:GetObject"}]},"note":"cidr-less"}}""",
+        // no recipientAccountId: the account from userIdentity.accountId (the identity read again, after the pass skipped it), the last one winning
+        """{"eventName":"CreateUser","eventSource":"iam.amazonaws.com","eventTime":"2024-05-01T10:00:00Z","userIdentity":{"type":"IAMUser","accountId":"444455556666","sessionContext":{"attributes":{"mfaAuthenticated":"true"}},"accountId":"111122223333"}}""",
+        """{"eventName":"CreateUser","eventSource":"iam.amazonaws.com","eventTime":"2024-05-01T10:00:00Z","userIdentity":{"type":"IAMUser","accountId":"444455556666"},"userIdentity":"gone"}""",
         // sign-ins: MFA and result read from their own objects
         """{"eventName":"ConsoleLogin","eventType":"AwsConsoleSignIn","eventSource":"signin.amazonaws.com","eventTime":"2024-05-01T10:00:00Z","recipientAccountId":"111122223333","userIdentity":{"type":"Root","accountId":"111122223333"},"additionalEventData":{"MFAUsed":"No"},"responseElements":{"ConsoleLogin":"Success"}}""",
         // an envelope around a record, around a finding, with a detail that is not an object

@@ -41,7 +41,7 @@ public sealed class BenchCommandTests
 
         using var report = JsonDocument.Parse(result.Stdout);
         var results = report.RootElement.GetProperty("results").EnumerateArray().ToList();
-        Assert.Equal(["parse-baseline", "parse", "parse-tokens"], results.Select(r => r.GetProperty("benchmark").GetString()));
+        Assert.Equal(["parse-baseline", "parse", "parse-tokens", "parse-skip"], results.Select(r => r.GetProperty("benchmark").GetString()));
         Assert.Equal(1.0, results[0].GetProperty("ratioToBaseline").GetDouble());
         var parse = results[1];
         Assert.True(parse.GetProperty("count").GetInt64() > 0);

@@ -57,10 +57,11 @@ public sealed class ParsedEvent : IDisposable
 /// Never throws for bad input: every malformed record must be reported, never crash the batch.
 /// </summary>
 /// <remarks>
-/// One forward pass of a <see cref="Utf8JsonReader"/> over the record (<see cref="RecordScanner"/>) locates the fields a
+/// One forward pass of a <see cref="JsonCursor"/> over the record (<see cref="RecordScanner"/>) locates the fields a
 /// digest reads and skips the rest; no document is built. Only the located values become strings, and those that repeat
 /// from event to event (names, regions, sources, identities) come from <see cref="StringCache"/>. The skipped parts are
-/// still validated by the reader, so a record that is not JSON is rejected whichever part of it is broken.
+/// still validated by the cursor, so a record that is not JSON is rejected whichever part of it is broken, as the
+/// framework's reader would reject it (and in its words: <see cref="FrameworkVerdict"/>).
 /// </remarks>
 public static class EventParser
 {

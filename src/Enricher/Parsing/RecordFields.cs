@@ -4,7 +4,7 @@ namespace Pipeline.Enricher.Parsing;
 
 /// <summary>
 /// The properties of one JSON object that the parser reads (envelope, CloudTrail record, finding), located in a single
-/// forward pass of a <see cref="Utf8JsonReader"/> (<see cref="RecordScanner"/>); the rest of the object is skipped.
+/// forward pass of a <see cref="JsonCursor"/> (<see cref="RecordScanner"/>); the rest of the object is skipped.
 /// Names are compared as raw UTF-8 (an escaped name unescaped first); when a name occurs twice the last occurrence wins,
 /// as it does for <see cref="JsonElement.TryGetProperty(string, out JsonElement)"/>. A missing property is <c>default</c>.
 /// </summary>

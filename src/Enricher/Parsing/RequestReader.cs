@@ -177,10 +177,17 @@ internal static class RequestReader
 
     private static int TargetKeyIndex(ReadOnlySpan<byte> name)
     {
-        for (int i = 0; i < TargetKeys.Length; i++)
+        // Every property of every request is looked up: only the keys of the name's length are compared.
+        if (name.Length >= TargetKeysByLength.Length) return -1;
+        foreach (int i in TargetKeysByLength[name.Length])
             if (name.SequenceEqual(TargetKeys[i])) return i;
         return -1;
     }
+
+    /// <summary>The indexes into <see cref="TargetKeys"/> of the keys of each length, in the keys' order.</summary>
+    private static readonly int[][] TargetKeysByLength =
+        [.. Enumerable.Range(0, TargetKeys.Max(k => k.Length) + 1)
+            .Select(length => Enumerable.Range(0, TargetKeys.Length).Where(i => TargetKeys[i].Length == length).ToArray())];
 
     /// <summary>The last value of one target key: its kind, and for an array its first item and length.</summary>
     private readonly record struct Candidate(JsonTokenType Kind, JsonValueRef First, int Count, JsonValueRef Self);

@@ -122,7 +122,7 @@ public static class EventParser
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException)
         {
-            // A value read in the pass (the request's, RecordScanner.ScanRequest) that cannot be decoded, as below.
+            // A property name the pass had to decode (an escaped one) that is not text, as below.
             reason = "unreadable event: " + FirstLine(e.Message);
             return false;
         }

@@ -60,6 +60,8 @@ internal ref struct JsonCursor
     public JsonCursor(ReadOnlySpan<byte> json, JsonValueRef value, int maxDepth)
         : this(json[..(value.Start + value.Length)], maxDepth)
     {
+        if (value.Kind is not (JsonTokenType.StartObject or JsonTokenType.StartArray))
+            throw new ArgumentException("expected an object's or array's extent", nameof(value));
         _pos = value.Start;
     }
 
@@ -71,7 +73,7 @@ internal ref struct JsonCursor
     /// <summary>The bytes read so far: the index just past the current token.</summary>
     public readonly int BytesConsumed => _pos;
 
-    /// <summary>A string's or property name's raw bytes between the quotes, a number's bytes; empty for other tokens.</summary>
+    /// <summary>A string's or property name's raw bytes between the quotes; any other token's own bytes (a number, a literal, a bracket).</summary>
     public readonly ReadOnlySpan<byte> ValueSpan => _json.Slice(_valueStart, _valueLength);
 
     /// <summary>The string or name holds an escape sequence: <see cref="ValueSpan"/> is not its text.</summary>
@@ -151,7 +153,7 @@ internal ref struct JsonCursor
         _depth--;
         _type = _json[end] == (byte)'}' ? JsonTokenType.EndObject : JsonTokenType.EndArray;
         _tokenStart = _valueStart = end;
-        _valueLength = 0;
+        _valueLength = 1;
         _escaped = false;
         _pos = end + 1;
     }
@@ -164,7 +166,8 @@ internal ref struct JsonCursor
     private readonly int SkipContainer(int pos, bool isObject)
     {
         var json = _json;
-        // Levels inside this container, with one bit each (set: an object), beyond the 64 a local word holds in a copy of the cursor's own bits.
+        // The levels opened inside this container get their bits (set: an object) in a copy of the cursor's own: the
+        // cursor's state is written back once, at the end, by the caller.
         int depth = _depth;           // absolute depth, this container included
         int baseDepth = depth - 1;
         var objects = _objects;
@@ -329,7 +332,7 @@ internal ref struct JsonCursor
         _depth++;
         _type = isObject ? JsonTokenType.StartObject : JsonTokenType.StartArray;
         _valueStart = pos;
-        _valueLength = 0;
+        _valueLength = 1;
         _escaped = false;
         _pos = pos + 1;
     }
@@ -340,7 +343,7 @@ internal ref struct JsonCursor
         _type = type;
         _tokenStart = pos;
         _valueStart = pos;
-        _valueLength = 0;
+        _valueLength = 1;
         _escaped = false;
         _pos = pos + 1;
     }

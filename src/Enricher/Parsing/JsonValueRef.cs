@@ -20,19 +20,22 @@ internal readonly record struct JsonValueRef(JsonTokenType Kind, int Start, int 
     /// <summary>The value the reader stands on: a scalar with its bytes, an object or array by its kind only (or its extent, see <see cref="Extent"/>).</summary>
     public static JsonValueRef At(ref JsonCursor reader) => reader.TokenType switch
     {
-        // Never a value sequence: the parser reads one contiguous span, so ValueSpan is a slice of it.
-        JsonTokenType.String => new(JsonTokenType.String, (int)reader.TokenStartIndex + 1, reader.ValueSpan.Length, reader.ValueIsEscaped),
-        JsonTokenType.Number => new(JsonTokenType.Number, (int)reader.TokenStartIndex, reader.ValueSpan.Length, false),
-        var kind => new(kind, (int)reader.TokenStartIndex, 0, false),
+        JsonTokenType.String => new(JsonTokenType.String, reader.TokenStartIndex + 1, reader.ValueSpan.Length, reader.ValueIsEscaped),
+        JsonTokenType.Number => new(JsonTokenType.Number, reader.TokenStartIndex, reader.ValueSpan.Length, false),
+        var kind => new(kind, reader.TokenStartIndex, 0, false),
     };
 
-    /// <summary>The whole value at an object or array start, skipping it: its bytes from the opening to the closing bracket.</summary>
+    /// <summary>
+    /// The whole value the reader stands on, moving past it: an object or array with its bytes from the opening to the
+    /// closing bracket (what <see cref="JsonCursor(ReadOnlySpan{byte}, JsonValueRef, int)"/> reads again); a scalar as <see cref="At"/> gives it.
+    /// </summary>
     public static JsonValueRef Extent(ref JsonCursor reader)
     {
         var kind = reader.TokenType;
-        int start = (int)reader.TokenStartIndex;
+        if (kind is not (JsonTokenType.StartObject or JsonTokenType.StartArray)) return At(ref reader);
+        int start = reader.TokenStartIndex;
         reader.Skip();
-        return new(kind, start, (int)reader.BytesConsumed - start, false);
+        return new(kind, start, reader.BytesConsumed - start, false);
     }
 
     public ReadOnlySpan<byte> Raw(ReadOnlySpan<byte> json) => json.Slice(Start, Length);

@@ -302,8 +302,8 @@ internal static class RequestReader
                 reader.Read();
                 var inner = new Walk(bytes, lookForPolicies: true);
                 inner.Value(ref reader, depth + 1, ranges: false, policies: true);
-                // A policy string with anything after its value is not JSON: nothing in it counts.
-                if (reader.Read()) return false;
+                // A policy string with anything after its value is not JSON: the cursor throws, and nothing in it counts.
+                reader.Read();
                 return inner.Grants;
             }
             catch (JsonException)

@@ -57,7 +57,9 @@ public sealed class ParserEquivalenceTests
         """{"eventName":"RunInstances","eventSource":"ec2.amazonaws.com","eventTime":"2024-05-01T10:00:00Z","recipientAccountId":"111122223333","requestParameters":{"instancesSet":{"items":[{"imageId":"ami-1"}],"items":[]}}}""",
         // requests with no range name, principal or escape: only their top level is read, the rest skipped whole
         """{"eventName":"TagResource","eventSource":"ec2.amazonaws.com","eventTime":"2024-05-01T10:00:00Z","recipientAccountId":"111122223333","requestParameters":{"x":{"y":[1,2,{"z":"w"}],"userName":"nested"},"roleName":[{"a":1},"b"],"groupName":["g1",{"k":[]},"g3"]}}""",
-        """{"eventName":"PutBucketPolicy","eventSource":"s3.amazonaws.com","eventTime":"2024-05-01T10:00:00Z","recipientAccountId":"111122223333","requestParameters":{"bucketName":"b","policy":{"Statement":[{"Effect":"Allow","Action":"s3:GetObject"}]},"note":"cidr-less"}}""",
+        """{"eventName":"PutBucketPolicy","eventSource":"s3.amazonaws.com","eventTime":"2024-05-01T10:00:00Z","recipientAccountId":"111122223333","requestParameters":{"bucketName":"b","policy":{"Statement":[{"Effect":"Allow","Action":"s3:GetObject"}]},"note":"no ranges"}}""",
+        // the same with a principal: searched whole, and found
+        """{"eventName":"PutBucketPolicy","eventSource":"s3.amazonaws.com","eventTime":"2024-05-01T10:00:00Z","recipientAccountId":"111122223333","requestParameters":{"bucketName":"b","policy":{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"}}]}}}""",
         // no recipientAccountId: the account from userIdentity.accountId (the identity read again, after the pass skipped it), the last one winning
         """{"eventName":"CreateUser","eventSource":"iam.amazonaws.com","eventTime":"2024-05-01T10:00:00Z","userIdentity":{"type":"IAMUser","accountId":"444455556666","sessionContext":{"attributes":{"mfaAuthenticated":"true"}},"accountId":"111122223333"}}""",
         """{"eventName":"CreateUser","eventSource":"iam.amazonaws.com","eventTime":"2024-05-01T10:00:00Z","userIdentity":{"type":"IAMUser","accountId":"444455556666"},"userIdentity":"gone"}""",

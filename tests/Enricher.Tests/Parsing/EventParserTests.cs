@@ -13,6 +13,22 @@ public sealed class EventParserTests
         using (parsed) return (ok, parsed?.Event, reason);
     }
 
+    [Theory]
+    // a name that is no text beside the principal; a principal object with such a name beside "AWS"; such a value in the "AWS" list
+    [InlineData("""{\"Statement\":[{\"\\ud800\":1,\"Principal\":\"*\"}]}""", true)]
+    [InlineData("""{\"Statement\":[{\"Principal\":{\"\\udc00\":1,\"AWS\":[\"\\ud800\",\"*\"]}}]}""", true)]
+    // the principal itself no text, and "Principal":"*" only as text inside another string: no grant
+    [InlineData("""{\"Statement\":[{\"Principal\":\"\\ud800\",\"Sid\":\"\\ud800 \\\"Principal\\\":\\\"*\\\"\"}]}""", false)]
+    public void Text_that_is_no_text_inside_a_policy_string_neither_hides_a_grant_nor_refuses_the_record(string policy, bool grants)
+    {
+        // JSON decoded from inside a string is beyond the record's repair: an escaped half of a surrogate pair in it must not
+        // make the whole record unreadable, which would keep a grant to everyone out of the digest.
+        var record = "{\"eventName\":\"SetQueueAttributes\",\"eventSource\":\"sqs.amazonaws.com\",\"eventTime\":\"2024-05-01T10:00:00Z\"," +
+            "\"recipientAccountId\":\"111122223333\",\"requestParameters\":{\"attributes\":{\"Policy\":\"" + policy + "\"}}}";
+        Assert.True(EventParser.TryParse(Encoding.UTF8.GetBytes(record), out var parsed, out var reason), reason);
+        using (parsed) Assert.Equal(grants, parsed!.Event.CloudTrail!.Facts.GrantsToEveryone);
+    }
+
     [Fact]
     public void Envelope_fields_and_cloudtrail_record_are_read()
     {

@@ -58,6 +58,10 @@ public sealed class ParserEquivalenceTests
         // requests with no range name, principal or escape: only their top level is read, the rest skipped whole
         """{"eventName":"TagResource","eventSource":"ec2.amazonaws.com","eventTime":"2024-05-01T10:00:00Z","recipientAccountId":"111122223333","requestParameters":{"x":{"y":[1,2,{"z":"w"}],"userName":"nested"},"roleName":[{"a":1},"b"],"groupName":["g1",{"k":[]},"g3"]}}""",
         """{"eventName":"PutBucketPolicy","eventSource":"s3.amazonaws.com","eventTime":"2024-05-01T10:00:00Z","recipientAccountId":"111122223333","requestParameters":{"bucketName":"b","policy":{"Statement":[{"Effect":"Allow","Action":"s3:GetObject"}]},"note":"no ranges"}}""",
+        // a policy string whose JSON has a name that is no text (a lone surrogate escape): the grant beside it still counts
+        """{"eventName":"PutBucketPolicy","eventSource":"s3.amazonaws.com","eventTime":"2024-05-01T10:00:00Z","recipientAccountId":"111122223333","requestParameters":{"bucketName":"b","policy":"{\"Statement\":[{\"\\ud800\":1,\"Principal\":\"*\"}]}"}}""",
+        """{"eventName":"SetQueueAttributes","eventSource":"sqs.amazonaws.com","eventTime":"2024-05-01T10:00:00Z","recipientAccountId":"111122223333","requestParameters":{"attributes":{"Policy":"{\"Statement\":[{\"Principal\":{\"\\udc00\":1,\"AWS\":[\"\\ud800\",\"*\"]}}]}"}}}""",
+        """{"eventName":"SetQueueAttributes","eventSource":"sqs.amazonaws.com","eventTime":"2024-05-01T10:00:00Z","recipientAccountId":"111122223333","requestParameters":{"attributes":{"Policy":"{\"Statement\":[{\"Principal\":\"\\ud800\",\"Sid\":\"\\ud800 \\\"Principal\\\":\\\"*\\\"\"}]}"}}}""",
         // the same with a principal: searched whole, and found
         """{"eventName":"PutBucketPolicy","eventSource":"s3.amazonaws.com","eventTime":"2024-05-01T10:00:00Z","recipientAccountId":"111122223333","requestParameters":{"bucketName":"b","policy":{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"}}]}}}""",
         // no recipientAccountId: the account from userIdentity.accountId (the identity read again, after the pass skipped it), the last one winning

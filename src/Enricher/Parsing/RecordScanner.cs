@@ -147,9 +147,9 @@ internal static class RecordScanner
 
     /// <summary>
     /// <see cref="Name"/>, or for a name that is no text (an escaped half of a surrogate pair) its raw bytes: they hold a
-    /// backslash, so they equal no name the parser looks for. For the searches of a request, which read JSON decoded from
-    /// inside a string (a policy) that the record's repair (<see cref="JsonTextRepair"/>) does not reach: such a name is
-    /// one the search passes over, as a DOM lookup by name passes over it, and the record is not refused for it.
+    /// backslash, so they equal no name the parser looks for. For the searches of a request, which also read JSON decoded
+    /// from inside a string (a policy): <see cref="JsonTextRepair"/> repairs that JSON as it repairs the record, and this
+    /// keeps a name the repair misses from costing more than the name (the record is not refused for it).
     /// </summary>
     internal static ReadOnlySpan<byte> NameOrRaw(ref JsonCursor reader)
     {

@@ -290,9 +290,9 @@ internal static class RequestReader
         }
 
         /// <summary>
-        /// A string's text, or null when it is no text (an escaped half of a surrogate pair, in JSON decoded from inside a
-        /// policy string, where the record's repair does not reach): it is then neither <c>"*"</c> nor a policy, and the
-        /// record is not refused for it.
+        /// A string's text, or null when it is no text (an escaped half of a surrogate pair): it is then neither
+        /// <c>"*"</c> nor a policy, and the record is not refused for it. The repairs (the record's, each policy
+        /// string's) leave no such string; this keeps a case they miss from costing more than the one value.
         /// </summary>
         private readonly string? TextOrNull(JsonValueRef value)
         {
@@ -314,7 +314,9 @@ internal static class RequestReader
             if (text.AsSpan().TrimStart() is not ['{' or '[' or '"', ..]) return false;
             try
             {
-                var bytes = Encoding.UTF8.GetBytes(text);
+                // Repaired as the record was (JsonTextRepair): an unpaired surrogate escape in the policy's own JSON
+                // becomes U+FFFD at every depth, so a policy nested as a string in a string is still read.
+                var bytes = JsonTextRepair.Repair(Encoding.UTF8.GetBytes(text)).Span;
                 var reader = new JsonCursor(bytes); // 64 levels, as the framework reader's default
                 reader.Read();
                 var inner = new Walk(bytes, lookForPolicies: true);

@@ -17,7 +17,7 @@ public sealed class EventParserTests
     // a name that is no text beside the principal; a principal object with such a name beside "AWS"; such a value in the "AWS" list
     [InlineData("""{\"Statement\":[{\"\\ud800\":1,\"Principal\":\"*\"}]}""", true)]
     [InlineData("""{\"Statement\":[{\"Principal\":{\"\\udc00\":1,\"AWS\":[\"\\ud800\",\"*\"]}}]}""", true)]
-    // the principal itself no text, and "Principal":"*" only as text inside another string: no grant
+    // the principal itself no text (read as U+FFFD), beside a Sid that only mentions "Principal":"*": no grant
     [InlineData("""{\"Statement\":[{\"Principal\":\"\\ud800\",\"Sid\":\"\\ud800 \\\"Principal\\\":\\\"*\\\"\"}]}""", false)]
     public void Text_that_is_no_text_inside_a_policy_string_neither_hides_a_grant_nor_refuses_the_record(string policy, bool grants)
     {
@@ -27,6 +27,23 @@ public sealed class EventParserTests
             "\"recipientAccountId\":\"111122223333\",\"requestParameters\":{\"attributes\":{\"Policy\":\"" + policy + "\"}}}";
         Assert.True(EventParser.TryParse(Encoding.UTF8.GetBytes(record), out var parsed, out var reason), reason);
         using (parsed) Assert.Equal(grants, parsed!.Event.CloudTrail!.Facts.GrantsToEveryone);
+    }
+
+    [Fact]
+    public void A_grant_in_a_policy_nested_as_a_string_in_a_string_counts_whatever_text_beside_it()
+    {
+        // The policy {"Statement":[{"Principal":"*","Sid":"…"}]} as a JSON string whose own text holds an unpaired
+        // surrogate escape (\ud800 in the Sid), passed as the request's policy string: that escape is one decoding below
+        // the record, where only the policy's own repair reaches it. Unrepaired, the string is no text and the grant in it
+        // would go unread.
+        static string Quoted(string text) => "\"" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+        var policyAsString = Quoted("""{"Statement":[{"Principal":"*","Sid":"SID"}]}""").Replace("SID", "\\ud800", StringComparison.Ordinal);
+        Assert.Contains("\"Sid\\\":\\\"\\ud800", policyAsString, StringComparison.Ordinal); // a real escape at this level, not an escaped backslash
+        var record = "{\"eventName\":\"SetQueueAttributes\",\"eventSource\":\"sqs.amazonaws.com\",\"eventTime\":\"2024-05-01T10:00:00Z\"," +
+            "\"recipientAccountId\":\"111122223333\",\"requestParameters\":{\"attributes\":{\"Policy\":" + Quoted(policyAsString) + "}}}";
+        Assert.True(EventParser.TryParse(Encoding.UTF8.GetBytes(record), out var parsed, out var reason), reason);
+        using (parsed) Assert.True(parsed!.Event.CloudTrail!.Facts.GrantsToEveryone);
+        ParserEquivalenceTests.AssertSame(Encoding.UTF8.GetBytes(record));
     }
 
     [Fact]

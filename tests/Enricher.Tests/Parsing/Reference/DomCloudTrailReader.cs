@@ -218,7 +218,8 @@ internal static class DomCloudTrailReader
                 if (text.AsSpan().TrimStart() is not ['{' or '[' or '"', ..]) return false;
                 try
                 {
-                    using var inner = JsonDocument.Parse(text);
+                    // Repaired as the record is: an unpaired surrogate escape in the policy's JSON becomes U+FFFD.
+                    using var inner = JsonDocument.Parse(JsonTextRepair.Repair(System.Text.Encoding.UTF8.GetBytes(text)));
                     return GrantsToEveryone(inner.RootElement, depth + 1);
                 }
                 catch (JsonException)

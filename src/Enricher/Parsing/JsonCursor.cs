@@ -41,6 +41,17 @@ internal ref struct JsonCursor
         private ulong _bits;
     }
 
+    /// <summary>Whether the container open at <paramref name="level"/> (0: the outermost) is an object.</summary>
+    private static bool IsObjectAt(in ContainerBits bits, int level) => (bits[level >> 6] & (1UL << (level & 63))) != 0;
+
+    /// <summary>Notes the kind of the container opening at <paramref name="level"/>.</summary>
+    private static void MarkAt(ref ContainerBits bits, int level, bool isObject)
+    {
+        ref ulong word = ref bits[level >> 6];
+        ulong bit = 1UL << (level & 63);
+        word = isObject ? word | bit : word & ~bit;
+    }
+
     /// <summary>The deepest a caller may ask for (<see cref="ContainerBits"/> holds this many levels).</summary>
     public const int DepthLimit = 512;
 
@@ -179,34 +190,22 @@ internal ref struct JsonCursor
             pos = SkipWhitespace(json, pos);
             if (pos >= json.Length) throw Invalid(pos, "the text ends inside an object or array");
             byte b = json[pos];
-            if (!justOpened)
+            // The container's end: right after its opening bracket, or after a value (not after a comma: see below).
+            if (b == (inObject ? (byte)'}' : (byte)']'))
             {
-                // After a value: a comma, or the end of the container.
-                if (b == (byte)',')
-                {
-                    pos = SkipWhitespace(json, pos + 1);
-                    if (pos >= json.Length) throw Invalid(pos, "the text ends inside an object or array");
-                    b = json[pos];
-                }
-                else if (b == (inObject ? (byte)'}' : (byte)']'))
-                {
-                    if (--depth == baseDepth) return pos;
-                    inObject = (objects[(depth - 1) >> 6] & (1UL << ((depth - 1) & 63))) != 0;
-                    pos++;
-                    continue;
-                }
-                else
-                {
-                    throw Invalid(pos, "expected ',' or the end of the object or array");
-                }
-            }
-            else if (b == (inObject ? (byte)'}' : (byte)']'))
-            {
-                justOpened = false;
                 if (--depth == baseDepth) return pos;
-                inObject = (objects[(depth - 1) >> 6] & (1UL << ((depth - 1) & 63))) != 0;
+                inObject = IsObjectAt(objects, depth - 1);
+                justOpened = false;
                 pos++;
                 continue;
+            }
+            if (!justOpened)
+            {
+                // After a value, a comma; then a name or a value must come (an end bracket there is a trailing comma).
+                if (b != (byte)',') throw Invalid(pos, "expected ',' or the end of the object or array");
+                pos = SkipWhitespace(json, pos + 1);
+                if (pos >= json.Length) throw Invalid(pos, "the text ends inside an object or array");
+                b = json[pos];
             }
             if (inObject)
             {
@@ -228,23 +227,13 @@ internal ref struct JsonCursor
                 case (byte)'{' or (byte)'[':
                     if (depth >= _maxDepth) throw Invalid(pos, $"deeper than {_maxDepth} levels");
                     inObject = b == (byte)'{';
-                    ref ulong word = ref objects[depth >> 6];
-                    ulong bit = 1UL << (depth & 63);
-                    word = inObject ? word | bit : word & ~bit;
+                    MarkAt(ref objects, depth, inObject);
                     depth++;
                     pos++;
                     justOpened = true;
                     break;
-                case (byte)'t':
-                    pos = LiteralEnd(json, pos, "true"u8);
-                    justOpened = false;
-                    break;
-                case (byte)'f':
-                    pos = LiteralEnd(json, pos, "false"u8);
-                    justOpened = false;
-                    break;
-                case (byte)'n':
-                    pos = LiteralEnd(json, pos, "null"u8);
+                case (byte)'t' or (byte)'f' or (byte)'n':
+                    pos = LiteralEnd(json, pos, Literal(b));
                     justOpened = false;
                     break;
                 case (byte)'-' or (>= (byte)'0' and <= (byte)'9'):
@@ -263,7 +252,7 @@ internal ref struct JsonCursor
         return pos + literal.Length;
     }
 
-    private readonly bool InObject => (_objects[(_depth - 1) >> 6] & (1UL << ((_depth - 1) & 63))) != 0;
+    private readonly bool InObject => IsObjectAt(_objects, _depth - 1);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int SkipWhitespace(ReadOnlySpan<byte> json, int pos)
@@ -294,14 +283,8 @@ internal ref struct JsonCursor
             case (byte)'[':
                 Open(pos, isObject: false);
                 return;
-            case (byte)'t':
-                Literal(pos, "true"u8, JsonTokenType.True);
-                return;
-            case (byte)'f':
-                Literal(pos, "false"u8, JsonTokenType.False);
-                return;
-            case (byte)'n':
-                Literal(pos, "null"u8, JsonTokenType.Null);
+            case (byte)'t' or (byte)'f' or (byte)'n':
+                ReadLiteral(pos);
                 return;
             case (byte)'-' or (>= (byte)'0' and <= (byte)'9'):
                 ReadNumber(pos);
@@ -326,9 +309,7 @@ internal ref struct JsonCursor
     private void Open(int pos, bool isObject)
     {
         if (_depth >= _maxDepth) throw Invalid(pos, $"deeper than {_maxDepth} levels");
-        ref ulong word = ref _objects[_depth >> 6];
-        ulong bit = 1UL << (_depth & 63);
-        word = isObject ? word | bit : word & ~bit;
+        MarkAt(ref _objects, _depth, isObject);
         _depth++;
         _type = isObject ? JsonTokenType.StartObject : JsonTokenType.StartArray;
         _valueStart = pos;
@@ -348,15 +329,23 @@ internal ref struct JsonCursor
         _pos = pos + 1;
     }
 
-    private void Literal(int pos, ReadOnlySpan<byte> literal, JsonTokenType type)
+    private void ReadLiteral(int pos)
     {
-        LiteralEnd(_json, pos, literal);
-        _type = type;
+        var text = Literal(_json[pos]);
+        _pos = LiteralEnd(_json, pos, text);
+        _type = _json[pos] switch { (byte)'t' => JsonTokenType.True, (byte)'f' => JsonTokenType.False, _ => JsonTokenType.Null };
         _valueStart = pos;
-        _valueLength = literal.Length;
+        _valueLength = text.Length;
         _escaped = false;
-        _pos = pos + literal.Length;
     }
+
+    /// <summary>The literal a value starting with <paramref name="first"/> (<c>t</c>, <c>f</c> or <c>n</c>) must be.</summary>
+    private static ReadOnlySpan<byte> Literal(byte first) => first switch
+    {
+        (byte)'t' => "true"u8,
+        (byte)'f' => "false"u8,
+        _ => "null"u8,
+    };
 
     /// <summary>A string from its opening quote at <paramref name="pos"/>: its escapes and characters checked, its end found.</summary>
     private void ReadString(int pos)
@@ -368,8 +357,10 @@ internal ref struct JsonCursor
         _pos = end + 1;
     }
 
-    /// <summary>The index of the closing quote of the string that opens at <paramref name="pos"/>, its escapes and characters checked.</summary>
-    // Inlined into the reading and the skipping loops: measured 11–15% on the parser alone (most strings are short).
+    /// <summary>
+    /// The index of the closing quote of the string that opens at <paramref name="pos"/>, its escapes and characters
+    /// checked. Inlined into the reading and the skipping loops: measured 11–15% on the parser alone (most strings are short).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int StringEnd(ReadOnlySpan<byte> json, int pos, out bool escaped)
     {

@@ -47,6 +47,17 @@ public sealed class EventParserTests
     }
 
     [Fact]
+    public void A_record_that_is_not_json_is_refused_in_the_framework_readers_words_with_its_position()
+    {
+        // The parser reads with its own JsonCursor; the reason users see is System.Text.Json's, as a DOM parse would give it.
+        var broken = Encoding.UTF8.GetBytes("""{"eventName":"CreateUser","count":01}""");
+        Assert.False(EventParser.TryParse(broken, out _, out var reason));
+        Assert.Equal("not valid JSON: " + EventParser.FrameworkVerdict(broken)!.Split('\n')[0], reason);
+        Assert.Contains("Invalid leading zero", reason, StringComparison.Ordinal);
+        Assert.Contains("LineNumber: 0 | BytePositionInLine: ", reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Envelope_fields_and_cloudtrail_record_are_read()
     {
         var env = Events.ApiCall(account: "123456789012", eventName: "RunInstances", eventId: "ev-1", envelopeId: "env-1", region: "eu-west-1",

@@ -145,25 +145,6 @@ internal static class RecordScanner
     internal static ReadOnlySpan<byte> Name(ref JsonCursor reader) =>
         reader.ValueIsEscaped ? System.Text.Encoding.UTF8.GetBytes(reader.GetString()!) : reader.ValueSpan;
 
-    /// <summary>
-    /// <see cref="Name"/>, or for a name that is no text (an escaped half of a surrogate pair) its raw bytes: they hold a
-    /// backslash, so they equal no name the parser looks for. For the searches of a request, which also read JSON decoded
-    /// from inside a string (a policy): <see cref="JsonTextRepair"/> repairs that JSON as it repairs the record, and this
-    /// keeps a name the repair misses from costing more than the name (the record is not refused for it).
-    /// </summary>
-    internal static ReadOnlySpan<byte> NameOrRaw(ref JsonCursor reader)
-    {
-        if (!reader.ValueIsEscaped) return reader.ValueSpan;
-        try
-        {
-            return System.Text.Encoding.UTF8.GetBytes(reader.GetString());
-        }
-        catch (InvalidOperationException)
-        {
-            return reader.ValueSpan;
-        }
-    }
-
     /// <summary>The value the reader stands on; an object or array is skipped and kept by its kind only.</summary>
     private static JsonValueRef Take(ref JsonCursor reader)
     {

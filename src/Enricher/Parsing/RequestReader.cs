@@ -257,7 +257,7 @@ internal static class RequestReader
                     bool everyone = false;
                     while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                     {
-                        var flags = PropertyFlags(RecordScanner.NameOrRaw(ref reader), here);
+                        var flags = PropertyFlags(RecordScanner.Name(ref reader), here);
                         reader.Read();
                         var seen = Property(ref reader, flags, here, depth);
                         if (flags.IsAws) everyone = seen.Everyone; // {"AWS": …}: the last one counts
@@ -280,29 +280,12 @@ internal static class RequestReader
                 case JsonTokenType.String:
                 {
                     // An escaped "*" is at most "\u002A": a longer escaped string (a policy document, say) is not decoded for this.
-                    bool star = self.Escaped ? self.Length <= 6 && TextOrNull(self) == "*" : reader.ValueSpan.SequenceEqual("*"u8);
-                    if (policies && depth <= PolicyDepth && _lookForPolicies && TextOrNull(self) is { } text && PolicyStringGrants(text, depth)) Grants = true;
+                    bool star = self.Escaped ? self.Length <= 6 && self.Text(_json) == "*" : reader.ValueSpan.SequenceEqual("*"u8);
+                    if (policies && depth <= PolicyDepth && _lookForPolicies && PolicyStringGrants(self.Text(_json)!, depth)) Grants = true;
                     return new Seen(JsonTokenType.String, self, default, 0, star);
                 }
                 default:
                     return new Seen(reader.TokenType, self, default, 0, false);
-            }
-        }
-
-        /// <summary>
-        /// A string's text, or null when it is no text (an escaped half of a surrogate pair): it is then neither
-        /// <c>"*"</c> nor a policy, and the record is not refused for it. The repairs (the record's, each policy
-        /// string's) leave no such string; this keeps a case they miss from costing more than the one value.
-        /// </summary>
-        private readonly string? TextOrNull(JsonValueRef value)
-        {
-            try
-            {
-                return value.Text(_json);
-            }
-            catch (InvalidOperationException)
-            {
-                return null;
             }
         }
 

@@ -201,7 +201,7 @@ internal static class DomCloudTrailReader
             case JsonValueKind.Object:
                 foreach (var property in element.EnumerateObject())
                 {
-                    if ((NameIs(property, "Principal"u8) || NameIs(property, "principal"u8)) && IsEveryone(property.Value)) return true;
+                    if ((property.NameEquals("Principal"u8) || property.NameEquals("principal"u8)) && IsEveryone(property.Value)) return true;
                     if (GrantsToEveryone(property.Value, depth + 1)) return true;
                 }
                 return false;
@@ -211,7 +211,7 @@ internal static class DomCloudTrailReader
                 return false;
             case JsonValueKind.String:
                 // SQS, SNS and KMS pass the policy as a JSON string.
-                var text = TextOrNull(element);
+                var text = element.GetString();
                 if (text is null || text.Length < 10 || !text.Contains("rincipal", StringComparison.Ordinal)) return false;
                 // Only an object, an array or a (double-encoded) string can hold a principal; anything else would
                 // only throw below, and a thrown exception per event costs more than the rest of the record.
@@ -233,38 +233,11 @@ internal static class DomCloudTrailReader
 
     private static bool IsEveryone(JsonElement principal) => principal.ValueKind switch
     {
-        JsonValueKind.String => TextOrNull(principal) == "*",
-        // The last "AWS" counts, as TryGetProperty finds it; a name that is no text is passed over (TryGetProperty would throw).
-        JsonValueKind.Object => principal.EnumerateObject().LastOrDefault(p => NameIs(p, "AWS"u8)) is { Value.ValueKind: not JsonValueKind.Undefined } aws && IsEveryone(aws.Value),
+        JsonValueKind.String => principal.GetString() == "*",
+        JsonValueKind.Object => principal.TryGetProperty("AWS", out var aws) && IsEveryone(aws),
         JsonValueKind.Array => principal.EnumerateArray().Any(IsEveryone),
         _ => false,
     };
-
-    /// <summary>NameEquals, false for a name that is no text (an escaped half of a surrogate pair inside a policy string), where NameEquals may throw.</summary>
-    private static bool NameIs(JsonProperty property, ReadOnlySpan<byte> name)
-    {
-        try
-        {
-            return property.NameEquals(name);
-        }
-        catch (InvalidOperationException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>A string's text, or null when it is no text (an escaped half of a surrogate pair inside a policy string).</summary>
-    private static string? TextOrNull(JsonElement value)
-    {
-        try
-        {
-            return value.GetString();
-        }
-        catch (InvalidOperationException)
-        {
-            return null;
-        }
-    }
 }
 
 /// <summary>Title and severity of GuardDuty and Security Hub findings, the two finding shapes the digests name.</summary>

@@ -21,12 +21,12 @@ public sealed class KinesisWindowHandlerTests
 
     private sealed class Harness
     {
-        public Harness(int stateMaxBytes = LambdaOptions.DefaultStateMaxBytes)
+        public Harness(int stateMaxBytes = LambdaOptions.DefaultStateMaxBytes, Func<ICarryStore, ICarryStore>? wrapCarries = null)
         {
             Ledger = new InMemoryDigestLedger(Time, TimeSpan.FromMinutes(5), TimeSpan.FromDays(7));
             Log = new LambdaLog(LogText, Time);
             var options = new KinesisWindowHandlerOptions { StateMaxBytes = stateMaxBytes }.WithoutRollups();
-            Handler = new KinesisWindowHandler(options, FileAccountDirectory.Empty, Ledger, Carries, Poster, Log, Time);
+            Handler = new KinesisWindowHandler(options, FileAccountDirectory.Empty, Ledger, wrapCarries?.Invoke(Carries) ?? Carries, Poster, Log, Time);
             Sweeper = new CarrySweeper(options.Core, FileAccountDirectory.Empty, Carries, Ledger, Poster, Log, Time);
         }
 
@@ -147,6 +147,70 @@ public sealed class KinesisWindowHandlerTests
         var batch = h.LogLines("batch processed")[2].GetProperty("batch"); // the next window's first call
         Assert.Equal((3, 1), (batch.GetProperty("received").GetInt64(), batch.GetProperty("duplicates").GetInt64()));
         Assert.Equal(2, h.Poster.Posted.Where(d => d.Account == "111111111111").Sum(d => d.EventCount)); // e1 once, e2
+    }
+
+    [Fact]
+    public async Task A_windows_first_batch_waits_for_the_carries_claimed_while_it_is_parsed_and_dedupes_against_them()
+    {
+        ClaimsOnHold? claims = null;
+        var h = new Harness(wrapCarries: inner => claims = new ClaimsOnHold(inner));
+        var state = (await h.Run(new KinesisBatch().Add(Call("111111111111", 0, "e1")))).State;
+        Assert.Empty((await h.Run(new KinesisBatch { State = state, Final = true })).BatchItemFailures);
+
+        claims!.Hold();
+        var next = new KinesisBatch { Window = KinesisBatch.WindowStart.AddMinutes(15) }
+            .Add(Call("111111111111", 16, "e2"))
+            .Add(Call("111111111111", 0, "e1"), T0.AddMinutes(16)); // a redelivery: only the carried memory knows it
+        var running = h.Run(next);
+        // The records are read by now, and the batch waits for its claim before anything is deduplicated or windowed.
+        await claims.Asked.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.False(running.IsCompleted);
+        claims.Release();
+        var response = await running;
+
+        Assert.Empty(response.BatchItemFailures);
+        var batch = h.LogLines("batch processed")[2].GetProperty("batch");
+        Assert.Equal((2, 1), (batch.GetProperty("received").GetInt64(), batch.GetProperty("duplicates").GetInt64()));
+        Assert.Equal(1, h.LogLines("batch processed")[2].GetProperty("carriesClaimed").GetInt64());
+    }
+
+    /// <summary>Passes every call on; once held, a claim waits until the test releases it (a slow table).</summary>
+    private sealed class ClaimsOnHold(ICarryStore inner) : ICarryStore
+    {
+        private readonly TaskCompletionSource _asked = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private bool _held;
+
+        public Task Asked => _asked.Task;
+
+        public void Hold() => _held = true;
+
+        public void Release() => _released.TrySetResult();
+
+        public async Task<IReadOnlyList<ClaimedCarry>> ClaimAsync(IReadOnlyCollection<string> accounts, string owner, string token, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
+        {
+            if (_held)
+            {
+                _asked.TrySetResult();
+                await _released.Task.WaitAsync(cancellationToken);
+            }
+            return await inner.ClaimAsync(accounts, owner, token, now, leaseUntil, cancellationToken);
+        }
+
+        public Task ReleaseAsync(IReadOnlyList<CarryWrite> writes, string owner, string token, CancellationToken cancellationToken) => inner.ReleaseAsync(writes, owner, token, cancellationToken);
+
+        public Task<IReadOnlyList<string>> DueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) => inner.DueAsync(now, limit, cancellationToken);
+
+        public Task PutHeldAsync(IReadOnlyList<HeldDigest> digests, CancellationToken cancellationToken) => inner.PutHeldAsync(digests, cancellationToken);
+
+        public Task<IReadOnlyList<StoredHeld>> ListHeldAsync(CancellationToken cancellationToken) => inner.ListHeldAsync(cancellationToken);
+
+        public Task DeleteHeldAsync(IReadOnlyCollection<string> digestIds, CancellationToken cancellationToken) => inner.DeleteHeldAsync(digestIds, cancellationToken);
+
+        public Task<bool> TryLeasePlannerAsync(string owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken) =>
+            inner.TryLeasePlannerAsync(owner, now, leaseUntil, cancellationToken);
+
+        public Task ReleasePlannerAsync(string owner, CancellationToken cancellationToken) => inner.ReleasePlannerAsync(owner, cancellationToken);
     }
 
     [Fact]

@@ -147,11 +147,27 @@ public sealed class DigestCore
     /// Runs a batch of records through the core. Account names are looked up <see cref="EnricherOptions.NamingBatchSize"/>
     /// events at a time (one request each); a failing directory leaves events with their ids alone, never fails the batch.
     /// </summary>
-    public ValueTask<CoreBatch> ProcessAsync(IReadOnlyList<RawRecord> records, CancellationToken cancellationToken)
+    public ValueTask<CoreBatch> ProcessAsync(IReadOnlyList<RawRecord> records, CancellationToken cancellationToken) =>
+        ProcessAsync(Parse(records), cancellationToken);
+
+    /// <summary>
+    /// Reads a batch's records, and nothing else: the part of the work that needs no state. It touches nothing of the
+    /// core's, so a host may run it while it fetches what the rest needs (the window handler parses a batch while the
+    /// carries of its accounts are claimed: their dedupe ids are checked only by <see cref="ProcessAsync(IReadOnlyList{ParsedRecord}, CancellationToken)"/>).
+    /// </summary>
+    public ParsedRecord[] Parse(IReadOnlyList<RawRecord> records)
+    {
+        var parsed = new ParsedRecord[records.Count];
+        for (int i = 0; i < records.Count; i++) parsed[i] = _enricher.Parse(records[i]);
+        return parsed;
+    }
+
+    /// <summary><see cref="ProcessAsync(IReadOnlyList{RawRecord}, CancellationToken)"/> of records already <see cref="Parse"/>d: dedupe, mute, names, bursts.</summary>
+    public ValueTask<CoreBatch> ProcessAsync(IReadOnlyList<ParsedRecord> records, CancellationToken cancellationToken)
     {
         if (records.Count == 0) return ValueTask.FromResult(CoreBatch.Empty);
         var classified = new ClassifiedRecord[records.Count];
-        for (int i = 0; i < records.Count; i++) classified[i] = Classify(records[i]);
+        for (int i = 0; i < records.Count; i++) classified[i] = new(_enricher.Classify(records[i]), records[i].Record.ArrivalTime);
         return ProcessAsync(classified, cancellationToken);
     }
 

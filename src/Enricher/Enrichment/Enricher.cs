@@ -54,33 +54,44 @@ public sealed class Enricher
     /// Parse, dedupe and mute one record. An accepted event is named here already when the directory holds every name in
     /// memory (nothing to batch); otherwise its name comes with <see cref="AttachNamesAsync"/>.
     /// </summary>
-    public EnrichmentOutcome Classify(RawRecord record)
+    public EnrichmentOutcome Classify(RawRecord record) => Classify(Parse(record));
+
+    /// <summary>
+    /// The first step of <see cref="Classify(RawRecord)"/>: the record read, nothing remembered. Pure and thread-safe, so a
+    /// host may parse a batch while it waits for the state the next step needs (the Lambda claims the batch's carries,
+    /// whose dedupe ids the next step checks against).
+    /// </summary>
+    public ParsedRecord Parse(RawRecord record)
     {
-        if (record.ReadError is not null) return new EnrichmentOutcome.Rejected(record.Origin, record.ReadError);
+        if (record.ReadError is not null) return new ParsedRecord(record, null, null, record.ReadError);
         OrgEvent? evt = null;
         ParsedEvent? parsed = null;
-        string? reason;
         // Only mute rules ask for the envelope; without them the event is read alone, with no object keeping the bytes for it.
         bool ok = _mutes is null
-            ? EventParser.TryParseEvent(record.Data, out evt, out reason)
+            ? EventParser.TryParseEvent(record.Data, out evt, out var reason)
             : EventParser.TryParse(record.Data, out parsed, out reason);
-        if (!ok) return new EnrichmentOutcome.Rejected(record.Origin, reason!);
+        return ok ? new ParsedRecord(record, evt ?? parsed!.Event, parsed, null) : new ParsedRecord(record, null, null, reason!);
+    }
 
-        using (parsed)
+    /// <summary>The second step: dedupe and mute a parsed record, in arrival order (the dedupe memory is the state it needs).</summary>
+    public EnrichmentOutcome Classify(ParsedRecord record)
+    {
+        if (record.Event is not { } evt) return new EnrichmentOutcome.Rejected(record.Record.Origin, record.Reason!);
+        using (record.EventWithEnvelope)
         {
-            evt ??= parsed!.Event;
+            var origin = record.Record.Origin;
             // The memory's horizon runs on arrival time where there is one: an event's own time may be wrong.
-            if (!Deduplicator.TryAdd(evt.Account, evt.DedupeId, record.ArrivalTime ?? evt.Time))
-                return new EnrichmentOutcome.Duplicate(record.Origin, evt.Account, evt.Time);
-            if (parsed is not null && _mutes?.FirstMatch(parsed.Envelope) is { } rule)
-                return new EnrichmentOutcome.Muted(record.Origin, evt.Account, evt.Time, rule);
-            return new EnrichmentOutcome.Accepted(record.Origin, evt, _inMemory?.Find(evt.Account));
+            if (!Deduplicator.TryAdd(evt.Account, evt.DedupeId, record.Record.ArrivalTime ?? evt.Time))
+                return new EnrichmentOutcome.Duplicate(origin, evt.Account, evt.Time);
+            if (record.EventWithEnvelope is { } parsed && _mutes?.FirstMatch(parsed.Envelope) is { } rule)
+                return new EnrichmentOutcome.Muted(origin, evt.Account, evt.Time, rule);
+            return new EnrichmentOutcome.Accepted(origin, evt, _inMemory?.Find(evt.Account));
         }
     }
 
     /// <summary>
     /// Looks up the batch's accounts in one request; a failing directory leaves the events with their ids alone. A directory
-    /// in memory was asked by <see cref="Classify"/> already: the batch is returned as it is.
+    /// in memory was asked by <see cref="Classify(RawRecord)"/> already: the batch is returned as it is.
     /// </summary>
     public async ValueTask<IReadOnlyList<EnrichmentOutcome>> AttachNamesAsync(IList<EnrichmentOutcome> batch, CancellationToken cancellationToken)
     {

@@ -110,9 +110,13 @@ public sealed class KinesisWindowHandler(
             // A key with '#' is never an account's: it would name a held digest or the planner's lease in the carry table.
             var newAccounts = evt.Records.Select(r => r.PartitionKey).OfType<string>()
                 .Where(k => !claimed.Contains(k) && !HeldKeys.IsReserved(k)).Distinct(StringComparer.Ordinal).ToList();
-            closed.AddRange(await ClaimAsync(evt, core, newAccounts, claimed, claimedNow, token, cancellationToken).ConfigureAwait(false));
+            // Claiming is a round trip per account, and reading the records needs none of it: they are parsed while the
+            // claims are in flight, and only deduplicated (against the carried ids) once the carries are in the core.
+            var claiming = ClaimAsync(evt, newAccounts, token, cancellationToken);
+            var parsed = core.Parse(Raw(evt));
+            closed.AddRange(TakeOver(evt, core, newAccounts, await claiming.ConfigureAwait(false), claimed, claimedNow));
 
-            var batch = await core.ProcessAsync(Raw(evt), cancellationToken).ConfigureAwait(false);
+            var batch = await core.ProcessAsync(parsed, cancellationToken).ConfigureAwait(false);
             foreach (var outcome in batch.Outcomes)
                 if (outcome is EnrichmentOutcome.Rejected r) LogRejected(evt, r);
             closed.AddRange(batch.Digests);
@@ -128,7 +132,7 @@ public sealed class KinesisWindowHandler(
                 if (evt.WindowEnd is { } end) closed.AddRange(core.AdvanceTo(end));
                 // Accounts whose partition key was not their id: their carries are found only now (older bursts close at once).
                 var late = core.Accounts.Where(a => !claimed.Contains(a)).ToList();
-                closed.AddRange(await ClaimAsync(evt, core, late, claimed, claimedNow, token, cancellationToken).ConfigureAwait(false));
+                closed.AddRange(TakeOver(evt, core, late, await ClaimAsync(evt, late, token, cancellationToken).ConfigureAwait(false), claimed, claimedNow));
                 writes = FinalWrites(evt, core, claimed, claimedNow, closed, ref counters);
             }
             else
@@ -283,14 +287,19 @@ public sealed class KinesisWindowHandler(
         }
     }
 
-    /// <summary>Claims the carries of accounts met for the first time in this window and hands them to the core.</summary>
-    private async Task<IReadOnlyList<Digest>> ClaimAsync(
-        KinesisWindowEvent evt, DigestCore core, IReadOnlyList<string> accounts, HashSet<string> claimed, Dictionary<string, byte[]> claimedNow,
-        string token, CancellationToken cancellationToken)
+    /// <summary>Claims the carries of accounts met for the first time in this window (I/O only: nothing is handed to the core yet).</summary>
+    private Task<IReadOnlyList<ClaimedCarry>> ClaimAsync(KinesisWindowEvent evt, IReadOnlyList<string> accounts, string token, CancellationToken cancellationToken)
     {
-        if (accounts.Count == 0) return [];
+        if (accounts.Count == 0) return Task.FromResult<IReadOnlyList<ClaimedCarry>>([]);
         var leaseUntil = (evt.WindowEnd ?? time.GetUtcNow()) + _options.CarryLease;
-        var found = await carries.ClaimAsync(accounts, evt.ShardId, token, time.GetUtcNow(), leaseUntil, cancellationToken).ConfigureAwait(false);
+        return carries.ClaimAsync(accounts, evt.ShardId, token, time.GetUtcNow(), leaseUntil, cancellationToken);
+    }
+
+    /// <summary>Hands the claimed carries to the core; returns what closes at once (a carried burst of an account already open here).</summary>
+    private List<Digest> TakeOver(
+        KinesisWindowEvent evt, DigestCore core, IReadOnlyList<string> accounts, IReadOnlyList<ClaimedCarry> found,
+        HashSet<string> claimed, Dictionary<string, byte[]> claimedNow)
+    {
         var closed = new List<Digest>();
         foreach (var account in accounts) claimed.Add(account);
         foreach (var carry in found)

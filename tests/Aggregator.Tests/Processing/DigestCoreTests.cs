@@ -42,6 +42,28 @@ public sealed class DigestCoreTests
     }
 
     [Fact]
+    public async Task Records_parsed_before_an_accounts_carry_is_put_are_deduplicated_against_it()
+    {
+        // The window handler parses a batch while its accounts' carries are claimed: reading must not decide anything
+        // that the carried dedupe memory decides.
+        var earlier = NewCore();
+        await earlier.ProcessAsync([Record(0, eventId: "a"), Record(0.5, eventId: "b")], default);
+        var carry = Assert.Single(earlier.TakeAll());
+
+        var core = NewCore();
+        var parsed = core.Parse([Record(1, eventId: "b"), Garbage(), Record(1.5, eventId: "c"), Record(2, eventId: "a")]);
+        core.Put(carry);
+        var batch = await core.ProcessAsync(parsed, default);
+        var s = core.Summary();
+
+        Assert.Equal([typeof(EnrichmentOutcome.Duplicate), typeof(EnrichmentOutcome.Rejected), typeof(EnrichmentOutcome.Accepted), typeof(EnrichmentOutcome.Duplicate)],
+            batch.Outcomes.Select(o => o.GetType()));
+        Assert.Equal((4L, 1L, 2L), (s.Received, s.Rejected, s.Duplicates));
+        Assert.Equal(3, core.Flush().Single().EventCount); // a and b carried in, c
+        Assert.True(core.Summary().Balanced);
+    }
+
+    [Fact]
     public async Task Every_record_gets_one_outcome_and_the_counts_balance()
     {
         var mutes = MuteRuleSet.Parse("""{"rules":[{"name":"quiet","pattern":{"detail":{"eventName":["DescribeInstances"]}}}]}""", "mutes.json");

@@ -1,11 +1,13 @@
 using System.Net;
+using System.Runtime.InteropServices;
 using Pipeline.Lambda.Runtime;
 
 namespace Pipeline.Lambda.Tests;
 
 /// <summary>
 /// The client reads each invocation's body straight into an array of its own: with a Content-Length, and without one
-/// (chunked, as the loopback Runtime API sends it), sized by the largest body so far and grown when short.
+/// (chunked, as the loopback Runtime API sends it), sized by the largest body so far and grown when short; once an
+/// invocation is answered, its array carries the next body that fits.
 /// </summary>
 public sealed class RuntimeApiClientTests
 {
@@ -27,6 +29,47 @@ public sealed class RuntimeApiClientTests
         }
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task An_answered_invocations_buffer_carries_the_next_body_that_fits(bool withLength)
+    {
+        var bodies = Sizes.Select((size, i) => Enumerable.Range(0, size).Select(b => (byte)(b * 17 + i)).ToArray()).ToList();
+        using var http = new HttpClient(new ScriptedRuntimeApi(bodies, withLength)) { BaseAddress = new Uri("http://127.0.0.1:9/2018-06-01/") };
+        var client = new RuntimeApiClient(http);
+
+        byte[]? spare = null; // the largest buffer answered so far
+        int reused = 0;
+        foreach (var expected in bodies)
+        {
+            var invocation = await client.NextAsync(default);
+            Assert.Equal(expected, invocation.Body.ToArray());
+            Assert.True(MemoryMarshal.TryGetArray<byte>(invocation.Body, out var segment));
+            var array = segment.Array!;
+            if (ReferenceEquals(array, spare)) reused++;
+            // With a Content-Length the rule is exact: the spare buffer when the body fits in it, else a new one.
+            if (withLength) Assert.Equal(spare is not null && spare.Length >= expected.Length, ReferenceEquals(array, spare));
+            client.Recycle(invocation);
+            if (array.Length > (spare?.Length ?? 0)) spare = array;
+        }
+        Assert.True(reused >= 3, $"only {reused} of {bodies.Count} bodies reused a buffer");
+    }
+
+    [Fact]
+    public async Task A_recycled_buffer_longer_than_the_body_takes_only_its_Content_Length()
+    {
+        // The second body says 10 bytes and its stream has 20: the recycled 100-byte buffer must not take the rest.
+        var first = Enumerable.Repeat((byte)1, 100).ToArray();
+        var second = Enumerable.Range(0, 20).Select(b => (byte)b).ToArray();
+        using var http = new HttpClient(new ScriptedRuntimeApi([first, second], withLength: true, claimedLengths: [100, 10])) { BaseAddress = new Uri("http://127.0.0.1:9/2018-06-01/") };
+        var client = new RuntimeApiClient(http);
+
+        client.Recycle(await client.NextAsync(default));
+        var invocation = await client.NextAsync(default);
+
+        Assert.Equal(second[..10], invocation.Body.ToArray());
+    }
+
     [Fact]
     public async Task A_body_shorter_than_its_Content_Length_is_an_error()
     {
@@ -36,15 +79,16 @@ public sealed class RuntimeApiClientTests
     }
 
     /// <summary>Answers each <c>next</c> with the following body, handed out in small, uneven reads.</summary>
-    private sealed class ScriptedRuntimeApi(IReadOnlyList<byte[]> bodies, bool withLength, long? claimedLength = null) : HttpMessageHandler
+    private sealed class ScriptedRuntimeApi(IReadOnlyList<byte[]> bodies, bool withLength, long? claimedLength = null, long[]? claimedLengths = null) : HttpMessageHandler
     {
         private int _next;
 
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            var body = bodies[_next++];
+            var body = bodies[_next];
             var content = new StreamContent(new TrickleStream(body));
-            if (withLength) content.Headers.ContentLength = claimedLength ?? body.Length;
+            if (withLength) content.Headers.ContentLength = claimedLengths?[_next] ?? claimedLength ?? body.Length;
+            _next++;
             var response = new HttpResponseMessage(HttpStatusCode.OK) { Content = content };
             response.Headers.Add("Lambda-Runtime-Aws-Request-Id", $"req-{_next}");
             return Task.FromResult(response);

@@ -1,13 +1,16 @@
 using System.Buffers;
 using System.Globalization;
 using System.Net.Http.Headers;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace Pipeline.Lambda.Runtime;
 
 /// <summary>
 /// One invocation as the Runtime API hands it out. <see cref="Body"/> is this invocation's own buffer, shared with
-/// nothing: the handler may take it over (the window handler decodes records in place).
+/// nothing while it runs: the handler may take it over (the window handler decodes records in place), but must keep
+/// nothing of it once the invocation is answered, when the buffer goes back to carry the next body
+/// (<see cref="RuntimeApiClient.Recycle"/>).
 /// </summary>
 internal sealed record Invocation(string RequestId, DateTimeOffset? Deadline, string? TraceId, string? FunctionArn, Memory<byte> Body);
 
@@ -28,6 +31,35 @@ internal sealed class RuntimeApiClient(HttpClient http)
     /// final call would otherwise make the next full batch grow its buffer (a copy) several times.
     /// </summary>
     private int _largestBody;
+
+    /// <summary>
+    /// The buffer of the last answered invocation, for the next body: a batch of several megabytes in a fresh array costs
+    /// a page fault per 4 KB (the kernel zeroing each page) and a large-object allocation, the one heap the GC collects
+    /// only in its full collections.
+    /// </summary>
+    private byte[]? _spare;
+
+    /// <summary>
+    /// The invocation has been answered: its body's buffer will carry the next one. Nothing of the body may be kept
+    /// after this call (the runtime calls it once the response or error is posted).
+    /// </summary>
+    public void Recycle(Invocation answered)
+    {
+        if (MemoryMarshal.TryGetArray<byte>(answered.Body, out var segment) && segment.Array is { } array && array.Length > (_spare?.Length ?? 0))
+            _spare = array;
+    }
+
+    /// <summary>The spare buffer when it holds at least <paramref name="length"/> bytes (it is then no longer spare), else a new one.</summary>
+    private byte[] BufferOf(int length)
+    {
+        if (_spare is { } spare && spare.Length >= length)
+        {
+            _spare = null;
+            return spare;
+        }
+        // Every byte is written before it is read, so the array need not be zeroed.
+        return GC.AllocateUninitializedArray<byte>(length);
+    }
 
     /// <summary>An HttpClient for the Runtime API: no timeout, since <c>next</c> blocks until there is work.</summary>
     public static HttpClient CreateHttpClient(string runtimeApi) => new(new SocketsHttpHandler { UseProxy = false })
@@ -50,33 +82,34 @@ internal sealed class RuntimeApiClient(HttpClient http)
     }
 
     /// <summary>
-    /// Reads the body from the socket into one array of its own, with no copy on the way: sized by Content-Length when
-    /// the Runtime API sends one, else by the largest body so far (with room to spare), grown if short. Buffering the content
-    /// (ReadAsByteArrayAsync) copied a 6 MB batch about three times and zeroed each copy.
+    /// Reads the body from the socket into one array of its own, with no copy on the way: the last invocation's when it is
+    /// large enough, else one sized by Content-Length when the Runtime API sends one, else by the largest body so far (with
+    /// room to spare), grown if short. Buffering the content (ReadAsByteArrayAsync) copied a 6 MB batch about three times
+    /// and zeroed each copy.
     /// </summary>
     private async Task<Memory<byte>> ReadBodyAsync(HttpContent content, CancellationToken cancellationToken)
     {
         long? length = content.Headers.ContentLength;
         if (length > Array.MaxLength) throw new InvalidOperationException($"the Runtime API sent a body of {length} bytes");
-        // Every byte is written before it is read, so the array need not be zeroed.
-        var buffer = GC.AllocateUninitializedArray<byte>(length is { } exact
+        var buffer = BufferOf(length is { } exact
             ? (int)exact
             : (int)Math.Clamp(_largestBody + _largestBody / 8L, MinBodyBuffer, Array.MaxLength));
         int filled = 0;
         var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
-            while (true)
+            // A recycled buffer may be longer than the body: with a Content-Length, reads stop at it.
+            int end = length is { } total ? (int)total : int.MaxValue;
+            while (filled < end)
             {
                 if (filled == buffer.Length)
                 {
-                    if (length is not null) break; // all of it: the stream ends here
                     var larger = GC.AllocateUninitializedArray<byte>((int)Math.Min(Array.MaxLength, 2L * buffer.Length));
                     if (larger.Length == buffer.Length) throw new InvalidOperationException("the Runtime API sent a body larger than an array can hold");
                     buffer.AsSpan().CopyTo(larger);
                     buffer = larger;
                 }
-                int read = await stream.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
+                int read = await stream.ReadAsync(buffer.AsMemory(filled, Math.Min(buffer.Length, end) - filled), cancellationToken).ConfigureAwait(false);
                 if (read == 0) break;
                 filled += read;
             }
@@ -145,6 +178,7 @@ internal sealed class LambdaRuntime(RuntimeApiClient api, Func<Invocation, Cance
                 return;
             }
             await InvokeAsync(invocation, stop).ConfigureAwait(false);
+            api.Recycle(invocation);
         }
     }
 

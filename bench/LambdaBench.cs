@@ -35,11 +35,16 @@ internal static class LambdaBench
         var dll = new Option<string>("--dll") { Description = "bootstrap.dll (a Release build of src/Lambda) to measure under the JIT (dotnet bootstrap.dll).", Required = true };
         var runs = new Option<int>("--runs") { Description = "Cold starts per variant (median reported).", DefaultValueFactory = _ => 10 };
         var batchRuns = new Option<int>("--batch-runs") { Description = "Warm 10,000-record batches, and window ends, per variant (medians reported).", DefaultValueFactory = _ => 5 };
+        var latency = new Option<int>("--dynamodb-latency-ms")
+        {
+            Description = "Milliseconds added to every DynamoDB round trip of the function (a loopback proxy holds each answer that long; dynalite alone answers at once, DynamoDB in a region in several).",
+            DefaultValueFactory = _ => 0,
+        };
         var command = new Command("lambda", "Measure the Lambda bootstrap's cold start and per-batch cost (NativeAOT vs JIT) against a loopback Runtime API and DynamoDB tables on dynalite.")
         {
-            bootstrap, dll, runs, batchRuns,
+            bootstrap, dll, runs, batchRuns, latency,
         };
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(bootstrap)!, parse.GetValue(dll)!, parse.GetValue(runs), parse.GetValue(batchRuns), ct));
+        command.SetAction((parse, ct) => RunAsync(parse.GetValue(bootstrap)!, parse.GetValue(dll)!, parse.GetValue(runs), parse.GetValue(batchRuns), ct, parse.GetValue(latency)));
         return command;
     }
 
@@ -51,11 +56,16 @@ internal static class LambdaBench
     /// <summary>What one warm process measured.</summary>
     private sealed record BatchFigures(double First, double Warm, double WarmCpu, double WindowEnd, int ResponseBytes, int CarriesWritten);
 
-    public static async Task<int> RunAsync(string bootstrap, string dll, int runs, int batchRuns, CancellationToken ct)
+    public static async Task<int> RunAsync(string bootstrap, string dll, int runs, int batchRuns, CancellationToken ct, int latencyMs = 0)
     {
         if (runs < 1 || batchRuns < 1)
         {
             await Console.Error.WriteLineAsync("error: --runs and --batch-runs must be at least 1.").ConfigureAwait(false);
+            return 2;
+        }
+        if (latencyMs is < 0 or > 1000)
+        {
+            await Console.Error.WriteLineAsync($"error: --dynamodb-latency-ms must be from 0 to 1000 (got {latencyMs}).").ConfigureAwait(false);
             return 2;
         }
         if (EmulatorEnvironment.Node is null)
@@ -76,6 +86,12 @@ internal static class LambdaBench
             AuthenticationRegion = "us-east-1",
         });
         Console.WriteLine($"dynamodb: dynalite at {dynalite.Endpoint} (node {EmulatorEnvironment.Node}); fresh carry, ledger and accounts tables per process");
+        // The function's requests may go through a proxy that adds a region's round trip; the tables are made directly.
+        await using var proxy = latencyMs > 0 ? new LatencyProxy(dynalite.Endpoint, TimeSpan.FromMilliseconds(latencyMs)) : null;
+        var functionDynamo = proxy?.Endpoint ?? dynalite.Endpoint;
+        Console.WriteLine(proxy is null
+            ? "dynamodb latency: none added (dynalite's own)"
+            : $"dynamodb latency: {latencyMs} ms added to each of the function's round trips (a loopback proxy at {proxy.Endpoint})");
 
         var small = WindowEvent(records: 10, accounts: 2, final: false);
         var large = WindowEvent(records: 10_000, accounts: BatchAccounts, final: false);
@@ -88,7 +104,7 @@ internal static class LambdaBench
             foreach (var variant in i % 2 == 0 ? new[] { aot, jit } : [jit, aot])
             {
                 var tables = await CreateTablesAsync(dynamo, ct).ConfigureAwait(false);
-                var (ms, peakMb) = await ColdStartAsync(variant, dynalite.Endpoint, tables, small, ct).ConfigureAwait(false);
+                var (ms, peakMb) = await ColdStartAsync(variant, functionDynamo, tables, small, ct).ConfigureAwait(false);
                 cold[variant.Name].Add(ms);
                 rss[variant.Name].Add(peakMb);
             }
@@ -98,7 +114,7 @@ internal static class LambdaBench
         foreach (var variant in new[] { aot, jit })
         {
             var tables = await CreateTablesAsync(dynamo, ct).ConfigureAwait(false);
-            batch[variant.Name] = await BatchCostAsync(variant, dynalite.Endpoint, tables, dynamo, large, batchRuns, ct).ConfigureAwait(false);
+            batch[variant.Name] = await BatchCostAsync(variant, functionDynamo, tables, dynamo, large, batchRuns, ct).ConfigureAwait(false);
         }
 
         Console.WriteLine();
@@ -119,7 +135,8 @@ internal static class LambdaBench
             carry I/O is in the figures: every 10k batch opens its window (its state is empty), so it claims its {BatchAccounts} accounts' carries
               (one conditional UpdateItem each) before processing; the window end is that window's final call, with no records, writing
               the {BatchAccounts} open bursts and dedupe ids back to the carry table ({batch[aot.Name].CarriesWritten} carry items after it). Account names are read
-              once per process (then cached). DynamoDB is dynalite on this machine, not DynamoDB's own latency.
+              once per process (then cached). DynamoDB is dynalite on this machine: its latency is that of a local process, plus what
+              --dynamodb-latency-ms adds.
             CPU time: the function process's user + system time during each warm batch (all its threads, 10 ms ticks), steadier than
               wall time when other work shares the machine; the wall time also holds the loopback Runtime API sending the event.
             nothing is posted: BURST_GAP=1h and BURST_MAX_WINDOW=2h keep every burst open through the window's end, so the ledger

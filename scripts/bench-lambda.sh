@@ -5,11 +5,12 @@
 # and in a warm process of each kind a 10,000-record batch that opens a window (claiming its 50 accounts' carries) and
 # the window's final call (writing them back). Nothing is posted to Slack. Both variants run alternately in one session.
 #
-#   scripts/bench-lambda.sh [RUNS]        default 10 cold starts per variant; needs node (20+) and npm
+#   scripts/bench-lambda.sh [RUNS] [--dynamodb-latency-ms MS]   default 10 cold starts per variant, no latency added
+#                                                                to dynalite's; needs node (20+) and npm
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
-  sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 RUNS="${1:-10}"
@@ -25,4 +26,4 @@ AOT_DIR="$(scripts/publish-lambda.sh "$ARCH" --out artifacts/bench/aot)"
 echo "== dotnet build -c Release (the JIT variant of src/Lambda, and the benchmark)" >&2
 dotnet build src/Lambda -c Release --artifacts-path artifacts/bench/jit-build -nologo -v q >&2
 DLL="artifacts/bench/jit-build/bin/Lambda/release/bootstrap.dll"
-dotnet run -c Release --project bench -- lambda --bootstrap "$AOT_DIR/bootstrap" --dll "$DLL" --runs "$RUNS"
+dotnet run -c Release --project bench -- lambda --bootstrap "$AOT_DIR/bootstrap" --dll "$DLL" --runs "$RUNS" "${@:2}"

@@ -28,6 +28,10 @@ public sealed class SilenceTracker
 
     private readonly SilenceOptions _options;
     private readonly Dictionary<(string Account, string Region), Entry> _entries = [];
+    // The entry Observe met last, with its key's strings (entries are never removed, so it stays the one for them).
+    private string? _lastAccount;
+    private string? _lastRegion;
+    private Entry? _lastEntry;
     // The earliest time the watermark must pass before any entry can be silent: Check skips its scan until then.
     private DateTimeOffset _nextDue = DateTimeOffset.MinValue;
 
@@ -65,8 +69,19 @@ public sealed class SilenceTracker
     public SilenceNotice? Observe(string account, AccountInfo? info, string region, DateTimeOffset time)
     {
         if (time > Watermark) Watermark = time;
-        var key = (account, region);
-        if (!_entries.TryGetValue(key, out var entry)) _entries[key] = entry = new Entry(info, time);
+        Entry? entry;
+        // Events come in runs of one account and region, mostly the same strings: the last entry answers them without
+        // hashing two strings per event (a tenth of the aggregation's time in the benchmark's profile).
+        if (ReferenceEquals(account, _lastAccount) && ReferenceEquals(region, _lastRegion))
+        {
+            entry = _lastEntry!;
+        }
+        else
+        {
+            var key = (account, region);
+            if (!_entries.TryGetValue(key, out entry)) _entries[key] = entry = new Entry(info, time);
+            (_lastAccount, _lastRegion, _lastEntry) = (account, region, entry);
+        }
         entry.Count++;
         if (info is not null) entry.Info = info;
         SilenceNotice? back = null;

@@ -162,6 +162,25 @@ public sealed class SilenceTrackerTests
         Assert.Throws<InvalidOptionException>(() => new SilenceOptions { After = TimeSpan.FromDays(31) }.Validate());
     }
 
+    [Fact]
+    public void An_account_region_is_one_entry_whatever_string_instances_name_it_and_in_whatever_order_they_come()
+    {
+        var t = Tracker();
+        string Copy(string s) => new(s.AsSpan());
+        t.Observe(Build, null, "eu-west-1", H(0));
+        t.Observe(Copy(Build), null, Copy("eu-west-1"), H(1));  // equal text, other instances
+        t.Observe(Build, null, "us-east-1", H(2));              // same account, another region
+        t.Observe(Prod, null, "eu-west-1", H(3));               // another account, the first region
+        t.Observe(Build, null, "eu-west-1", H(6));              // back to the first entry
+        t.Observe(Build, null, "eu-west-1", H(7));              // twice in a row
+
+        Assert.Equal(3, t.Tracked);
+        // Build in eu-west-1 spans 0–7 h: established, so it falls silent 6 h after its last event, and only it.
+        Assert.Empty(t.Check());
+        t.Observe(Prod, null, "eu-west-1", H(13.5));
+        var silent = Assert.Single(t.Check());
+        Assert.Equal((Build, "eu-west-1", 4L), (silent.Account, silent.Region, silent.EventCount));
+    }
 }
 
 /// <summary>The check as the core runs it for `digest` and `demo`: over records, beside the counts, which it never changes.</summary>
@@ -225,4 +244,5 @@ public sealed class CoreSilenceTests
         Assert.Empty(batch.Silences);
         Assert.Null(core.Silence);
     }
+
 }

@@ -30,8 +30,13 @@ public sealed class DynamoDbCarryStore(IAmazonDynamoDB client, string table) : I
     private const string DigestAttribute = "digest";
     private const string WindowAttribute = "windowMs";
 
-    /// <summary>Writes in flight at once: enough to hide the round trips, few enough not to burst a table's throughput.</summary>
-    internal const int Concurrency = 8;
+    /// <summary>
+    /// Writes in flight at once: enough to hide the round trips, few enough not to burst a table's throughput. A window
+    /// opens with a claim per account and ends with a write per account and one per account-region seen: with 5 ms added
+    /// to each round trip (`bench lambda --dynamodb-latency-ms 5`), 16 instead of 8 took the window end's median from 390
+    /// to 304 ms and the batch's from 199 to 181 ms (2026-12-03).
+    /// </summary>
+    internal const int Concurrency = 16;
 
     // owner and state are DynamoDB reserved words; every name goes through a placeholder so none is missed.
     private const string ClaimCondition = "attribute_not_exists(#owner) OR #owner = :owner OR #until < :now";

@@ -92,25 +92,29 @@ public class ChangeCounts
     }
 
     /// <summary>The counters as the parts of a digest hold them: ranked lists, most severe risky events first.</summary>
-    internal Digest ToPart(Digest header, string? actorKey) => header with
+    internal Digest ToPart(Digest header, string? actorKey)
     {
-        ActorKey = actorKey,
-        FirstEventTime = FirstEventTime,
-        LastEventTime = LastEventTime,
-        EventCount = EventCount,
-        ErrorCount = ErrorCount,
-        ReadOnlyCount = ReadOnlyCount,
-        EventNames = _counts.Ranked(Counter.EventNames),
-        Principals = _counts.Ranked(Counter.Principals),
-        Regions = _counts.Ranked(Counter.Regions),
-        Sources = _counts.Ranked(Counter.Sources),
-        DetailTypes = _counts.Ranked(Counter.DetailTypes),
-        ErrorCodes = _counts.Ranked(Counter.ErrorCodes),
-        SourceIps = _counts.Ranked(Counter.SourceIps),
-        Risky = _risky is { Count: > 0 } risky ? DigestOrder.Risky([.. risky], int.MaxValue) : [],
-        RiskyCount = RiskyCount,
-        Failures = _failures is { Count: > 0 } failures ? DigestOrder.Failures([.. failures.Values], int.MaxValue) : [],
-    };
+        var ranked = _counts.RankAll();
+        return header with
+        {
+            ActorKey = actorKey,
+            FirstEventTime = FirstEventTime,
+            LastEventTime = LastEventTime,
+            EventCount = EventCount,
+            ErrorCount = ErrorCount,
+            ReadOnlyCount = ReadOnlyCount,
+            EventNames = ranked.Of(Counter.EventNames),
+            Principals = ranked.Of(Counter.Principals),
+            Regions = ranked.Of(Counter.Regions),
+            Sources = ranked.Of(Counter.Sources),
+            DetailTypes = ranked.Of(Counter.DetailTypes),
+            ErrorCodes = ranked.Of(Counter.ErrorCodes),
+            SourceIps = ranked.Of(Counter.SourceIps),
+            Risky = _risky is { Count: > 0 } risky ? DigestOrder.Risky([.. risky], int.MaxValue) : [],
+            RiskyCount = RiskyCount,
+            Failures = _failures is { Count: > 0 } failures ? DigestOrder.Failures([.. failures.Values], int.MaxValue) : [],
+        };
+    }
 
     /// <summary>Highest count first; ties by name, so the same input always renders the same digest.</summary>
     internal static KeyValuePair<string, int>[] Ranked(Dictionary<string, int> counts)
@@ -119,7 +123,7 @@ public class ChangeCounts
         var ranked = new KeyValuePair<string, int>[counts.Count];
         int i = 0;
         foreach (var kv in counts) ranked[i++] = kv;
-        ranked.AsSpan().Sort(CountTable.RankOrder);
+        CountTable.Rank(ranked);
         return ranked;
     }
 }

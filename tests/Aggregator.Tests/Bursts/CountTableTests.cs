@@ -75,6 +75,36 @@ public sealed class CountTableTests
         Assert.Empty(table.Ranked(Counter.ErrorCodes));
     }
 
+    [Theory]
+    [InlineData(5)]
+    [InlineData(23)]   // scanned
+    [InlineData(400)]  // indexed
+    public void Ranking_every_counter_at_once_gives_each_counters_ranked_list(int adds)
+    {
+        var random = new Random(adds);
+        var table = new CountTable();
+        var counts = new Dictionary<(Counter, string), int>();
+        for (int i = 0; i < adds; i++)
+        {
+            var counter = (Counter)random.Next(RankedLists.Counters);
+            var name = "n" + random.Next(adds / 3 + 1);
+            int n = random.Next(1, 4);
+            table.Add(counter, name, n);
+            counts[(counter, name)] = counts.GetValueOrDefault((counter, name)) + n;
+        }
+
+        var all = table.RankAll();
+        for (int c = 0; c < RankedLists.Counters; c++)
+        {
+            var counter = (Counter)c;
+            var expected = counts.Where(kv => kv.Key.Item1 == counter)
+                .Select(kv => new KeyValuePair<string, int>(kv.Key.Item2, kv.Value))
+                .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).ToList();
+            Assert.Equal(expected, all.Of(counter));
+            Assert.Equal(expected, table.Ranked(counter));
+        }
+    }
+
     [Fact]
     public void A_counters_view_reads_and_writes_its_own_counts_only()
     {

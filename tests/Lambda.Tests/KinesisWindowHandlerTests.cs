@@ -8,6 +8,7 @@ using Pipeline.Enricher.Accounts;
 using Pipeline.Lambda.Carry;
 using Pipeline.Lambda.Configuration;
 using Pipeline.Lambda.Runtime;
+using Pipeline.Lambda.Tests.Carry;
 using Pipeline.Lambda.Windows;
 using Pipeline.TestSupport.Delivery;
 using Pipeline.TestSupport.Lambda;
@@ -175,7 +176,7 @@ public sealed class KinesisWindowHandlerTests
     }
 
     /// <summary>Passes every call on; once held, a claim waits until the test releases it (a slow table).</summary>
-    private sealed class ClaimsOnHold(ICarryStore inner) : ICarryStore
+    private sealed class ClaimsOnHold(ICarryStore inner) : PassThroughCarryStore(inner)
     {
         private readonly TaskCompletionSource _asked = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -187,30 +188,15 @@ public sealed class KinesisWindowHandlerTests
 
         public void Release() => _released.TrySetResult();
 
-        public async Task<IReadOnlyList<ClaimedCarry>> ClaimAsync(IReadOnlyCollection<string> accounts, string owner, string token, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
+        public override async Task<IReadOnlyList<ClaimedCarry>> ClaimAsync(IReadOnlyCollection<string> accounts, string owner, string token, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
         {
             if (_held)
             {
                 _asked.TrySetResult();
                 await _released.Task.WaitAsync(cancellationToken);
             }
-            return await inner.ClaimAsync(accounts, owner, token, now, leaseUntil, cancellationToken);
+            return await Inner.ClaimAsync(accounts, owner, token, now, leaseUntil, cancellationToken);
         }
-
-        public Task ReleaseAsync(IReadOnlyList<CarryWrite> writes, string owner, string token, CancellationToken cancellationToken) => inner.ReleaseAsync(writes, owner, token, cancellationToken);
-
-        public Task<IReadOnlyList<string>> DueAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) => inner.DueAsync(now, limit, cancellationToken);
-
-        public Task PutHeldAsync(IReadOnlyList<HeldDigest> digests, CancellationToken cancellationToken) => inner.PutHeldAsync(digests, cancellationToken);
-
-        public Task<IReadOnlyList<StoredHeld>> ListHeldAsync(CancellationToken cancellationToken) => inner.ListHeldAsync(cancellationToken);
-
-        public Task DeleteHeldAsync(IReadOnlyCollection<string> digestIds, CancellationToken cancellationToken) => inner.DeleteHeldAsync(digestIds, cancellationToken);
-
-        public Task<bool> TryLeasePlannerAsync(string owner, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken) =>
-            inner.TryLeasePlannerAsync(owner, now, leaseUntil, cancellationToken);
-
-        public Task ReleasePlannerAsync(string owner, CancellationToken cancellationToken) => inner.ReleasePlannerAsync(owner, cancellationToken);
     }
 
     [Fact]

@@ -56,6 +56,43 @@ public sealed class LambdaRuntimeTests
         Assert.Equal(System.Text.Json.JsonValueKind.Array, body.RootElement.GetProperty("stackTrace").ValueKind);
     }
 
+    [Fact]
+    public async Task The_loop_gives_an_answered_invocations_buffer_to_the_next_body_and_each_handler_sees_its_own_bytes()
+    {
+        await using var api = new LocalRuntimeApi();
+        using var http = RuntimeApiClient.CreateHttpClient(api.Address);
+        var seen = new List<(byte[] Array, string Body)>();
+        using var stop = new CancellationTokenSource();
+        var runtime = new LambdaRuntime(new RuntimeApiClient(http), (invocation, _) =>
+        {
+            Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(invocation.Body, out var segment));
+            var text = System.Text.Encoding.UTF8.GetString(invocation.Body.Span);
+            seen.Add((segment.Array!, text));
+            invocation.Body.Span.Fill((byte)'x'); // a handler may take its body over (the window handler decodes in place)
+            return Task.FromResult(System.Text.Encoding.UTF8.GetBytes(text));
+        }, new LambdaLog(TextWriter.Null, TimeProvider.System), TimeProvider.System);
+
+        var first = "{\"batch\":\"" + new string('a', 300) + "\"}";
+        var second = "{\"batch\":\"b\"}";
+        api.Enqueue(System.Text.Encoding.UTF8.GetBytes(first));
+        api.Enqueue(System.Text.Encoding.UTF8.GetBytes(second));
+        var running = runtime.RunAsync(stop.Token);
+        var replies = new[] { await api.NextReplyAsync(TimeSpan.FromSeconds(10)), await api.NextReplyAsync(TimeSpan.FromSeconds(10)) };
+        await stop.CancelAsync();
+        try
+        {
+            await running;
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped while posting the second answer (the loopback API records a reply before it acknowledges it).
+        }
+
+        Assert.Equal([first, second], replies.Select(r => r.Text));
+        Assert.Equal([first, second], seen.Select(s => s.Body));
+        Assert.Same(seen[0].Array, seen[1].Array); // the first invocation's buffer, once it was answered
+    }
+
     [Theory]
     [InlineData(120_000, 118_000)] // a 2-minute function: 2 s margin (the cap)
     [InlineData(10_000, 9_000)]    // a tenth of the time left

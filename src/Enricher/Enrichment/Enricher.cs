@@ -76,6 +76,7 @@ public sealed class Enricher
     /// <summary>The second step: dedupe and mute a parsed record, in arrival order (the dedupe memory is the state it needs).</summary>
     public EnrichmentOutcome Classify(ParsedRecord record)
     {
+        if (record.Record is null) throw new ArgumentException("a ParsedRecord comes from Parse; this one is empty (default)", nameof(record));
         if (record.Event is not { } evt) return new EnrichmentOutcome.Rejected(record.Record.Origin, record.Reason!);
         using (record.EventWithEnvelope)
         {

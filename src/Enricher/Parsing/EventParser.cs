@@ -49,7 +49,11 @@ public sealed class ParsedEvent : IDisposable
         }
     }
 
-    public void Dispose() => _envelope?.Dispose();
+    public void Dispose()
+    {
+        _envelope?.Dispose();
+        _envelope = null; // asked again, the envelope is read again rather than a disposed one handed out
+    }
 }
 
 /// <summary>

@@ -113,7 +113,19 @@ public sealed class KinesisWindowHandler(
             // Claiming is a round trip per account, and reading the records needs none of it: they are parsed while the
             // claims are in flight, and only deduplicated (against the carried ids) once the carries are in the core.
             var claiming = ClaimAsync(evt, newAccounts, token, cancellationToken);
-            var parsed = core.Parse(Raw(evt));
+            ParsedRecord[] parsed;
+            try
+            {
+                parsed = core.Parse(Raw(evt));
+            }
+            catch
+            {
+                // Parsing throws on no input; if it ever did (a defect), no claim is left writing behind the failed
+                // invocation with its fault unobserved: they are waited for, and the parse's error goes on.
+                await Task.WhenAny(claiming).ConfigureAwait(false);
+                _ = claiming.Exception;
+                throw;
+            }
             closed.AddRange(TakeOver(evt, core, newAccounts, await claiming.ConfigureAwait(false), claimed, claimedNow));
 
             var batch = await core.ProcessAsync(parsed, cancellationToken).ConfigureAwait(false);

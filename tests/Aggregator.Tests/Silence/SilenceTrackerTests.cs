@@ -169,7 +169,8 @@ public sealed class SilenceTrackerTests
         string Copy(string s) => new(s.AsSpan());
         t.Observe(Build, null, "eu-west-1", H(0));
         t.Observe(Copy(Build), null, Copy("eu-west-1"), H(1));  // equal text, other instances
-        t.Observe(Build, null, "us-east-1", H(2));              // same account, another region
+        t.Observe(Build, null, "eu-west-1", H(1.5));
+        t.Observe(Build, null, "us-east-1", H(2));              // the same account instance, another region
         t.Observe(Prod, null, "eu-west-1", H(3));               // another account, the first region
         t.Observe(Build, null, "eu-west-1", H(6));              // back to the first entry
         t.Observe(Build, null, "eu-west-1", H(7));              // twice in a row
@@ -179,7 +180,7 @@ public sealed class SilenceTrackerTests
         Assert.Empty(t.Check());
         t.Observe(Prod, null, "eu-west-1", H(13.5));
         var silent = Assert.Single(t.Check());
-        Assert.Equal((Build, "eu-west-1", 4L), (silent.Account, silent.Region, silent.EventCount));
+        Assert.Equal((Build, "eu-west-1", 5L), (silent.Account, silent.Region, silent.EventCount));
     }
 }
 

@@ -44,7 +44,7 @@ internal static class LambdaBench
         {
             bootstrap, dll, runs, batchRuns, latency,
         };
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(bootstrap)!, parse.GetValue(dll)!, parse.GetValue(runs), parse.GetValue(batchRuns), ct, parse.GetValue(latency)));
+        command.SetAction((parse, ct) => RunAsync(parse.GetValue(bootstrap)!, parse.GetValue(dll)!, parse.GetValue(runs), parse.GetValue(batchRuns), parse.GetValue(latency), ct));
         return command;
     }
 
@@ -56,7 +56,7 @@ internal static class LambdaBench
     /// <summary>What one warm process measured.</summary>
     private sealed record BatchFigures(double First, double Warm, double WarmCpu, double WindowEnd, int ResponseBytes, int CarriesWritten);
 
-    public static async Task<int> RunAsync(string bootstrap, string dll, int runs, int batchRuns, CancellationToken ct, int latencyMs = 0)
+    public static async Task<int> RunAsync(string bootstrap, string dll, int runs, int batchRuns, int latencyMs, CancellationToken ct)
     {
         if (runs < 1 || batchRuns < 1)
         {

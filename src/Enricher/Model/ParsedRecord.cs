@@ -6,6 +6,7 @@ namespace Pipeline.Enricher.Model;
 /// A record as <see cref="Enrichment.Enricher.Parse"/> read it: its event, or why it was refused. Not yet deduplicated nor
 /// muted; hand it to <see cref="Enrichment.Enricher.Classify(ParsedRecord)"/>, once, in arrival order.
 /// </summary>
+/// <remarks>Opaque outside the Enricher: a host only hands it on (and may read <see cref="Record"/>).</remarks>
 public readonly struct ParsedRecord
 {
     internal ParsedRecord(RawRecord record, OrgEvent? evt, ParsedEvent? envelope, string? reason)
@@ -19,10 +20,10 @@ public readonly struct ParsedRecord
     public RawRecord Record { get; }
 
     /// <summary>The event; null when the record was refused (<see cref="Reason"/>).</summary>
-    public OrgEvent? Event { get; }
+    internal OrgEvent? Event { get; }
 
     /// <summary>Why the record was refused; null when it was read.</summary>
-    public string? Reason { get; }
+    internal string? Reason { get; }
 
     /// <summary>The event with its envelope, kept for the mute rules only (null without them); disposed by Classify.</summary>
     internal ParsedEvent? EventWithEnvelope { get; }

@@ -59,6 +59,15 @@ public sealed class EnricherTests
         Assert.Equal("Kinesis record data is not base64", Assert.IsType<EnrichmentOutcome.Rejected>(outcome).Reason);
     }
 
+    [Fact]
+    public void A_parsed_record_that_did_not_come_from_Parse_is_refused_with_a_clear_error()
+    {
+        var enricher = new Enricher.Enrichment.Enricher(new EnricherOptions(), FileAccountDirectory.Empty);
+        var e = Assert.Throws<ArgumentException>(() => enricher.Classify(default(ParsedRecord)));
+        Assert.Contains("comes from Parse", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, enricher.Deduplicator.Count);
+    }
+
     /// <summary>A directory behind a network call: records every request.</summary>
     private sealed class CountingDirectory : IAccountDirectory
     {

@@ -63,20 +63,28 @@ internal sealed class LatencyProxy : IAsyncDisposable
             {
                 return; // the server is gone, or the proxy stopping: the client sees its connection close
             }
-            var requests = PumpAsync(client.GetStream(), server.GetStream(), TimeSpan.Zero, ct);
-            var responses = PumpAsync(server.GetStream(), client.GetStream(), Latency, ct);
-            await Task.WhenAny(requests, responses).ConfigureAwait(false);
-            // One side closed: close both, so the other pump ends too.
-            client.Close();
-            server.Close();
-            try
-            {
-                await Task.WhenAll(requests, responses).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
-            {
-                // A connection closed by either side, or the proxy stopping: nothing more to pass on.
-            }
+            await Task.WhenAll(
+                ForwardAsync(client, server, TimeSpan.Zero, ct),
+                ForwardAsync(server, client, Latency, ct)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// One direction of a connection. Its end is passed on as the other side's end of sending, so a client that closes its
+    /// sending half after a request still gets the answer; a broken connection (or the proxy stopping) closes both
+    /// sockets, so the other direction ends too.
+    /// </summary>
+    private static async Task ForwardAsync(TcpClient from, TcpClient to, TimeSpan delay, CancellationToken ct)
+    {
+        try
+        {
+            await PumpAsync(from.GetStream(), to.GetStream(), delay, ct).ConfigureAwait(false);
+            to.Client.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            from.Close();
+            to.Close();
         }
     }
 

@@ -74,6 +74,14 @@ public sealed class BenchCommandTests
         Assert.Contains("--only 'nope' is not a benchmark", result.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Bench_lambda_refuses_an_added_latency_out_of_range_with_exit_code_2()
+    {
+        var result = await PipelineProcess.RunProgramAsync("bench", ["lambda", "--bootstrap", "bootstrap", "--dll", "bootstrap.dll", "--dynamodb-latency-ms", "5000"]);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--dynamodb-latency-ms must be from 0 to 1000 (got 5000)", result.Stderr, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// targetMet says whether the ratio the report prints reaches the target it prints ("≥ 0.5 × baseline"): a verdict that can
     /// be wrong, where checking only that it is a boolean could not fail. The ratio is printed to 3 decimals, so a ratio within

@@ -18,8 +18,8 @@ public sealed class RuntimeApiClientTests
     [InlineData(false)]
     public async Task Every_body_arrives_whole_whatever_its_size_and_the_earlier_ones(bool withLength)
     {
-        var bodies = Sizes.Select((size, i) => Enumerable.Range(0, size).Select(b => (byte)(b * 31 + i)).ToArray()).ToList();
-        using var http = new HttpClient(new ScriptedRuntimeApi(bodies, withLength)) { BaseAddress = new Uri("http://127.0.0.1:9/2018-06-01/") };
+        var bodies = Bodies(31);
+        using var http = Scripted(bodies, withLength);
         var client = new RuntimeApiClient(http);
 
         foreach (var expected in bodies)
@@ -34,8 +34,8 @@ public sealed class RuntimeApiClientTests
     [InlineData(false)]
     public async Task An_answered_invocations_buffer_carries_the_next_body_that_fits(bool withLength)
     {
-        var bodies = Sizes.Select((size, i) => Enumerable.Range(0, size).Select(b => (byte)(b * 17 + i)).ToArray()).ToList();
-        using var http = new HttpClient(new ScriptedRuntimeApi(bodies, withLength)) { BaseAddress = new Uri("http://127.0.0.1:9/2018-06-01/") };
+        var bodies = Bodies(17);
+        using var http = Scripted(bodies, withLength);
         var client = new RuntimeApiClient(http);
 
         byte[]? spare = null; // the largest buffer answered so far
@@ -61,7 +61,7 @@ public sealed class RuntimeApiClientTests
         // The second body says 10 bytes and its stream has 20: the recycled 100-byte buffer must not take the rest.
         var first = Enumerable.Repeat((byte)1, 100).ToArray();
         var second = Enumerable.Range(0, 20).Select(b => (byte)b).ToArray();
-        using var http = new HttpClient(new ScriptedRuntimeApi([first, second], withLength: true, claimedLengths: [100, 10])) { BaseAddress = new Uri("http://127.0.0.1:9/2018-06-01/") };
+        using var http = Scripted([first, second], withLength: true, claimedLengths: [100, 10]);
         var client = new RuntimeApiClient(http);
 
         client.Recycle(await client.NextAsync(default));
@@ -73,10 +73,17 @@ public sealed class RuntimeApiClientTests
     [Fact]
     public async Task A_body_shorter_than_its_Content_Length_is_an_error()
     {
-        using var http = new HttpClient(new ScriptedRuntimeApi([new byte[100]], withLength: true, claimedLength: 150)) { BaseAddress = new Uri("http://127.0.0.1:9/2018-06-01/") };
+        using var http = Scripted([new byte[100]], withLength: true, claimedLength: 150);
 
         await Assert.ThrowsAsync<IOException>(() => new RuntimeApiClient(http).NextAsync(default));
     }
+
+    /// <summary>A body of each of <see cref="Sizes"/>, each with bytes of its own.</summary>
+    private static List<byte[]> Bodies(int step) =>
+        [.. Sizes.Select((size, i) => Enumerable.Range(0, size).Select(b => (byte)(b * step + i)).ToArray())];
+
+    private static HttpClient Scripted(IReadOnlyList<byte[]> bodies, bool withLength, long? claimedLength = null, long[]? claimedLengths = null) =>
+        new(new ScriptedRuntimeApi(bodies, withLength, claimedLength, claimedLengths)) { BaseAddress = new Uri("http://127.0.0.1:9/2018-06-01/") };
 
     /// <summary>Answers each <c>next</c> with the following body, handed out in small, uneven reads.</summary>
     private sealed class ScriptedRuntimeApi(IReadOnlyList<byte[]> bodies, bool withLength, long? claimedLength = null, long[]? claimedLengths = null) : HttpMessageHandler

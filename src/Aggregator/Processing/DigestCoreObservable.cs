@@ -68,16 +68,36 @@ public static class DigestCoreObservable
                 },
                 () =>
                 {
-                    lock (gate)
-                    {
-                        var flushed = core.Flush(endReason);
-                        // Records a replay held raise their alerts and sightings only now.
-                        observer.OnNext(new CoreBatch([], flushed) { Alerts = core.TakeAlerts(), Silences = core.TakeSilences() });
-                        observer.OnCompleted();
-                    }
+                    lock (gate) Finish(core, endReason, observer);
                 });
 
             return new CompositeDisposable(timer, subscription);
         });
+    }
+
+    /// <summary>
+    /// Runs batches of records already parsed (a replay's, from <see cref="ParseAhead.Batches"/>) through
+    /// <paramref name="core"/>, one batch at a time on the producer's thread, and emits each batch's outcomes and closed
+    /// digests; at the end of input every open burst is flushed (one last batch with no outcomes). The same digests as
+    /// the record-by-record adapter with no idle clock: the core parses the same way, and the batches are the same.
+    /// </summary>
+    public static IObservable<CoreBatch> Through(
+        this IObservable<IReadOnlyList<ParsedRecord>> batches,
+        DigestCore core,
+        BurstCloseReason endReason = BurstCloseReason.EndOfInput) =>
+        Observable.Create<CoreBatch>(observer => batches.Subscribe(
+            batch =>
+            {
+                if (batch.Count > 0) observer.OnNext(core.ProcessAsync(batch, CancellationToken.None).AsTask().GetAwaiter().GetResult());
+            },
+            observer.OnError,
+            () => Finish(core, endReason, observer)));
+
+    private static void Finish(DigestCore core, BurstCloseReason endReason, IObserver<CoreBatch> observer)
+    {
+        var flushed = core.Flush(endReason);
+        // Records a replay held raise their alerts and sightings only now.
+        observer.OnNext(new CoreBatch([], flushed) { Alerts = core.TakeAlerts(), Silences = core.TakeSilences() });
+        observer.OnCompleted();
     }
 }

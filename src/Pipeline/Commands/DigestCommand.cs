@@ -78,10 +78,13 @@ internal static class DigestCommand
     {
         settings.Validate();
         using var progress = ProgressBar.StartIfUseful(totalBytes, "reading", settings.Progress);
+        // The records are read on a task of their own (ParseAhead): the bar is drawn by the host between notices.
+        var relay = progress is null ? null : new ProgressRelay(progress);
         var options = new FileDigestOptions
         {
             Core = new DigestCoreOptions { Window = settings.Window, Rollup = settings.Rollup, Silence = settings.Silence, Enricher = new EnricherOptions { Dedupe = settings.Dedupe } },
             Format = settings.Format,
+            AfterBatch = relay is null ? null : relay.Draw,
         };
         var sink = settings.Slack is { } slack
             ? await SlackOptions.CreateSinkAsync(slack, new FolderOutbox(settings.Outbox), cancellationToken, parkWhenCancelled: true).ConfigureAwait(false)
@@ -90,7 +93,7 @@ internal static class DigestCommand
         RunSummary summary;
         try
         {
-            summary = await host.RunAsync(records(progress), cancellationToken).ConfigureAwait(false);
+            summary = await host.RunAsync(records(relay), cancellationToken).ConfigureAwait(false);
         }
         catch (DeliveryFailedException e)
         {

@@ -1,0 +1,172 @@
+using System.Buffers;
+using System.Threading.Channels;
+using Pipeline.Enricher.Model;
+
+namespace Pipeline.Aggregator.Processing;
+
+/// <summary>
+/// Reads and parses a replay's records on a task of their own, a few batches ahead of the core, so that on two cores the
+/// parsing (about 40% of a replay's CPU) runs beside dedupe, bursts and rendering instead of before them. Only
+/// <see cref="DigestCore.Parse"/> runs there: it touches none of the core's state, so the core sees the same records, in
+/// the same order and batches, as when it parses them itself, and makes the same digests.
+/// </summary>
+/// <remarks>
+/// Each record's bytes are copied into storage the batch owns (rented, and given back once the next batch is taken), so
+/// the source may hand out slices of one reused buffer (<c>RecordReader</c>'s transient mode). At most
+/// <see cref="Depth"/> parsed batches wait: a slow consumer (a slow Slack, a slow account table) holds the reader back, and
+/// memory stays flat whatever the input's length.
+/// </remarks>
+public static class ParseAhead
+{
+    /// <summary>Parsed batches waiting for the consumer, beyond the one it holds and the one being read.</summary>
+    public const int Depth = 2;
+
+    /// <summary>Storage is rented in chunks of this size; a larger record gets a chunk of its own size.</summary>
+    private const int ChunkBytes = 64 * 1024;
+
+    /// <summary>
+    /// The records of <paramref name="source"/> parsed by <paramref name="core"/>, in order, in batches of
+    /// <see cref="EnricherOptions.NamingBatchSize"/> (the batches the core would make itself). A batch, and the bytes of its
+    /// records, stays valid until the next batch is taken: process it before (as the core's Rx adapter does).
+    /// </summary>
+    /// <param name="stop">
+    /// Ends the input: no record is read after it, and every record read before it is still handed on, so the records read
+    /// are the records the core counts. A source whose reads can block for good (stdin, a FIFO) must stop on it itself.
+    /// </param>
+    /// <exception cref="Exception">Whatever the source threw, rethrown as it was after the batches read before it.</exception>
+    public static IEnumerable<IReadOnlyList<ParsedRecord>> Batches(IEnumerable<RawRecord> source, DigestCore core, CancellationToken stop = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(core);
+        return Read(source, core, stop);
+    }
+
+    private static IEnumerable<IReadOnlyList<ParsedRecord>> Read(IEnumerable<RawRecord> source, DigestCore core, CancellationToken stop)
+    {
+        var channel = Channel.CreateBounded<Batch>(new BoundedChannelOptions(Depth) { SingleReader = true, SingleWriter = true });
+        // Set when the consumer is gone early (an error downstream, a disposed enumerator): the reader then stops at once.
+        using var abandoned = new CancellationTokenSource();
+        _ = Task.Run(() => ReadAsync(source, core, channel.Writer, stop, abandoned.Token), CancellationToken.None);
+
+        Batch? held = null;
+        try
+        {
+            while (WaitForMore(channel.Reader))
+            {
+                while (channel.Reader.TryRead(out var batch))
+                {
+                    held?.Release();
+                    held = batch;
+                    yield return batch.Parsed;
+                }
+            }
+        }
+        finally
+        {
+            held?.Release();
+            abandoned.Cancel();
+            // Batches the consumer will never take. One the reader writes after this is left to the GC, as is the one it
+            // was filling: its pool rents are simply not returned.
+            while (channel.Reader.TryRead(out var left)) left.Release();
+        }
+    }
+
+    /// <summary>True when a batch is ready, false at the end of the input; the reader's error is thrown here, as it was thrown.</summary>
+    private static bool WaitForMore(ChannelReader<Batch> reader) =>
+        // The consumer is synchronous (an enumerable under Rx's ToObservable): it waits here, on its own thread.
+        reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult();
+
+    private static async Task ReadAsync(IEnumerable<RawRecord> source, DigestCore core, ChannelWriter<Batch> writer, CancellationToken stop, CancellationToken abandoned)
+    {
+        int size = core.Options.Enricher.NamingBatchSize;
+        var batch = new Batch(size);
+        try
+        {
+            if (!stop.IsCancellationRequested)
+            {
+                foreach (var record in source)
+                {
+                    batch.Add(record);
+                    if (batch.Count == size)
+                    {
+                        await HandOnAsync(batch).ConfigureAwait(false);
+                        batch = new Batch(size);
+                    }
+                    if (stop.IsCancellationRequested) break;
+                }
+            }
+            await HandOnAsync(batch).ConfigureAwait(false);
+            writer.TryComplete();
+        }
+        catch (OperationCanceledException) when (abandoned.IsCancellationRequested)
+        {
+            batch.Release();
+            writer.TryComplete();
+        }
+        catch (Exception error)
+        {
+            // The records read before the error are still handed on, then the error: as when the core reads them itself.
+            try
+            {
+                await HandOnAsync(batch).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // the first error is the one to report; this batch only goes if it cannot be handed on
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+                batch.Release();
+            }
+            writer.TryComplete(error);
+        }
+
+        async ValueTask HandOnAsync(Batch full)
+        {
+            if (full.Count == 0)
+            {
+                full.Release();
+                return;
+            }
+            full.Parse(core);
+            await writer.WriteAsync(full, abandoned).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Records whose bytes live in chunks rented for this batch alone, and then their parse.</summary>
+    private sealed class Batch(int capacity)
+    {
+        private readonly List<RawRecord> _records = new(capacity);
+        private readonly List<byte[]> _chunks = [];
+        private int _used;
+
+        public int Count => _records.Count;
+
+        public ParsedRecord[] Parsed { get; private set; } = [];
+
+        public void Add(RawRecord record)
+        {
+            var data = record.Data.Span;
+            if (data.IsEmpty)
+            {
+                _records.Add(record);
+                return;
+            }
+            if (_chunks.Count == 0 || _chunks[^1].Length - _used < data.Length)
+            {
+                _chunks.Add(ArrayPool<byte>.Shared.Rent(Math.Max(ChunkBytes, data.Length)));
+                _used = 0;
+            }
+            var chunk = _chunks[^1];
+            data.CopyTo(chunk.AsSpan(_used));
+            _records.Add(record with { Data = chunk.AsMemory(_used, data.Length) });
+            _used += data.Length;
+        }
+
+        public void Parse(DigestCore core) => Parsed = core.Parse(_records);
+
+        public void Release()
+        {
+            foreach (var chunk in _chunks) ArrayPool<byte>.Shared.Return(chunk);
+            _chunks.Clear();
+        }
+    }
+}

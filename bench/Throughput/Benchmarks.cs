@@ -3,8 +3,10 @@ using System.Reactive.Concurrency;
 using System.Reactive.Linq;
 using System.Text.Json;
 using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Notices;
 using Pipeline.Aggregator.Processing;
 using Pipeline.Aggregator.Rendering;
+using Pipeline.Aggregator.Rollups;
 using Pipeline.Enricher.Accounts;
 using Pipeline.Enricher.Dedupe;
 using Pipeline.Enricher.Enrichment;
@@ -105,11 +107,11 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
             if (summary is not null)
             {
                 var ratio = baseline.Seconds / pipeline.Seconds;
-                rows.Add(new BenchResult("e2e", "read → parse (a batch ahead, on its own task) → dedupe → name → bursts → JSON digests", options.Events)
+                rows.Add(new BenchResult("e2e", "read → parse (a batch ahead, on its own task) → dedupe → name → bursts → roll-ups → JSON", options.Events)
                 {
                     Seconds = pipeline.Seconds, Bytes = bytes, Ratio = ratio,
                     Target = $"≥ {EndToEndTarget:0.0#} × baseline", TargetMet = ratio >= EndToEndTarget,
-                    Note = $"{summary.Digests:N0} digests; rejected {summary.Rejected:N0}, duplicates {summary.Duplicates:N0}, digested {summary.Digested:N0}; " +
+                    Note = $"{summary.Digests:N0} digests, {summary.Rollups:N0} roll-ups, {summary.Messages:N0} messages; rejected {summary.Rejected:N0}, duplicates {summary.Duplicates:N0}, digested {summary.Digested:N0}; " +
                         $"{pipeline.Cpu}; {pipeline.Allocations(options.Events)}",
                 });
             }
@@ -240,7 +242,8 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
 
     /// <summary>
     /// What `pipeline digest --format json` runs over one file: the records read and parsed a batch ahead on a task of their
-    /// own (ParseAhead), the batches pushed through the core's Rx adapter, JSON digests discarded.
+    /// own (ParseAhead), the batches pushed through the core's Rx adapter, the roll-up stage deciding what is posted (its
+    /// default settings, as the command's), every notice written as a JSON line and discarded.
     /// </summary>
     private static RunSummary RunPipeline(string file, CancellationToken cancellationToken) =>
         RunPipeline(RecordReader.ReadFiles([file], transient: true), cancellationToken);
@@ -248,11 +251,18 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
     internal static RunSummary RunPipeline(IEnumerable<RawRecord> records, CancellationToken cancellationToken)
     {
         var core = NewCore();
+        var stage = new RollupStage(core.Options.Rollup, core.Options.Window);
         ParseAhead.Batches(records, core, cancellationToken).ToObservable(Scheduler.Immediate).Through(core)
-            .ForEachAsync(batch => Write(batch.Digests), cancellationToken).GetAwaiter().GetResult();
-        var summary = core.Summary();
+            .ForEachAsync(batch => Write(stage.Next(batch, core.Clock)), cancellationToken).GetAwaiter().GetResult();
+        Write(stage.Finish());
+        var summary = core.Summary() with { Rollups = stage.Rollups, Messages = stage.Messages };
         if (!summary.Balanced) throw new InvalidOperationException("the benchmark run's counts do not add up");
         return summary;
+    }
+
+    private static void Write(IReadOnlyList<Notice> notices)
+    {
+        foreach (var notice in notices) DigestJson.Write(Stream.Null, notice);
     }
 
     private static DigestCore NewCore() => new(new DigestCoreOptions(), WarmDirectory);

@@ -25,10 +25,14 @@ public sealed class RollupPlanner
 {
     private readonly RollupOptions _options;
     private readonly BurstWindowOptions _window;
-    private readonly List<Candidate> _candidates = [];
     // The candidates of each actor, so a share is compared only with its own actor's changes.
     private readonly Dictionary<string, List<Candidate>> _byActor = new(StringComparer.Ordinal);
-    private readonly List<Held> _held = [];
+    // The groups not yet decided, and when each is done gathering (an entry per change of a group's time; stale ones are
+    // skipped). Kept as they form, so a decision never walks what it does not decide: walking every group on every batch
+    // made a long replay quadratic (docs/performance.md, "The roll-up stage").
+    private readonly HashSet<Group> _groups = new(ReferenceEqualityComparer.Instance);
+    private readonly PriorityQueue<(Group Group, int Version), long> _due = new();
+    private int _heldCount;
     private long _offered;
 
     public RollupPlanner(RollupOptions options, BurstWindowOptions window)
@@ -39,7 +43,7 @@ public sealed class RollupPlanner
     }
 
     /// <summary>Digests waiting for a decision.</summary>
-    public int HeldCount => _held.Count;
+    public int HeldCount => _heldCount;
 
     /// <summary>
     /// Takes a closed digest. False: it has no automated actor's share (or roll-ups are off); post it now. True: it is
@@ -49,6 +53,9 @@ public sealed class RollupPlanner
     {
         if (!_options.Enabled || !digest.Parts.Any(p => p.ActorKey is not null)) return false;
         var held = new Held(digest, _offered++);
+        // The digest links every candidate it joins into one group; a group only grows, until it is decided whole.
+        Group? group = null;
+        bool earlier = false;
         foreach (var part in digest.Parts)
         {
             if (part.ActorKey is not { } actor) continue;
@@ -58,61 +65,111 @@ public sealed class RollupPlanner
             if (candidate is null)
             {
                 candidate = new Candidate(actor, calls, part.FirstEventTime, part.LastEventTime);
-                _candidates.Add(candidate);
                 ofActor.Add(candidate);
+                candidate.Group = new Group(candidate, DoneAt(candidate));
+                _groups.Add(candidate.Group);
             }
+            var before = DoneAt(candidate);
             candidate.Add(held, part);
+            var after = DoneAt(candidate);
+            group = Merge(group, candidate.Group!);
+            // A member that starts earlier can bring a change's end forward (its max span counts from its first event).
+            if (after < before) earlier = true;
+            else if (after > group.DoneAt) group.DoneAt = after;
         }
-        _held.Add(held);
+        group!.Digests.Add(held);
+        if (held.Order < group.FirstOrder) group.FirstOrder = held.Order;
+        if (earlier) group.DoneAt = group.Candidates.Max(DoneAt);
+        _heldCount++;
+        Schedule(group);
         return true;
     }
 
     /// <summary>Decides every group of candidates done gathering by <paramref name="clock"/>: roll-ups first, then the group's digests.</summary>
-    public IReadOnlyList<Notice> Decide(DateTimeOffset clock) => Release(c => clock >= DoneAt(c));
+    public IReadOnlyList<Notice> Decide(DateTimeOffset clock)
+    {
+        List<Group>? done = null;
+        while (_due.TryPeek(out var entry, out long dueTicks) && dueTicks <= clock.UtcTicks)
+        {
+            _due.Dequeue();
+            var group = entry.Group;
+            if (entry.Version != group.Version || !_groups.Contains(group)) continue; // changed or decided since
+            (done ??= []).Add(group);
+            _groups.Remove(group);
+        }
+        return done is null ? [] : Release(done);
+    }
 
     /// <summary>
     /// Decides everything now (the input ended): what is held is released, rolled up where enough accounts met, each
     /// decision dated as a live host would have made it.
     /// </summary>
-    public IReadOnlyList<Notice> Flush() => Release(_ => true);
-
-    private IReadOnlyList<Notice> Release(Func<Candidate, bool> done)
+    public IReadOnlyList<Notice> Flush()
     {
-        // Most calls (one per batch) find nothing done: no need to walk the groups then.
-        if (_held.Count == 0 || !_candidates.Any(done)) return [];
-        List<Notice>? output = null;
-        // Groups: candidates linked through a digest that has shares in both. Decided whole, or not at all.
-        foreach (var group in Groups())
+        var all = _groups.ToList();
+        _groups.Clear();
+        _due.Clear();
+        return Release(all);
+    }
+
+    /// <summary>A group's time to be decided: once every candidate in it is done gathering.</summary>
+    private void Schedule(Group group)
+    {
+        group.Version++;
+        _due.Enqueue((group, group.Version), group.DoneAt.UtcTicks);
+    }
+
+    /// <summary>One group of the two, holding both (the smaller one's members move: each moves O(log n) times at most).</summary>
+    private Group Merge(Group? a, Group b)
+    {
+        if (a is null || ReferenceEquals(a, b)) return b;
+        var (into, from) = a.Candidates.Count + a.Digests.Count >= b.Candidates.Count + b.Digests.Count ? (a, b) : (b, a);
+        foreach (var candidate in from.Candidates) candidate.Group = into;
+        into.Candidates.AddRange(from.Candidates);
+        into.Digests.AddRange(from.Digests);
+        if (from.FirstOrder < into.FirstOrder) into.FirstOrder = from.FirstOrder;
+        if (from.DoneAt > into.DoneAt) into.DoneAt = from.DoneAt;
+        _groups.Remove(from); // its entries in the queue are skipped from now on
+        return into;
+    }
+
+    /// <summary>Roll-ups and digests of groups decided, in the order their first digest was offered.</summary>
+    private List<Notice> Release(List<Group> decided)
+    {
+        var output = new List<Notice>();
+        var releasedCandidates = new HashSet<Candidate>(ReferenceEqualityComparer.Instance);
+        foreach (var group in decided.OrderBy(g => g.FirstOrder))
         {
-            if (!group.Candidates.All(done)) continue;
+            // Walked from its first digest, so its candidates (and roll-ups) come in one order whatever formed the group.
+            var candidates = WalkOrder(group.Digests.MinBy(h => h.Order)!);
             // When a live host decides the group: once its last candidate is done gathering. Not the clock of this
             // call, which in a replay depends on how many records a batch held, nor on which host asked.
             // A flush (the input ended) decides now, but dates the decision as a live host would have made it.
-            var decidedAt = group.Candidates.Max(DoneAt);
+            var decidedAt = candidates.Max(DoneAt);
             var rolled = new Dictionary<Candidate, Rollup>();
-            foreach (var candidate in group.Candidates)
+            foreach (var candidate in candidates)
             {
                 if (candidate.Members.Select(m => m.Held.Digest.Account).Distinct(StringComparer.Ordinal).Count() < _options.MinAccounts) continue;
                 var rollup = Build(candidate, decidedAt);
                 rolled[candidate] = rollup;
-                (output ??= []).Add(rollup);
+                output.Add(rollup);
             }
             foreach (var held in group.Digests.OrderBy(h => h.Order))
             {
                 // Released when decided, and never before the burst itself closed (an account whose events arrive late).
                 var released = held.Digest.ClosedAt > decidedAt ? held.Digest.ClosedAt : decidedAt;
-                (output ??= []).Add(Mark(held, rolled) with { HeldUntil = released });
-                _held.Remove(held);
+                output.Add(Mark(held, rolled) with { HeldUntil = released });
             }
-            foreach (var candidate in group.Candidates)
-            {
-                _candidates.Remove(candidate);
-                var ofActor = _byActor[candidate.ActorKey];
-                ofActor.Remove(candidate);
-                if (ofActor.Count == 0) _byActor.Remove(candidate.ActorKey);
-            }
+            _heldCount -= group.Digests.Count;
+            releasedCandidates.UnionWith(group.Candidates);
         }
-        return output ?? (IReadOnlyList<Notice>)[];
+        foreach (var actor in releasedCandidates.Select(c => c.ActorKey).Distinct(StringComparer.Ordinal))
+        {
+            var ofActor = _byActor[actor];
+            ofActor.RemoveAll(releasedCandidates.Contains);
+            if (ofActor.Count == 0) _byActor.Remove(actor);
+        }
+        return output;
     }
 
     /// <summary>The digest with the shares roll-ups took marked (their roll-up's id) and the count they hold.</summary>
@@ -199,28 +256,25 @@ public sealed class RollupPlanner
         return (double)shared / Math.Min(a.Count, b.Count);
     }
 
-    /// <summary>Connected groups of candidates and held digests, in the order their first digest was offered.</summary>
-    private List<(List<Candidate> Candidates, List<Held> Digests)> Groups()
+    /// <summary>
+    /// The candidates of the group of <paramref name="start"/>, in the order a walk from it finds them (through digests
+    /// that have shares in two candidates).
+    /// </summary>
+    private static List<Candidate> WalkOrder(Held start)
     {
-        var groups = new List<(List<Candidate>, List<Held>)>();
-        var seen = new HashSet<Held>(ReferenceEqualityComparer.Instance);
-        foreach (var start in _held)
-        {
-            if (!seen.Add(start)) continue;
-            var candidates = new List<Candidate>();
-            var digests = new List<Held> { start };
-            var queue = new Queue<Held>([start]);
-            while (queue.TryDequeue(out var held))
-                foreach (var candidate in held.Candidates)
-                {
-                    if (candidates.Contains(candidate)) continue;
-                    candidates.Add(candidate);
-                    foreach (var (member, _) in candidate.Members)
-                        if (seen.Add(member)) { digests.Add(member); queue.Enqueue(member); }
-                }
-            groups.Add((candidates, digests));
-        }
-        return groups;
+        var candidates = new List<Candidate>();
+        var met = new HashSet<Candidate>(ReferenceEqualityComparer.Instance);
+        var seen = new HashSet<Held>(ReferenceEqualityComparer.Instance) { start };
+        var queue = new Queue<Held>([start]);
+        while (queue.TryDequeue(out var held))
+            foreach (var candidate in held.Candidates)
+            {
+                if (!met.Add(candidate)) continue;
+                candidates.Add(candidate);
+                foreach (var (member, _) in candidate.Members)
+                    if (seen.Add(member)) queue.Enqueue(member);
+            }
+        return candidates;
     }
 
     /// <summary>
@@ -234,6 +288,20 @@ public sealed class RollupPlanner
     }
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+
+    /// <summary>
+    /// Candidates linked through digests that have shares in two of them, and their held digests: decided whole, once every
+    /// candidate is done gathering (<see cref="DoneAt"/>, the latest of theirs).
+    /// </summary>
+    private sealed class Group(Candidate first, DateTimeOffset doneAt)
+    {
+        public List<Candidate> Candidates { get; } = [first];
+        public List<Held> Digests { get; } = [];
+        public long FirstOrder { get; set; } = long.MaxValue;
+        public DateTimeOffset DoneAt { get; set; } = doneAt;
+        /// <summary>Bumped on every change of <see cref="DoneAt"/> or of the group itself: older queue entries are stale.</summary>
+        public int Version { get; set; }
+    }
 
     private sealed class Held(Digest digest, long order)
     {
@@ -254,6 +322,8 @@ public sealed class RollupPlanner
         public DateTimeOffset FirstEventTime { get; private set; } = first;
         public DateTimeOffset LastEventTime { get; private set; } = last;
         public List<(Held Held, Digest Part)> Members { get; } = [];
+        /// <summary>The group the candidate is in now.</summary>
+        public Group? Group { get; set; }
 
         /// <summary>A share joins when its events lie within the window of the change's, and within its max span.</summary>
         public bool Admits(Digest part, RollupOptions options) =>

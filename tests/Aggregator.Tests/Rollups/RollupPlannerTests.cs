@@ -114,4 +114,87 @@ public sealed class RollupPlannerTests
         }
         Assert.Equal(IdOf(digests), IdOf(Enumerable.Reverse(digests)));
     }
+
+    /// <summary>One closed burst with calls by two roles: <paramref name="first"/> at <paramref name="minute"/>, <paramref name="second"/> at <paramref name="secondMinute"/>.</summary>
+    private static Digest TwoActors(string account, double minute, string first, double secondMinute, string second)
+    {
+        var burst = new BurstBuilder(account, Events.T0.AddMinutes(minute));
+        foreach (var (at, role) in new[] { (minute, first), (secondMinute, second) })
+            for (int i = 0; i < Baseline.Length; i++)
+            {
+                var evt = TestEvents.At(Events.T0.AddMinutes(at).AddSeconds(i), account, Baseline[i], "iam.amazonaws.com", identity: Events.Role(account, role, "s"));
+                burst.Add(evt, null, Pipeline.Aggregator.Risk.RiskCatalog.Default, Window, evt.Time);
+                burst.LastSeenAt = evt.Time;
+            }
+        return burst.ToDigest(BurstCloseReason.QuietGap, Window, Events.T0.AddMinutes(secondMinute + 30));
+    }
+
+    private static DateTimeOffset DoneAt(IEnumerable<Digest> members, RollupOptions options)
+    {
+        var first = members.Min(d => d.FirstEventTime);
+        var last = members.Max(d => d.LastEventTime);
+        var lastStart = last + options.Window < first + options.MaxSpan ? last + options.Window : first + options.MaxSpan;
+        return lastStart + Window.Gap + Window.Lateness + options.Settle;
+    }
+
+    [Fact]
+    public void A_digest_with_shares_of_two_changes_joins_them_and_they_are_decided_together_once_both_are_done()
+    {
+        var planner = new RollupPlanner(Options, Window);
+        // Ten accounts: the early change's group is the larger when the groups join, the other one (the later end) moves into it.
+        var early = Enumerable.Range(1, 10).Select(i => Burst($"1{i:D2}000000000", i * 0.2, Baseline, role: "stacksets-exec-1")).ToList();
+        var alone = new[] { "777777777777", "888888888888", "999999999999" }.Select((acc, i) => Burst(acc, i, Baseline, role: "terraform-ci")).ToList();
+        var late = new[] { "444444444444", "555555555555", "666666666666" }.Select((acc, i) => Burst(acc, 20 + i, Baseline, role: "deployer")).ToList();
+        var last = new[] { "131313131313", "141414141414", "151515151515" }.Select((acc, i) => Burst(acc, 38 + i, Baseline, role: "auditor")).ToList();
+        // The late change is linked to the last one first, then to the early one: three changes, one group, decided when
+        // the last is done (a group formed from two knows the later of their ends).
+        var lastLink = TwoActors("161616161616", 23, "deployer", 36, "auditor");
+        // Its first role's calls are in time with the early change, its second role's with the late one.
+        var link = TwoActors("121212121212", 4, "stacksets-exec-1", 17, "deployer");
+        foreach (var d in early.Concat(alone).Concat(late).Concat(last).Append(lastLink).Append(link)) Assert.True(planner.Offer(d));
+
+        // When the early change is done gathering, only the change that shares no digest with another is decided.
+        var earlyDone = DoneAt(early.Append(link), Options);
+        var first = planner.Decide(earlyDone);
+        Assert.Equal(DoneAt(alone, Options), Assert.IsType<Rollup>(first[0]).ClosedAt);
+        Assert.Equal(alone.Select(d => d.DigestId), first.Skip(1).Select(n => n.NoticeId));
+        Assert.Equal(18, planner.HeldCount);
+
+        var lateDone = DoneAt(late.Append(link).Append(lastLink), Options);
+        var lastDone = DoneAt(last.Append(lastLink), Options);
+        Assert.True(earlyDone < lateDone && lateDone < lastDone);
+        Assert.Empty(planner.Decide(lateDone));
+        Assert.Empty(planner.Decide(lastDone - TimeSpan.FromSeconds(1)));
+        var all = planner.Decide(lastDone);
+
+        // The roll-ups first, in the order a walk from the group's first digest meets them, dated when the last is done;
+        // then every digest of the group in the order offered, the link among them with both shares folded.
+        var rollups = all.OfType<Rollup>().ToList();
+        Assert.Equal(["stacksets-exec-1", "deployer", "auditor"], rollups.Select(r => r.ActorKey.Split('/')[^1]));
+        Assert.All(rollups, r => Assert.Equal(lastDone, r.ClosedAt));
+        Assert.Equal(early.Concat(late).Concat(last).Append(lastLink).Append(link).Select(d => d.DigestId), all.Skip(3).Select(n => n.NoticeId));
+        var folded = Assert.IsType<Digest>(all[^1]);
+        Assert.Equal((false, 6), (folded.Posted, folded.FoldedEventCount));
+        Assert.Equal(0, planner.HeldCount);
+    }
+
+    [Fact]
+    public void A_member_that_starts_earlier_brings_the_decision_forward_when_the_max_span_binds()
+    {
+        var options = new RollupOptions { MaxSpan = TimeSpan.FromMinutes(4) };
+        var planner = new RollupPlanner(options, Window);
+        var later = new[] { "111111111111", "222222222222" }.Select(acc => Burst(acc, 10, Baseline)).ToList();
+        var earlier = Burst("333333333333", 8, Baseline);
+        foreach (var d in later) planner.Offer(d);
+        var before = DoneAt(later, options);
+        planner.Offer(earlier);
+        var after = DoneAt(later.Append(earlier), options);
+        Assert.True(after < before); // the change's max span now counts from minute 8
+
+        var output = planner.Decide(after);
+
+        var rollup = Assert.IsType<Rollup>(output[0]);
+        Assert.Equal((3, after), (rollup.Accounts.Count, rollup.ClosedAt));
+        Assert.Equal(0, planner.HeldCount);
+    }
 }

@@ -167,9 +167,16 @@ public sealed class DigestCore
     {
         if (records.Count == 0) return ValueTask.FromResult(CoreBatch.Empty);
         var classified = new ClassifiedRecord[records.Count];
-        for (int i = 0; i < records.Count; i++) classified[i] = new(_enricher.Classify(records[i]), records[i].Record.ArrivalTime);
+        for (int i = 0; i < records.Count; i++) classified[i] = Classify(records[i]);
         return ProcessAsync(classified, cancellationToken);
     }
+
+    /// <summary>
+    /// Dedupes and mutes one record already <see cref="Parse"/>d, in arrival order; see <see cref="Classify(RawRecord)"/>.
+    /// The outcome holds no bytes of the record and nothing of this core's: other cores may process it too (`tune` classifies
+    /// its input once, and replays it under each window setting).
+    /// </summary>
+    public ClassifiedRecord Classify(ParsedRecord record) => new(_enricher.Classify(record), record.Record.ArrivalTime);
 
     /// <summary>
     /// The first half of <see cref="ProcessAsync(IReadOnlyList{RawRecord}, CancellationToken)"/> for one record: parse, dedupe
@@ -182,7 +189,25 @@ public sealed class DigestCore
     public async ValueTask<CoreBatch> ProcessAsync(IReadOnlyList<ClassifiedRecord> records, CancellationToken cancellationToken)
     {
         if (records.Count == 0) return CoreBatch.Empty;
-        // One naming request per NamingBatchSize events, as the directory's batch reads allow.
+        var outcomes = await NameAsync(records, cancellationToken).ConfigureAwait(false);
+        List<Digest>? digests = null;
+        for (int i = 0; i < outcomes.Count; i++)
+        {
+            _tally.Count(outcomes[i]);
+            Count(_aggregator.Feed(outcomes[i], records[i].ArrivalTime), ref digests);
+        }
+        // Silence notices are not events: they only watch the accepted ones go by (OnApplied).
+        return new CoreBatch(outcomes, digests ?? (IReadOnlyList<Digest>)[]) { Alerts = TakeAlerts(), Silences = TakeSilences() };
+    }
+
+    /// <summary>
+    /// The accounts of a batch of classified records named, in one directory request per
+    /// <see cref="EnricherOptions.NamingBatchSize"/> events (as the directory's batch reads allow); the first step of
+    /// <see cref="ProcessAsync(IReadOnlyList{ClassifiedRecord}, CancellationToken)"/>. A failing directory leaves the events
+    /// with their ids alone. With a directory in memory, <see cref="Classify(RawRecord)"/> named them already.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<EnrichmentOutcome>> NameAsync(IReadOnlyList<ClassifiedRecord> records, CancellationToken cancellationToken)
+    {
         int size = Options.Enricher.NamingBatchSize;
         var outcomes = new List<EnrichmentOutcome>(records.Count);
         var chunk = new List<EnrichmentOutcome>(Math.Min(size, records.Count));
@@ -193,14 +218,7 @@ public sealed class DigestCore
             for (int i = start; i < Math.Min(records.Count, start + size); i++) chunk.Add(records[i].Outcome);
             outcomes.AddRange(await _enricher.AttachNamesAsync(chunk, cancellationToken).ConfigureAwait(false));
         }
-        List<Digest>? digests = null;
-        for (int i = 0; i < outcomes.Count; i++)
-        {
-            _tally.Count(outcomes[i]);
-            Count(_aggregator.Feed(outcomes[i], records[i].ArrivalTime), ref digests);
-        }
-        // Silence notices are not events: they only watch the accepted ones go by (OnApplied).
-        return new CoreBatch(outcomes, digests ?? (IReadOnlyList<Digest>)[]) { Alerts = TakeAlerts(), Silences = TakeSilences() };
+        return outcomes;
     }
 
     /// <summary>

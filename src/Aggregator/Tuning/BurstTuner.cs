@@ -45,6 +45,20 @@ public sealed record TuneResult(
     public IReadOnlyList<DigestSize> LargestDigests { get; init; } = [];
 }
 
+/// <summary>
+/// A tune's input, read once (<see cref="BurstTuner.PrepareAsync"/>): every record's outcome (rejected, duplicate, muted,
+/// or the event, named), the same whatever the burst window. Read-only: any number of settings may replay it at once.
+/// </summary>
+public sealed class TuneInput
+{
+    internal TuneInput(IReadOnlyList<ClassifiedRecord> records) => Records = records;
+
+    internal IReadOnlyList<ClassifiedRecord> Records { get; }
+
+    /// <summary>Records read.</summary>
+    public int Count => Records.Count;
+}
+
 /// <summary>How many Slack messages went out in the hour starting at <see cref="Hour"/>.</summary>
 public sealed record HourCount(DateTimeOffset Hour, int Messages);
 
@@ -67,10 +81,69 @@ public static class BurstTuner
         IReadOnlyList<RawRecord> records, BurstWindowOptions window, IAccountDirectory directory, IMuteRules? mutes,
         CancellationToken cancellationToken, EnricherOptions? enricher = null, string defaultChannel = "default", RollupOptions? rollup = null)
     {
+        var input = await PrepareAsync(records, directory, mutes, cancellationToken, enricher).ConfigureAwait(false);
+        return await MeasureAsync(input, window, cancellationToken, defaultChannel, rollup).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reads <paramref name="records"/> once for every setting to come: parsed (a batch ahead, on a task of its own: see
+    /// <see cref="ParseAhead"/>), deduplicated, muted and named by the core, none of which depends on the burst window.
+    /// The result holds the events, not the records' bytes, so the source may reuse one buffer (a transient reader).
+    /// </summary>
+    public static async Task<TuneInput> PrepareAsync(
+        IEnumerable<RawRecord> records, IAccountDirectory directory, IMuteRules? mutes, CancellationToken cancellationToken, EnricherOptions? enricher = null)
+    {
+        var core = new DigestCore(new DigestCoreOptions { Enricher = enricher ?? new() }, directory, mutes);
+        var prepared = new List<ClassifiedRecord>();
+        var classified = new List<ClassifiedRecord>();
+        foreach (var batch in ParseAhead.Batches(records, core))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            classified.Clear();
+            foreach (var record in batch) classified.Add(core.Classify(record));
+            var named = await core.NameAsync(classified, cancellationToken).ConfigureAwait(false);
+            for (int i = 0; i < named.Count; i++) prepared.Add(classified[i] with { Outcome = named[i] });
+        }
+        return new TuneInput(prepared);
+    }
+
+    /// <summary>
+    /// <see cref="MeasureAsync(TuneInput, BurstWindowOptions, CancellationToken, string, RollupOptions?)"/> for every setting,
+    /// up to <paramref name="parallelism"/> at a time (default: one per processor), each on a core of its own. The results
+    /// are in the order of <paramref name="windows"/>; <paramref name="finished"/> hears how many are done, one call at a time.
+    /// </summary>
+    public static async Task<IReadOnlyList<TuneResult>> MeasureAllAsync(
+        TuneInput input, IReadOnlyList<BurstWindowOptions> windows, CancellationToken cancellationToken,
+        string defaultChannel = "default", RollupOptions? rollup = null, IProgress<int>? finished = null, int? parallelism = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(windows);
+        var results = new TuneResult[windows.Count];
+        int done = 0;
+        var gate = new Lock();
+        var options = new ParallelOptions { MaxDegreeOfParallelism = parallelism ?? Environment.ProcessorCount, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(Enumerable.Range(0, windows.Count), options, async (i, ct) =>
+        {
+            results[i] = await MeasureAsync(input, windows[i], ct, defaultChannel, rollup).ConfigureAwait(false);
+            lock (gate) finished?.Report(++done);
+        }).ConfigureAwait(false);
+        return results;
+    }
+
+    /// <summary>
+    /// Replays a prepared input through a core with <paramref name="window"/> and measures its digests. The core only
+    /// windows: the events were deduplicated, muted and named once, by <see cref="PrepareAsync"/>, so several settings
+    /// may run at once over the same input.
+    /// </summary>
+    public static async Task<TuneResult> MeasureAsync(
+        TuneInput input, BurstWindowOptions window, CancellationToken cancellationToken, string defaultChannel = "default", RollupOptions? rollup = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
         rollup ??= new RollupOptions();
-        var core = new DigestCore(new DigestCoreOptions { Window = window, Enricher = enricher ?? new(), Rollup = rollup }, directory, mutes);
+        // No directory: the events carry their names already, and the core asks for none (an empty directory is in memory).
+        var core = new DigestCore(new DigestCoreOptions { Window = window, Rollup = rollup }, FileAccountDirectory.Empty);
         var stage = new RollupStage(rollup, window);
-        var batch = await core.ProcessAsync(records, cancellationToken).ConfigureAwait(false);
+        var batch = await core.ProcessAsync(input.Records, cancellationToken).ConfigureAwait(false);
         // The digests as the stage releases them: a digest held for a roll-up decision says until when.
         var notices = new List<Notice>();
         notices.AddRange(stage.Next(batch, core.Clock));

@@ -53,22 +53,16 @@ internal static class TuneCommand
             var directory = CommonOptions.Directory(parse, accounts, null, null);
             var mutes = CommonOptions.LoadMutes(parse.GetValue(mute));
 
-            // Read once, replayed once per setting through the same core every host runs.
-            List<RawRecord> records;
+            // Read, deduplicated, muted and named once (none of it depends on the window), then replayed once per setting
+            // through the same core every host runs, as many settings at a time as there are processors.
+            TuneInput prepared;
             using (var progress = ProgressBar.StartIfUseful(RecordReader.TotalBytes(files), "reading", !parse.GetValue(noProgress)))
-                records = [.. RecordReader.ReadFiles(files, progress)];
+                prepared = await BurstTuner.PrepareAsync(RecordReader.ReadFiles(files, progress, transient: true), directory, mutes, ct).ConfigureAwait(false);
 
-            using var bar = ProgressBar.StartIfUseful(records.Count >= 200_000 ? windows.Count * 1_000_000L : null, "replaying", !parse.GetValue(noProgress));
-            var results = new List<TuneResult>();
-            RunSummary? counts = null;
-            foreach (var window in windows)
-            {
-                ct.ThrowIfCancellationRequested();
-                var result = await BurstTuner.MeasureAsync(records, window, directory, mutes, ct, rollup: rollup).ConfigureAwait(false);
-                counts ??= result.Counts;
-                results.Add(result);
-                bar?.Report(results.Count * 1_000_000L);
-            }
+            using var bar = ProgressBar.StartIfUseful(prepared.Count >= 200_000 ? windows.Count * 1_000_000L : null, "replaying", !parse.GetValue(noProgress));
+            var results = await BurstTuner.MeasureAllAsync(prepared, windows, ct, rollup: rollup,
+                finished: bar is null ? null : new SettingsDone(done => bar.Report(done * 1_000_000L))).ConfigureAwait(false);
+            var counts = results[0].Counts;
 
             if (parse.GetValue(format) == OutputFormat.Json) WriteJson(results, rollup);
             else WriteTable(results, counts!.Received, counts.Digested, rollup, severity);
@@ -101,7 +95,7 @@ internal static class TuneCommand
         return windows;
     }
 
-    private static void WriteTable(List<TuneResult> results, long received, long accepted, RollupOptions rollup, RiskSeverity? severity)
+    private static void WriteTable(IReadOnlyList<TuneResult> results, long received, long accepted, RollupOptions rollup, RiskSeverity? severity)
     {
         Console.WriteLine($"{received} records read, {accepted} digestible events (after rejects, duplicates and mutes).");
         Console.WriteLine(RollupLine(rollup, severity));
@@ -125,7 +119,7 @@ internal static class TuneCommand
 
     private static TimeSpan Round(TimeSpan t) => TimeSpan.FromSeconds(Math.Round(t.TotalSeconds));
 
-    private static void WriteJson(List<TuneResult> results, RollupOptions rollup)
+    private static void WriteJson(IReadOnlyList<TuneResult> results, RollupOptions rollup)
     {
         using var stdout = Console.OpenStandardOutput();
         foreach (var r in results)
@@ -156,4 +150,10 @@ internal static class TuneCommand
             stdout.WriteByte((byte)'\n');
         }
     }
+}
+
+/// <summary>Hands the number of settings replayed to the bar, on whichever thread finished one (the tuner calls it one at a time).</summary>
+internal sealed class SettingsDone(Action<int> report) : IProgress<int>
+{
+    public void Report(int value) => report(value);
 }

@@ -1,4 +1,5 @@
 using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Processing;
 using Pipeline.Aggregator.Tuning;
 using Pipeline.Enricher.Accounts;
 using Pipeline.Enricher.Enrichment;
@@ -76,5 +77,97 @@ public sealed class BurstTunerTests
 
         Assert.Equal(3, result.PeakMessagesPerMinutePerChannel);
         Assert.Equal("#sec", result.PeakChannel);
+    }
+
+    /// <summary>Several accounts with names, bursts at different paces, a redelivery, muted calls and a line that is not JSON.</summary>
+    private static List<RawRecord> Organisation()
+    {
+        var records = new List<RawRecord>();
+        for (int i = 0; i < 600; i++)
+        {
+            var account = $"1111222233{i % 5:D2}";
+            double minute = i * 0.4 + (i % 5) * 0.07 + (i / 90) * 20; // a long lull every 90 events
+            var name = i % 11 == 0 ? "DescribeTags" : i % 3 == 0 ? "RunInstances" : "CreateTags";
+            records.Add(new(Events.ApiCall(account: account, time: Events.T0.AddMinutes(minute), eventName: name, eventId: $"e{i}").Utf8(), new RecordOrigin("t", i + 1)));
+            if (i % 97 == 5) records.Add(records[^1]); // delivered twice
+            if (i == 300) records.Add(new("{not json"u8.ToArray(), new RecordOrigin("t", 10_000)));
+        }
+        return records;
+    }
+
+    private static readonly FileAccountDirectory Named = new(
+        Enumerable.Range(0, 5).Select(i => new AccountInfo($"1111222233{i:D2}", $"team-{i}")));
+
+    private static readonly BurstWindowOptions[] Settings =
+    [
+        .. new[] { 0.5, 1, 2, 5, 10 }.Select(gap => new BurstWindowOptions { Gap = TimeSpan.FromMinutes(gap), MaxWindow = TimeSpan.FromMinutes(15) }),
+        new BurstWindowOptions { Gap = TimeSpan.FromMinutes(2), MaxWindow = TimeSpan.FromMinutes(15), Lateness = TimeSpan.Zero },
+    ];
+
+    [Fact]
+    public async Task Settings_replayed_at_once_over_one_prepared_input_measure_what_each_core_makes_on_its_own()
+    {
+        var mutes = MuteRuleSet.Parse("""{"rules":[{"name":"noise","pattern":{"detail":{"eventName":["DescribeTags"]}}}]}""", "mutes.json");
+        var records = Organisation();
+        var rollup = new Pipeline.Aggregator.Rollups.RollupOptions { MinAccounts = 0 };
+
+        var prepared = await BurstTuner.PrepareAsync(records, Named, mutes, default);
+        var together = await BurstTuner.MeasureAllAsync(prepared, Settings, default, rollup: rollup, parallelism: 4);
+
+        Assert.Equal(records.Count, prepared.Count);
+        Assert.Equal(Settings, together.Select(r => r.Window)); // in the order asked, whatever order they finished in
+        for (int i = 0; i < Settings.Length; i++)
+        {
+            // The reference: a core of its own doing everything itself, from the records, with the directory and the mute rules.
+            var core = new DigestCore(new DigestCoreOptions { Window = Settings[i], Rollup = rollup }, Named, mutes);
+            var batch = await core.ProcessAsync(records, default);
+            var digests = batch.Digests.Concat(core.Flush()).ToList();
+            var expected = core.Summary();
+            var got = together[i];
+
+            Assert.Equal(digests.Count, got.Digests);
+            Assert.Equal(digests.Max(d => d.EventCount), got.LargestDigest);
+            Assert.Equal(BurstTuner.Measure(Settings[i], digests).DelayP95, got.DelayP95);
+            Assert.Equal(expected with { MutedByRule = [], RejectedByReason = [] }, got.Counts! with { MutedByRule = [], RejectedByReason = [] });
+            Assert.True(got.Counts is { Rejected: 1, Duplicates: > 0, Muted: > 0 }, got.Counts.ToString());
+            // Named once, while preparing: the settings' cores have no directory.
+            Assert.All(got.LargestDigests, d => Assert.Equal($"team-{d.Account[^1]}", d.AccountName));
+        }
+        Assert.True(together.Select(r => r.Digests).Distinct().Count() > 1, "the settings should not all agree");
+    }
+
+    [Fact]
+    public async Task Each_setting_is_reported_done_one_call_at_a_time()
+    {
+        var prepared = await BurstTuner.PrepareAsync(Organisation(), Named, null, default);
+        var reports = new List<int>();
+        int inside = 0, overlapped = 0;
+        var finished = new Progress(n =>
+        {
+            if (Interlocked.Increment(ref inside) > 1) Interlocked.Increment(ref overlapped);
+            reports.Add(n);
+            Interlocked.Decrement(ref inside);
+        });
+
+        await BurstTuner.MeasureAllAsync(prepared, Settings, default, finished: finished, parallelism: 3);
+
+        Assert.Equal(Enumerable.Range(1, Settings.Length), reports);
+        Assert.Equal(0, overlapped);
+    }
+
+    [Fact]
+    public async Task A_cancelled_tune_stops_with_the_cancellation()
+    {
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => BurstTuner.PrepareAsync(Organisation(), Named, null, cancelled.Token));
+        var prepared = await BurstTuner.PrepareAsync(Organisation(), Named, null, default);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => BurstTuner.MeasureAllAsync(prepared, Settings, cancelled.Token));
+    }
+
+    private sealed class Progress(Action<int> report) : IProgress<int>
+    {
+        public void Report(int value) => report(value);
     }
 }

@@ -61,7 +61,8 @@ public sealed class RollupPlanner
             if (part.ActorKey is not { } actor) continue;
             var calls = part.EventNames.Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
             if (!_byActor.TryGetValue(actor, out var ofActor)) _byActor[actor] = ofActor = [];
-            var candidate = ofActor.FirstOrDefault(c => c.Admits(part, _options) && Similarity(c.Calls, calls) >= _options.MinSimilarity);
+            var candidate = ofActor.FirstOrDefault(c =>
+                c.Admits(part, _options) && Similarity(c.Calls, calls) >= _options.MinSimilarity && WithinMaxSpan(group, c.Group!, part));
             if (candidate is null)
             {
                 candidate = new Candidate(actor, calls, part.FirstEventTime, part.LastEventTime);
@@ -73,6 +74,7 @@ public sealed class RollupPlanner
             candidate.Add(held, part);
             var after = DoneAt(candidate);
             group = Merge(group, candidate.Group!);
+            group.Spans(part);
             // A member that starts earlier can bring a change's end forward (its max span counts from its first event).
             if (after < before) earlier = true;
             else if (after > group.DoneAt) group.DoneAt = after;
@@ -112,6 +114,24 @@ public sealed class RollupPlanner
         return Release(all);
     }
 
+    /// <summary>
+    /// Whether joining a candidate of <paramref name="joined"/> keeps the group the digest is forming within the max span
+    /// of one change. Without this bound, busy actors whose changes overlap (a digest with shares of two, then another
+    /// linking one of them to a third…) chained into one group that was never done gathering, and every digest in it
+    /// waited until the input ended (in a live host, for ever). Past the bound, the share starts a change of its own.
+    /// </summary>
+    private bool WithinMaxSpan(Group? forming, Group joined, Digest part)
+    {
+        var first = joined.FirstEventTime < part.FirstEventTime ? joined.FirstEventTime : part.FirstEventTime;
+        var last = joined.LastEventTime > part.LastEventTime ? joined.LastEventTime : part.LastEventTime;
+        if (forming is not null && !ReferenceEquals(forming, joined))
+        {
+            if (forming.FirstEventTime < first) first = forming.FirstEventTime;
+            if (forming.LastEventTime > last) last = forming.LastEventTime;
+        }
+        return last - first <= _options.MaxSpan;
+    }
+
     /// <summary>A group's time to be decided: once every candidate in it is done gathering.</summary>
     private void Schedule(Group group)
     {
@@ -129,6 +149,7 @@ public sealed class RollupPlanner
         into.Digests.AddRange(from.Digests);
         if (from.FirstOrder < into.FirstOrder) into.FirstOrder = from.FirstOrder;
         if (from.DoneAt > into.DoneAt) into.DoneAt = from.DoneAt;
+        into.Spans(from.FirstEventTime, from.LastEventTime);
         _groups.Remove(from); // its entries in the queue are skipped from now on
         return into;
     }
@@ -299,6 +320,17 @@ public sealed class RollupPlanner
         public List<Held> Digests { get; } = [];
         public long FirstOrder { get; set; } = long.MaxValue;
         public DateTimeOffset DoneAt { get; set; } = doneAt;
+        /// <summary>The events' times the group's candidates cover (kept within the max span: <see cref="WithinMaxSpan"/>).</summary>
+        public DateTimeOffset FirstEventTime { get; private set; } = first.FirstEventTime;
+        public DateTimeOffset LastEventTime { get; private set; } = first.LastEventTime;
+
+        public void Spans(Digest part) => Spans(part.FirstEventTime, part.LastEventTime);
+
+        public void Spans(DateTimeOffset from, DateTimeOffset to)
+        {
+            if (from < FirstEventTime) FirstEventTime = from;
+            if (to > LastEventTime) LastEventTime = to;
+        }
         /// <summary>Bumped on every change of <see cref="DoneAt"/> or of the group itself: older queue entries are stale.</summary>
         public int Version { get; set; }
     }

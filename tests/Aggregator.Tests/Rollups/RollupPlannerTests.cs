@@ -197,4 +197,32 @@ public sealed class RollupPlannerTests
         Assert.Equal((3, after), (rollup.Accounts.Count, rollup.ClosedAt));
         Assert.Equal(0, planner.HeldCount);
     }
+
+    [Fact]
+    public void A_chain_of_linked_changes_is_cut_at_the_max_span_so_its_digests_are_decided_while_it_goes_on()
+    {
+        // Nineteen changes ten minutes apart, each by its own role in three accounts, each linked to the next by a digest
+        // with a share of both: three hours of changes, every one in time with its neighbours.
+        var planner = new RollupPlanner(Options, Window);
+        var offered = new List<Digest>();
+        for (int i = 0; i <= 18; i++)
+        {
+            offered.AddRange(Enumerable.Range(0, 3).Select(j => Burst($"{i + 10:D2}{j}000000000", 10 * i + j * 0.5, Baseline, role: $"deployer-{i}")));
+            if (i < 18) offered.Add(TwoActors($"{i + 10:D2}9000000000", 10 * i + 1, $"deployer-{i}", 10 * i + 9, $"deployer-{i + 1}"));
+        }
+        foreach (var d in offered) Assert.True(planner.Offer(d));
+
+        // Two and a half hours in: the changes of the first hour are decided, not held until the chain ends.
+        var clock = Events.T0.AddMinutes(150);
+        var decided = planner.Decide(clock);
+        var rollups = decided.OfType<Rollup>().ToList();
+        Assert.NotEmpty(rollups);
+        Assert.All(rollups, r => Assert.True(r.ClosedAt <= clock && r.LastEventTime - r.FirstEventTime <= Options.MaxSpan, $"{r.ActorKey}: {r.FirstEventTime}–{r.LastEventTime}, decided {r.ClosedAt}"));
+        Assert.True(decided.OfType<Digest>().Count() >= 20, $"{decided.OfType<Digest>().Count()} digests released");
+
+        // Everything is released once in the end.
+        var rest = planner.Flush();
+        Assert.Equal(offered.Select(d => d.DigestId).Order(), decided.Concat(rest).OfType<Digest>().Select(d => d.DigestId).Order());
+        Assert.Equal(0, planner.HeldCount);
+    }
 }

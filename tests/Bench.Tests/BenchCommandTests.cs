@@ -29,8 +29,11 @@ public sealed class BenchCommandTests
         Assert.True(e2e.GetProperty("megabytesPerSecond").GetDouble() > 0);
         Assert.True(e2e.GetProperty("ratioToBaseline").GetDouble() > 0);
         AssertTargetMetIsTheReportedRatioAgainstTheReportedTarget(e2e);
-        // Every generated event went through the whole pipeline: digests were written and the counts add up.
-        Assert.Contains("digests; rejected", e2e.GetProperty("note").GetString(), StringComparison.Ordinal);
+        // Every generated event went through the whole pipeline: digests and roll-ups were written and the counts add up,
+        // and the CPU time of the run is given beside its wall time.
+        var note = e2e.GetProperty("note").GetString()!;
+        Assert.Matches(@"^[\d,]+ digests, [\d,]+ roll-ups, [\d,]+ messages; rejected [\d,]+, duplicates [\d,]+, digested [\d,]+; CPU [\d.]+ s \([\d.]+ cores busy\)", note);
+        Assert.DoesNotMatch(@"^0 digests", note);
     }
 
     [Fact]

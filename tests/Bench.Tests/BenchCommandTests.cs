@@ -32,7 +32,7 @@ public sealed class BenchCommandTests
         // Every generated event went through the whole pipeline: digests and roll-ups were written and the counts add up,
         // and the CPU time of the run is given beside its wall time.
         var note = e2e.GetProperty("note").GetString()!;
-        Assert.Matches(@"^[\d,]+ digests, [\d,]+ roll-ups, [\d,]+ messages; rejected [\d,]+, duplicates [\d,]+, digested [\d,]+; CPU [\d.]+ s \([\d.]+ cores busy\)", note);
+        Assert.Matches(@"^[\d,]+ digests, [\d,]+ roll-ups, [\d,]+ messages; rejected [\d,]+, duplicates [\d,]+, digested [\d,]+; CPU [\d.,]+ s \([\d.,]+ cores busy\)", note);
         Assert.DoesNotMatch(@"^0 digests", note);
     }
 

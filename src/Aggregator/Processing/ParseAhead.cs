@@ -13,8 +13,9 @@ namespace Pipeline.Aggregator.Processing;
 /// <remarks>
 /// Each record's bytes are copied into storage the batch owns (rented, and given back once the next batch is taken), so
 /// the source may hand out slices of one reused buffer (<c>RecordReader</c>'s transient mode). At most
-/// <see cref="Depth"/> parsed batches wait: a slow consumer (a slow Slack, a slow account table) holds the reader back, and
-/// memory stays flat whatever the input's length.
+/// <see cref="Depth"/> parsed batches wait: a slow consumer (a slow account table) holds the reader back, and the reading
+/// adds no memory that grows with the input. (What the consumer does with a batch afterwards is its own: the file host's
+/// delivery queues behind a slow Slack, as it did before.)
 /// </remarks>
 public static class ParseAhead
 {
@@ -105,7 +106,7 @@ public static class ParseAhead
         }
         catch (Exception error)
         {
-            // The records read before the error are still handed on, then the error: as when the core reads them itself.
+            // The records read before the error are still handed on, then the error.
             try
             {
                 await HandOnAsync(batch).ConfigureAwait(false);

@@ -16,6 +16,10 @@ namespace Pipeline.Aggregator.Rollups;
 /// candidate is done gathering once a share starting within the window after its last event would have closed: the
 /// window, the gap and the lateness after its last event (at most <see cref="RollupOptions.MaxSpan"/> after its
 /// first), plus the settle time.</para>
+/// <para>Candidates linked through digests (one with shares in two of them, and so on) form a group, kept within about
+/// <see cref="RollupOptions.MaxSpan"/> of events as one change is: a share that would stretch its group further starts a
+/// candidate of its own (<c>WithinMaxSpan</c>), so busy actors' overlapping changes do not chain into a group that is never
+/// done.</para>
 /// <para>Candidates that share a digest are decided together, once all of them are done gathering: those of at least
 /// <see cref="RollupOptions.MinAccounts"/> accounts become roll-ups (first in the output), and every held digest of the
 /// group follows, with the shares a roll-up took marked. A digest a roll-up fully explains is not posted; one with
@@ -320,7 +324,10 @@ public sealed class RollupPlanner
         public List<Held> Digests { get; } = [];
         public long FirstOrder { get; set; } = long.MaxValue;
         public DateTimeOffset DoneAt { get; set; } = doneAt;
-        /// <summary>The events' times the group's candidates cover (kept within the max span: <see cref="WithinMaxSpan"/>).</summary>
+        /// <summary>
+        /// The events' times the group's candidates cover: kept within the max span when a share joins a candidate
+        /// (<see cref="WithinMaxSpan"/>), exceeded at most by the span of one digest whose new share is linked in anyway.
+        /// </summary>
         public DateTimeOffset FirstEventTime { get; private set; } = first.FirstEventTime;
         public DateTimeOffset LastEventTime { get; private set; } = first.LastEventTime;
 

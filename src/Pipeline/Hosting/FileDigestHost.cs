@@ -48,23 +48,30 @@ internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirector
         // of input, and each notice still reaches the sink, with the cancelled token, which Slack's sink takes as "park
         // it" and the terminal's ignores. So a stopped run still prints its summary, and the summary still balances.
         // The records are read and parsed a few batches ahead on a task of their own (ParseAhead: on two cores the parse runs
-        // beside the rest); dedupe, bursts and delivery stay here, in order. The batches are pushed on this thread by the
+        // beside the rest); dedupe, bursts and the roll-up decisions stay here, in order, and delivery follows in order. The batches are pushed on this thread by the
         // immediate scheduler: the default for an enumerable, the current-thread trampoline, schedules every item
         // (measured alone on 500k records: 4.5 s against 3.5 s; docs/performance.md, "Rx's own cost").
         await ParseAhead.Batches(records, core, cancellationToken).ToObservable(Scheduler.Immediate)
             .Through(core)
-            .Select(batch => Observable.FromAsync(async () =>
+            .Select(batch =>
             {
-                foreach (var outcome in batch.Outcomes)
+                // Decided here, on this batch's clock, as the batch comes out of the core. Delivery runs behind (Concat queues
+                // it while a slow Slack answers, and the core goes on); deciding there read a clock already ahead of the
+                // digests still queued, so a roll-up could be decided before some of its members were offered.
+                var notices = stage.Next(batch, core.Clock);
+                return Observable.FromAsync(async () =>
                 {
-                    if (outcome is EnrichmentOutcome.Rejected r && reported++ < options.MaxRejectReports)
-                        await stderr.WriteLineAsync(TextDigestRenderer.Clean($"rejected {r.Origin}: {r.Reason}")).ConfigureAwait(false); // the reason quotes the record's own (hostile) text
-                }
-                silences += batch.Silences.Count;
-                await DeliverAsync(stage.Next(batch, core.Clock), cancellationToken).ConfigureAwait(false);
-                options.AfterBatch?.Invoke();
-                return batch;
-            }))
+                    foreach (var outcome in batch.Outcomes)
+                    {
+                        if (outcome is EnrichmentOutcome.Rejected r && reported++ < options.MaxRejectReports)
+                            await stderr.WriteLineAsync(TextDigestRenderer.Clean($"rejected {r.Origin}: {r.Reason}")).ConfigureAwait(false); // the reason quotes the record's own (hostile) text
+                    }
+                    silences += batch.Silences.Count;
+                    await DeliverAsync(notices, cancellationToken).ConfigureAwait(false);
+                    options.AfterBatch?.Invoke();
+                    return batch;
+                });
+            })
             .Concat()
             .LastOrDefaultAsync()
             .ToTask().ConfigureAwait(false);

@@ -137,14 +137,36 @@ public sealed class BurstTunerTests
     }
 
     [Fact]
+    public async Task Settings_replayed_at_once_with_roll_ups_measure_what_they_measure_one_after_the_other()
+    {
+        // Roll-ups on (the default), so the planners and the digests' sums run side by side on the shared events.
+        var mutes = MuteRuleSet.Parse("""{"rules":[{"name":"noise","pattern":{"detail":{"eventName":["DescribeTags"]}}}]}""", "mutes.json");
+        var prepared = await BurstTuner.PrepareAsync(Organisation(), Named, mutes, default);
+
+        var together = await BurstTuner.MeasureAllAsync(prepared, Settings, default, parallelism: 4);
+        var oneByOne = await BurstTuner.MeasureAllAsync(prepared, Settings, default, parallelism: 1);
+
+        Assert.Equal(oneByOne.Select(Figures), together.Select(Figures));
+        Assert.True(together.Sum(r => r.Rollups) > 0, "no roll-ups: the planners were not exercised");
+    }
+
+    private static string Figures(TuneResult r) =>
+        $"{r.Window} {r.Digests} {r.Messages} {r.Rollups} {r.Alerts} {r.DelayMedian} {r.DelayP95} {r.LargestDigest} {r.PeakMessagesPerMinutePerChannel} " +
+        string.Join(",", r.MessagesByHour.Select(h => $"{h.Hour:O}={h.Messages}")) + " " + string.Join(",", r.LargestDigests);
+
+    [Fact]
     public async Task Each_setting_is_reported_done_one_call_at_a_time()
     {
         var prepared = await BurstTuner.PrepareAsync(Organisation(), Named, null, default);
         var reports = new List<int>();
         int inside = 0, overlapped = 0;
+        using var second = new ManualResetEventSlim();
         var finished = new Progress(n =>
         {
             if (Interlocked.Increment(ref inside) > 1) Interlocked.Increment(ref overlapped);
+            // The first report waits a little for a second one to come in beside it: it can only if reports overlap.
+            if (n == 1) second.Wait(TimeSpan.FromMilliseconds(500));
+            else second.Set();
             reports.Add(n);
             Interlocked.Decrement(ref inside);
         });

@@ -1,0 +1,76 @@
+using System.Text;
+using Pipeline.Aggregator.Delivery;
+using Pipeline.Aggregator.Notices;
+using Pipeline.Aggregator.Processing;
+using Pipeline.Aggregator.Rollups;
+using Pipeline.Cli.Hosting;
+using Pipeline.Enricher.Accounts;
+using Pipeline.Enricher.Model;
+using Pipeline.TestSupport;
+
+namespace Pipeline.Tests.Hosting;
+
+public sealed class FileDigestHostTests
+{
+    /// <summary>
+    /// A StackSet rolling out to 40 accounts, one every half minute, between people's calls: several batches of records,
+    /// and one change that roll-ups gather across all of them.
+    /// </summary>
+    private static List<RawRecord> RollOut()
+    {
+        var records = new List<RawRecord>();
+        for (int i = 0; i < 40; i++)
+        {
+            var account = $"2000000000{i:D2}";
+            var at = Events.T0.AddMinutes(i * 0.5);
+            foreach (var (name, k) in new[] { "CreateRole", "PutRolePolicy", "TagRole" }.Select((n, k) => (n, k)))
+                records.Add(Record(Events.ApiCall(account: account, time: at.AddSeconds(k), eventName: name, eventSource: "iam.amazonaws.com",
+                    roleName: "stacksets-exec-0123456789abcdef0123456789abcdef", session: "s", eventId: $"s-{i}-{k}"), records.Count));
+            for (int p = 0; p < 6; p++)
+                records.Add(Record(Events.ApiCall(account: "300000000000", time: at.AddSeconds(10 + p), eventName: "DescribeInstances",
+                    identity: Events.Root("300000000000"), eventId: $"p-{i}-{p}"), records.Count));
+        }
+        return records;
+    }
+
+    private static RawRecord Record(System.Text.Json.Nodes.JsonObject evt, int line) => new(evt.Utf8(), new RecordOrigin("rollout.jsonl", line + 1));
+
+    /// <summary>Keeps what it is given; the first delivery waits until the test lets it go.</summary>
+    private sealed class HeldUpSink(Task firstDelivery) : IDigestSink
+    {
+        public List<Notice> Delivered { get; } = [];
+
+        public async Task<DeliveryOutcome> DeliverAsync(Notice notice, CancellationToken cancellationToken)
+        {
+            if (Delivered.Count == 0) await firstDelivery;
+            lock (Delivered) Delivered.Add(notice);
+            return DeliveryOutcome.Delivered;
+        }
+    }
+
+    private static FileDigestHost Host(IDigestSink sink) =>
+        new(new FileDigestOptions { Core = new DigestCoreOptions { Rollup = new RollupOptions() }, Format = Cli.Hosting.OutputFormat.Json },
+            FileAccountDirectory.Empty, null, TextWriter.Null, TextWriter.Null, sink);
+
+    [Fact]
+    public async Task A_slow_sink_delays_the_notices_but_not_the_roll_up_decisions()
+    {
+        var records = RollOut();
+        var prompt = new HeldUpSink(Task.CompletedTask);
+        await Host(prompt).RunAsync(records, CancellationToken.None);
+
+        // The first delivery waits while the core goes through the whole input: the decisions must be those of a prompt sink.
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var slow = new HeldUpSink(release.Task);
+        var run = Host(slow).RunAsync(records, CancellationToken.None);
+        Assert.False(run.IsCompleted);
+        release.SetResult();
+        await run;
+
+        Assert.Contains(prompt.Delivered, n => n is Rollup r && r.Accounts.Count == 40);
+        Assert.Equal(Describe(prompt.Delivered), Describe(slow.Delivered));
+    }
+
+    private static List<string> Describe(List<Notice> notices) =>
+        notices.Select(n => $"{n.Kind} {n.NoticeId} {(n as Rollup)?.Accounts.Count} {(n as Aggregator.Bursts.Digest)?.HeldUntil:O}").ToList();
+}

@@ -33,7 +33,7 @@ public sealed class RollupPlanner
     private readonly Dictionary<string, List<Candidate>> _byActor = new(StringComparer.Ordinal);
     // The groups not yet decided, and when each is done gathering (an entry per change of a group's time; stale ones are
     // skipped). Kept as they form, so a decision never walks what it does not decide: walking every group on every batch
-    // made a long replay quadratic (docs/performance.md, "The roll-up stage").
+    // made a long replay quadratic (docs/performance.md, "Speed, fifth session").
     private readonly HashSet<Group> _groups = new(ReferenceEqualityComparer.Instance);
     private readonly PriorityQueue<(Group Group, int Version), long> _due = new();
     private int _heldCount;

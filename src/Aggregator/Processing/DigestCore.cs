@@ -176,7 +176,7 @@ public sealed class DigestCore
     /// The outcome holds no bytes of the record and nothing of this core's: other cores may process it too (`tune` classifies
     /// its input once, and replays it under each window setting).
     /// </summary>
-    public ClassifiedRecord Classify(ParsedRecord record) => new(_enricher.Classify(record), record.Record.ArrivalTime);
+    internal ClassifiedRecord Classify(ParsedRecord record) => new(_enricher.Classify(record), record.Record.ArrivalTime);
 
     /// <summary>
     /// The first half of <see cref="ProcessAsync(IReadOnlyList{RawRecord}, CancellationToken)"/> for one record: parse, dedupe
@@ -206,7 +206,7 @@ public sealed class DigestCore
     /// <see cref="ProcessAsync(IReadOnlyList{ClassifiedRecord}, CancellationToken)"/>. A failing directory leaves the events
     /// with their ids alone. With a directory in memory, <see cref="Classify(RawRecord)"/> named them already.
     /// </summary>
-    public async ValueTask<IReadOnlyList<EnrichmentOutcome>> NameAsync(IReadOnlyList<ClassifiedRecord> records, CancellationToken cancellationToken)
+    internal async ValueTask<IReadOnlyList<EnrichmentOutcome>> NameAsync(IReadOnlyList<ClassifiedRecord> records, CancellationToken cancellationToken)
     {
         int size = Options.Enricher.NamingBatchSize;
         var outcomes = new List<EnrichmentOutcome>(records.Count);

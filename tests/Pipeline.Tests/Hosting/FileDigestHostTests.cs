@@ -48,9 +48,24 @@ public sealed class FileDigestHostTests
         }
     }
 
-    private static FileDigestHost Host(IDigestSink sink) =>
-        new(new FileDigestOptions { Core = new DigestCoreOptions { Rollup = new RollupOptions() }, Format = Cli.Hosting.OutputFormat.Json },
+    private static FileDigestHost Host(IDigestSink sink, Action? afterBatch = null) =>
+        new(new FileDigestOptions { Core = new DigestCoreOptions { Rollup = new RollupOptions() }, Format = Cli.Hosting.OutputFormat.Json, AfterBatch = afterBatch },
             FileAccountDirectory.Empty, null, TextWriter.Null, TextWriter.Null, sink);
+
+    [Fact]
+    public async Task The_progress_bar_is_drawn_after_each_batchs_notices_are_out()
+    {
+        var records = RollOut(); // 360 records: four naming batches, then the end of input's flush
+        var sink = new HeldUpSink(Task.CompletedTask);
+        var deliveredAtEachDraw = new List<int>();
+
+        await Host(sink, () => deliveredAtEachDraw.Add(sink.Delivered.Count)).RunAsync(records, CancellationToken.None);
+
+        int batchSize = new Enricher.Enrichment.EnricherOptions().NamingBatchSize;
+        Assert.Equal((records.Count + batchSize - 1) / batchSize + 1, deliveredAtEachDraw.Count);
+        Assert.Equal(deliveredAtEachDraw.Order(), deliveredAtEachDraw);
+        Assert.True(deliveredAtEachDraw[0] > 0, "the first draw came before the first batch's notices");
+    }
 
     [Fact]
     public async Task A_slow_sink_delays_the_notices_but_not_the_roll_up_decisions()

@@ -193,11 +193,6 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
         }
     }
 
-    private static void Write(IReadOnlyList<Digest> digests)
-    {
-        foreach (var digest in digests) DigestJson.WriteDigest(Stream.Null, digest);
-    }
-
     /// <summary>The floor: split lines without copying, <c>JsonDocument.Parse</c> each, dispose it. Returns the lines parsed.</summary>
     internal static long ParseBaseline(string file)
     {

@@ -114,7 +114,7 @@ public static class BurstTuner
     /// </summary>
     public static async Task<IReadOnlyList<TuneResult>> MeasureAllAsync(
         TuneInput input, IReadOnlyList<BurstWindowOptions> windows, CancellationToken cancellationToken,
-        string defaultChannel = "default", RollupOptions? rollup = null, IProgress<int>? finished = null, int? parallelism = null)
+        string defaultChannel = "default", RollupOptions? rollup = null, Action<int>? finished = null, int? parallelism = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(windows);
@@ -125,7 +125,7 @@ public static class BurstTuner
         await Parallel.ForEachAsync(Enumerable.Range(0, windows.Count), options, async (i, ct) =>
         {
             results[i] = await MeasureAsync(input, windows[i], ct, defaultChannel, rollup).ConfigureAwait(false);
-            lock (gate) finished?.Report(++done);
+            lock (gate) finished?.Invoke(++done);
         }).ConfigureAwait(false);
         return results;
     }

@@ -61,7 +61,7 @@ internal static class TuneCommand
 
             using var bar = ProgressBar.StartIfUseful(prepared.Count >= 200_000 ? windows.Count * 1_000_000L : null, "replaying", !parse.GetValue(noProgress));
             var results = await BurstTuner.MeasureAllAsync(prepared, windows, ct, rollup: rollup,
-                finished: bar is null ? null : new SettingsDone(done => bar.Report(done * 1_000_000L))).ConfigureAwait(false);
+                finished: bar is null ? null : done => bar.Report(done * 1_000_000L)).ConfigureAwait(false);
             var counts = results[0].Counts;
 
             if (parse.GetValue(format) == OutputFormat.Json) WriteJson(results, rollup);
@@ -150,10 +150,4 @@ internal static class TuneCommand
             stdout.WriteByte((byte)'\n');
         }
     }
-}
-
-/// <summary>Hands the number of settings replayed to the bar, on whichever thread finished one (the tuner calls it one at a time).</summary>
-internal sealed class SettingsDone(Action<int> report) : IProgress<int>
-{
-    public void Report(int value) => report(value);
 }

@@ -48,9 +48,10 @@ internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirector
         // of input, and each notice still reaches the sink, with the cancelled token, which Slack's sink takes as "park
         // it" and the terminal's ignores. So a stopped run still prints its summary, and the summary still balances.
         // The records are read and parsed a few batches ahead on a task of their own (ParseAhead: on two cores the parse runs
-        // beside the rest); dedupe, bursts and the roll-up decisions stay here, in order, and delivery follows in order. The batches are pushed on this thread by the
-        // immediate scheduler: the default for an enumerable, the current-thread trampoline, schedules every item
-        // (measured alone on 500k records: 4.5 s against 3.5 s; docs/performance.md, "Rx's own cost").
+        // beside the rest); dedupe, bursts and the roll-up decisions stay here, in order, and delivery follows in order.
+        // The batches are pushed on this thread by the immediate scheduler: the default for an enumerable, the
+        // current-thread trampoline, schedules every item (measured alone on 500k records: 4.5 s against 3.5 s;
+        // docs/performance.md, "Rx's own cost").
         await ParseAhead.Batches(records, core, cancellationToken).ToObservable(Scheduler.Immediate)
             .Through(core)
             .Select(batch =>

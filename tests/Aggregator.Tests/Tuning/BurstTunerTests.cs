@@ -161,7 +161,7 @@ public sealed class BurstTunerTests
         var reports = new List<int>();
         int inside = 0, overlapped = 0;
         using var second = new ManualResetEventSlim();
-        var finished = new Progress(n =>
+        void Finished(int n)
         {
             if (Interlocked.Increment(ref inside) > 1) Interlocked.Increment(ref overlapped);
             // The first report waits a little for a second one to come in beside it: it can only if reports overlap.
@@ -169,9 +169,9 @@ public sealed class BurstTunerTests
             else second.Set();
             reports.Add(n);
             Interlocked.Decrement(ref inside);
-        });
+        }
 
-        await BurstTuner.MeasureAllAsync(prepared, Settings, default, finished: finished, parallelism: 3);
+        await BurstTuner.MeasureAllAsync(prepared, Settings, default, finished: Finished, parallelism: 3);
 
         Assert.Equal(Enumerable.Range(1, Settings.Length), reports);
         Assert.Equal(0, overlapped);
@@ -186,10 +186,5 @@ public sealed class BurstTunerTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => BurstTuner.PrepareAsync(Organisation(), Named, null, cancelled.Token));
         var prepared = await BurstTuner.PrepareAsync(Organisation(), Named, null, default);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => BurstTuner.MeasureAllAsync(prepared, Settings, cancelled.Token));
-    }
-
-    private sealed class Progress(Action<int> report) : IProgress<int>
-    {
-        public void Report(int value) => report(value);
     }
 }

@@ -1,5 +1,7 @@
+using System.Runtime.InteropServices;
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Aggregator.Notices;
+using Pipeline.Enricher.Model;
 
 namespace Pipeline.Aggregator.Rollups;
 
@@ -55,21 +57,20 @@ public sealed class RollupPlanner
     /// </summary>
     public bool Offer(Digest digest)
     {
-        if (!_options.Enabled || !digest.Parts.Any(p => p.ActorKey is not null)) return false;
+        if (!_options.Enabled || !HasActor(digest)) return false;
         var held = new Held(digest, _offered++);
         // The digest links every candidate it joins into one group; a group only grows, until it is decided whole.
         Group? group = null;
         bool earlier = false;
-        foreach (var part in digest.Parts)
+        for (int i = 0; i < digest.Parts.Count; i++)
         {
+            var part = digest.Parts[i];
             if (part.ActorKey is not { } actor) continue;
-            var calls = part.EventNames.Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
             if (!_byActor.TryGetValue(actor, out var ofActor)) _byActor[actor] = ofActor = [];
-            var candidate = ofActor.FirstOrDefault(c =>
-                c.Admits(part, _options) && Similarity(c.Calls, calls) >= _options.MinSimilarity && WithinMaxSpan(group, c.Group!, part));
+            var candidate = Joinable(ofActor, part, group);
             if (candidate is null)
             {
-                candidate = new Candidate(actor, calls, part.FirstEventTime, part.LastEventTime);
+                candidate = new Candidate(actor, CallsOf(part), part.FirstEventTime, part.LastEventTime);
                 ofActor.Add(candidate);
                 candidate.Group = new Group(candidate, DoneAt(candidate));
                 _groups.Add(candidate.Group);
@@ -89,6 +90,29 @@ public sealed class RollupPlanner
         _heldCount++;
         Schedule(group);
         return true;
+    }
+
+    private static bool HasActor(Digest digest)
+    {
+        for (int i = 0; i < digest.Parts.Count; i++)
+            if (digest.Parts[i].ActorKey is not null) return true;
+        return false;
+    }
+
+    /// <summary>The first of the actor's candidates the share can join: in time, alike in calls, within the max span.</summary>
+    private Candidate? Joinable(List<Candidate> ofActor, Digest part, Group? forming)
+    {
+        foreach (var c in ofActor)
+            if (c.Admits(part, _options) && Similarity(c.Calls, part.EventNames) >= _options.MinSimilarity && WithinMaxSpan(forming, c.Group!, part))
+                return c;
+        return null;
+    }
+
+    private static HashSet<string> CallsOf(Digest part)
+    {
+        var calls = new HashSet<string>(part.EventNames.Count, StringComparer.Ordinal);
+        for (int i = 0; i < part.EventNames.Count; i++) calls.Add(part.EventNames[i].Key);
+        return calls;
     }
 
     /// <summary>Decides every group of candidates done gathering by <paramref name="clock"/>: roll-ups first, then the group's digests.</summary>
@@ -159,11 +183,16 @@ public sealed class RollupPlanner
     }
 
     /// <summary>Roll-ups and digests of groups decided, in the order their first digest was offered.</summary>
+    /// <remarks>
+    /// Written as loops over the members, not LINQ: a replay decides a roll-up every ~80 events, and the grouping and
+    /// ordering operators cost most of the stage's time and allocations (docs/performance.md, "Speed, sixth session").
+    /// </remarks>
     private List<Notice> Release(List<Group> decided)
     {
         var output = new List<Notice>();
-        var releasedCandidates = new HashSet<Candidate>(ReferenceEqualityComparer.Instance);
-        foreach (var group in decided.OrderBy(g => g.FirstOrder))
+        decided.Sort(static (a, b) => a.FirstOrder.CompareTo(b.FirstOrder));
+        var actors = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var group in decided)
         {
             // Walked from its first digest, so its candidates (and roll-ups) come in one order whatever formed the group.
             var candidates = WalkOrder(group.Digests.MinBy(h => h.Order)!);
@@ -171,114 +200,237 @@ public sealed class RollupPlanner
             // call, which in a replay depends on how many records a batch held, nor on which host asked.
             // A flush (the input ended) decides now, but dates the decision as a live host would have made it.
             var decidedAt = candidates.Max(DoneAt);
-            var rolled = new Dictionary<Candidate, Rollup>();
+            Dictionary<Candidate, Rollup>? rolled = null;
             foreach (var candidate in candidates)
             {
-                if (candidate.Members.Select(m => m.Held.Digest.Account).Distinct(StringComparer.Ordinal).Count() < _options.MinAccounts) continue;
-                var rollup = Build(candidate, decidedAt);
-                rolled[candidate] = rollup;
+                if (Build(candidate, decidedAt) is not { } rollup) continue;
+                (rolled ??= new(ReferenceEqualityComparer.Instance))[candidate] = rollup;
                 output.Add(rollup);
             }
-            foreach (var held in group.Digests.OrderBy(h => h.Order))
+            group.Digests.Sort(static (a, b) => a.Order.CompareTo(b.Order));
+            foreach (var held in group.Digests)
             {
                 // Released when decided, and never before the burst itself closed (an account whose events arrive late).
                 var released = held.Digest.ClosedAt > decidedAt ? held.Digest.ClosedAt : decidedAt;
                 output.Add(Mark(held, rolled) with { HeldUntil = released });
             }
             _heldCount -= group.Digests.Count;
-            releasedCandidates.UnionWith(group.Candidates);
+            foreach (var candidate in group.Candidates)
+            {
+                candidate.Released = true;
+                actors.Add(candidate.ActorKey);
+            }
         }
-        foreach (var actor in releasedCandidates.Select(c => c.ActorKey).Distinct(StringComparer.Ordinal))
+        foreach (var actor in actors)
         {
             var ofActor = _byActor[actor];
-            ofActor.RemoveAll(releasedCandidates.Contains);
+            ofActor.RemoveAll(static c => c.Released);
             if (ofActor.Count == 0) _byActor.Remove(actor);
         }
         return output;
     }
 
     /// <summary>The digest with the shares roll-ups took marked (their roll-up's id) and the count they hold.</summary>
-    private static Digest Mark(Held held, Dictionary<Candidate, Rollup> rolled)
+    private static Digest Mark(Held held, Dictionary<Candidate, Rollup>? rolled)
     {
         var digest = held.Digest;
-        var byPart = new Dictionary<Digest, string>(ReferenceEqualityComparer.Instance);
-        foreach (var candidate in held.Candidates)
-            if (rolled.TryGetValue(candidate, out var rollup))
-                foreach (var (member, part) in candidate.Members)
-                    if (member == held) byPart[part] = rollup.RollupId;
-        if (byPart.Count == 0) return digest;
-        var parts = digest.Parts.Select(p => byPart.TryGetValue(p, out var id) ? p with { RollupId = id } : p).ToList();
-        return digest with
+        if (rolled is null) return digest;
+        Digest[]? parts = null;
+        string? firstId = null;
+        int folded = 0;
+        for (int i = 0; i < digest.Parts.Count; i++)
         {
-            Parts = parts,
-            RollupId = parts.First(p => p.RollupId is not null).RollupId,
-            FoldedEventCount = parts.Where(p => p.RollupId is not null).Sum(p => p.EventCount),
-        };
+            var part = digest.Parts[i];
+            if (RollupOf(held, part, rolled) is not { } id) continue;
+            parts ??= [.. digest.Parts];
+            parts[i] = part with { RollupId = id };
+            firstId ??= id;
+            folded += part.EventCount;
+        }
+        return parts is null ? digest : digest with { Parts = parts, RollupId = firstId, FoldedEventCount = folded };
     }
 
-    private Rollup Build(Candidate candidate, DateTimeOffset decidedAt)
+    /// <summary>The id of the roll-up that took <paramref name="part"/> of <paramref name="held"/>, if one did.</summary>
+    private static string? RollupOf(Held held, Digest part, Dictionary<Candidate, Rollup> rolled)
+    {
+        foreach (var (candidate, joined) in held.Joined)
+            if (ReferenceEquals(joined, part) && rolled.TryGetValue(candidate, out var rollup)) return rollup.RollupId;
+        return null;
+    }
+
+    /// <summary>The candidate's roll-up, or null when its shares come from fewer than <see cref="RollupOptions.MinAccounts"/> accounts.</summary>
+    private Rollup? Build(Candidate candidate, DateTimeOffset decidedAt)
     {
         var members = candidate.Members;
-        var parts = members.Select(m => m.Part).ToList();
-        var accounts = members
-            .GroupBy(m => m.Held.Digest.Account, StringComparer.Ordinal)
-            .Select(g => new RollupAccount(g.Key, g.Select(m => m.Held.Digest.AccountInfo).LastOrDefault(i => i is not null),
-                g.First().Held.Digest.DigestId, g.Sum(m => m.Part.EventCount)))
-            .OrderBy(a => a.AccountName is null).ThenBy(a => a.AccountName, StringComparer.Ordinal).ThenBy(a => a.Account, StringComparer.Ordinal)
-            .ToList();
-        var failures = members
-            .SelectMany(m => m.Part.Failures.Select(f => (m.Held.Digest.Account, f)))
-            .GroupBy(x => (x.f.EventName, x.f.ErrorCode))
-            .Select(g => new RollupFailure(g.Key.EventName, g.Key.ErrorCode, g.Select(x => x.f.ErrorMessage).FirstOrDefault(m => m is not null),
-                [.. g.Select(x => x.Account).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)], g.Sum(x => x.f.Count)))
-            .OrderByDescending(f => f.Accounts.Count).ThenBy(f => f.EventName, StringComparer.Ordinal).ThenBy(f => f.ErrorCode, StringComparer.Ordinal)
-            .Take(_window.MaxFailuresPerDigest)
-            .ToList();
-        var risky = members
-            .SelectMany(m => m.Part.Risky.Select(r => (m.Held.Digest.Account, r)))
-            .GroupBy(x => (x.r.EventName, x.r.Reason, x.r.Severity))
-            .Select(g => new RollupRisk(g.Key.EventName, g.Key.Reason, g.Key.Severity,
-                [.. g.Select(x => x.Account).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)], g.Count(),
-                g.Select(x => x.r.Target).FirstOrDefault(t => t is not null)))
-            .OrderByDescending(r => r.Severity).ThenByDescending(r => r.Accounts.Count).ThenBy(r => r.EventName, StringComparer.Ordinal)
-            .Take(_window.MaxRiskyPerDigest)
-            .ToList();
+        // Each account once, in the order the members met it: its first digest, its last known name, its events here.
+        var tallies = new List<AccountTally>();
+        var position = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (held, part) in members)
+        {
+            var digest = held.Digest;
+            if (position.TryGetValue(digest.Account, out int at))
+            {
+                ref var tally = ref CollectionsMarshal.AsSpan(tallies)[at];
+                tally.Info = digest.AccountInfo ?? tally.Info;
+                tally.EventCount += part.EventCount;
+            }
+            else
+            {
+                position[digest.Account] = tallies.Count;
+                tallies.Add(new AccountTally(digest.Account, digest.AccountInfo, digest.DigestId, part.EventCount));
+            }
+        }
+        if (tallies.Count < _options.MinAccounts) return null;
+        var accounts = new RollupAccount[tallies.Count];
+        for (int i = 0; i < accounts.Length; i++)
+            accounts[i] = new RollupAccount(tallies[i].Account, tallies[i].Info, tallies[i].DigestId, tallies[i].EventCount);
+        // Named accounts first, by name, then the others by id (each account is there once: the order is total).
+        Array.Sort(accounts, static (a, b) =>
+        {
+            int c = (a.AccountName is null).CompareTo(b.AccountName is null);
+            if (c == 0) c = string.CompareOrdinal(a.AccountName, b.AccountName);
+            return c != 0 ? c : string.CompareOrdinal(a.Account, b.Account);
+        });
+
+        var parts = new Digest[members.Count];
+        var first = members[0].Part.FirstEventTime;
+        var last = members[0].Part.LastEventTime;
+        int events = 0, errors = 0, riskyCount = 0;
+        for (int i = 0; i < parts.Length; i++)
+        {
+            var part = parts[i] = members[i].Part;
+            if (part.FirstEventTime < first) first = part.FirstEventTime;
+            if (part.LastEventTime > last) last = part.LastEventTime;
+            events += part.EventCount;
+            errors += part.ErrorCount;
+            riskyCount += part.RiskyCount;
+        }
         return new Rollup
         {
             RollupId = RollupIdFor(candidate.ActorKey, members.Select(m => m.Held.Digest.DigestId)),
             ActorKey = candidate.ActorKey,
             Accounts = accounts,
-            FirstEventTime = parts.Min(p => p.FirstEventTime),
-            LastEventTime = parts.Max(p => p.LastEventTime),
-            EventCount = parts.Sum(p => p.EventCount),
-            ErrorCount = parts.Sum(p => p.ErrorCount),
-            EventNames = Sum(parts, p => p.EventNames),
-            Principals = Sum(parts, p => p.Principals),
-            Regions = Sum(parts, p => p.Regions),
-            Failures = failures,
-            Risky = risky,
-            RiskyCount = parts.Sum(p => p.RiskyCount),
+            FirstEventTime = first,
+            LastEventTime = last,
+            EventCount = events,
+            ErrorCount = errors,
+            EventNames = DigestParts.Sum(parts, static p => p.EventNames),
+            Principals = DigestParts.Sum(parts, static p => p.Principals),
+            Regions = DigestParts.Sum(parts, static p => p.Regions),
+            Failures = Failures(members, _window.MaxFailuresPerDigest),
+            Risky = Risky(members, _window.MaxRiskyPerDigest),
+            RiskyCount = riskyCount,
             ClosedAt = decidedAt,
         };
     }
 
+    /// <summary>
+    /// Each failing call (event name, error code) once, with the accounts that refused it, their counts added and the
+    /// first message given; most accounts first, then by name and code; at most <paramref name="max"/>.
+    /// </summary>
+    private static List<RollupFailure> Failures(List<(Held Held, Digest Part)> members, int max)
+    {
+        var tallies = new List<(string EventName, string ErrorCode, string? Message, List<string> Accounts, int Count)>();
+        var position = new Dictionary<(string, string), int>();
+        foreach (var (held, part) in members)
+            for (int i = 0; i < part.Failures.Count; i++)
+            {
+                var f = part.Failures[i];
+                if (!position.TryGetValue((f.EventName, f.ErrorCode), out int at))
+                {
+                    position[(f.EventName, f.ErrorCode)] = at = tallies.Count;
+                    tallies.Add((f.EventName, f.ErrorCode, null, [], 0));
+                }
+                ref var tally = ref CollectionsMarshal.AsSpan(tallies)[at];
+                tally.Message ??= f.ErrorMessage;
+                tally.Accounts.Add(held.Digest.Account);
+                tally.Count += f.Count;
+            }
+        var failures = new List<RollupFailure>(tallies.Count);
+        foreach (var t in tallies) failures.Add(new RollupFailure(t.EventName, t.ErrorCode, t.Message, DistinctOrdered(t.Accounts), t.Count));
+        // (event name, error code) is each call's key: the order is total.
+        failures.Sort(static (a, b) =>
+        {
+            int c = b.Accounts.Count.CompareTo(a.Accounts.Count);
+            if (c == 0) c = string.CompareOrdinal(a.EventName, b.EventName);
+            return c != 0 ? c : string.CompareOrdinal(a.ErrorCode, b.ErrorCode);
+        });
+        if (failures.Count > max) failures.RemoveRange(max, failures.Count - max);
+        return failures;
+    }
+
+    /// <summary>
+    /// Each risky call (event name, reason, severity) once, with the accounts that saw it, how many times and the first
+    /// target given; most severe first, then most accounts, then by name, then as first met; at most <paramref name="max"/>.
+    /// </summary>
+    private static List<RollupRisk> Risky(List<(Held Held, Digest Part)> members, int max)
+    {
+        var tallies = new List<(string EventName, string Reason, RiskSeverity Severity, string? Target, List<string> Accounts, int Count)>();
+        var position = new Dictionary<(string, string, RiskSeverity), int>();
+        foreach (var (held, part) in members)
+            for (int i = 0; i < part.Risky.Count; i++)
+            {
+                var r = part.Risky[i];
+                if (!position.TryGetValue((r.EventName, r.Reason, r.Severity), out int at))
+                {
+                    position[(r.EventName, r.Reason, r.Severity)] = at = tallies.Count;
+                    tallies.Add((r.EventName, r.Reason, r.Severity, null, [], 0));
+                }
+                ref var tally = ref CollectionsMarshal.AsSpan(tallies)[at];
+                tally.Target ??= r.Target;
+                tally.Accounts.Add(held.Digest.Account);
+                tally.Count++;
+            }
+        var risky = new (RollupRisk Risk, int Met)[tallies.Count];
+        for (int i = 0; i < risky.Length; i++)
+        {
+            var t = tallies[i];
+            risky[i] = (new RollupRisk(t.EventName, t.Reason, t.Severity, DistinctOrdered(t.Accounts), t.Count, t.Target), i);
+        }
+        // Two calls of one name can differ in reason only: those keep the order they were met in.
+        Array.Sort(risky, static (a, b) =>
+        {
+            int c = b.Risk.Severity.CompareTo(a.Risk.Severity);
+            if (c == 0) c = b.Risk.Accounts.Count.CompareTo(a.Risk.Accounts.Count);
+            if (c == 0) c = string.CompareOrdinal(a.Risk.EventName, b.Risk.EventName);
+            return c != 0 ? c : a.Met.CompareTo(b.Met);
+        });
+        var kept = new List<RollupRisk>(Math.Min(max, risky.Length));
+        for (int i = 0; i < risky.Length && i < max; i++) kept.Add(risky[i].Risk);
+        return kept;
+    }
+
+    /// <summary>The accounts once each, in ordinal order.</summary>
+    private static string[] DistinctOrdered(List<string> accounts)
+    {
+        accounts.Sort(StringComparer.Ordinal);
+        int n = 0;
+        var span = CollectionsMarshal.AsSpan(accounts);
+        for (int i = 0; i < span.Length; i++)
+            if (n == 0 || !string.Equals(span[n - 1], span[i], StringComparison.Ordinal)) span[n++] = span[i];
+        return span[..n].ToArray();
+    }
+
+    /// <summary>One account of a roll-up being built.</summary>
+    private record struct AccountTally(string Account, AccountInfo? Info, string DigestId, int EventCount);
+
     /// <summary>Same actor and same member digests → same id, whichever host or retry decides it.</summary>
     internal static string RollupIdFor(string actorKey, IEnumerable<string> digestIds) =>
         NoticeIds.Of("rollup|" + actorKey + "|" + string.Join(",", digestIds.Order(StringComparer.Ordinal)));
-
-    private static IReadOnlyList<KeyValuePair<string, int>> Sum(List<Digest> parts, Func<Digest, IReadOnlyList<KeyValuePair<string, int>>> counts) =>
-        DigestParts.Sum(parts, counts);
 
     /// <summary>
     /// Shared names over the names of the smaller call set (the overlap coefficient): an account where the change
     /// stopped early (a refused call, then a rollback) still shares most of its calls with the others, while an
     /// unrelated change by the same role shares few or none.
     /// </summary>
-    private static double Similarity(HashSet<string> a, HashSet<string> b)
+    /// <remarks>The share's names are compared as they are (a count list has each name once): no set is made per share.</remarks>
+    private static double Similarity(HashSet<string> calls, IReadOnlyList<KeyValuePair<string, int>> names)
     {
-        if (a.Count == 0 || b.Count == 0) return a.Count == b.Count ? 1 : 0;
-        int shared = a.Count(b.Contains);
-        return (double)shared / Math.Min(a.Count, b.Count);
+        if (calls.Count == 0 || names.Count == 0) return calls.Count == names.Count ? 1 : 0;
+        int shared = 0;
+        for (int i = 0; i < names.Count; i++)
+            if (calls.Contains(names[i].Key)) shared++;
+        return (double)shared / Math.Min(calls.Count, names.Count);
     }
 
     /// <summary>
@@ -292,7 +444,7 @@ public sealed class RollupPlanner
         var seen = new HashSet<Held>(ReferenceEqualityComparer.Instance) { start };
         var queue = new Queue<Held>([start]);
         while (queue.TryDequeue(out var held))
-            foreach (var candidate in held.Candidates)
+            foreach (var (candidate, _) in held.Joined)
             {
                 if (!met.Add(candidate)) continue;
                 candidates.Add(candidate);
@@ -346,7 +498,8 @@ public sealed class RollupPlanner
     {
         public Digest Digest { get; } = digest;
         public long Order { get; } = order;
-        public List<Candidate> Candidates { get; } = [];
+        /// <summary>The candidates the digest's shares joined, with the share that joined each.</summary>
+        public List<(Candidate Candidate, Digest Part)> Joined { get; } = [];
     }
 
     /// <summary>
@@ -363,6 +516,8 @@ public sealed class RollupPlanner
         public List<(Held Held, Digest Part)> Members { get; } = [];
         /// <summary>The group the candidate is in now.</summary>
         public Group? Group { get; set; }
+        /// <summary>Decided: removed from its actor's candidates once the release is done.</summary>
+        public bool Released { get; set; }
 
         /// <summary>A share joins when its events lie within the window of the change's, and within its max span.</summary>
         public bool Admits(Digest part, RollupOptions options) =>
@@ -376,7 +531,7 @@ public sealed class RollupPlanner
             Members.Add((held, part));
             if (part.FirstEventTime < FirstEventTime) FirstEventTime = part.FirstEventTime;
             if (part.LastEventTime > LastEventTime) LastEventTime = part.LastEventTime;
-            held.Candidates.Add(this);
+            held.Joined.Add((this, part));
         }
     }
 }

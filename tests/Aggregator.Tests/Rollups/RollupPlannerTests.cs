@@ -225,4 +225,120 @@ public sealed class RollupPlannerTests
         Assert.Equal(offered.Select(d => d.DigestId).Order(), decided.Concat(rest).OfType<Digest>().Select(d => d.DigestId).Order());
         Assert.Equal(0, planner.HeldCount);
     }
+
+    /// <summary>
+    /// A random day of three roles' changes in forty accounts (refused calls, risky calls of one name for two reasons, accounts
+    /// named on some digests only) against the roll-up as its members' shares add up, written the plain LINQ way the planner
+    /// once built it: the accounts, failures and risky calls, their order, and which shares are marked.
+    /// </summary>
+    [Fact]
+    public void Every_roll_up_is_its_marked_shares_added_up_in_the_documented_order()
+    {
+        var random = new Random(20261203);
+        (string Name, string Source)[] calls =
+        [
+            ("CreateRole", "iam.amazonaws.com"), ("PutRolePolicy", "iam.amazonaws.com"), ("TagRole", "iam.amazonaws.com"),
+            ("AttachRolePolicy", "iam.amazonaws.com"), ("CreateAccessKey", "iam.amazonaws.com"), ("DeleteTrail", "cloudtrail.amazonaws.com"),
+        ];
+        string?[] errors = [null, null, null, "AccessDenied", "Throttling"];
+        var offered = new List<Digest>();
+        for (int n = 0; n < 400; n++)
+        {
+            string account = $"{random.Next(40) + 100:D3}000000000";
+            string role = $"stacksets-exec-{random.Next(3)}", other = $"stacksets-exec-{random.Next(3)}";
+            double minute = random.Next(240);
+            var burst = new BurstBuilder(account, Events.T0.AddMinutes(minute));
+            int size = random.Next(1, 12);
+            for (int i = 0; i < size; i++)
+            {
+                var (name, source) = calls[random.Next(calls.Length)];
+                var identity = random.Next(8) switch
+                {
+                    0 => Events.Role(account, "AWSReservedSSO_Admin_0123456789abcdef", "alice@example.com"),
+                    1 => Events.Role(account, other, "s"), // a second actor's share in the same burst
+                    _ => Events.Role(account, role, "s"),
+                };
+                var evt = TestEvents.At(Events.T0.AddMinutes(minute).AddSeconds(i), account, name, source, errors[random.Next(errors.Length)], identity);
+                burst.Add(evt, null, Pipeline.Aggregator.Risk.RiskCatalog.Default, Window, evt.Time);
+                burst.LastSeenAt = evt.Time;
+            }
+            var digest = burst.ToDigest(BurstCloseReason.QuietGap, Window, Events.T0.AddMinutes(minute + 30));
+            // Messages, reasons and targets the catalog and the test events keep the same, varied on the shares: which
+            // one a roll-up shows, and the order of one call's reasons, are what is compared.
+            digest = digest with
+            {
+                Parts = [.. digest.Parts.Select(p => p with
+                {
+                    Failures = [.. p.Failures.Select(f => f with { ErrorMessage = random.Next(3) == 0 ? null : $"message {random.Next(5)}" })],
+                    Risky = [.. p.Risky.Select(r => r with { Reason = r.Reason + (random.Next(2) == 0 ? "" : " again"), Target = random.Next(3) == 0 ? null : $"target-{random.Next(5)}" })],
+                })],
+            };
+            offered.Add(random.Next(3) == 0 ? digest : digest with { AccountInfo = new Enricher.Model.AccountInfo(account, $"acct-{random.Next(60)}") });
+        }
+        var planner = new RollupPlanner(Options, Window);
+        foreach (var d in offered.OrderBy(d => d.ClosedAt)) planner.Offer(d);
+        var output = planner.Flush();
+
+        var rollups = output.OfType<Rollup>().ToList();
+        Assert.True(rollups.Count >= 5, $"{rollups.Count} roll-ups");
+        Assert.Contains(rollups, r => r.Failures.Count >= 2);
+        Assert.Contains(rollups, r => r.Risky.Count >= 3);
+        Assert.Contains(output.OfType<Digest>(), d => d.Parts.Count(p => p.RollupId is not null) >= 2);
+        var digests = output.OfType<Digest>().ToList();
+        foreach (var rollup in rollups)
+        {
+            var members = digests.SelectMany(d => d.Parts.Where(p => p.RollupId == rollup.RollupId).Select(p => (Digest: d, Part: p))).ToList();
+            Assert.Equal(Shown(Expected(rollup.RollupId, members)), Shown(rollup));
+        }
+        foreach (var digest in digests)
+        {
+            var marked = digest.Parts.Where(p => p.RollupId is not null).ToList();
+            Assert.Equal((marked.FirstOrDefault()?.RollupId, marked.Sum(p => p.EventCount)), (digest.RollupId, digest.FoldedEventCount));
+        }
+    }
+
+    /// <summary>The oracle: a roll-up of <paramref name="members"/> (digest and marked share, in the order offered), in LINQ.</summary>
+    private static Rollup Expected(string rollupId, List<(Digest Digest, Digest Part)> members) => new()
+    {
+        RollupId = rollupId,
+        ActorKey = members[0].Part.ActorKey!,
+        Accounts = members
+            .GroupBy(m => m.Digest.Account, StringComparer.Ordinal)
+            .Select(g => new RollupAccount(g.Key, g.Select(m => m.Digest.AccountInfo).LastOrDefault(i => i is not null), g.First().Digest.DigestId, g.Sum(m => m.Part.EventCount)))
+            .OrderBy(a => a.AccountName is null).ThenBy(a => a.AccountName, StringComparer.Ordinal).ThenBy(a => a.Account, StringComparer.Ordinal)
+            .ToList(),
+        FirstEventTime = members.Min(m => m.Part.FirstEventTime),
+        LastEventTime = members.Max(m => m.Part.LastEventTime),
+        EventCount = members.Sum(m => m.Part.EventCount),
+        ErrorCount = members.Sum(m => m.Part.ErrorCount),
+        EventNames = DigestParts.Sum([.. members.Select(m => m.Part)], p => p.EventNames),
+        Principals = DigestParts.Sum([.. members.Select(m => m.Part)], p => p.Principals),
+        Regions = DigestParts.Sum([.. members.Select(m => m.Part)], p => p.Regions),
+        Failures = members
+            .SelectMany(m => m.Part.Failures.Select(f => (m.Digest.Account, f)))
+            .GroupBy(x => (x.f.EventName, x.f.ErrorCode))
+            .Select(g => new RollupFailure(g.Key.EventName, g.Key.ErrorCode, g.Select(x => x.f.ErrorMessage).FirstOrDefault(m => m is not null),
+                [.. g.Select(x => x.Account).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)], g.Sum(x => x.f.Count)))
+            .OrderByDescending(f => f.Accounts.Count).ThenBy(f => f.EventName, StringComparer.Ordinal).ThenBy(f => f.ErrorCode, StringComparer.Ordinal)
+            .Take(Window.MaxFailuresPerDigest)
+            .ToList(),
+        Risky = members
+            .SelectMany(m => m.Part.Risky.Select(r => (m.Digest.Account, r)))
+            .GroupBy(x => (x.r.EventName, x.r.Reason, x.r.Severity))
+            .Select(g => new RollupRisk(g.Key.EventName, g.Key.Reason, g.Key.Severity,
+                [.. g.Select(x => x.Account).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)], g.Count(), g.Select(x => x.r.Target).FirstOrDefault(t => t is not null)))
+            .OrderByDescending(r => r.Severity).ThenByDescending(r => r.Accounts.Count).ThenBy(r => r.EventName, StringComparer.Ordinal)
+            .Take(Window.MaxRiskyPerDigest)
+            .ToList(),
+        RiskyCount = members.Sum(m => m.Part.RiskyCount),
+        ClosedAt = default,
+    };
+
+    /// <summary>A roll-up's content as text, lists spelled out (records compare lists by reference).</summary>
+    private static string Shown(Rollup r) => string.Join("\n",
+        $"{r.RollupId} {r.ActorKey} {r.FirstEventTime:O} {r.LastEventTime:O} events {r.EventCount} errors {r.ErrorCount} risky {r.RiskyCount}",
+        "accounts " + string.Join(" ", r.Accounts.Select(a => $"{a.Account}:{a.AccountName}:{a.DigestId}:{a.EventCount}")),
+        "names " + string.Join(" ", r.EventNames), "principals " + string.Join(" ", r.Principals), "regions " + string.Join(" ", r.Regions),
+        "failures " + string.Join(" | ", r.Failures.Select(f => $"{f.EventName} {f.ErrorCode} {f.ErrorMessage} {f.Count} [{string.Join(",", f.Accounts)}]")),
+        "risky " + string.Join(" | ", r.Risky.Select(x => $"{x.EventName} {x.Reason} {x.Severity} {x.Count} {x.Target} [{string.Join(",", x.Accounts)}]")));
 }

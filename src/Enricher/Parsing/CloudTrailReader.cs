@@ -5,7 +5,8 @@ namespace Pipeline.Enricher.Parsing;
 /// <summary>Reads the CloudTrail record fields a digest needs from a scanned record; everything else stays in the bytes.</summary>
 /// <remarks>
 /// Values that repeat across events (names, sources, regions, identities, user agents) go through
-/// <see cref="StringCache"/>; ids and messages that are unique per event do not.
+/// <see cref="StringCache.Shared"/>, error messages (long, repeated by retries) through <see cref="StringCache.Messages"/>;
+/// ids, unique per event, through neither.
 /// </remarks>
 internal static class CloudTrailReader
 {
@@ -27,7 +28,7 @@ internal static class CloudTrailReader
             SourceIpAddress = fields.SourceIpAddress.Text(json, cache),
             UserAgent = fields.UserAgent.Text(json, cache),
             ErrorCode = fields.ErrorCode.Text(json, cache),
-            ErrorMessage = fields.ErrorMessage.Text(json),
+            ErrorMessage = fields.ErrorMessage.Text(json, StringCache.Messages),
             ReadOnly = fields.ReadOnly.Bool(json),
             SharedEventId = fields.SharedEventId.Text(json),
             Target = request.Target,

@@ -15,27 +15,39 @@ namespace Pipeline.Enricher.Parsing;
 /// </summary>
 internal sealed class StringCache
 {
-    /// <summary>Values longer than this are rarely repeated, and comparing them costs more than it saves.</summary>
-    private const int MaxLength = 256;
+    /// <summary>Names, regions, agents: values longer than this are rarely repeated, and comparing them costs more than it saves.</summary>
+    private const int DefaultMaxLength = 256;
 
     private readonly string?[] _slots;
     private readonly int _mask;
+    private readonly int _maxLength;
 
     /// <param name="slots">A power of two.</param>
-    public StringCache(int slots = 4096)
+    /// <param name="maxLength">Longer values are decoded and never kept.</param>
+    public StringCache(int slots = 4096, int maxLength = DefaultMaxLength)
     {
         if (slots <= 0 || (slots & (slots - 1)) != 0) throw new ArgumentOutOfRangeException(nameof(slots), "must be a power of two");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxLength);
         _slots = new string?[slots];
         _mask = slots - 1;
+        _maxLength = maxLength;
     }
 
     /// <summary>The cache the parser uses (4,096 slots: at most ~2.5 MB, usually far less).</summary>
     public static StringCache Shared { get; } = new();
 
+    /// <summary>
+    /// Error messages (<c>errorMessage</c>): long (about 500 characters on average in the shared corpus) and repeated by
+    /// every retry of a refused call, while a digest shows only the first of each failing call's. Decoded each time, they
+    /// were a twentieth of what a replay allocated (docs/performance.md, "Speed, sixth session"). 512 slots of at most
+    /// 2,048 characters: at most ~2 MB.
+    /// </summary>
+    public static StringCache Messages { get; } = new(slots: 512, maxLength: 2048);
+
     /// <summary>The string of <paramref name="utf8"/>, shared with earlier calls for the same bytes when possible.</summary>
     public string Get(ReadOnlySpan<byte> utf8)
     {
-        if (utf8.Length > MaxLength) return Encoding.UTF8.GetString(utf8);
+        if (utf8.Length > _maxLength) return Encoding.UTF8.GetString(utf8);
         ref var slot = ref _slots[(int)XxHash3.HashToUInt64(utf8) & _mask];
         var cached = slot;
         // Ascii.Equals is false for any non-ASCII byte, and such values are never stored: no decoding subtleties.
@@ -48,7 +60,7 @@ internal sealed class StringCache
     /// <summary>The string of <paramref name="chars"/>, shared with earlier calls for the same characters when possible.</summary>
     public string Get(ReadOnlySpan<char> chars)
     {
-        if (chars.Length > MaxLength || !System.Text.Ascii.IsValid(chars)) return chars.ToString();
+        if (chars.Length > _maxLength || !System.Text.Ascii.IsValid(chars)) return chars.ToString();
         // Narrowed to the UTF-8 (= ASCII) bytes so that bytes and characters of the same text share a slot.
         Span<byte> utf8 = stackalloc byte[chars.Length];
         System.Text.Ascii.FromUtf16(chars, utf8, out _);

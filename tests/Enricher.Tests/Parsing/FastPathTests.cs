@@ -1,13 +1,15 @@
 using System.Globalization;
 using System.Text;
+using Pipeline.Enricher.Model;
 using Pipeline.Enricher.Parsing;
+using Pipeline.TestSupport;
 
 namespace Pipeline.Enricher.Tests.Parsing;
 
 /// <summary>The parser's shortcuts (one-pass field scan, string cache, timestamp fast path) must read exactly what the general path reads.</summary>
 public sealed class FastPathTests
 {
-    private static Pipeline.Enricher.Model.OrgEvent Parse(string json)
+    private static OrgEvent Parse(string json)
     {
         Assert.True(EventParser.TryParse(Encoding.UTF8.GetBytes(json), out var parsed, out var reason), reason);
         using (parsed) return parsed!.Event;
@@ -85,6 +87,37 @@ public sealed class FastPathTests
         Assert.Same(first, second);
         Assert.Same(first, cache.Get("eu-west-1".AsSpan()));
         Assert.Equal("é", cache.Get("é"u8)); // non-ASCII: decoded, not kept
+    }
+
+    [Fact]
+    public void A_long_value_is_kept_only_by_a_cache_made_for_long_values()
+    {
+        var message = Encoding.ASCII.GetBytes("User: arn:aws:sts::123456789012:assumed-role/deployer/ci is not authorized " + new string('x', 400));
+        var names = new StringCache(16);
+        Assert.NotSame(names.Get(message), names.Get(message)); // past 256 characters: decoded every time
+        var messages = new StringCache(16, maxLength: 2048);
+        var first = messages.Get(message);
+        Assert.Equal(Encoding.ASCII.GetString(message), first);
+        Assert.Same(first, messages.Get(message));
+        Assert.NotSame(messages.Get(new byte[2049]), messages.Get(new byte[2049]));
+    }
+
+    [Fact]
+    public void Error_messages_of_retried_calls_share_one_string()
+    {
+        // As CloudTrail writes them: the caller's ARN, the action and the resource, ~300 characters.
+        const string Message = "User: arn:aws:sts::123456789012:assumed-role/deployer/ci is not authorized to perform: s3:PutBucketPolicy on " +
+            "resource: arn:aws:s3:::example-logs-123456789012 with an explicit deny in a service control policy: " +
+            "arn:aws:organizations::111111111111:policy/o-exampleorgid/service_control_policy/p-examplepolicyid111";
+        OrgEvent Refused()
+        {
+            var envelope = Events.ApiCall(errorCode: "AccessDenied");
+            envelope["detail"]!["errorMessage"] = Message;
+            return Parse(envelope.Line());
+        }
+        var (first, retry) = (Refused(), Refused());
+        Assert.Equal(Message, first.CloudTrail!.ErrorMessage);
+        Assert.Same(first.CloudTrail.ErrorMessage, retry.CloudTrail!.ErrorMessage);
     }
 
     [Fact]

@@ -89,7 +89,9 @@ internal static class DigestCommand
         var sink = settings.Slack is { } slack
             ? await SlackOptions.CreateSinkAsync(slack, new FolderOutbox(settings.Outbox), cancellationToken, parkWhenCancelled: true).ConfigureAwait(false)
             : null;
-        var host = new FileDigestHost(options, directory, mutes, Console.Out, new ProgressAwareWriter(Console.Error, progress), sink);
+        // Not Console.Out, which writes through at every call: the host flushes this one once per batch.
+        var stdout = new StreamWriter(Console.OpenStandardOutput(), Console.OutputEncoding, 1 << 16) { AutoFlush = false };
+        var host = new FileDigestHost(options, directory, mutes, stdout, new ProgressAwareWriter(Console.Error, progress), sink);
         RunSummary summary;
         try
         {
@@ -99,6 +101,10 @@ internal static class DigestCommand
         {
             await Console.Error.WriteLineAsync($"error: {e.Message}. Check that --outbox is writable, then run again.").ConfigureAwait(false);
             return ExitCode.DeliveryFailed;
+        }
+        finally
+        {
+            await stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false); // what a failing run printed before it stopped
         }
         if (!summary.Balanced)
         {

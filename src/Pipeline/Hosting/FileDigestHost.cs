@@ -37,9 +37,9 @@ internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirector
         var renderer = options.Format.Renderer();
         var counted = delivery is null ? null : new CountingSink(delivery);
         // Slack first, then the output: a digest printed is one whose delivery has been settled.
-        IDigestSink sink = counted is null
-            ? new WriterSink(renderer, stdout)
-            : new FanOutSink([counted, new WriterSink(renderer, stdout)]);
+        // Printed notices are flushed once per batch, below (each batch's notices leave together anyway).
+        var printed = new WriterSink(renderer, stdout, flushEach: false);
+        IDigestSink sink = counted is null ? printed : new FanOutSink([counted, printed]);
         int reported = 0;
         long silences = 0;
 
@@ -69,6 +69,8 @@ internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirector
                     }
                     silences += batch.Silences.Count;
                     await DeliverAsync(notices, cancellationToken).ConfigureAwait(false);
+                    // Out before the progress bar is drawn under them; without a token, as the notices themselves go out at Ctrl-C.
+                    await stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false);
                     options.AfterBatch?.Invoke();
                     return batch;
                 });
@@ -78,6 +80,7 @@ internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirector
             .ToTask().ConfigureAwait(false);
         // The input ended: digests waiting for a roll-up decision are decided now.
         await DeliverAsync(stage.Finish(), cancellationToken).ConfigureAwait(false);
+        await stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false);
 
         if (reported > options.MaxRejectReports)
             await stderr.WriteLineAsync($"… {reported - options.MaxRejectReports} more rejected records not listed (see the summary's counts).").ConfigureAwait(false);
@@ -91,6 +94,7 @@ internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirector
             Silences = core.Silence is null ? null : silences,
         };
         renderer.WriteSummary(summary, stdout, stderr);
+        await stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false);
         if (directory.Failures > 0)
             await stderr.WriteLineAsync($"warning: {directory.Failures} account-name lookups failed; those events show their account id only.").ConfigureAwait(false);
         if (core.DedupeEvictedEarly > 0)

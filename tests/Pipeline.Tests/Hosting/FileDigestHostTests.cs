@@ -86,6 +86,47 @@ public sealed class FileDigestHostTests
         Assert.Equal(Describe(prompt.Delivered), Describe(slow.Delivered));
     }
 
+    /// <summary>A stdout that logs what reaches it: the lines written since the last flush, at each flush.</summary>
+    private sealed class FlushLog : StringWriter
+    {
+        private int _flushedLength;
+        public List<string> Log { get; } = [];
+
+        public override void Flush()
+        {
+            var text = ToString();
+            int lines = text[_flushedLength..].Count(c => c == '\n');
+            if (lines > 0) Log.Add($"flush {lines}");
+            _flushedLength = text.Length;
+        }
+
+        public override Task FlushAsync(CancellationToken cancellationToken)
+        {
+            Flush();
+            return Task.CompletedTask;
+        }
+    }
+
+    [Fact]
+    public async Task Stdout_is_flushed_once_per_batch_before_the_bar_not_once_per_notice()
+    {
+        var records = RollOut();
+        var stdout = new FlushLog();
+        var host = new FileDigestHost(
+            new FileDigestOptions { Core = new DigestCoreOptions { Rollup = new RollupOptions() }, Format = Cli.Hosting.OutputFormat.Json, AfterBatch = () => stdout.Log.Add("bar") },
+            FileAccountDirectory.Empty, null, stdout, TextWriter.Null);
+
+        await host.RunAsync(records, CancellationToken.None);
+
+        int lines = stdout.ToString().Count(c => c == '\n');
+        int flushed = stdout.Log.Where(e => e.StartsWith("flush", StringComparison.Ordinal)).Sum(e => int.Parse(e[6..], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(lines, flushed); // everything printed reached the stream, the summary included
+        Assert.True(stdout.Log.Count(e => e.StartsWith("flush", StringComparison.Ordinal)) < lines / 4, $"{lines} lines in {stdout.Log.Count} flushes: {string.Join(", ", stdout.Log)}");
+        // Each draw of the bar comes after its batch's notices are out (a bar drawn with notices still buffered would be overdrawn).
+        for (int i = 1; i < stdout.Log.Count; i++)
+            if (stdout.Log[i] == "bar" && stdout.Log[i - 1] != "bar") Assert.StartsWith("flush", stdout.Log[i - 1], StringComparison.Ordinal);
+    }
+
     private static List<string> Describe(List<Notice> notices) =>
         notices.Select(n => $"{n.Kind} {n.NoticeId} {(n as Rollup)?.Accounts.Count} {(n as Aggregator.Bursts.Digest)?.HeldUntil:O}").ToList();
 }

@@ -140,10 +140,13 @@ internal static class RunCommand
                     : null;
                 var renderer = outputFormat.Renderer();
                 var delivered = sink is null ? null : new CountingSink(sink);
+                // Each notice in one write (flushed as it is written, so a reader piping the output sees it at once): Console.Out
+                // writes through every 256 bytes, about ten calls for a digest.
+                var stdout = new StreamWriter(Console.OpenStandardOutput(), Console.OutputEncoding, 1 << 16) { AutoFlush = false };
                 // Slack first, then stdout, as `digest` does; a parked digest counts as posted (it is safe).
                 IDigestSink output = delivered is null
-                    ? new WriterSink(renderer, Console.Out)
-                    : new FanOutSink([delivered, new WriterSink(renderer, Console.Out)]);
+                    ? new WriterSink(renderer, stdout)
+                    : new FanOutSink([delivered, new WriterSink(renderer, stdout)]);
                 var log = new LambdaLog(Console.Error, TimeProvider.System, "pipeline-run");
                 var handlerOptions = new KinesisWindowHandlerOptions
                 {
@@ -185,7 +188,8 @@ internal static class RunCommand
                 };
                 if (outputFormat == OutputFormat.Json)
                 {
-                    renderer.WriteSummary(summary, Console.Out, Console.Error);
+                    renderer.WriteSummary(summary, stdout, Console.Error);
+                    await stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false);
                 }
                 else
                 {

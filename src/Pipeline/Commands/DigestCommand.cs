@@ -89,8 +89,8 @@ internal static class DigestCommand
         var sink = settings.Slack is { } slack
             ? await SlackOptions.CreateSinkAsync(slack, new FolderOutbox(settings.Outbox), cancellationToken, parkWhenCancelled: true).ConfigureAwait(false)
             : null;
-        // Not Console.Out, which writes through at every call: the host flushes this one once per batch.
-        var stdout = new StreamWriter(Console.OpenStandardOutput(), Console.OutputEncoding, 1 << 16) { AutoFlush = false };
+        // Not Console.Out, which writes through every 256 characters: the host flushes this one once per batch.
+        var stdout = Stdout.OpenBuffered();
         var host = new FileDigestHost(options, directory, mutes, stdout, new ProgressAwareWriter(Console.Error, progress), sink);
         RunSummary summary;
         try
@@ -99,6 +99,7 @@ internal static class DigestCommand
         }
         catch (DeliveryFailedException e)
         {
+            await stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false); // the notices printed before the error, above it
             await Console.Error.WriteLineAsync($"error: {e.Message}. Check that --outbox is writable, then run again.").ConfigureAwait(false);
             return ExitCode.DeliveryFailed;
         }

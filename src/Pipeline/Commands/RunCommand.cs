@@ -140,9 +140,8 @@ internal static class RunCommand
                     : null;
                 var renderer = outputFormat.Renderer();
                 var delivered = sink is null ? null : new CountingSink(sink);
-                // Each notice in one write (flushed as it is written, so a reader piping the output sees it at once): Console.Out
-                // writes through every 256 bytes, about ten calls for a digest.
-                var stdout = new StreamWriter(Console.OpenStandardOutput(), Console.OutputEncoding, 1 << 16) { AutoFlush = false };
+                // Each notice in one write, flushed as it is written (a reader piping the output sees it at once).
+                var stdout = Stdout.OpenBuffered();
                 // Slack first, then stdout, as `digest` does; a parked digest counts as posted (it is safe).
                 IDigestSink output = delivered is null
                     ? new WriterSink(renderer, stdout)

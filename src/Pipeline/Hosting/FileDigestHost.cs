@@ -37,8 +37,9 @@ internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirector
         var renderer = options.Format.Renderer();
         var counted = delivery is null ? null : new CountingSink(delivery);
         // Slack first, then the output: a digest printed is one whose delivery has been settled.
-        // Printed notices are flushed once per batch, below (each batch's notices leave together anyway).
-        var printed = new WriterSink(renderer, stdout, flushEach: false);
+        // Printed notices are flushed once per batch, below (each batch's notices leave together anyway). With Slack, each one
+        // as soon as it is posted: a batch can wait minutes on rate limits, and what was posted should show meanwhile.
+        var printed = new WriterSink(renderer, stdout, flushEach: counted is not null);
         IDigestSink sink = counted is null ? printed : new FanOutSink([counted, printed]);
         int reported = 0;
         long silences = 0;

@@ -229,7 +229,7 @@ public sealed class RollupPlannerTests
     /// <summary>
     /// A random day of three roles' changes in forty accounts (refused calls, risky calls of one name for two reasons, accounts
     /// named on some digests only) against the roll-up as its members' shares add up, written the plain LINQ way the planner
-    /// once built it: the accounts, failures and risky calls, their order, and which shares are marked.
+    /// once built it: the accounts, failures and risky calls, their order and caps, and which shares are marked.
     /// </summary>
     [Fact]
     public void Every_roll_up_is_its_marked_shares_added_up_in_the_documented_order()
@@ -239,6 +239,11 @@ public sealed class RollupPlannerTests
         [
             ("CreateRole", "iam.amazonaws.com"), ("PutRolePolicy", "iam.amazonaws.com"), ("TagRole", "iam.amazonaws.com"),
             ("AttachRolePolicy", "iam.amazonaws.com"), ("CreateAccessKey", "iam.amazonaws.com"), ("DeleteTrail", "cloudtrail.amazonaws.com"),
+            // More risky calls of one severity, so that a roll-up has more than 16 of them to order (below that, the sort is
+            // an insertion sort, stable whatever the comparison says about ties).
+            ("CreateLoginProfile", "iam.amazonaws.com"), ("AttachUserPolicy", "iam.amazonaws.com"), ("PutUserPolicy", "iam.amazonaws.com"),
+            ("CreatePolicyVersion", "iam.amazonaws.com"), ("AddUserToGroup", "iam.amazonaws.com"), ("UpdateLoginProfile", "iam.amazonaws.com"),
+            ("DeleteFlowLogs", "ec2.amazonaws.com"), ("StopLogging", "cloudtrail.amazonaws.com"), ("CreateUser", "iam.amazonaws.com"),
         ];
         string?[] errors = [null, null, null, "AccessDenied", "Throttling"];
         var offered = new List<Digest>();
@@ -275,20 +280,22 @@ public sealed class RollupPlannerTests
             };
             offered.Add(random.Next(3) == 0 ? digest : digest with { AccountInfo = new Enricher.Model.AccountInfo(account, $"acct-{random.Next(60)}") });
         }
-        var planner = new RollupPlanner(Options, Window);
+        // Roll-ups capped below what their members hold, so the caps are where they are taken.
+        var capped = Window with { MaxRiskyPerDigest = 12, MaxFailuresPerDigest = 3 };
+        var planner = new RollupPlanner(Options, capped);
         foreach (var d in offered.OrderBy(d => d.ClosedAt)) planner.Offer(d);
         var output = planner.Flush();
 
         var rollups = output.OfType<Rollup>().ToList();
         Assert.True(rollups.Count >= 5, $"{rollups.Count} roll-ups");
-        Assert.Contains(rollups, r => r.Failures.Count >= 2);
-        Assert.Contains(rollups, r => r.Risky.Count >= 3);
+        Assert.Contains(rollups, r => r.Failures.Count == capped.MaxFailuresPerDigest);
+        Assert.Contains(rollups, r => r.Risky.Count == capped.MaxRiskyPerDigest);
         Assert.Contains(output.OfType<Digest>(), d => d.Parts.Count(p => p.RollupId is not null) >= 2);
         var digests = output.OfType<Digest>().ToList();
         foreach (var rollup in rollups)
         {
             var members = digests.SelectMany(d => d.Parts.Where(p => p.RollupId == rollup.RollupId).Select(p => (Digest: d, Part: p))).ToList();
-            Assert.Equal(Shown(Expected(rollup.RollupId, members)), Shown(rollup));
+            Assert.Equal(Shown(Expected(rollup.RollupId, members, capped)), Shown(rollup));
         }
         foreach (var digest in digests)
         {
@@ -298,7 +305,7 @@ public sealed class RollupPlannerTests
     }
 
     /// <summary>The oracle: a roll-up of <paramref name="members"/> (digest and marked share, in the order offered), in LINQ.</summary>
-    private static Rollup Expected(string rollupId, List<(Digest Digest, Digest Part)> members) => new()
+    private static Rollup Expected(string rollupId, List<(Digest Digest, Digest Part)> members, BurstWindowOptions window) => new()
     {
         RollupId = rollupId,
         ActorKey = members[0].Part.ActorKey!,
@@ -320,7 +327,7 @@ public sealed class RollupPlannerTests
             .Select(g => new RollupFailure(g.Key.EventName, g.Key.ErrorCode, g.Select(x => x.f.ErrorMessage).FirstOrDefault(m => m is not null),
                 [.. g.Select(x => x.Account).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)], g.Sum(x => x.f.Count)))
             .OrderByDescending(f => f.Accounts.Count).ThenBy(f => f.EventName, StringComparer.Ordinal).ThenBy(f => f.ErrorCode, StringComparer.Ordinal)
-            .Take(Window.MaxFailuresPerDigest)
+            .Take(window.MaxFailuresPerDigest)
             .ToList(),
         Risky = members
             .SelectMany(m => m.Part.Risky.Select(r => (m.Digest.Account, r)))
@@ -328,7 +335,7 @@ public sealed class RollupPlannerTests
             .Select(g => new RollupRisk(g.Key.EventName, g.Key.Reason, g.Key.Severity,
                 [.. g.Select(x => x.Account).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)], g.Count(), g.Select(x => x.r.Target).FirstOrDefault(t => t is not null)))
             .OrderByDescending(r => r.Severity).ThenByDescending(r => r.Accounts.Count).ThenBy(r => r.EventName, StringComparer.Ordinal)
-            .Take(Window.MaxRiskyPerDigest)
+            .Take(window.MaxRiskyPerDigest)
             .ToList(),
         RiskyCount = members.Sum(m => m.Part.RiskyCount),
         ClosedAt = default,

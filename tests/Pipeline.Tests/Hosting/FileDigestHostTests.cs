@@ -86,17 +86,22 @@ public sealed class FileDigestHostTests
         Assert.Equal(Describe(prompt.Delivered), Describe(slow.Delivered));
     }
 
-    /// <summary>A stdout that logs what reaches it: the lines written since the last flush, at each flush.</summary>
+    /// <summary>A stdout that logs each flush (with the lines it let out) and each draw of the bar (with what was left unflushed).</summary>
     private sealed class FlushLog : StringWriter
     {
         private int _flushedLength;
         public List<string> Log { get; } = [];
+        public int Flushes { get; private set; }
 
         public override void Flush()
         {
             var text = ToString();
             int lines = text[_flushedLength..].Count(c => c == '\n');
-            if (lines > 0) Log.Add($"flush {lines}");
+            if (lines > 0)
+            {
+                Log.Add($"flush {lines}");
+                Flushes++;
+            }
             _flushedLength = text.Length;
         }
 
@@ -105,6 +110,9 @@ public sealed class FileDigestHostTests
             Flush();
             return Task.CompletedTask;
         }
+
+        /// <summary>The bar is drawn: over notices still in the buffer, or not.</summary>
+        public void Bar() => Log.Add(ToString().Length > _flushedLength ? "bar over unflushed notices" : "bar");
     }
 
     [Fact]
@@ -113,7 +121,7 @@ public sealed class FileDigestHostTests
         var records = RollOut();
         var stdout = new FlushLog();
         var host = new FileDigestHost(
-            new FileDigestOptions { Core = new DigestCoreOptions { Rollup = new RollupOptions() }, Format = Cli.Hosting.OutputFormat.Json, AfterBatch = () => stdout.Log.Add("bar") },
+            new FileDigestOptions { Core = new DigestCoreOptions { Rollup = new RollupOptions() }, Format = Cli.Hosting.OutputFormat.Json, AfterBatch = stdout.Bar },
             FileAccountDirectory.Empty, null, stdout, TextWriter.Null);
 
         await host.RunAsync(records, CancellationToken.None);
@@ -121,10 +129,27 @@ public sealed class FileDigestHostTests
         int lines = stdout.ToString().Count(c => c == '\n');
         int flushed = stdout.Log.Where(e => e.StartsWith("flush", StringComparison.Ordinal)).Sum(e => int.Parse(e[6..], System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal(lines, flushed); // everything printed reached the stream, the summary included
-        Assert.True(stdout.Log.Count(e => e.StartsWith("flush", StringComparison.Ordinal)) < lines / 4, $"{lines} lines in {stdout.Log.Count} flushes: {string.Join(", ", stdout.Log)}");
-        // Each draw of the bar comes after its batch's notices are out (a bar drawn with notices still buffered would be overdrawn).
-        for (int i = 1; i < stdout.Log.Count; i++)
-            if (stdout.Log[i] == "bar" && stdout.Log[i - 1] != "bar") Assert.StartsWith("flush", stdout.Log[i - 1], StringComparison.Ordinal);
+        Assert.DoesNotContain("bar over unflushed notices", stdout.Log); // each batch's notices are out before its bar
+        int batchesWithNotices = stdout.Log.Count(e => e == "bar");
+        Assert.InRange(stdout.Flushes, 2, batchesWithNotices + 2); // once per batch (and the input's end), not per notice
+        Assert.True(lines > 4 * stdout.Flushes, $"{lines} lines in {stdout.Flushes} flushes: {string.Join(", ", stdout.Log)}");
+    }
+
+    [Fact]
+    public async Task With_slack_each_notice_is_printed_as_soon_as_it_is_posted()
+    {
+        var records = RollOut();
+        var stdout = new FlushLog();
+        var slack = new HeldUpSink(Task.CompletedTask);
+        var host = new FileDigestHost(
+            new FileDigestOptions { Core = new DigestCoreOptions { Rollup = new RollupOptions() }, Format = Cli.Hosting.OutputFormat.Json },
+            FileAccountDirectory.Empty, null, stdout, TextWriter.Null, slack);
+
+        await host.RunAsync(records, CancellationToken.None);
+
+        // One flush per notice (a batch can wait minutes on Slack's rate limits), and the summary's.
+        Assert.True(slack.Delivered.Count > 4);
+        Assert.Equal(slack.Delivered.Count + 1, stdout.Flushes);
     }
 
     private static List<string> Describe(List<Notice> notices) =>

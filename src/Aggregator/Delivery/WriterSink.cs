@@ -15,10 +15,9 @@ public sealed class WriterSink(IDigestRenderer renderer, TextWriter output, bool
 
     public Task<DeliveryOutcome> DeliverAsync(Notice notice, CancellationToken cancellationToken)
     {
-        var text = renderer.Render(notice);
         lock (_gate)
         {
-            output.Write(text);
+            renderer.Write(notice, output);
             if (flushEach) output.Flush();
         }
         return Task.FromResult(DeliveryOutcome.Delivered);

@@ -14,6 +14,12 @@ public interface IDigestRenderer
     /// nothing but digests (then the host prints the text summary on stderr).
     /// </summary>
     string? RenderSummary(RunSummary summary);
+
+    /// <summary>
+    /// Writes what <see cref="Render"/> returns into <paramref name="output"/>. A format that can write as it renders
+    /// overrides it, so a host that prints every notice makes no string of each.
+    /// </summary>
+    void Write(Notice notice, TextWriter output) => output.Write(Render(notice));
 }
 
 /// <summary>The terminal's format: <see cref="TextDigestRenderer"/>.</summary>
@@ -28,6 +34,21 @@ public sealed class JsonRenderer : IDigestRenderer
 {
     public string Render(Notice notice) => Utf8(buffer => DigestJson.Write(buffer, notice));
     public string? RenderSummary(RunSummary summary) => Utf8(buffer => DigestJson.WriteSummary(buffer, summary));
+
+    /// <summary>
+    /// The notice's line decoded straight into <paramref name="output"/>, through a buffer kept per thread. Through
+    /// <see cref="Render"/>, each line was a stream grown to its size and then a string of it: `digest --format json`
+    /// made about four bytes of garbage per byte it printed (docs/performance.md, "Speed, seventh session").
+    /// </summary>
+    public void Write(Notice notice, TextWriter output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var stream = _toText is { } kept && ReferenceEquals(kept.Output, output) ? kept : _toText = new Utf8ToTextStream(output);
+        DigestJson.Write(stream, notice);
+    }
+
+    [ThreadStatic]
+    private static Utf8ToTextStream? _toText;
 
     /// <summary>Runs a UTF-8 writer into a string (the writers already end their line).</summary>
     public static string Utf8(Action<MemoryStream> write)

@@ -45,7 +45,8 @@ internal sealed record BenchOptions
 /// </summary>
 internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextWriter log)
 {
-    private const double EndToEndTarget = 0.5;
+    // Issue 14's: a replay at least as fast as a DOM parse of the same bytes (the first plan asked for half of it).
+    private const double EndToEndTarget = 1.0;
     private const double BytesPerIdTarget = 64;
     private const double FlatMemoryTarget = 1.5;
 

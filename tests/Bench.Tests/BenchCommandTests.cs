@@ -86,7 +86,7 @@ public sealed class BenchCommandTests
     }
 
     /// <summary>
-    /// targetMet says whether the ratio the report prints reaches the target it prints ("≥ 0.5 × baseline"): a verdict that can
+    /// targetMet says whether the ratio the report prints reaches the target it prints ("≥ 1.0 × baseline"): a verdict that can
     /// be wrong, where checking only that it is a boolean could not fail. The ratio is printed to 3 decimals, so a ratio within
     /// rounding of the target decides nothing.
     /// </summary>

@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Reactive.Concurrency;
 using System.Reactive.Linq;
+using System.Text;
 using System.Text.Json;
 using Pipeline.Aggregator.Bursts;
+using Pipeline.Aggregator.Delivery;
 using Pipeline.Aggregator.Notices;
 using Pipeline.Aggregator.Processing;
 using Pipeline.Aggregator.Rendering;
@@ -239,7 +241,8 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
     /// <summary>
     /// What `pipeline digest --format json` runs over one file: the records read and parsed a batch ahead on a task of their
     /// own (ParseAhead), the batches pushed through the core's Rx adapter, the roll-up stage deciding what is posted (its
-    /// default settings, as the command's), every notice written as a JSON line and discarded.
+    /// default settings, as the command's), every notice printed as the command prints it (the JSON renderer into a
+    /// buffered text writer, flushed once per batch) and discarded.
     /// </summary>
     private static RunSummary RunPipeline(string file, CancellationToken cancellationToken) =>
         RunPipeline(RecordReader.ReadFiles([file], transient: true), cancellationToken);
@@ -248,9 +251,11 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
     {
         var core = NewCore();
         var stage = new RollupStage(core.Options.Rollup, core.Options.Window);
+        using var stdout = new StreamWriter(Stream.Null, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 1 << 16);
+        var printed = new WriterSink(new JsonRenderer(), stdout, flushEach: false);
         ParseAhead.Batches(records, core, cancellationToken).ToObservable(Scheduler.Immediate).Through(core)
-            .ForEachAsync(batch => Write(stage.Next(batch, core.Clock)), cancellationToken).GetAwaiter().GetResult();
-        Write(stage.Finish());
+            .ForEachAsync(batch => Print(printed, stdout, stage.Next(batch, core.Clock)), cancellationToken).GetAwaiter().GetResult();
+        Print(printed, stdout, stage.Finish());
         var summary = core.Summary() with { Rollups = stage.Rollups, Messages = stage.Messages };
         if (!summary.Balanced) throw new InvalidOperationException("the benchmark run's counts do not add up");
         return summary;
@@ -259,6 +264,13 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
     private static void Write(IReadOnlyList<Notice> notices)
     {
         foreach (var notice in notices) DigestJson.Write(Stream.Null, notice);
+    }
+
+    /// <summary>A batch's notices through the sink `digest` prints with, then the one flush per batch it makes.</summary>
+    private static void Print(WriterSink printed, TextWriter stdout, IReadOnlyList<Notice> notices)
+    {
+        foreach (var notice in notices) printed.DeliverAsync(notice, CancellationToken.None).GetAwaiter().GetResult();
+        stdout.Flush();
     }
 
     private static DigestCore NewCore() => new(new DigestCoreOptions(), WarmDirectory);

@@ -38,7 +38,7 @@ public sealed class JsonRenderer : IDigestRenderer
     /// <summary>
     /// The notice's line decoded straight into <paramref name="output"/>, through a buffer kept per thread. Through
     /// <see cref="Render"/>, each line was a stream grown to its size and then a string of it: `digest --format json`
-    /// made about four bytes of garbage per byte it printed (docs/performance.md, "Speed, seventh session").
+    /// made about five bytes of garbage per character it printed (docs/performance.md, "Speed, seventh session").
     /// </summary>
     public void Write(Notice notice, TextWriter output)
     {
@@ -47,6 +47,8 @@ public sealed class JsonRenderer : IDigestRenderer
         DigestJson.Write(stream, notice);
     }
 
+    // The decoding stream of the writer this thread last wrote to (8 KB of characters, made again only when the thread
+    // writes to another writer). It keeps that writer alive as long as the thread: a host has one stdout for its life.
     [ThreadStatic]
     private static Utf8ToTextStream? _toText;
 

@@ -28,7 +28,14 @@ internal sealed class Utf8ToTextStream(TextWriter output) : Stream
 
     public override void WriteByte(byte value) => Write([value]);
 
-    public override void Flush() => Output.Flush();
+    /// <summary>
+    /// Nothing to do: every byte written is in the writer already (a character cut between two writes waits in the
+    /// decoder for its end). The writer's own flush is its owner's call: `digest` flushes stdout once per batch, and a
+    /// flush here would bring back one write call per line.
+    /// </summary>
+    public override void Flush()
+    {
+    }
 
     public override bool CanRead => false;
     public override bool CanSeek => false;

@@ -99,11 +99,38 @@ public sealed class JsonRendererTests
     {
         var output = new StringWriter();
         using var stream = new Utf8ToTextStream(output);
-        var text = string.Concat(Enumerable.Repeat(Name, 2_000)); // about 44,000 bytes, several buffers' worth
+        // The stream decodes 8,192 characters at a time: the rocket's two UTF-16 halves would fall on either side of the
+        // first boundary. Then 2,000 names more: about 38,000 characters, several buffers' worth.
+        var text = new string('a', 8_191) + "🚀" + string.Concat(Enumerable.Repeat(Name, 2_000));
 
         stream.Write(Encoding.UTF8.GetBytes(text));
 
         Assert.Equal(text, output.ToString());
+    }
+
+    [Fact]
+    public async Task A_sink_that_flushes_at_its_owners_call_is_not_flushed_by_the_lines()
+    {
+        // `digest` flushes stdout once per batch: writing a line must not flush it (one write call per line cost more
+        // than the roll-up stage; docs/performance.md, "Speed, sixth session").
+        var output = new CountingWriter();
+        var sink = new WriterSink(new JsonRenderer(), output, flushEach: false);
+
+        foreach (var notice in Notices()) await sink.DeliverAsync(notice, CancellationToken.None);
+
+        Assert.NotEqual(0, output.ToString().Length);
+        Assert.Equal(0, output.Flushes);
+    }
+
+    private sealed class CountingWriter : StringWriter
+    {
+        public int Flushes { get; private set; }
+
+        public override void Flush()
+        {
+            Flushes++;
+            base.Flush();
+        }
     }
 
     [Fact]

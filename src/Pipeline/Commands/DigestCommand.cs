@@ -99,13 +99,14 @@ internal static class DigestCommand
         }
         catch (DeliveryFailedException e)
         {
-            await stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false); // the notices printed before the error, above it
             await Console.Error.WriteLineAsync($"error: {e.Message}. Check that --outbox is writable, then run again.").ConfigureAwait(false);
             return ExitCode.DeliveryFailed;
         }
         finally
         {
-            await stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false); // what a failing run printed before it stopped
+            // What a stopped run printed before it stopped. (With Slack each notice is flushed as it is printed, so the
+            // digests posted before a delivery failure are out already.)
+            await stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false);
         }
         if (!summary.Balanced)
         {

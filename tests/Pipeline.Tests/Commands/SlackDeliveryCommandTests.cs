@@ -168,6 +168,31 @@ public sealed class SlackDeliveryCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_run_stopped_by_an_undeliverable_digest_still_prints_it_and_the_digest_posted_before_it()
+    {
+        // `digest` prints through a buffered writer of its own: what it printed before the run stopped must reach
+        // stdout, not stay in the buffer. The refused digest is printed too (every destination gets it before the run
+        // stops): on stdout, at least, it is not lost.
+        var input = Path.Combine(_dir, "e.jsonl");
+        await File.WriteAllTextAsync(input, Events.JsonLines([
+            Events.ApiCall(account: "111122223333", time: Events.T0),
+            Events.ApiCall(account: "444455556666", time: Events.T0.AddMinutes(1)),
+        ]));
+        var notAFolder = Path.Combine(_dir, "a-file");
+        await File.WriteAllTextAsync(notAFolder, "");
+        _slack.Enqueue(new SlackFault.Accept());
+        _slack.Enqueue(new SlackFault.ChannelNotFound(), times: 1); // the second digest: refused, and no outbox to keep it
+
+        var result = await PipelineProcess.RunAsync(["digest", "-i", input, "--slack-webhook", "env:TEST_HOOK", "--outbox", Path.Combine(notAFolder, "outbox")], environment: HookEnv(WebhookSecret));
+
+        Assert.Equal(4, result.ExitCode);
+        Assert.Equal(2, _slack.RequestCount);
+        var printed = new[] { "111122223333", "444455556666" }.Count(account => result.Stdout.Contains("== " + account, StringComparison.Ordinal));
+        Assert.Equal(2, printed);
+        Assert.Contains("neither delivered nor kept in the outbox", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Undeliverable_digests_go_to_the_outbox_exit_4_and_are_resent_later()
     {
         var outbox = await ParkTwoDigestsAsync();

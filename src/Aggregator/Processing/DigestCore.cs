@@ -162,6 +162,12 @@ public sealed class DigestCore
         return parsed;
     }
 
+    /// <summary>One record read, as <see cref="Parse(IReadOnlyList{RawRecord})"/> reads each.</summary>
+    public ParsedRecord Parse(RawRecord record) => _enricher.Parse(record);
+
+    /// <summary>Whether a parsed record still reads its bytes afterwards (mute rules): see <see cref="Enricher.Enrichment.Enricher.ParseKeepsBytes"/>.</summary>
+    public bool ParseKeepsBytes => _enricher.ParseKeepsBytes;
+
     /// <summary><see cref="ProcessAsync(IReadOnlyList{RawRecord}, CancellationToken)"/> of records already <see cref="Parse"/>d: dedupe, mute, names, bursts.</summary>
     public ValueTask<CoreBatch> ProcessAsync(IReadOnlyList<ParsedRecord> records, CancellationToken cancellationToken)
     {
@@ -176,7 +182,7 @@ public sealed class DigestCore
     /// The outcome holds no bytes of the record and nothing of this core's: other cores may process it too (`tune` classifies
     /// its input once, and replays it under each window setting).
     /// </summary>
-    internal ClassifiedRecord Classify(ParsedRecord record) => new(_enricher.Classify(record), record.Record.ArrivalTime);
+    internal ClassifiedRecord Classify(ParsedRecord record) => new(_enricher.Classify(record), record.ArrivalTime);
 
     /// <summary>
     /// The first half of <see cref="ProcessAsync(IReadOnlyList{RawRecord}, CancellationToken)"/> for one record: parse, dedupe

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Pipeline.Enricher.Model;
 
@@ -11,8 +12,10 @@ namespace Pipeline.Aggregator.Processing;
 /// the same order and batches, as when it parses them itself, and makes the same digests.
 /// </summary>
 /// <remarks>
-/// Each record's bytes are copied into storage the batch owns (rented, and given back once the next batch is taken), so
-/// the source may hand out slices of one reused buffer (<c>RecordReader</c>'s transient mode). At most
+/// Each record is parsed as soon as it is read, so the source may hand out slices of one reused buffer
+/// (<c>RecordReader</c>'s transient mode): the parse keeps nothing of the bytes. Only when the core's mute rules will read
+/// the event's envelope later are the bytes copied first, into storage the batch owns (rented, and given back once the
+/// next batch is taken). The batches themselves are used again once handed back, so a replay makes none per batch. At most
 /// <see cref="Depth"/> parsed batches wait: a slow consumer (a slow account table) holds the reader back, and the reading
 /// adds no memory that grows with the input. (What the consumer does with a batch afterwards is its own: the file host's
 /// delivery queues behind a slow Slack, as it did before.)
@@ -45,9 +48,11 @@ public static class ParseAhead
     private static IEnumerable<IReadOnlyList<ParsedRecord>> Read(IEnumerable<RawRecord> source, DigestCore core, CancellationToken stop)
     {
         var channel = Channel.CreateBounded<Batch>(new BoundedChannelOptions(Depth) { SingleReader = true, SingleWriter = true });
+        // Batches the consumer is done with, for the reader to fill again (at most Depth + 2 exist at a time).
+        var spare = new ConcurrentQueue<Batch>();
         // Set when the consumer is gone early (an error downstream, a disposed enumerator): the reader then stops at once.
         using var abandoned = new CancellationTokenSource();
-        _ = Task.Run(() => ReadAsync(source, core, channel.Writer, stop, abandoned.Token), CancellationToken.None);
+        _ = Task.Run(() => ReadAsync(source, core, spare, channel.Writer, stop, abandoned.Token), CancellationToken.None);
 
         Batch? held = null;
         try
@@ -56,7 +61,7 @@ public static class ParseAhead
             {
                 while (channel.Reader.TryRead(out var batch))
                 {
-                    held?.Release();
+                    held?.Release(spare);
                     held = batch;
                     yield return batch.Parsed;
                 }
@@ -64,11 +69,11 @@ public static class ParseAhead
         }
         finally
         {
-            held?.Release();
+            held?.Release(spare: null);
             abandoned.Cancel();
             // Batches the consumer will never take. One the reader writes after this is left to the GC, as is the one it
             // was filling: its pool rents are simply not returned.
-            while (channel.Reader.TryRead(out var left)) left.Release();
+            while (channel.Reader.TryRead(out var left)) left.Release(spare: null);
         }
     }
 
@@ -77,21 +82,22 @@ public static class ParseAhead
         // The consumer is synchronous (an enumerable under Rx's ToObservable): it waits here, on its own thread.
         reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult();
 
-    private static async Task ReadAsync(IEnumerable<RawRecord> source, DigestCore core, ChannelWriter<Batch> writer, CancellationToken stop, CancellationToken abandoned)
+    private static async Task ReadAsync(IEnumerable<RawRecord> source, DigestCore core, ConcurrentQueue<Batch> spare, ChannelWriter<Batch> writer, CancellationToken stop, CancellationToken abandoned)
     {
         int size = core.Options.Enricher.NamingBatchSize;
-        var batch = new Batch(size);
+        bool copyBytes = core.ParseKeepsBytes;
+        var batch = NextBatch();
         try
         {
             if (!stop.IsCancellationRequested)
             {
                 foreach (var record in source)
                 {
-                    batch.Add(record);
+                    batch.Add(record, core);
                     if (batch.Count == size)
                     {
                         await HandOnAsync(batch).ConfigureAwait(false);
-                        batch = new Batch(size);
+                        batch = NextBatch();
                     }
                     if (stop.IsCancellationRequested) break;
                 }
@@ -101,7 +107,7 @@ public static class ParseAhead
         }
         catch (OperationCanceledException) when (abandoned.IsCancellationRequested)
         {
-            batch.Release();
+            batch.Release(spare: null);
             writer.TryComplete();
         }
         catch (Exception error)
@@ -115,42 +121,48 @@ public static class ParseAhead
             catch (Exception)
 #pragma warning restore CA1031
             {
-                batch.Release();
+                batch.Release(spare: null);
             }
             writer.TryComplete(error);
         }
+
+        Batch NextBatch() => spare.TryDequeue(out var reused) ? reused : new Batch(size, copyBytes);
 
         async ValueTask HandOnAsync(Batch full)
         {
             if (full.Count == 0)
             {
-                full.Release();
+                full.Release(spare: null);
                 return;
             }
-            full.Parse(core);
             await writer.WriteAsync(full, abandoned).ConfigureAwait(false);
         }
     }
 
-    /// <summary>Records whose bytes live in chunks rented for this batch alone, and then their parse.</summary>
-    private sealed class Batch(int capacity)
+    /// <summary>
+    /// Records parsed as they were read. With <paramref name="copyBytes"/> (mute rules read the envelope later), each
+    /// record's bytes are first copied into chunks rented for this batch alone.
+    /// </summary>
+    private sealed class Batch(int capacity, bool copyBytes)
     {
-        private readonly List<RawRecord> _records = new(capacity);
+        private readonly ParsedRecord[] _parsed = new ParsedRecord[capacity];
         private readonly List<byte[]> _chunks = [];
         private int _used;
 
-        public int Count => _records.Count;
+        public int Count { get; private set; }
 
-        public ParsedRecord[] Parsed { get; private set; } = [];
+        /// <summary>The records parsed; the array itself when the batch is full (every batch but the input's last).</summary>
+        public IReadOnlyList<ParsedRecord> Parsed => Count == _parsed.Length ? _parsed : _parsed[..Count];
 
-        public void Add(RawRecord record)
+        public void Add(RawRecord record, DigestCore core)
         {
-            var data = record.Data.Span;
-            if (data.IsEmpty)
-            {
-                _records.Add(record);
-                return;
-            }
+            if (copyBytes && !record.Data.IsEmpty) record = record with { Data = Copy(record.Data.Span) };
+            // Parsed now, while the bytes are still the record's: the source may reuse them for the next one.
+            _parsed[Count++] = core.Parse(record);
+        }
+
+        private ReadOnlyMemory<byte> Copy(ReadOnlySpan<byte> data)
+        {
             if (_chunks.Count == 0 || _chunks[^1].Length - _used < data.Length)
             {
                 _chunks.Add(ArrayPool<byte>.Shared.Rent(Math.Max(ChunkBytes, data.Length)));
@@ -158,16 +170,21 @@ public static class ParseAhead
             }
             var chunk = _chunks[^1];
             data.CopyTo(chunk.AsSpan(_used));
-            _records.Add(record with { Data = chunk.AsMemory(_used, data.Length) });
+            var copy = chunk.AsMemory(_used, data.Length);
             _used += data.Length;
+            return copy;
         }
 
-        public void Parse(DigestCore core) => Parsed = core.Parse(_records);
-
-        public void Release()
+        /// <summary>Gives the chunks back and empties the batch, then hands it to <paramref name="spare"/> (null: to the GC).</summary>
+        public void Release(ConcurrentQueue<Batch>? spare)
         {
             foreach (var chunk in _chunks) ArrayPool<byte>.Shared.Return(chunk);
             _chunks.Clear();
+            _used = 0;
+            // The events go with the batch: a batch waiting to be used again keeps none of them alive.
+            Array.Clear(_parsed, 0, Count);
+            Count = 0;
+            spare?.Enqueue(this);
         }
     }
 }

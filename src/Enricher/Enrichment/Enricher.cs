@@ -73,6 +73,12 @@ public sealed class Enricher
         return ok ? new ParsedRecord(record, evt ?? parsed!.Event, parsed, null) : new ParsedRecord(record, null, null, reason!);
     }
 
+    /// <summary>
+    /// Whether a record's bytes are still read after <see cref="Parse"/>: only by the mute rules, which match the event's
+    /// envelope, built from them when the record is classified. Otherwise a reader may reuse them as soon as it is parsed.
+    /// </summary>
+    public bool ParseKeepsBytes => _mutes is not null;
+
     /// <summary>The second step: dedupe and mute a parsed record, in arrival order (the dedupe memory is the state it needs).</summary>
     public EnrichmentOutcome Classify(ParsedRecord record)
     {

@@ -6,7 +6,11 @@ namespace Pipeline.Enricher.Model;
 /// A record as <see cref="Enrichment.Enricher.Parse"/> read it: its event, or why it was refused. Not yet deduplicated nor
 /// muted; hand it to <see cref="Enrichment.Enricher.Classify(ParsedRecord)"/>, once, in arrival order.
 /// </summary>
-/// <remarks>Opaque outside the Enricher: a host only hands it on (and may read <see cref="Record"/>).</remarks>
+/// <remarks>
+/// Opaque outside the Enricher: a host only hands it on (and may read where the record came from). The record's bytes are
+/// not part of it: <see cref="Enrichment.Enricher.Parse"/> is done with them, except for the envelope the mute rules read
+/// (<see cref="Enrichment.Enricher.ParseKeepsBytes"/>), so a reader may reuse them once the record is parsed.
+/// </remarks>
 public readonly struct ParsedRecord
 {
     internal ParsedRecord(RawRecord record, OrgEvent? evt, ParsedEvent? envelope, string? reason)
@@ -17,7 +21,14 @@ public readonly struct ParsedRecord
         Reason = reason;
     }
 
-    public RawRecord Record { get; }
+    /// <summary>The record as read; its <see cref="RawRecord.Data"/> may since have been reused (see above).</summary>
+    internal RawRecord Record { get; }
+
+    /// <summary>Where the record came from.</summary>
+    public RecordOrigin Origin => Record.Origin;
+
+    /// <summary>When the record reached the stream (null for a file).</summary>
+    public DateTimeOffset? ArrivalTime => Record.ArrivalTime;
 
     /// <summary>The event; null when the record was refused (<see cref="Reason"/>).</summary>
     internal OrgEvent? Event { get; }

@@ -169,7 +169,14 @@ public static class RecordReader
         while (lines.TryReadLine(out var line))
         {
             lineNumber++;
-            foreach (var r in LineRecords(line, lines.OverLimitLength, new RecordOrigin(name, lineNumber), maxRecordBytes))
+            var origin = new RecordOrigin(name, lineNumber);
+            // The usual line, one event, is handed on as it is: an enumerator per line was a tenth of a replay's garbage.
+            if (lines.OverLimitLength == 0 && IsOneRecord(line.Span))
+            {
+                yield return new RawRecord(line, origin);
+                continue;
+            }
+            foreach (var r in LineRecords(line, lines.OverLimitLength, origin, maxRecordBytes))
                 yield return r;
         }
     }
@@ -180,6 +187,9 @@ public static class RecordReader
         if (overLimitLength > 0) return [new RawRecord(ReadOnlyMemory<byte>.Empty, origin, OverLimit(overLimitLength, maxRecordBytes))];
         return IsBlank(line.Span) ? [] : ExpandDocument(line, origin);
     }
+
+    /// <summary>A line that is one record as it is: not blank, and not a container <see cref="ExpandDocument"/> would open.</summary>
+    private static bool IsOneRecord(ReadOnlySpan<byte> line) => !IsBlank(line) && ContainerKind(line) == Container.None;
 
     /// <summary>One JSON value: a container (<c>{"Records":[…]}</c> or an array) yields its elements; anything else is one record.</summary>
     internal static IEnumerable<RawRecord> ExpandDocument(ReadOnlyMemory<byte> json, RecordOrigin origin)

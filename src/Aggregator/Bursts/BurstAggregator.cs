@@ -139,7 +139,7 @@ internal sealed class BurstAggregator
         _open.Clear();
         _deadlines.Clear();
         closed ??= [];
-        closed.AddRange(all.Select(b => b.ToDigest(reason, _options, Clock)));
+        closed.AddRange(all.Select(b => Close(b, reason)));
         return closed;
     }
 
@@ -149,7 +149,7 @@ internal sealed class BurstAggregator
         var oldest = _open.Values.OrderBy(b => b.OpenedAt).ThenBy(b => b.Account, StringComparer.Ordinal).FirstOrDefault();
         if (oldest is null) return null;
         _open.Remove(oldest.Account);
-        return oldest.ToDigest(reason, _options, Clock);
+        return Close(oldest, reason);
     }
 
     /// <summary>
@@ -306,7 +306,7 @@ internal sealed class BurstAggregator
         if (_open.TryGetValue(record.Account, out var burst) && ReasonToCloseBefore(burst, at) is { } reason)
         {
             _open.Remove(record.Account);
-            (closed ??= []).Add(burst.ToDigest(reason, _options, Clock));
+            (closed ??= []).Add(Close(burst, reason));
             burst = null;
         }
 
@@ -372,6 +372,17 @@ internal sealed class BurstAggregator
         return burst;
     }
 
+    /// <summary>
+    /// The digest of a burst this aggregator has let go of (out of its open bursts); the storage of its counts then goes
+    /// back for the bursts to come. A burst put in by a host (<see cref="Put"/>) that closes at once is the host's: not this.
+    /// </summary>
+    private Digest Close(BurstBuilder burst, BurstCloseReason reason)
+    {
+        var digest = burst.ToDigest(reason, _options, Clock);
+        burst.Recycle();
+        return digest;
+    }
+
     private void MoveClock(DateTimeOffset now, ref List<Digest>? closed)
     {
         if (now <= Clock) return;
@@ -384,7 +395,7 @@ internal sealed class BurstAggregator
             var reason = DueReason(burst);
             if (reason is null) continue;
             _open.Remove(entry.Account);
-            (closed ??= []).Add(burst.ToDigest(reason.Value, _options, Clock));
+            (closed ??= []).Add(Close(burst, reason.Value));
         }
     }
 

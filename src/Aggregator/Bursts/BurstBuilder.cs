@@ -165,6 +165,17 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt) : Chan
         return DigestParts.Combine(own, parts, options.MaxRiskyPerDigest, options.MaxFailuresPerDigest, keptParts: parts);
     }
 
+    /// <summary>
+    /// Gives the storage of the burst's counts (its own and its lanes') back for other bursts. Only for a burst nothing
+    /// reads again: one its aggregator closed, once its digest is made.
+    /// </summary>
+    internal override void Recycle()
+    {
+        base.Recycle();
+        foreach (var lane in Lanes.Values) lane.Recycle();
+        Lanes.Clear();
+    }
+
     private static readonly Comparison<KeyValuePair<(ActorKind Kind, string Name), ChangeCounts>> LaneOrder =
         static (x, y) => x.Key.Kind != y.Key.Kind ? ((byte)x.Key.Kind).CompareTo((byte)y.Key.Kind) : string.CompareOrdinal(x.Key.Name, y.Key.Name);
 

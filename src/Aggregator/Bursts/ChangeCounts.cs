@@ -116,6 +116,9 @@ public class ChangeCounts
         };
     }
 
+    /// <summary>Gives the counts' storage back for other bursts; see <see cref="CountTable.Recycle"/>.</summary>
+    internal virtual void Recycle() => _counts.Recycle();
+
     /// <summary>Highest count first; ties by name, so the same input always renders the same digest.</summary>
     internal static KeyValuePair<string, int>[] Ranked(Dictionary<string, int> counts)
     {

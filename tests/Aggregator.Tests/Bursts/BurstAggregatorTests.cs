@@ -42,6 +42,48 @@ public sealed class BurstAggregatorTests
     }
 
     [Fact]
+    public void Digests_keep_their_counts_after_the_closed_bursts_storage_goes_to_later_bursts()
+    {
+        // Bursts one after another in three accounts, each of a person's calls and a role's lane, with more names than a
+        // table scans: every close gives the burst's count arrays back, and the next bursts fill them again.
+        var agg = Aggregator(gapMinutes: 2, maxMinutes: 30, latenessMinutes: 0);
+        var atClose = new List<(Digest Digest, string Json)>();
+        string[] accounts = ["111122223333", "444455556666", "777788889999"];
+        for (int burst = 0; burst < 8; burst++)
+        {
+            double start = burst * 10;
+            for (int i = 0; i < 40; i++)
+            {
+                var account = accounts[i % accounts.Length];
+                var evt = At(Events.T0.AddMinutes(start + i * 0.01), account, eventName: $"Op{burst}x{i % 30}",
+                    roleName: i % 2 == 0 ? $"role-{burst}" : "deployer");
+                foreach (var d in agg.Add(evt, null)) atClose.Add((d, Json(d)));
+            }
+        }
+        foreach (var d in agg.Flush()) atClose.Add((d, Json(d)));
+
+        Assert.Equal(8 * accounts.Length, atClose.Count);
+        // Rendered again once every burst is closed: the same as when each closed.
+        Assert.All(atClose, c => Assert.Equal(c.Json, Json(c.Digest)));
+        // And each counts its own burst's calls only, in its parts too.
+        for (int k = 0; k < atClose.Count; k++)
+        {
+            var digest = atClose[k].Digest;
+            int burst = k / accounts.Length;
+            Assert.All(digest.EventNames, n => Assert.StartsWith($"Op{burst}x", n.Key, StringComparison.Ordinal));
+            Assert.All(digest.Parts, p => Assert.All(p.EventNames, n => Assert.StartsWith($"Op{burst}x", n.Key, StringComparison.Ordinal)));
+            Assert.True(digest.Parts.Count >= 2, $"digest {k} has {digest.Parts.Count} parts");
+        }
+
+        static string Json(Digest d)
+        {
+            using var stream = new MemoryStream();
+            Pipeline.Aggregator.Rendering.DigestJson.WriteDigest(stream, d);
+            return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+        }
+    }
+
+    [Fact]
     public void Each_account_has_its_own_bursts()
     {
         var agg = Aggregator();

@@ -34,6 +34,31 @@ public sealed class CountTableTests
         Assert.False(table.TryGetValue(Counter.Regions, "absent", out _));
     }
 
+    [Fact]
+    public void A_table_given_back_starts_empty_and_tables_that_reuse_its_storage_count_only_their_own_names()
+    {
+        // Tables of every size, indexed or not, recycled in turn: each next table may get the arrays the last gave back.
+        for (int round = 0; round < 6; round++)
+        {
+            int names = round % 2 == 0 ? 5 : CountTable.IndexFrom * 3;
+            var table = new CountTable();
+            for (int i = 0; i < names * 3; i++) table.Add(Counters[i % names % Counters.Length], $"r{round}-{i % names}");
+            foreach (var counter in Counters)
+                foreach (var (name, _) in table.Ranked(counter))
+                    Assert.StartsWith($"r{round}-", name, StringComparison.Ordinal);
+            Assert.Equal(names, Counters.Sum(table.NamesIn));
+            Assert.True(table.TryGetValue(Counters[0], $"r{round}-0", out int first));
+            Assert.Equal(3, first);
+
+            table.Recycle();
+            Assert.All(Counters, c => Assert.Empty(table.Ranked(c)));
+            Assert.False(table.TryGetValue(Counters[0], $"r{round}-0", out _));
+            // Used again after it gave its storage back (nothing does today, but it must not read what others write).
+            table.Add(Counter.Regions, "eu-west-1");
+            Assert.Equal([new("eu-west-1", 1)], table.Ranked(Counter.Regions));
+        }
+    }
+
     [Theory]
     [InlineData(3)]
     [InlineData(CountTable.IndexFrom)]

@@ -73,6 +73,7 @@ public sealed class DigestCore
 {
     private readonly Enricher.Enrichment.Enricher _enricher;
     private readonly BurstAggregator _aggregator;
+    private ClassifiedRecord[] _classified = [];
     private RunTally _tally = new();
     private readonly SilenceTracker? _silence;
     private Sightings? _sightingsOut;
@@ -169,12 +170,20 @@ public sealed class DigestCore
     public bool ParseKeepsBytes => _enricher.ParseKeepsBytes;
 
     /// <summary><see cref="ProcessAsync(IReadOnlyList{RawRecord}, CancellationToken)"/> of records already <see cref="Parse"/>d: dedupe, mute, names, bursts.</summary>
-    public ValueTask<CoreBatch> ProcessAsync(IReadOnlyList<ParsedRecord> records, CancellationToken cancellationToken)
+    public async ValueTask<CoreBatch> ProcessAsync(IReadOnlyList<ParsedRecord> records, CancellationToken cancellationToken)
     {
-        if (records.Count == 0) return ValueTask.FromResult(CoreBatch.Empty);
-        var classified = new ClassifiedRecord[records.Count];
-        for (int i = 0; i < records.Count; i++) classified[i] = Classify(records[i]);
-        return ProcessAsync(classified, cancellationToken);
+        if (records.Count == 0) return CoreBatch.Empty;
+        // One array for every batch (one host drives the core, in order), emptied after each: a replay makes none per batch.
+        if (_classified.Length < records.Count) _classified = new ClassifiedRecord[records.Count];
+        try
+        {
+            for (int i = 0; i < records.Count; i++) _classified[i] = Classify(records[i]);
+            return await ProcessAsync(new ArraySegment<ClassifiedRecord>(_classified, 0, records.Count), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Array.Clear(_classified, 0, records.Count);
+        }
     }
 
     /// <summary>

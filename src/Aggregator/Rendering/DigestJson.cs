@@ -51,6 +51,14 @@ public static class DigestJson
         _ => reason.ToString(),
     };
 
+    /// <summary>A time as <see cref="EventTime.Format"/> writes it, from bytes formatted on the stack: no string per time.</summary>
+    private static void WriteTime(Utf8JsonWriter w, string name, DateTimeOffset time)
+    {
+        Span<byte> text = stackalloc byte[40];
+        if (EventTime.TryFormatUtf8(time, text, out int written)) w.WriteString(name, text[..written]);
+        else w.WriteString(name, EventTime.Format(time));
+    }
+
     /// <summary>One line of the contract: an object whose first field is its <c>type</c>, then a line break.</summary>
     private static void WriteLine<T>(Stream output, string type, T value, Action<Utf8JsonWriter, T> fields)
     {
@@ -93,10 +101,10 @@ public static class DigestJson
         w.WriteString("digestId", d.DigestId);
         w.WriteString("account", d.Account);
         WriteStringOrNull(w, "accountName", d.AccountName);
-        w.WriteString("firstEventTime", EventTime.Format(d.FirstEventTime));
-        w.WriteString("lastEventTime", EventTime.Format(d.LastEventTime));
+        WriteTime(w, "firstEventTime", d.FirstEventTime);
+        WriteTime(w, "lastEventTime", d.LastEventTime);
         w.WriteString("closedBy", CloseReasonName(d.ClosedBy));
-        w.WriteString("closedAt", EventTime.Format(d.ClosedAt));
+        WriteTime(w, "closedAt", d.ClosedAt);
         w.WriteNumber("eventCount", d.EventCount);
         w.WriteNumber("errorCount", d.ErrorCount);
         w.WriteNumber("readOnlyCount", d.ReadOnlyCount);
@@ -133,7 +141,7 @@ public static class DigestJson
         w.WriteNumber("duplicates", d.Duplicates);
         // Events whose own time and arrival disagreed by more than the lateness (docs/time-model.md).
         w.WriteNumber("skewedCount", d.SkewedCount);
-        if (d.SkewedLatestTime is { } stated) w.WriteString("skewedLatestTime", EventTime.Format(stated));
+        if (d.SkewedLatestTime is { } stated) WriteTime(w, "skewedLatestTime", stated);
         w.WriteNumber("lateCount", d.LateCount);
         if (d.LateCount > 0) w.WriteNumber("lateMaxDelaySeconds", Math.Round(d.LateMaxDelay.TotalSeconds, 3));
         // Roll-ups (docs/rollups.md): the burst's shares by automated actor, and which roll-up took which.
@@ -151,7 +159,7 @@ public static class DigestJson
             }
             w.WriteEndArray();
         }
-        if (d.HeldUntil is { } held) w.WriteString("heldUntil", EventTime.Format(held));
+        if (d.HeldUntil is { } held) WriteTime(w, "heldUntil", held);
         if (d.RollupId is not null)
         {
             w.WriteString("rollupId", d.RollupId);
@@ -170,7 +178,7 @@ public static class DigestJson
     {
         w.WriteString("eventName", r.EventName);
         WriteStringOrNull(w, "principal", r.Principal);
-        w.WriteString("eventTime", EventTime.Format(r.EventTime));
+        WriteTime(w, "eventTime", r.EventTime);
         w.WriteString("reason", r.Reason);
         w.WriteString("severity", Severity(r.Severity));
         w.WriteString("region", r.Region);
@@ -191,9 +199,9 @@ public static class DigestJson
     {
         w.WriteString("rollupId", r.RollupId);
         w.WriteString("actor", r.ActorKey);
-        w.WriteString("firstEventTime", EventTime.Format(r.FirstEventTime));
-        w.WriteString("lastEventTime", EventTime.Format(r.LastEventTime));
-        w.WriteString("closedAt", EventTime.Format(r.ClosedAt));
+        WriteTime(w, "firstEventTime", r.FirstEventTime);
+        WriteTime(w, "lastEventTime", r.LastEventTime);
+        WriteTime(w, "closedAt", r.ClosedAt);
         w.WriteNumber("accountCount", r.Accounts.Count);
         w.WriteStartArray("accounts");
         foreach (var a in r.Accounts)
@@ -245,7 +253,7 @@ public static class DigestJson
         w.WriteString("account", a.Account);
         WriteStringOrNull(w, "accountName", a.AccountName);
         w.WriteString("digestId", a.DigestId);
-        w.WriteString("raisedAt", EventTime.Format(a.RaisedAt));
+        WriteTime(w, "raisedAt", a.RaisedAt);
         RiskyFields(w, a.Event);
     }
 
@@ -256,8 +264,8 @@ public static class DigestJson
         w.WriteString("account", s.Account);
         WriteStringOrNull(w, "accountName", s.AccountName);
         w.WriteString("region", s.Region);
-        w.WriteString("lastEventTime", EventTime.Format(s.LastEventTime));
-        w.WriteString("observedAt", EventTime.Format(s.ObservedAt));
+        WriteTime(w, "lastEventTime", s.LastEventTime);
+        WriteTime(w, "observedAt", s.ObservedAt);
         w.WriteNumber("silentForSeconds", (long)Math.Round(s.SilentFor.TotalSeconds));
         w.WriteNumber("eventCount", s.EventCount);
     }

@@ -45,6 +45,23 @@ public sealed class FastPathTests
     public void Other_forms_are_left_to_the_general_parser(string text) =>
         Assert.False(EventTime.TryParseAwsFormat(text, out _));
 
+    [Theory]
+    [InlineData(0L)]                 // whole seconds: no fraction written
+    [InlineData(1_230_000L)]         // milliseconds
+    [InlineData(1_234_567L)]         // ticks below a millisecond: still three digits, as Format writes them
+    [InlineData(-1L)]                // the last tick of a second
+    public void Times_formatted_as_bytes_are_the_formatted_texts_bytes(long ticksIntoSecond)
+    {
+        var times = new[] { DateTimeOffset.UnixEpoch, new DateTimeOffset(2026, 11, 24, 9, 0, 7, TimeSpan.FromHours(2)), EventTime.Earliest, EventTime.Latest.AddSeconds(-1) };
+        Span<byte> bytes = stackalloc byte[40];
+        foreach (var second in times)
+        {
+            var time = ticksIntoSecond >= 0 ? second.AddTicks(ticksIntoSecond) : second.AddSeconds(1).AddTicks(-1);
+            Assert.True(EventTime.TryFormatUtf8(time, bytes, out int written));
+            Assert.Equal(EventTime.Format(time), System.Text.Encoding.UTF8.GetString(bytes[..written]));
+        }
+    }
+
     [Fact]
     public void Nanosecond_timestamps_still_parse_through_the_general_path()
     {

@@ -1,5 +1,6 @@
 using System.IO.Hashing;
 using System.Text;
+using Pipeline.Enricher.Model;
 
 namespace Pipeline.Enricher.Dedupe;
 
@@ -77,14 +78,19 @@ public sealed class Deduplicator
     public long EvictedEarly { get; private set; }
 
     /// <summary>Returns true the first time (account, id) is seen within the horizon, false for a repeat.</summary>
-    public bool TryAdd(string account, string id, DateTimeOffset eventTime)
+    public bool TryAdd(string account, string id, DateTimeOffset eventTime) => TryAdd(account, Key(account, id), eventTime);
+
+    /// <summary><see cref="TryAdd(string, string, DateTimeOffset)"/> for an id as the model keeps it: the same key, read from its bytes.</summary>
+    internal bool TryAdd(string account, EventIdValue id, DateTimeOffset eventTime) => TryAdd(account, Key(account, id), eventTime);
+
+    private bool TryAdd(string account, UInt128 hash, DateTimeOffset eventTime)
     {
         long ticks = eventTime.UtcTicks;
         int accountIndex = IndexOf(account);
         if (_restored) RecomputeWatermark();
         if (ticks > _watermarkTicks) Advance(ticks, accountIndex);
 
-        var key = Key128.From(Key(account, id));
+        var key = Key128.From(hash);
         if (!_seen.Add(key)) return false;
 
         _order.Enqueue(new Slot(key, ticks, accountIndex));
@@ -195,6 +201,18 @@ public sealed class Deduplicator
             if (head.TimeTicks <= _watermarkTicks || ++requeued > _order.Count) break;
             _order.Enqueue(_order.Dequeue());
         }
+    }
+
+    /// <summary><see cref="Key(string, string)"/> of the id's text, without making it: the bytes are the same.</summary>
+    internal static UInt128 Key(string account, EventIdValue id)
+    {
+        Span<byte> buffer = stackalloc byte[256];
+        if (Encoding.UTF8.TryGetBytes(account, buffer, out int n) && n < buffer.Length)
+        {
+            buffer[n++] = (byte)'|';
+            if (id.TryWriteUtf8(buffer[n..], out int written)) return XxHash128.HashToUInt128(buffer[..(n + written)]);
+        }
+        return Key(account, id.Text ?? ""); // too long for the buffer: the text's way
     }
 
     internal static UInt128 Key(string account, string id)

@@ -88,7 +88,7 @@ public sealed class Enricher
         {
             var origin = record.Record.Origin;
             // The memory's horizon runs on arrival time where there is one: an event's own time may be wrong.
-            if (!Deduplicator.TryAdd(evt.Account, evt.DedupeId, record.Record.ArrivalTime ?? evt.Time))
+            if (!Deduplicator.TryAdd(evt.Account, evt.DedupeIdValue, record.Record.ArrivalTime ?? evt.Time))
                 return new EnrichmentOutcome.Duplicate(origin, evt.Account, evt.Time);
             if (record.EventWithEnvelope is { } parsed && _mutes?.FirstMatch(parsed.Envelope) is { } rule)
                 return new EnrichmentOutcome.Muted(origin, evt.Account, evt.Time, rule);

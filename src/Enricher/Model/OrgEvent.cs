@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace Pipeline.Enricher.Model;
 
 /// <summary>
@@ -6,8 +8,35 @@ namespace Pipeline.Enricher.Model;
 /// </summary>
 public sealed record OrgEvent
 {
+    public OrgEvent()
+    {
+    }
+
+    /// <summary>The parser's way in: the id as the model keeps it (no text made for it, see <see cref="EventIdValue"/>).</summary>
+    [SetsRequiredMembers]
+#pragma warning disable CS8618 // Id is set: it reads _id, which the parser gives as the model keeps it
+    internal OrgEvent(EventIdValue id, string account, string region, DateTimeOffset time, string source, string detailType)
+#pragma warning restore CS8618
+    {
+        _id = id;
+        Account = account;
+        Region = region;
+        Time = time;
+        Source = source;
+        DetailType = detailType;
+    }
+
+    private readonly EventIdValue _id;
+
     /// <summary>Envelope <c>id</c> (for a CloudTrail record replayed from a file: its <c>eventID</c>).</summary>
-    public required string Id { get; init; }
+    /// <remarks>Made into text when read: read it where it is shown, not per event.</remarks>
+    public required string Id
+    {
+        get => _id.Text!;
+        init => _id = EventIdValue.Of(value ?? throw new ArgumentNullException(nameof(value)));
+    }
+
+    internal EventIdValue IdValue => _id;
     /// <summary>12-digit account id the event happened in.</summary>
     public required string Account { get; init; }
     public required string Region { get; init; }
@@ -29,13 +58,29 @@ public sealed record OrgEvent
 
     /// <summary>Key that identifies a delivery of the same event twice (EventBridge and Kinesis are at-least-once).</summary>
     public string DedupeId => CloudTrail?.EventId ?? Id;
+
+    /// <summary><see cref="DedupeId"/> as the model keeps it, for the dedupe memory to read without making its text.</summary>
+    internal EventIdValue DedupeIdValue => CloudTrail is { EventIdValue.IsPresent: true } ct ? ct.EventIdValue : _id;
 }
 
 public sealed record CloudTrailDetail
 {
     public required string EventName { get; init; }
     public required string EventSource { get; init; }
-    public string? EventId { get; init; }
+    public string? EventId
+    {
+        get => _eventId.Text;
+        init => _eventId = EventIdValue.Of(value);
+    }
+
+    private readonly EventIdValue _eventId;
+
+    /// <summary><see cref="EventId"/> as the model keeps it (see <see cref="Model.EventIdValue"/>).</summary>
+    internal EventIdValue EventIdValue
+    {
+        get => _eventId;
+        init => _eventId = value;
+    }
     public string? EventType { get; init; }
     public required UserIdentity Identity { get; init; }
     public string? SourceIpAddress { get; init; }

@@ -11,7 +11,7 @@ namespace Pipeline.Enricher.Parsing;
 internal static class CloudTrailReader
 {
     /// <summary>Reads a record scanned into <paramref name="fields"/>; <paramref name="eventId"/> is its <c>eventID</c>, usually read already for the envelope.</summary>
-    public static CloudTrailDetail Read(ReadOnlySpan<byte> json, in RecordFields fields, string? eventId)
+    public static CloudTrailDetail Read(ReadOnlySpan<byte> json, in RecordFields fields, EventIdValue eventId)
     {
         var cache = StringCache.Shared;
         var eventName = fields.EventName.Text(json, cache) ?? "(no eventName)";
@@ -22,7 +22,7 @@ internal static class CloudTrailReader
         {
             EventName = eventName,
             EventSource = fields.EventSource.Text(json, cache) ?? "unknown",
-            EventId = eventId,
+            EventIdValue = eventId,
             EventType = fields.EventType.Text(json, cache),
             Identity = ReadIdentity(json, fields, cache),
             SourceIpAddress = fields.SourceIpAddress.Text(json, cache),

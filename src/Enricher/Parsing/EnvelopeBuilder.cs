@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using Pipeline.Enricher.Model;
 
 namespace Pipeline.Enricher.Parsing;
 
@@ -42,7 +43,7 @@ public static class EnvelopeBuilder
     /// The envelope fields of an event. <see cref="TryDescribe"/> fills all but <see cref="Id"/>; read from an
     /// envelope in the input, any may be missing (null), and the parser says which.
     /// </summary>
-    public readonly record struct Fields(string? Id, string? DetailType, string? Source, string? Account, string? Time, string? Region)
+    internal readonly record struct Fields(EventIdValue Id, string? DetailType, string? Source, string? Account, string? Time, string? Region)
     {
         /// <summary>
         /// Where the time is in the record when <see cref="Time"/> was not made into text: a CloudTrail record's
@@ -57,13 +58,14 @@ public static class EnvelopeBuilder
     /// </summary>
     internal static bool TryDescribe(Shape shape, ReadOnlySpan<byte> json, in RecordFields f, out Fields? fields, out string? reason)
     {
-        string? id, detailType, source, account, time = null, region;
+        EventIdValue id;
+        string? detailType, source, account, time = null, region;
         JsonValueRef timeAt = default;
         var cache = StringCache.Shared;
         switch (shape)
         {
             case Shape.CloudTrailRecord:
-                id = f.EventId.Text(json);
+                id = f.EventId.Id(json);
                 detailType = CloudTrailDetailType(f.EventType.Text(json, cache));
                 source = SourceFromEventSource(f.EventSource.Text(json, cache));
                 // recipientAccountId is the account the event happened in; older or hand-made records may only carry userIdentity.accountId.
@@ -75,7 +77,7 @@ public static class EnvelopeBuilder
                 region = f.AwsRegion.Text(json, cache);
                 break;
             case Shape.GuardDutyFinding:
-                id = f.Id.Text(json);
+                id = f.Id.Id(json);
                 detailType = "GuardDuty Finding";
                 source = "aws.guardduty";
                 account = f.AccountId.Text(json);
@@ -83,7 +85,7 @@ public static class EnvelopeBuilder
                 region = f.Region.Text(json);
                 break;
             case Shape.SecurityHubFinding:
-                id = f.IdUpper.Text(json);
+                id = f.IdUpper.Id(json);
                 detailType = "Security Hub Findings - Imported";
                 source = "aws.securityhub";
                 account = f.AwsAccountId.Text(json);
@@ -106,12 +108,12 @@ public static class EnvelopeBuilder
     }
 
     /// <summary>Writes <paramref name="fields"/> as an EventBridge envelope whose <c>detail</c> is <paramref name="recordBytes"/>.</summary>
-    public static void Write(Fields fields, ReadOnlySpan<byte> recordBytes, IBufferWriter<byte> output)
+    internal static void Write(Fields fields, ReadOnlySpan<byte> recordBytes, IBufferWriter<byte> output)
     {
         using var writer = new Utf8JsonWriter(output);
         writer.WriteStartObject();
         writer.WriteString("version", "0");
-        if (fields.Id is not null) writer.WriteString("id", fields.Id);
+        if (fields.Id.Text is { } id) writer.WriteString("id", id);
         writer.WriteString("detail-type", fields.DetailType);
         writer.WriteString("source", fields.Source);
         writer.WriteString("account", fields.Account);

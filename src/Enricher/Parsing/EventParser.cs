@@ -148,7 +148,7 @@ public static class EventParser
             var cache = StringCache.Shared;
             // An envelope's time is read from its bytes: the text is only made for a message about a bad one.
             var envelope = bare ?? new EnvelopeBuilder.Fields(
-                top.Id.Text(json), top.DetailType.Text(json, cache), top.Source.Text(json, cache), top.Account.Text(json, cache),
+                top.Id.Id(json), top.DetailType.Text(json, cache), top.Source.Text(json, cache), top.Account.Text(json, cache),
                 Time: null, top.Region.Text(json, cache));
             return bare is null
                 ? TryRead(envelope, top.Time, json, detail, top.Detail.IsObject, isBareRecord: false, out evt, out reason)
@@ -185,19 +185,16 @@ public static class EventParser
         if (IsCloudTrail(detailType) && detailIsObject)
         {
             // A bare record's envelope id is its eventID, already read: no second copy of the string.
-            var eventId = isBareRecord ? envelope.Id : detail.EventId.Text(json);
+            var eventId = isBareRecord ? envelope.Id : detail.EventId.Id(json);
             cloudTrail = CloudTrailReader.Read(json, detail, eventId);
         }
         if (envelope.Region is null && detailIsObject) detailRegion = detail.AwsRegion.Text(json, StringCache.Shared);
 
-        evt = new OrgEvent
+        var id = envelope.Id.IsPresent ? envelope.Id
+            : cloudTrail is { EventIdValue.IsPresent: true } ? cloudTrail.EventIdValue
+            : EventIdValue.Of(ContentId(json));
+        evt = new OrgEvent(id, account, envelope.Region ?? detailRegion ?? "unknown", at, source, detailType)
         {
-            Id = envelope.Id ?? cloudTrail?.EventId ?? ContentId(json),
-            Account = account,
-            Region = envelope.Region ?? detailRegion ?? "unknown",
-            Time = at,
-            Source = source,
-            DetailType = detailType,
             CloudTrail = cloudTrail,
             Finding = cloudTrail is null ? FindingReader.Read(json, detailType, detail, detailIsObject) : null,
         };

@@ -55,6 +55,10 @@ internal readonly record struct JsonValueRef(JsonTokenType Kind, int Start, int 
         _ => null,
     };
 
+    /// <summary>An event id (<see cref="Text"/>'s text), kept as a GUID when it is one: no string is made for it.</summary>
+    public Model.EventIdValue Id(ReadOnlySpan<byte> json) =>
+        Kind == JsonTokenType.String && !Escaped && Model.EventIdValue.TryOfGuidUtf8(Raw(json), out var id) ? id : Model.EventIdValue.Of(Text(json));
+
     /// <summary>A boolean, or the strings CloudTrail writes for one (<c>"true"</c>, <c>"True"</c>); anything else null.</summary>
     public bool? Bool(ReadOnlySpan<byte> json) => Kind switch
     {

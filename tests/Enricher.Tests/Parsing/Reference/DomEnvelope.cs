@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using Pipeline.Enricher.Model;
 using Pipeline.Enricher.Parsing;
 using Shape = Pipeline.Enricher.Parsing.EnvelopeBuilder.Shape;
 using Fields = Pipeline.Enricher.Parsing.EnvelopeBuilder.Fields;
@@ -79,7 +80,7 @@ internal static class DomEnvelope
         fields = null;
         if (account is null) { reason = $"{Describe(shape)} has no account id"; return false; }
         if (time is null) { reason = $"{Describe(shape)} has no time"; return false; }
-        fields = new Fields(id, detailType, source ?? "unknown", account, time, region ?? "unknown");
+        fields = new Fields(EventIdValue.Of(id), detailType, source ?? "unknown", account, time, region ?? "unknown");
         reason = null;
         return true;
     }

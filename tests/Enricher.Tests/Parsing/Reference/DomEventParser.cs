@@ -107,7 +107,7 @@ internal static class DomEventParser
             }
             var cache = StringCache.Shared;
             var envelope = bare ?? new EnvelopeBuilder.Fields(
-                top.Id.Text(), top.DetailType.Text(cache), top.Source.Text(cache), top.Account.Text(cache), top.Time.Text(), top.Region.Text(cache));
+                EventIdValue.Of(top.Id.Text()), top.DetailType.Text(cache), top.Source.Text(cache), top.Account.Text(cache), top.Time.Text(), top.Region.Text(cache));
             bool ok = bare is null
                 ? TryRead(envelope, top.Detail.AsObject(), detailFields: null, data.Span, out var evt, out reason)
                 : TryRead(envelope, root, top, data.Span, out evt, out reason);
@@ -162,7 +162,7 @@ internal static class DomEventParser
         {
             var fields = detailFields ?? DomRecordFields.Scan(detail);
             // A bare record's envelope id is its eventID, already read: no second copy of the string.
-            var eventId = detailFields is null ? fields.EventId.Text() : envelope.Id;
+            var eventId = detailFields is null ? fields.EventId.Text() : envelope.Id.Text;
             cloudTrail = DomCloudTrailReader.Read(fields, eventId);
             detailRegion = envelope.Region is null ? fields.AwsRegion.Text(StringCache.Shared) : null;
         }
@@ -173,7 +173,7 @@ internal static class DomEventParser
 
         evt = new OrgEvent
         {
-            Id = envelope.Id ?? cloudTrail?.EventId ?? ContentId(raw),
+            Id = envelope.Id.Text ?? cloudTrail?.EventId ?? ContentId(raw),
             Account = account,
             Region = envelope.Region ?? detailRegion ?? "unknown",
             Time = time,

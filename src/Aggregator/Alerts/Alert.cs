@@ -26,5 +26,5 @@ public sealed record Alert : Notice
     public override string NoticeId => AlertId;
     public override string Kind => "alert";
 
-    internal static string AlertIdFor(string account, string eventId) => NoticeIds.Of($"alert|{account}|{eventId}");
+    internal static string AlertIdFor(string account, string eventId) => NoticeIds.Of("alert", account, eventId);
 }

@@ -182,5 +182,5 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt) : Chan
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
     /// <summary>Same account and same first event → same id, across retries and hosts.</summary>
-    internal static string DigestIdFor(string account, string firstEventId) => NoticeIds.Of($"{account}|{firstEventId}");
+    internal static string DigestIdFor(string account, string firstEventId) => NoticeIds.Of(account, firstEventId);
 }

@@ -158,7 +158,8 @@ public static class ParseAhead
         {
             if (copyBytes && !record.Data.IsEmpty) record = record with { Data = Copy(record.Data.Span) };
             // Parsed now, while the bytes are still the record's: the source may reuse them for the next one.
-            _parsed[Count++] = core.Parse(record);
+            var parsed = core.Parse(record);
+            _parsed[Count++] = parsed;
         }
 
         private ReadOnlyMemory<byte> Copy(ReadOnlySpan<byte> data)

@@ -36,7 +36,6 @@ public sealed record OrgEvent
         init => _id = EventIdValue.Of(value ?? throw new ArgumentNullException(nameof(value)));
     }
 
-    internal EventIdValue IdValue => _id;
     /// <summary>12-digit account id the event happened in.</summary>
     public required string Account { get; init; }
     public required string Region { get; init; }
@@ -81,6 +80,7 @@ public sealed record CloudTrailDetail
         get => _eventId;
         init => _eventId = value;
     }
+
     public string? EventType { get; init; }
     public required UserIdentity Identity { get; init; }
     public string? SourceIpAddress { get; init; }

@@ -57,14 +57,19 @@ public static class ParseAhead
         Batch? held = null;
         try
         {
-            while (WaitForMore(channel.Reader))
+            while (true)
             {
-                while (channel.Reader.TryRead(out var batch))
+                // Asked for the next batch, the consumer is done with the one it held: that one goes back first, so the
+                // reader fills it again instead of making another (at most Depth + 2 batches exist at a time).
+                held?.Release(spare);
+                held = null;
+                if (!channel.Reader.TryRead(out var batch))
                 {
-                    held?.Release(spare);
-                    held = batch;
-                    yield return batch.Parsed;
+                    if (!WaitForMore(channel.Reader)) break;
+                    continue;
                 }
+                held = batch;
+                yield return batch.Parsed;
             }
         }
         finally

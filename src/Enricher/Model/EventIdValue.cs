@@ -48,9 +48,10 @@ internal readonly struct EventIdValue : IEquatable<EventIdValue>
     public static bool TryOfGuidUtf8(ReadOnlySpan<byte> utf8, out EventIdValue id)
     {
         id = default;
-        if (utf8.Length != GuidLength || utf8.ContainsAnyInRange((byte)'A', (byte)'F')
-            || !Utf8Parser.TryParse(utf8, out Guid guid, out int consumed, 'D') || consumed != GuidLength)
-            return false;
+        if (utf8.Length != GuidLength) return false;
+        for (int i = 0; i < GuidLength; i++)
+            if (!IsGuidChar(i, utf8[i])) return false;
+        if (!Utf8Parser.TryParse(utf8, out Guid guid, out int consumed, 'D') || consumed != GuidLength) return false;
         id = new(InGuid, guid);
         return true;
     }
@@ -63,13 +64,21 @@ internal readonly struct EventIdValue : IEquatable<EventIdValue>
         return _text is not null && Encoding.UTF8.TryGetBytes(_text, destination, out written);
     }
 
+    /// <summary>
+    /// Exactly the form <c>Guid.ToString("D")</c> writes: the parsers alone would also take upper case, a <c>+</c> or a
+    /// <c>0x</c> in front of a group, whose text the GUID would not give back.
+    /// </summary>
     private static bool IsLowercaseGuid(string text, out Guid guid)
     {
         guid = default;
-        foreach (var c in text)
-            if (c is >= 'A' and <= 'F') return false;
+        for (int i = 0; i < text.Length; i++)
+            if (text[i] > 0x7F || !IsGuidChar(i, (byte)text[i])) return false;
         return Guid.TryParseExact(text, "D", out guid);
     }
+
+    /// <summary>The character at <paramref name="position"/> of a GUID's lowercase text: a dash between groups, else 0–9 or a–f.</summary>
+    private static bool IsGuidChar(int position, byte c) =>
+        position is 8 or 13 or 18 or 23 ? c == (byte)'-' : char.IsAsciiDigit((char)c) || c is >= (byte)'a' and <= (byte)'f';
 
     public bool Equals(EventIdValue other) =>
         ReferenceEquals(_text, InGuid)

@@ -20,7 +20,59 @@ public sealed class EventIdValueTests
         "content:5f1d",
         "",
         "ünïcode-id-✓",
+        "+c9f2c9e-4d4a-4b8e-9d3f-1f2e3d4c5b6a",  // .NET's GUID parser takes a sign or 0x in front of a group: text here
+        "0x9f2c9e-4d4a-4b8e-9d3f-1f2e3d4c5b6a",
+        "0c9f2c9e-0X4a-4b8e-9d3f-1f2e3d4c5b6a",
     };
+
+    [Fact]
+    public void Every_text_one_character_away_from_a_guid_reads_back_as_itself()
+    {
+        // Each position of a GUID's text replaced by characters its parsers might take in some form: whatever is kept,
+        // the text that comes back is the one that went in, and both ways in agree.
+        const string guid = "0c9f2c9e-4d4a-4b8e-9d3f-1f2e3d4c5b6a";
+        const string replacements = "+-xX{}() 0aAfFgG\u00e9";
+        for (int position = 0; position < guid.Length; position++)
+            foreach (var c in replacements)
+            {
+                var text = string.Concat(guid.AsSpan(0, position), [c], guid.AsSpan(position + 1));
+                var fromText = EventIdValue.Of(text);
+                Assert.Equal(text, fromText.Text);
+                var utf8 = Encoding.UTF8.GetBytes(text);
+                if (EventIdValue.TryOfGuidUtf8(utf8, out var fromBytes))
+                {
+                    Assert.Equal(text, fromBytes.Text);
+                    Assert.Equal(fromText, fromBytes);
+                }
+                Assert.Equal(Deduplicator.Key("111122223333", text), Deduplicator.Key("111122223333", fromText));
+            }
+    }
+
+    [Fact]
+    public void The_parser_reads_escaped_and_numeric_ids_as_their_text()
+    {
+        // An escaped GUID is unescaped first (the bytes are not its text); a number is its digits, as before.
+        var escaped = Encoding.UTF8.GetBytes(Events.ApiCall(envelopeId: "envelope-1").Line()
+            .Replace("\"eventID\":\"", "\"eventID\":\"\\u0030c9f2c9e-4d4a-4b8e-9d3f-1f2e3d4c5b6a\",\"ignored\":\"", StringComparison.Ordinal));
+        Assert.True(EventParser.TryParse(escaped, out var parsed, out var reason), reason);
+        using (parsed)
+        {
+            Assert.Equal("0c9f2c9e-4d4a-4b8e-9d3f-1f2e3d4c5b6a", parsed!.Event.CloudTrail!.EventId);
+            Assert.Equal("0c9f2c9e-4d4a-4b8e-9d3f-1f2e3d4c5b6a", parsed.Event.DedupeId);
+            Assert.Equal("envelope-1", parsed.Event.Id);
+        }
+
+        var numeric = Events.ApiCall();
+        ((System.Text.Json.Nodes.JsonObject)numeric["detail"]!)["eventID"] = 12345;
+        numeric.Remove("id");
+        Assert.True(EventParser.TryParse(numeric.Utf8(), out var withNumber, out reason), reason);
+        using (withNumber)
+        {
+            Assert.Equal("12345", withNumber!.Event.CloudTrail!.EventId);
+            Assert.Equal("12345", withNumber.Event.Id);
+            Assert.Equal("12345", withNumber.Event.DedupeId);
+        }
+    }
 
     [Theory]
     [MemberData(nameof(Ids))]

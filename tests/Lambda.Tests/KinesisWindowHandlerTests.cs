@@ -256,6 +256,11 @@ public sealed class KinesisWindowHandlerTests
         await h.Run(new KinesisBatch { State = response.State, Final = true });
         Assert.Equal(400, h.Poster.Posted.Select(d => d.Account).Distinct().Count());
         Assert.Equal(400, h.Poster.Posted.Count);
+        // Each digest keeps its own burst's counts, those closed early included, though the storage of a closed burst's
+        // counts goes to the bursts after it.
+        Assert.All(h.Poster.Posted, d => Assert.Equal(
+            [new KeyValuePair<string, int>("Event" + (long.Parse(d.Account, System.Globalization.CultureInfo.InvariantCulture) - 100000000000), 1)],
+            d.EventNames));
         Assert.True(Assert.Single(h.LogLines("window closed")).GetProperty("balanced").GetBoolean());
     }
 

@@ -159,7 +159,7 @@ public sealed class DigestCore
     public ParsedRecord[] Parse(IReadOnlyList<RawRecord> records)
     {
         var parsed = new ParsedRecord[records.Count];
-        for (int i = 0; i < records.Count; i++) parsed[i] = _enricher.Parse(records[i]);
+        for (int i = 0; i < records.Count; i++) parsed[i] = Parse(records[i]);
         return parsed;
     }
 

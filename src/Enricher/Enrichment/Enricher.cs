@@ -82,13 +82,13 @@ public sealed class Enricher
     /// <summary>The second step: dedupe and mute a parsed record, in arrival order (the dedupe memory is the state it needs).</summary>
     public EnrichmentOutcome Classify(ParsedRecord record)
     {
-        if (record.Record is null) throw new ArgumentException("a ParsedRecord comes from Parse; this one is empty (default)", nameof(record));
-        if (record.Event is not { } evt) return new EnrichmentOutcome.Rejected(record.Record.Origin, record.Reason!);
+        if (!record.IsMade) throw new ArgumentException("a ParsedRecord comes from Parse; this one is empty (default)", nameof(record));
+        if (record.Event is not { } evt) return new EnrichmentOutcome.Rejected(record.Origin, record.Reason!);
         using (record.EventWithEnvelope)
         {
-            var origin = record.Record.Origin;
+            var origin = record.Origin;
             // The memory's horizon runs on arrival time where there is one: an event's own time may be wrong.
-            if (!Deduplicator.TryAdd(evt.Account, evt.DedupeIdValue, record.Record.ArrivalTime ?? evt.Time))
+            if (!Deduplicator.TryAdd(evt.Account, evt.DedupeIdValue, record.ArrivalTime ?? evt.Time))
                 return new EnrichmentOutcome.Duplicate(origin, evt.Account, evt.Time);
             if (record.EventWithEnvelope is { } parsed && _mutes?.FirstMatch(parsed.Envelope) is { } rule)
                 return new EnrichmentOutcome.Muted(origin, evt.Account, evt.Time, rule);

@@ -15,20 +15,23 @@ public readonly struct ParsedRecord
 {
     internal ParsedRecord(RawRecord record, OrgEvent? evt, ParsedEvent? envelope, string? reason)
     {
-        Record = record;
+        // Where and when, not the record itself: a transient reader hands the same record out again for the next line.
+        Origin = record.Origin;
+        ArrivalTime = record.ArrivalTime;
         Event = evt;
         EventWithEnvelope = envelope;
         Reason = reason;
+        IsMade = true;
     }
 
-    /// <summary>The record as read; its <see cref="RawRecord.Data"/> may since have been reused (see above).</summary>
-    internal RawRecord Record { get; }
-
     /// <summary>Where the record came from.</summary>
-    public RecordOrigin Origin => Record.Origin;
+    public RecordOrigin Origin { get; }
 
     /// <summary>When the record reached the stream (null for a file).</summary>
-    public DateTimeOffset? ArrivalTime => Record.ArrivalTime;
+    public DateTimeOffset? ArrivalTime { get; }
+
+    /// <summary>False for <c>default</c>: a parsed record comes from <see cref="Enrichment.Enricher.Parse"/>.</summary>
+    internal bool IsMade { get; }
 
     /// <summary>The event; null when the record was refused (<see cref="Reason"/>).</summary>
     internal OrgEvent? Event { get; }

@@ -26,9 +26,10 @@ public static class RecordReader
 
     /// <summary>Reads all records of <paramref name="files"/>; <paramref name="progress"/> hears the bytes consumed so far.</summary>
     /// <param name="transient">
-    /// Each record's bytes are valid only until the next record is read (no copy per line): for a consumer that handles every
-    /// record before it asks for the next, as the core's Rx adapter does (it classifies each record as it arrives). A consumer
-    /// that keeps records (a list, a buffer) must leave this off.
+    /// Each record, and its bytes, is valid only until the next record is read (no copy per line, and one record object
+    /// handed out again for the usual line): for a consumer that handles every record before it asks for the next, as the
+    /// core's Rx adapter does (it classifies each record as it arrives). A consumer that keeps records (a list, a buffer)
+    /// must leave this off.
     /// </param>
     public static IEnumerable<RawRecord> ReadFiles(IReadOnlyList<string> files, IProgress<long>? progress = null, bool transient = false)
     {
@@ -166,6 +167,8 @@ public static class RecordReader
                 yield return r;
         }
 
+        // Transient: the usual line's record is this one, handed out again for each (see RawRecord's remarks).
+        RawRecord? reused = null;
         while (lines.TryReadLine(out var line))
         {
             lineNumber++;
@@ -173,7 +176,7 @@ public static class RecordReader
             // The usual line, one event, is handed on as it is: an enumerator per line was a tenth of a replay's garbage.
             if (lines.OverLimitLength == 0 && IsOneRecord(line.Span))
             {
-                yield return new RawRecord(line, origin);
+                yield return !transient ? new RawRecord(line, origin) : reused is null ? reused = new RawRecord(line, origin) : reused.Reuse(line, origin);
                 continue;
             }
             foreach (var r in LineRecords(line, lines.OverLimitLength, origin, maxRecordBytes))

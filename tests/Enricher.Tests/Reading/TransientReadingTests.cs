@@ -39,4 +39,31 @@ public sealed class TransientReadingTests
         Assert.NotEmpty(copied);
         Assert.Equal(copied, transient);
     }
+
+    [Fact]
+    public void A_transient_reader_hands_out_one_record_for_its_plain_lines_and_a_copy_made_while_current_keeps_its_line()
+    {
+        var lines = Enumerable.Range(1, 5).Select(i => Events.ApiCall(eventId: $"e-{i}").Line()).ToList();
+        var bytes = Encoding.UTF8.GetBytes(string.Join("\n", lines) + "\n");
+
+        var seen = new List<Pipeline.Enricher.Model.RawRecord>();
+        var copies = new List<Pipeline.Enricher.Model.RawRecord>();
+        foreach (var record in RecordReader.ReadStream(new MemoryStream(bytes), "t", transient: true))
+        {
+            seen.Add(record);
+            // What a consumer that keeps a record does (ParseAhead with mute rules): a copy of its own, bytes included.
+            copies.Add(record with { Data = record.Data.ToArray() });
+        }
+
+        Assert.Equal(5, seen.Count);
+        // The first line goes through the format's sniff; every plain line after it is the one record, handed out again.
+        Assert.All(seen.Skip(1), r => Assert.Same(seen[1], r));
+        Assert.Equal(Enumerable.Range(1, 5).Select(i => (long)i), copies.Select(c => c.Origin.Line));
+        Assert.Equal(lines, copies.Select(c => Encoding.UTF8.GetString(c.Data.Span)));
+
+        // The copying reader's records are each their own, and equal to the copies.
+        var copied = RecordReader.ReadStream(new MemoryStream(bytes), "t").ToList();
+        Assert.Equal(5, copied.Distinct(ReferenceEqualityComparer.Instance).Count());
+        Assert.Equal(copied.Select(r => (r.Origin, Encoding.UTF8.GetString(r.Data.Span))), copies.Select(r => (r.Origin, Encoding.UTF8.GetString(r.Data.Span))));
+    }
 }

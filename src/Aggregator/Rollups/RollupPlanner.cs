@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Aggregator.Notices;
@@ -263,8 +264,8 @@ public sealed class RollupPlanner
     {
         var members = candidate.Members;
         // Each account once, in the order the members met it: its first digest, its last known name, its events here.
-        var tallies = new List<AccountTally>();
-        var position = new Dictionary<string, int>(StringComparer.Ordinal);
+        var tallies = new List<AccountTally>(members.Count);
+        var position = new Dictionary<string, int>(members.Count, StringComparer.Ordinal);
         foreach (var (held, part) in members)
         {
             var digest = held.Digest;
@@ -307,7 +308,7 @@ public sealed class RollupPlanner
         }
         return new Rollup
         {
-            RollupId = RollupIdFor(candidate.ActorKey, members.Select(m => m.Held.Digest.DigestId)),
+            RollupId = RollupIdFor(candidate.ActorKey, members),
             ActorKey = candidate.ActorKey,
             Accounts = accounts,
             FirstEventTime = first,
@@ -415,8 +416,55 @@ public sealed class RollupPlanner
     private record struct AccountTally(string Account, AccountInfo? Info, string DigestId, int EventCount);
 
     /// <summary>Same actor and same member digests → same id, whichever host or retry decides it.</summary>
-    internal static string RollupIdFor(string actorKey, IEnumerable<string> digestIds) =>
-        NoticeIds.Of("rollup|" + actorKey + "|" + string.Join(",", digestIds.Order(StringComparer.Ordinal)));
+    private static string RollupIdFor(string actorKey, List<(Held Held, Digest Part)> members)
+    {
+        var ids = ArrayPool<string>.Shared.Rent(members.Count);
+        try
+        {
+            for (int i = 0; i < members.Count; i++) ids[i] = members[i].Held.Digest.DigestId;
+            return RollupIdFor(actorKey, ids.AsSpan(0, members.Count));
+        }
+        finally
+        {
+            ArrayPool<string>.Shared.Return(ids, clearArray: true);
+        }
+    }
+
+    /// <summary>
+    /// The id of <c>rollup|ACTOR|ID,ID,…</c>, the digest ids in ordinal order (<paramref name="digestIds"/> is sorted in
+    /// place). The text is written into a rented buffer: a roll-up of hundreds of accounts made it twice over as strings.
+    /// </summary>
+    internal static string RollupIdFor(string actorKey, Span<string> digestIds)
+    {
+        digestIds.Sort(StringComparer.Ordinal);
+        const string Prefix = "rollup|";
+        int length = Prefix.Length + actorKey.Length + 1 + Math.Max(0, digestIds.Length - 1);
+        foreach (var id in digestIds) length += id.Length;
+        var text = ArrayPool<char>.Shared.Rent(length);
+        try
+        {
+            int n = 0;
+            Append(Prefix);
+            Append(actorKey);
+            Append("|");
+            for (int i = 0; i < digestIds.Length; i++)
+            {
+                if (i > 0) Append(",");
+                Append(digestIds[i]);
+            }
+            return NoticeIds.Of(text.AsSpan(0, n));
+
+            void Append(string part)
+            {
+                part.CopyTo(text.AsSpan(n));
+                n += part.Length;
+            }
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(text);
+        }
+    }
 
     /// <summary>
     /// Shared names over the names of the smaller call set (the overlap coefficient): an account where the change

@@ -30,4 +30,23 @@ public sealed class NoticeIdsTests
         Assert.Equal(Reference(joined), NoticeIds.Of(joined));
         Assert.Equal(32, NoticeIds.Of(joined).Length);
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(400)] // a roll-up of hundreds of accounts: the text is longer than any stack buffer
+    public void A_rollup_id_is_the_hash_of_its_actor_and_sorted_digest_ids_however_they_come(int members)
+    {
+        var random = new Random(members);
+        var ids = Enumerable.Range(0, members).Select(_ => Convert.ToHexStringLower(BitConverter.GetBytes(random.NextInt64()))).ToArray();
+        if (members > 2) ids[1] = ids[0]; // the text's definition keeps a repeated id
+        const string actor = "role/stacksets-exec-ünï";
+        var definition = Reference("rollup|" + actor + "|" + string.Join(",", ids.Order(StringComparer.Ordinal)));
+
+        var shuffled = ids.ToArray();
+        random.Shuffle(shuffled);
+        Assert.Equal(definition, Pipeline.Aggregator.Rollups.RollupPlanner.RollupIdFor(actor, shuffled.AsSpan()));
+        Assert.Equal(definition, Pipeline.Aggregator.Rollups.RollupPlanner.RollupIdFor(actor, ids.Reverse().ToArray().AsSpan()));
+    }
 }

@@ -53,7 +53,7 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt) : Chan
     public Dictionary<string, int> Muted { get; } = new(StringComparer.Ordinal);
 
     /// <summary>The automated actors' shares of the burst, by actor (see <see cref="ChangeActor"/>); empty for a burst of people only.</summary>
-    public Dictionary<(ActorKind Kind, string Name), ChangeCounts> Lanes { get; } = [];
+    public Dictionary<(ActorKind Kind, string Name), ChangeCounts> Lanes { get; } = SpareLanes.TakeMap();
 
     /// <summary>Ids of the immediate alerts raised from the burst's events, at most <see cref="MaxAlertIds"/>.</summary>
     public List<string> AlertIds { get; } = [];
@@ -94,7 +94,7 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt) : Chan
 
         ChangeCounts counts = this;
         if (ChangeActor.TryGet(evt, out var kind, out var name))
-            counts = CollectionsMarshal.GetValueRefOrAddDefault(Lanes, (kind, name), out _) ??= new ChangeCounts();
+            counts = CollectionsMarshal.GetValueRefOrAddDefault(Lanes, (kind, name), out _) ??= SpareLanes.TakeLane();
         return counts.Count(evt, shown, catalog, options);
     }
 
@@ -171,10 +171,20 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt) : Chan
     /// </summary>
     internal override void Recycle()
     {
+        // Once only: a second call would hand the same lanes to two bursts.
+        if (_recycled) return;
+        _recycled = true;
         base.Recycle();
-        foreach (var lane in Lanes.Values) lane.Recycle();
+        foreach (var lane in Lanes.Values)
+        {
+            lane.Recycle();
+            SpareLanes.Give(lane);
+        }
         Lanes.Clear();
+        SpareLanes.Give(Lanes);
     }
+
+    private bool _recycled;
 
     private static readonly Comparison<KeyValuePair<(ActorKind Kind, string Name), ChangeCounts>> LaneOrder =
         static (x, y) => x.Key.Kind != y.Key.Kind ? ((byte)x.Key.Kind).CompareTo((byte)y.Key.Kind) : string.CompareOrdinal(x.Key.Name, y.Key.Name);

@@ -119,6 +119,23 @@ public class ChangeCounts
     /// <summary>Gives the counts' storage back for other bursts; see <see cref="CountTable.Recycle"/>.</summary>
     internal virtual void Recycle() => _counts.Recycle();
 
+    /// <summary>
+    /// After <see cref="Recycle"/>: every counter as a new lane's, for another burst (<see cref="SpareLanes"/>). The risky
+    /// list and the failures keep their storage; a digest made before holds copies of them. A field added to this class
+    /// must be reset here too.
+    /// </summary>
+    internal void Reset()
+    {
+        FirstEventTime = DateTimeOffset.MaxValue;
+        LastEventTime = DateTimeOffset.MinValue;
+        EventCount = 0;
+        ErrorCount = 0;
+        ReadOnlyCount = 0;
+        RiskyCount = 0;
+        _risky?.Clear();
+        _failures?.Clear();
+    }
+
     /// <summary>Highest count first; ties by name, so the same input always renders the same digest.</summary>
     internal static KeyValuePair<string, int>[] Ranked(Dictionary<string, int> counts)
     {

@@ -84,6 +84,65 @@ public sealed class BurstAggregatorTests
     }
 
     [Fact]
+    public void A_lane_handed_to_a_later_burst_counts_only_that_bursts_events()
+    {
+        // Calls with no error and no risk by the same roles as below (same lane keys), an hour on: the same events, ids
+        // included, for both runs.
+        var start = Events.T0.AddHours(1);
+        var later = Enumerable.Range(0, 30).Select(i => At(start.AddSeconds(i), "999988887777", eventName: "CreateTags", roleName: $"role-{i % 5}")).ToList();
+
+        // The later burst alone, on a thread that has closed no burst yet: every lane is new.
+        var expected = OnThreadOfItsOwn(() => Later(Aggregator(gapMinutes: 2, maxMinutes: 30, latenessMinutes: 0)));
+
+        var actual = OnThreadOfItsOwn(() =>
+        {
+            var agg = Aggregator(gapMinutes: 2, maxMinutes: 30, latenessMinutes: 0);
+            // Earlier bursts whose role lanes hold failures, risky events, read-only calls and early times; once they
+            // close, their lanes and lane maps wait on this thread for the next bursts.
+            for (int i = 0; i < 60; i++)
+                agg.Add(At(Events.T0.AddMinutes(i * 0.01), $"11112222{i % 4:D4}", eventName: i % 3 == 0 ? "DeleteTrail" : "StopLogging",
+                    eventSource: "cloudtrail.amazonaws.com", errorCode: "AccessDenied", roleName: $"role-{i % 5}"), null);
+            var earlier = agg.Flush();
+            Assert.All(earlier, d => Assert.All(d.Parts, p => Assert.True(p.Failures.Count > 0 && p.Risky.Count > 0, p.ActorKey)));
+            return Later(agg);
+        });
+
+        Assert.Equal(expected, actual);
+
+        List<string> Later(BurstAggregator agg)
+        {
+            foreach (var evt in later) agg.Add(evt, null);
+            var digests = agg.Flush();
+            var digest = Assert.Single(digests);
+            Assert.All(digest.Parts, p => Assert.Equal((0, 0, 0), (p.ErrorCount, p.Failures.Count, p.Risky.Count)));
+            Assert.All(digest.Parts, p => Assert.True(p.FirstEventTime >= start, $"{p.ActorKey} starts {p.FirstEventTime}"));
+            return [.. digests.Select(d => Json(d))];
+        }
+
+        static T OnThreadOfItsOwn<T>(Func<T> work)
+        {
+            T result = default!;
+            Exception? error = null;
+            var thread = new Thread(() =>
+            {
+                try { result = work(); }
+                catch (Exception e) { error = e; }
+            });
+            thread.Start();
+            thread.Join();
+            if (error is not null) throw new Xunit.Sdk.XunitException("on the test's thread: " + error);
+            return result;
+        }
+
+        static string Json(Digest d)
+        {
+            using var stream = new MemoryStream();
+            Pipeline.Aggregator.Rendering.DigestJson.WriteDigest(stream, d);
+            return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+        }
+    }
+
+    [Fact]
     public void Each_account_has_its_own_bursts()
     {
         var agg = Aggregator();

@@ -15,15 +15,13 @@ namespace Pipeline.Enricher.Dedupe;
 /// </summary>
 /// <remarks>
 /// Ids are kept as 128-bit hashes of (account, id): 16 bytes whatever the id's length, and a collision
-/// chance far below any real risk. Arrival order is kept in a queue so eviction is O(1) per id.
-/// The hash is stored as two <see cref="ulong"/>s, not as a <see cref="UInt128"/>: UInt128 is 16-byte aligned,
-/// which pads every set entry and queue slot by 8 bytes (84 instead of ~64 bytes per id; see `pipeline bench`).
+/// chance far below any real risk. They are held in arrival order, found by key (<see cref="IdQueue"/>), so eviction
+/// is O(1) per id.
 /// </remarks>
 public sealed class Deduplicator
 {
     private readonly DedupeOptions _options;
-    private readonly HashSet<Key128> _seen = [];
-    private readonly Queue<Slot> _order = new();
+    private readonly IdQueue _ids = new();
     private long _watermarkTicks = long.MinValue;
     /// <summary>Records of one account, dated beyond the horizon ahead of the watermark, that confirm the jump on their own (a quiet account's real gap).</summary>
     public const int ConfirmAfter = 8;
@@ -32,18 +30,6 @@ public sealed class Deduplicator
 
     /// <summary>One remembered id: its key, the time it was first seen at (for the horizon) and its account (to carry it with the account).</summary>
     public readonly record struct Entry(UInt128 Key, long TimeTicks, string Account);
-
-    /// <summary>A 128-bit key with 8-byte alignment.</summary>
-    private readonly record struct Key128(ulong Low, ulong High)
-    {
-        public static Key128 From(UInt128 key) => new((ulong)key, (ulong)(key >> 64));
-        public UInt128 ToUInt128() => new(High, Low);
-    }
-
-    // The account as an index into _accounts, not a reference: a queue of millions of slots without references is
-    // not scanned by the GC (measured: the dedupe stage lost ~15% with a string). It still costs a slot 8 bytes
-    // (16 + 8 + 4 rounds up to 32): the bench's dedupe row went from 64 to 73 bytes per id.
-    private readonly record struct Slot(Key128 Key, long TimeTicks, int Account);
 
     private readonly List<string> _accounts = [];
     private readonly Dictionary<string, int> _accountIndex = new(StringComparer.Ordinal);
@@ -72,7 +58,7 @@ public sealed class Deduplicator
     }
 
     /// <summary>Ids remembered now.</summary>
-    public int Count => _seen.Count;
+    public int Count => _ids.Count;
 
     /// <summary>Ids forgotten before their horizon because the size cap was reached.</summary>
     public long EvictedEarly { get; private set; }
@@ -90,20 +76,17 @@ public sealed class Deduplicator
         if (_restored) RecomputeWatermark();
         if (ticks > _watermarkTicks) Advance(ticks, accountIndex);
 
-        var key = Key128.From(hash);
-        if (!_seen.Add(key)) return false;
-
-        _order.Enqueue(new Slot(key, ticks, accountIndex));
-        while (_seen.Count > _options.MaxEntries)
+        if (!_ids.TryEnqueue(new Slot(Key128.From(hash), ticks, accountIndex))) return false;
+        while (_ids.Count > _options.MaxEntries)
         {
-            _seen.Remove(_order.Dequeue().Key);
+            _ids.Dequeue();
             EvictedEarly++;
         }
         return true;
     }
 
     /// <summary>The remembered ids in arrival order, for carrying the memory across Lambda invocations.</summary>
-    public IEnumerable<Entry> Entries => _order.Select(slot => new Entry(slot.Key.ToUInt128(), slot.TimeTicks, _accounts[slot.Account]));
+    public IEnumerable<Entry> Entries => _ids.InOrder().Select(slot => new Entry(slot.Key.ToUInt128(), slot.TimeTicks, _accounts[slot.Account]));
 
     /// <summary>
     /// Restores ids saved from <see cref="Entries"/> (in one call or several, e.g. one per account's carry). The watermark
@@ -114,9 +97,7 @@ public sealed class Deduplicator
     {
         foreach (var entry in entries)
         {
-            var key = Key128.From(entry.Key);
-            if (!_seen.Add(key)) continue;
-            _order.Enqueue(new Slot(key, entry.TimeTicks, IndexOf(entry.Account)));
+            if (!_ids.TryEnqueue(new Slot(Key128.From(entry.Key), entry.TimeTicks, IndexOf(entry.Account)))) continue;
             _restored = true;
         }
     }
@@ -133,9 +114,8 @@ public sealed class Deduplicator
     private void RecomputeWatermark()
     {
         _restored = false;
-        var slots = _order.OrderBy(s => s.TimeTicks).ToArray(); // stable: equal times keep their arrival order
-        _order.Clear();
-        foreach (var slot in slots) _order.Enqueue(slot);
+        var slots = _ids.InOrder().OrderBy(s => s.TimeTicks).ToArray(); // stable: equal times keep their arrival order
+        _ids.Replace(slots);
         if (slots.Length == 0) return;
 
         long horizon = _options.Horizon.Ticks;
@@ -190,16 +170,16 @@ public sealed class Deduplicator
         // stop the forgetting of every id that arrived after it: it goes to the back, as if it had just arrived. Each such
         // id moves once per pass through the queue, so this costs O(1) per id forgotten.
         int requeued = 0;
-        while (_order.Count > 0)
+        while (_ids.Count > 0)
         {
-            var head = _order.Peek();
+            var head = _ids.Peek();
             if (head.TimeTicks < cutoffTicks)
             {
-                _seen.Remove(_order.Dequeue().Key);
+                _ids.Dequeue();
                 continue;
             }
-            if (head.TimeTicks <= _watermarkTicks || ++requeued > _order.Count) break;
-            _order.Enqueue(_order.Dequeue());
+            if (head.TimeTicks <= _watermarkTicks || ++requeued > _ids.Count) break;
+            _ids.Requeue();
         }
     }
 

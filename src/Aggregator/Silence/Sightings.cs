@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Pipeline.Aggregator.Silence;
 
 /// <summary>
@@ -9,9 +11,20 @@ namespace Pipeline.Aggregator.Silence;
 public sealed record Sighting(string Account, string Region, DateTimeOffset First, DateTimeOffset Last, long Count);
 
 /// <summary>Adds events up into one <see cref="Sighting"/> per account-region. Not thread-safe.</summary>
+/// <remarks>
+/// Added up in place, one entry per account-region: a record per event (and a copy per update) was 144 bytes of every
+/// event the Lambda read; the records are made when the sightings are read (<see cref="ToList"/>).
+/// </remarks>
 public sealed class Sightings
 {
-    private readonly Dictionary<(string Account, string Region), Sighting> _seen = [];
+    private readonly Dictionary<(string Account, string Region), Tally> _seen = [];
+
+    private struct Tally
+    {
+        public DateTimeOffset First;
+        public DateTimeOffset Last;
+        public long Count;
+    }
 
     public Sightings(IEnumerable<Sighting>? from = null)
     {
@@ -20,20 +33,26 @@ public sealed class Sightings
 
     public int Count => _seen.Count;
 
-    public void Add(string account, string region, DateTimeOffset time) => Add(new Sighting(account, region, time, time, 1));
+    public void Add(string account, string region, DateTimeOffset time) => Add(account, region, time, time, 1);
 
-    public void Add(Sighting s)
+    public void Add(Sighting s) => Add(s.Account, s.Region, s.First, s.Last, s.Count);
+
+    private void Add(string account, string region, DateTimeOffset first, DateTimeOffset last, long count)
     {
-        var key = (s.Account, s.Region);
-        _seen[key] = _seen.TryGetValue(key, out var had)
-            ? had with { First = Min(had.First, s.First), Last = Max(had.Last, s.Last), Count = had.Count + s.Count }
-            : s;
+        ref var tally = ref CollectionsMarshal.GetValueRefOrAddDefault(_seen, (account, region), out bool had);
+        if (!had)
+        {
+            tally = new Tally { First = first, Last = last, Count = count };
+            return;
+        }
+        // Of equal instants the first kept stays (as a record's Min and Max kept it): the offsets may differ.
+        if (first < tally.First) tally.First = first;
+        if (last > tally.Last) tally.Last = last;
+        tally.Count += count;
     }
 
     /// <summary>Every sighting, ordered by account, then region.</summary>
     public IReadOnlyList<Sighting> ToList() =>
-        [.. _seen.Values.OrderBy(s => s.Account, StringComparer.Ordinal).ThenBy(s => s.Region, StringComparer.Ordinal)];
-
-    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a <= b ? a : b;
-    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a >= b ? a : b;
+        [.. _seen.Select(kv => new Sighting(kv.Key.Account, kv.Key.Region, kv.Value.First, kv.Value.Last, kv.Value.Count))
+            .OrderBy(s => s.Account, StringComparer.Ordinal).ThenBy(s => s.Region, StringComparer.Ordinal)];
 }

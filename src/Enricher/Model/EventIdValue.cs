@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Text;
 using System.Text;
 
@@ -49,8 +50,10 @@ internal readonly struct EventIdValue : IEquatable<EventIdValue>
     {
         id = default;
         if (utf8.Length != GuidLength) return false;
-        for (int i = 0; i < GuidLength; i++)
-            if (!IsGuidChar(i, utf8[i])) return false;
+        // Checked a vector at a time (every event's id comes here): the four dashes in place, and only those four among
+        // lowercase hex digits. The same test as IsGuidChar at each position.
+        if (utf8[8] != (byte)'-' || utf8[13] != (byte)'-' || utf8[18] != (byte)'-' || utf8[23] != (byte)'-') return false;
+        if (utf8.ContainsAnyExcept(LowercaseHexOrDash) || utf8.Count((byte)'-') != 4) return false;
         if (!Utf8Parser.TryParse(utf8, out Guid guid, out int consumed, 'D') || consumed != GuidLength) return false;
         id = new(InGuid, guid);
         return true;
@@ -75,6 +78,8 @@ internal readonly struct EventIdValue : IEquatable<EventIdValue>
             if (text[i] > 0x7F || !IsGuidChar(i, (byte)text[i])) return false;
         return Guid.TryParseExact(text, "D", out guid);
     }
+
+    private static readonly SearchValues<byte> LowercaseHexOrDash = SearchValues.Create("0123456789abcdef-"u8);
 
     /// <summary>The character at <paramref name="position"/> of a GUID's lowercase text: a dash between groups, else 0–9 or a–f.</summary>
     private static bool IsGuidChar(int position, byte c) =>

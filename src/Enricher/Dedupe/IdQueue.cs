@@ -104,7 +104,7 @@ internal sealed class IdQueue
     private void Append(Slot slot)
     {
         if (Count == _ring.Length) GrowRing();
-        if ((Count + 1) * 2 > _table.Length) Reindex(_table.Length * 2);
+        else if ((Count + 1) * 2 > _table.Length) Reindex(_table.Length * 2);
         int position = (_head + Count) & (_ring.Length - 1);
         _ring[position] = slot;
         Count++;
@@ -154,8 +154,8 @@ internal sealed class IdQueue
         for (int i = 0; i < Count; i++) bigger[i] = _ring[(_head + i) & (_ring.Length - 1)];
         _ring = bigger;
         _head = 0;
-        // Every position changed.
-        Reindex(_table.Length);
+        // Every position changed; the table is made once, for the ring's new size (at most half full when it is).
+        Reindex(Math.Max(_table.Length, _ring.Length * 2));
     }
 
     private void Reindex(int size)

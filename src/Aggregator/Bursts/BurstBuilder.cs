@@ -88,6 +88,7 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt) : Chan
             LateCount++;
             if (arrived - evt.Time > LateMaxDelay) LateMaxDelay = arrived - evt.Time;
         }
+        ThrowIfRecycled();
         // The first event to *arrive* names the burst: arrival order is what a retry replays.
         FirstEventId ??= evt.DedupeId;
         if (info is not null) AccountInfo = info;
@@ -111,6 +112,7 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt) : Chan
     /// </summary>
     public Digest ToDigest(BurstCloseReason reason, BurstWindowOptions options, DateTimeOffset clock)
     {
+        ThrowIfRecycled();
         // The share of people (and of events with no actor) carries the account-level fields: it is the whole digest
         // when there are no lanes, and the lanes' parts and the combined digest are copies of it with other counts.
         var own = new Digest
@@ -185,6 +187,12 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt) : Chan
     }
 
     private bool _recycled;
+
+    /// <summary>A recycled burst's storage counts other bursts now: reading or counting into it would mix them up.</summary>
+    private void ThrowIfRecycled()
+    {
+        if (_recycled) throw new InvalidOperationException($"the burst of {Account} was closed and its storage given to other bursts");
+    }
 
     private static readonly Comparison<KeyValuePair<(ActorKind Kind, string Name), ChangeCounts>> LaneOrder =
         static (x, y) => x.Key.Kind != y.Key.Kind ? ((byte)x.Key.Kind).CompareTo((byte)y.Key.Kind) : string.CompareOrdinal(x.Key.Name, y.Key.Name);

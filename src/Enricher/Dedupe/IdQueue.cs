@@ -94,17 +94,19 @@ internal sealed class IdQueue
     public IEnumerable<Slot> InOrder()
     {
         int version = _version;
-        for (int i = 0; i < Count; i++)
+        for (int i = 0; ; i++)
         {
+            // Checked before the end too: a queue that shrank while it was read must not end the reading quietly.
             if (version != _version) throw new InvalidOperationException("the queue changed while it was read");
+            if (i >= Count) yield break;
             yield return _ring[(_head + i) & (_ring.Length - 1)];
         }
     }
 
     private void Append(Slot slot)
     {
+        // The table is always twice the ring or more (set here when the ring grows), so it is at most half full.
         if (Count == _ring.Length) GrowRing();
-        else if ((Count + 1) * 2 > _table.Length) Reindex(_table.Length * 2);
         int position = (_head + Count) & (_ring.Length - 1);
         _ring[position] = slot;
         Count++;

@@ -20,7 +20,8 @@ public readonly record struct RecordOrigin(string Source, long Line, int? Index 
 /// <remarks>
 /// A transient file reader (<c>RecordReader</c>'s <c>transient</c> mode) hands out one record again and again, each time with
 /// the next line's bytes and place (<see cref="Reuse"/>): a record a line was a fourteenth of a replay's garbage. Everywhere
-/// else a record is made once and never changes.
+/// else a record is made once and never changes. (So a transient reader's record is no key for a dictionary: its hash
+/// changes with each line.)
 /// </remarks>
 public sealed record RawRecord
 {

@@ -96,15 +96,22 @@ public sealed class BurstAggregatorTests
 
         var actual = OnThreadOfItsOwn(() =>
         {
-            var agg = Aggregator(gapMinutes: 2, maxMinutes: 30, latenessMinutes: 0);
-            // Earlier bursts whose role lanes hold failures, risky events, read-only calls and early times; once they
-            // close, their lanes and lane maps wait on this thread for the next bursts.
+            // Earlier bursts, in another aggregator on this thread, whose role lanes hold failures, risky events,
+            // read-only calls and times on both sides of the later burst's; once they close, their lanes and lane maps
+            // wait on this thread for the next bursts, whichever aggregator opens them.
+            var earlierAggregator = Aggregator(gapMinutes: 2, maxMinutes: 300, latenessMinutes: 0);
             for (int i = 0; i < 60; i++)
-                agg.Add(At(Events.T0.AddMinutes(i * 0.01), $"11112222{i % 4:D4}", eventName: i % 3 == 0 ? "DeleteTrail" : "StopLogging",
-                    eventSource: "cloudtrail.amazonaws.com", errorCode: "AccessDenied", roleName: $"role-{i % 5}"), null);
-            var earlier = agg.Flush();
-            Assert.All(earlier, d => Assert.All(d.Parts, p => Assert.True(p.Failures.Count > 0 && p.Risky.Count > 0, p.ActorKey)));
-            return Later(agg);
+            {
+                var json = Events.ApiCall(account: $"11112222{i % 4:D4}", time: Events.T0.AddMinutes(i * 2), eventName: i % 3 == 0 ? "DeleteTrail" : "StopLogging",
+                    eventSource: "cloudtrail.amazonaws.com", errorCode: "AccessDenied", roleName: $"role-{i % 5}");
+                json["detail"]!["readOnly"] = true;
+                Assert.True(Pipeline.Enricher.Parsing.EventParser.TryParse(json.Utf8(), out var parsed, out var reason), reason);
+                using (parsed) earlierAggregator.Add(parsed!.Event, null);
+            }
+            var earlier = earlierAggregator.Flush();
+            Assert.All(earlier, d => Assert.All(d.Parts, p => Assert.True(p.Failures.Count > 0 && p.Risky.Count > 0 && p.ReadOnlyCount > 0, p.ActorKey)));
+            Assert.Contains(earlier, d => d.LastEventTime > start.AddMinutes(1));
+            return Later(Aggregator(gapMinutes: 2, maxMinutes: 30, latenessMinutes: 0));
         });
 
         Assert.Equal(expected, actual);
@@ -114,7 +121,8 @@ public sealed class BurstAggregatorTests
             foreach (var evt in later) agg.Add(evt, null);
             var digests = agg.Flush();
             var digest = Assert.Single(digests);
-            Assert.All(digest.Parts, p => Assert.Equal((0, 0, 0), (p.ErrorCount, p.Failures.Count, p.Risky.Count)));
+            Assert.All(digest.Parts, p => Assert.Equal((0, 0, 0, 0), (p.ErrorCount, p.Failures.Count, p.Risky.Count, p.ReadOnlyCount)));
+            Assert.All(digest.Parts, p => Assert.True(p.LastEventTime < start.AddMinutes(1), $"{p.ActorKey} ends {p.LastEventTime}"));
             Assert.All(digest.Parts, p => Assert.True(p.FirstEventTime >= start, $"{p.ActorKey} starts {p.FirstEventTime}"));
             return [.. digests.Select(d => Json(d))];
         }
@@ -140,6 +148,23 @@ public sealed class BurstAggregatorTests
             Pipeline.Aggregator.Rendering.DigestJson.WriteDigest(stream, d);
             return System.Text.Encoding.UTF8.GetString(stream.ToArray());
         }
+    }
+
+    [Fact]
+    public void A_burst_whose_storage_went_to_other_bursts_refuses_to_count_or_to_make_a_digest()
+    {
+        var window = new BurstWindowOptions();
+        var burst = new BurstBuilder("111122223333", Events.T0);
+        var evt = At(Events.T0, roleName: "deployer");
+        burst.Add(evt, null, Pipeline.Aggregator.Risk.RiskCatalog.Default, window, evt.Time);
+        Assert.Equal(1, burst.ToDigest(BurstCloseReason.QuietGap, window, Events.T0).EventCount);
+
+        burst.Recycle();
+        burst.Recycle(); // a second call does nothing: the lanes were given once
+
+        var counting = Assert.Throws<InvalidOperationException>(() => burst.Add(evt, null, Pipeline.Aggregator.Risk.RiskCatalog.Default, window, evt.Time));
+        Assert.Contains("111122223333", counting.Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => burst.ToDigest(BurstCloseReason.QuietGap, window, Events.T0));
     }
 
     [Fact]

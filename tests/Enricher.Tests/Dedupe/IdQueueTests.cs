@@ -85,5 +85,12 @@ public sealed class IdQueueTests
         {
             foreach (var _ in ids.InOrder()) ids.TryEnqueue(new Slot(new Key128(3, 3), 0, 0));
         });
+        // Shrunk after the last slot was read: still refused, not a quiet end.
+        Assert.Throws<InvalidOperationException>(() =>
+        {
+            int read = 0;
+            foreach (var _ in ids.InOrder())
+                if (++read == ids.Count) ids.Dequeue();
+        });
     }
 }

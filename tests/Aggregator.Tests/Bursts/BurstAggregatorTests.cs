@@ -10,6 +10,14 @@ public sealed class BurstAggregatorTests
     private static BurstAggregator Aggregator(double gapMinutes = 2, double maxMinutes = 15, double latenessMinutes = 5) =>
         new(new BurstWindowOptions { Gap = TimeSpan.FromMinutes(gapMinutes), MaxWindow = TimeSpan.FromMinutes(maxMinutes), Lateness = TimeSpan.FromMinutes(latenessMinutes) });
 
+    /// <summary>A digest as its JSON line: what a reader gets, every field of it.</summary>
+    private static string Json(Digest d)
+    {
+        using var stream = new MemoryStream();
+        Pipeline.Aggregator.Rendering.DigestJson.WriteDigest(stream, d);
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+
     [Fact]
     public void Burst_closes_after_quiet_gap()
     {
@@ -74,13 +82,6 @@ public sealed class BurstAggregatorTests
             Assert.All(digest.Parts, p => Assert.All(p.EventNames, n => Assert.StartsWith($"Op{burst}x", n.Key, StringComparison.Ordinal)));
             Assert.True(digest.Parts.Count >= 2, $"digest {k} has {digest.Parts.Count} parts");
         }
-
-        static string Json(Digest d)
-        {
-            using var stream = new MemoryStream();
-            Pipeline.Aggregator.Rendering.DigestJson.WriteDigest(stream, d);
-            return System.Text.Encoding.UTF8.GetString(stream.ToArray());
-        }
     }
 
     [Fact]
@@ -140,13 +141,6 @@ public sealed class BurstAggregatorTests
             thread.Join();
             if (error is not null) throw new Xunit.Sdk.XunitException("on the test's thread: " + error);
             return result;
-        }
-
-        static string Json(Digest d)
-        {
-            using var stream = new MemoryStream();
-            Pipeline.Aggregator.Rendering.DigestJson.WriteDigest(stream, d);
-            return System.Text.Encoding.UTF8.GetString(stream.ToArray());
         }
     }
 

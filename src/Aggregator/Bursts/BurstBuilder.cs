@@ -76,6 +76,7 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt) : Chan
     /// <returns>The event as a risky event when the catalog flags it (the host may alert on it at once), else null.</returns>
     public RiskyEvent? Add(OrgEvent evt, AccountInfo? info, RiskCatalog catalog, BurstWindowOptions options, DateTimeOffset at, ClockNote note = ClockNote.OnTime, DateTimeOffset? arrival = null)
     {
+        ThrowIfRecycled();
         var shown = evt.Time;
         if (note == ClockNote.Skewed)
         {
@@ -88,7 +89,6 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt) : Chan
             LateCount++;
             if (arrived - evt.Time > LateMaxDelay) LateMaxDelay = arrived - evt.Time;
         }
-        ThrowIfRecycled();
         // The first event to *arrive* names the burst: arrival order is what a retry replays.
         FirstEventId ??= evt.DedupeId;
         if (info is not null) AccountInfo = info;

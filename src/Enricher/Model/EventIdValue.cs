@@ -39,7 +39,11 @@ internal readonly struct EventIdValue : IEquatable<EventIdValue>
     public static EventIdValue Of(string? text)
     {
         if (text is null) return default;
-        return text.Length == GuidLength && IsLowercaseGuid(text, out var guid) ? new(InGuid, guid) : new(text, default);
+        // An ASCII text of a GUID's length goes through the same check as the parser's bytes: one definition of the form.
+        Span<byte> ascii = stackalloc byte[GuidLength];
+        return text.Length == GuidLength && Ascii.FromUtf16(text, ascii, out _) == OperationStatus.Done && TryOfGuidUtf8(ascii, out var id)
+            ? id
+            : new(text, default);
     }
 
     /// <summary>
@@ -50,8 +54,9 @@ internal readonly struct EventIdValue : IEquatable<EventIdValue>
     {
         id = default;
         if (utf8.Length != GuidLength) return false;
-        // Checked a vector at a time (every event's id comes here): the four dashes in place, and only those four among
-        // lowercase hex digits. The same test as IsGuidChar at each position.
+        // Exactly the form Guid.ToString("D") writes: the parser alone would also take upper case, a + or a 0x in front of
+        // a group, whose text the GUID would not give back. Checked a vector at a time (every event's id comes here): the
+        // four dashes in place, and only those four among lowercase hex digits.
         if (utf8[8] != (byte)'-' || utf8[13] != (byte)'-' || utf8[18] != (byte)'-' || utf8[23] != (byte)'-') return false;
         if (utf8.ContainsAnyExcept(LowercaseHexOrDash) || utf8.Count((byte)'-') != 4) return false;
         if (!Utf8Parser.TryParse(utf8, out Guid guid, out int consumed, 'D') || consumed != GuidLength) return false;
@@ -67,23 +72,7 @@ internal readonly struct EventIdValue : IEquatable<EventIdValue>
         return _text is not null && Encoding.UTF8.TryGetBytes(_text, destination, out written);
     }
 
-    /// <summary>
-    /// Exactly the form <c>Guid.ToString("D")</c> writes: the parsers alone would also take upper case, a <c>+</c> or a
-    /// <c>0x</c> in front of a group, whose text the GUID would not give back.
-    /// </summary>
-    private static bool IsLowercaseGuid(string text, out Guid guid)
-    {
-        guid = default;
-        for (int i = 0; i < text.Length; i++)
-            if (text[i] > 0x7F || !IsGuidChar(i, (byte)text[i])) return false;
-        return Guid.TryParseExact(text, "D", out guid);
-    }
-
     private static readonly SearchValues<byte> LowercaseHexOrDash = SearchValues.Create("0123456789abcdef-"u8);
-
-    /// <summary>The character at <paramref name="position"/> of a GUID's lowercase text: a dash between groups, else 0–9 or a–f.</summary>
-    private static bool IsGuidChar(int position, byte c) =>
-        position is 8 or 13 or 18 or 23 ? c == (byte)'-' : char.IsAsciiDigit((char)c) || c is >= (byte)'a' and <= (byte)'f';
 
     public bool Equals(EventIdValue other) =>
         ReferenceEquals(_text, InGuid)

@@ -176,7 +176,7 @@ public static class RecordReader
             // The usual line, one event, is handed on as it is: an enumerator per line was a tenth of a replay's garbage.
             if (lines.OverLimitLength == 0 && IsOneRecord(line.Span))
             {
-                yield return !transient ? new RawRecord(line, origin) : reused is null ? reused = new RawRecord(line, origin) : reused.Reuse(line, origin);
+                yield return transient ? reused = reused?.Reuse(line, origin) ?? new RawRecord(line, origin) : new RawRecord(line, origin);
                 continue;
             }
             foreach (var r in LineRecords(line, lines.OverLimitLength, origin, maxRecordBytes))

@@ -120,7 +120,15 @@ public sealed class LocalRuntimeApi : IAsyncDisposable
                 response.Headers["Lambda-Runtime-Invoked-Function-Arn"] = "arn:aws:lambda:us-east-1:123456789012:function:org-digests";
                 response.Headers["Lambda-Runtime-Trace-Id"] = $"Root=1-00000000-{id};Parent=0000000000000000;Sampled=0";
                 response.ContentType = "application/json";
-                await response.OutputStream.WriteAsync(body, _stop.Token).ConfigureAwait(false);
+                // As Lambda's Runtime API does, with its length. HttpListener copies a write that carries the headers into a
+                // buffer of its own, which for a 19 MB batch grew by doubling (~60 MB allocated and copied in this process,
+                // on the benchmark's clock): the first byte goes with the headers, the rest straight to the socket.
+                response.ContentLength64 = body.Length;
+                if (body.Length > 0)
+                {
+                    await response.OutputStream.WriteAsync(body.AsMemory(0, 1), _stop.Token).ConfigureAwait(false);
+                    await response.OutputStream.WriteAsync(body.AsMemory(1), _stop.Token).ConfigureAwait(false);
+                }
                 response.Close();
                 return;
             }

@@ -177,8 +177,8 @@ public sealed class KinesisWindowHandler(
             }
             else if (counters == carried.Counters)
             {
-                // Nothing was posted or held since the state was fitted (the usual batch): the state as measured is the answer.
-                response = new WindowResponse(carried.Encoded, []);
+                // Nothing was posted or held since the state was fitted (the usual batch): the response as measured (its JSON written once) is the answer.
+                response = carried.Response;
                 stateBytes = carried.Bytes;
             }
             else
@@ -237,7 +237,7 @@ public sealed class KinesisWindowHandler(
     }
 
     /// <summary>The state that fits the budget, encoded as the response carries it (<c>Bytes</c>: that response's size).</summary>
-    private sealed record FittedState(CoreState State, WindowCounters Counters, IReadOnlyDictionary<string, string> Encoded, int Bytes, IReadOnlyList<Sighting> Sightings);
+    private sealed record FittedState(CoreState State, WindowCounters Counters, WindowResponse Response, int Bytes, IReadOnlyList<Sighting> Sightings);
 
     /// <summary>
     /// Keeps the state under the budget: the dedupe memory may take at most half of it (oldest ids go first);
@@ -261,7 +261,8 @@ public sealed class KinesisWindowHandler(
             var probe = counters with { ClosedEarly = counters.ClosedEarly + closedEarly, DedupeIdsDropped = counters.DedupeIdsDropped + dropped };
             var fitted = state with { Dedupe = dedupe };
             var encoded = WindowStateCodec.Encode(new WindowState(evt.WindowStart, probe, fitted, claimed) { Sightings = sightings });
-            var size = new WindowResponse(encoded, []).SizeInBytes();
+            var measured = new WindowResponse(encoded, []);
+            var size = measured.SizeInBytes();
             if (size <= budget)
             {
                 if (closedEarly > 0 || dropped > 0)
@@ -275,7 +276,7 @@ public sealed class KinesisWindowHandler(
                         w.WriteNumber("dedupeIdsDropped", dropped);
                     });
                 }
-                return new FittedState(fitted, probe, encoded, size, sightings);
+                return new FittedState(fitted, probe, measured, size, sightings);
             }
             if (core.OpenBursts > 0)
             {

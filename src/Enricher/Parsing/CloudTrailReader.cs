@@ -40,7 +40,7 @@ internal static class CloudTrailReader
     {
         if (!fields.UserIdentity.IsObject) return UserIdentity.Unknown;
         var bytes = fields.UserIdentity.Raw(json);
-        if (IdentityCache.Shared.TryGet(bytes, out var known)) return known;
+        if (IdentityCache.Shared.TryGet(bytes, out var known, out var hash)) return known;
         var identity = RecordScanner.ReadIdentity(json, fields.UserIdentity);
         var read = new UserIdentity
         {
@@ -57,7 +57,7 @@ internal static class CloudTrailReader
             SessionIssuerUserName = identity.IssuerUserName.Text(json, cache),
             MfaAuthenticated = identity.MfaAuthenticated.Bool(json),
         };
-        IdentityCache.Shared.Add(bytes, read);
+        IdentityCache.Shared.Add(bytes, hash, read);
         return read;
     }
 

@@ -15,13 +15,42 @@ public sealed class IdentityCacheTests
     }
 
     [Fact]
-    public void The_same_identity_bytes_in_two_events_give_one_shared_identity()
+    public void The_same_identity_bytes_in_events_after_the_first_give_one_shared_identity()
     {
         const string ci = """{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/ci/run-1","sessionContext":{"sessionIssuer":{"userName":"ci"}}}""";
-        var first = Parse(ci, "e1").CloudTrail!.Identity;
+        // Kept at its second sighting: from then on every event shares it.
+        Parse(ci, "e1");
         var second = Parse(ci, "e2").CloudTrail!.Identity;
-        Assert.Same(first, second);
-        Assert.Equal("ci", first.SessionIssuerUserName);
+        var third = Parse(ci, "e3").CloudTrail!.Identity;
+        var fourth = Parse(ci, "e4").CloudTrail!.Identity;
+        Assert.Same(second, third);
+        Assert.Same(third, fourth);
+        Assert.Equal("ci", third.SessionIssuerUserName);
+    }
+
+    [Fact]
+    public void An_identity_is_kept_at_its_second_sighting_and_one_seen_once_evicts_nothing()
+    {
+        var cache = new IdentityCache(slots: 1);
+        var ci = "{\"type\":\"AssumedRole\"}"u8.ToArray();
+        var once = "{\"type\":\"IAMUser\"}"u8.ToArray();
+        Add(cache, ci, new UserIdentity { Type = "AssumedRole" });
+        Assert.False(cache.TryGet(ci, out _, out _));
+        Add(cache, ci, new UserIdentity { Type = "AssumedRole" });
+        Assert.True(cache.TryGet(ci, out var kept, out _));
+        Assert.Equal("AssumedRole", kept.Type);
+        // A one-off in the same slot is only noted: the repeating identity stays.
+        Add(cache, once, new UserIdentity { Type = "IAMUser" });
+        Assert.False(cache.TryGet(once, out _, out _));
+        Assert.True(cache.TryGet(ci, out var still, out _));
+        Assert.Same(kept, still);
+    }
+
+    /// <summary>What the parser does on a miss: look up (which gives the hash), then offer what it read.</summary>
+    private static void Add(IdentityCache cache, byte[] utf8, UserIdentity identity)
+    {
+        _ = cache.TryGet(utf8, out _, out var hash);
+        cache.Add(utf8, hash, identity);
     }
 
     [Fact]
@@ -39,12 +68,14 @@ public sealed class IdentityCacheTests
         var cache = new IdentityCache(slots: 1);
         var a = "{\"type\":\"Root\"}"u8.ToArray();
         var b = "{\"type\":\"IAMUser\"}"u8.ToArray();
-        cache.Add(a, new UserIdentity { Type = "Root" });
-        Assert.True(cache.TryGet(a, out var gotA));
+        Add(cache, a, new UserIdentity { Type = "Root" });
+        Add(cache, a, new UserIdentity { Type = "Root" });
+        Assert.True(cache.TryGet(a, out var gotA, out _));
         Assert.Equal("Root", gotA.Type);
-        cache.Add(b, new UserIdentity { Type = "IAMUser" });
-        Assert.False(cache.TryGet(a, out _));
-        Assert.True(cache.TryGet(b, out var gotB));
+        Add(cache, b, new UserIdentity { Type = "IAMUser" });
+        Add(cache, b, new UserIdentity { Type = "IAMUser" });
+        Assert.False(cache.TryGet(a, out _, out _));
+        Assert.True(cache.TryGet(b, out var gotB, out _));
         Assert.Equal("IAMUser", gotB.Type);
     }
 }

@@ -175,6 +175,7 @@ public sealed class DigestCore
         if (records.Count == 0) return CoreBatch.Empty;
         // One array for every batch (one host drives the core, in order), emptied after each: a replay makes none per batch.
         if (_classified.Length < records.Count) _classified = new ClassifiedRecord[records.Count];
+        _enricher.Deduplicator.Reserve(records.Count);
         try
         {
             for (int i = 0; i < records.Count; i++) _classified[i] = Classify(records[i]);
@@ -329,7 +330,7 @@ public sealed class DigestCore
     }
 
     /// <summary>The whole state, to continue exactly here in another process. Encode it before processing more records.</summary>
-    public CoreState Snapshot() => new(_aggregator.Snapshot(), [.. _enricher.Deduplicator.Entries], Summary());
+    public CoreState Snapshot() => new(_aggregator.Snapshot(), _enricher.Deduplicator.CopyEntries(), Summary());
 
     /// <summary>Continues from a <see cref="Snapshot"/>; only on a fresh core.</summary>
     public void Restore(CoreState state)

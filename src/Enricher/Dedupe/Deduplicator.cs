@@ -88,6 +88,18 @@ public sealed class Deduplicator
     /// <summary>The remembered ids in arrival order, for carrying the memory across Lambda invocations.</summary>
     public IEnumerable<Entry> Entries => _ids.InOrder().Select(slot => new Entry(slot.Key.ToUInt128(), slot.TimeTicks, _accounts[slot.Account]));
 
+    /// <summary><see cref="Entries"/> in an array of their number (a window's state is written from it after every batch).</summary>
+    public Entry[] CopyEntries()
+    {
+        var entries = new Entry[Count];
+        int i = 0;
+        foreach (var entry in Entries) entries[i++] = entry;
+        return entries;
+    }
+
+    /// <summary>Room for <paramref name="records"/> more ids (a batch about to be added), made in one step: see <see cref="IdQueue.EnsureCapacity"/>.</summary>
+    public void Reserve(int records) => _ids.EnsureCapacity((int)Math.Min((long)Count + records, _options.MaxEntries + 1L));
+
     /// <summary>
     /// Restores ids saved from <see cref="Entries"/> (in one call or several, e.g. one per account's carry). The watermark
     /// is not saved with them: it is worked out again from every id held, at the next <see cref="TryAdd"/>, so that an

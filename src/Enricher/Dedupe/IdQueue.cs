@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Pipeline.Enricher.Dedupe;
 
 /// <summary>A 128-bit id key (a hash) with 8-byte alignment: <see cref="UInt128"/> is 16-byte aligned, which pads every slot.</summary>
@@ -150,9 +152,24 @@ internal sealed class IdQueue
         _table[i] = 0;
     }
 
-    private void GrowRing()
+    /// <summary>
+    /// Makes room for <paramref name="count"/> slots in one step (a power of two at least that large), so a batch of known
+    /// size grows the ring and its table once instead of doubling them all the way up from where they stand.
+    /// </summary>
+    /// <remarks>At most 2²⁹ slots at once: the table, twice the ring, must stay an array of ints. Beyond that the ring grows as it fills, as it always did.</remarks>
+    public void EnsureCapacity(int count)
     {
-        var bigger = new Slot[_ring.Length * 2];
+        int length = count <= 0 ? 0 : (int)Math.Min(BitOperations.RoundUpToPowerOf2((uint)count), MaxReserved);
+        if (length > _ring.Length) GrowRing(length);
+    }
+
+    private const uint MaxReserved = 1u << 29;
+
+    private void GrowRing() => GrowRing(_ring.Length * 2);
+
+    private void GrowRing(int length)
+    {
+        var bigger = new Slot[length];
         for (int i = 0; i < Count; i++) bigger[i] = _ring[(_head + i) & (_ring.Length - 1)];
         _ring = bigger;
         _head = 0;

@@ -17,6 +17,21 @@ public sealed class DeduplicatorTests
     }
 
     [Fact]
+    public void Room_reserved_for_a_batch_changes_nothing_remembered_and_the_copy_is_the_entries_in_order()
+    {
+        var d = new Deduplicator(new DedupeOptions { MaxEntries = 50 });
+        for (int i = 0; i < 30; i++) Assert.True(d.TryAdd("111122223333", "e" + i, T0.AddSeconds(i)));
+        d.Reserve(10_000); // more than the cap: room for the cap and one, no more is kept
+        for (int i = 30; i < 80; i++) Assert.True(d.TryAdd("444455556666", "e" + i, T0.AddSeconds(i)));
+        Assert.Equal(50, d.Count);
+        Assert.Equal(30, d.EvictedEarly);
+        Assert.False(d.TryAdd("444455556666", "e79", T0.AddSeconds(80)));
+        Assert.True(d.TryAdd("111122223333", "e0", T0.AddSeconds(80))); // evicted at the cap
+        Assert.Equal(d.Entries.ToArray(), d.CopyEntries());
+        Assert.Equal(T0.AddSeconds(31).UtcTicks, d.CopyEntries()[0].TimeTicks); // e30 went at the cap when e0 came back
+    }
+
+    [Fact]
     public void Same_event_id_in_another_account_is_not_a_duplicate()
     {
         var d = new Deduplicator(new DedupeOptions());

@@ -40,7 +40,23 @@ internal sealed class BurstAggregator
     // Deadlines on the processing clock (UTC ticks: the same order as the times, compared as plain numbers): when each
     // open burst becomes due unless its account speaks again. Every event schedules its burst anew; the older entry
     // goes stale and is dropped when it comes up.
-    private readonly PriorityQueue<(string Account, int Version), long> _deadlines = new();
+    /// <summary>
+    /// Bursts by the time they fall due; of bursts due at the same tick, the account first in ordinal order. Ties are
+    /// common (CloudTrail's times are whole seconds), and the order they close in is the order the roll-up stage sees
+    /// them in: decided by the accounts, not by the heap's history, it is the same on every host and after a restore.
+    /// </summary>
+    private readonly PriorityQueue<(string Account, int Version), (long Ticks, string Account)> _deadlines = new(DeadlineOrder.Instance);
+
+    private sealed class DeadlineOrder : IComparer<(long Ticks, string Account)>
+    {
+        public static readonly DeadlineOrder Instance = new();
+
+        public int Compare((long Ticks, string Account) x, (long Ticks, string Account) y) =>
+            x.Ticks != y.Ticks ? x.Ticks.CompareTo(y.Ticks) : string.CompareOrdinal(x.Account, y.Account);
+    }
+
+    /// <summary>Entries in the deadline queue, stale ones included (about one per open burst: see <see cref="Schedule"/>).</summary>
+    internal int QueuedDeadlines => _deadlines.Count;
     private readonly List<Timed> _held = [];
     private List<Alert>? _alerts;
     private int _heldDenials;
@@ -327,7 +343,8 @@ internal sealed class BurstAggregator
         }
         if (at > burst.LastSeenAt) burst.LastSeenAt = at;
         if (arrival > burst.LastArrivalAt) burst.LastArrivalAt = arrival;
-        Schedule(burst);
+        // A burst opened by this record is not queued yet (long.MaxValue); any other open here was queued by this aggregator.
+        Schedule(burst, queuedHere: burst.QueuedDeadlineTicks != long.MaxValue);
     }
 
     private void Raise(BurstBuilder burst, EnrichmentOutcome.Accepted accepted, RiskyEvent risky, DateTimeOffset arrival)
@@ -388,10 +405,19 @@ internal sealed class BurstAggregator
         if (now <= Clock) return;
         Clock = now;
         long clockTicks = Clock.UtcTicks;
-        while (_deadlines.TryPeek(out var entry, out long deadline) && deadline <= clockTicks)
+        while (_deadlines.TryPeek(out var entry, out var at) && at.Ticks <= clockTicks)
         {
+            long deadline = at.Ticks;
             _deadlines.Dequeue();
-            if (!_open.TryGetValue(entry.Account, out var burst) || burst.Version != entry.Version) continue; // stale entry
+            if (!_open.TryGetValue(entry.Account, out var burst) || burst.Version != entry.Version || burst.QueuedDeadlineTicks != deadline) continue; // stale entry
+            long due = burst.DueAt(_options).UtcTicks;
+            if (due != deadline)
+            {
+                // Events since it was queued moved its deadline later: queued again at it. If the clock is past that too, it
+                // comes round again in this loop, in deadline order, so bursts close in the order they fell due.
+                Enqueue(burst, due);
+                continue;
+            }
             var reason = DueReason(burst);
             if (reason is null) continue;
             _open.Remove(entry.Account);
@@ -412,10 +438,26 @@ internal sealed class BurstAggregator
         return null;
     }
 
-    private void Schedule(BurstBuilder burst)
+    /// <summary>
+    /// Makes sure the deadline queue looks at <paramref name="burst"/> no later than it falls due. An event usually moves a
+    /// burst's deadline later; its entry in the queue then stays where it is, and <see cref="MoveClock"/> queues the burst
+    /// again at its new deadline when the old one comes. Only a deadline that moved earlier (a late-arriving account whose
+    /// lag shrank) needs a new entry. Queueing on every event kept an entry per event in the queue: one per burst now.
+    /// </summary>
+    /// <param name="queuedHere">True for a burst of this aggregator that it queued already. False for one that comes in
+    /// (put back, restored): queued whatever its <see cref="BurstBuilder.QueuedDeadlineTicks"/> says, which may be another aggregator's.</param>
+    private void Schedule(BurstBuilder burst, bool queuedHere = false)
+    {
+        long due = burst.DueAt(_options).UtcTicks;
+        if (queuedHere && burst.QueuedDeadlineTicks <= due) return;
+        Enqueue(burst, due);
+    }
+
+    private void Enqueue(BurstBuilder burst, long deadlineTicks)
     {
         burst.Version++;
-        _deadlines.Enqueue((burst.Account, burst.Version), burst.DueAt(_options).UtcTicks);
+        burst.QueuedDeadlineTicks = deadlineTicks;
+        _deadlines.Enqueue((burst.Account, burst.Version), (deadlineTicks, burst.Account));
     }
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;

@@ -47,8 +47,14 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt) : Chan
     public AccountInfo? AccountInfo { get; set; }
     public int Duplicates { get; set; }
 
-    /// <summary>Bumped on every change of the burst's deadlines, so stale entries in the deadline queue are recognised.</summary>
+    /// <summary>Bumped whenever the burst is queued for its deadline again, so stale entries in the deadline queue are recognised.</summary>
     public int Version { get; set; }
+
+    /// <summary>
+    /// When the aggregator's deadline queue looks at this burst next (its entry of <see cref="Version"/>); long.MaxValue
+    /// when it is not queued. Never later than <see cref="DueAt"/>: see <c>BurstAggregator.Schedule</c>.
+    /// </summary>
+    internal long QueuedDeadlineTicks { get; set; } = long.MaxValue;
 
     public Dictionary<string, int> Muted { get; } = new(StringComparer.Ordinal);
 

@@ -37,6 +37,63 @@ public sealed class BurstAggregatorTests
     }
 
     [Fact]
+    public void A_burst_whose_lag_shrinks_closes_at_its_earlier_max_window_deadline()
+    {
+        var agg = Aggregator(gapMinutes: 5, maxMinutes: 10, latenessMinutes: 0);
+        // Arrived 8 minutes late: the account's clock lags by 8, so its burst is due at 13 (the gap) at the earliest.
+        Assert.Empty(agg.Add(Minutes(0), null, arrival: Events.T0.AddMinutes(8)));
+        Assert.Empty(agg.Add(Minutes(4), null, arrival: Events.T0.AddMinutes(8))); // lag 4: due just after 13
+        // On time now: no lag, so the max window (opened at 0) makes it due at 10, earlier than it was.
+        Assert.Empty(agg.Add(Minutes(8), null, arrival: Events.T0.AddMinutes(8)));
+
+        var closed = agg.Add(Minutes(11, account: "444455556666"), null, arrival: Events.T0.AddMinutes(11));
+
+        var digest = Assert.Single(closed);
+        Assert.Equal(("111122223333", 3, BurstCloseReason.MaxWindow), (digest.Account, digest.EventCount, digest.ClosedBy));
+    }
+
+    [Fact]
+    public void Bursts_that_fall_due_in_one_clock_move_close_in_the_order_they_fell_due()
+    {
+        var agg = Aggregator(gapMinutes: 2, maxMinutes: 60, latenessMinutes: 0);
+        IReadOnlyList<Digest> Live(double minutes, string account) => agg.Add(Minutes(minutes, account), null, arrival: Events.T0.AddMinutes(minutes));
+        Live(0, "111111111111");    // due at 2
+        Live(0.5, "222222222222");  // due at 2.5
+        Live(1.9, "111111111111");  // now due at 3.9: after the other one
+        Live(1.95, "333333333333"); // due at 3.95
+
+        var closed = Live(10, "444444444444");
+
+        Assert.Equal(["222222222222", "111111111111", "333333333333"], closed.Select(d => d.Account));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Bursts_due_at_the_same_tick_close_in_account_order_whatever_order_they_opened_in(bool reversed)
+    {
+        var agg = Aggregator(gapMinutes: 2, maxMinutes: 60, latenessMinutes: 0);
+        string[] accounts = ["999999999999", "555555555555", "777777777777"];
+        if (reversed) Array.Reverse(accounts);
+        foreach (var account in accounts) agg.Add(Minutes(0, account), null, arrival: Events.T0);
+
+        var closed = agg.Add(Minutes(10, "111111111111"), null, arrival: Events.T0.AddMinutes(10));
+
+        Assert.Equal(["555555555555", "777777777777", "999999999999"], closed.Select(d => d.Account));
+    }
+
+    [Fact]
+    public void The_deadline_queue_holds_about_one_entry_per_burst_not_one_per_event()
+    {
+        var agg = Aggregator(gapMinutes: 60, maxMinutes: 120, latenessMinutes: 0);
+        for (int i = 0; i < 5_000; i++)
+            Assert.Empty(agg.Add(Minutes(i * 0.001, account: $"{100000000000L + i % 50}"), null, arrival: Events.T0.AddMinutes(i * 0.001)));
+
+        Assert.Equal(50, agg.OpenBursts);
+        Assert.InRange(agg.QueuedDeadlines, 50, 100);
+    }
+
+    [Fact]
     public void Burst_closes_at_max_window_however_busy()
     {
         var agg = Aggregator(gapMinutes: 2, maxMinutes: 10);

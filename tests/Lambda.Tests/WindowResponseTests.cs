@@ -40,8 +40,10 @@ public sealed class WindowResponseTests
     [Fact]
     public void Values_that_need_escaping_outgrow_the_estimate_and_still_read_back_as_they_were()
     {
-        // Quotes, a control character and non-ASCII text take more bytes than characters: the one buffer grows.
-        var value = string.Concat(Enumerable.Repeat("\"é\u0001<", 2_000));
+        // Quotes, a control character and non-ASCII text take more bytes than characters: the one buffer grows. The value
+        // is written in segments of 8,192 characters: at seven characters a repeat, the third segment ends inside a surrogate pair.
+        var value = string.Concat(Enumerable.Repeat("\"é\u0001<x\U0001F600", 5_000));
+        Assert.True(char.IsHighSurrogate(value[3 * 8_192 - 1]));
         var response = new WindowResponse(State(value), []);
         var json = response.ToJson();
         Assert.True(json.Length > value.Length * 2, $"{json.Length} bytes");

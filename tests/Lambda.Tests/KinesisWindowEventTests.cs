@@ -113,6 +113,20 @@ public sealed class KinesisWindowEventTests
     }
 
     [Fact]
+    public void Records_of_one_account_share_one_partition_key_string_and_an_escaped_key_reads_as_its_text()
+    {
+        var data = Convert.ToBase64String("{}"u8);
+        var json = new KinesisBatch().AddRawData(data, "210000000001").AddRawData(data, "210000000002").AddRawData(data, "210000000001")
+            .AddRawData(data, "caf\u00e9-key").ToJson();
+        Assert.Contains(@"""caf\u00E9-key""", Encoding.UTF8.GetString(json)); // written escaped
+
+        var evt = KinesisWindowEvent.ParseInPlace(json);
+
+        Assert.Equal(["210000000001", "210000000002", "210000000001", "caf\u00e9-key"], evt.Records.Select(r => r.PartitionKey));
+        Assert.Same(evt.Records[0].PartitionKey, evt.Records[2].PartitionKey);
+    }
+
+    [Fact]
     public void ParseInPlace_decodes_the_data_into_the_buffer_it_is_given()
     {
         var buffer = new KinesisBatch().AddData("hello, window"u8.ToArray()).ToJson();

@@ -71,7 +71,10 @@ public sealed record KinesisEventRecord(string? SequenceNumber, string? Partitio
             else if (NameIs(ref reader, "partitionKey"u8))
             {
                 reader.Read();
-                key = TryGetString(ref reader);
+                // An account id on every record of a batch: one string per account, not one per record.
+                key = reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && System.Text.Ascii.IsValid(reader.ValueSpan)
+                    ? Parsing.StringCache.Shared.Get(reader.ValueSpan)
+                    : TryGetString(ref reader);
             }
             else if (NameIs(ref reader, "approximateArrivalTimestamp"u8))
             {

@@ -117,13 +117,16 @@ public sealed class KinesisWindowEventTests
     {
         var data = Convert.ToBase64String("{}"u8);
         var json = new KinesisBatch().AddRawData(data, "210000000001").AddRawData(data, "210000000002").AddRawData(data, "210000000001")
-            .AddRawData(data, "caf\u00e9-key").ToJson();
+            .AddRawData(data, "caf\u00e9-key").AddRawData(data, "210000000001").AddRawData(data, "210000000001").ToJson();
         Assert.Contains(@"""caf\u00E9-key""", Encoding.UTF8.GetString(json)); // written escaped
 
         var evt = KinesisWindowEvent.ParseInPlace(json);
 
-        Assert.Equal(["210000000001", "210000000002", "210000000001", "caf\u00e9-key"], evt.Records.Select(r => r.PartitionKey));
-        Assert.Same(evt.Records[0].PartitionKey, evt.Records[2].PartitionKey);
+        Assert.Equal(["210000000001", "210000000002", "210000000001", "caf\u00e9-key", "210000000001", "210000000001"], evt.Records.Select(r => r.PartitionKey));
+        // One string for the four records of the account. The cache is shared by every test running meanwhile: one of
+        // theirs landing in the same slot can replace it once, so at most two instances, never one per record.
+        var instances = new[] { 0, 2, 4, 5 }.Select(i => evt.Records[i].PartitionKey!).Distinct(ReferenceEqualityComparer.Instance).Count();
+        Assert.InRange(instances, 1, 2);
     }
 
     [Fact]

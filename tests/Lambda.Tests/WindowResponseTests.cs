@@ -52,6 +52,22 @@ public sealed class WindowResponseTests
     }
 
     [Fact]
+    public void Writing_the_JSON_changes_neither_equality_nor_the_hash()
+    {
+        var state = State("one");
+        var written = new WindowResponse(state, []);
+        var fresh = written with { };
+        int hash = written.GetHashCode();
+        written.ToJson();
+        var other = new WindowResponse(state, written.BatchItemFailures);
+        Assert.Equal(written, other);
+        Assert.Equal(hash, written.GetHashCode());
+        Assert.Equal(other.GetHashCode(), written.GetHashCode());
+        Assert.Equal(fresh, written);
+        Assert.NotEqual(written, written with { State = State("two") });
+    }
+
+    [Fact]
     public void No_state_writes_no_state_object()
     {
         var json = Encoding.UTF8.GetString(new WindowResponse(null, []).ToJson());

@@ -37,11 +37,10 @@ internal sealed class BurstAggregator
     private readonly Dictionary<string, BurstBuilder> _open = new(StringComparer.Ordinal);
     // Muted and duplicate counts of accounts with no open burst wait here for that account's next burst.
     private readonly Dictionary<string, BurstBuilder> _pending = new(StringComparer.Ordinal);
-    // Deadlines on the processing clock (UTC ticks: the same order as the times, compared as plain numbers): when each
-    // open burst becomes due unless its account speaks again. Every event schedules its burst anew; the older entry
-    // goes stale and is dropped when it comes up.
     /// <summary>
-    /// Bursts by the time they fall due; of bursts due at the same tick, the account first in ordinal order. Ties are
+    /// Deadlines on the processing clock (UTC ticks: the same order as the times, compared as plain numbers): each open
+    /// burst queued no later than it falls due (<see cref="Schedule"/>); an entry whose burst has moved on is stale and
+    /// dropped when it comes up. Of bursts due at the same tick, the account first in ordinal order. Ties are
     /// common (CloudTrail's times are whole seconds), and the order they close in is the order the roll-up stage sees
     /// them in: decided by the accounts, not by the heap's history, it is the same on every host and after a restore.
     /// </summary>
@@ -418,10 +417,15 @@ internal sealed class BurstAggregator
                 Enqueue(burst, due);
                 continue;
             }
-            var reason = DueReason(burst);
-            if (reason is null) continue;
+            if (DueReason(burst) is not { } reason)
+            {
+                // Due by its deadline but not by its reason: cannot happen (both read the same times against the same
+                // clock). Were it to, the burst is left unqueued, so its next event queues it afresh.
+                burst.QueuedDeadlineTicks = long.MaxValue;
+                continue;
+            }
             _open.Remove(entry.Account);
-            (closed ??= []).Add(Close(burst, reason.Value));
+            (closed ??= []).Add(Close(burst, reason));
         }
     }
 

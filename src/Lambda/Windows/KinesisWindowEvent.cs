@@ -305,6 +305,16 @@ public sealed record WindowResponse(IReadOnlyDictionary<string, string>? State, 
     private IReadOnlyDictionary<string, string>? _jsonState;
     private IReadOnlyList<string>? _jsonFailures;
 
+    /// <summary>Equal as a record is, field by field, but for the written JSON (a cache: whether it was written yet is no part of the value).</summary>
+    public bool Equals(WindowResponse? other) =>
+        other is not null
+        && EqualityComparer<IReadOnlyDictionary<string, string>?>.Default.Equals(State, other.State)
+        && EqualityComparer<IReadOnlyList<string>>.Default.Equals(BatchItemFailures, other.BatchItemFailures)
+        && EqualityComparer<Aggregator.Bursts.RunSummary?>.Default.Equals(Summary, other.Summary)
+        && EqualityComparer<Aggregator.Bursts.RunSummary?>.Default.Equals(Batch, other.Batch);
+
+    public override int GetHashCode() => HashCode.Combine(State, BatchItemFailures, Summary, Batch);
+
     /// <summary>The response as Lambda reads it. Written once per state: the same array again on later calls (do not change it).</summary>
     public byte[] ToJson()
     {

@@ -153,8 +153,9 @@ public sealed class DigestCore
 
     /// <summary>
     /// Reads a batch's records, and nothing else: the part of the work that needs no state. It touches nothing of the
-    /// core's, so a host may run it while it fetches what the rest needs (the window handler parses a batch while the
-    /// carries of its accounts are claimed: their dedupe ids are checked only by <see cref="ProcessAsync(IReadOnlyList{ParsedRecord}, CancellationToken)"/>).
+    /// core's, so a host may run it while it fetches what the rest needs (the window handler parses a batch, a record at
+    /// a time with <see cref="Parse(RawRecord)"/> into an array it rents, while the carries of its accounts are claimed:
+    /// their dedupe ids are checked only by <see cref="ProcessAsync(IReadOnlyList{ParsedRecord}, CancellationToken)"/>).
     /// </summary>
     public ParsedRecord[] Parse(IReadOnlyList<RawRecord> records)
     {

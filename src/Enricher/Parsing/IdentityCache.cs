@@ -60,7 +60,8 @@ internal sealed class IdentityCache
 
     /// <summary>
     /// Offers <paramref name="identity"/>, read from <paramref name="utf8"/> (whose <see cref="TryGet"/> gave <paramref name="hash"/>):
-    /// kept, evicting whatever shared its slot, when the same bytes missed there last; else only remembered as seen.
+    /// kept, evicting whatever shared its slot, when bytes of the same hash missed there last (a hit still compares the
+    /// bytes themselves); else only remembered as seen.
     /// </summary>
     public void Add(ReadOnlySpan<byte> utf8, ulong hash, UserIdentity identity)
     {

@@ -127,8 +127,9 @@ public sealed class KinesisWindowHandler(
                 }
                 catch
                 {
-                    // Parsing throws on no input; if it ever did (a defect), no claim is left writing behind the failed
-                    // invocation with its fault unobserved: they are waited for, and the parse's error goes on.
+                    // Parsing does not throw (a record it cannot read is rejected); if it ever did (a defect), no claim is
+                    // left writing behind the failed invocation with its fault unobserved: they are waited for, and the
+                    // parse's error goes on. The rented array goes back below.
                     await Task.WhenAny(claiming).ConfigureAwait(false);
                     _ = claiming.Exception;
                     throw;

@@ -72,7 +72,7 @@ public sealed class RollupPlanner
             if (candidate is null)
             {
                 candidate = new Candidate(actor, CallsOf(part), part.FirstEventTime, part.LastEventTime);
-                ofActor.Add(candidate);
+                AddKeepingNoOutgrown(ofActor, candidate);
                 candidate.Group = new Group(candidate, DoneAt(candidate));
                 _groups.Add(candidate.Group);
             }
@@ -85,7 +85,7 @@ public sealed class RollupPlanner
             if (after < before) earlier = true;
             else if (after > group.DoneAt) group.DoneAt = after;
         }
-        group!.Digests.Add(held);
+        AddKeepingNoOutgrown(group!.Digests, held);
         if (held.Order < group.FirstOrder) group.FirstOrder = held.Order;
         if (earlier) group.DoneAt = group.Candidates.Max(DoneAt);
         _heldCount++;
@@ -174,12 +174,17 @@ public sealed class RollupPlanner
         if (a is null || ReferenceEquals(a, b)) return b;
         var (into, from) = a.Candidates.Count + a.Digests.Count >= b.Candidates.Count + b.Digests.Count ? (a, b) : (b, a);
         foreach (var candidate in from.Candidates) candidate.Group = into;
+        MakeRoom(into.Candidates, from.Candidates.Count);
         into.Candidates.AddRange(from.Candidates);
+        MakeRoom(into.Digests, from.Digests.Count);
         into.Digests.AddRange(from.Digests);
         if (from.FirstOrder < into.FirstOrder) into.FirstOrder = from.FirstOrder;
         if (from.DoneAt > into.DoneAt) into.DoneAt = from.DoneAt;
         into.Spans(from.FirstEventTime, from.LastEventTime);
         _groups.Remove(from); // its entries in the queue are skipped from now on
+        // ... but keep it until they are due: it must not keep its digests alive that long (see Forget).
+        from.Candidates.Clear();
+        from.Digests.Clear();
         return into;
     }
 
@@ -228,7 +233,26 @@ public sealed class RollupPlanner
             ofActor.RemoveAll(static c => c.Released);
             if (ofActor.Count == 0) _byActor.Remove(actor);
         }
+        foreach (var group in decided) Forget(group);
         return output;
+    }
+
+    /// <summary>
+    /// Unlinks a decided group's candidates and held digests from each other. Nothing reads them again, but a group lived
+    /// up to the max span and is in an old generation by now, as are some of its members: left linked, they keep the young
+    /// digests they name (with their parts and counts) alive through young collections until a full one, and each of those
+    /// collections copies them. The group may also wait in the queue of due times (stale entries are skipped, not removed).
+    /// </summary>
+    private static void Forget(Group group)
+    {
+        foreach (var candidate in group.Candidates)
+        {
+            candidate.Members.Clear();
+            candidate.Group = null;
+        }
+        foreach (var held in group.Digests) held.Joined.Clear();
+        group.Candidates.Clear();
+        group.Digests.Clear();
     }
 
     /// <summary>The digest with the shares roll-ups took marked (their roll-up's id) and the count they hold.</summary>
@@ -514,6 +538,27 @@ public sealed class RollupPlanner
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
+    private static void AddKeepingNoOutgrown<T>(List<T> list, T item)
+    {
+        MakeRoom(list, 1);
+        list.Add(item);
+    }
+
+    /// <summary>
+    /// Grows a list of the planner's for <paramref name="more"/> items, and clears the array it outgrows. A candidate's
+    /// members and a group's lists grow for up to the max span, long after the list itself reached an old generation. An
+    /// outgrown array left there with its references keeps the young digests it names alive through every young
+    /// collection until a full one: the collector reads an old object's references without knowing the object is dead.
+    /// The same goes for a decided group and its candidates (<see cref="Forget"/>).
+    /// </summary>
+    private static void MakeRoom<T>(List<T> list, int more)
+    {
+        if (list.Count + more <= list.Capacity) return;
+        var outgrown = CollectionsMarshal.AsSpan(list);
+        list.Capacity = Math.Max(list.Count + more, list.Capacity * 2);
+        outgrown.Clear();
+    }
+
     /// <summary>
     /// Candidates linked through digests that have shares in two of them, and their held digests: decided whole, once every
     /// candidate is done gathering (<see cref="DoneAt"/>, the latest of theirs).
@@ -576,7 +621,7 @@ public sealed class RollupPlanner
 
         public void Add(Held held, Digest part)
         {
-            Members.Add((held, part));
+            AddKeepingNoOutgrown(Members, (held, part));
             if (part.FirstEventTime < FirstEventTime) FirstEventTime = part.FirstEventTime;
             if (part.LastEventTime > LastEventTime) LastEventTime = part.LastEventTime;
             held.Joined.Add((this, part));

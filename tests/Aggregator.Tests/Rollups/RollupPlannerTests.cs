@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Aggregator.Rollups;
 using Pipeline.TestSupport;
@@ -340,6 +341,64 @@ public sealed class RollupPlannerTests
         RiskyCount = members.Sum(m => m.Part.RiskyCount),
         ClosedAt = default,
     };
+
+    /// <summary>
+    /// A change gathers for up to the max span, so its candidate, its group and their lists are in the oldest generation
+    /// when it is decided, while its latest digests are young. Still linked to those dead old objects (or to an array a
+    /// list outgrew), the young digests would live through every young collection until a full one, copied by each: the
+    /// collector reads old objects' references without knowing they are dead. A long replay's collections promoted about
+    /// 40 MB each that way (docs/performance.md, "Speed, eleventh session").
+    /// </summary>
+    [Fact]
+    public void A_decided_change_keeps_none_of_its_young_digests_through_a_young_collection()
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            var (planner, young) = DecidedChangeWithYoungDigests();
+            if (young is null)
+            {
+                // A collection ran meanwhile (tests in parallel allocate too): the digests may have aged; again.
+                Assert.True(attempt < 10, "a collection ran during every attempt");
+                continue;
+            }
+            GC.Collect(1, GCCollectionMode.Forced, blocking: true);
+            Assert.All(young, digest => Assert.False(digest.IsAlive));
+            GC.KeepAlive(planner);
+            return;
+        }
+    }
+
+    /// <summary>
+    /// A change whose first digest is in the oldest generation and whose five later ones are young (more than its lists
+    /// first held, so they grow), decided; weak references to the young digests, or null if a collection ran meanwhile.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static (RollupPlanner Planner, WeakReference[]? Young) DecidedChangeWithYoungDigests()
+    {
+        var planner = new RollupPlanner(Options, Window);
+        Assert.True(planner.Offer(Burst("111111111111", 0, Baseline)));
+        GC.Collect();
+        GC.Collect();
+        int collections = GC.CollectionCount(0);
+        var young = OfferYoung(planner);
+        var decided = planner.Decide(Events.T0.AddHours(2));
+        Assert.Single(decided.OfType<Rollup>());
+        Assert.Equal(6, decided.OfType<Digest>().Count());
+        return (planner, GC.CollectionCount(0) == collections ? young : null);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference[] OfferYoung(RollupPlanner planner)
+    {
+        var young = new WeakReference[5];
+        for (int i = 0; i < young.Length; i++)
+        {
+            var digest = Burst($"{i + 2}{i + 2}{i + 2}{i + 2}{i + 2}{i + 2}{i + 2}{i + 2}{i + 2}{i + 2}{i + 2}{i + 2}", i + 1, Baseline);
+            Assert.True(planner.Offer(digest));
+            young[i] = new WeakReference(digest);
+        }
+        return young;
+    }
 
     /// <summary>A roll-up's content as text, lists spelled out (records compare lists by reference).</summary>
     private static string Shown(Rollup r) => string.Join("\n",

@@ -72,7 +72,7 @@ public sealed class RollupPlanner
             if (candidate is null)
             {
                 candidate = new Candidate(actor, CallsOf(part), part.FirstEventTime, part.LastEventTime);
-                AddKeepingNoOutgrown(ofActor, candidate);
+                AddClearingOutgrown(ofActor, candidate);
                 candidate.Group = new Group(candidate, DoneAt(candidate));
                 _groups.Add(candidate.Group);
             }
@@ -85,7 +85,7 @@ public sealed class RollupPlanner
             if (after < before) earlier = true;
             else if (after > group.DoneAt) group.DoneAt = after;
         }
-        AddKeepingNoOutgrown(group!.Digests, held);
+        AddClearingOutgrown(group!.Digests, held);
         if (held.Order < group.FirstOrder) group.FirstOrder = held.Order;
         if (earlier) group.DoneAt = group.Candidates.Max(DoneAt);
         _heldCount++;
@@ -182,7 +182,7 @@ public sealed class RollupPlanner
         if (from.DoneAt > into.DoneAt) into.DoneAt = from.DoneAt;
         into.Spans(from.FirstEventTime, from.LastEventTime);
         _groups.Remove(from); // its entries in the queue are skipped from now on
-        // ... but keep it until they are due: it must not keep its digests alive that long (see Forget).
+        // The queue still holds it until those entries come due: emptied, it keeps no digest alive meanwhile (see Forget).
         from.Candidates.Clear();
         from.Digests.Clear();
         return into;
@@ -538,7 +538,8 @@ public sealed class RollupPlanner
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
-    private static void AddKeepingNoOutgrown<T>(List<T> list, T item)
+    /// <summary>Adds to a list of the planner's, clearing the array it outgrows (<see cref="MakeRoom"/>).</summary>
+    private static void AddClearingOutgrown<T>(List<T> list, T item)
     {
         MakeRoom(list, 1);
         list.Add(item);
@@ -555,7 +556,7 @@ public sealed class RollupPlanner
     {
         if (list.Count + more <= list.Capacity) return;
         var outgrown = CollectionsMarshal.AsSpan(list);
-        list.Capacity = Math.Max(list.Count + more, list.Capacity * 2);
+        list.Capacity = Math.Max(list.Count + more, Math.Max(4, list.Capacity * 2));
         outgrown.Clear();
     }
 
@@ -621,7 +622,7 @@ public sealed class RollupPlanner
 
         public void Add(Held held, Digest part)
         {
-            AddKeepingNoOutgrown(Members, (held, part));
+            AddClearingOutgrown(Members, (held, part));
             if (part.FirstEventTime < FirstEventTime) FirstEventTime = part.FirstEventTime;
             if (part.LastEventTime > LastEventTime) LastEventTime = part.LastEventTime;
             held.Joined.Add((this, part));

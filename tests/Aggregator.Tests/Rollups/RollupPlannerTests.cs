@@ -393,7 +393,7 @@ public sealed class RollupPlannerTests
         var young = new WeakReference[5];
         for (int i = 0; i < young.Length; i++)
         {
-            var digest = Burst($"{i + 2}{i + 2}{i + 2}{i + 2}{i + 2}{i + 2}{i + 2}{i + 2}{i + 2}{i + 2}{i + 2}{i + 2}", i + 1, Baseline);
+            var digest = Burst(new string((char)('2' + i), 12), i + 1, Baseline);
             Assert.True(planner.Offer(digest));
             young[i] = new WeakReference(digest);
         }

@@ -17,7 +17,7 @@ internal static class CloudTrailReader
         var eventName = fields.EventName.Text(json, cache) ?? "(no eventName)";
         RequestReader.Facts request = default;
         if (fields.RequestParameters.IsObject)
-            request = RequestReader.Read(fields.RequestParameters.Raw(json), MayCarryPolicy(eventName), cache);
+            request = RequestReader.Read(json, fields.RequestParameters, fields.RequestTop, MayCarryPolicy(eventName), cache);
         return new CloudTrailDetail
         {
             EventName = eventName,

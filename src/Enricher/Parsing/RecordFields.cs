@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 
 namespace Pipeline.Enricher.Parsing;
@@ -19,6 +20,8 @@ internal struct RecordFields
     public JsonValueRef UserIdentity;
     /// <summary>The whole <c>requestParameters</c> value (an object's or array's extent), read by <see cref="RequestReader"/> once the event's name is known.</summary>
     public JsonValueRef RequestParameters;
+    /// <summary>Where its target keys are (<see cref="RequestReader.Locate"/>).</summary>
+    public RequestTop RequestTop;
     /// <summary><c>additionalEventData.MFAUsed</c> and <c>responseElements.ConsoleLogin</c> of a console sign-in.</summary>
     public JsonValueRef MfaUsed, ConsoleLogin;
     // Timestamps written by log pipelines (Logstash, Panther) in place of eventTime
@@ -47,4 +50,21 @@ internal struct FirstFinding
 {
     public bool Present;
     public JsonValueRef Title, GeneratorId, SeverityNormalized, SeverityLabel;
+}
+
+/// <summary>What the record's pass found at the top of a <c>requestParameters</c> object (<see cref="RequestReader.Locate"/>).</summary>
+internal struct RequestTop
+{
+    /// <summary>For each of <see cref="RequestReader"/>'s target keys, in its order: where the key's last value starts in the record, plus one (0: absent).</summary>
+    public TargetKeyPositions Keys;
+    /// <summary>The last <c>instancesSet</c> value (an object's extent), where RunInstances names its instances.</summary>
+    public JsonValueRef InstancesSet;
+}
+
+/// <summary>Room for one position per target key.</summary>
+[InlineArray(Length)]
+internal struct TargetKeyPositions
+{
+    public const int Length = 32;
+    private int _first;
 }

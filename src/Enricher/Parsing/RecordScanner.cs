@@ -121,7 +121,7 @@ internal static class RecordScanner
                     else reader.Skip();
                     break;
                 case 17:
-                    if (name.SequenceEqual("requestParameters"u8)) f.RequestParameters = JsonValueRef.Extent(ref reader);
+                    if (name.SequenceEqual("requestParameters"u8)) f.RequestParameters = RequestReader.Locate(ref reader, ref f.RequestTop);
                     else reader.Skip();
                     break;
                 case 18:

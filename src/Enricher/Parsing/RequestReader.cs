@@ -5,8 +5,8 @@ namespace Pipeline.Enricher.Parsing;
 
 /// <summary>
 /// What a CloudTrail record's <c>requestParameters</c> tell a digest: the resource the call names, the address ranges it
-/// opens, and whether a policy in it grants to everyone. One walk over the object's bytes (located by
-/// <see cref="RecordScanner"/>), done once the event's name is known.
+/// opens, and whether a policy in it grants to everyone. Its top level is read in the record's pass (<see cref="Locate"/>:
+/// where each target key is); the deep searches walk it once more, and only when its bytes could hold what they look for.
 /// </summary>
 internal static class RequestReader
 {
@@ -14,7 +14,7 @@ internal static class RequestReader
     /// Request parameters that name the thing a call acts on, most specific first. The first one present (with a
     /// string, or an array whose first item is one) becomes the event's target, shown next to risky events.
     /// </summary>
-    private static readonly byte[][] TargetKeys =
+    private static readonly byte[][] TargetKeys = AtMost(TargetKeyPositions.Length,
     [
         .. new[]
         {
@@ -25,7 +25,10 @@ internal static class RequestReader
             // Last, so they never displace a target the keys above find: what the pipeline's own resources are named by.
             "rule", "stackSetName", "streamName", "tableName", "eventBusName",
         }.Select(Encoding.UTF8.GetBytes),
-    ];
+    ]);
+
+    private static byte[][] AtMost(int room, byte[][] keys) =>
+        keys.Length <= room ? keys : throw new InvalidOperationException($"{keys.Length} target keys, room for {room} in {nameof(TargetKeyPositions)}");
 
     /// <summary>Ingress ranges are looked for this deep in the request, and at most this many are kept (more only in one object).</summary>
     private const int RangeDepth = 8, MaxRanges = 16;
@@ -36,99 +39,87 @@ internal static class RequestReader
     /// <summary>What one request says.</summary>
     public readonly record struct Facts(string? Target, List<string>? Ranges, bool GrantsToEveryone);
 
-    /// <param name="request">The bytes of the <c>requestParameters</c> object.</param>
-    /// <param name="lookForPolicies">Whether the call is one that may carry a resource policy (only those are searched for a grant).</param>
-    public static Facts Read(ReadOnlySpan<byte> request, bool lookForPolicies, StringCache cache)
+    /// <summary>
+    /// The record's pass over <c>requestParameters</c> (the reader on its value): where the last value of each target key
+    /// starts, and <c>instancesSet</c>'s extent, into <paramref name="top"/>; every value is skipped (and checked) as the
+    /// pass skips any other. Returns the value's extent. Reading the top level here, not in a walk of its own after the
+    /// pass, saves a second walk of it: about 5% of the parser's time (docs/performance.md, "Speed, twelfth session").
+    /// </summary>
+    public static JsonValueRef Locate(ref JsonCursor reader, ref RequestTop top)
     {
+        top = default;
+        if (reader.TokenType != JsonTokenType.StartObject) return JsonValueRef.Extent(ref reader);
+        int start = reader.TokenStartIndex;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = RecordScanner.Name(ref reader);
+            int key = TargetKeyIndex(name);
+            bool isInstancesSet = key < 0 && name.SequenceEqual("instancesSet"u8);
+            reader.Read();
+            // A later duplicate replaces an earlier one, as in a parsed document.
+            if (key >= 0) top.Keys[key] = reader.TokenStartIndex + 1;
+            if (isInstancesSet) top.InstancesSet = JsonValueRef.Extent(ref reader);
+            else reader.Skip();
+        }
+        return new JsonValueRef(JsonTokenType.StartObject, start, reader.BytesConsumed - start, false);
+    }
+
+    /// <summary>
+    /// The request's facts: its target from where the pass found the target keys, and the two deep searches when its
+    /// bytes could hold a range or a grant.
+    /// </summary>
+    /// <param name="json">The record.</param>
+    /// <param name="request">The <c>requestParameters</c> object in it, and <paramref name="top"/> what <see cref="Locate"/> found there.</param>
+    /// <param name="lookForPolicies">Whether the call is one that may carry a resource policy (only those are searched for a grant).</param>
+    public static Facts Read(ReadOnlySpan<byte> json, JsonValueRef request, in RequestTop top, bool lookForPolicies, StringCache cache)
+    {
+        var target = Target(json, top, cache);
+        var bytes = request.Raw(json);
+        if (!MayFindRangeOrGrant(bytes, lookForPolicies)) return new Facts(target, Ranges: null, GrantsToEveryone: false);
         // Located, and checked as JSON, in the record's pass already, which read it at most this deep.
-        var reader = new JsonCursor(request, EventParser.MaxDepth);
+        var reader = new JsonCursor(bytes, EventParser.MaxDepth);
         reader.Read();
-        return MayFindRangeOrGrant(request, lookForPolicies)
-            ? Search(ref reader, request, lookForPolicies, cache)
-            : TargetOnly(ref reader, request, cache);
+        var walk = new Walk(bytes, lookForPolicies);
+        walk.Value(ref reader, depth: 0, ranges: true, policies: lookForPolicies);
+        return new Facts(target, walk.Ranges(cache), walk.Grants);
     }
 
     /// <summary>
     /// Whether the searches could find anything in these bytes. Every range name holds "idr" (<c>cidrIp</c> …
     /// <c>ipv6CidrBlock</c>) and a grant needs a <c>Principal</c>/<c>principal</c> (in nested JSON or in a policy string);
     /// an escape could spell either without its letters, so a request with a backslash is searched whatever it holds.
-    /// Most requests have none of these: their nested values are skipped whole, not walked token by token.
+    /// Most requests have none of these, and are not walked again.
     /// </summary>
     private static bool MayFindRangeOrGrant(ReadOnlySpan<byte> request, bool lookForPolicies) =>
         request.Contains((byte)'\\') || request.IndexOf("idr"u8) >= 0 || (lookForPolicies && request.IndexOf("rincipal"u8) >= 0);
 
-    /// <summary>The whole walk: targets at the top, and both searches down through every value.</summary>
-    private static Facts Search(ref JsonCursor reader, ReadOnlySpan<byte> request, bool lookForPolicies, StringCache cache)
-    {
-        var walk = new Walk(request, lookForPolicies);
-        Span<Candidate> candidates = stackalloc Candidate[TargetKeys.Length];
-        candidates.Clear();
-        JsonValueRef instancesSet = default;
-
-        // The request object itself: depth 0 of both searches; its properties are also where the target keys are.
-        var here = walk.Enter(depth: 0, ranges: true, policies: lookForPolicies);
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            var name = RecordScanner.Name(ref reader);
-            int key = TargetKeyIndex(name);
-            bool isInstancesSet = key < 0 && name.SequenceEqual("instancesSet"u8);
-            var flags = walk.PropertyFlags(name, here);
-            reader.Read();
-            int start = reader.TokenStartIndex;
-            var value = walk.Property(ref reader, flags, here, depth: 0);
-            if (key >= 0) candidates[key] = new Candidate(value.Kind, value.First, value.Count, value.Self);
-            else if (isInstancesSet) instancesSet = new JsonValueRef(value.Kind, start, reader.BytesConsumed - start, false);
-        }
-
-        return new Facts(Target(request, candidates, instancesSet, cache), walk.Ranges(cache), walk.Grants);
-    }
-
     /// <summary>
-    /// A request the searches cannot find anything in: only its top-level properties are read (the target keys, an
-    /// array's first item and length, <c>instancesSet</c>'s extent), as <see cref="Search"/> reads them; every other value is skipped.
+    /// The first target key (in <see cref="TargetKeys"/>' order) whose last value is a string, or an array whose first
+    /// item is one; else <c>instancesSet</c>'s first instance. Only those values are read again.
     /// </summary>
-    private static Facts TargetOnly(ref JsonCursor reader, ReadOnlySpan<byte> request, StringCache cache)
+    private static string? Target(ReadOnlySpan<byte> json, in RequestTop top, StringCache cache)
     {
-        Span<Candidate> candidates = stackalloc Candidate[TargetKeys.Length];
-        candidates.Clear();
-        JsonValueRef instancesSet = default;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        for (int key = 0; key < TargetKeys.Length; key++)
         {
-            var name = RecordScanner.Name(ref reader);
-            int key = TargetKeyIndex(name);
-            bool isInstancesSet = key < 0 && name.SequenceEqual("instancesSet"u8);
+            int at = top.Keys[key] - 1;
+            if (at < 0) continue;
+            // The value alone, from its first byte: checked in the pass, and read no further than its end.
+            var value = json[at..];
+            var reader = new JsonCursor(value, EventParser.MaxDepth);
             reader.Read();
-            int start = reader.TokenStartIndex;
-            var self = JsonValueRef.At(ref reader);
-            var kind = reader.TokenType;
-            if (key >= 0 && kind == JsonTokenType.StartArray)
+            if (reader.TokenType == JsonTokenType.String) return JsonValueRef.At(ref reader).Text(value, cache);
+            if (reader.TokenType != JsonTokenType.StartArray) continue;
+            JsonValueRef first = default;
+            int count = 0;
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
             {
-                JsonValueRef first = default;
-                int count = 0;
-                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-                {
-                    if (count++ == 0) first = JsonValueRef.At(ref reader);
-                    reader.Skip();
-                }
-                candidates[key] = new Candidate(kind, first, count, self);
-                continue;
+                if (count++ == 0) first = JsonValueRef.At(ref reader);
+                reader.Skip();
             }
-            reader.Skip();
-            if (key >= 0) candidates[key] = new Candidate(kind, default, 0, self);
-            else if (isInstancesSet) instancesSet = new JsonValueRef(kind, start, reader.BytesConsumed - start, false);
+            if (count > 0 && first.Kind == JsonTokenType.String)
+                return first.Text(value) + (count > 1 ? $" (+{count - 1})" : "");
         }
-        return new Facts(Target(request, candidates, instancesSet, cache), Ranges: null, GrantsToEveryone: false);
-    }
-
-    private static string? Target(ReadOnlySpan<byte> request, ReadOnlySpan<Candidate> candidates, JsonValueRef instancesSet, StringCache cache)
-    {
-        foreach (var candidate in candidates)
-        {
-            if (candidate.Kind == JsonTokenType.String) return candidate.Self.Text(request, cache);
-            if (candidate.Kind == JsonTokenType.StartArray && candidate.Count > 0 && candidate.First.Kind == JsonTokenType.String)
-                return candidate.First.Text(request) + (candidate.Count > 1 ? $" (+{candidate.Count - 1})" : "");
-        }
-        return instancesSet.IsObject ? FirstInstance(instancesSet.Raw(request)) : null;
+        return top.InstancesSet.IsObject ? FirstInstance(top.InstancesSet.Raw(json)) : null;
     }
 
     /// <summary>ec2 RunInstances-style: <c>{"instancesSet":{"items":[{"instanceId":"i-…"}]}}</c>: the first item's instance (or image).</summary>
@@ -189,11 +180,6 @@ internal static class RequestReader
         [.. Enumerable.Range(0, TargetKeys.Max(k => k.Length) + 1)
             .Select(length => Enumerable.Range(0, TargetKeys.Length).Where(i => TargetKeys[i].Length == length).ToArray())];
 
-    /// <summary>The last value of one target key: its kind, and for an array its first item and length.</summary>
-    private readonly record struct Candidate(JsonTokenType Kind, JsonValueRef First, int Count, JsonValueRef Self);
-
-    /// <summary>What one value held, as the searches need it from their parent.</summary>
-    private readonly record struct Seen(JsonTokenType Kind, JsonValueRef Self, JsonValueRef First, int Count, bool Everyone);
 
     /// <summary>Whether a search reaches one object, decided when it is entered.</summary>
     private readonly record struct Reach(bool Ranges, bool Policies, int Depth);
@@ -231,8 +217,11 @@ internal static class RequestReader
             here.Policies && (name.SequenceEqual("Principal"u8) || name.SequenceEqual("principal"u8)),
             name.SequenceEqual("AWS"u8));
 
-        /// <summary>Reads one property's value in an object the searches reached as <paramref name="here"/>.</summary>
-        public Seen Property(ref JsonCursor reader, PropertyFlag flags, Reach here, int depth)
+        /// <summary>
+        /// Reads one property's value in an object the searches reached as <paramref name="here"/>; true when the value
+        /// is everyone (see <see cref="Value"/>).
+        /// </summary>
+        public bool Property(ref JsonCursor reader, PropertyFlag flags, Reach here, int depth)
         {
             if (flags.IsRange && reader.TokenType == JsonTokenType.String)
             {
@@ -240,13 +229,16 @@ internal static class RequestReader
                 // A range's value is not searched for ranges again, but it is for a policy.
                 return Value(ref reader, depth + 1, ranges: false, here.Policies);
             }
-            var seen = Value(ref reader, depth + 1, here.Ranges, here.Policies);
-            if (flags.IsPrincipal && seen.Everyone) Grants = true;
-            return seen;
+            bool everyone = Value(ref reader, depth + 1, here.Ranges, here.Policies);
+            if (flags.IsPrincipal && everyone) Grants = true;
+            return everyone;
         }
 
-        /// <summary>Reads the value the reader stands on, at <paramref name="depth"/>, searching it as far as the searches reach.</summary>
-        public Seen Value(ref JsonCursor reader, int depth, bool ranges, bool policies)
+        /// <summary>
+        /// Reads the value the reader stands on, at <paramref name="depth"/>, searching it as far as the searches reach.
+        /// True when the value is everyone as a principal names it: <c>"*"</c>, <c>{"AWS":"*"}</c>, or an array holding either.
+        /// </summary>
+        public bool Value(ref JsonCursor reader, int depth, bool ranges, bool policies)
         {
             var self = JsonValueRef.At(ref reader);
             switch (reader.TokenType)
@@ -259,33 +251,28 @@ internal static class RequestReader
                     {
                         var flags = PropertyFlags(RecordScanner.Name(ref reader), here);
                         reader.Read();
-                        var seen = Property(ref reader, flags, here, depth);
-                        if (flags.IsAws) everyone = seen.Everyone; // {"AWS": …}: the last one counts
+                        bool seen = Property(ref reader, flags, here, depth);
+                        if (flags.IsAws) everyone = seen; // {"AWS": …}: the last one counts
                     }
-                    return new Seen(JsonTokenType.StartObject, self, default, 0, everyone);
+                    return everyone;
                 }
                 case JsonTokenType.StartArray:
                 {
                     var here = Enter(depth, ranges, policies);
                     bool everyone = false;
-                    int count = 0;
-                    JsonValueRef first = default;
                     while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-                    {
-                        if (count++ == 0) first = JsonValueRef.At(ref reader);
-                        everyone |= Value(ref reader, depth + 1, here.Ranges, here.Policies).Everyone;
-                    }
-                    return new Seen(JsonTokenType.StartArray, self, first, count, everyone);
+                        everyone |= Value(ref reader, depth + 1, here.Ranges, here.Policies);
+                    return everyone;
                 }
                 case JsonTokenType.String:
                 {
                     // An escaped "*" is at most "\u002A": a longer escaped string (a policy document, say) is not decoded for this.
                     bool star = self.Escaped ? self.Length <= 6 && self.Text(_json) == "*" : reader.ValueSpan.SequenceEqual("*"u8);
                     if (policies && depth <= PolicyDepth && _lookForPolicies && PolicyStringGrants(self.Text(_json)!, depth)) Grants = true;
-                    return new Seen(JsonTokenType.String, self, default, 0, star);
+                    return star;
                 }
                 default:
-                    return new Seen(reader.TokenType, self, default, 0, false);
+                    return false;
             }
         }
 

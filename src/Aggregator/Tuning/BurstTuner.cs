@@ -51,12 +51,19 @@ public sealed record TuneResult(
 /// </summary>
 public sealed class TuneInput
 {
-    internal TuneInput(IReadOnlyList<ClassifiedRecord> records) => Records = records;
+    internal TuneInput(ClassifiedRecord[] records, int batchSize)
+    {
+        Records = records;
+        BatchSize = batchSize;
+    }
 
-    internal IReadOnlyList<ClassifiedRecord> Records { get; }
+    internal ClassifiedRecord[] Records { get; }
+
+    /// <summary>The records of one batch of `digest` reading the same input (<see cref="EnricherOptions.NamingBatchSize"/>).</summary>
+    internal int BatchSize { get; }
 
     /// <summary>Records read.</summary>
-    public int Count => Records.Count;
+    public int Count => Records.Length;
 }
 
 /// <summary>How many Slack messages went out in the hour starting at <see cref="Hour"/>.</summary>
@@ -104,27 +111,32 @@ public static class BurstTuner
             var named = await core.NameAsync(classified, cancellationToken).ConfigureAwait(false);
             for (int i = 0; i < named.Count; i++) prepared.Add(classified[i] with { Outcome = named[i] });
         }
-        return new TuneInput(prepared);
+        return new TuneInput([.. prepared], core.Options.Enricher.NamingBatchSize);
     }
 
     /// <summary>
     /// <see cref="MeasureAsync(TuneInput, BurstWindowOptions, CancellationToken, string, RollupOptions?)"/> for every setting,
     /// up to <paramref name="parallelism"/> at a time (default: one per processor), each on a core of its own. The results
-    /// are in the order of <paramref name="windows"/>; <paramref name="finished"/> hears how many are done, one call at a time.
+    /// are in the order of <paramref name="windows"/>; <paramref name="finished"/> hears how many are done, and
+    /// <paramref name="replayed"/> how many records all the settings have replayed so far (a setting replays every record
+    /// once), each one call at a time.
     /// </summary>
     public static async Task<IReadOnlyList<TuneResult>> MeasureAllAsync(
         TuneInput input, IReadOnlyList<BurstWindowOptions> windows, CancellationToken cancellationToken,
-        string defaultChannel = "default", RollupOptions? rollup = null, Action<int>? finished = null, int? parallelism = null)
+        string defaultChannel = "default", RollupOptions? rollup = null, Action<int>? finished = null, int? parallelism = null,
+        Action<long>? replayed = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(windows);
         var results = new TuneResult[windows.Count];
         int done = 0;
+        long records = 0;
         var gate = new Lock();
+        Action<int>? batchDone = replayed is null ? null : n => { lock (gate) replayed(records += n); };
         var options = new ParallelOptions { MaxDegreeOfParallelism = parallelism ?? Environment.ProcessorCount, CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(Enumerable.Range(0, windows.Count), options, async (i, ct) =>
         {
-            results[i] = await MeasureAsync(input, windows[i], ct, defaultChannel, rollup).ConfigureAwait(false);
+            results[i] = await MeasureAsync(input, windows[i], ct, defaultChannel, rollup, batchDone).ConfigureAwait(false);
             lock (gate) finished?.Invoke(++done);
         }).ConfigureAwait(false);
         return results;
@@ -135,18 +147,41 @@ public static class BurstTuner
     /// windows: the events were deduplicated, muted and named once, by <see cref="PrepareAsync"/>, so several settings
     /// may run at once over the same input.
     /// </summary>
-    public static async Task<TuneResult> MeasureAsync(
-        TuneInput input, BurstWindowOptions window, CancellationToken cancellationToken, string defaultChannel = "default", RollupOptions? rollup = null)
+    /// <remarks>
+    /// The records go in the batches `digest` makes of the same input (<see cref="TuneInput.BatchSize"/>), and the roll-up
+    /// stage hears each batch as it does there, so a setting measures what `digest` with it prints. As one batch, they let
+    /// the stage see every digest before deciding any: on a sparse input (a batch spanning more of the events' time than
+    /// the roll-up window) it then rolled up changes that `digest`, and the function, post apart. Between two batches the
+    /// cancellation is looked at (a setting over 10M events could not be stopped for tens of seconds) and progress is told.
+    /// </remarks>
+    public static Task<TuneResult> MeasureAsync(
+        TuneInput input, BurstWindowOptions window, CancellationToken cancellationToken, string defaultChannel = "default", RollupOptions? rollup = null) =>
+        MeasureAsync(input, window, cancellationToken, defaultChannel, rollup, batchDone: null);
+
+    /// <param name="batchDone">Hears the size of each batch of records replayed.</param>
+    /// <param name="batchSize">Records per batch: the input's own (`digest`'s) unless a test says otherwise.</param>
+    internal static async Task<TuneResult> MeasureAsync(
+        TuneInput input, BurstWindowOptions window, CancellationToken cancellationToken, string defaultChannel, RollupOptions? rollup,
+        Action<int>? batchDone, int? batchSize = null)
     {
         ArgumentNullException.ThrowIfNull(input);
+        int size = batchSize ?? input.BatchSize;
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
         rollup ??= new RollupOptions();
         // No directory: the events carry their names already, and the core asks for none (an empty directory is in memory).
         var core = new DigestCore(new DigestCoreOptions { Window = window, Rollup = rollup }, FileAccountDirectory.Empty);
         var stage = new RollupStage(rollup, window);
-        var batch = await core.ProcessAsync(input.Records, cancellationToken).ConfigureAwait(false);
         // The digests as the stage releases them: a digest held for a roll-up decision says until when.
         var notices = new List<Notice>();
-        notices.AddRange(stage.Next(batch, core.Clock));
+        var records = input.Records;
+        for (int start = 0; start < records.Length; start += size)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int count = Math.Min(size, records.Length - start);
+            var batch = await core.ProcessAsync(new ArraySegment<ClassifiedRecord>(records, start, count), cancellationToken).ConfigureAwait(false);
+            notices.AddRange(stage.Next(batch, core.Clock));
+            batchDone?.Invoke(count);
+        }
         var flushed = core.Flush();
         notices.AddRange(stage.Next(core.TakeAlerts(), flushed, core.Clock));
         notices.AddRange(stage.Finish());

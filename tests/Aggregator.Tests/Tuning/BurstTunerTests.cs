@@ -187,4 +187,43 @@ public sealed class BurstTunerTests
         var prepared = await BurstTuner.PrepareAsync(Organisation(), Named, null, default);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => BurstTuner.MeasureAllAsync(prepared, Settings, cancelled.Token));
     }
+
+    [Fact]
+    public async Task A_tune_cancelled_while_a_setting_replays_stops_before_its_next_batch()
+    {
+        var prepared = await BurstTuner.PrepareAsync(Organisation(), Named, null, default);
+        using var cancelled = new CancellationTokenSource();
+        var batches = new List<int>();
+        void BatchDone(int records)
+        {
+            batches.Add(records);
+            cancelled.Cancel(); // Ctrl-C while the first batch was replayed
+        }
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(
+            () => BurstTuner.MeasureAsync(prepared, Settings[0], cancelled.Token, "default", null, BatchDone));
+
+        Assert.Equal([100], batches); // `digest`'s batch
+        Assert.True(prepared.Count > 100, "the input fits in one batch: nothing was left to stop");
+    }
+
+    [Fact]
+    public async Task Replayed_records_are_reported_as_they_go_one_call_at_a_time_and_add_up_to_every_setting_s_records()
+    {
+        var prepared = await BurstTuner.PrepareAsync(Organisation(), Named, null, default);
+        var reports = new List<long>();
+        int inside = 0, overlapped = 0;
+        void Replayed(long total)
+        {
+            if (Interlocked.Increment(ref inside) > 1) Interlocked.Increment(ref overlapped);
+            reports.Add(total);
+            Interlocked.Decrement(ref inside);
+        }
+
+        await BurstTuner.MeasureAllAsync(prepared, Settings, default, replayed: Replayed, parallelism: 3);
+
+        Assert.Equal(0, overlapped);
+        Assert.Equal(reports.Order(), reports); // a running total
+        Assert.Equal((long)Settings.Length * prepared.Count, reports[^1]);
+    }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Pipeline.TestSupport;
 
 namespace Pipeline.Tests.Commands;
@@ -45,6 +46,44 @@ public sealed class TuneCommandTests
         var table = await PipelineProcess.RunAsync(["tune", "-i", file, "--gaps", "2m", "--latenesses", "1m,15m"]);
         Assert.Contains("lateness", table.Stdout, StringComparison.Ordinal);
         Assert.Contains("late: events that arrived later than the lateness allows", table.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Tune_counts_the_messages_digest_posts_when_a_roll_up_decision_falls_between_two_batches()
+    {
+        // The role `deployer` changes account 1 at minutes 0–1, then accounts 2 and 3 from minute 3 to 40: close enough in
+        // time to join account 1's change, but their digests close long after that change is decided (about minute 11),
+        // so `digest`, like the function, posts account 1's digest alone. A person's calls in a fourth account, one every
+        // 6 s, make each batch of `digest` (100 records) about 10 minutes of the events' time. Replayed as one batch, tune
+        // used to see every digest before deciding any, and rolled the three accounts up.
+        var lines = new List<string>();
+        void Call(string account, double minute, string id, JsonObject? identity = null) =>
+            lines.Add(OrgStream.WithTime(Events.ApiCall(account: account, eventId: id, identity: identity), Events.T0.AddMinutes(minute)).ToJsonString());
+        foreach (var minute in new[] { 0, 0.5, 1 }) Call("111111111111", minute, $"a1-{minute}");
+        for (int m = 3; m <= 40; m++)
+        {
+            Call("222222222222", m, $"a2-{m}");
+            Call("333333333333", m + 0.5, $"a3-{m}");
+        }
+        var person = new JsonObject { ["type"] = "IAMUser", ["userName"] = "alice", ["arn"] = "arn:aws:iam::444444444444:user/alice", ["accountId"] = "444444444444" };
+        for (int i = 0; i < 600; i++) Call("444444444444", i * 0.1, $"p-{i}", (JsonObject)person.DeepClone());
+        lines.Sort((x, y) => string.CompareOrdinal(Time(x), Time(y)));
+        var file = Path.Combine(Directory.CreateTempSubdirectory("tune-batches-").FullName, "events.jsonl");
+        await File.WriteAllLinesAsync(file, lines);
+
+        var digest = await PipelineProcess.RunAsync(["digest", "-i", file, "--gap", "2m", "-f", "json"]);
+        var tune = await PipelineProcess.RunAsync(["tune", "-i", file, "--gaps", "2m", "-f", "json"]);
+
+        Assert.Equal(0, digest.ExitCode);
+        Assert.Equal(0, tune.ExitCode);
+        var summary = JsonDocument.Parse(digest.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]).RootElement;
+        var row = JsonDocument.Parse(tune.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Single()).RootElement;
+        Assert.Equal(0, summary.GetProperty("rollups").GetInt64()); // account 1's change was decided before the others closed
+        Assert.Equal(summary.GetProperty("digests").GetInt64(), row.GetProperty("digests").GetInt64());
+        Assert.Equal(summary.GetProperty("rollups").GetInt64(), row.GetProperty("rollups").GetInt64());
+        Assert.Equal(summary.GetProperty("messages").GetInt64(), row.GetProperty("messages").GetInt64());
+
+        static string Time(string line) => JsonNode.Parse(line)!["time"]!.GetValue<string>();
     }
 
     [Fact]

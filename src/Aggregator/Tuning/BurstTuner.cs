@@ -159,14 +159,12 @@ public static class BurstTuner
         MeasureAsync(input, window, cancellationToken, defaultChannel, rollup, batchDone: null);
 
     /// <param name="batchDone">Hears the size of each batch of records replayed.</param>
-    /// <param name="batchSize">Records per batch: the input's own (`digest`'s) unless a test says otherwise.</param>
     internal static async Task<TuneResult> MeasureAsync(
         TuneInput input, BurstWindowOptions window, CancellationToken cancellationToken, string defaultChannel, RollupOptions? rollup,
-        Action<int>? batchDone, int? batchSize = null)
+        Action<int>? batchDone)
     {
         ArgumentNullException.ThrowIfNull(input);
-        int size = batchSize ?? input.BatchSize;
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
+        int size = input.BatchSize;
         rollup ??= new RollupOptions();
         // No directory: the events carry their names already, and the core asks for none (an empty directory is in memory).
         var core = new DigestCore(new DigestCoreOptions { Window = window, Rollup = rollup }, FileAccountDirectory.Empty);

@@ -28,10 +28,10 @@ internal sealed class ProgressBar : IProgress<long>, IDisposable
     /// A bar when it makes sense (a terminal, a known total of at least a million), otherwise null. <paramref name="millionsOf"/>
     /// names a million of what is counted, for the rate: <c>MB</c> (bytes, the default), <c>M records</c>.
     /// </summary>
-    public static ProgressBar? StartIfUseful(long? totalBytes, string label, bool enabled, string millionsOf = "MB")
+    public static ProgressBar? StartIfUseful(long? total, string label, bool enabled, string millionsOf = "MB")
     {
-        if (!enabled || totalBytes is not { } total || total < 1_000_000 || Console.IsErrorRedirected) return null;
-        return new ProgressBar(Console.Error, total, label, millionsOf);
+        if (!enabled || total is not { } known || known < 1_000_000 || Console.IsErrorRedirected) return null;
+        return new ProgressBar(Console.Error, known, label, millionsOf);
     }
 
     public void Report(long value)

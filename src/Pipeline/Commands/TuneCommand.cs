@@ -59,8 +59,9 @@ internal static class TuneCommand
             using (var progress = ProgressBar.StartIfUseful(RecordReader.TotalBytes(files), "reading", !parse.GetValue(noProgress)))
                 prepared = await BurstTuner.PrepareAsync(RecordReader.ReadFiles(files, progress, transient: true), directory, mutes, ct).ConfigureAwait(false);
 
-            // Every setting replays every record: the bar counts them all, as each batch of a setting is done.
-            using var bar = ProgressBar.StartIfUseful(prepared.Count >= 200_000 ? (long)windows.Count * prepared.Count : null, "replaying", !parse.GetValue(noProgress), "M records");
+            // Every setting replays every record: the bar counts them all, as each batch of a setting is done (drawn from a
+            // million records on, as the reading bar is from a megabyte).
+            using var bar = ProgressBar.StartIfUseful((long)windows.Count * prepared.Count, "replaying", !parse.GetValue(noProgress), "M records");
             var results = await BurstTuner.MeasureAllAsync(prepared, windows, ct, rollup: rollup, replayed: bar is null ? null : bar.Report).ConfigureAwait(false);
             var counts = results[0].Counts;
 

@@ -45,27 +45,6 @@ public sealed record TuneResult(
     public IReadOnlyList<DigestSize> LargestDigests { get; init; } = [];
 }
 
-/// <summary>
-/// A tune's input, read once (<see cref="BurstTuner.PrepareAsync"/>): every record's outcome (rejected, duplicate, muted,
-/// or the event, named), the same whatever the burst window. Read-only: any number of settings may replay it at once.
-/// </summary>
-public sealed class TuneInput
-{
-    internal TuneInput(ClassifiedRecord[] records, int batchSize)
-    {
-        Records = records;
-        BatchSize = batchSize;
-    }
-
-    internal ClassifiedRecord[] Records { get; }
-
-    /// <summary>The records of one batch of `digest` reading the same input (<see cref="EnricherOptions.NamingBatchSize"/>).</summary>
-    internal int BatchSize { get; }
-
-    /// <summary>Records read.</summary>
-    public int Count => Records.Length;
-}
-
 /// <summary>How many Slack messages went out in the hour starting at <see cref="Hour"/>.</summary>
 public sealed record HourCount(DateTimeOffset Hour, int Messages);
 
@@ -78,125 +57,103 @@ public sealed record DigestSize(string Account, string? AccountName, int Events,
 /// channel. Each setting runs the records through the processing core, as every host does; the events carry
 /// their own clock.
 /// </summary>
+/// <remarks>
+/// The input is read once, as it goes: each slice of it (<see cref="SliceBatches"/> of `digest`'s batches) is parsed,
+/// deduplicated, muted and named once, none of which depends on the window, then replayed under every setting at once
+/// while the next slice is read. Only two slices are held, so memory does not grow with the input's events: until
+/// 2026-12-04 every event was kept for the whole run (about 0.85 KB each, 0.84 GB of live heap at 1M events).
+/// </remarks>
 public static class BurstTuner
 {
     /// <summary>Slack accepts about one message per second per channel.</summary>
     public const int SlackMessagesPerMinute = 60;
 
-    /// <summary>Runs <paramref name="records"/> through a core with <paramref name="window"/> and measures its digests.</summary>
-    public static async Task<TuneResult> MeasureAsync(
-        IReadOnlyList<RawRecord> records, BurstWindowOptions window, IAccountDirectory directory, IMuteRules? mutes,
-        CancellationToken cancellationToken, EnricherOptions? enricher = null, string defaultChannel = "default", RollupOptions? rollup = null)
-    {
-        var input = await PrepareAsync(records, directory, mutes, cancellationToken, enricher).ConfigureAwait(false);
-        return await MeasureAsync(input, window, cancellationToken, defaultChannel, rollup).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// Reads <paramref name="records"/> once for every setting to come: parsed (a batch ahead, on a task of its own: see
-    /// <see cref="ParseAhead"/>), deduplicated, muted and named by the core, none of which depends on the burst window.
-    /// The result holds the events, not the records' bytes, so the source may reuse one buffer (a transient reader).
-    /// </summary>
-    public static async Task<TuneInput> PrepareAsync(
-        IEnumerable<RawRecord> records, IAccountDirectory directory, IMuteRules? mutes, CancellationToken cancellationToken, EnricherOptions? enricher = null)
-    {
-        var core = new DigestCore(new DigestCoreOptions { Enricher = enricher ?? new() }, directory, mutes);
-        var prepared = new List<ClassifiedRecord>();
-        var classified = new List<ClassifiedRecord>();
-        foreach (var batch in ParseAhead.Batches(records, core))
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            classified.Clear();
-            foreach (var record in batch) classified.Add(core.Classify(record));
-            var named = await core.NameAsync(classified, cancellationToken).ConfigureAwait(false);
-            for (int i = 0; i < named.Count; i++) prepared.Add(classified[i] with { Outcome = named[i] });
-        }
-        return new TuneInput([.. prepared], core.Options.Enricher.NamingBatchSize);
-    }
-
-    /// <summary>
-    /// <see cref="MeasureAsync(TuneInput, BurstWindowOptions, CancellationToken, string, RollupOptions?)"/> for every setting,
-    /// up to <paramref name="parallelism"/> at a time (default: one per processor), each on a core of its own. The results
-    /// are in the order of <paramref name="windows"/>; <paramref name="finished"/> hears how many are done, and
-    /// <paramref name="replayed"/> how many records all the settings have replayed so far (a setting replays every record
-    /// once), each one call at a time.
-    /// </summary>
-    public static async Task<IReadOnlyList<TuneResult>> MeasureAllAsync(
-        TuneInput input, IReadOnlyList<BurstWindowOptions> windows, CancellationToken cancellationToken,
-        string defaultChannel = "default", RollupOptions? rollup = null, Action<int>? finished = null, int? parallelism = null,
-        Action<long>? replayed = null)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        ArgumentNullException.ThrowIfNull(windows);
-        var results = new TuneResult[windows.Count];
-        int done = 0;
-        long records = 0;
-        var gate = new Lock();
-        Action<int>? batchDone = replayed is null ? null : n => { lock (gate) replayed(records += n); };
-        var options = new ParallelOptions { MaxDegreeOfParallelism = parallelism ?? Environment.ProcessorCount, CancellationToken = cancellationToken };
-        await Parallel.ForEachAsync(Enumerable.Range(0, windows.Count), options, async (i, ct) =>
-        {
-            results[i] = await MeasureAsync(input, windows[i], ct, defaultChannel, rollup, batchDone).ConfigureAwait(false);
-            lock (gate) finished?.Invoke(++done);
-        }).ConfigureAwait(false);
-        return results;
-    }
-
-    /// <summary>
-    /// Replays a prepared input through a core with <paramref name="window"/> and measures its digests. The core only
-    /// windows: the events were deduplicated, muted and named once, by <see cref="PrepareAsync"/>, so several settings
-    /// may run at once over the same input.
-    /// </summary>
-    /// <remarks>
-    /// The records go in the batches `digest` makes of the same input (<see cref="TuneInput.BatchSize"/>), and the roll-up
-    /// stage hears each batch as it does there, so a setting measures what `digest` with it prints. As one batch, they let
-    /// the stage see every digest before deciding any: on a sparse input (a batch spanning more of the events' time than
-    /// the roll-up window) it then rolled up changes that `digest`, and the function, post apart. Between two batches the
-    /// cancellation is looked at (a setting over 10M events could not be stopped for tens of seconds) and progress is told.
-    /// </remarks>
-    public static Task<TuneResult> MeasureAsync(
-        TuneInput input, BurstWindowOptions window, CancellationToken cancellationToken, string defaultChannel = "default", RollupOptions? rollup = null) =>
-        MeasureAsync(input, window, cancellationToken, defaultChannel, rollup, batchDone: null);
-
-    /// <param name="batchDone">Hears the size of each batch of records replayed.</param>
-    internal static async Task<TuneResult> MeasureAsync(
-        TuneInput input, BurstWindowOptions window, CancellationToken cancellationToken, string defaultChannel, RollupOptions? rollup,
-        Action<int>? batchDone)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        int size = input.BatchSize;
-        rollup ??= new RollupOptions();
-        // No directory: the events carry their names already, and the core asks for none (an empty directory is in memory).
-        var core = new DigestCore(new DigestCoreOptions { Window = window, Rollup = rollup }, FileAccountDirectory.Empty);
-        var stage = new RollupStage(rollup, window);
-        // The digests as the stage releases them: a digest held for a roll-up decision says until when.
-        var notices = new List<Notice>();
-        var records = input.Records;
-        for (int start = 0; start < records.Length; start += size)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            int count = Math.Min(size, records.Length - start);
-            var batch = await core.ProcessAsync(new ArraySegment<ClassifiedRecord>(records, start, count), cancellationToken).ConfigureAwait(false);
-            notices.AddRange(stage.Next(batch, core.Clock));
-            batchDone?.Invoke(count);
-        }
-        var flushed = core.Flush();
-        notices.AddRange(stage.Next(core.TakeAlerts(), flushed, core.Clock));
-        notices.AddRange(stage.Finish());
-        var digests = notices.OfType<Digest>().ToList();
-        var summary = core.Summary();
-        return Measure(window, digests, defaultChannel) with
-        {
-            Counts = summary,
-            Messages = stage.Messages,
-            Rollups = stage.Rollups,
-            Alerts = summary.Alerts,
-            MessagesByHour = ByHour(notices),
-        };
-    }
-
     /// <summary>How many digests <see cref="TuneResult.LargestDigests"/> keeps.</summary>
     public const int LargestKept = 5;
+
+    /// <summary>
+    /// `digest`'s batches in a slice the settings replay together: large enough that the settings, each on a core of its
+    /// own, seldom wait for each other at the end of a slice; small enough to keep (two slices, about 8 MB of events).
+    /// </summary>
+    internal const int SliceBatches = 50;
+
+    /// <summary>Runs <paramref name="records"/> through a core with <paramref name="window"/> and measures its digests.</summary>
+    public static async Task<TuneResult> MeasureAsync(
+        IEnumerable<RawRecord> records, BurstWindowOptions window, IAccountDirectory directory, IMuteRules? mutes,
+        CancellationToken cancellationToken, EnricherOptions? enricher = null, string defaultChannel = "default", RollupOptions? rollup = null) =>
+        (await MeasureAllAsync(records, directory, mutes, [window], cancellationToken, enricher, defaultChannel, rollup).ConfigureAwait(false))[0];
+
+    /// <summary>
+    /// Reads <paramref name="records"/> once and measures every setting of <paramref name="windows"/> on them, up to
+    /// <paramref name="parallelism"/> settings at a time (default: one per processor). The results are in the order of
+    /// <paramref name="windows"/>. Each setting replays the records in the batches `digest` makes of the same input, and its
+    /// roll-up stage decides after each batch as `digest`'s does, so a setting measures what `digest` with it prints.
+    /// </summary>
+    /// <param name="records">Read once, in order; the source may reuse one buffer for every record (a transient reader).</param>
+    /// <param name="directory">Names the accounts, once for all the settings.</param>
+    public static Task<IReadOnlyList<TuneResult>> MeasureAllAsync(
+        IEnumerable<RawRecord> records, IAccountDirectory directory, IMuteRules? mutes, IReadOnlyList<BurstWindowOptions> windows,
+        CancellationToken cancellationToken, EnricherOptions? enricher = null, string defaultChannel = "default", RollupOptions? rollup = null,
+        int? parallelism = null) =>
+        MeasureAllAsync(records, directory, mutes, windows, cancellationToken, enricher, defaultChannel, rollup, parallelism, SliceBatches, sliceReplayed: null);
+
+    /// <param name="sliceBatches">`digest`'s batches per slice (<see cref="SliceBatches"/>).</param>
+    /// <param name="sliceReplayed">Hears each slice's size once every setting has replayed it, one call at a time.</param>
+    internal static async Task<IReadOnlyList<TuneResult>> MeasureAllAsync(
+        IEnumerable<RawRecord> records, IAccountDirectory directory, IMuteRules? mutes, IReadOnlyList<BurstWindowOptions> windows,
+        CancellationToken cancellationToken, EnricherOptions? enricher, string defaultChannel, RollupOptions? rollup, int? parallelism,
+        int sliceBatches, Action<int>? sliceReplayed)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        ArgumentNullException.ThrowIfNull(directory);
+        ArgumentNullException.ThrowIfNull(windows);
+        ArgumentOutOfRangeException.ThrowIfLessThan(sliceBatches, 1);
+        rollup ??= new RollupOptions();
+        // Parses, deduplicates, mutes and names, once for every setting: nothing of it depends on the window.
+        var reader = new DigestCore(new DigestCoreOptions { Enricher = enricher ?? new() }, directory, mutes);
+        int batchSize = reader.Options.Enricher.NamingBatchSize;
+        var settings = windows.Select(w => new SettingReplay(w, rollup, defaultChannel, batchSize)).ToArray();
+        var options = new ParallelOptions { MaxDegreeOfParallelism = parallelism ?? Environment.ProcessorCount, CancellationToken = cancellationToken };
+
+        // Two slices: one filled while the settings replay the other.
+        var filling = new Slice(batchSize * sliceBatches);
+        var full = new Slice(batchSize * sliceBatches);
+        var replaying = Task.CompletedTask;
+        var classified = new List<ClassifiedRecord>(batchSize);
+        try
+        {
+            // Whole batches of `digest`'s size (all but the input's last are full), so a slice cut into batches again
+            // gives the batches `digest` makes.
+            foreach (var batch in ParseAhead.Batches(records, reader))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                classified.Clear();
+                foreach (var record in batch) classified.Add(reader.Classify(record));
+                var named = await reader.NameAsync(classified, cancellationToken).ConfigureAwait(false);
+                for (int i = 0; i < named.Count; i++) filling.Add(classified[i] with { Outcome = named[i] });
+                if (!filling.IsFull) continue;
+                await replaying.ConfigureAwait(false); // the slice replayed before is free again
+                (filling, full) = (full, filling);
+                filling.Clear();
+                replaying = ReplayAsync(full);
+            }
+            await replaying.ConfigureAwait(false);
+            if (filling.Count > 0) await ReplayAsync(filling).ConfigureAwait(false);
+        }
+        catch
+        {
+            // The reading failed or was stopped: the settings let go of the slice they replay before the error goes up.
+            await replaying.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            throw;
+        }
+        return [.. settings.Select(s => s.Finish())];
+
+        async Task ReplayAsync(Slice slice)
+        {
+            await Parallel.ForEachAsync(settings, options, (setting, ct) => setting.ReplayAsync(slice, ct)).ConfigureAwait(false);
+            sliceReplayed?.Invoke(slice.Count);
+        }
+    }
 
     /// <summary>
     /// The setting to suggest: of those that stay within Slack's rate and post a burst's message within
@@ -213,66 +170,73 @@ public static class BurstTuner
             : pool.OrderBy(r => r.DelayP95).ThenBy(r => r.Messages).FirstOrDefault();
     }
 
-    /// <summary>The posted messages by the hour they go out; every hour from the first to the last, empty ones too.</summary>
-    private static List<HourCount> ByHour(List<Notice> notices)
-    {
-        var times = notices.Where(n => n.Posted).Select(PostedAt).OfType<DateTimeOffset>().Select(t => Truncate(t, TimeSpan.FromHours(1))).ToList();
-        if (times.Count == 0) return [];
-        var counts = times.GroupBy(t => t).ToDictionary(g => g.Key, g => g.Count());
-        var hours = new List<HourCount>();
-        for (var hour = counts.Keys.Min(); hour <= counts.Keys.Max(); hour = hour.AddHours(1))
-            hours.Add(new HourCount(hour, counts.GetValueOrDefault(hour)));
-        return hours;
-    }
-
-    /// <summary>When a notice goes out: a digest when it closed (or later, held for a roll-up decision); the others when made.</summary>
-    private static DateTimeOffset? PostedAt(Notice notice) => notice switch
-    {
-        Digest d => d.HeldUntil ?? d.ClosedAt,
-        Alerts.Alert a => a.RaisedAt,
-        Rollup r => r.ClosedAt,
-        Silence.SilenceNotice s => s.ObservedAt,
-        _ => null,
-    };
-
     /// <summary>The figures of one setting's digests.</summary>
     public static TuneResult Measure(BurstWindowOptions window, IReadOnlyList<Digest> digests, string defaultChannel = "default")
     {
-        if (digests.Count == 0)
-            return new TuneResult(window, 0, 0, 0, TimeSpan.Zero, TimeSpan.Zero, 0, 0, null);
-
-        // From a burst's first event to its message: when it closed, or later when it waited for a roll-up decision.
-        var delays = digests.Select(d => (d.HeldUntil ?? d.ClosedAt) - d.FirstEventTime).Order().ToList();
-        var byHour = digests.GroupBy(d => Truncate(d.ClosedAt, TimeSpan.FromHours(1))).Select(g => g.Count()).ToList();
-        var first = digests.Min(d => d.FirstEventTime);
-        var last = digests.Max(d => d.ClosedAt);
-        double hours = Math.Max(1, Math.Ceiling((last - first).TotalHours));
-        var peak = digests
-            .GroupBy(d => (Channel: d.AccountInfo?.SlackChannel ?? defaultChannel, Minute: Truncate(d.ClosedAt, TimeSpan.FromMinutes(1))))
-            .Select(g => (g.Key.Channel, Count: g.Count()))
-            .OrderByDescending(x => x.Count).ThenBy(x => x.Channel, StringComparer.Ordinal)
-            .First();
-
-        return new TuneResult(
-            window,
-            digests.Count,
-            digests.Count / hours,
-            byHour.Max(),
-            Percentile(delays, 0.50),
-            Percentile(delays, 0.95),
-            digests.Max(d => d.EventCount),
-            peak.Count,
-            peak.Channel)
-        {
-            LateEvents = digests.Sum(d => d.LateCount),
-            SkewedEvents = digests.Sum(d => d.SkewedCount),
-            LargestDigests = digests.OrderByDescending(d => d.EventCount).ThenBy(d => d.FirstEventTime).Take(LargestKept)
-                .Select(d => new DigestSize(d.Account, d.AccountName, d.EventCount, d.FirstEventTime)).ToList(),
-        };
+        ArgumentNullException.ThrowIfNull(digests);
+        var figures = new TuneFigures(window, defaultChannel);
+        foreach (var digest in digests) figures.AddDigest(digest);
+        return figures.Result();
     }
 
-    private static TimeSpan Percentile(List<TimeSpan> sorted, double p) =>
-        sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
+    /// <summary>A slice of the input, classified and named: an array filled from its start, and read by every setting at once.</summary>
+    internal sealed class Slice(int capacity)
+    {
+        public ClassifiedRecord[] Records { get; } = new ClassifiedRecord[capacity];
+        public int Count { get; private set; }
+        public bool IsFull => Count == Records.Length;
 
-    private static DateTimeOffset Truncate(DateTimeOffset t, TimeSpan unit) => new(t.UtcTicks - t.UtcTicks % unit.Ticks, TimeSpan.Zero);
+        public void Add(ClassifiedRecord record) => Records[Count++] = record;
+
+        /// <summary>Empties the slice; the events go with it.</summary>
+        public void Clear()
+        {
+            Array.Clear(Records, 0, Count);
+            Count = 0;
+        }
+    }
+}
+
+/// <summary>
+/// One setting's replay: a core that only windows (the events come deduplicated, muted and named), the roll-up stage as a
+/// host runs it, and the figures of what comes out. Fed the input slice by slice, in order; one thread at a time.
+/// </summary>
+internal sealed class SettingReplay(BurstWindowOptions window, RollupOptions rollup, string defaultChannel, int batchSize)
+{
+    // No directory: the events carry their names already, and the core asks for none (an empty directory is in memory).
+    private readonly DigestCore _core = new(new DigestCoreOptions { Window = window, Rollup = rollup }, FileAccountDirectory.Empty);
+    private readonly RollupStage _stage = new(rollup, window);
+    private readonly TuneFigures _figures = new(window, defaultChannel);
+
+    /// <summary>
+    /// Replays a slice in `digest`'s batches: the roll-up stage hears each batch as it does there. (Fed as one batch, the
+    /// stage saw every digest before deciding any, and on a sparse input rolled up changes that `digest` posts apart.)
+    /// Between two batches the cancellation is looked at.
+    /// </summary>
+    public async ValueTask ReplayAsync(BurstTuner.Slice slice, CancellationToken cancellationToken)
+    {
+        for (int start = 0; start < slice.Count; start += batchSize)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int count = Math.Min(batchSize, slice.Count - start);
+            var batch = await _core.ProcessAsync(new ArraySegment<ClassifiedRecord>(slice.Records, start, count), cancellationToken).ConfigureAwait(false);
+            _figures.AddAll(_stage.Next(batch, _core.Clock));
+        }
+    }
+
+    /// <summary>The input ended: the open bursts close, what is held is decided, and the figures are made.</summary>
+    public TuneResult Finish()
+    {
+        var flushed = _core.Flush();
+        _figures.AddAll(_stage.Next(_core.TakeAlerts(), flushed, _core.Clock));
+        _figures.AddAll(_stage.Finish());
+        var summary = _core.Summary();
+        return _figures.Result() with
+        {
+            Counts = summary,
+            Messages = _stage.Messages,
+            Rollups = _stage.Rollups,
+            Alerts = summary.Alerts,
+        };
+    }
 }

@@ -14,8 +14,8 @@ using Pipeline.Enricher.Reading;
 namespace Pipeline.Cli.Commands;
 
 /// <summary>
-/// `pipeline tune`: choose a burst window from your own history. Reads and enriches the input once, then
-/// replays the accepted events under every (gap, max window) pair and prints what each would have meant.
+/// `pipeline tune`: choose a burst window from your own history. Reads and enriches the input once, replaying each
+/// slice of it under every (gap, max window, lateness) setting as it goes, and prints what each would have meant.
 /// </summary>
 internal static class TuneCommand
 {
@@ -53,16 +53,12 @@ internal static class TuneCommand
             var directory = CommonOptions.Directory(parse, accounts, null, null);
             var mutes = CommonOptions.LoadMutes(parse.GetValue(mute));
 
-            // Read, deduplicated, muted and named once (none of it depends on the window), then replayed once per setting
-            // through the same core every host runs, as many settings at a time as there are processors.
-            TuneInput prepared;
-            using (var progress = ProgressBar.StartIfUseful(RecordReader.TotalBytes(files), "reading", !parse.GetValue(noProgress)))
-                prepared = await BurstTuner.PrepareAsync(RecordReader.ReadFiles(files, progress, transient: true), directory, mutes, ct).ConfigureAwait(false);
-
-            // Every setting replays every record: the bar counts them all, as each batch of a setting is done (drawn from a
-            // million records on, as the reading bar is from a megabyte).
-            using var bar = ProgressBar.StartIfUseful((long)windows.Count * prepared.Count, "replaying", !parse.GetValue(noProgress), "M records");
-            var results = await BurstTuner.MeasureAllAsync(prepared, windows, ct, rollup: rollup, replayed: bar is null ? null : bar.Report).ConfigureAwait(false);
+            // Read once, as it goes: each slice deduplicated, muted and named once (none of it depends on the window), then
+            // replayed under every setting through the same core every host runs, as many settings at a time as there are
+            // processors, while the next slice is read. The bar counts the bytes read, a slice ahead of the replay.
+            IReadOnlyList<TuneResult> results;
+            using (var progress = ProgressBar.StartIfUseful(RecordReader.TotalBytes(files), "replaying", !parse.GetValue(noProgress)))
+                results = await BurstTuner.MeasureAllAsync(RecordReader.ReadFiles(files, progress, transient: true), directory, mutes, windows, ct, rollup: rollup).ConfigureAwait(false);
             var counts = results[0].Counts;
 
             if (parse.GetValue(format) == OutputFormat.Json) WriteJson(results, rollup);

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Pipeline.Cli.Terminal;
 
 /// <summary>
-/// A one-line progress bar on stderr for long runs: bytes read (or records replayed) of the known total, rate and ETA.
+/// A one-line progress bar on stderr for long runs: bytes read of the known total, rate and ETA.
 /// Drawn only when stderr is a terminal (never into a log or a pipe), at most ten times a second.
 /// </summary>
 internal sealed class ProgressBar : IProgress<long>, IDisposable
@@ -11,27 +11,22 @@ internal sealed class ProgressBar : IProgress<long>, IDisposable
     private readonly TextWriter _out;
     private readonly long _total;
     private readonly string _label;
-    private readonly string _millionsOf;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private long _lastDrawMs = -1000;
     private bool _drawn;
 
-    private ProgressBar(TextWriter output, long total, string label, string millionsOf)
+    private ProgressBar(TextWriter output, long total, string label)
     {
         _out = output;
         _total = Math.Max(1, total);
         _label = label;
-        _millionsOf = millionsOf;
     }
 
-    /// <summary>
-    /// A bar when it makes sense (a terminal, a known total of at least a million), otherwise null. <paramref name="millionsOf"/>
-    /// names a million of what is counted, for the rate: <c>MB</c> (bytes, the default), <c>M records</c>.
-    /// </summary>
-    public static ProgressBar? StartIfUseful(long? total, string label, bool enabled, string millionsOf = "MB")
+    /// <summary>A bar when it makes sense (a terminal, a known total of at least a megabyte), otherwise null.</summary>
+    public static ProgressBar? StartIfUseful(long? total, string label, bool enabled)
     {
         if (!enabled || total is not { } known || known < 1_000_000 || Console.IsErrorRedirected) return null;
-        return new ProgressBar(Console.Error, known, label, millionsOf);
+        return new ProgressBar(Console.Error, known, label);
     }
 
     public void Report(long value)
@@ -45,7 +40,7 @@ internal sealed class ProgressBar : IProgress<long>, IDisposable
         double seconds = Math.Max(0.001, now / 1000.0);
         double rate = value / seconds;
         string eta = fraction > 0.01 ? Duration(TimeSpan.FromSeconds((_total - value) / Math.Max(1, rate))) : "…";
-        _out.Write($"\r{_label} [{new string('#', filled)}{new string('.', width - filled)}] {fraction,4:P0}  {rate / 1_000_000:F1} {_millionsOf}/s  ETA {eta}   ");
+        _out.Write($"\r{_label} [{new string('#', filled)}{new string('.', width - filled)}] {fraction,4:P0}  {rate / 1_000_000:F1} MB/s  ETA {eta}   ");
         _drawn = true;
     }
 

@@ -80,10 +80,10 @@ public sealed class BurstTunerTests
     }
 
     /// <summary>Several accounts with names, bursts at different paces, a redelivery, muted calls and a line that is not JSON.</summary>
-    private static List<RawRecord> Organisation()
+    private static List<RawRecord> Organisation(int calls = 600)
     {
         var records = new List<RawRecord>();
-        for (int i = 0; i < 600; i++)
+        for (int i = 0; i < calls; i++)
         {
             var account = $"1111222233{i % 5:D2}";
             double minute = i * 0.4 + (i % 5) * 0.07 + (i / 90) * 20; // a long lull every 90 events
@@ -104,17 +104,17 @@ public sealed class BurstTunerTests
         new BurstWindowOptions { Gap = TimeSpan.FromMinutes(2), MaxWindow = TimeSpan.FromMinutes(15), Lateness = TimeSpan.Zero },
     ];
 
-    [Fact]
-    public async Task Settings_replayed_at_once_over_one_prepared_input_measure_what_each_core_makes_on_its_own()
+    [Theory]
+    [InlineData(BurstTuner.SliceBatches)] // the input in one slice
+    [InlineData(1)]                       // a slice per `digest` batch: six of them, the settings replaying one while the next is read
+    public async Task Settings_replayed_at_once_as_the_input_is_read_measure_what_each_core_makes_on_its_own(int sliceBatches)
     {
         var mutes = MuteRuleSet.Parse("""{"rules":[{"name":"noise","pattern":{"detail":{"eventName":["DescribeTags"]}}}]}""", "mutes.json");
         var records = Organisation();
         var rollup = new Pipeline.Aggregator.Rollups.RollupOptions { MinAccounts = 0 };
 
-        var prepared = await BurstTuner.PrepareAsync(records, Named, mutes, default);
-        var together = await BurstTuner.MeasureAllAsync(prepared, Settings, default, rollup: rollup, parallelism: 4);
+        var together = await BurstTuner.MeasureAllAsync(records, Named, mutes, Settings, default, null, "default", rollup, parallelism: 4, sliceBatches, sliceReplayed: null);
 
-        Assert.Equal(records.Count, prepared.Count);
         Assert.Equal(Settings, together.Select(r => r.Window)); // in the order asked, whatever order they finished in
         for (int i = 0; i < Settings.Length; i++)
         {
@@ -129,22 +129,22 @@ public sealed class BurstTunerTests
             Assert.Equal(digests.Max(d => d.EventCount), got.LargestDigest);
             Assert.Equal(BurstTuner.Measure(Settings[i], digests).DelayP95, got.DelayP95);
             Assert.Equal(expected with { MutedByRule = [], RejectedByReason = [] }, got.Counts! with { MutedByRule = [], RejectedByReason = [] });
+            Assert.Equal(records.Count, got.Counts.Received);
             Assert.True(got.Counts is { Rejected: 1, Duplicates: > 0, Muted: > 0 }, got.Counts.ToString());
-            // Named once, while preparing: the settings' cores have no directory.
+            // Named once, while reading: the settings' cores have no directory.
             Assert.All(got.LargestDigests, d => Assert.Equal($"team-{d.Account[^1]}", d.AccountName));
         }
         Assert.True(together.Select(r => r.Digests).Distinct().Count() > 1, "the settings should not all agree");
     }
 
     [Fact]
-    public async Task Settings_replayed_at_once_with_roll_ups_measure_what_they_measure_one_after_the_other()
+    public async Task Settings_replayed_at_once_with_roll_ups_measure_what_they_measure_one_after_the_other_and_in_one_slice()
     {
         // Roll-ups on (the default), so the planners and the digests' sums run side by side on the shared events.
         var mutes = MuteRuleSet.Parse("""{"rules":[{"name":"noise","pattern":{"detail":{"eventName":["DescribeTags"]}}}]}""", "mutes.json");
-        var prepared = await BurstTuner.PrepareAsync(Organisation(), Named, mutes, default);
 
-        var together = await BurstTuner.MeasureAllAsync(prepared, Settings, default, parallelism: 4);
-        var oneByOne = await BurstTuner.MeasureAllAsync(prepared, Settings, default, parallelism: 1);
+        var together = await BurstTuner.MeasureAllAsync(Organisation(), Named, mutes, Settings, default, null, "default", null, parallelism: 4, sliceBatches: 1, sliceReplayed: null);
+        var oneByOne = await BurstTuner.MeasureAllAsync(Organisation(), Named, mutes, Settings, default, parallelism: 1);
 
         Assert.Equal(oneByOne.Select(Figures), together.Select(Figures));
         Assert.True(together.Sum(r => r.Rollups) > 0, "no roll-ups: the planners were not exercised");
@@ -155,26 +155,22 @@ public sealed class BurstTunerTests
         string.Join(",", r.MessagesByHour.Select(h => $"{h.Hour:O}={h.Messages}")) + " " + string.Join(",", r.LargestDigests);
 
     [Fact]
-    public async Task Each_setting_is_reported_done_one_call_at_a_time()
+    public async Task The_input_is_replayed_as_it_is_read_not_kept_whole()
     {
-        var prepared = await BurstTuner.PrepareAsync(Organisation(), Named, null, default);
-        var reports = new List<int>();
-        int inside = 0, overlapped = 0;
-        using var second = new ManualResetEventSlim();
-        void Finished(int n)
-        {
-            if (Interlocked.Increment(ref inside) > 1) Interlocked.Increment(ref overlapped);
-            // The first report waits a little for a second one to come in beside it: it can only if reports overlap.
-            if (n == 1) second.Wait(TimeSpan.FromMilliseconds(500));
-            else second.Set();
-            reports.Add(n);
-            Interlocked.Decrement(ref inside);
-        }
+        var source = new PulledRecords(Organisation(calls: 2_000));
+        var pulledWhenReplayed = new List<int>();
 
-        await BurstTuner.MeasureAllAsync(prepared, Settings, default, finished: Finished, parallelism: 3);
+        await BurstTuner.MeasureAllAsync(source, Named, null, Settings, default, null, "default", null, parallelism: 2, sliceBatches: 1,
+            sliceReplayed: _ => pulledWhenReplayed.Add(source.Pulled));
 
-        Assert.Equal(Enumerable.Range(1, Settings.Length), reports);
-        Assert.Equal(0, overlapped);
+        Assert.Equal(2_022, source.Count); // 21 redeliveries and a line that is not JSON
+        Assert.Equal(21, pulledWhenReplayed.Count); // twenty slices of 100, and one of 22
+        // Each slice was replayed while most of the input was still unread: the reading is at most the slice being filled
+        // and the parsing's batches (the one in hand, ParseAhead.Depth waiting, the one being read) ahead of the replay.
+        int ahead = 100 * (1 + 1 + ParseAhead.Depth + 1);
+        for (int slice = 0; slice < pulledWhenReplayed.Count; slice++)
+            Assert.InRange(pulledWhenReplayed[slice], Math.Min(100 * (slice + 1), source.Count), 100 * (slice + 1) + ahead);
+        Assert.Equal(source.Count, pulledWhenReplayed[^1]);
     }
 
     [Fact]
@@ -183,47 +179,43 @@ public sealed class BurstTunerTests
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => BurstTuner.PrepareAsync(Organisation(), Named, null, cancelled.Token));
-        var prepared = await BurstTuner.PrepareAsync(Organisation(), Named, null, default);
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => BurstTuner.MeasureAllAsync(prepared, Settings, cancelled.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => BurstTuner.MeasureAllAsync(Organisation(), Named, null, Settings, cancelled.Token));
     }
 
     [Fact]
-    public async Task A_tune_cancelled_while_a_setting_replays_stops_before_its_next_batch()
+    public async Task A_tune_cancelled_while_it_reads_stops_there_and_reads_no_further()
     {
-        var prepared = await BurstTuner.PrepareAsync(Organisation(), Named, null, default);
+        var records = Organisation();
         using var cancelled = new CancellationTokenSource();
-        var batches = new List<int>();
-        void BatchDone(int records)
-        {
-            batches.Add(records);
-            cancelled.Cancel(); // Ctrl-C while the first batch was replayed
-        }
+        // Ctrl-C once the second slice is being read.
+        var source = new PulledRecords(records, onPulled: n => { if (n == 150) cancelled.Cancel(); });
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(
-            () => BurstTuner.MeasureAsync(prepared, Settings[0], cancelled.Token, "default", null, BatchDone));
+            () => BurstTuner.MeasureAllAsync(source, Named, null, Settings, cancelled.Token, null, "default", null, parallelism: 2, sliceBatches: 1, sliceReplayed: null));
 
-        Assert.Equal([100], batches); // `digest`'s batch
-        Assert.True(prepared.Count > 100, "the input fits in one batch: nothing was left to stop");
+        Assert.InRange(source.Pulled, 150, 150 + 100 * (ParseAhead.Depth + 2)); // what the reading task had in hand, no more
+        Assert.True(records.Count > source.Pulled + 100, "the input is too short to show where the reading stopped");
     }
 
-    [Fact]
-    public async Task Replayed_records_are_reported_as_they_go_one_call_at_a_time_and_add_up_to_every_setting_s_records()
+    /// <summary>Records handed out one at a time, counting how many were asked for.</summary>
+    private sealed class PulledRecords(IReadOnlyList<RawRecord> records, Action<int>? onPulled = null) : IEnumerable<RawRecord>
     {
-        var prepared = await BurstTuner.PrepareAsync(Organisation(), Named, null, default);
-        var reports = new List<long>();
-        int inside = 0, overlapped = 0;
-        void Replayed(long total)
+        private int _pulled;
+
+        public int Pulled => Volatile.Read(ref _pulled);
+
+        public int Count => records.Count;
+
+        public IEnumerator<RawRecord> GetEnumerator()
         {
-            if (Interlocked.Increment(ref inside) > 1) Interlocked.Increment(ref overlapped);
-            reports.Add(total);
-            Interlocked.Decrement(ref inside);
+            foreach (var record in records)
+            {
+                int n = Interlocked.Increment(ref _pulled);
+                onPulled?.Invoke(n);
+                yield return record;
+            }
         }
 
-        await BurstTuner.MeasureAllAsync(prepared, Settings, default, replayed: Replayed, parallelism: 3);
-
-        Assert.Equal(0, overlapped);
-        Assert.Equal(reports.Order(), reports); // a running total
-        Assert.Equal((long)Settings.Length * prepared.Count, reports[^1]);
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 }

@@ -9,6 +9,7 @@ using Pipeline.Aggregator.Notices;
 using Pipeline.Aggregator.Processing;
 using Pipeline.Aggregator.Rendering;
 using Pipeline.Aggregator.Rollups;
+using Pipeline.Aggregator.Tuning;
 using Pipeline.Enricher.Accounts;
 using Pipeline.Enricher.Dedupe;
 using Pipeline.Enricher.Enrichment;
@@ -22,9 +23,9 @@ namespace Pipeline.Bench.Throughput;
 /// <summary>What one `pipeline bench` run measures, validated before anything is generated.</summary>
 internal sealed record BenchOptions
 {
-    public static readonly IReadOnlyList<string> Names = ["e2e", "stages", "parse", "mute", "dedupe", "memory"];
+    public static readonly IReadOnlyList<string> Names = ["e2e", "stages", "parse", "mute", "dedupe", "memory", "tune"];
 
-    /// <summary>Events of the end-to-end run; the memory run compares a tenth of this with all of it.</summary>
+    /// <summary>Events of the end-to-end run; the memory and tune runs compare a tenth of this with all of it.</summary>
     public long Events { get; init; } = 1_000_000;
     public IReadOnlySet<string> Only { get; init; } = Names.ToHashSet(StringComparer.Ordinal);
     /// <summary>Timed runs of each throughput measurement; the best is kept (the others are noise from a shared machine).</summary>
@@ -60,6 +61,7 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
         if (options.Only.Contains("mute")) results.AddRange(MuteRules(cancellationToken));
         if (options.Only.Contains("dedupe")) results.Add(DedupeMemory());
         if (options.Only.Contains("memory")) results.AddRange(PeakMemory(cancellationToken));
+        if (options.Only.Contains("tune")) results.AddRange(TuneMemory(cancellationToken));
         return results;
     }
 
@@ -491,7 +493,34 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
 
     // ---- 5. peak memory, small vs large --------------------------------------------------------
 
-    private IEnumerable<BenchResult> PeakMemory(CancellationToken cancellationToken)
+    private IEnumerable<BenchResult> PeakMemory(CancellationToken cancellationToken) =>
+        SmallAndLarge("memory", "streamed generated events end to end (generation included in the time)", cancellationToken,
+            records => $"{RunPipeline(records, cancellationToken).Digests:N0} digests");
+
+    // ---- 6. tune's memory, small vs large ------------------------------------------------------
+
+    /// <summary>`tune`'s default settings (gaps of 30s, 1m, 2m and 5m; max window 15m; lateness 5m), as the command runs them.</summary>
+    private static readonly BurstWindowOptions[] TuneSettings =
+        [.. new[] { 0.5, 1, 2, 5 }.Select(gap => new BurstWindowOptions { Gap = TimeSpan.FromMinutes(gap) })];
+
+    /// <summary>
+    /// `pipeline tune` over N/10 and N streamed events: it reads its input once, a slice at a time, and keeps a few numbers
+    /// per digest, so its heap must not grow with the input (until 2026-12-04 it kept every event: 0.84 GB at 1M).
+    /// </summary>
+    private IEnumerable<BenchResult> TuneMemory(CancellationToken cancellationToken) =>
+        SmallAndLarge("tune", $"`tune` of streamed generated events, its {TuneSettings.Length} default settings at once", cancellationToken, records =>
+        {
+            var results = BurstTuner.MeasureAllAsync(records, WarmDirectory, null, TuneSettings, cancellationToken).GetAwaiter().GetResult();
+            return $"{TuneSettings.Length} settings; {results[2].Digests:N0} digests and {results[2].Messages:N0} messages at gap 2m";
+        });
+
+    /// <summary>
+    /// One run over a tenth of <see cref="BenchOptions.Events"/> generated events and one over all of them, streamed, with
+    /// the peak GC heap and working set sampled: the large run's target is a peak heap at most
+    /// <see cref="FlatMemoryTarget"/> times the small one's (no state kept per event).
+    /// </summary>
+    /// <param name="run">Runs the records and says what came out (the row's note).</param>
+    private List<BenchResult> SmallAndLarge(string name, string what, CancellationToken cancellationToken, Func<IEnumerable<RawRecord>, string> run)
     {
         var sizes = new[] { Math.Max(options.Events / 10, 100), options.Events };
         var rows = new List<BenchResult>();
@@ -505,11 +534,11 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
             using var sampler = new MemorySampler();
             var replicator = new EventReplicator(corpus.Lines);
             var clock = Stopwatch.StartNew();
-            var summary = RunPipeline(RecordReader.ReadStream(replicator.OpenStream(events), "generated", transient: true), cancellationToken);
+            var note = run(RecordReader.ReadStream(replicator.OpenStream(events), "generated", transient: true));
             clock.Stop();
             sampler.Stop();
-            log.WriteLine($"  memory run of {events:N0} events: {clock.Elapsed.TotalSeconds:N1} s, peak heap {sampler.PeakHeap / 1e6:N0} MB");
-            rows.Add(new BenchResult($"memory-{Short(events)}", "streamed generated events end to end (generation included in the time)", events)
+            log.WriteLine($"  {name} run of {events:N0} events: {clock.Elapsed.TotalSeconds:N1} s, peak heap {sampler.PeakHeap / 1e6:N0} MB");
+            rows.Add(new BenchResult($"{name}-{Short(events)}", what, events)
             {
                 Seconds = clock.Elapsed.TotalSeconds,
                 Measures =
@@ -519,7 +548,7 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
                     new("heapAtStartMB", heapAtStart / 1e6),
                     new("gen2Collections", sampler.Gen2Collections),
                 ],
-                Note = $"{summary.Digests:N0} digests",
+                Note = note,
             });
         }
         var small = rows[0].Measures[0].Value;

@@ -8,6 +8,15 @@ public sealed class BenchCommandTests
 {
     private static readonly string DemoFolder = Path.Combine(SharedCorpus.RepositoryRoot, "samples", "demo");
 
+    /// <summary>The rows of a benchmark run on the demo's events, printed as JSON, once it has succeeded.</summary>
+    private static async Task<List<JsonElement>> RowsOf(params string[] args)
+    {
+        var result = await PipelineProcess.RunProgramAsync("bench", [.. args, "--corpus", DemoFolder, "--format", "json"]);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        using var report = JsonDocument.Parse(result.Stdout);
+        return [.. report.RootElement.GetProperty("results").EnumerateArray().Select(row => row.Clone())];
+    }
+
     [Fact]
     public async Task Bench_e2e_on_a_tiny_size_reports_the_baseline_and_the_ratio_to_it()
     {
@@ -39,11 +48,7 @@ public sealed class BenchCommandTests
     [Fact]
     public async Task Bench_parse_compares_the_parser_with_a_DOM_parse_of_the_same_lines_in_memory()
     {
-        var result = await PipelineProcess.RunProgramAsync("bench", ["-n", "200", "--only", "parse", "--corpus", DemoFolder, "--format", "json"]);
-        Assert.True(result.ExitCode == 0, result.Stderr);
-
-        using var report = JsonDocument.Parse(result.Stdout);
-        var results = report.RootElement.GetProperty("results").EnumerateArray().ToList();
+        var results = await RowsOf("-n", "200", "--only", "parse");
         Assert.Equal(["parse-baseline", "parse", "parse-tokens", "parse-skip"], results.Select(r => r.GetProperty("benchmark").GetString()));
         Assert.Equal(1.0, results[0].GetProperty("ratioToBaseline").GetDouble());
         var parse = results[1];
@@ -62,11 +67,7 @@ public sealed class BenchCommandTests
     [Fact]
     public async Task Bench_memory_and_tune_compare_a_tenth_of_the_events_with_all_of_them_and_judge_the_peak_heaps()
     {
-        var result = await PipelineProcess.RunProgramAsync("bench", ["-n", "2000", "--only", "memory,tune", "--corpus", DemoFolder, "--format", "json"]);
-        Assert.True(result.ExitCode == 0, result.Stderr);
-
-        using var report = JsonDocument.Parse(result.Stdout);
-        var results = report.RootElement.GetProperty("results").EnumerateArray().ToList();
+        var results = await RowsOf("-n", "2000", "--only", "memory,tune");
         Assert.Equal(["memory-200", "memory-2k", "tune-200", "tune-2k"], results.Select(r => r.GetProperty("benchmark").GetString()));
         Assert.Equal([200L, 2000L, 200L, 2000L], results.Select(r => r.GetProperty("count").GetInt64()));
         foreach (var (small, large) in new[] { (results[0], results[1]), (results[2], results[3]) })

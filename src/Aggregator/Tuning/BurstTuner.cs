@@ -1,5 +1,4 @@
 using Pipeline.Aggregator.Bursts;
-using Pipeline.Aggregator.Notices;
 using Pipeline.Aggregator.Processing;
 using Pipeline.Aggregator.Rollups;
 using Pipeline.Enricher.Accounts;
@@ -60,8 +59,9 @@ public sealed record DigestSize(string Account, string? AccountName, int Events,
 /// <remarks>
 /// The input is read once, as it goes: each slice of it (<see cref="SliceBatches"/> of `digest`'s batches) is parsed,
 /// deduplicated, muted and named once, none of which depends on the window, then replayed under every setting at once
-/// while the next slice is read. Only two slices are held, so memory does not grow with the input's events: until
-/// 2026-12-04 every event was kept for the whole run (about 0.85 KB each, 0.84 GB of live heap at 1M events).
+/// while the next slice is read. Only two slices are held, and each setting keeps a few numbers per digest
+/// (<see cref="TuneFigures"/>), not the digests: until 2026-12-04 every event was kept for the whole run (about 0.85 KB
+/// each, 0.84 GB of live heap at 1M events), and every notice until its setting was done.
 /// </remarks>
 public static class BurstTuner
 {
@@ -97,8 +97,11 @@ public static class BurstTuner
         int? parallelism = null) =>
         MeasureAllAsync(records, directory, mutes, windows, cancellationToken, enricher, defaultChannel, rollup, parallelism, SliceBatches, sliceReplayed: null);
 
-    /// <param name="sliceBatches">`digest`'s batches per slice (<see cref="SliceBatches"/>).</param>
-    /// <param name="sliceReplayed">Hears each slice's size once every setting has replayed it, one call at a time.</param>
+    /// <param name="sliceBatches">`digest`'s batches per slice (<see cref="SliceBatches"/>; the tests cut smaller ones).</param>
+    /// <param name="sliceReplayed">
+    /// Hears each slice's size once every setting has replayed it, one call at a time: how the tests see that the reading
+    /// goes along with the replay.
+    /// </param>
     internal static async Task<IReadOnlyList<TuneResult>> MeasureAllAsync(
         IEnumerable<RawRecord> records, IAccountDirectory directory, IMuteRules? mutes, IReadOnlyList<BurstWindowOptions> windows,
         CancellationToken cancellationToken, EnricherOptions? enricher, string defaultChannel, RollupOptions? rollup, int? parallelism,
@@ -113,7 +116,9 @@ public static class BurstTuner
         var reader = new DigestCore(new DigestCoreOptions { Enricher = enricher ?? new() }, directory, mutes);
         int batchSize = reader.Options.Enricher.NamingBatchSize;
         var settings = windows.Select(w => new SettingReplay(w, rollup, defaultChannel, batchSize)).ToArray();
-        var options = new ParallelOptions { MaxDegreeOfParallelism = parallelism ?? Environment.ProcessorCount, CancellationToken = cancellationToken };
+        // Stops the replays too when the reading fails: the error goes up once they let go of their slice, not a slice later.
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var options = new ParallelOptions { MaxDegreeOfParallelism = parallelism ?? Environment.ProcessorCount, CancellationToken = failed.Token };
 
         // Two slices: one filled while the settings replay the other.
         var filling = new Slice(batchSize * sliceBatches);
@@ -142,7 +147,9 @@ public static class BurstTuner
         }
         catch
         {
-            // The reading failed or was stopped: the settings let go of the slice they replay before the error goes up.
+            // The reading failed or was stopped: the settings stop at their next batch and let go of the slice they replay
+            // before the error goes up (the first error: one of a replay cut short by it would say nothing more).
+            await failed.CancelAsync().ConfigureAwait(false);
             await replaying.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             throw;
         }
@@ -186,7 +193,12 @@ public static class BurstTuner
         public int Count { get; private set; }
         public bool IsFull => Count == Records.Length;
 
-        public void Add(ClassifiedRecord record) => Records[Count++] = record;
+        public void Add(ClassifiedRecord record)
+        {
+            // Filled with whole batches of `digest`'s size (ParseAhead's, all but the input's last full): never past its end.
+            if (IsFull) throw new InvalidOperationException($"a slice of {Records.Length} records was filled past its end: the batches it is made of were not whole");
+            Records[Count++] = record;
+        }
 
         /// <summary>Empties the slice; the events go with it.</summary>
         public void Clear()
@@ -228,7 +240,9 @@ internal sealed class SettingReplay(BurstWindowOptions window, RollupOptions rol
     public TuneResult Finish()
     {
         var flushed = _core.Flush();
-        _figures.AddAll(_stage.Next(_core.TakeAlerts(), flushed, _core.Clock));
+        // As `digest`'s end (DigestCoreObservable): the alerts and the silence notices the end of the input raised, then
+        // the digests it closed, then everything held.
+        _figures.AddAll(_stage.Next(new CoreBatch([], flushed) { Alerts = _core.TakeAlerts(), Silences = _core.TakeSilences() }, _core.Clock));
         _figures.AddAll(_stage.Finish());
         var summary = _core.Summary();
         return _figures.Result() with

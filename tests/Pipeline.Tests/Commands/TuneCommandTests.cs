@@ -87,6 +87,37 @@ public sealed class TuneCommandTests
     }
 
     [Fact]
+    public async Task Tune_counts_the_silence_notice_digest_posts_when_the_input_ends()
+    {
+        // Account 1 calls every 10 minutes for 7 hours, then falls silent; account 2 goes on until 6 hours and 5 minutes
+        // after account 1's last call. Only its last call, held by the replay's clock until the input ends, takes the
+        // organisation past the 6 hours of silence (`--silence-after`'s default): `digest` posts that notice at the end.
+        // `tune` used to leave the end's silence notices out of its messages.
+        var lines = new List<string>();
+        for (int i = 0; i <= 42; i++) lines.Add(OrgStream.WithTime(Events.ApiCall(account: "111111111111", eventId: $"a-{i}"), Events.T0.AddMinutes(i * 10)).ToJsonString());
+        for (int i = 0; i <= 78; i++) lines.Add(OrgStream.WithTime(Events.ApiCall(account: "222222222222", eventId: $"b-{i}"), Events.T0.AddMinutes(i * 10 + 5)).ToJsonString());
+        lines.Sort((x, y) => string.CompareOrdinal(Time(x), Time(y)));
+        var file = Path.Combine(Directory.CreateTempSubdirectory("tune-silence-").FullName, "events.jsonl");
+        await File.WriteAllLinesAsync(file, lines);
+
+        var digest = await PipelineProcess.RunAsync(["digest", "-i", file, "--gap", "2m", "-f", "json"]);
+        var tune = await PipelineProcess.RunAsync(["tune", "-i", file, "--gaps", "2m", "-f", "json"]);
+
+        Assert.Equal(0, digest.ExitCode);
+        Assert.Equal(0, tune.ExitCode);
+        var printed = digest.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var summary = JsonDocument.Parse(printed[^1]).RootElement;
+        var row = JsonDocument.Parse(tune.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Single()).RootElement;
+        Assert.Equal(1, summary.GetProperty("silences").GetInt64());
+        Assert.Single(printed, line => line.StartsWith("{\"type\":\"silence\"", StringComparison.Ordinal));
+        Assert.Equal(summary.GetProperty("digests").GetInt64() + 1, summary.GetProperty("messages").GetInt64());
+        Assert.Equal(summary.GetProperty("digests").GetInt64(), row.GetProperty("digests").GetInt64());
+        Assert.Equal(summary.GetProperty("messages").GetInt64(), row.GetProperty("messages").GetInt64());
+
+        static string Time(string line) => JsonNode.Parse(line)!["time"]!.GetValue<string>();
+    }
+
+    [Fact]
     public async Task Tune_rejects_a_bad_duration_list()
     {
         var result = await PipelineProcess.RunAsync(["tune", "-i", "x.jsonl", "--gaps", "1m,fast"]);

@@ -3,6 +3,7 @@ using Pipeline.Aggregator.Bursts;
 using Pipeline.Aggregator.Notices;
 using Pipeline.Aggregator.Tuning;
 using Pipeline.Enricher.Model;
+using Pipeline.TestSupport;
 
 namespace Pipeline.Aggregator.Tests.Tuning;
 
@@ -71,30 +72,9 @@ public sealed class TuneFiguresTests
     }
 
     private static Digest Digest(int id, string account, string? channel, DateTimeOffset first, DateTimeOffset closed, int events, Random random) =>
-        new()
+        Digests.Plain($"d{id}", account, first, closed, events) with
         {
-            DigestId = $"d{id}",
-            Account = account,
             AccountInfo = channel is null && random.Next(2) == 0 ? null : new AccountInfo(account, $"team-{account[^1]}") { SlackChannel = channel },
-            FirstEventTime = first,
-            LastEventTime = closed.AddMinutes(-1),
-            EventCount = events,
-            ErrorCount = 0,
-            ReadOnlyCount = 0,
-            EventNames = [],
-            Principals = [],
-            Regions = [],
-            Sources = [],
-            DetailTypes = [],
-            ErrorCodes = [],
-            SourceIps = [],
-            Risky = [],
-            RiskyCount = 0,
-            Failures = [],
-            Muted = [],
-            Duplicates = 0,
-            ClosedBy = BurstCloseReason.QuietGap,
-            ClosedAt = closed,
             HeldUntil = random.Next(3) == 0 ? closed.AddMinutes(random.Next(0, 10)) : null,
             FoldedEventCount = random.Next(5) == 0 ? events : 0,
             LateCount = random.Next(0, 3),

@@ -71,13 +71,7 @@ public sealed class TuneCommandTests
         var file = Path.Combine(Directory.CreateTempSubdirectory("tune-batches-").FullName, "events.jsonl");
         await File.WriteAllLinesAsync(file, lines);
 
-        var digest = await PipelineProcess.RunAsync(["digest", "-i", file, "--gap", "2m", "-f", "json"]);
-        var tune = await PipelineProcess.RunAsync(["tune", "-i", file, "--gaps", "2m", "-f", "json"]);
-
-        Assert.Equal(0, digest.ExitCode);
-        Assert.Equal(0, tune.ExitCode);
-        var summary = JsonDocument.Parse(digest.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]).RootElement;
-        var row = JsonDocument.Parse(tune.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Single()).RootElement;
+        var (_, summary, row) = await DigestAndTuneAsync(file);
         Assert.Equal(0, summary.GetProperty("rollups").GetInt64()); // account 1's change was decided before the others closed
         Assert.Equal(summary.GetProperty("digests").GetInt64(), row.GetProperty("digests").GetInt64());
         Assert.Equal(summary.GetProperty("rollups").GetInt64(), row.GetProperty("rollups").GetInt64());
@@ -100,14 +94,7 @@ public sealed class TuneCommandTests
         var file = Path.Combine(Directory.CreateTempSubdirectory("tune-silence-").FullName, "events.jsonl");
         await File.WriteAllLinesAsync(file, lines);
 
-        var digest = await PipelineProcess.RunAsync(["digest", "-i", file, "--gap", "2m", "-f", "json"]);
-        var tune = await PipelineProcess.RunAsync(["tune", "-i", file, "--gaps", "2m", "-f", "json"]);
-
-        Assert.Equal(0, digest.ExitCode);
-        Assert.Equal(0, tune.ExitCode);
-        var printed = digest.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        var summary = JsonDocument.Parse(printed[^1]).RootElement;
-        var row = JsonDocument.Parse(tune.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Single()).RootElement;
+        var (printed, summary, row) = await DigestAndTuneAsync(file);
         Assert.Equal(1, summary.GetProperty("silences").GetInt64());
         Assert.Single(printed, line => line.StartsWith("{\"type\":\"silence\"", StringComparison.Ordinal));
         Assert.Equal(summary.GetProperty("digests").GetInt64() + 1, summary.GetProperty("messages").GetInt64());
@@ -115,6 +102,18 @@ public sealed class TuneCommandTests
         Assert.Equal(summary.GetProperty("messages").GetInt64(), row.GetProperty("messages").GetInt64());
 
         static string Time(string line) => JsonNode.Parse(line)!["time"]!.GetValue<string>();
+    }
+
+    /// <summary>`digest` and `tune` (gap 2m) of one file, as JSON: what `digest` printed, its summary, and `tune`'s one row.</summary>
+    private static async Task<(string[] Printed, JsonElement Summary, JsonElement Row)> DigestAndTuneAsync(string file)
+    {
+        var digest = await PipelineProcess.RunAsync(["digest", "-i", file, "--gap", "2m", "-f", "json"]);
+        var tune = await PipelineProcess.RunAsync(["tune", "-i", file, "--gaps", "2m", "-f", "json"]);
+        Assert.True(digest.ExitCode == 0, digest.Stderr);
+        Assert.True(tune.ExitCode == 0, tune.Stderr);
+        var printed = digest.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return (printed, JsonDocument.Parse(printed[^1]).RootElement.Clone(),
+            JsonDocument.Parse(tune.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Single()).RootElement.Clone());
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Pipeline.Aggregator.Bursts;
 using Pipeline.Enricher.Model;
+using Pipeline.TestSupport;
 
 namespace Pipeline.Slack.Tests.Rendering;
 
@@ -8,30 +9,17 @@ internal static class SampleDigests
 {
     public static readonly DateTimeOffset T0 = new(2026, 11, 25, 14, 2, 11, TimeSpan.Zero);
 
-    public static Digest Quiet(string account = "111122223333", string? name = "prod-payments", int events = 12, string? id = null) => new()
-    {
-        DigestId = id ?? $"{account}-{T0.ToUnixTimeSeconds()}",
-        Account = account,
-        AccountInfo = name is null ? null : new AccountInfo(account, name) { Environment = "prod", Owner = "team-payments" },
-        FirstEventTime = T0,
-        LastEventTime = T0.AddMinutes(17).AddSeconds(29),
-        EventCount = events,
-        ErrorCount = 0,
-        ReadOnlyCount = 0,
-        EventNames = [new("RunInstances", events)],
-        Principals = [new("role/Deploy/ci", events)],
-        Regions = [new("eu-west-1", events)],
-        Sources = [new("ec2.amazonaws.com", events)],
-        DetailTypes = [new("AWS API Call via CloudTrail", events)],
-        ErrorCodes = [],
-        SourceIps = [],
-        Risky = [],
-        RiskyCount = 0,
-        Failures = [],
-        Muted = [],
-        Duplicates = 0,
-        ClosedBy = BurstCloseReason.QuietGap,
-    };
+    public static Digest Quiet(string account = "111122223333", string? name = "prod-payments", int events = 12, string? id = null) =>
+        Digests.Plain(id ?? $"{account}-{T0.ToUnixTimeSeconds()}", account, T0, closed: default, events) with
+        {
+            AccountInfo = name is null ? null : new AccountInfo(account, name) { Environment = "prod", Owner = "team-payments" },
+            LastEventTime = T0.AddMinutes(17).AddSeconds(29),
+            EventNames = [new("RunInstances", events)],
+            Principals = [new("role/Deploy/ci", events)],
+            Regions = [new("eu-west-1", events)],
+            Sources = [new("ec2.amazonaws.com", events)],
+            DetailTypes = [new("AWS API Call via CloudTrail", events)],
+        };
 
     /// <summary>A busy burst with risky events, failures, muted and duplicate counts: every section of the message.</summary>
     public static Digest Busy(string account = "111122223333", string? id = null) => Quiet(account, id: id) with

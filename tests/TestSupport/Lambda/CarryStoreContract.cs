@@ -270,32 +270,17 @@ public abstract class CarryStoreContract
     /// <summary>A closed digest with a share by an automated actor and one by a person, every optional field set.</summary>
     public static Digest SampleDigest(string id, string account, DateTimeOffset closedAt)
     {
-        Digest Part(string? actor, int events, string call) => new()
-        {
-            DigestId = id,
-            Account = account,
-            AccountInfo = null,
-            ActorKey = actor,
-            FirstEventTime = closedAt - TimeSpan.FromMinutes(7),
-            LastEventTime = closedAt - TimeSpan.FromMinutes(6),
-            EventCount = events,
-            ErrorCount = 0,
-            ReadOnlyCount = 0,
-            EventNames = [new(call, events)],
-            Principals = [new(actor ?? "alice", events)],
-            Regions = [new("eu-west-1", events)],
-            Sources = [new("cloudformation.amazonaws.com", events)],
-            DetailTypes = [new("AWS API Call via CloudTrail", events)],
-            ErrorCodes = [],
-            SourceIps = [],
-            Risky = [],
-            RiskyCount = 0,
-            Failures = [],
-            Muted = [],
-            Duplicates = 0,
-            ClosedBy = BurstCloseReason.QuietGap,
-            ClosedAt = closedAt,
-        };
+        Digest Part(string? actor, int events, string call) =>
+            Digests.Plain(id, account, closedAt - TimeSpan.FromMinutes(7), closedAt, events) with
+            {
+                ActorKey = actor,
+                LastEventTime = closedAt - TimeSpan.FromMinutes(6),
+                EventNames = [new(call, events)],
+                Principals = [new(actor ?? "alice", events)],
+                Regions = [new("eu-west-1", events)],
+                Sources = [new("cloudformation.amazonaws.com", events)],
+                DetailTypes = [new("AWS API Call via CloudTrail", events)],
+            };
         var role = Part("role/stacksets-exec-abc123", 5, "CreateStack");
         var people = Part(null, 2, "ConsoleLogin");
         return DigestParts.Combine(role, [role, people], new BurstWindowOptions()) with

@@ -1,0 +1,34 @@
+using Pipeline.Aggregator.Bursts;
+
+namespace Pipeline.TestSupport;
+
+/// <summary>Digests made by hand, for tests of what reads them (figures, renderers), with every list empty.</summary>
+public static class Digests
+{
+    /// <summary>A closed burst of <paramref name="events"/> events in <paramref name="account"/>, all at <paramref name="first"/>: the fields a digest must have, no counts by name.</summary>
+    public static Digest Plain(string id, string account, DateTimeOffset first, DateTimeOffset closed, int events) => new()
+    {
+        DigestId = id,
+        Account = account,
+        AccountInfo = null,
+        FirstEventTime = first,
+        LastEventTime = first,
+        EventCount = events,
+        ErrorCount = 0,
+        ReadOnlyCount = 0,
+        EventNames = [],
+        Principals = [],
+        Regions = [],
+        Sources = [],
+        DetailTypes = [],
+        ErrorCodes = [],
+        SourceIps = [],
+        Risky = [],
+        RiskyCount = 0,
+        Failures = [],
+        Muted = [],
+        Duplicates = 0,
+        ClosedBy = BurstCloseReason.QuietGap,
+        ClosedAt = closed,
+    };
+}

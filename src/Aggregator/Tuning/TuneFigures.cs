@@ -22,7 +22,6 @@ internal sealed class TuneFigures(BurstWindowOptions window, string defaultChann
     private readonly List<DigestSize> _largest = [];
     private DateTimeOffset _firstEvent = DateTimeOffset.MaxValue;
     private DateTimeOffset _lastClose = DateTimeOffset.MinValue;
-    private int _largestEvents;
     private int _late;
     private int _skewed;
 
@@ -53,7 +52,6 @@ internal sealed class TuneFigures(BurstWindowOptions window, string defaultChann
         _digestsByChannelMinute[minute] = _digestsByChannelMinute.GetValueOrDefault(minute) + 1;
         if (d.FirstEventTime < _firstEvent) _firstEvent = d.FirstEventTime;
         if (d.ClosedAt > _lastClose) _lastClose = d.ClosedAt;
-        if (d.EventCount > _largestEvents) _largestEvents = d.EventCount;
         _late = checked(_late + d.LateCount);
         _skewed = checked(_skewed + d.SkewedCount);
         KeepIfLargest(new DigestSize(d.Account, d.AccountName, d.EventCount, d.FirstEventTime));
@@ -90,7 +88,7 @@ internal sealed class TuneFigures(BurstWindowOptions window, string defaultChann
             _digestsByHour.Values.Max(),
             Percentile(_delays, 0.50),
             Percentile(_delays, 0.95),
-            _largestEvents,
+            _largest[0].Events, // the largest kept first
             peak.Count,
             peak.Channel)
         {

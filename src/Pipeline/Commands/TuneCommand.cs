@@ -6,9 +6,6 @@ using Pipeline.Aggregator.Rollups;
 using Pipeline.Aggregator.Tuning;
 using Pipeline.Cli.Hosting;
 using Pipeline.Cli.Terminal;
-using Pipeline.Enricher.Accounts;
-using Pipeline.Enricher.Enrichment;
-using Pipeline.Enricher.Model;
 using Pipeline.Enricher.Reading;
 
 namespace Pipeline.Cli.Commands;

@@ -45,7 +45,7 @@ internal sealed class TuneFigures(BurstWindowOptions window, string defaultChann
     public void AddDigest(Digest d)
     {
         // From a burst's first event to its message: when it closed, or later when it waited for a roll-up decision.
-        _delays.Add((d.HeldUntil ?? d.ClosedAt) - d.FirstEventTime);
+        _delays.Add(PostedAt(d) - d.FirstEventTime);
         long hour = Truncate(d.ClosedAt, TimeSpan.FromHours(1));
         _digestsByHour[hour] = _digestsByHour.GetValueOrDefault(hour) + 1;
         var minute = (d.AccountInfo?.SlackChannel ?? defaultChannel, Truncate(d.ClosedAt, TimeSpan.FromMinutes(1)));
@@ -113,12 +113,14 @@ internal sealed class TuneFigures(BurstWindowOptions window, string defaultChann
     /// <summary>When a notice goes out: a digest when it closed (or later, held for a roll-up decision); the others when made.</summary>
     private static DateTimeOffset? PostedAt(Notice notice) => notice switch
     {
-        Digest d => d.HeldUntil ?? d.ClosedAt,
+        Digest d => PostedAt(d),
         Alert a => a.RaisedAt,
         Rollup r => r.ClosedAt,
         SilenceNotice s => s.ObservedAt,
         _ => null,
     };
+
+    private static DateTimeOffset PostedAt(Digest d) => d.HeldUntil ?? d.ClosedAt;
 
     private static TimeSpan Percentile(List<TimeSpan> sorted, double p) =>
         sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];

@@ -572,7 +572,7 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
     private readonly record struct Measured<T>(double Seconds, T Result, long AllocatedBytes, int Gen0, int Gen1, int Gen2, TimeSpan GcPause, double CpuSeconds)
     {
         public string Allocations(long events) =>
-            $"{AllocatedBytes / (double)events / 1024:N1} KB allocated/event, GCs {Gen0}/{Gen1}/{Gen2} (gen0/1/2) pausing {GcPause.TotalSeconds:N2} s";
+            $"{AllocatedBytes / (double)events / 1024:N1} KB ({AllocatedBytes / (double)events:N0} bytes) allocated/event, GCs {Gen0}/{Gen1}/{Gen2} (gen0/1/2) pausing {GcPause.TotalSeconds:N2} s";
 
         /// <summary>The process's CPU time over the run: above <see cref="Seconds"/> when more than one core worked.</summary>
         public string Cpu => $"CPU {CpuSeconds:N2} s ({CpuSeconds / Math.Max(Seconds, 1e-9):N2} cores busy)";

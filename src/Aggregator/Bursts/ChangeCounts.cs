@@ -140,6 +140,8 @@ public class ChangeCounts
     internal static KeyValuePair<string, int>[] Ranked(Dictionary<string, int> counts)
     {
         if (counts.Count == 0) return [];
+        if (counts.Count == 1)
+            foreach (var one in counts) return OneNameCounts.Default.Of(one.Key, one.Value);
         var ranked = new KeyValuePair<string, int>[counts.Count];
         int i = 0;
         foreach (var kv in counts) ranked[i++] = kv;

@@ -167,4 +167,67 @@ public sealed class CountTableTests
         var others = Enumerable.Range(0, 10).Select(i => "name-" + i).ToList();
         foreach (var other in others) Assert.Equal(other, pool.Share(other)); // evicting, never mixing up
     }
+    [Fact]
+    public void Ranking_all_counters_gives_each_its_ranked_list_and_a_list_of_one_name_is_shared_by_tables_that_count_it_alike()
+    {
+        // Two lanes of one role in one region: each counts the region three times, and one also counts a second source.
+        var region = new CountTable().Add(Counter.Regions, "eu-west-1"); // the shared string the tables keep
+        var a = new CountTable();
+        var b = new CountTable();
+        foreach (var table in new[] { a, b })
+            for (int i = 0; i < 3; i++)
+            {
+                table.Add(Counter.Regions, region);
+                table.Add(Counter.Sources, "iam.amazonaws.com");
+            }
+        b.Add(Counter.Sources, "sts.amazonaws.com");
+        b.Add(Counter.Sources, "sts.amazonaws.com");
+        b.Add(Counter.Regions, region);
+
+        var ra = a.RankAll();
+        var rb = b.RankAll();
+        foreach (var counter in Counters)
+        {
+            Assert.Equal(a.Ranked(counter), ra.Of(counter));
+            Assert.Equal(b.Ranked(counter), rb.Of(counter));
+        }
+        Assert.Same(ra.Of(Counter.Sources), OneNameCounts.Default.Of(ra.Of(Counter.Sources)[0].Key, 3));
+        Assert.Equal([new KeyValuePair<string, int>("eu-west-1", 4)], rb.Of(Counter.Regions)); // counted once more: a list of its own
+        Assert.NotSame(ra.Of(Counter.Regions), rb.Of(Counter.Regions));
+        Assert.Equal(2, rb.Of(Counter.Sources).Length);
+        var c = new CountTable();
+        c.Add(Counter.Regions, region, 3);
+        Assert.Same(ra.Of(Counter.Regions), c.RankAll().Of(Counter.Regions)); // a third lane, alike: the same list
+    }
+
+    [Fact]
+    public void A_shared_list_of_one_name_is_always_that_name_counted_that_many_times_whatever_shares_its_slot()
+    {
+        var pool = new OneNameCounts(slots: 2); // so small that lists must share slots
+        var names = Enumerable.Range(0, 6).Select(i => "name-" + i).ToList();
+        // Names one after another at each count, then counts one after another for each name: a slot is asked for
+        // another name with the same count, and for the same name with another count.
+        for (int count = 1; count <= 4; count++)
+            foreach (var name in names)
+                Assert.Equal([new KeyValuePair<string, int>(name, count)], pool.Of(name, count)); // evicting, never mixing up
+        foreach (var name in names)
+            for (int count = 1; count <= 4; count++)
+                Assert.Equal([new KeyValuePair<string, int>(name, count)], pool.Of(name, count));
+
+        // Compared by reference: an equal name in another string gets a list of its own, with the same entry.
+        var kept = pool.Of(names[0], 1);
+        Assert.Same(kept, pool.Of(names[0], 1));
+        var copy = string.Concat("name-", "0");
+        Assert.Equal(kept, pool.Of(copy, 1));
+        Assert.Same(copy, pool.Of(copy, 1)[0].Key);
+    }
+
+    [Fact]
+    public void A_sum_of_one_name_is_the_shared_list_of_it()
+    {
+        var counts = new Dictionary<string, int> { ["us-east-1"] = 7 };
+        Assert.Same(OneNameCounts.Default.Of("us-east-1", 7), ChangeCounts.Ranked(counts));
+        counts["eu-west-1"] = 7;
+        Assert.Equal([new("eu-west-1", 7), new KeyValuePair<string, int>("us-east-1", 7)], ChangeCounts.Ranked(counts));
+    }
 }

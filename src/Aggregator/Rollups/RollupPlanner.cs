@@ -218,7 +218,7 @@ public sealed class RollupPlanner
             {
                 // Released when decided, and never before the burst itself closed (an account whose events arrive late).
                 var released = held.Digest.ClosedAt > decidedAt ? held.Digest.ClosedAt : decidedAt;
-                output.Add(Mark(held, rolled) with { HeldUntil = released });
+                output.Add(Mark(held, rolled, released));
             }
             _heldCount -= group.Digests.Count;
             foreach (var candidate in group.Candidates)
@@ -255,11 +255,14 @@ public sealed class RollupPlanner
         group.Digests.Clear();
     }
 
-    /// <summary>The digest with the shares roll-ups took marked (their roll-up's id) and the count they hold.</summary>
-    private static Digest Mark(Held held, Dictionary<Candidate, Rollup>? rolled)
+    /// <summary>
+    /// The digest as released at <paramref name="released"/>, with the shares roll-ups took marked (their roll-up's id)
+    /// and the count they hold: one copy of it, not one per change.
+    /// </summary>
+    private static Digest Mark(Held held, Dictionary<Candidate, Rollup>? rolled, DateTimeOffset released)
     {
         var digest = held.Digest;
-        if (rolled is null) return digest;
+        if (rolled is null) return digest with { HeldUntil = released };
         Digest[]? parts = null;
         string? firstId = null;
         int folded = 0;
@@ -272,7 +275,9 @@ public sealed class RollupPlanner
             firstId ??= id;
             folded += part.EventCount;
         }
-        return parts is null ? digest : digest with { Parts = parts, RollupId = firstId, FoldedEventCount = folded };
+        return parts is null
+            ? digest with { HeldUntil = released }
+            : digest with { Parts = parts, RollupId = firstId, FoldedEventCount = folded, HeldUntil = released };
     }
 
     /// <summary>The id of the roll-up that took <paramref name="part"/> of <paramref name="held"/>, if one did.</summary>

@@ -310,6 +310,8 @@ internal sealed class OneNameCounts(int slots = 16384)
     /// <summary>A list whose one entry is <paramref name="name"/> counted <paramref name="count"/> times.</summary>
     public KeyValuePair<string, int>[] Of(string name, int count)
     {
+        // The name's identity (compared by reference below, so hashed the same way), and the count spread over the bits by
+        // the golden-ratio multiplier, so one name's counts 1, 2, 3 … take different slots.
         ref var slot = ref _pool[(RuntimeHelpers.GetHashCode(name) ^ (count * -1640531535)) & (_pool.Length - 1)];
         var list = slot;
         if (list is not null && ReferenceEquals(list[0].Key, name) && list[0].Value == count) return list;

@@ -257,7 +257,7 @@ public sealed class RollupPlanner
 
     /// <summary>
     /// The digest as released at <paramref name="released"/>, with the shares roll-ups took marked (their roll-up's id)
-    /// and the count they hold: one copy of it, not one per change.
+    /// and the count they hold: one copy of it (the marks and the release time were two).
     /// </summary>
     private static Digest Mark(Held held, Dictionary<Candidate, Rollup>? rolled, DateTimeOffset released)
     {

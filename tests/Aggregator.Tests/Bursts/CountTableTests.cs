@@ -167,6 +167,7 @@ public sealed class CountTableTests
         var others = Enumerable.Range(0, 10).Select(i => "name-" + i).ToList();
         foreach (var other in others) Assert.Equal(other, pool.Share(other)); // evicting, never mixing up
     }
+
     [Fact]
     public void Ranking_all_counters_gives_each_its_ranked_list_and_a_list_of_one_name_is_shared_by_tables_that_count_it_alike()
     {

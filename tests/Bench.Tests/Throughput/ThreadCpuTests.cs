@@ -1,6 +1,6 @@
 using Pipeline.Bench.Throughput;
 
-namespace Pipeline.Bench.Tests;
+namespace Pipeline.Bench.Tests.Throughput;
 
 public sealed class ThreadCpuTests
 {

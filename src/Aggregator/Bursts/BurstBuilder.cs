@@ -119,9 +119,9 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt) : Chan
     public Digest ToDigest(BurstCloseReason reason, BurstWindowOptions options, DateTimeOffset clock)
     {
         ThrowIfRecycled();
-        // The share of people (and of events with no actor) carries the account-level fields: it is the whole digest
-        // when there are no lanes, and the lanes' parts and the combined digest are copies of it with other counts.
-        var own = new Digest
+        // The burst's own fields; its counts are the share of people (and of events with no actor) when there are no
+        // lanes, else the parts' combined.
+        var header = new Digest
         {
             ClosedAt = reason switch
             {
@@ -157,8 +157,8 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt) : Chan
             AlertIds = AlertIds.Count == 0 ? [] : [.. AlertIds],
             ClosedBy = reason,
         };
-        own = ToPart(own, actorKey: null);
-        if (Lanes.Count == 0) return own;
+        var own = ToPart(actorKey: null);
+        if (Lanes.Count == 0) return DigestParts.WithCountsOf(header, own);
 
         // Lanes by kind, then by name: keys are distinct, so the order is total.
         var lanes = new KeyValuePair<(ActorKind Kind, string Name), ChangeCounts>[Lanes.Count];
@@ -166,11 +166,11 @@ public sealed class BurstBuilder(string account, DateTimeOffset openedAt) : Chan
         foreach (var lane in Lanes) lanes[n++] = lane;
         lanes.AsSpan().Sort(LaneOrder);
 
-        var parts = new Digest[(EventCount > 0 ? 1 : 0) + lanes.Length];
+        var parts = new DigestPart[(EventCount > 0 ? 1 : 0) + lanes.Length];
         n = 0;
         if (EventCount > 0) parts[n++] = own;
-        foreach (var ((kind, name), lane) in lanes) parts[n++] = lane.ToPart(own, ChangeActor.Key(kind, name));
-        return DigestParts.Combine(own, parts, options.MaxRiskyPerDigest, options.MaxFailuresPerDigest, keptParts: parts);
+        foreach (var ((kind, name), lane) in lanes) parts[n++] = lane.ToPart(ChangeActor.Key(kind, name));
+        return DigestParts.Combine(header, parts, options.MaxRiskyPerDigest, options.MaxFailuresPerDigest, keptParts: parts);
     }
 
     /// <summary>

@@ -92,10 +92,10 @@ public class ChangeCounts
     }
 
     /// <summary>The counters as the parts of a digest hold them: ranked lists, most severe risky events first.</summary>
-    internal Digest ToPart(Digest header, string? actorKey)
+    internal DigestPart ToPart(string? actorKey)
     {
         var ranked = _counts.RankAll();
-        return header with
+        return new DigestPart
         {
             ActorKey = actorKey,
             FirstEventTime = FirstEventTime,

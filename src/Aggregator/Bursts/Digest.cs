@@ -70,14 +70,11 @@ public sealed record Digest : Notice
     public string? AccountName => AccountInfo?.Name;
 
     /// <summary>
-    /// The burst's shares by actor, when automation took part: one part per automated actor (<see cref="ActorKey"/>
+    /// The burst's shares by actor, when automation took part: one part per automated actor (<see cref="DigestPart.ActorKey"/>
     /// set: <c>role/NAME</c>, <c>service/NAME</c>, <c>finding/TYPE</c>) and one for everything else (people's calls;
-    /// <see cref="ActorKey"/> null). Empty when the burst had no automated actor. The digest's counts are its parts' combined.
+    /// <see cref="DigestPart.ActorKey"/> null). Empty when the burst had no automated actor. The digest's counts are its parts' combined.
     /// </summary>
-    public IReadOnlyList<Digest> Parts { get; init; } = [];
-
-    /// <summary>On a part: the automated actor whose share it is; null on a whole digest and on the share of people.</summary>
-    public string? ActorKey { get; init; }
+    public IReadOnlyList<DigestPart> Parts { get; init; } = [];
 
     /// <summary>Ids of the immediate alerts raised from this burst's events (posted when they arrived).</summary>
     public IReadOnlyList<string> AlertIds { get; init; } = [];
@@ -97,6 +94,41 @@ public sealed record Digest : Notice
     public override string NoticeId => DigestId;
     public override string Kind => "digest";
     public override bool Posted => FoldedEventCount < EventCount;
+}
+
+/// <summary>
+/// One actor's share of a burst (<see cref="Digest.Parts"/>): the counts of the events an automated actor made, or of
+/// everything else (people's calls: <see cref="ActorKey"/> null). Only counts: the account, the close and the other
+/// fields of the whole burst are its digest's. A roll-up takes a part, not a digest (<see cref="RollupId"/>).
+/// </summary>
+/// <remarks>
+/// A type of its own, not a <see cref="Digest"/>: a digest of the benchmark has about 13 parts, and each was a whole
+/// digest (296 bytes) with copies of the burst's own fields, made when the burst closed and again when a roll-up marked
+/// it. A replay allocated 74 bytes per event less once parts had a type of their own (docs/performance.md, "Speed,
+/// fourteenth session"). The carry codec still writes a part as it wrote it then: a digest with the burst's fields.
+/// </remarks>
+public sealed record DigestPart
+{
+    /// <summary>The automated actor whose share it is (<c>role/NAME</c>, <c>service/NAME</c>, <c>finding/TYPE</c>); null for people's calls.</summary>
+    public string? ActorKey { get; init; }
+    public required DateTimeOffset FirstEventTime { get; init; }
+    public required DateTimeOffset LastEventTime { get; init; }
+    public required int EventCount { get; init; }
+    public required int ErrorCount { get; init; }
+    public required int ReadOnlyCount { get; init; }
+    public required IReadOnlyList<KeyValuePair<string, int>> EventNames { get; init; }
+    public required IReadOnlyList<KeyValuePair<string, int>> Principals { get; init; }
+    public required IReadOnlyList<KeyValuePair<string, int>> Regions { get; init; }
+    public required IReadOnlyList<KeyValuePair<string, int>> Sources { get; init; }
+    public required IReadOnlyList<KeyValuePair<string, int>> DetailTypes { get; init; }
+    public required IReadOnlyList<KeyValuePair<string, int>> ErrorCodes { get; init; }
+    public required IReadOnlyList<KeyValuePair<string, int>> SourceIps { get; init; }
+    public required IReadOnlyList<RiskyEvent> Risky { get; init; }
+    public required int RiskyCount { get; init; }
+    public required IReadOnlyList<FailedCall> Failures { get; init; }
+
+    /// <summary>The roll-up that took this share (null when none did).</summary>
+    public string? RollupId { get; init; }
 }
 
 /// <summary>One risky event of a digest: what happened, who did it, and why the catalog flags it.</summary>

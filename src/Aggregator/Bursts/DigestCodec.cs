@@ -45,21 +45,35 @@ public static class DigestCodec
 
     private static void Write(BinaryWriter w, Digest d)
     {
+        Write(w, d, PartOf(d, actorKey: null), actorKey: null, d.RollupId, d.FoldedEventCount);
+        w.Write7BitEncodedInt(d.Parts.Count);
+        // A part is written as a digest of its own, with the burst's fields and no parts: the format from before parts
+        // had a type of their own, so carries written then still read.
+        foreach (var part in d.Parts)
+        {
+            Write(w, d, part, part.ActorKey, part.RollupId, folded: 0);
+            w.Write7BitEncodedInt(0);
+        }
+    }
+
+    /// <summary>Every field but the parts: the burst's from <paramref name="d"/>, the counts from <paramref name="counts"/>.</summary>
+    private static void Write(BinaryWriter w, Digest d, DigestPart counts, string? actorKey, string? rollupId, int folded)
+    {
         w.Write(d.DigestId);
         w.Write(d.Account);
         CodecFields.WriteAccountInfo(w, d.AccountInfo);
-        w.Write(d.FirstEventTime.UtcTicks);
-        w.Write(d.LastEventTime.UtcTicks);
-        w.Write7BitEncodedInt(d.EventCount);
-        w.Write7BitEncodedInt(d.ErrorCount);
-        w.Write7BitEncodedInt(d.ReadOnlyCount);
-        foreach (var counts in new[] { d.EventNames, d.Principals, d.Regions, d.Sources, d.DetailTypes, d.ErrorCodes, d.SourceIps, d.Muted })
-            WriteCounts(w, counts);
-        w.Write7BitEncodedInt(d.Risky.Count);
-        foreach (var risky in d.Risky) CodecFields.WriteRisky(w, risky);
-        w.Write7BitEncodedInt(d.RiskyCount);
-        w.Write7BitEncodedInt(d.Failures.Count);
-        foreach (var failure in d.Failures) CodecFields.WriteFailure(w, failure);
+        w.Write(counts.FirstEventTime.UtcTicks);
+        w.Write(counts.LastEventTime.UtcTicks);
+        w.Write7BitEncodedInt(counts.EventCount);
+        w.Write7BitEncodedInt(counts.ErrorCount);
+        w.Write7BitEncodedInt(counts.ReadOnlyCount);
+        foreach (var list in new[] { counts.EventNames, counts.Principals, counts.Regions, counts.Sources, counts.DetailTypes, counts.ErrorCodes, counts.SourceIps, d.Muted })
+            WriteCounts(w, list);
+        w.Write7BitEncodedInt(counts.Risky.Count);
+        foreach (var risky in counts.Risky) CodecFields.WriteRisky(w, risky);
+        w.Write7BitEncodedInt(counts.RiskyCount);
+        w.Write7BitEncodedInt(counts.Failures.Count);
+        foreach (var failure in counts.Failures) CodecFields.WriteFailure(w, failure);
         w.Write7BitEncodedInt(d.Duplicates);
         w.Write((byte)d.ClosedBy);
         w.Write7BitEncodedInt(d.SkewedCount);
@@ -68,16 +82,17 @@ public static class DigestCodec
         w.Write7BitEncodedInt(d.LateCount);
         w.Write(d.LateMaxDelay.Ticks);
         w.Write(d.ClosedAt.UtcTicks);
-        WriteOptional(w, d.ActorKey);
+        WriteOptional(w, actorKey);
         w.Write7BitEncodedInt(d.AlertIds.Count);
         foreach (var id in d.AlertIds) w.Write(id);
-        WriteOptional(w, d.RollupId);
-        w.Write7BitEncodedInt(d.FoldedEventCount);
-        w.Write7BitEncodedInt(d.Parts.Count);
-        foreach (var part in d.Parts) Write(w, part);
+        WriteOptional(w, rollupId);
+        w.Write7BitEncodedInt(folded);
     }
 
-    private static Digest Read(BinaryReader r)
+    private static Digest Read(BinaryReader r) => Read(r, out _);
+
+    /// <summary>A digest as written, with the actor key it was written with (a part's; null for a whole digest).</summary>
+    private static Digest Read(BinaryReader r, out string? actorKey)
     {
         var digestId = r.ReadString();
         var account = r.ReadString();
@@ -101,13 +116,13 @@ public static class DigestCodec
         int lateCount = r.Read7BitEncodedInt();
         var lateMax = TimeSpan.FromTicks(r.ReadInt64());
         var closedAt = Time(r.ReadInt64());
-        var actorKey = ReadOptional(r);
+        actorKey = ReadOptional(r);
         var alertIds = new string[Count(r)];
         for (int i = 0; i < alertIds.Length; i++) alertIds[i] = r.ReadString();
         var rollupId = ReadOptional(r);
         int folded = r.Read7BitEncodedInt();
-        var parts = new Digest[Count(r)];
-        for (int i = 0; i < parts.Length; i++) parts[i] = Read(r);
+        var parts = new DigestPart[Count(r)];
+        for (int i = 0; i < parts.Length; i++) parts[i] = PartOf(Read(r, out var actor), actor);
         return new Digest
         {
             DigestId = digestId,
@@ -136,13 +151,34 @@ public static class DigestCodec
             LateCount = lateCount,
             LateMaxDelay = lateMax,
             ClosedAt = closedAt,
-            ActorKey = actorKey,
             AlertIds = alertIds,
             RollupId = rollupId,
             FoldedEventCount = folded,
             Parts = parts,
         };
     }
+
+    /// <summary>The counts of a digest as a part holds them: a part read as a digest (its burst's fields are the whole digest's), or a whole digest's own.</summary>
+    private static DigestPart PartOf(Digest d, string? actorKey) => new()
+    {
+        ActorKey = actorKey,
+        FirstEventTime = d.FirstEventTime,
+        LastEventTime = d.LastEventTime,
+        EventCount = d.EventCount,
+        ErrorCount = d.ErrorCount,
+        ReadOnlyCount = d.ReadOnlyCount,
+        EventNames = d.EventNames,
+        Principals = d.Principals,
+        Regions = d.Regions,
+        Sources = d.Sources,
+        DetailTypes = d.DetailTypes,
+        ErrorCodes = d.ErrorCodes,
+        SourceIps = d.SourceIps,
+        Risky = d.Risky,
+        RiskyCount = d.RiskyCount,
+        Failures = d.Failures,
+        RollupId = d.RollupId,
+    };
 
     private static void WriteCounts(BinaryWriter w, IReadOnlyList<KeyValuePair<string, int>> counts)
     {

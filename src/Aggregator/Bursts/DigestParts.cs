@@ -12,7 +12,7 @@ public static class DigestParts
     /// <paramref name="header"/>'s identity and account-level fields (id, account, close, muted and duplicate counts,
     /// clock flags, alerts) with the counters of <paramref name="parts"/> added up. Lists are capped as a burst's are.
     /// </summary>
-    public static Digest Combine(Digest header, IReadOnlyList<Digest> parts, BurstWindowOptions options) =>
+    public static Digest Combine(Digest header, IReadOnlyList<DigestPart> parts, BurstWindowOptions options) =>
         Combine(header, parts, options.MaxRiskyPerDigest, options.MaxFailuresPerDigest, keptParts: []);
 
     /// <summary>
@@ -29,11 +29,31 @@ public static class DigestParts
     }
 
     /// <summary>The shares roll-ups took, by actor, with the roll-up that holds each.</summary>
-    public static IReadOnlyList<Digest> Folded(Digest digest) => [.. digest.Parts.Where(p => p.RollupId is not null)];
+    public static IReadOnlyList<DigestPart> Folded(Digest digest) => [.. digest.Parts.Where(p => p.RollupId is not null)];
+
+    /// <summary><paramref name="header"/> with the counts of one part, and no parts: the digest of a burst with no automated actor.</summary>
+    internal static Digest WithCountsOf(Digest header, DigestPart counts) => header with
+    {
+        FirstEventTime = counts.FirstEventTime,
+        LastEventTime = counts.LastEventTime,
+        EventCount = counts.EventCount,
+        ErrorCount = counts.ErrorCount,
+        ReadOnlyCount = counts.ReadOnlyCount,
+        EventNames = counts.EventNames,
+        Principals = counts.Principals,
+        Regions = counts.Regions,
+        Sources = counts.Sources,
+        DetailTypes = counts.DetailTypes,
+        ErrorCodes = counts.ErrorCodes,
+        SourceIps = counts.SourceIps,
+        Risky = counts.Risky,
+        RiskyCount = counts.RiskyCount,
+        Failures = counts.Failures,
+    };
 
     /// <summary>The combination, with <paramref name="keptParts"/> as its <see cref="Digest.Parts"/> (a burst's whole digest keeps its parts).</summary>
     /// <remarks>The lists are walked by index: they are interfaces, and a foreach would allocate an enumerator for each.</remarks>
-    internal static Digest Combine(Digest header, IReadOnlyList<Digest> parts, int maxRisky, int maxFailures, IReadOnlyList<Digest> keptParts)
+    internal static Digest Combine(Digest header, IReadOnlyList<DigestPart> parts, int maxRisky, int maxFailures, IReadOnlyList<DigestPart> keptParts)
     {
         if (parts.Count == 0) throw new ArgumentException("a digest needs at least one part", nameof(parts));
         var first = parts[0].FirstEventTime;
@@ -52,7 +72,6 @@ public static class DigestParts
         }
         return header with
         {
-            ActorKey = null,
             Parts = keptParts,
             FirstEventTime = first,
             LastEventTime = last,
@@ -73,7 +92,7 @@ public static class DigestParts
     }
 
     /// <summary>One count list of several parts added up, ranked as a burst ranks them.</summary>
-    internal static IReadOnlyList<KeyValuePair<string, int>> Sum(IReadOnlyList<Digest> parts, Func<Digest, IReadOnlyList<KeyValuePair<string, int>>> counts)
+    internal static IReadOnlyList<KeyValuePair<string, int>> Sum(IReadOnlyList<DigestPart> parts, Func<DigestPart, IReadOnlyList<KeyValuePair<string, int>>> counts)
     {
         if (parts.Count == 1) return counts(parts[0]);
         var sum = _sumScratch ??= new Dictionary<string, int>(StringComparer.Ordinal);
@@ -98,7 +117,7 @@ public static class DigestParts
     private static Dictionary<string, int>? _sumScratch;
 
     /// <summary>The parts' risky events, most severe first, at most <paramref name="max"/>.</summary>
-    private static IReadOnlyList<RiskyEvent> CombinedRisky(IReadOnlyList<Digest> parts, int max)
+    private static IReadOnlyList<RiskyEvent> CombinedRisky(IReadOnlyList<DigestPart> parts, int max)
     {
         int total = 0;
         for (int p = 0; p < parts.Count; p++) total += parts[p].Risky.Count;
@@ -114,7 +133,7 @@ public static class DigestParts
     /// The parts' failures, the same call (event name, error code, principal) counted once with its counts added and
     /// the first part's message; most frequent first, at most <paramref name="max"/>.
     /// </summary>
-    private static IReadOnlyList<FailedCall> CombinedFailures(IReadOnlyList<Digest> parts, int max)
+    private static IReadOnlyList<FailedCall> CombinedFailures(IReadOnlyList<DigestPart> parts, int max)
     {
         int total = 0;
         for (int p = 0; p < parts.Count; p++) total += parts[p].Failures.Count;

@@ -101,7 +101,7 @@ public sealed class RollupPlanner
     }
 
     /// <summary>The first of the actor's candidates the share can join: in time, alike in calls, within the max span.</summary>
-    private Candidate? Joinable(List<Candidate> ofActor, Digest part, Group? forming)
+    private Candidate? Joinable(List<Candidate> ofActor, DigestPart part, Group? forming)
     {
         foreach (var c in ofActor)
             if (c.Admits(part, _options) && Similarity(c.Calls, part.EventNames) >= _options.MinSimilarity && WithinMaxSpan(forming, c.Group!, part))
@@ -109,7 +109,7 @@ public sealed class RollupPlanner
         return null;
     }
 
-    private static HashSet<string> CallsOf(Digest part)
+    private static HashSet<string> CallsOf(DigestPart part)
     {
         var calls = new HashSet<string>(part.EventNames.Count, StringComparer.Ordinal);
         for (int i = 0; i < part.EventNames.Count; i++) calls.Add(part.EventNames[i].Key);
@@ -149,7 +149,7 @@ public sealed class RollupPlanner
     /// linking one of them to a third…) chained into one group that was never done gathering, and every digest in it
     /// waited until the input ended (in a live host, for ever). Past the bound, the share starts a change of its own.
     /// </summary>
-    private bool WithinMaxSpan(Group? forming, Group joined, Digest part)
+    private bool WithinMaxSpan(Group? forming, Group joined, DigestPart part)
     {
         var first = joined.FirstEventTime < part.FirstEventTime ? joined.FirstEventTime : part.FirstEventTime;
         var last = joined.LastEventTime > part.LastEventTime ? joined.LastEventTime : part.LastEventTime;
@@ -263,7 +263,7 @@ public sealed class RollupPlanner
     {
         var digest = held.Digest;
         if (rolled is null) return digest with { HeldUntil = released };
-        Digest[]? parts = null;
+        DigestPart[]? parts = null;
         string? firstId = null;
         int folded = 0;
         for (int i = 0; i < digest.Parts.Count; i++)
@@ -281,7 +281,7 @@ public sealed class RollupPlanner
     }
 
     /// <summary>The id of the roll-up that took <paramref name="part"/> of <paramref name="held"/>, if one did.</summary>
-    private static string? RollupOf(Held held, Digest part, Dictionary<Candidate, Rollup> rolled)
+    private static string? RollupOf(Held held, DigestPart part, Dictionary<Candidate, Rollup> rolled)
     {
         foreach (var (candidate, joined) in held.Joined)
             if (ReferenceEquals(joined, part) && rolled.TryGetValue(candidate, out var rollup)) return rollup.RollupId;
@@ -322,7 +322,7 @@ public sealed class RollupPlanner
             return c != 0 ? c : string.CompareOrdinal(a.Account, b.Account);
         });
 
-        var parts = new Digest[members.Count];
+        var parts = new DigestPart[members.Count];
         var first = members[0].Part.FirstEventTime;
         var last = members[0].Part.LastEventTime;
         int events = 0, errors = 0, riskyCount = 0;
@@ -358,7 +358,7 @@ public sealed class RollupPlanner
     /// Each failing call (event name, error code) once, with the accounts that refused it, their counts added and the
     /// first message given; most accounts first, then by name and code; at most <paramref name="max"/>.
     /// </summary>
-    private static List<RollupFailure> Failures(List<(Held Held, Digest Part)> members, int max)
+    private static List<RollupFailure> Failures(List<(Held Held, DigestPart Part)> members, int max)
     {
         var tallies = new List<(string EventName, string ErrorCode, string? Message, List<string> Accounts, int Count)>();
         var position = new Dictionary<(string, string), int>();
@@ -393,7 +393,7 @@ public sealed class RollupPlanner
     /// Each risky call (event name, reason, severity) once, with the accounts that saw it, how many times and the first
     /// target given; most severe first, then most accounts, then by name, then as first met; at most <paramref name="max"/>.
     /// </summary>
-    private static List<RollupRisk> Risky(List<(Held Held, Digest Part)> members, int max)
+    private static List<RollupRisk> Risky(List<(Held Held, DigestPart Part)> members, int max)
     {
         var tallies = new List<(string EventName, string Reason, RiskSeverity Severity, string? Target, List<string> Accounts, int Count)>();
         var position = new Dictionary<(string, string, RiskSeverity), int>();
@@ -445,7 +445,7 @@ public sealed class RollupPlanner
     private record struct AccountTally(string Account, AccountInfo? Info, string DigestId, int EventCount);
 
     /// <summary>Same actor and same member digests → same id, whichever host or retry decides it.</summary>
-    private static string RollupIdFor(string actorKey, List<(Held Held, Digest Part)> members)
+    private static string RollupIdFor(string actorKey, List<(Held Held, DigestPart Part)> members)
     {
         var ids = ArrayPool<string>.Shared.Rent(members.Count);
         try
@@ -582,7 +582,7 @@ public sealed class RollupPlanner
         public DateTimeOffset FirstEventTime { get; private set; } = first.FirstEventTime;
         public DateTimeOffset LastEventTime { get; private set; } = first.LastEventTime;
 
-        public void Spans(Digest part) => Spans(part.FirstEventTime, part.LastEventTime);
+        public void Spans(DigestPart part) => Spans(part.FirstEventTime, part.LastEventTime);
 
         public void Spans(DateTimeOffset from, DateTimeOffset to)
         {
@@ -598,7 +598,7 @@ public sealed class RollupPlanner
         public Digest Digest { get; } = digest;
         public long Order { get; } = order;
         /// <summary>The candidates the digest's shares joined, with the share that joined each.</summary>
-        public List<(Candidate Candidate, Digest Part)> Joined { get; } = [];
+        public List<(Candidate Candidate, DigestPart Part)> Joined { get; } = [];
     }
 
     /// <summary>
@@ -612,20 +612,20 @@ public sealed class RollupPlanner
         public HashSet<string> Calls { get; } = calls;
         public DateTimeOffset FirstEventTime { get; private set; } = first;
         public DateTimeOffset LastEventTime { get; private set; } = last;
-        public List<(Held Held, Digest Part)> Members { get; } = [];
+        public List<(Held Held, DigestPart Part)> Members { get; } = [];
         /// <summary>The group the candidate is in now.</summary>
         public Group? Group { get; set; }
         /// <summary>Decided: removed from its actor's candidates once the release is done.</summary>
         public bool Released { get; set; }
 
         /// <summary>A share joins when its events lie within the window of the change's, and within its max span.</summary>
-        public bool Admits(Digest part, RollupOptions options) =>
+        public bool Admits(DigestPart part, RollupOptions options) =>
             part.FirstEventTime <= LastEventTime + options.Window &&
             part.LastEventTime >= FirstEventTime - options.Window &&
             part.FirstEventTime <= FirstEventTime + options.MaxSpan &&
             part.LastEventTime >= LastEventTime - options.MaxSpan;
 
-        public void Add(Held held, Digest part)
+        public void Add(Held held, DigestPart part)
         {
             AddClearingOutgrown(Members, (held, part));
             if (part.FirstEventTime < FirstEventTime) FirstEventTime = part.FirstEventTime;

@@ -306,7 +306,7 @@ public sealed class RollupPlannerTests
     }
 
     /// <summary>The oracle: a roll-up of <paramref name="members"/> (digest and marked share, in the order offered), in LINQ.</summary>
-    private static Rollup Expected(string rollupId, List<(Digest Digest, Digest Part)> members, BurstWindowOptions window) => new()
+    private static Rollup Expected(string rollupId, List<(Digest Digest, DigestPart Part)> members, BurstWindowOptions window) => new()
     {
         RollupId = rollupId,
         ActorKey = members[0].Part.ActorKey!,

@@ -128,13 +128,22 @@ public sealed class SlackNoticeRendererTests
     [Fact]
     public void A_digest_a_roll_up_took_part_of_shows_what_is_left_and_where_the_rest_went()
     {
-        Digest Part(string? actor, string principal, string name, int count, string? rollupId) => SampleDigests.Busy() with
+        var busy = SampleDigests.Busy();
+        DigestPart Part(string? actor, string principal, string name, int count, string? rollupId) => new()
         {
             ActorKey = actor,
             RollupId = rollupId,
+            FirstEventTime = busy.FirstEventTime,
+            LastEventTime = busy.LastEventTime,
             EventCount = count,
+            ReadOnlyCount = busy.ReadOnlyCount,
             EventNames = [new(name, count)],
             Principals = [new(principal, count)],
+            Regions = busy.Regions,
+            Sources = busy.Sources,
+            DetailTypes = busy.DetailTypes,
+            ErrorCodes = busy.ErrorCodes,
+            SourceIps = busy.SourceIps,
             Risky = [],
             RiskyCount = 0,
             Failures = [],

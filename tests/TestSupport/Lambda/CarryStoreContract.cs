@@ -270,10 +270,9 @@ public abstract class CarryStoreContract
     /// <summary>A closed digest with a share by an automated actor and one by a person, every optional field set.</summary>
     public static Digest SampleDigest(string id, string account, DateTimeOffset closedAt)
     {
-        Digest Part(string? actor, int events, string call) =>
-            Digests.Plain(id, account, closedAt - TimeSpan.FromMinutes(7), closedAt, events) with
+        DigestPart Part(string? actor, int events, string call) =>
+            Digests.Part(actor, closedAt - TimeSpan.FromMinutes(7), events) with
             {
-                ActorKey = actor,
                 LastEventTime = closedAt - TimeSpan.FromMinutes(6),
                 EventNames = [new(call, events)],
                 Principals = [new(actor ?? "alice", events)],
@@ -283,7 +282,7 @@ public abstract class CarryStoreContract
             };
         var role = Part("role/stacksets-exec-abc123", 5, "CreateStack");
         var people = Part(null, 2, "ConsoleLogin");
-        return DigestParts.Combine(role, [role, people], new BurstWindowOptions()) with
+        return DigestParts.Combine(Digests.Plain(id, account, closedAt - TimeSpan.FromMinutes(7), closedAt, 0), [role, people], new BurstWindowOptions()) with
         {
             AccountInfo = new AccountInfo(account, "payments-prod") { SlackChannel = "#payments", Owner = "team-a" },
             Parts = [role, people],

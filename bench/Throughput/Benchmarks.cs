@@ -575,14 +575,16 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
             $"{AllocatedBytes / (double)events / 1024:N1} KB ({AllocatedBytes / (double)events:N0} bytes) allocated/event, GCs {Gen0}/{Gen1}/{Gen2} (gen0/1/2) pausing {GcPause.TotalSeconds:N2} s";
 
         /// <summary>The process's CPU time over the run: above <see cref="Seconds"/> when more than one core worked.</summary>
-        public string Cpu => $"CPU {CpuSeconds:N2} s ({CpuSeconds / Math.Max(Seconds, 1e-9):N2} cores busy)";
+        public string Cpu => $"CPU {CpuSeconds:N2} s ({CoresBusy})";
+
+        private string CoresBusy => $"{CpuSeconds / Math.Max(Seconds, 1e-9):N2} cores busy";
 
         /// <summary>
         /// <see cref="Cpu"/>, with the share of the thread that ran the measured code (the core's, in e2e): busy nearly
         /// all the run, it is what the run waits for, and only making its work cheaper makes the run faster.
         /// </summary>
         public string CpuOfCallingThread(string thread) => ThreadCpuSeconds is { } own
-            ? $"CPU {CpuSeconds:N2} s ({CpuSeconds / Math.Max(Seconds, 1e-9):N2} cores busy; {thread} {own:N2} s, busy {100 * own / Math.Max(Seconds, 1e-9):N0}% of the run)"
+            ? $"CPU {CpuSeconds:N2} s ({CoresBusy}; {thread} {own:N2} s, busy {100 * own / Math.Max(Seconds, 1e-9):N0}% of the run)"
             : Cpu;
     }
 

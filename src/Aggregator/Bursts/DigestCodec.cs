@@ -45,19 +45,22 @@ public static class DigestCodec
 
     private static void Write(BinaryWriter w, Digest d)
     {
-        Write(w, d, PartOf(d, actorKey: null), actorKey: null, d.RollupId, d.FoldedEventCount);
+        Write(w, d, PartOf(d, actorKey: null), d.FoldedEventCount);
         w.Write7BitEncodedInt(d.Parts.Count);
         // A part is written as a digest of its own, with the burst's fields and no parts: the format from before parts
         // had a type of their own, so carries written then still read.
         foreach (var part in d.Parts)
         {
-            Write(w, d, part, part.ActorKey, part.RollupId, folded: 0);
+            Write(w, d, part, folded: 0);
             w.Write7BitEncodedInt(0);
         }
     }
 
-    /// <summary>Every field but the parts: the burst's from <paramref name="d"/>, the counts from <paramref name="counts"/>.</summary>
-    private static void Write(BinaryWriter w, Digest d, DigestPart counts, string? actorKey, string? rollupId, int folded)
+    /// <summary>
+    /// Every field but the parts: the burst's from <paramref name="d"/>; the counts, the actor and the roll-up from
+    /// <paramref name="counts"/> (a part, or the whole digest's own as <see cref="PartOf"/> gives them).
+    /// </summary>
+    private static void Write(BinaryWriter w, Digest d, DigestPart counts, int folded)
     {
         w.Write(d.DigestId);
         w.Write(d.Account);
@@ -82,10 +85,10 @@ public static class DigestCodec
         w.Write7BitEncodedInt(d.LateCount);
         w.Write(d.LateMaxDelay.Ticks);
         w.Write(d.ClosedAt.UtcTicks);
-        WriteOptional(w, actorKey);
+        WriteOptional(w, counts.ActorKey);
         w.Write7BitEncodedInt(d.AlertIds.Count);
         foreach (var id in d.AlertIds) w.Write(id);
-        WriteOptional(w, rollupId);
+        WriteOptional(w, counts.RollupId);
         w.Write7BitEncodedInt(folded);
     }
 

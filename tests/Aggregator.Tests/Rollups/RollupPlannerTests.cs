@@ -69,6 +69,35 @@ public sealed class RollupPlannerTests
     }
 
     [Fact]
+    public void A_digest_held_with_a_roll_up_that_took_none_of_it_is_released_when_its_group_is_decided()
+    {
+        // Account 1's burst has two roles' shares: the StackSet role's, rolled up with accounts 2 and 3, and a deployer's,
+        // which only account 4 shares. Account 4's digest waits in the same group, and no roll-up takes any of it.
+        var planner = new RollupPlanner(Options, Window);
+        var linking = new BurstBuilder("111111111111", Events.T0);
+        for (int i = 0; i < Baseline.Length; i++)
+            foreach (var (role, call) in new[] { ("stacksets-exec-1", Baseline[i]), ("deployer", "UpdateFunctionCode") })
+            {
+                var evt = TestEvents.At(Events.T0.AddSeconds(i), "111111111111", call, "iam.amazonaws.com", identity: Events.Role("111111111111", role, "s"));
+                linking.Add(evt, null, Pipeline.Aggregator.Risk.RiskCatalog.Default, Window, evt.Time);
+                linking.LastSeenAt = evt.Time;
+            }
+        planner.Offer(linking.ToDigest(BurstCloseReason.QuietGap, Window, Events.T0.AddMinutes(30)));
+        planner.Offer(Burst("222222222222", 1, Baseline));
+        planner.Offer(Burst("333333333333", 2, Baseline));
+        var alone = Burst("444444444444", 1, ["UpdateFunctionCode"], role: "deployer");
+        Assert.True(planner.Offer(alone));
+
+        var output = planner.Flush();
+
+        var rollup = Assert.Single(output.OfType<Rollup>());
+        Assert.Equal(3, rollup.Accounts.Count);
+        var released = Assert.Single(output.OfType<Digest>(), d => d.Account == "444444444444");
+        Assert.Equal((null, true), (released.RollupId, released.Posted));
+        Assert.Equal(alone.ClosedAt > rollup.ClosedAt ? alone.ClosedAt : rollup.ClosedAt, released.HeldUntil);
+    }
+
+    [Fact]
     public void Shares_further_apart_than_the_window_on_their_own_times_are_different_changes()
     {
         var planner = new RollupPlanner(Options, Window);

@@ -23,7 +23,7 @@ namespace Pipeline.Bench.Throughput;
 /// <summary>What one `pipeline bench` run measures, validated before anything is generated.</summary>
 internal sealed record BenchOptions
 {
-    public static readonly IReadOnlyList<string> Names = ["e2e", "stages", "parse", "mute", "dedupe", "memory", "tune"];
+    public static readonly IReadOnlyList<string> Names = ["e2e", "stages", "gzip", "parse", "mute", "dedupe", "memory", "tune"];
 
     /// <summary>Events of the end-to-end run; the memory and tune runs compare a tenth of this with all of it.</summary>
     public long Events { get; init; } = 1_000_000;
@@ -57,6 +57,7 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
     {
         var results = new List<BenchResult>();
         if (options.Only.Contains("e2e") || options.Only.Contains("stages")) results.AddRange(EndToEnd(cancellationToken));
+        if (options.Only.Contains("gzip")) results.AddRange(CloudTrailFiles(cancellationToken));
         if (options.Only.Contains("parse")) results.AddRange(ParseOnly(cancellationToken));
         if (options.Only.Contains("mute")) results.AddRange(MuteRules(cancellationToken));
         if (options.Only.Contains("dedupe")) results.Add(DedupeMemory());
@@ -172,6 +173,70 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
             {
                 Seconds = m.Seconds, Bytes = bytes, Ratio = baselineSeconds / m.Seconds, Note = m.Allocations(m.Result),
             };
+        }
+    }
+
+    /// <summary>
+    /// The same events as CloudTrail's own S3 files (<see cref="CloudTrailExport"/>): what reading them costs, and the
+    /// run of e2e over them, each against the standard way to read such a file (decompress it, build a DOM of it)
+    /// measured in the same run. Alternating runs, the best of each kept, as e2e's.
+    /// </summary>
+    private IEnumerable<BenchResult> CloudTrailFiles(CancellationToken cancellationToken)
+    {
+        var folder = Path.Combine(options.TempFolder, $"pipeline-bench-{Environment.ProcessId}-cloudtrail");
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            var export = CloudTrailExport.Write(new EventReplicator(corpus.Lines), options.Events, folder);
+            log.WriteLine($"wrote {export.Records:N0} records as {export.Files.Count:N0} CloudTrail files ({export.GzipBytes / 1e6:N0} MB gzipped, " +
+                $"{export.JsonBytes / 1e6:N0} MB of JSON) in {clock.Elapsed.TotalSeconds:N1} s: {folder}");
+
+            // Warm-up, as e2e's: the first few files through each path.
+            var warm = export.Files.Take(50).ToList();
+            foreach (var f in warm) CloudTrailExport.ParseWithDom(f);
+            RunPipeline(RecordReader.ReadFiles(warm, transient: true), cancellationToken);
+
+            Measured<long> baseline = default, read = default;
+            Measured<RunSummary> pipeline = default;
+            for (int i = 0; i < options.Repeat; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var b = Measure(() => export.Files.Sum(f => (long)CloudTrailExport.ParseWithDom(f)));
+                if (i == 0 || b.Seconds < baseline.Seconds) baseline = b;
+                var r = Measure(() => RecordReader.ReadFiles(export.Files, transient: true).LongCount());
+                if (i == 0 || r.Seconds < read.Seconds) read = r;
+                var p = Measure(() => RunPipeline(RecordReader.ReadFiles(export.Files, transient: true), cancellationToken));
+                if (i == 0 || p.Seconds < pipeline.Seconds) pipeline = p;
+                log.WriteLine($"  gzip run {i + 1}: baseline {b.Seconds:N2} s, read {r.Seconds:N2} s, end to end {p.Seconds:N2} s");
+            }
+            if (baseline.Result != export.Records || read.Result != export.Records)
+                throw new InvalidOperationException($"the CloudTrail files hold {export.Records:N0} records, but the DOM found {baseline.Result:N0} and the reader {read.Result:N0}");
+
+            var summary = pipeline.Result;
+            string leftOut = export.LeftOut > 0 ? $"; {export.LeftOut:N0} generated lines that are not JSON left out" : "";
+            return
+            [
+                new("gzip-baseline", $"CloudTrail's S3 files ({CloudTrailExport.RecordsPerFile:N0} records each, gzipped): decompress, JsonDocument.Parse each file", export.Records)
+                {
+                    Seconds = baseline.Seconds, Bytes = export.JsonBytes, Ratio = 1.0,
+                    Note = $"{export.Files.Count:N0} files, {export.GzipBytes / 1e6:N0} MB stored{leftOut}; {baseline.Cpu}; {baseline.Allocations(export.Records)}",
+                },
+                new("gzip-read", "RecordReader: the same files decompressed and split into records", export.Records)
+                {
+                    Seconds = read.Seconds, Bytes = export.JsonBytes, Ratio = baseline.Seconds / read.Seconds,
+                    Note = $"{read.Cpu}; {read.Allocations(export.Records)}",
+                },
+                new("gzip-e2e", "e2e over the same files: read → parse (a batch ahead) → dedupe → name → bursts → roll-ups → JSON", export.Records)
+                {
+                    Seconds = pipeline.Seconds, Bytes = export.JsonBytes, Ratio = baseline.Seconds / pipeline.Seconds,
+                    Note = $"{summary.Digests:N0} digests, {summary.Rollups:N0} roll-ups, {summary.Messages:N0} messages; rejected {summary.Rejected:N0}, duplicates {summary.Duplicates:N0}, digested {summary.Digested:N0}; " +
+                        $"{pipeline.CpuOfCallingThread("the core's thread")}; {pipeline.Allocations(export.Records)}",
+                },
+            ];
+        }
+        finally
+        {
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
         }
     }
 

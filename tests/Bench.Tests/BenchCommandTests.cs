@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Pipeline.TestSupport;
 
 namespace Pipeline.Bench.Tests;
@@ -66,6 +67,44 @@ public sealed class BenchCommandTests
         Assert.True(tokens.GetProperty("ratioToBaseline").GetDouble() > 0);
         Assert.False(tokens.TryGetProperty("target", out var none) && none.ValueKind == JsonValueKind.String);
     }
+
+    [Fact]
+    public async Task Bench_gzip_replays_the_same_events_as_CloudTrail_files_and_makes_the_same_digests()
+    {
+        var results = await RowsOf("-n", "3000", "--only", "e2e,gzip", "--repeat", "1");
+        Assert.Equal(["baseline", "e2e", "gzip-baseline", "gzip-read", "gzip-e2e"], results.Select(r => r.GetProperty("benchmark").GetString()));
+        var (lines, gzipBaseline, gzipRead, gzipE2e) = (results[1], results[2], results[3], results[4]);
+        Assert.Equal(1.0, gzipBaseline.GetProperty("ratioToBaseline").GetDouble());
+        Assert.True(gzipE2e.GetProperty("ratioToBaseline").GetDouble() > 0);
+        Assert.False(gzipE2e.TryGetProperty("target", out var none) && none.ValueKind == JsonValueKind.String);
+
+        // The demo sample has a line that is not JSON: left out of the files (a container would end there), and counted.
+        var leftOut = Regex.Match(gzipBaseline.GetProperty("note").GetString()!, @"^3 files, [\d,]+ MB stored; ([\d,]+) generated lines that are not JSON left out;");
+        Assert.True(leftOut.Success, gzipBaseline.GetProperty("note").GetString());
+        long notJson = Count(leftOut.Groups[1].Value);
+        Assert.True(notJson > 0);
+        Assert.Equal(3000 - notJson, gzipRead.GetProperty("count").GetInt64());
+        Assert.Equal(3000 - notJson, gzipE2e.GetProperty("count").GetInt64());
+
+        // The same events in both forms make the same digests, roll-ups and messages; only the lines left out differ, as
+        // rejections of the JSON Lines run.
+        var plain = Counts(lines);
+        var gzipped = Counts(gzipE2e);
+        Assert.True(plain.Digests > 0, lines.GetProperty("note").GetString());
+        Assert.Equal(plain with { Rejected = plain.Rejected - notJson }, gzipped);
+    }
+
+    private sealed record RunCounts(long Digests, long Rollups, long Messages, long Rejected, long Duplicates, long Digested);
+
+    private static RunCounts Counts(JsonElement row)
+    {
+        var note = row.GetProperty("note").GetString()!;
+        var m = Regex.Match(note, @"^([\d,]+) digests, ([\d,]+) roll-ups, ([\d,]+) messages; rejected ([\d,]+), duplicates ([\d,]+), digested ([\d,]+);");
+        Assert.True(m.Success, note);
+        return new(Count(m.Groups[1].Value), Count(m.Groups[2].Value), Count(m.Groups[3].Value), Count(m.Groups[4].Value), Count(m.Groups[5].Value), Count(m.Groups[6].Value));
+    }
+
+    private static long Count(string printed) => long.Parse(printed, System.Globalization.NumberStyles.AllowThousands, System.Globalization.CultureInfo.InvariantCulture);
 
     [Fact]
     public async Task Bench_memory_and_tune_compare_a_tenth_of_the_events_with_all_of_them_and_judge_the_peak_heaps()

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics;
 using System.Text.Json;
 using Pipeline.Enricher.Model;
 
@@ -264,7 +265,13 @@ internal sealed class JsonValueStreamReader(Stream stream, string name, bool tra
     /// Finds where one JSON value ends by its structure: the matching bracket, the closing quote, or the end of a number or
     /// literal. Resumable: it keeps its place between buffer refills.
     /// </summary>
-    private struct Scan(byte first)
+    /// <remarks>
+    /// Inside a container it reads 64 bytes at a time (<see cref="StructureBlock"/>): a record of CloudTrail's has some 250
+    /// quotes and brackets, and finding each with a search of its own cost more than a DOM parse of the record. A block
+    /// with a backslash in it, the rare one, is read a token at a time as before, so an escape is always judged by the
+    /// bytes before it, inside a string or not, exactly as the token-at-a-time reading judges it.
+    /// </remarks>
+    internal struct Scan(byte first)
     {
         private int _depth = first is (byte)'{' or (byte)'[' ? 1 : 0;
         private bool _inString = first == (byte)'"';
@@ -281,40 +288,96 @@ internal sealed class JsonValueStreamReader(Stream stream, string name, bool tra
             }
             while (pos < bytes.Length)
             {
-                if (_escaped)
+                if (_depth > 0 && !_escaped && bytes.Length - pos >= StructureBlock.Size && StructureBlock.IsAccelerated)
                 {
-                    _escaped = false;
-                    pos++;
-                    continue;
-                }
-                if (_inString)
-                {
-                    int at = bytes[pos..].IndexOfAny(StringEnd);
-                    if (at < 0) return -1;
-                    pos += at;
-                    if (bytes[pos] == (byte)'\\') _escaped = true;
-                    else
+                    var block = StructureBlock.Of(bytes.Slice(pos, StructureBlock.Size));
+                    if (block.Backslashes == 0)
                     {
-                        _inString = false;
-                        if (_depth == 0) return pos + 1;
+                        int end = Block(block);
+                        if (end >= 0) return pos + end;
+                        pos += StructureBlock.Size;
+                        continue;
                     }
-                    pos++;
+                    // An escape in the block: token at a time to its end (the last token may reach past it).
+                    for (int blockEnd = pos + StructureBlock.Size; pos < blockEnd;)
+                    {
+                        int end = Token(bytes, ref pos);
+                        if (end != NotYet) return end;
+                    }
                     continue;
                 }
-                int next = bytes[pos..].IndexOfAny(Structure);
-                if (next < 0) return -1;
-                pos += next;
-                switch (bytes[pos])
-                {
-                    case (byte)'"': _inString = true; break;
-                    case (byte)'{' or (byte)'[': _depth++; break;
-                    default:
-                        if (--_depth == 0) return pos + 1;
-                        break;
-                }
-                pos++;
+                int found = Token(bytes, ref pos);
+                if (found != NotYet) return found;
             }
             return -1;
+        }
+
+        private const int NotYet = int.MinValue;
+
+        /// <summary>
+        /// A block of 64 bytes with no backslash, inside the value (depth above 0): the end of the value in the block, or
+        /// -1 with the depth and the string state moved past it.
+        /// </summary>
+        private int Block(StructureBlock block)
+        {
+            // Bit i of inString: byte i is inside a string (an opening quote counts in, a closing one out). With no
+            // backslash in the block every quote counts, so the running parity of the quotes is the string state.
+            ulong inString = StructureBlock.PrefixXor(block.Quotes);
+            if (_inString) inString = ~inString;
+            ulong opens = block.Opens & ~inString, closes = block.Closes & ~inString;
+            _inString = (long)inString < 0; // the last byte's state carries into the next block
+
+            // The depth cannot come down to 0 in a block with fewer closing brackets than it: count and move on.
+            if (BitOperations.PopCount(closes) < _depth)
+            {
+                _depth += BitOperations.PopCount(opens) - BitOperations.PopCount(closes);
+                return -1;
+            }
+            for (ulong brackets = opens | closes; brackets != 0; brackets &= brackets - 1)
+            {
+                int at = BitOperations.TrailingZeroCount(brackets);
+                if ((opens & (1UL << at)) != 0) _depth++;
+                else if (--_depth == 0) return at + 1;
+            }
+            return -1;
+        }
+
+        /// <summary>One step of the token-at-a-time reading from <paramref name="pos"/>: the value's end, -1 when the bytes run out, else <see cref="NotYet"/>.</summary>
+        private int Token(ReadOnlySpan<byte> bytes, ref int pos)
+        {
+            if (_escaped)
+            {
+                _escaped = false;
+                pos++;
+                return NotYet;
+            }
+            if (_inString)
+            {
+                int at = bytes[pos..].IndexOfAny(StringEnd);
+                if (at < 0) return -1;
+                pos += at;
+                if (bytes[pos] == (byte)'\\') _escaped = true;
+                else
+                {
+                    _inString = false;
+                    if (_depth == 0) return pos + 1;
+                }
+                pos++;
+                return NotYet;
+            }
+            int next = bytes[pos..].IndexOfAny(Structure);
+            if (next < 0) return -1;
+            pos += next;
+            switch (bytes[pos])
+            {
+                case (byte)'"': _inString = true; break;
+                case (byte)'{' or (byte)'[': _depth++; break;
+                default:
+                    if (--_depth == 0) return pos + 1;
+                    break;
+            }
+            pos++;
+            return NotYet;
         }
     }
 }

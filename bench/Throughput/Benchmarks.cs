@@ -187,7 +187,7 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
         try
         {
             var clock = Stopwatch.StartNew();
-            var export = CloudTrailExport.Write(new EventReplicator(corpus.Lines), options.Events, folder);
+            var export = CloudTrailExport.Write(new EventReplicator(corpus.Lines), options.Events, folder, cancellationToken);
             log.WriteLine($"wrote {export.Records:N0} records as {export.Files.Count:N0} CloudTrail files ({export.GzipBytes / 1e6:N0} MB gzipped, " +
                 $"{export.JsonBytes / 1e6:N0} MB of JSON) in {clock.Elapsed.TotalSeconds:N1} s: {folder}");
 
@@ -201,7 +201,11 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
             for (int i = 0; i < options.Repeat; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var b = Measure(() => export.Files.Sum(f => (long)CloudTrailExport.ParseWithDom(f)));
+                var b = Measure(() => export.Files.Sum(f =>
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    return (long)CloudTrailExport.ParseWithDom(f);
+                }));
                 if (i == 0 || b.Seconds < baseline.Seconds) baseline = b;
                 var r = Measure(() => RecordReader.ReadFiles(export.Files, transient: true).LongCount());
                 if (i == 0 || r.Seconds < read.Seconds) read = r;
@@ -236,7 +240,15 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
         }
         finally
         {
-            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+            try
+            {
+                if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException e)
+            {
+                // Not over the error that got here, if one did: say what is left behind instead.
+                log.WriteLine($"could not delete {folder}: {e.Message}");
+            }
         }
     }
 

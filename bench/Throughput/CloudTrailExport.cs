@@ -12,8 +12,8 @@ namespace Pipeline.Bench.Throughput;
 /// <remarks>
 /// The records are the same lines, in the same order, as <see cref="EventReplicator.WriteTo"/> writes for the same seed,
 /// envelopes and findings included (CloudTrail's own files hold bare records only; the mix keeps the two runs
-/// comparable). A line that is not JSON is left out and counted: in a container it would end the file at that point,
-/// and no file CloudTrail writes holds one.
+/// comparable). A line that is not JSON is left out and counted: in a container it could end the file's records where
+/// it stands or run into the next one, and no file CloudTrail writes holds one.
 /// </remarks>
 internal static class CloudTrailExport
 {
@@ -28,7 +28,7 @@ internal static class CloudTrailExport
     public sealed record Written(IReadOnlyList<string> Files, long Records, long LeftOut, long JsonBytes, long GzipBytes);
 
     /// <summary>Writes <paramref name="events"/> generated lines into <paramref name="folder"/> (created if missing).</summary>
-    public static Written Write(EventReplicator replicator, long events, string folder)
+    public static Written Write(EventReplicator replicator, long events, string folder, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(folder);
         var files = new List<string>();
@@ -56,6 +56,7 @@ internal static class CloudTrailExport
 
         void WriteFile()
         {
+            cancellationToken.ThrowIfCancellationRequested();
             body.Write("]}\n"u8);
             // CloudTrail's own names are account_CloudTrail_region_time_unique.json.gz; the reader goes by the ".gz" alone.
             var path = Path.Combine(folder, $"part-{files.Count:D6}.json.gz");
@@ -74,7 +75,8 @@ internal static class CloudTrailExport
 
     private static bool IsJson(ReadOnlySpan<byte> json)
     {
-        var reader = new Utf8JsonReader(json);
+        // Two levels below the 64 a DOM allows: the file's object and its array hold the record.
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 62 });
         try
         {
             return reader.Read() && reader.TrySkip() && !reader.Read();

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Pipeline.TestSupport;
@@ -104,7 +105,7 @@ public sealed class BenchCommandTests
         return new(Count(m.Groups[1].Value), Count(m.Groups[2].Value), Count(m.Groups[3].Value), Count(m.Groups[4].Value), Count(m.Groups[5].Value), Count(m.Groups[6].Value));
     }
 
-    private static long Count(string printed) => long.Parse(printed, System.Globalization.NumberStyles.AllowThousands, System.Globalization.CultureInfo.InvariantCulture);
+    private static long Count(string printed) => long.Parse(printed, NumberStyles.AllowThousands, CultureInfo.InvariantCulture);
 
     [Fact]
     public async Task Bench_memory_and_tune_compare_a_tenth_of_the_events_with_all_of_them_and_judge_the_peak_heaps()

@@ -288,7 +288,7 @@ internal sealed class JsonValueStreamReader(Stream stream, string name, bool tra
             }
             while (pos < bytes.Length)
             {
-                if (_depth > 0 && !_escaped && bytes.Length - pos >= StructureBlock.Size && StructureBlock.IsAccelerated)
+                if (StructureBlock.IsAccelerated && _depth > 0 && !_escaped && bytes.Length - pos >= StructureBlock.Size)
                 {
                     var block = StructureBlock.Of(bytes.Slice(pos, StructureBlock.Size));
                     if (block.Backslashes == 0)
@@ -312,6 +312,10 @@ internal sealed class JsonValueStreamReader(Stream stream, string name, bool tra
             return -1;
         }
 
+        /// <summary>
+        /// What <see cref="Token"/> returns when it has moved on without finding the end, and the bytes have not run out:
+        /// the loop goes on. Not -1, which is <see cref="Advance"/>'s own answer for "the bytes ran out first".
+        /// </summary>
         private const int NotYet = int.MinValue;
 
         /// <summary>

@@ -21,24 +21,24 @@ internal readonly record struct StructureBlock(ulong Quotes, ulong Backslashes, 
     /// <summary><see cref="Of(ReadOnlySpan{byte})"/>, 32 bytes at a time when <paramref name="wide"/>, else 16 (tests run both).</summary>
     internal static StructureBlock Of(ReadOnlySpan<byte> bytes, bool wide)
     {
-        if (bytes.Length < Size) throw new ArgumentException($"a block is {Size} bytes (got {bytes.Length})", nameof(bytes));
+        ArgumentOutOfRangeException.ThrowIfLessThan(bytes.Length, Size, nameof(bytes));
         ref byte start = ref MemoryMarshal.GetReference(bytes);
         var block = default(StructureBlock);
         if (wide)
         {
             for (int offset = 0; offset < Size; offset += 32)
-                block = block.With(Classify(Vector256.LoadUnsafe(ref start, (nuint)offset)), offset);
+                block = block.OrAt(Classify(Vector256.LoadUnsafe(ref start, (nuint)offset)), offset);
         }
         else
         {
             for (int offset = 0; offset < Size; offset += 16)
-                block = block.With(Classify(Vector128.LoadUnsafe(ref start, (nuint)offset)), offset);
+                block = block.OrAt(Classify(Vector128.LoadUnsafe(ref start, (nuint)offset)), offset);
         }
         return block;
     }
 
-    /// <summary>This block with <paramref name="part"/>'s bits added at <paramref name="offset"/>.</summary>
-    private StructureBlock With(StructureBlock part, int offset) => new(
+    /// <summary>This block with the bits of <paramref name="part"/> (16 or 32 bytes' worth) or-ed in at <paramref name="offset"/>.</summary>
+    private StructureBlock OrAt(StructureBlock part, int offset) => new(
         Quotes | part.Quotes << offset, Backslashes | part.Backslashes << offset, Opens | part.Opens << offset, Closes | part.Closes << offset);
 
     /// <summary>

@@ -57,33 +57,95 @@ public sealed class ValueScanTests
         return -1;
     }
 
-    /// <summary>Bytes heavy in what the scan looks at: quotes, backslashes (in runs), brackets, and filler.</summary>
-    private static byte[] Noise(Random random, int length)
+    /// <summary>
+    /// Bytes heavy in what the scan looks at: quotes, brackets, filler and, one byte in <paramref name="backslashEvery"/>
+    /// (never when 0), a backslash. A block with a backslash is read a token at a time, so only the cases with few or
+    /// none test the reading a block at a time.
+    /// </summary>
+    private static byte[] Noise(Random random, int length, int backslashEvery, bool container = false)
     {
-        ReadOnlySpan<byte> alphabet = "\"\"\\\\{}[]{}[],:ab 0é"u8;
+        ReadOnlySpan<byte> alphabet = "\"\"{}[]{}[],:ab 0é"u8;
         var bytes = new byte[length];
-        bytes[0] = random.Next(3) switch { 0 => (byte)'{', 1 => (byte)'[', _ => (byte)'"' };
+        bytes[0] = random.Next(container ? 2 : 3) switch { 0 => (byte)'{', 1 => (byte)'[', _ => (byte)'"' };
         for (int i = 1; i < length; i++)
-            bytes[i] = random.Next(4) == 0 ? alphabet[random.Next(alphabet.Length)] : (byte)'x'; // runs of filler make whole blocks
+        {
+            if (backslashEvery > 0 && random.Next(backslashEvery) == 0) bytes[i] = (byte)'\\';
+            else bytes[i] = random.Next(4) == 0 ? alphabet[random.Next(alphabet.Length)] : (byte)'x';
+        }
         return bytes;
+    }
+
+    private static void AssertSameEnd(byte[] bytes, Random random, string what)
+    {
+        int expected = ReferenceEnd(bytes);
+        Assert.True(expected == ScanEnd(bytes), $"{what}: {Encoding.UTF8.GetString(bytes)}");
+        var cuts = Enumerable.Range(0, random.Next(1, 6)).Select(_ => random.Next(1, bytes.Length)).Order().ToList();
+        Assert.True(expected == ScanEndInPieces(bytes, cuts), $"{what}, cut at {string.Join(',', cuts)}: {Encoding.UTF8.GetString(bytes)}");
+    }
+
+    [Fact]
+    public void This_machine_reads_a_block_at_a_time()
+    {
+        // Otherwise every test here would pass on the token-at-a-time reading alone (x64 and Arm64 both compare 16 bytes at once).
+        Assert.True(StructureBlock.IsAccelerated, "Vector128 is not accelerated here: the block reading is not tested");
     }
 
     [Fact]
     public void The_end_of_any_bytes_is_where_a_byte_at_a_time_reading_finds_it_whole_or_in_pieces()
     {
         var random = new Random(20261204);
-        int ended = 0;
+        for (int n = 0; n < 20_000; n++)
+            AssertSameEnd(Noise(random, random.Next(2, 600), backslashEvery: 40), random, $"case {n}");
+    }
+
+    [Fact]
+    public void Containers_with_few_or_no_escapes_end_where_a_byte_at_a_time_reading_ends_them()
+    {
+        // Whole blocks with no backslash, one after another: the string state and the depth carried from block to block.
+        var random = new Random(1204);
+        int pastTwoBlocks = 0;
         for (int n = 0; n < 20_000; n++)
         {
-            var bytes = Noise(random, random.Next(2, 600));
-            int expected = ReferenceEnd(bytes);
-            Assert.True(expected == ScanEnd(bytes), $"case {n}: {Encoding.UTF8.GetString(bytes)}");
-            var cuts = Enumerable.Range(0, random.Next(1, 6)).Select(_ => random.Next(1, bytes.Length)).Order().ToList();
-            Assert.True(expected == ScanEndInPieces(bytes, cuts), $"case {n}, cut at {string.Join(',', cuts)}: {Encoding.UTF8.GetString(bytes)}");
-            if (expected > 64) ended++;
+            var bytes = Noise(random, random.Next(65, 1200), backslashEvery: n % 2 == 0 ? 0 : 400, container: true);
+            AssertSameEnd(bytes, random, $"case {n}");
+            if (ReferenceEnd(bytes) > 1 + 2 * StructureBlock.Size) pastTwoBlocks++;
         }
-        // Enough of the cases end past a whole block for the block reading to have decided them.
-        Assert.True(ended > 2_000, $"{ended} cases ended past the first block");
+        Assert.True(pastTwoBlocks > 2_000, $"{pastTwoBlocks} cases ended past two whole blocks");
+    }
+
+    [Fact]
+    public void A_value_ending_or_a_string_turning_at_a_block_edge_ends_where_it_should()
+    {
+        // The scan starts at byte 1 (the value's first byte is its opening bracket), so its blocks are bytes 1–64, 65–128 …
+        foreach (int edge in new[] { 64, 65, 128, 129 })
+        {
+            for (int shift = -2; shift <= 2; shift++)
+            {
+                int last = edge + shift; // where the value's closing bracket goes
+                var ends = new byte[last + 1 + 20];
+                Array.Fill(ends, (byte)'x');
+                ends[0] = (byte)'[';
+                ends[last] = (byte)']';
+                Assert.Equal(last + 1, ScanEnd(ends));
+
+                // A string whose closing quote sits at the same place hides a bracket before it; the value ends after it.
+                var turns = (byte[])ends.Clone();
+                turns[1] = (byte)'"';
+                turns[last - 1] = (byte)']';
+                turns[last] = (byte)'"';
+                turns[last + 1] = (byte)']';
+                Assert.Equal(last + 2, ScanEnd(turns));
+
+                // A backslash as the last byte of a piece escapes the first byte of the next.
+                var escaped = (byte[])turns.Clone();
+                escaped[last - 1] = (byte)'\\';
+                Assert.Equal(ReferenceEnd(escaped), ScanEndInPieces(escaped, [last]));
+                Assert.Equal(ReferenceEnd(escaped), ScanEnd(escaped));
+
+                // Pieces cut on the block edges themselves.
+                Assert.Equal(last + 2, ScanEndInPieces(turns, [edge, edge + 1]));
+            }
+        }
     }
 
     [Fact]
@@ -100,12 +162,30 @@ public sealed class ValueScanTests
     }
 
     [Fact]
-    public void A_block_classifies_each_byte_16_or_32_at_a_time()
+    public void A_block_classifies_every_byte_value_in_every_place_16_or_32_at_a_time()
     {
+        var bytes = new byte[StructureBlock.Size];
+        for (int place = 0; place < StructureBlock.Size; place++)
+        {
+            for (int value = 0; value < 256; value++)
+            {
+                Array.Fill(bytes, (byte)'x');
+                bytes[place] = (byte)value;
+                ulong bit = 1UL << place;
+                var expected = new StructureBlock(
+                    value == '"' ? bit : 0,
+                    value == '\\' ? bit : 0,
+                    value is '{' or '[' ? bit : 0,
+                    value is '}' or ']' ? bit : 0);
+                Assert.Equal(expected, StructureBlock.Of(bytes, wide: true));
+                Assert.Equal(expected, StructureBlock.Of(bytes, wide: false));
+            }
+        }
+        // And bytes of every kind side by side.
         var random = new Random(7);
         for (int n = 0; n < 2_000; n++)
         {
-            var bytes = Noise(random, StructureBlock.Size);
+            random.NextBytes(bytes);
             ulong quotes = 0, backslashes = 0, opens = 0, closes = 0;
             for (int i = 0; i < bytes.Length; i++)
             {

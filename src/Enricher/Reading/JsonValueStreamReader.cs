@@ -27,7 +27,8 @@ internal sealed class JsonValueStreamReader(Stream stream, string name, bool tra
     /// <summary>How far ahead the <c>{"Records":[</c> head is looked for (white space in it included).</summary>
     private const int HeadBytes = 4096;
 
-    private byte[] _buffer = new byte[Math.Max(HeadBytes, Math.Min(64 * 1024, maxRecordBytes + 1))];
+    // Given back when the reading ends (Read's finally): see ReadBuffer.
+    private readonly ReadBuffer _buffer = new(Math.Max(HeadBytes, Math.Min(64 * 1024, maxRecordBytes + 1)));
     private int _start; // the first byte not yet consumed
     private int _end;
     private bool _eof;
@@ -60,53 +61,60 @@ internal sealed class JsonValueStreamReader(Stream stream, string name, bool tra
 
     public IEnumerable<RawRecord> Read()
     {
-        while (SkipWhiteSpace())
+        try
         {
-            var origin = new RecordOrigin(name, LineAt(_start));
-            var kind = _buffer[_start] == (byte)'[' ? Kind.Array : Kind.Value;
-            if (_buffer[_start] == (byte)'{')
+            while (SkipWhiteSpace())
             {
-                int head;
-                while ((head = RecordsHeadLength(_buffer.AsSpan(_start, _end - _start), final: _eof || _end - _start >= HeadBytes)) < 0)
-                    Fill(); // reads what the stream has: a slow pipe's record is not held back for a full head
-                if (head > 0)
+                var origin = new RecordOrigin(name, LineAt(_start));
+                var kind = _buffer.Array[_start] == (byte)'[' ? Kind.Array : Kind.Value;
+                if (_buffer.Array[_start] == (byte)'{')
                 {
-                    kind = Kind.Records;
-                    _start += head - 1; // on the array's '['
+                    int head;
+                    while ((head = RecordsHeadLength(_buffer.Array.AsSpan(_start, _end - _start), final: _eof || _end - _start >= HeadBytes)) < 0)
+                        Fill(); // reads what the stream has: a slow pipe's record is not held back for a full head
+                    if (head > 0)
+                    {
+                        kind = Kind.Records;
+                        _start += head - 1; // on the array's '['
+                    }
                 }
-            }
-            if (kind == Kind.Value)
-            {
-                yield return ReadValue(origin, kind);
-                continue;
-            }
-
-            _start++; // past '['
-            int index = 0;
-            while (true)
-            {
-                if (!SkipWhiteSpace())
+                if (kind == Kind.Value)
                 {
-                    yield return Truncated(origin with { Index = index }, $"the input ends before its {Describe(kind)} closes (cut short?): records after the {index} read are missing");
-                    yield break;
-                }
-                byte c = _buffer[_start];
-                if (c == (byte)']')
-                {
-                    _start++;
-                    if (kind == Kind.Records) PassOverRestOfObject();
-                    break;
-                }
-                if (c == (byte)',')
-                {
-                    _start++;
+                    yield return ReadValue(origin, kind);
                     continue;
                 }
-                var record = ReadValue(origin with { Index = index }, kind);
-                index++;
-                yield return record;
-                if (_cutShort) yield break; // what was left is that one rejected record
+
+                _start++; // past '['
+                int index = 0;
+                while (true)
+                {
+                    if (!SkipWhiteSpace())
+                    {
+                        yield return Truncated(origin with { Index = index }, $"the input ends before its {Describe(kind)} closes (cut short?): records after the {index} read are missing");
+                        yield break;
+                    }
+                    byte c = _buffer.Array[_start];
+                    if (c == (byte)']')
+                    {
+                        _start++;
+                        if (kind == Kind.Records) PassOverRestOfObject();
+                        break;
+                    }
+                    if (c == (byte)',')
+                    {
+                        _start++;
+                        continue;
+                    }
+                    var record = ReadValue(origin with { Index = index }, kind);
+                    index++;
+                    yield return record;
+                    if (_cutShort) yield break; // what was left is that one rejected record
+                }
             }
+        }
+        finally
+        {
+            _buffer.Dispose();
         }
     }
 
@@ -115,16 +123,16 @@ internal sealed class JsonValueStreamReader(Stream stream, string name, bool tra
     /// <summary>Reads the value at <see cref="_start"/>: its record, or a rejected one when it is over the limit or cut short.</summary>
     private RawRecord ReadValue(RecordOrigin origin, Kind container)
     {
-        var scan = new Scan(_buffer[_start]);
+        var scan = new Scan(_buffer.Array[_start]);
         int pos = _start + 1;
         long passedOver = 0;
         while (true)
         {
-            int end = scan.Advance(_buffer.AsSpan(0, _end), pos, _eof);
+            int end = scan.Advance(_buffer.Array.AsSpan(0, _end), pos, _eof);
             if (end >= 0)
             {
                 long length = passedOver + (end - _start);
-                var bytes = _buffer.AsMemory(_start, end - _start);
+                var bytes = _buffer.Array.AsMemory(_start, end - _start);
                 _start = end;
                 if (length > maxRecordBytes) return new RawRecord(ReadOnlyMemory<byte>.Empty, origin, RecordReader.OverLimit(length, maxRecordBytes));
                 return Record(bytes, origin);
@@ -153,7 +161,7 @@ internal sealed class JsonValueStreamReader(Stream stream, string name, bool tra
         var scan = new Scan((byte)'{');
         while (true)
         {
-            int end = scan.Advance(_buffer.AsSpan(0, _end), _start, _eof);
+            int end = scan.Advance(_buffer.Array.AsSpan(0, _end), _start, _eof);
             if (end >= 0)
             {
                 _start = end;
@@ -195,7 +203,7 @@ internal sealed class JsonValueStreamReader(Stream stream, string name, bool tra
     {
         while (true)
         {
-            int skip = _buffer.AsSpan(_start, _end - _start).IndexOfAnyExcept(" \t\r\n"u8);
+            int skip = _buffer.Array.AsSpan(_start, _end - _start).IndexOfAnyExcept(" \t\r\n"u8);
             if (skip >= 0)
             {
                 _start += skip;
@@ -232,7 +240,7 @@ internal sealed class JsonValueStreamReader(Stream stream, string name, bool tra
     /// <summary>The line number of buffer position <paramref name="pos"/>, counting the line ends passed since the last call.</summary>
     private long LineAt(int pos)
     {
-        _line += _buffer.AsSpan(_lineAt, pos - _lineAt).Count((byte)'\n');
+        _line += _buffer.Array.AsSpan(_lineAt, pos - _lineAt).Count((byte)'\n');
         _lineAt = pos;
         return _line;
     }
@@ -241,7 +249,7 @@ internal sealed class JsonValueStreamReader(Stream stream, string name, bool tra
     private void Discard(int pos)
     {
         LineAt(pos);
-        Buffer.BlockCopy(_buffer, pos, _buffer, 0, _end - pos);
+        Buffer.BlockCopy(_buffer.Array, pos, _buffer.Array, 0, _end - pos);
         _end -= pos;
         _start -= pos;
         _lineAt = 0;
@@ -254,9 +262,9 @@ internal sealed class JsonValueStreamReader(Stream stream, string name, bool tra
         if (_end == _buffer.Length)
         {
             if (_buffer.Length > maxRecordBytes) return; // full: the caller passes over what it has
-            Array.Resize(ref _buffer, (int)Math.Min(_buffer.Length * 2L, maxRecordBytes + 1L));
+            _buffer.Grow((int)Math.Min(_buffer.Length * 2L, maxRecordBytes + 1L));
         }
-        int read = stream.Read(_buffer, _end, _buffer.Length - _end);
+        int read = stream.Read(_buffer.Array, _end, _buffer.Length - _end);
         if (read == 0) _eof = true;
         _end += read;
     }

@@ -5,16 +5,17 @@ namespace Pipeline.Enricher.Reading;
 /// when <paramref name="transient"/>, a slice of the read buffer that is valid only until the next line is read: no copy
 /// and no allocation per line, for a consumer that is done with each line before it asks for the next.
 /// A byte order mark at the stream's start is skipped unless <paramref name="skipByteOrderMark"/> is false (a stream
-/// that is the rest of one already read).
+/// that is the rest of one already read). The buffer is rented (<see cref="ReadBuffer"/>) and given back on
+/// <see cref="Dispose"/>.
 /// </summary>
 /// <remarks>
 /// A line longer than <paramref name="maxLineBytes"/> is not kept: its bytes are passed over as they are read, so the
 /// buffer never grows past the limit whatever the line's length, and the reader hands out an empty line with
 /// <see cref="OverLimitLength"/> set, for the caller to reject. The next line is read normally.
 /// </remarks>
-internal sealed class LineReader(Stream stream, bool transient = false, bool skipByteOrderMark = true, int maxLineBytes = RecordReader.MaxRecordBytes)
+internal sealed class LineReader(Stream stream, bool transient = false, bool skipByteOrderMark = true, int maxLineBytes = RecordReader.MaxRecordBytes) : IDisposable
 {
-    private byte[] _buffer = new byte[Math.Min(64 * 1024, maxLineBytes + 2)];
+    private readonly ReadBuffer _buffer = new(Math.Min(64 * 1024, maxLineBytes + 2));
     private int _start;
     private int _end;
     private bool _eof;
@@ -31,7 +32,7 @@ internal sealed class LineReader(Stream stream, bool transient = false, bool ski
         OverLimitLength = 0;
         while (true)
         {
-            int nl = Array.IndexOf(_buffer, (byte)'\n', _start, _end - _start);
+            int nl = Array.IndexOf(_buffer.Array, (byte)'\n', _start, _end - _start);
             if (nl >= 0)
             {
                 line = Take(_start, nl);
@@ -67,14 +68,14 @@ internal sealed class LineReader(Stream stream, bool transient = false, bool ski
     {
         _atStart = false;
         while (_end < 3 && !_eof) Fill();
-        if (_end >= 3 && _buffer[0] == 0xEF && _buffer[1] == 0xBB && _buffer[2] == 0xBF) _start = 3;
+        if (_end >= 3 && _buffer.Array[0] == 0xEF && _buffer.Array[1] == 0xBB && _buffer.Array[2] == 0xBF) _start = 3;
     }
 
     /// <summary>The bytes not yet handed out, then the rest of the stream: for a reader that takes over from this one.</summary>
     public Stream Rest()
     {
         if (_atStart) SkipByteOrderMark();
-        return new PrefixedStream(_buffer.AsMemory(_start, _end - _start), _eof ? Stream.Null : stream);
+        return new PrefixedStream(_buffer.Array.AsMemory(_start, _end - _start), _eof ? Stream.Null : stream);
     }
 
     /// <summary>
@@ -85,7 +86,7 @@ internal sealed class LineReader(Stream stream, bool transient = false, bool ski
     {
         if (_atStart) SkipByteOrderMark();
         if (_end - _start < atLeast && !_eof) Fill();
-        return _buffer.AsSpan(_start, _end - _start);
+        return _buffer.Array.AsSpan(_start, _end - _start);
     }
 
     /// <summary>Whether the whole rest of the stream is in the buffer.</summary>
@@ -93,7 +94,7 @@ internal sealed class LineReader(Stream stream, bool transient = false, bool ski
 
     private ReadOnlyMemory<byte> Take(int from, int to)
     {
-        if (to > from && _buffer[to - 1] == (byte)'\r') to--;
+        if (to > from && _buffer.Array[to - 1] == (byte)'\r') to--;
         long length = _passedOver + (to - from);
         _passedOver = 0;
         if (length > maxLineBytes)
@@ -101,14 +102,14 @@ internal sealed class LineReader(Stream stream, bool transient = false, bool ski
             OverLimitLength = length;
             return ReadOnlyMemory<byte>.Empty;
         }
-        return transient ? _buffer.AsMemory(from, to - from) : _buffer.AsSpan(from, to - from).ToArray();
+        return transient ? _buffer.Array.AsMemory(from, to - from) : _buffer.Array.AsSpan(from, to - from).ToArray();
     }
 
     private void Fill()
     {
         if (_start > 0)
         {
-            Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
+            Buffer.BlockCopy(_buffer.Array, _start, _buffer.Array, 0, _end - _start);
             _end -= _start;
             _start = 0;
         }
@@ -116,12 +117,15 @@ internal sealed class LineReader(Stream stream, bool transient = false, bool ski
         {
             // A line longer than the buffer: grow, but never past the limit and its line end, so no size overflows.
             if (_buffer.Length >= maxLineBytes + 2L) return;
-            Array.Resize(ref _buffer, (int)Math.Min(_buffer.Length * 2L, maxLineBytes + 2L));
+            _buffer.Grow((int)Math.Min(_buffer.Length * 2L, maxLineBytes + 2L));
         }
-        int read = stream.Read(_buffer, _end, _buffer.Length - _end);
+        int read = stream.Read(_buffer.Array, _end, _buffer.Length - _end);
         if (read == 0) _eof = true;
         _end += read;
     }
+
+    /// <summary>Gives the buffer back: no line read (nor the stream <see cref="Rest"/> gave) may be used after this.</summary>
+    public void Dispose() => _buffer.Dispose();
 }
 
 /// <summary>

@@ -99,7 +99,7 @@ public static class RecordReader
 
     internal static IEnumerable<RawRecord> ReadStream(Stream stream, string name, bool transient, int maxRecordBytes)
     {
-        var lines = new LineReader(stream, transient, maxLineBytes: maxRecordBytes);
+        using var lines = new LineReader(stream, transient, maxLineBytes: maxRecordBytes); // its buffer goes back to the pool when the reading ends
         // The sniff looks at a bounded head (4 KiB at most: it never needs the whole first line), and at no more of it
         // than it needs, so the first record of a slow pipe is not held back.
         var start = lines.Peek(1);

@@ -66,4 +66,43 @@ public sealed class TransientReadingTests
         Assert.Equal(5, copied.Distinct(ReferenceEqualityComparer.Instance).Count());
         Assert.Equal(copied.Select(r => (r.Origin, Encoding.UTF8.GetString(r.Data.Span))), copies.Select(r => (r.Origin, Encoding.UTF8.GetString(r.Data.Span))));
     }
+
+    [Fact]
+    public void Many_small_CloudTrail_files_read_one_after_another_reuse_the_read_buffers_and_give_every_record_whole()
+    {
+        // An organisation's trail writes files of a few records each, by the hundred thousand a day.
+        var dir = Directory.CreateTempSubdirectory("small-files-").FullName;
+        try
+        {
+            var files = new List<string>();
+            var expected = new List<string>();
+            for (int f = 0; f < 300; f++)
+            {
+                var records = Enumerable.Range(0, 3).Select(i => Events.Detail(Events.ApiCall(eventId: $"e-{f}-{i}"))).ToList();
+                expected.AddRange(records.Select(r => r.ToJsonString()));
+                var path = Path.Combine(dir, $"f{f:D4}.json{(f % 2 == 0 ? ".gz" : "")}");
+                var json = Encoding.UTF8.GetBytes(new JsonObject { ["Records"] = new JsonArray([.. records]) }.ToJsonString());
+                using (var file = File.Create(path))
+                using (Stream target = f % 2 == 0 ? new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Fastest) : file)
+                    target.Write(json);
+                files.Add(path);
+            }
+
+            var read = new List<string>();
+            foreach (var record in RecordReader.ReadFiles(files.Take(10).ToList(), transient: true)) read.Add(Encoding.UTF8.GetString(record.Data.Span));
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            foreach (var record in RecordReader.ReadFiles(files.Skip(10).ToList(), transient: true)) read.Add(Encoding.UTF8.GetString(record.Data.Span));
+            long perFile = (GC.GetAllocatedBytesForCurrentThread() - before) / (files.Count - 10);
+
+            // Each record whole, in order, though the buffer that held one file's records holds the next file's.
+            Assert.Equal(expected, read);
+            // Two new 64 KiB buffers a file (the line reader's and the container reader's) would be 128 KiB and more; the
+            // records' strings made above, the streams and the enumerators are a few KiB.
+            Assert.True(perFile < 32 * 1024, $"{perFile:N0} bytes allocated per file");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

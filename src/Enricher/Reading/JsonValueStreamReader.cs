@@ -18,7 +18,7 @@ namespace Pipeline.Enricher.Reading;
 /// the limit is passed over as it is read, never held whole, and rejected; a stream that ends inside a record or
 /// before its container closes yields one rejected record saying so.
 /// </remarks>
-internal sealed class JsonValueStreamReader(Stream stream, string name, bool transient, int maxRecordBytes)
+internal sealed class JsonValueStreamReader(Stream stream, string name, bool transient, int maxRecordBytes) : IDisposable
 {
     private static readonly SearchValues<byte> Structure = SearchValues.Create("\"{}[]"u8);
     private static readonly SearchValues<byte> StringEnd = SearchValues.Create("\"\\"u8);
@@ -27,7 +27,7 @@ internal sealed class JsonValueStreamReader(Stream stream, string name, bool tra
     /// <summary>How far ahead the <c>{"Records":[</c> head is looked for (white space in it included).</summary>
     private const int HeadBytes = 4096;
 
-    // Given back when the reading ends (Read's finally): see ReadBuffer.
+    // Given back on Dispose: see ReadBuffer.
     private readonly ReadBuffer _buffer = new(Math.Max(HeadBytes, Math.Min(64 * 1024, maxRecordBytes + 1)));
     private int _start; // the first byte not yet consumed
     private int _end;
@@ -61,62 +61,58 @@ internal sealed class JsonValueStreamReader(Stream stream, string name, bool tra
 
     public IEnumerable<RawRecord> Read()
     {
-        try
+        while (SkipWhiteSpace())
         {
-            while (SkipWhiteSpace())
+            var origin = new RecordOrigin(name, LineAt(_start));
+            var kind = _buffer.Array[_start] == (byte)'[' ? Kind.Array : Kind.Value;
+            if (_buffer.Array[_start] == (byte)'{')
             {
-                var origin = new RecordOrigin(name, LineAt(_start));
-                var kind = _buffer.Array[_start] == (byte)'[' ? Kind.Array : Kind.Value;
-                if (_buffer.Array[_start] == (byte)'{')
+                int head;
+                while ((head = RecordsHeadLength(_buffer.Array.AsSpan(_start, _end - _start), final: _eof || _end - _start >= HeadBytes)) < 0)
+                    Fill(); // reads what the stream has: a slow pipe's record is not held back for a full head
+                if (head > 0)
                 {
-                    int head;
-                    while ((head = RecordsHeadLength(_buffer.Array.AsSpan(_start, _end - _start), final: _eof || _end - _start >= HeadBytes)) < 0)
-                        Fill(); // reads what the stream has: a slow pipe's record is not held back for a full head
-                    if (head > 0)
-                    {
-                        kind = Kind.Records;
-                        _start += head - 1; // on the array's '['
-                    }
-                }
-                if (kind == Kind.Value)
-                {
-                    yield return ReadValue(origin, kind);
-                    continue;
-                }
-
-                _start++; // past '['
-                int index = 0;
-                while (true)
-                {
-                    if (!SkipWhiteSpace())
-                    {
-                        yield return Truncated(origin with { Index = index }, $"the input ends before its {Describe(kind)} closes (cut short?): records after the {index} read are missing");
-                        yield break;
-                    }
-                    byte c = _buffer.Array[_start];
-                    if (c == (byte)']')
-                    {
-                        _start++;
-                        if (kind == Kind.Records) PassOverRestOfObject();
-                        break;
-                    }
-                    if (c == (byte)',')
-                    {
-                        _start++;
-                        continue;
-                    }
-                    var record = ReadValue(origin with { Index = index }, kind);
-                    index++;
-                    yield return record;
-                    if (_cutShort) yield break; // what was left is that one rejected record
+                    kind = Kind.Records;
+                    _start += head - 1; // on the array's '['
                 }
             }
-        }
-        finally
-        {
-            _buffer.Dispose();
+            if (kind == Kind.Value)
+            {
+                yield return ReadValue(origin, kind);
+                continue;
+            }
+
+            _start++; // past '['
+            int index = 0;
+            while (true)
+            {
+                if (!SkipWhiteSpace())
+                {
+                    yield return Truncated(origin with { Index = index }, $"the input ends before its {Describe(kind)} closes (cut short?): records after the {index} read are missing");
+                    yield break;
+                }
+                byte c = _buffer.Array[_start];
+                if (c == (byte)']')
+                {
+                    _start++;
+                    if (kind == Kind.Records) PassOverRestOfObject();
+                    break;
+                }
+                if (c == (byte)',')
+                {
+                    _start++;
+                    continue;
+                }
+                var record = ReadValue(origin with { Index = index }, kind);
+                index++;
+                yield return record;
+                if (_cutShort) yield break; // what was left is that one rejected record
+            }
         }
     }
+
+    /// <summary>Gives the buffer back: no record read (a transient one's bytes) may be used after this.</summary>
+    public void Dispose() => _buffer.Dispose();
 
     private static string Describe(Kind kind) => kind == Kind.Records ? "Records" : "array";
 

@@ -15,7 +15,13 @@ namespace Pipeline.Enricher.Reading;
 /// </remarks>
 internal sealed class ReadBuffer(int length) : IDisposable
 {
-    private byte[]? _array = ArrayPool<byte>.Shared.Rent(length);
+    /// <summary>
+    /// Larger buffers (a record of megabytes) are made to measure and left to the GC: the pool rounds up to a power of two,
+    /// which would double what a reader at the 4 MiB record limit holds, and would keep every size it grew through.
+    /// </summary>
+    internal const int PooledUpTo = 1024 * 1024;
+
+    private byte[]? _array = Take(length);
 
     /// <summary>The bytes; only the first <see cref="Length"/> are the buffer's.</summary>
     public byte[] Array => _array ?? throw new ObjectDisposedException(nameof(ReadBuffer));
@@ -26,17 +32,30 @@ internal sealed class ReadBuffer(int length) : IDisposable
     public void Grow(int length)
     {
         if (length <= Length) return;
-        var bigger = ArrayPool<byte>.Shared.Rent(length);
-        Buffer.BlockCopy(Array, 0, bigger, 0, Length);
-        ArrayPool<byte>.Shared.Return(Array);
-        _array = bigger;
+        var array = Array;
+        if (length > array.Length)
+        {
+            var bigger = Take(length);
+            Buffer.BlockCopy(array, 0, bigger, 0, Length);
+            Give(array);
+            _array = bigger;
+        }
         Length = length;
     }
 
     /// <summary>Gives the memory back; nothing read from the buffer may be used after this (a transient reader's records included).</summary>
     public void Dispose()
     {
-        if (_array is { } array) ArrayPool<byte>.Shared.Return(array);
+        if (_array is { } array) Give(array);
         _array = null;
+    }
+
+    private static byte[] Take(int length) =>
+        length <= PooledUpTo ? ArrayPool<byte>.Shared.Rent(length) : GC.AllocateUninitializedArray<byte>(length);
+
+    private static void Give(byte[] array)
+    {
+        // Only what the pool handed out: one of ours made to measure is longer than any it rents to us.
+        if (array.Length <= PooledUpTo) ArrayPool<byte>.Shared.Return(array);
     }
 }

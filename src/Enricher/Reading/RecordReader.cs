@@ -26,8 +26,8 @@ public static class RecordReader
 
     /// <summary>Reads all records of <paramref name="files"/>; <paramref name="progress"/> hears the bytes consumed so far.</summary>
     /// <param name="transient">
-    /// Each record, and its bytes, is valid only until the next record is read (no copy per line, and one record object
-    /// handed out again for the usual line): for a consumer that handles every record before it asks for the next, as the
+    /// Each record, and its bytes, is valid only until the next record is read, or the reading ends or is stopped (the
+    /// buffer goes back to the pool then; no copy per line, and one record object handed out again for the usual line): for a consumer that handles every record before it asks for the next, as the
     /// core's Rx adapter does (it classifies each record as it arrives). A consumer that keeps records (a list, a buffer)
     /// must leave this off.
     /// </param>
@@ -112,7 +112,8 @@ public static class RecordReader
         }
         if (container == true)
         {
-            foreach (var r in new JsonValueStreamReader(lines.Rest(), name, transient, maxRecordBytes).Read())
+            using var values = new JsonValueStreamReader(lines.Rest(), name, transient, maxRecordBytes);
+            foreach (var r in values.Read())
                 yield return r;
             yield break;
         }

@@ -270,7 +270,7 @@ internal sealed class JsonValueStreamReader(Stream stream, string name, bool tra
     /// literal. Resumable: it keeps its place between buffer refills.
     /// </summary>
     /// <remarks>
-    /// Inside a container it reads 64 bytes at a time (<see cref="StructureBlock"/>): a record of CloudTrail's has some 250
+    /// Inside a container it reads 64 bytes at a time (<see cref="StructureBlock"/>): a record of the corpus has some 175
     /// quotes and brackets, and finding each with a search of its own cost more than a DOM parse of the record. A block
     /// with a backslash in it, the rare one, is read a token at a time as before, so an escape is always judged by the
     /// bytes before it, inside a string or not, exactly as the token-at-a-time reading judges it.

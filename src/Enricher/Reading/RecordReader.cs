@@ -27,9 +27,9 @@ public static class RecordReader
     /// <summary>Reads all records of <paramref name="files"/>; <paramref name="progress"/> hears the bytes consumed so far.</summary>
     /// <param name="transient">
     /// Each record, and its bytes, is valid only until the next record is read, or the reading ends or is stopped (the
-    /// buffer goes back to the pool then; no copy per line, and one record object handed out again for the usual line): for a consumer that handles every record before it asks for the next, as the
-    /// core's Rx adapter does (it classifies each record as it arrives). A consumer that keeps records (a list, a buffer)
-    /// must leave this off.
+    /// buffer goes back to the pool then). No copy per line, and one record object handed out again for the usual line:
+    /// for a consumer that handles every record before it asks for the next, as the core's Rx adapter does (it classifies
+    /// each record as it arrives). A consumer that keeps records (a list, a buffer) must leave this off.
     /// </param>
     public static IEnumerable<RawRecord> ReadFiles(IReadOnlyList<string> files, IProgress<long>? progress = null, bool transient = false)
     {

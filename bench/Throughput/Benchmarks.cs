@@ -117,8 +117,7 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
                 {
                     Seconds = pipeline.Seconds, Bytes = bytes, Ratio = ratio,
                     Target = $"≥ {EndToEndTarget:0.0#} × baseline", TargetMet = ratio >= EndToEndTarget,
-                    Note = $"{summary.Digests:N0} digests, {summary.Rollups:N0} roll-ups, {summary.Messages:N0} messages; rejected {summary.Rejected:N0}, duplicates {summary.Duplicates:N0}, digested {summary.Digested:N0}; " +
-                        $"{pipeline.CpuOfCallingThread("the core's thread")}; {pipeline.Allocations(options.Events)}",
+                    Note = RunNote(pipeline, options.Events),
                 });
             }
             if (options.Only.Contains("stages"))
@@ -216,7 +215,6 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
             if (baseline.Result != export.Records || read.Result != export.Records)
                 throw new InvalidOperationException($"the CloudTrail files hold {export.Records:N0} records, but the DOM found {baseline.Result:N0} and the reader {read.Result:N0}");
 
-            var summary = pipeline.Result;
             string leftOut = export.LeftOut > 0 ? $"; {export.LeftOut:N0} generated lines that are not JSON left out" : "";
             return
             [
@@ -233,8 +231,7 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
                 new("gzip-e2e", "e2e over the same files: read → parse (a batch ahead) → dedupe → name → bursts → roll-ups → JSON", export.Records)
                 {
                     Seconds = pipeline.Seconds, Bytes = export.JsonBytes, Ratio = baseline.Seconds / pipeline.Seconds,
-                    Note = $"{summary.Digests:N0} digests, {summary.Rollups:N0} roll-ups, {summary.Messages:N0} messages; rejected {summary.Rejected:N0}, duplicates {summary.Duplicates:N0}, digested {summary.Digested:N0}; " +
-                        $"{pipeline.CpuOfCallingThread("the core's thread")}; {pipeline.Allocations(export.Records)}",
+                    Note = RunNote(pipeline, export.Records),
                 },
             ];
         }
@@ -250,6 +247,14 @@ internal sealed class Benchmarks(BenchOptions options, BenchCorpus corpus, TextW
                 log.WriteLine($"could not delete {folder}: {e.Message}");
             }
         }
+    }
+
+    /// <summary>What a pipeline run made and cost: the same words for e2e and gzip-e2e, which the benchmark's tests compare.</summary>
+    private static string RunNote(Measured<RunSummary> run, long events)
+    {
+        var summary = run.Result;
+        return $"{summary.Digests:N0} digests, {summary.Rollups:N0} roll-ups, {summary.Messages:N0} messages; rejected {summary.Rejected:N0}, duplicates {summary.Duplicates:N0}, digested {summary.Digested:N0}; " +
+            $"{run.CpuOfCallingThread("the core's thread")}; {run.Allocations(events)}";
     }
 
     /// <summary>The core driven in a plain loop, a naming batch at a time: what the pipeline costs with no Rx operators at all.</summary>

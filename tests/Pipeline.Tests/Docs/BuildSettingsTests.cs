@@ -76,7 +76,17 @@ public sealed partial class BuildSettingsTests : IDisposable
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        // An evaluation takes seconds; a hung one fails the test instead of holding up the whole run.
+        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        try
+        {
+            await process.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"dotnet msbuild {project} did not finish within 3 minutes");
+        }
         Assert.True(process.ExitCode == 0, $"dotnet msbuild {project}: exit {process.ExitCode}\n{await stdout}{await stderr}");
         using var json = JsonDocument.Parse(await stdout);
         var properties = json.RootElement.GetProperty("Properties");

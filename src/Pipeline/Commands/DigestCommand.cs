@@ -53,16 +53,14 @@ internal static class DigestCommand
                 Slack = slack.Read(parse),
                 Outbox = parse.GetValue(slack.Outbox)!,
             };
-            var inputs = parse.GetValue(input)!;
-            var files = InputFiles.Resolve(inputs, Console.Error);
+            var inputs = InputFiles.Resolve(parse.GetValue(input)!, Console.Error);
             var directory = names.Directory(parse);
             var mutes = CommonOptions.LoadMutes(parse.GetValue(mute));
             // stdin or a FIFO can block for good on a quiet producer: read those on their own task so that Ctrl-C still ends
             // the input (each record then its own copy); files never block, and their records share one buffer.
-            bool mayBlock = files.Any(f => f == "-" || RealInputFileSystem.Instance.KindOf(f) == EntryKind.Other);
-            return await RunAsync(settings, directory, mutes, progress => mayBlock
-                ? StoppableReading.Until(RecordReader.ReadFiles(files, progress), ct)
-                : RecordReader.ReadFiles(files, progress, transient: true), RecordReader.TotalBytes(files), ct).ConfigureAwait(false);
+            return await RunAsync(settings, directory, mutes, progress => inputs.MayBlock
+                ? StoppableReading.Until(RecordReader.ReadFiles(inputs.Files, progress), ct)
+                : RecordReader.ReadFiles(inputs.Files, progress, transient: true), inputs.TotalBytes, ct).ConfigureAwait(false);
         }));
         return command;
     }

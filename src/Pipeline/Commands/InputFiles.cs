@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
 using Pipeline.Aggregator.Rendering;
@@ -10,6 +11,11 @@ namespace Pipeline.Cli.Commands;
 /// of its inputs says so and stops before it has posted a digest, rather than stopping halfway and posting the same
 /// digests again when it is run once more.
 /// </summary>
+/// <remarks>
+/// A CloudTrail export is a folder of many small files (one per account, region and five minutes), so what the check
+/// costs a file counts: one <c>statx</c> for its kind and one open for its access and length, nothing read twice
+/// later (docs/performance.md, seventeenth session).
+/// </remarks>
 internal static class InputFiles
 {
     /// <summary>
@@ -18,33 +24,41 @@ internal static class InputFiles
     /// one named on its own is read, as <c>-i &lt;(zcat …)</c> needs. Every path that cannot be read is reported on
     /// <paramref name="stderr"/>, cleaned, and then the run stops with an <see cref="InputException"/>.
     /// </summary>
-    public static IReadOnlyList<string> Resolve(IEnumerable<string> paths, TextWriter stderr, IInputFileSystem? fileSystem = null)
+    public static ResolvedInputs Resolve(IEnumerable<string> paths, TextWriter stderr, IInputFileSystem? fileSystem = null)
     {
         var fs = fileSystem ?? RealInputFileSystem.Instance;
         var files = new List<string>();
         var problems = new List<string>();
+        long bytes = 0;
+        bool stdin = false, mayBlock = false;
         foreach (var path in paths)
         {
             if (path == RecordReader.StdinPath)
             {
                 if (fs.StdinProblem() is { } problem) problems.Add(problem);
                 else files.Add(path);
+                stdin = mayBlock = true;
                 continue;
             }
             switch (fs.KindOf(path))
             {
                 case EntryKind.Folder:
-                    var found = new List<string>();
+                    var found = new List<(string Path, long Length)>();
                     Walk(fs, path, found, problems, stderr, new HashSet<string>(StringComparer.Ordinal));
                     if (found.Count == 0 && problems.Count == 0) problems.Add($"folder '{Clean(path)}' has no files to read");
-                    files.AddRange(found.Order(StringComparer.Ordinal));
+                    files.AddRange(found.Select(f => f.Path).Order(StringComparer.Ordinal));
+                    bytes += found.Sum(f => f.Length);
                     break;
                 case EntryKind.File:
-                    if (Unreadable(fs, path) is { } why) problems.Add(why);
-                    else files.Add(path);
+                    if (Readable(fs, path, problems) is { } length)
+                    {
+                        files.Add(path);
+                        bytes += length;
+                    }
                     break;
                 case EntryKind.Other:
                     files.Add(path); // named on purpose: a pipe from the shell, read as stdin is
+                    mayBlock = true;
                     break;
                 default:
                     problems.Add($"input '{Clean(path)}' does not exist (give a file, a folder, or '-' for stdin)");
@@ -57,7 +71,7 @@ internal static class InputFiles
             foreach (var problem in problems) stderr.WriteLine("error: " + problem);
             throw new InputException($"{problems.Count} inputs cannot be read (above); nothing was read");
         }
-        return files;
+        return new ResolvedInputs(files, stdin ? null : bytes, mayBlock);
     }
 
     /// <summary>The folder's path with a link in its last part followed to the end (each level is resolved as the walk goes down).</summary>
@@ -73,7 +87,7 @@ internal static class InputFiles
         }
     }
 
-    private static void Walk(IInputFileSystem fs, string folder, List<string> files, List<string> problems, TextWriter stderr, HashSet<string> visited)
+    private static void Walk(IInputFileSystem fs, string folder, List<(string Path, long Length)> files, List<string> problems, TextWriter stderr, HashSet<string> visited)
     {
         // A folder reached twice (a link back up the tree, `ln -s .. loop`) is read once: a loop would otherwise list the
         // same files until the path is too long, and two such links double the paths at every level.
@@ -104,29 +118,37 @@ internal static class InputFiles
                     break;
                 default:
                     if (Path.GetFileName(entry).StartsWith('.')) break; // hidden: editors' and tools' files
-                    if (Unreadable(fs, entry) is { } why) problems.Add(why);
-                    else files.Add(entry);
+                    if (Readable(fs, entry, problems) is { } length) files.Add((entry, length));
                     break;
             }
         }
     }
 
-    /// <summary>Why <paramref name="file"/> cannot be opened, or null when it can (a missing one, a dangling link, included).</summary>
-    private static string? Unreadable(IInputFileSystem fs, string file)
+    /// <summary>
+    /// The length of <paramref name="file"/> when it can be opened; otherwise null, and why not (a missing one, a dangling
+    /// link, included) is added to <paramref name="problems"/>.
+    /// </summary>
+    private static long? Readable(IInputFileSystem fs, string file, List<string> problems)
     {
         try
         {
-            fs.CheckReadable(file);
-            return null;
+            return fs.CheckReadable(file);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return $"cannot read '{Clean(file)}': {Clean(e.Message.TrimEnd('.'))}";
+            problems.Add($"cannot read '{Clean(file)}': {Clean(e.Message.TrimEnd('.'))}");
+            return null;
         }
     }
 
     private static string Clean(string text) => TextDigestRenderer.Clean(text);
 }
+
+/// <summary>
+/// What <see cref="InputFiles.Resolve"/> found: the files to read, in order; their bytes in all (for progress; null when
+/// stdin is one of them); and whether any may block for good on a quiet producer (stdin, a FIFO named on its own).
+/// </summary>
+internal sealed record ResolvedInputs(IReadOnlyList<string> Files, long? TotalBytes, bool MayBlock);
 
 /// <summary>What an input path is, as far as reading it goes.</summary>
 internal enum EntryKind
@@ -150,8 +172,8 @@ internal interface IInputFileSystem
     /// <summary>The files and folders directly in <paramref name="folder"/>; throws when it cannot be listed.</summary>
     IReadOnlyList<string> Entries(string folder);
 
-    /// <summary>Opens <paramref name="file"/> for reading and closes it; throws when it cannot.</summary>
-    void CheckReadable(string file);
+    /// <summary>Opens <paramref name="file"/> for reading and closes it, and returns its length; throws when it cannot.</summary>
+    long CheckReadable(string file);
 
     /// <summary>Why stdin cannot be read (closed, or a terminal nobody will type events into); null when it can.</summary>
     string? StdinProblem();
@@ -163,9 +185,12 @@ internal sealed class RealInputFileSystem : IInputFileSystem
 
     public EntryKind KindOf(string path)
     {
+        // One statx answers for an entry that exists (on Linux); the portable checks below are for where it does not,
+        // or when it fails (a missing path, a dangling link), which they tell apart.
+        if (FileType(path) is { } type) return type switch { FolderType => EntryKind.Folder, RegularFile => EntryKind.File, _ => EntryKind.Other };
         if (Directory.Exists(path)) return EntryKind.Folder;
         if (!File.Exists(path) && !IsLink(path)) return EntryKind.Missing;
-        return FileType(path) is { } type && type != RegularFile ? EntryKind.Other : EntryKind.File;
+        return EntryKind.File;
     }
 
     private static bool IsLink(string path)
@@ -182,9 +207,14 @@ internal sealed class RealInputFileSystem : IInputFileSystem
 
     public IReadOnlyList<string> Entries(string folder) => [.. Directory.EnumerateFileSystemEntries(folder)];
 
-    public void CheckReadable(string file)
+    public long CheckReadable(string file)
     {
+        // On Linux, asked of the kernel without opening the file: whether this process may read it (its effective ids, as
+        // an open would be judged), then its length; two calls instead of the open's five (open, fstat, .NET's advisory
+        // lock taken and released, close), for each file of an export of many.
+        if (OperatingSystem.IsLinux() && Linux.MayRead(file) is { } length) return length;
         using var handle = File.OpenHandle(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        return RandomAccess.GetLength(handle);
     }
 
     public string? StdinProblem()
@@ -220,26 +250,78 @@ internal sealed class RealInputFileSystem : IInputFileSystem
     }
 
     private const int RegularFile = 0x8000; // S_IFREG
+    private const int FolderType = 0x4000; // S_IFDIR
 
     /// <summary>The file type bits of <paramref name="path"/> (links followed), or null where they cannot be had.</summary>
-    private static int? FileType(string path)
-    {
-        if (!OperatingSystem.IsLinux()) return null;
-        var buffer = new byte[256];
-        byte[] name = [.. Encoding.UTF8.GetBytes(path), 0];
-        try
-        {
-            const int CurrentFolder = -100; // AT_FDCWD
-            const uint TypeOnly = 0x1; // STATX_TYPE
-            if (Statx(CurrentFolder, name, 0, TypeOnly, buffer) != 0) return null;
-        }
-        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
-        {
-            return null;
-        }
-        return BitConverter.ToUInt16(buffer, 28) & 0xF000; // stx_mode: the same offset on every architecture
-    }
+    private static int? FileType(string path) => OperatingSystem.IsLinux() ? Linux.Stat(path)?.Type : null;
 
-    [DllImport("libc", EntryPoint = "statx", SetLastError = true)]
-    private static extern int Statx(int dirfd, byte[] path, int flags, uint mask, byte[] statx);
+    /// <summary>The two Linux calls the check makes, by path: <c>statx</c> and <c>faccessat</c>.</summary>
+    private static class Linux
+    {
+        private const int CurrentFolder = -100; // AT_FDCWD
+        private static bool _unavailable; // a libc without them (an old one, or not glibc): the portable checks do
+
+        /// <summary>The type bits and length of <paramref name="path"/>, links followed; null when it cannot be had.</summary>
+        public static (int Type, long Length)? Stat(string path)
+        {
+            if (_unavailable) return null;
+            Span<byte> buffer = stackalloc byte[256];
+            try
+            {
+                const uint TypeAndSize = 0x1 | 0x200; // STATX_TYPE | STATX_SIZE
+                if (Statx(CurrentFolder, NullTerminated(path), 0, TypeAndSize, ref MemoryMarshal.GetReference(buffer)) != 0) return null;
+            }
+            catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
+            {
+                _unavailable = true;
+                return null;
+            }
+            // stx_mode at 28 and stx_size at 40: the same offsets on every architecture.
+            return (BinaryPrimitives.ReadUInt16LittleEndian(buffer[28..]) & 0xF000, BinaryPrimitives.ReadInt64LittleEndian(buffer[40..]));
+        }
+
+        /// <summary>
+        /// The length of <paramref name="file"/> when this process may read it; throws the reason when it may not; null when
+        /// the calls are not there (then the file is opened to find out).
+        /// </summary>
+        public static long? MayRead(string file)
+        {
+            if (_unavailable) return null;
+            const int Read = 4, EffectiveIds = 0x200; // R_OK, AT_EACCESS
+            try
+            {
+                if (FAccessAt(CurrentFolder, NullTerminated(file), Read, EffectiveIds) != 0)
+                {
+                    int error = Marshal.GetLastPInvokeError();
+                    const int NoSuchFile = 2, PermissionDenied = 13;
+                    string why = Marshal.GetPInvokeErrorMessage(error);
+                    throw error switch
+                    {
+                        PermissionDenied => new UnauthorizedAccessException(why),
+                        NoSuchFile => new FileNotFoundException(why, file),
+                        _ => new IOException(why),
+                    };
+                }
+            }
+            catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
+            {
+                _unavailable = true;
+                return null;
+            }
+            return Stat(file) is { } stat ? stat.Length : null;
+        }
+
+        private static byte[] NullTerminated(string path)
+        {
+            var bytes = new byte[Encoding.UTF8.GetByteCount(path) + 1];
+            Encoding.UTF8.GetBytes(path, bytes);
+            return bytes;
+        }
+
+        [DllImport("libc", EntryPoint = "statx", SetLastError = true)]
+        private static extern int Statx(int dirfd, byte[] path, int flags, uint mask, ref byte statx);
+
+        [DllImport("libc", EntryPoint = "faccessat", SetLastError = true)]
+        private static extern int FAccessAt(int dirfd, byte[] path, int mode, int flags);
+    }
 }

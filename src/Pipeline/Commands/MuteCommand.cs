@@ -27,7 +27,7 @@ internal static class MuteCommand
         {
             var rules = CommonOptions.LoadMutes(parse.GetValue(mute))!;
             parse.GetValue(format).RefuseHtml("`mute test`", "prints a table (text) or JSON lines");
-            var files = InputFiles.Resolve(parse.GetValue(input)!, Console.Error);
+            var files = InputFiles.Resolve(parse.GetValue(input)!, Console.Error).Files;
             var report = Run(rules, RecordReader.ReadFiles(files), parse.GetValue(format), Console.Out, ct);
             return Task.FromResult(report);
         }));

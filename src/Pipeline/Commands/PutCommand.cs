@@ -32,7 +32,7 @@ internal static class PutCommand
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
             var name = parse.GetValue(stream)!;
-            var files = InputFiles.Resolve(parse.GetValue(input)!, Console.Error);
+            var inputs = InputFiles.Resolve(parse.GetValue(input)!, Console.Error);
             using var kinesis = aws.CreateKinesis(parse);
             // Outside the try, so a stop can say how far it got (a request that finishes as Ctrl-C lands is counted or in flight).
             long sent = 0, skipped = 0, failed = 0, requests = 0, inFlight = 0;
@@ -41,7 +41,7 @@ internal static class PutCommand
             {
                 if (parse.GetValue(create)) await EnsureStreamAsync(kinesis, name, parse.GetValue(shards), ct).ConfigureAwait(false);
 
-                using var progress = ProgressBar.StartIfUseful(RecordReader.TotalBytes(files), "putting", !parse.GetValue(noProgress));
+                using var progress = ProgressBar.StartIfUseful(inputs.TotalBytes, "putting", !parse.GetValue(noProgress));
                 var chunk = new List<PutRecordsEntry>(ChunkSize);
                 async Task FlushAsync()
                 {
@@ -64,7 +64,7 @@ internal static class PutCommand
                 // Ctrl-C stops the wait for it: the process then ends with the read it was blocked in.
                 var pump = Task.Run(async () =>
                 {
-                    foreach (var record in RecordReader.ReadFiles(files, progress))
+                    foreach (var record in RecordReader.ReadFiles(inputs.Files, progress))
                     {
                         ct.ThrowIfCancellationRequested();
                         if (ToEntry(record, parse.GetValue(raw), out var reason) is { } entry) chunk.Add(entry);

@@ -46,7 +46,7 @@ internal static class TuneCommand
             var rollup = CommonOptions.Rollup(parse, rollupMinAccounts, rollupWindow);
             CommonOptions.Validate(rollup.Validate);
             foreach (var s in skipped) await Console.Error.WriteLineAsync($"note: skipped gap {s.Gap} with max window {s.Max} (a gap longer than the window never closes a burst).").ConfigureAwait(false);
-            var files = InputFiles.Resolve(parse.GetValue(input)!, Console.Error);
+            var inputs = InputFiles.Resolve(parse.GetValue(input)!, Console.Error);
             var directory = CommonOptions.Directory(parse, accounts, null, null);
             var mutes = CommonOptions.LoadMutes(parse.GetValue(mute));
 
@@ -54,8 +54,8 @@ internal static class TuneCommand
             // replayed under every setting through the same core every host runs, as many settings at a time as there are
             // processors, while the next slice is read. The bar counts the bytes read, a slice ahead of the replay.
             IReadOnlyList<TuneResult> results;
-            using (var progress = ProgressBar.StartIfUseful(RecordReader.TotalBytes(files), "replaying", !parse.GetValue(noProgress)))
-                results = await BurstTuner.MeasureAllAsync(RecordReader.ReadFiles(files, progress, transient: true), directory, mutes, windows, ct, rollup: rollup).ConfigureAwait(false);
+            using (var progress = ProgressBar.StartIfUseful(inputs.TotalBytes, "replaying", !parse.GetValue(noProgress)))
+                results = await BurstTuner.MeasureAllAsync(RecordReader.ReadFiles(inputs.Files, progress, transient: true), directory, mutes, windows, ct, rollup: rollup).ConfigureAwait(false);
             var counts = results[0].Counts;
 
             if (parse.GetValue(format) == OutputFormat.Json) WriteJson(results, rollup);

@@ -70,6 +70,34 @@ public sealed class RecordReaderTests : IDisposable
     }
 
     [Fact]
+    public void Progress_reaches_each_files_length_as_its_reading_ends()
+    {
+        var lines = Path.Combine(_dir, "a.jsonl");
+        File.WriteAllText(lines, "{\"id\":\"1\"}\n{\"id\":\"2\"}\n");
+        var gzipped = Path.Combine(_dir, "b.json.gz");
+        using (var gz = new GZipStream(File.Create(gzipped), CompressionLevel.Fastest))
+            gz.Write(new JsonObject { ["Records"] = new JsonArray(Events.Detail(Events.ApiCall()), Events.Detail(Events.ApiCall())) }.Utf8());
+        long first = new FileInfo(lines).Length, second = new FileInfo(gzipped).Length;
+        Assert.NotEqual(first, second);
+
+        var reports = new List<long>();
+        var seen = new List<long>(); // the last report before each record
+        foreach (var _ in RecordReader.ReadFiles([lines, gzipped], new SyncProgress(reports.Add)))
+            seen.Add(reports.Count == 0 ? 0 : reports[^1]);
+
+        Assert.Equal(4, seen.Count);
+        Assert.True(seen[2] >= first, $"the second file's first record came after {seen[2]} bytes, not after the first file's {first}");
+        Assert.Equal(first + second, reports[^1]);
+        Assert.Equal(reports.Order(), reports); // never goes back
+    }
+
+    /// <summary>Reports on the reading thread as they happen (<see cref="Progress{T}"/> would post them elsewhere).</summary>
+    private sealed class SyncProgress(Action<long> report) : IProgress<long>
+    {
+        public void Report(long value) => report(value);
+    }
+
+    [Fact]
     public void Empty_cloudtrail_file_yields_nothing()
     {
         Assert.Empty(Read("{\"Records\":[]}"));

@@ -69,7 +69,7 @@ public sealed class InputFilesTests : IDisposable
         var fs = new FakeFileSystem { Stdin = "'-i -' reads stdin, which is closed" };
         var e = Assert.Throws<InputException>(() => InputFiles.Resolve(["-"], new StringWriter(), fs));
         Assert.StartsWith("'-i -' reads stdin, which is closed", e.Message, StringComparison.Ordinal);
-        Assert.Equal(["-"], InputFiles.Resolve(["-"], new StringWriter(), new FakeFileSystem()));
+        Assert.Equal(["-"], InputFiles.Resolve(["-"], new StringWriter(), new FakeFileSystem()).Files);
     }
 
     [Fact]
@@ -79,7 +79,7 @@ public sealed class InputFilesTests : IDisposable
         var a = Write("sub/a.jsonl");
         var c = Write("a.jsonl");
         Write(".hidden.jsonl");
-        Assert.Equal([c, b, a], InputFiles.Resolve([_dir], new StringWriter()));
+        Assert.Equal([c, b, a], InputFiles.Resolve([_dir], new StringWriter()).Files);
     }
 
     [Fact]
@@ -89,9 +89,61 @@ public sealed class InputFilesTests : IDisposable
         var fifo = Path.Combine(_dir, "pipe.jsonl");
         MakeFifo(fifo);
         var stderr = new StringWriter();
-        Assert.Equal([file], InputFiles.Resolve([_dir], stderr)); // opening the FIFO would wait here forever
+        Assert.Equal([file], InputFiles.Resolve([_dir], stderr).Files); // opening the FIFO would wait here forever
         Assert.Equal($"note: skipped '{fifo}': not a regular file (a FIFO, socket or device)", stderr.ToString().Trim());
         Assert.Equal(EntryKind.Other, RealInputFileSystem.Instance.KindOf("/dev/null"));
+    }
+
+    [Fact]
+    public void The_check_gives_the_bytes_to_read_and_whether_an_input_may_block()
+    {
+        var a = Write("a.jsonl");
+        var b = Write("sub/b.jsonl.gz");
+        File.AppendAllText(b, "more bytes");
+        var named = Path.Combine(_dir, "named.jsonl");
+        File.WriteAllText(named, "{\"id\":1}\n{\"id\":2}\n");
+        long all = new FileInfo(a).Length + new FileInfo(b).Length + new FileInfo(named).Length;
+
+        var folder = InputFiles.Resolve([Path.Combine(_dir, "sub"), a, named], new StringWriter());
+        Assert.Equal([b, a, named], folder.Files);
+        Assert.Equal(all, folder.TotalBytes);
+        Assert.False(folder.MayBlock);
+
+        var fifo = Path.Combine(_dir, "..", Path.GetFileName(_dir) + "-pipe");
+        MakeFifo(fifo);
+        try
+        {
+            var piped = InputFiles.Resolve([a, fifo], new StringWriter()); // named on its own: read, never opened by the check
+            Assert.Equal([a, fifo], piped.Files);
+            Assert.True(piped.MayBlock);
+            Assert.Equal(new FileInfo(a).Length, piped.TotalBytes);
+        }
+        finally
+        {
+            File.Delete(fifo);
+        }
+
+        var stdin = InputFiles.Resolve([a, "-"], new StringWriter(), new FakeFileSystem { Files = { a } });
+        Assert.True(stdin.MayBlock);
+        Assert.Null(stdin.TotalBytes); // how much stdin holds is not known
+    }
+
+    [Fact]
+    public void The_real_kinds_of_a_folder_a_file_a_link_a_device_and_nothing()
+    {
+        var file = Write("events.jsonl");
+        var link = Path.Combine(_dir, "link.jsonl");
+        File.CreateSymbolicLink(link, file);
+        var folderLink = Path.Combine(_dir, "folder-link");
+        Directory.CreateSymbolicLink(folderLink, _dir);
+        var real = RealInputFileSystem.Instance;
+        Assert.Equal(EntryKind.Folder, real.KindOf(_dir));
+        Assert.Equal(EntryKind.Folder, real.KindOf(folderLink));
+        Assert.Equal(EntryKind.File, real.KindOf(file));
+        Assert.Equal(EntryKind.File, real.KindOf(link));
+        Assert.Equal(EntryKind.Other, real.KindOf("/dev/null"));
+        Assert.Equal(EntryKind.Missing, real.KindOf(Path.Combine(_dir, "nope")));
+        Assert.Equal(new FileInfo(file).Length, real.CheckReadable(link));
     }
 
     [Fact]
@@ -120,7 +172,7 @@ public sealed class InputFilesTests : IDisposable
         Directory.CreateSymbolicLink(Path.Combine(_dir, "d", "loop2"), "..");
 
         var stderr = new StringWriter();
-        var files = InputFiles.Resolve([_dir], stderr);
+        var files = InputFiles.Resolve([_dir], stderr).Files;
 
         Assert.Equal([events], files);
         Assert.Contains("a link to a folder already read", stderr.ToString(), StringComparison.Ordinal);
@@ -156,10 +208,11 @@ public sealed class InputFilesTests : IDisposable
         public IReadOnlyList<string> Entries(string folder) =>
             Unlistable.Contains(folder) ? throw new UnauthorizedAccessException("Permission denied") : Folders[folder];
 
-        public void CheckReadable(string file)
+        public long CheckReadable(string file)
         {
             Opened.Add(file);
             if (Unopenable.Contains(file)) throw new UnauthorizedAccessException("Permission denied.");
+            return file.Length; // a length of its own for each file, to add up
         }
 
         public string? StdinProblem() => Stdin;

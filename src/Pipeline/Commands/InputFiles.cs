@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
 using Pipeline.Aggregator.Rendering;
@@ -13,8 +12,8 @@ namespace Pipeline.Cli.Commands;
 /// </summary>
 /// <remarks>
 /// A CloudTrail export is a folder of many small files (one per account, region and five minutes), so what the check
-/// costs a file counts: one <c>statx</c> for its kind and one open for its access and length, nothing read twice
-/// later (docs/performance.md, seventeenth session).
+/// costs a file counts: one <c>statx</c> for its kind (on Linux) and one open for its access and length, a folder's
+/// entries checked on every core at once, and nothing looked up again later (docs/performance.md, seventeenth session).
 /// </remarks>
 internal static class InputFiles
 {
@@ -50,10 +49,12 @@ internal static class InputFiles
                     bytes += found.Sum(f => f.Length);
                     break;
                 case EntryKind.File:
-                    if (Readable(fs, path, problems) is { } length)
+                    var check = Readable(fs, path);
+                    if (check.Problem is { } problem) problems.Add(problem);
+                    else
                     {
                         files.Add(path);
-                        bytes += length;
+                        bytes += check.Length ?? 0;
                     }
                     break;
                 case EntryKind.Other:
@@ -106,9 +107,23 @@ internal static class InputFiles
             problems.Add($"cannot read folder '{Clean(folder)}': {Clean(e.Message.TrimEnd('.'))}");
             return;
         }
-        foreach (var entry in entries)
+        // Each entry's kind, and each file's access and length, found on every core at once: nothing else runs yet, and
+        // the calls wait on the file system more than on the processor (on a network mount each is a round trip). Their
+        // outcomes are then taken in the folder's order, so notes and errors come out as from one thread.
+        var checks = new EntryCheck[entries.Count];
+        void Check(int i)
         {
-            switch (fs.KindOf(entry))
+            var kind = fs.KindOf(entries[i]);
+            bool skipped = kind is EntryKind.Folder or EntryKind.Other || IsHidden(entries[i]);
+            checks[i] = skipped ? new EntryCheck(kind, null, null) : Readable(fs, entries[i]) with { Kind = kind };
+        }
+        if (entries.Count >= ParallelFrom) Parallel.For(0, entries.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, Check);
+        else for (int i = 0; i < entries.Count; i++) Check(i);
+
+        for (int i = 0; i < entries.Count; i++)
+        {
+            var (entry, check) = (entries[i], checks[i]);
+            switch (check.Kind)
             {
                 case EntryKind.Folder:
                     Walk(fs, entry, files, problems, stderr, visited);
@@ -117,27 +132,31 @@ internal static class InputFiles
                     stderr.WriteLine($"note: skipped '{Clean(entry)}': not a regular file (a FIFO, socket or device)");
                     break;
                 default:
-                    if (Path.GetFileName(entry).StartsWith('.')) break; // hidden: editors' and tools' files
-                    if (Readable(fs, entry, problems) is { } length) files.Add((entry, length));
-                    break;
+                    if (check.Problem is { } problem) problems.Add(problem);
+                    else if (check.Length is { } length) files.Add((entry, length));
+                    break; // else hidden: editors' and tools' files
             }
         }
     }
 
-    /// <summary>
-    /// The length of <paramref name="file"/> when it can be opened; otherwise null, and why not (a missing one, a dangling
-    /// link, included) is added to <paramref name="problems"/>.
-    /// </summary>
-    private static long? Readable(IInputFileSystem fs, string file, List<string> problems)
+    /// <summary>A folder with fewer entries is checked on one thread: starting the others would cost more than it saves.</summary>
+    private const int ParallelFrom = 32;
+
+    private static bool IsHidden(string entry) => Path.GetFileName(entry).StartsWith('.');
+
+    /// <summary>What the check found of one entry: its kind, and for a file its length or why it cannot be read.</summary>
+    private readonly record struct EntryCheck(EntryKind Kind, long? Length, string? Problem);
+
+    /// <summary>The length of <paramref name="file"/> when it can be opened, or why not (a missing one, a dangling link, included).</summary>
+    private static EntryCheck Readable(IInputFileSystem fs, string file)
     {
         try
         {
-            return fs.CheckReadable(file);
+            return new EntryCheck(EntryKind.File, fs.CheckReadable(file), null);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            problems.Add($"cannot read '{Clean(file)}': {Clean(e.Message.TrimEnd('.'))}");
-            return null;
+            return new EntryCheck(EntryKind.File, null, $"cannot read '{Clean(file)}': {Clean(e.Message.TrimEnd('.'))}");
         }
     }
 
@@ -162,7 +181,8 @@ internal enum EntryKind
 
 /// <summary>
 /// The file system as the input check sees it: a seam, so a test can make a path unreadable, which a permission cannot
-/// do for the root user the tests run as.
+/// do for the root user the tests run as. <see cref="KindOf"/> and <see cref="CheckReadable"/> are called from several
+/// threads at once.
 /// </summary>
 internal interface IInputFileSystem
 {
@@ -209,10 +229,9 @@ internal sealed class RealInputFileSystem : IInputFileSystem
 
     public long CheckReadable(string file)
     {
-        // On Linux, asked of the kernel without opening the file: whether this process may read it (its effective ids, as
-        // an open would be judged), then its length; two calls instead of the open's five (open, fstat, .NET's advisory
-        // lock taken and released, close), for each file of an export of many.
-        if (OperatingSystem.IsLinux() && Linux.MayRead(file) is { } length) return length;
+        // Opened as the reader will open it, so whatever would refuse the reader refuses the check: permissions, but also
+        // what a permission check by path does not see (AppArmor, SELinux's open permission, a FUSE or SMB mount's own
+        // rules, another .NET process holding the file with FileShare.None).
         using var handle = File.OpenHandle(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         return RandomAccess.GetLength(handle);
     }
@@ -253,75 +272,28 @@ internal sealed class RealInputFileSystem : IInputFileSystem
     private const int FolderType = 0x4000; // S_IFDIR
 
     /// <summary>The file type bits of <paramref name="path"/> (links followed), or null where they cannot be had.</summary>
-    private static int? FileType(string path) => OperatingSystem.IsLinux() ? Linux.Stat(path)?.Type : null;
-
-    /// <summary>The two Linux calls the check makes, by path: <c>statx</c> and <c>faccessat</c>.</summary>
-    private static class Linux
+    private static int? FileType(string path)
     {
-        private const int CurrentFolder = -100; // AT_FDCWD
-        private static bool _unavailable; // a libc without them (an old one, or not glibc): the portable checks do
-
-        /// <summary>The type bits and length of <paramref name="path"/>, links followed; null when it cannot be had.</summary>
-        public static (int Type, long Length)? Stat(string path)
+        if (!OperatingSystem.IsLinux() || _noStatx) return null;
+        Span<byte> buffer = stackalloc byte[256]; // struct statx
+        var name = new byte[Encoding.UTF8.GetByteCount(path) + 1]; // NUL-terminated
+        Encoding.UTF8.GetBytes(path, name);
+        try
         {
-            if (_unavailable) return null;
-            Span<byte> buffer = stackalloc byte[256];
-            try
-            {
-                const uint TypeAndSize = 0x1 | 0x200; // STATX_TYPE | STATX_SIZE
-                if (Statx(CurrentFolder, NullTerminated(path), 0, TypeAndSize, ref MemoryMarshal.GetReference(buffer)) != 0) return null;
-            }
-            catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
-            {
-                _unavailable = true;
-                return null;
-            }
-            // stx_mode at 28 and stx_size at 40: the same offsets on every architecture.
-            return (BinaryPrimitives.ReadUInt16LittleEndian(buffer[28..]) & 0xF000, BinaryPrimitives.ReadInt64LittleEndian(buffer[40..]));
+            const int CurrentFolder = -100; // AT_FDCWD
+            const uint TypeOnly = 0x1; // STATX_TYPE
+            if (Statx(CurrentFolder, name, 0, TypeOnly, ref MemoryMarshal.GetReference(buffer)) != 0) return null;
         }
-
-        /// <summary>
-        /// The length of <paramref name="file"/> when this process may read it; throws the reason when it may not; null when
-        /// the calls are not there (then the file is opened to find out).
-        /// </summary>
-        public static long? MayRead(string file)
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
         {
-            if (_unavailable) return null;
-            const int Read = 4, EffectiveIds = 0x200; // R_OK, AT_EACCESS
-            try
-            {
-                if (FAccessAt(CurrentFolder, NullTerminated(file), Read, EffectiveIds) != 0)
-                {
-                    int error = Marshal.GetLastPInvokeError();
-                    const int NoSuchFile = 2, PermissionDenied = 13;
-                    string why = Marshal.GetPInvokeErrorMessage(error);
-                    throw error switch
-                    {
-                        PermissionDenied => new UnauthorizedAccessException(why),
-                        NoSuchFile => new FileNotFoundException(why, file),
-                        _ => new IOException(why),
-                    };
-                }
-            }
-            catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
-            {
-                _unavailable = true;
-                return null;
-            }
-            return Stat(file) is { } stat ? stat.Length : null;
+            _noStatx = true; // a libc without it: the portable checks do
+            return null;
         }
-
-        private static byte[] NullTerminated(string path)
-        {
-            var bytes = new byte[Encoding.UTF8.GetByteCount(path) + 1];
-            Encoding.UTF8.GetBytes(path, bytes);
-            return bytes;
-        }
-
-        [DllImport("libc", EntryPoint = "statx", SetLastError = true)]
-        private static extern int Statx(int dirfd, byte[] path, int flags, uint mask, ref byte statx);
-
-        [DllImport("libc", EntryPoint = "faccessat", SetLastError = true)]
-        private static extern int FAccessAt(int dirfd, byte[] path, int mode, int flags);
+        return MemoryMarshal.Read<ushort>(buffer[28..]) & 0xF000; // stx_mode, in the machine's byte order: the same offset on every architecture
     }
+
+    private static bool _noStatx;
+
+    [DllImport("libc", EntryPoint = "statx", SetLastError = true)]
+    private static extern int Statx(int dirfd, byte[] path, int flags, uint mask, ref byte statx);
 }

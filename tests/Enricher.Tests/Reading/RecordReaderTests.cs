@@ -91,6 +91,20 @@ public sealed class RecordReaderTests : IDisposable
         Assert.Equal(reports.Order(), reports); // never goes back
     }
 
+    [Fact]
+    public void A_file_is_opened_when_its_records_are_asked_for_and_closed_when_they_stop_being_asked_for()
+    {
+        var missing = Path.Combine(_dir, "missing.jsonl");
+        var records = RecordReader.ReadFiles([missing]); // nothing opened yet: a run checks its inputs first
+        Assert.Throws<InputException>(() => records.First());
+
+        var file = Path.Combine(_dir, "a.jsonl");
+        File.WriteAllText(file, "{\"id\":\"1\"}\n{\"id\":\"2\"}\n");
+        Assert.Equal("a.jsonl", Path.GetFileName(RecordReader.ReadFiles([file]).First().Origin.Source));
+        // Stopped after one record: the file is closed, so nothing holds it (an exclusive open would fail otherwise).
+        using var exclusive = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+    }
+
     /// <summary>Reports on the reading thread as they happen (<see cref="Progress{T}"/> would post them elsewhere).</summary>
     private sealed class SyncProgress(Action<long> report) : IProgress<long>
     {

@@ -54,6 +54,39 @@ public sealed class InputFilesTests : IDisposable
     }
 
     [Fact]
+    public void A_large_folder_checked_on_several_threads_reports_in_the_folders_order()
+    {
+        // Enough entries for the parallel check, with files that cannot be opened, subfolders, and a hidden file among them.
+        var entries = Enumerable.Range(0, 300).Select(i => $"big/{i:D3}.jsonl").ToArray();
+        var fs = new FakeFileSystem { Folders = { ["big"] = [.. entries, "big/sub", "big/.hidden"], ["big/sub"] = ["big/sub/x.jsonl"] } };
+        fs.Files.UnionWith([.. entries, "big/sub/x.jsonl", "big/.hidden"]);
+        var unopenable = entries.Where((_, i) => i % 7 == 3).ToArray();
+        fs.Unopenable.UnionWith(unopenable);
+        // The first failing file's check ends only after the last file's (a bounded wait: checked on one thread, it would
+        // time out and go on), so the checks finish out of the folder's order, and the report must put them back in it.
+        using var lastChecked = new ManualResetEventSlim();
+        fs.BeforeOpen = file =>
+        {
+            if (file == entries[^1]) lastChecked.Set();
+            if (file == unopenable[0]) lastChecked.Wait(TimeSpan.FromSeconds(5));
+        };
+
+        var stderr = new StringWriter();
+        var e = Assert.Throws<InputException>(() => InputFiles.Resolve(["big"], stderr, fs));
+        Assert.Equal($"{unopenable.Length} inputs cannot be read (above); nothing was read", e.Message);
+        Assert.Equal(unopenable.Select(f => $"error: cannot read '{f}': Permission denied"), stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.DoesNotContain("big/.hidden", fs.Opened);
+
+        Assert.True(lastChecked.IsSet);
+
+        fs.Unopenable.Clear();
+        fs.BeforeOpen = null;
+        var all = InputFiles.Resolve(["big"], new StringWriter(), fs);
+        Assert.Equal([.. entries, "big/sub/x.jsonl"], all.Files);
+        Assert.Equal(all.Files.Sum(f => (long)f.Length), all.TotalBytes);
+    }
+
+    [Fact]
     public void A_path_that_cannot_be_read_is_shown_cleaned()
     {
         var fs = new FakeFileSystem { Files = { "evil\u001b[2J\n.jsonl" }, Unopenable = { "evil\u001b[2J\n.jsonl" } };
@@ -109,19 +142,12 @@ public sealed class InputFilesTests : IDisposable
         Assert.Equal(all, folder.TotalBytes);
         Assert.False(folder.MayBlock);
 
-        var fifo = Path.Combine(_dir, "..", Path.GetFileName(_dir) + "-pipe");
+        var fifo = Path.Combine(_dir, "pipe");
         MakeFifo(fifo);
-        try
-        {
-            var piped = InputFiles.Resolve([a, fifo], new StringWriter()); // named on its own: read, never opened by the check
-            Assert.Equal([a, fifo], piped.Files);
-            Assert.True(piped.MayBlock);
-            Assert.Equal(new FileInfo(a).Length, piped.TotalBytes);
-        }
-        finally
-        {
-            File.Delete(fifo);
-        }
+        var piped = InputFiles.Resolve([a, fifo], new StringWriter()); // named on its own: read, never opened by the check
+        Assert.Equal([a, fifo], piped.Files);
+        Assert.True(piped.MayBlock);
+        Assert.Equal(new FileInfo(a).Length, piped.TotalBytes);
 
         var stdin = InputFiles.Resolve([a, "-"], new StringWriter(), new FakeFileSystem { Files = { a } });
         Assert.True(stdin.MayBlock);
@@ -199,8 +225,9 @@ public sealed class InputFilesTests : IDisposable
         public HashSet<string> Files { get; } = [];
         public HashSet<string> Unlistable { get; } = [];
         public HashSet<string> Unopenable { get; } = [];
-        public List<string> Opened { get; } = [];
+        public List<string> Opened { get; } = []; // under its own lock: the check runs on several threads
         public string? Stdin { get; init; }
+        public Action<string>? BeforeOpen { get; set; }
 
         public EntryKind KindOf(string path) =>
             Folders.ContainsKey(path) || Unlistable.Contains(path) ? EntryKind.Folder : Files.Contains(path) ? EntryKind.File : EntryKind.Missing;
@@ -210,7 +237,8 @@ public sealed class InputFilesTests : IDisposable
 
         public long CheckReadable(string file)
         {
-            Opened.Add(file);
+            BeforeOpen?.Invoke(file);
+            lock (Opened) Opened.Add(file);
             if (Unopenable.Contains(file)) throw new UnauthorizedAccessException("Permission denied.");
             return file.Length; // a length of its own for each file, to add up
         }

@@ -107,8 +107,7 @@ internal static class InputFiles
             problems.Add($"cannot read folder '{Clean(folder)}': {Clean(e.Message.TrimEnd('.'))}");
             return;
         }
-        // Each entry's kind, and each file's access and length, found on every core at once: nothing else runs yet, and
-        // the calls wait on the file system more than on the processor (on a network mount each is a round trip). Their
+        // Each entry's kind, and each file's access and length, found on every core at once (nothing else runs yet); their
         // outcomes are then taken in the folder's order, so notes and errors come out as from one thread.
         var checks = new EntryCheck[entries.Count];
         void Check(int i)
@@ -232,7 +231,7 @@ internal sealed class RealInputFileSystem : IInputFileSystem
         // Opened as the reader will open it, so whatever would refuse the reader refuses the check: permissions, but also
         // what a permission check by path does not see (AppArmor, SELinux's open permission, a FUSE or SMB mount's own
         // rules, another .NET process holding the file with FileShare.None).
-        using var handle = File.OpenHandle(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var handle = File.OpenHandle(file, FileMode.Open, FileAccess.Read, FileShare.Read); // File.OpenRead's sharing
         return RandomAccess.GetLength(handle);
     }
 

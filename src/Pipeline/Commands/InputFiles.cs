@@ -32,6 +32,11 @@ internal static class InputFiles
         bool stdin = false, mayBlock = false;
         foreach (var path in paths)
         {
+            if (string.IsNullOrEmpty(path))
+            {
+                problems.Add("an --input is empty (give a file, a folder, or '-' for stdin)"); // `-i "$UNSET"`
+                continue;
+            }
             if (path == RecordReader.StdinPath)
             {
                 if (fs.StdinProblem() is { } problem) problems.Add(problem);

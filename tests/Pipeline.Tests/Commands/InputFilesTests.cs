@@ -214,6 +214,15 @@ public sealed class InputFilesTests : IDisposable
     }
 
     [Fact]
+    public void An_empty_input_path_is_a_clear_error()
+    {
+        var e = Assert.Throws<InputException>(() => InputFiles.Resolve([""], new StringWriter()));
+        Assert.Equal("an --input is empty (give a file, a folder, or '-' for stdin); nothing was read", e.Message);
+        // A name of spaces is a name a file may have: looked for, not refused as empty.
+        Assert.Contains("does not exist", Assert.Throws<InputException>(() => InputFiles.Resolve(["  "], new StringWriter())).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_empty_folder_is_a_clear_error()
     {
         var e = Assert.Throws<InputException>(() => InputFiles.Resolve([_dir], new StringWriter()));

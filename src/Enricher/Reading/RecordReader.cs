@@ -68,7 +68,9 @@ public static class RecordReader
     {
         var name = file == StdinPath ? "stdin" : file;
         using var counting = new CountingStream(raw, progress, name);
-        var records = file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? ReadGzip(counting, name, transient) : ReadStream(counting, name, transient);
+        var records = file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)
+            ? ReadGzip(counting, name, transient, reopen: file == StdinPath ? null : () => Open(file))
+            : ReadStream(counting, name, transient);
         foreach (var record in records)
             yield return record;
     }
@@ -77,13 +79,18 @@ public static class RecordReader
     /// Reads a gzip-compressed stream. A damaged or cut-off file (a partial S3 download) yields the records
     /// before the damage, then one rejected record saying why the rest could not be read: the run goes on.
     /// </summary>
-    internal static IEnumerable<RawRecord> ReadGzip(Stream compressed, string name, bool transient = false)
+    /// <param name="reopen">Opens the file again, for the check of a file of several gzip members (<see cref="GzipEnding"/>).</param>
+    internal static IEnumerable<RawRecord> ReadGzip(Stream compressed, string name, bool transient = false, Func<Stream>? reopen = null)
     {
-        using var stream = new DamageStoppingStream(new GZipStream(compressed, CompressionMode.Decompress));
+        var tail = new GzipEnding.TailStream(compressed);
+        using var stream = new DamageStoppingStream(new GZipStream(tail, CompressionMode.Decompress));
         foreach (var record in ReadStream(stream, name, transient))
             yield return record;
         if (stream.Damage is { } damage)
             yield return new RawRecord(ReadOnlyMemory<byte>.Empty, new RecordOrigin(name, 0), $"gzip file damaged: {damage} (after {stream.Position} decompressed bytes)");
+        else if (!GzipEnding.EndedWhole(tail, stream.Position, reopen))
+            yield return new RawRecord(ReadOnlyMemory<byte>.Empty, new RecordOrigin(name, 0),
+                $"gzip file cut short: it ends after {tail.Total} bytes without the end gzip writes (a partial download?); the records before the cut were read");
     }
 
     /// <summary>

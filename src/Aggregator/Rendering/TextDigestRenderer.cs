@@ -204,7 +204,7 @@ public static class TextDigestRenderer
         if (s.Delivered is { } delivered)
             sb.Append("slack: ").Append(delivered).Append(" delivered, ").Append(s.Outboxed ?? 0).AppendLine(" in the outbox");
         if (s.MutedByRule.Count > 0)
-            sb.Append("muted by rule: ").AppendJoin(", ", s.MutedByRule.Select(kv => $"{kv.Key} {kv.Value}")).AppendLine();
+            sb.Append("muted by rule: ").AppendJoin(", ", s.MutedByRule.Select(kv => $"{Clean(kv.Key)} {kv.Value}")).AppendLine(); // a rule's name is a file's text
         if (s.RejectedByReason.Count > 0)
             sb.Append("rejected: ").AppendJoin(", ", s.RejectedByReason.Select(kv => $"{kv.Value}× {Clean(kv.Key)}")).AppendLine(); // reasons quote record text
         return sb.ToString();

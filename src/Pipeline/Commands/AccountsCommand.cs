@@ -42,7 +42,7 @@ internal static class AccountsCommand
                 throw new InputException($"cannot read '{path}': {e.Message}", e);
             }
             var parsed = AccountFile.Parse(bytes, path);
-            foreach (var error in parsed.Errors) await Console.Error.WriteLineAsync($"skipped {error}").ConfigureAwait(false);
+            foreach (var error in parsed.Errors) await Console.Error.WriteLineAsync(Clean($"skipped {error}")).ConfigureAwait(false); // an error quotes the row
 
             using var client = aws.CreateDynamoDb(parse);
             var accountTable = new AccountTable(client, parse.GetValue(table)!);
@@ -94,7 +94,7 @@ internal static class AccountsCommand
             }
             Console.WriteLine($"{"account",-12}  {"name",-28}  {"state",-16}  {"environment",-12}  {"owner",-16}  channel");
             foreach (var a in accounts)
-                Console.WriteLine($"{a.Id,-12}  {Fit(a.Name, 28),-28}  {a.State ?? "",-16}  {Fit(a.Environment ?? "", 12),-12}  {Fit(a.Owner ?? "", 16),-16}  {a.SlackChannel ?? ""}");
+                Console.WriteLine($"{Clean(a.Id),-12}  {Fit(Clean(a.Name), 28),-28}  {Clean(a.State ?? ""),-16}  {Fit(Clean(a.Environment ?? ""), 12),-12}  {Fit(Clean(a.Owner ?? ""), 16),-16}  {Clean(a.SlackChannel ?? "")}");
             Console.WriteLine($"{accounts.Count} accounts");
             return ExitCode.Ok;
         }));
@@ -102,6 +102,9 @@ internal static class AccountsCommand
     }
 
     private static string Fit(string s, int width) => s.Length <= width ? s : s[..(width - 1)] + "…";
+
+    /// <summary>A table's or a file's text as a terminal may show it: a member account names itself.</summary>
+    private static string Clean(string s) => Aggregator.Rendering.TextDigestRenderer.Clean(s);
 
     /// <summary>The DynamoDB directory for `digest`/`demo --accounts-table`: failures are reported on stderr and never stop the run.</summary>
     public static DynamoDbAccountDirectory Directory(IAmazonDynamoDB client, string table) =>

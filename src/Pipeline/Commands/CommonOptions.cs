@@ -37,7 +37,7 @@ internal static class CommonOptions
         var tableName = table is null ? null : parse.GetValue(table);
         if (path is not null && tableName is not null) throw new UsageException("give --accounts or --accounts-table, not both.");
         if (tableName is not null) return AccountsCommand.Directory(aws!.CreateDynamoDb(parse), tableName);
-        if (path is not null) return Enricher.Accounts.FileAccountDirectory.Load(path, bad => Console.Error.WriteLine($"warning: accounts file row skipped: {bad}"));
+        if (path is not null) return Enricher.Accounts.FileAccountDirectory.Load(path, bad => Console.Error.WriteLine(Aggregator.Rendering.TextDigestRenderer.Clean($"warning: accounts file row skipped: {bad}")));
         return Enricher.Accounts.FileAccountDirectory.Empty;
     }
 

@@ -119,12 +119,12 @@ internal static class MuteCommand
             int whatWidth = Math.Min(60, table.Select(t => t.What.Length).DefaultIfEmpty(5).Max());
             output.WriteLine($"{"where".PadRight(whereWidth)}  {"event".PadRight(whatWidth)}  matching rules");
             foreach (var (where, what, rulesText) in table)
-                output.WriteLine($"{Fit(where, whereWidth)}  {Fit(TextClean(what), whatWidth)}  {rulesText}");
+                output.WriteLine($"{Fit(TextClean(where), whereWidth)}  {Fit(TextClean(what), whatWidth)}  {TextClean(rulesText)}");
             output.WriteLine();
             output.WriteLine($"{events} events, {unreadable} unreadable; matches per rule:");
-            foreach (var name in rules.RuleNames) output.WriteLine($"  {name}: {matched[name]}");
+            foreach (var name in rules.RuleNames) output.WriteLine($"  {TextClean(name)}: {matched[name]}");
             foreach (var name in unmatched)
-                Console.Error.WriteLine($"warning: rule \"{name}\" matched no event of the input: check its pattern against a real event.");
+                Console.Error.WriteLine($"warning: rule \"{TextClean(name)}\" matched no event of the input: check its pattern against a real event.");
         }
         return ExitCode.Ok;
     }

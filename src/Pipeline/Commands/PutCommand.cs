@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using Pipeline.Aggregator.Rendering;
 using Pipeline.Cli.Terminal;
 using Pipeline.Enricher.Model;
 using Pipeline.Enricher.Parsing;
@@ -71,7 +72,7 @@ internal static class PutCommand
                         else
                         {
                             skipped++;
-                            await Console.Error.WriteLineAsync($"not sent {record.Origin}: {reason}").ConfigureAwait(false);
+                            await Console.Error.WriteLineAsync(TextDigestRenderer.Clean($"not sent {record.Origin}: {reason}")).ConfigureAwait(false); // the reason quotes the record's own (hostile) text
                         }
                         if (chunk.Count == ChunkSize) await FlushAsync().ConfigureAwait(false);
                     }

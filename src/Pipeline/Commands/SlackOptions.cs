@@ -154,5 +154,6 @@ internal sealed class SlackOptions : IOptionGroup
         }
     }
 
-    private static void Log(string line) => Console.Error.WriteLine(line);
+    // Delivery lines quote channels, which come from the accounts file or table: a terminal gets them cleaned.
+    private static void Log(string line) => Console.Error.WriteLine(Aggregator.Rendering.TextDigestRenderer.Clean(line));
 }

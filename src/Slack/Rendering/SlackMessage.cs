@@ -33,7 +33,9 @@ internal sealed record SlackMessage(string Text, IReadOnlyList<SlackBlock> Block
     public void WritePayload(Utf8JsonWriter writer, string? channel = null, bool plainTextOnly = false, string? threadTs = null)
     {
         writer.WriteStartObject();
-        if (channel is not null) writer.WriteString("channel", channel);
+        // The channel comes from the accounts file or table as it is, not through SlackText: written with every character
+        // beyond ASCII as \u, a printed payload (`--format slack`) shows no invisible or control character. Slack reads both.
+        if (channel is not null) writer.WriteString("channel", JsonEncodedText.Encode(channel, JavaScriptEncoder.Default));
         if (threadTs is not null)
         {
             writer.WriteString("thread_ts", threadTs);

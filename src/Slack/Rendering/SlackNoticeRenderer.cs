@@ -138,8 +138,13 @@ internal static partial class SlackDigestRenderer
     private static SlackMessage RenderAlert(Alert a)
     {
         var e = a.Event;
-        string who = a.AccountName is { Length: > 0 } name ? $"{SlackText.Plain(name, 60)} ({SlackText.Plain(a.Account, 20)})" : SlackText.Plain(a.Account, 20);
-        string header = SlackText.Truncate($"{SeverityIcon(e.Severity)} {SeverityLabel(e.Severity)}: {SlackText.Plain(e.EventName, EventNameMax)} in {who}", SlackLimits.MaxHeaderText);
+        string id = SlackText.Plain(a.Account, 20);
+        string lead = $"{SeverityIcon(e.Severity)} {SeverityLabel(e.Severity)}: {SlackText.Plain(e.EventName, EventNameMax)} in ";
+        // The account's name gets the room the rest leaves (at most 60), so that a long name never cuts off the id.
+        string who = a.AccountName is { Length: > 0 } name
+            ? $"{SlackText.Plain(name, Math.Clamp(SlackLimits.MaxHeaderText - lead.Length - $" ({id})".Length, 8, 60))} ({id})"
+            : id;
+        string header = SlackText.Truncate(lead + who, SlackLimits.MaxHeaderText);
         var line = new StringBuilder();
         line.Append(SlackText.Code(e.EventName, EventNameMax)).Append(" by ").Append(SlackText.Code(e.Principal, PrincipalMax))
             .Append(" · ").Append(SlackText.Text(e.Region, RegionMax))

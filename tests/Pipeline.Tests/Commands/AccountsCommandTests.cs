@@ -53,6 +53,27 @@ public sealed class AccountsCommandTests(DynaliteFixture dynalite) : IClassFixtu
     }
 
     [SkippableFact]
+    public async Task List_and_import_show_the_text_a_member_account_chose_as_inert_text()
+    {
+        // A member account names itself, and whoever fills the table may be careless: every column reaches a terminal.
+        const string hostile = "\u001b]0;PWNED\u0007\u001b[2J\u202e";
+        var csv = Path.Combine(_dir, "accounts.csv");
+        await File.WriteAllTextAsync(csv, $"id,name,environment,owner,channel\n111122223333,pay{hostile},env{hostile},own{hostile},#c{hostile}\n1234{hostile},bad\n");
+        var table = NewTable();
+
+        var import = await PipelineProcess.RunAsync(["accounts", "import", csv, "--table", table, "--endpoint", dynalite.Endpoint, "--create-table"]);
+        Assert.True(import.ExitCode == 5, import.Stderr);
+        Faults.DigestRunChecks.AssertInert(import.Stderr);
+        Assert.Contains("account id '1234\\u001b]0;PWNED", import.Stderr, StringComparison.Ordinal);
+
+        var list = await PipelineProcess.RunAsync(["accounts", "list", "--table", table, "--endpoint", dynalite.Endpoint]);
+        Assert.True(list.ExitCode == 0, list.Stderr);
+        Faults.DigestRunChecks.AssertInert(list.Stdout);
+        Assert.Contains("pay\\u001b]0;PWNED", list.Stdout, StringComparison.Ordinal);
+        Assert.Contains("#c\\u001b]0;PWNED\\u0007\\u001b[2J\\u202e", list.Stdout, StringComparison.Ordinal); // the last column is not cut
+    }
+
+    [SkippableFact]
     public async Task Importing_into_a_missing_table_says_how_to_create_it()
     {
         var result = await PipelineProcess.RunAsync(["accounts", "import", DemoAccounts, "--table", NewTable(), "--endpoint", dynalite.Endpoint]);

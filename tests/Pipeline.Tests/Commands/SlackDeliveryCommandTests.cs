@@ -168,6 +168,28 @@ public sealed class SlackDeliveryCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_channel_from_the_accounts_file_is_logged_as_inert_text_when_delivery_fails()
+    {
+        // The channel is the accounts file's text as it is (a Slack channel cannot hold these characters, so delivery to it
+        // always fails, and each attempt is logged): the log line shows it by its numbers.
+        const string hostile = "\u001b]0;PWNED\u0007\u001b[2J\u202e";
+        var accounts = Path.Combine(_dir, "accounts.csv");
+        await File.WriteAllTextAsync(accounts, $"id,name,environment,owner,channel\n111122223333,pay,prod,pay,#c{hostile}\n");
+        var input = Path.Combine(_dir, "e.jsonl");
+        await File.WriteAllTextAsync(input, Events.JsonLines([Events.ApiCall(account: "111122223333")]));
+        _slack.Enqueue(new SlackFault.ChannelNotFound(), times: 1);
+
+        var result = await PipelineProcess.RunAsync(["digest", "-i", input, "--accounts", accounts, "--no-progress", "--slack-token", "env:TEST_TOKEN",
+            "--slack-channel", "#security", "--slack-api-url", _slack.ApiBaseUri.ToString(), "--outbox", Path.Combine(_dir, "outbox")],
+            environment: new Dictionary<string, string> { ["TEST_TOKEN"] = _slack.BotToken });
+
+        Assert.True(result.ExitCode == 4, result.Stderr); // kept in the outbox
+        Faults.DigestRunChecks.AssertInert(result.Stderr);
+        Assert.Contains("to #c\\u001b]0;PWNED\\u0007\\u001b[2J\\u202e", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("was NOT delivered", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_run_stopped_by_an_undeliverable_digest_still_prints_it_and_the_digest_posted_before_it()
     {
         // `digest` prints through a buffered writer of its own: what it printed before the run stopped must reach

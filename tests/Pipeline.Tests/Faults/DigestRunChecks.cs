@@ -63,6 +63,21 @@ internal static class DigestRunChecks
         AssertNoControlCharacters(run.Stderr);
     }
 
+    /// <summary>
+    /// Stricter than <see cref="AssertNoControlCharacters"/>, for outputs that carry no progress bar: no carriage return
+    /// either, and no invisible formatting (a bidi override makes a line read backwards) or line separator.
+    /// </summary>
+    public static void AssertInert(string output)
+    {
+        foreach (var c in output)
+        {
+            bool control = char.IsControl(c) && c is not '\n' and not '\t';
+            bool hidden = char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.Format
+                or System.Globalization.UnicodeCategory.LineSeparator or System.Globalization.UnicodeCategory.ParagraphSeparator;
+            Assert.False(control || hidden, $"U+{(int)c:X4} in output: {output}");
+        }
+    }
+
     /// <summary>Nothing an event carries can move the cursor, clear the screen or forge a line: only newlines (and tabs) pass.</summary>
     public static void AssertNoControlCharacters(string output)
     {

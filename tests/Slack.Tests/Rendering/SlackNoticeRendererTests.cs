@@ -126,6 +126,44 @@ public sealed class SlackNoticeRendererTests
     }
 
     [Fact]
+    public void An_alert_header_with_a_long_account_name_and_event_name_still_ends_with_the_account_id()
+    {
+        // Was: the name was cut at 60 and the whole header at 150, so a 70-character name and a 60-character event name
+        // cut off the id, the one part that says which account it is.
+        var payload = SlackDigestRenderer.Render(new Alert
+        {
+            AlertId = "a1",
+            Account = "333333333333",
+            AccountInfo = new AccountInfo("333333333333", new string('n', 70)),
+            Event = new RiskyEvent(new string('E', 60), "root", T0, "CloudTrail logging stopped or removed", RiskSeverity.Critical, null, null, null, "us-east-1"),
+            DigestId = "d1",
+            RaisedAt = T0,
+        }).ToPayload();
+        using var doc = JsonDocument.Parse(payload);
+        var header = doc.RootElement.GetProperty("blocks")[0].GetProperty("text").GetProperty("text").GetString()!;
+
+        Assert.True(header.Length <= 150, header);
+        Assert.EndsWith(" (333333333333)", header, StringComparison.Ordinal);
+        Assert.Contains("nnnnnnnn", header, StringComparison.Ordinal); // the name keeps what room is left
+    }
+
+    [Fact]
+    public void A_channel_from_the_accounts_table_is_written_with_every_character_beyond_ascii_escaped()
+    {
+        // The channel is the only payload text not cleaned by SlackText: a member account's table row may carry anything,
+        // and `--format slack` prints the payload to a terminal.
+        const string channel = "#sec\u202eops\u001b[2J-é";
+        var payload = SlackDigestRenderer.Render(SampleDigests.Busy()).ToPayload(channel: channel);
+
+        var text = System.Text.Encoding.UTF8.GetString(payload);
+        Assert.DoesNotContain('\u202e', text); // neither the bidi override nor the escape is there as itself
+        Assert.DoesNotContain('\u001b', text);
+        Assert.Contains("\"channel\":\"#sec\\u202Eops\\u001B[2J-\\u00E9\"", text, StringComparison.Ordinal);
+        using var doc = JsonDocument.Parse(payload);
+        Assert.Equal(channel, doc.RootElement.GetProperty("channel").GetString()); // Slack reads the same channel
+    }
+
+    [Fact]
     public void A_digest_a_roll_up_took_part_of_shows_what_is_left_and_where_the_rest_went()
     {
         var busy = SampleDigests.Busy();

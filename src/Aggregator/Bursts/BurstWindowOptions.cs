@@ -37,6 +37,9 @@ public sealed record BurstWindowOptions
     {
         if (Gap <= TimeSpan.Zero) throw new InvalidOptionException($"{{Gap}} must be positive (got {Format(Gap)}).");
         if (MaxWindow <= TimeSpan.Zero) throw new InvalidOptionException($"{{MaxWindow}} must be positive (got {Format(MaxWindow)}).");
+        // As the lateness: a burst of ten years is no burst, and a longer one would take an event of the year 9000 (the
+        // latest the parser accepts) past the last date there is when its end is worked out.
+        if (MaxWindow > TimeSpan.FromDays(3650)) throw new InvalidOptionException($"{{MaxWindow}} must be at most 3650d (got {Format(MaxWindow)}).");
         if (Lateness < TimeSpan.Zero) throw new InvalidOptionException($"{{Lateness}} must not be negative (got -{Format(-Lateness)}).");
         // Ten years: "count every event at its own time", for replaying old events through a live stream.
         if (Lateness > TimeSpan.FromDays(3650)) throw new InvalidOptionException($"{{Lateness}} must be at most 3650d (got {Format(Lateness)}).");

@@ -33,7 +33,7 @@ internal static class Cli
         if (parse.Errors.Count > 0)
         {
             foreach (var error in parse.Errors) await Console.Error.WriteLineAsync("error: " + error.Message).ConfigureAwait(false);
-            await Console.Error.WriteLineAsync($"Run 'pipeline {string.Join(' ', parse.CommandResult.Command.Name == root.Name ? "" : parse.CommandResult.Command.Name)} --help' for the options.".Replace("  ", " ", StringComparison.Ordinal)).ConfigureAwait(false);
+            await Console.Error.WriteLineAsync(HelpHint(parse)).ConfigureAwait(false);
             return (int)ExitCode.UsageError;
         }
         using var cancel = new CancellationTokenSource();
@@ -52,6 +52,19 @@ internal static class Cli
         return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null }, cancel.Token).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Where the options are: <c>Run 'pipeline mute test --help' for the options.</c>, with the command's whole path
+    /// (a subcommand's own name alone, <c>pipeline test</c>, is no command).
+    /// </summary>
+    internal static string HelpHint(ParseResult parse)
+    {
+        var names = new List<string>();
+        for (var command = parse.CommandResult; command.Parent is System.CommandLine.Parsing.CommandResult parent; command = parent) names.Add(command.Command.Name);
+        names.Add("pipeline");
+        names.Reverse();
+        return $"Run '{string.Join(' ', names)} --help' for the options.";
+    }
+
     /// <summary>Runs a command body; known failures become a one-line message and their exit code, never a stack trace.</summary>
     public static async Task<int> Guard(ParseResult parse, Func<Task<ExitCode>> body) => (int)await Guarded(parse, body).ConfigureAwait(false);
 
@@ -63,7 +76,7 @@ internal static class Cli
         }
         catch (UsageException e)
         {
-            await Console.Error.WriteLineAsync($"error: {e.Message}\nRun 'pipeline {parse.CommandResult.Command.Name} --help' for the options.").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"error: {e.Message}\n{HelpHint(parse)}").ConfigureAwait(false);
             return ExitCode.UsageError;
         }
         catch (InputException e)

@@ -157,9 +157,13 @@ internal static class CommonOptions
     /// <summary>Parses a duration option or throws a <see cref="UsageException"/> naming the option.</summary>
     public static TimeSpan ParseDuration(string optionName, string text, bool allowZero = false)
     {
-        if (allowZero && text.Trim() is "0" or "0s") return TimeSpan.Zero;
-        if (!Duration.TryParse(text, out var value) || value <= TimeSpan.Zero)
-            throw new UsageException($"{optionName} '{text}' is not a duration: write it like 30s, 2m, 1h30m or 1d.");
+        if (allowZero && text.Trim() == "0") return TimeSpan.Zero; // zero needs no unit
+        if (!Duration.TryParse(text, out var value))
+            throw new UsageException(text.TrimStart().StartsWith('-')
+                ? $"{optionName} '{text}' is negative: give a duration{(allowZero ? " of 0 or more" : " longer than 0")}, like 30s, 2m, 1h30m or 1d."
+                : $"{optionName} '{text}' is not a duration: write it like 30s, 2m, 1h30m or 1d.");
+        if (value == TimeSpan.Zero && !allowZero)
+            throw new UsageException($"{optionName} must be longer than 0 (got '{text}'): write it like 30s, 2m, 1h30m or 1d.");
         return value;
     }
 
@@ -174,14 +178,17 @@ internal static class CommonOptions
         [nameof(RollupOptions.Window)] = "--rollup-window",
         ["SilenceAfter"] = "--silence-after",
         [nameof(DedupeOptions.MaxEntries)] = "--dedupe-max-ids",
-        // `run`: the local event source mapping's settings; its tumbling window is the burst max window.
+        // `run`: the local event source mapping's settings.
         [nameof(EventSourceMappingOptions.Stream)] = "--stream",
         [nameof(EventSourceMappingOptions.BatchSize)] = "--batch-size",
-        [nameof(EventSourceMappingOptions.TumblingWindow)] = "--max-window",
+        [nameof(EventSourceMappingOptions.TumblingWindow)] = "--window",
     };
 
     /// <summary>Runs an options object's validation and says its problem in flag names (a usage error).</summary>
-    public static void Validate(Action validate)
+    public static void Validate(Action validate) => Validate(validate, FlagOf);
+
+    /// <summary>The same, in the flag names of a command whose flags differ (`tune`'s lists).</summary>
+    public static void Validate(Action validate, IReadOnlyDictionary<string, string> flags)
     {
         try
         {
@@ -189,7 +196,7 @@ internal static class CommonOptions
         }
         catch (InvalidOptionException e)
         {
-            throw new UsageException(e.Describe(FlagOf));
+            throw new UsageException(e.Describe(flags));
         }
     }
 }

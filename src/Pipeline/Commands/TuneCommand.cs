@@ -49,13 +49,25 @@ internal static class TuneCommand
             var inputs = InputFiles.Resolve(parse.GetValue(input)!, Console.Error);
             var directory = CommonOptions.Directory(parse, accounts, null, null);
             var mutes = CommonOptions.LoadMutes(parse.GetValue(mute));
+            // The page is written after the whole replay: a path it cannot be written to is found now, not an hour later.
+            await using var reportFile = report is null ? null : OpenReport(report);
 
             // Read once, as it goes: each slice deduplicated, muted and named once (none of it depends on the window), then
             // replayed under every setting through the same core every host runs, as many settings at a time as there are
             // processors, while the next slice is read. The bar counts the bytes read, a slice ahead of the replay.
             IReadOnlyList<TuneResult> results;
-            using (var progress = ProgressBar.StartIfUseful(inputs.TotalBytes, "replaying", !parse.GetValue(noProgress)))
+            try
+            {
+                using var progress = ProgressBar.StartIfUseful(inputs.TotalBytes, "replaying", !parse.GetValue(noProgress));
                 results = await BurstTuner.MeasureAllAsync(RecordReader.ReadFiles(inputs.Files, progress, transient: true), directory, mutes, windows, ct, rollup: rollup).ConfigureAwait(false);
+            }
+            catch when (reportFile is not null)
+            {
+                // Stopped (Ctrl-C, an unreadable input): no empty page is left behind.
+                await reportFile.DisposeAsync().ConfigureAwait(false);
+                File.Delete(reportFile.Name);
+                throw;
+            }
             var counts = results[0].Counts;
 
             if (parse.GetValue(format) == OutputFormat.Json) WriteJson(results, rollup);
@@ -63,7 +75,7 @@ internal static class TuneCommand
             if (report is not null)
             {
                 var page = TuneReport.Html(results, new TuneReportContext(counts!.Received, counts.Digested, patience, RollupLine(rollup, severity), TimeProvider.System.GetUtcNow())); // the report's date: the composition root reads the clock
-                await File.WriteAllTextAsync(report.FullName, page, ct).ConfigureAwait(false);
+                await reportFile!.WriteAsync(System.Text.Encoding.UTF8.GetBytes(page), ct).ConfigureAwait(false);
                 await Console.Error.WriteLineAsync($"report: {report.FullName} (open it in a browser; it loads nothing from the network).").ConfigureAwait(false);
             }
             return ExitCode.Ok;
@@ -71,10 +83,18 @@ internal static class TuneCommand
         return command;
     }
 
+    private static readonly Dictionary<string, string> TuneFlags = new(StringComparer.Ordinal)
+    {
+        [nameof(BurstWindowOptions.Gap)] = "--gaps",
+        [nameof(BurstWindowOptions.MaxWindow)] = "--max-windows",
+        [nameof(BurstWindowOptions.Lateness)] = "--latenesses",
+    };
+
     internal static List<BurstWindowOptions> Windows(string gaps, string maxWindows, string latenesses, out List<(string Gap, string Max)> skipped)
     {
-        var gapValues = gaps.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(g => (Text: g, Value: CommonOptions.ParseDuration("--gaps", g))).ToList();
-        var maxValues = maxWindows.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(m => (Text: m, Value: CommonOptions.ParseDuration("--max-windows", m))).ToList();
+        // A value given twice (1m,60s) is one setting: a second row of the same figures would only look like a comparison.
+        var gapValues = gaps.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(g => (Text: g, Value: CommonOptions.ParseDuration("--gaps", g))).DistinctBy(g => g.Value).ToList();
+        var maxValues = maxWindows.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(m => (Text: m, Value: CommonOptions.ParseDuration("--max-windows", m))).DistinctBy(m => m.Value).ToList();
         var latenessValues = latenesses.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(l => CommonOptions.ParseDuration("--latenesses", l, allowZero: true)).Distinct().ToList();
         if (gapValues.Count == 0 || maxValues.Count == 0 || latenessValues.Count == 0) throw new UsageException("give at least one value to --gaps, --max-windows and --latenesses.");
         skipped = [];
@@ -86,7 +106,21 @@ internal static class TuneCommand
                 foreach (var lateness in latenessValues) windows.Add(new BurstWindowOptions { Gap = gap.Value, MaxWindow = max.Value, Lateness = lateness });
             }
         if (windows.Count == 0) throw new UsageException("every --gaps value is longer than every --max-windows value; nothing to compare.");
+        foreach (var window in windows) CommonOptions.Validate(window.Validate, TuneFlags); // before the replay, in tune's own flags
         return windows;
+    }
+
+    /// <summary>Creates the report's file now (empty until the replay is done), or says why it cannot be.</summary>
+    private static FileStream OpenReport(FileInfo report)
+    {
+        try
+        {
+            return new FileStream(report.FullName, FileMode.Create, FileAccess.Write, FileShare.Read);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"--html cannot be written to '{Aggregator.Rendering.TextDigestRenderer.Clean(report.FullName)}': {e.Message} Give a file in a folder that exists and you may write to.");
+        }
     }
 
     private static void WriteTable(IReadOnlyList<TuneResult> results, long received, long accepted, RollupOptions rollup, RiskSeverity? severity)

@@ -236,6 +236,10 @@ public sealed class DigestCommandTests : IDisposable
     [InlineData("--gap", "soon", "--gap 'soon' is not a duration")]
     [InlineData("--gap", "20m", "must not be longer than --max-window")]
     [InlineData("--max-window", "99999999999d", "is not a duration")]
+    [InlineData("--max-window", "3651d", "--max-window must be at most 3650d")] // was: a crash on an event of the year 8999
+    [InlineData("--gap", "-1s", "--gap '-1s' is negative")]                     // was: "is not a duration"
+    [InlineData("--gap", "0m", "--gap must be longer than 0 (got '0m')")]
+    [InlineData("--lateness", "-5m", "--lateness '-5m' is negative: give a duration of 0 or more")]
     [InlineData("--silence-after", "10s", "--silence-after must be 0 (off) or between 1m and 14d")]
     [InlineData("--silence-after", "later", "--silence-after 'later' is not a duration")]
     public async Task Unusable_settings_exit_2_and_say_what_to_change(string option, string value, string expected)
@@ -246,6 +250,32 @@ public sealed class DigestCommandTests : IDisposable
         Assert.Equal(2, result.ExitCode);
         Assert.Contains(expected, result.Stderr, StringComparison.Ordinal);
         Assert.Contains("--help", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("0s")]
+    [InlineData("0m")] // was: "is not a duration"
+    [InlineData("0h")]
+    public async Task A_zero_lateness_may_be_written_with_or_without_any_unit(string zero)
+    {
+        var file = Path.Combine(_dir, "e.jsonl");
+        await File.WriteAllTextAsync(file, Events.JsonLines([Events.ApiCall()]));
+        var result = await PipelineProcess.RunAsync(["digest", "--input", file, "--lateness", zero, "-f", "json"]);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+    }
+
+    [Theory]
+    [InlineData(new[] { "mute", "test", "--bogus" }, "Run 'pipeline mute test --help' for the options.")]
+    [InlineData(new[] { "outbox", "send" }, "Run 'pipeline outbox send --help' for the options.")]
+    [InlineData(new[] { "digest", "--gap", "soon" }, "Run 'pipeline digest --help' for the options.")]
+    [InlineData(new[] { "--bogus" }, "Run 'pipeline --help' for the options.")]
+    public async Task A_usage_error_names_the_whole_command_whose_help_to_read(string[] args, string hint)
+    {
+        // Was: a subcommand's own name alone, `pipeline test --help`, which is no command.
+        var result = await PipelineProcess.RunAsync(args, stdin: "");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(hint, result.Stderr, StringComparison.Ordinal);
     }
 
     /// <summary>Eight hours of a busy account; a second account sends for one hour in a region named by a forged event, then stops.</summary>
@@ -334,7 +364,7 @@ public sealed class DigestCommandTests : IDisposable
 
     [Theory]
     [InlineData("5m", "2m", "1h", "--gap (5m) must not be longer than --max-window (2m)")]
-    [InlineData("2m", "15m", "0s", "--dedupe-horizon '0s' is not a duration")]
+    [InlineData("2m", "15m", "0s", "--dedupe-horizon must be longer than 0 (got '0s')")]
     public async Task A_window_that_cannot_work_is_a_usage_error_naming_the_flags(string gap, string maxWindow, string horizon, string expected)
     {
         var result = await PipelineProcess.RunAsync(["digest", "-i", "-", "--gap", gap, "--max-window", maxWindow, "--dedupe-horizon", horizon], stdin: "");

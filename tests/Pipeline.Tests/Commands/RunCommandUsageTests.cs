@@ -18,4 +18,17 @@ public sealed class RunCommandUsageTests : IDisposable
         Assert.Contains("--format html", run.Stderr, StringComparison.Ordinal);
         Assert.False(Directory.Exists(checkpoints), "a refused run made its checkpoint directory");
     }
+
+    [Theory]
+    [InlineData("500ms")] // Lambda's TumblingWindowInSeconds is whole seconds
+    [InlineData("1.5s")]
+    [InlineData("16m")]
+    public async Task A_window_lambda_could_not_have_is_refused_naming_the_window_flag(string window)
+    {
+        // Was: the message named --max-window (the burst's flag), and 500ms passed.
+        var run = await PipelineProcess.RunAsync(["run", "--stream", "s", "--endpoint", "http://127.0.0.1:9", "--window", window, "--checkpoint-file", Path.Combine(_dir, "s.json")]);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains($"--window must be whole seconds between 1 s and 15 min, as Lambda's", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("Run 'pipeline run --help'", run.Stderr, StringComparison.Ordinal);
+    }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Pipeline.Cli.Commands;
 using Pipeline.TestSupport;
 
 namespace Pipeline.Tests.Commands;
@@ -122,5 +123,29 @@ public sealed class TuneCommandTests
         var result = await PipelineProcess.RunAsync(["tune", "-i", "x.jsonl", "--gaps", "1m,fast"]);
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("'fast' is not a duration", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_value_given_twice_is_one_setting_and_each_setting_is_checked_in_tunes_own_flags()
+    {
+        var windows = TuneCommand.Windows("1m,60s,2m", "15m", "5m,300s", out _);
+        Assert.Equal(2, windows.Count); // was 6: three gaps (two of them equal) by two latenesses (equal)
+
+        // Was: an unexpected failure (exit 9) after the input was checked; now a usage error naming the list it is in.
+        var late = Assert.Throws<UsageException>(() => TuneCommand.Windows("1m", "15m", "3651d", out _));
+        Assert.Contains("--latenesses must be at most 3650d", late.Message, StringComparison.Ordinal);
+        var long_ = Assert.Throws<UsageException>(() => TuneCommand.Windows("1m", "3651d", "5m", out _));
+        Assert.Contains("--max-windows must be at most 3650d", long_.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_report_path_that_cannot_be_written_is_refused_before_the_replay()
+    {
+        // Was: the whole replay ran, printed its table, then ended with exit 9 when the page could not be written.
+        var demo = Path.Combine(SharedCorpus.RepositoryRoot, "samples", "demo", "org-events.jsonl");
+        var result = await PipelineProcess.RunAsync(["tune", "-i", demo, "--no-progress", "--html", Path.Combine(Path.GetTempPath(), "no-such-folder-" + Guid.NewGuid().ToString("N"), "r.html")]);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--html cannot be written to", result.Stderr, StringComparison.Ordinal);
+        Assert.Equal("", result.Stdout); // no table: nothing was replayed
     }
 }

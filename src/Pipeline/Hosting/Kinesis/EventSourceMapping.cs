@@ -34,8 +34,9 @@ internal sealed record EventSourceMappingOptions
     {
         if (string.IsNullOrWhiteSpace(Stream)) throw new InvalidOptionException("{Stream} is required.");
         if (BatchSize is < 1 or > 10_000) throw new InvalidOptionException($"{{BatchSize}} must be 1–10000, as Lambda's (got {BatchSize}).");
-        if (TumblingWindow <= TimeSpan.Zero || TumblingWindow > TimeSpan.FromMinutes(15))
-            throw new InvalidOptionException($"{{TumblingWindow}} must be between 1 s and 15 min, as Lambda's (got {Duration.Format(TumblingWindow)}).");
+        // Lambda's TumblingWindowInSeconds is a whole number of seconds, up to 900.
+        if (TumblingWindow < TimeSpan.FromSeconds(1) || TumblingWindow > TimeSpan.FromMinutes(15) || TumblingWindow.Ticks % TimeSpan.TicksPerSecond != 0)
+            throw new InvalidOptionException($"{{TumblingWindow}} must be whole seconds between 1 s and 15 min, as Lambda's (got {Duration.Format(TumblingWindow)}).");
         if (SweepInterval < TimeSpan.FromMilliseconds(100) || SweepInterval > TimeSpan.FromHours(1))
             throw new InvalidOptionException($"{{SweepInterval}} must be between 100ms and 1h (got {Duration.Format(SweepInterval)}).");
         if (MaxBatchAttempts < 1) throw new InvalidOptionException($"{{MaxBatchAttempts}} must be at least 1 (got {MaxBatchAttempts}).");

@@ -20,6 +20,29 @@ public sealed class FanOutSink(IReadOnlyList<IDigestSink> sinks) : IDigestSink
     }
 }
 
+/// <summary>
+/// Counts the notices that pass through it by kind, as the file host's roll-up stage counts what it makes: alerts,
+/// roll-ups, and messages (every notice posted: alerts, roll-ups, silence notices and the digests a roll-up did not
+/// wholly explain). For a host whose notices are made in several places (`run`'s windows and its sweeper).
+/// </summary>
+public sealed class NoticeTally(IDigestSink inner) : IDigestSink
+{
+    private long _alerts, _rollups, _messages;
+
+    public long Alerts => Interlocked.Read(ref _alerts);
+    public long Rollups => Interlocked.Read(ref _rollups);
+    public long Messages => Interlocked.Read(ref _messages);
+
+    public async Task<DeliveryOutcome> DeliverAsync(Notice notice, CancellationToken cancellationToken)
+    {
+        var outcome = await inner.DeliverAsync(notice, cancellationToken).ConfigureAwait(false);
+        if (notice is Alerts.Alert) Interlocked.Increment(ref _alerts);
+        if (notice is Rollups.Rollup) Interlocked.Increment(ref _rollups);
+        if (notice.Posted) Interlocked.Increment(ref _messages);
+        return outcome;
+    }
+}
+
 /// <summary>Counts what became of the notices that pass through it, for a run's summary (notices not posted are not counted).</summary>
 public sealed class CountingSink(IDigestSink inner) : IDigestSink
 {

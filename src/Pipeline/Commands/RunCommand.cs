@@ -143,9 +143,12 @@ internal static class RunCommand
                 // Each notice in one write, flushed as it is written (a reader piping the output sees it at once).
                 var stdout = Stdout.OpenBuffered();
                 // Slack first, then stdout, as `digest` does; a parked digest counts as posted (it is safe).
-                IDigestSink output = delivered is null
+                // The notices this process hands on, counted for the summary: the checkpoints keep the events' counts across
+                // runs, not the notices' (a window's state carries no alert count between its calls).
+                var notices = new NoticeTally(delivered is null
                     ? new WriterSink(renderer, stdout)
-                    : new FanOutSink([delivered, new WriterSink(renderer, stdout)]);
+                    : new FanOutSink([delivered, new WriterSink(renderer, stdout)]));
+                IDigestSink output = notices;
                 var log = new LambdaLog(Console.Error, TimeProvider.System, "pipeline-run");
                 var handlerOptions = new KinesisWindowHandlerOptions
                 {
@@ -184,6 +187,9 @@ internal static class RunCommand
                 {
                     Delivered = delivered?.Delivered,
                     Outboxed = delivered?.Parked,
+                    Alerts = notices.Alerts,
+                    Rollups = notices.Rollups,
+                    Messages = notices.Messages,
                 };
                 if (outputFormat == OutputFormat.Json)
                 {

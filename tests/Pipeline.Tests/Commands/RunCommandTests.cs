@@ -63,11 +63,18 @@ public sealed class RunCommandTests(KinesaliteFixture kinesalite) : IClassFixtur
         var alerts = lines.Where(l => l.GetProperty("type").GetString() == "alert").Select(l => l.GetProperty("alertId").GetString()).ToList();
         Assert.NotEmpty(alerts);
         Assert.Equal(alerts.Count, alerts.Distinct().Count());
+        // The summary counts the notices as printed (it said "alerts":0 and no roll-ups or messages).
+        Assert.Equal(alerts.Count, summary.GetProperty("alerts").GetInt64());
+        Assert.Equal(1, summary.GetProperty("rollups").GetInt64());
+        int posted = lines.Count(l => l.GetProperty("type").GetString() is "alert" or "rollup" or "silence"
+            || (l.GetProperty("type").GetString() == "digest" && !(l.TryGetProperty("posted", out var p) && p.ValueKind == JsonValueKind.False)));
+        Assert.Equal(posted, summary.GetProperty("messages").GetInt64());
 
         // Running again on the same checkpoint reads nothing new and posts nothing again.
         var again = await PipelineProcess.RunAsync(RunArgs(stream, "a.json"));
         Assert.Equal(0, again.ExitCode);
-        Assert.Single(Lines(again.Stdout)); // the summary only
+        var nothing = Assert.Single(Lines(again.Stdout)); // the summary only
+        Assert.Equal(0, nothing.GetProperty("messages").GetInt64()); // this run's notices: none
     }
 
     [SkippableFact]

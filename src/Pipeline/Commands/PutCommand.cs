@@ -128,6 +128,7 @@ internal static class PutCommand
 
     internal static async Task EnsureStreamAsync(KinesisClient kinesis, string name, int shards, CancellationToken ct)
     {
+        if (shards < 1) throw new UsageException($"--shards must be at least 1 (got {shards}).");
         try
         {
             await kinesis.CreateStreamAsync(name, shards, waitUntilActive: true, ct).ConfigureAwait(false);
@@ -136,6 +137,15 @@ internal static class PutCommand
         catch (KinesisException e) when (e.ErrorType == "ResourceInUseException")
         {
             await kinesis.WaitForActiveAsync(name, ct).ConfigureAwait(false);
+        }
+        // What the service refuses to create is the command line's to change, not a service out of reach.
+        catch (KinesisException e) when (e.ErrorType == "ValidationException")
+        {
+            throw new UsageException($"Kinesis refused to create stream '{name}': {e.ServiceMessage} (check --stream).");
+        }
+        catch (KinesisException e) when (e.ErrorType == "LimitExceededException")
+        {
+            throw new UsageException($"Kinesis refused to create stream '{name}' with {shards} shards: {e.ServiceMessage} (the account's shard limit: give fewer --shards).");
         }
     }
 }

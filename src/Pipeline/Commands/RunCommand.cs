@@ -88,13 +88,26 @@ internal static class RunCommand
 
             using var kinesis = aws.CreateKinesis(parse);
             using var dynamo = table is not null || parse.GetValue(ledgerTable) is not null || parse.GetValue(carryTable) is not null ? aws.CreateDynamoDb(parse) : null;
+            // Making the tables is the first call to DynamoDB: one out of reach is said as the run's own calls say it (exit 6).
+            async Task Reachable(Func<Task> call)
+            {
+                try
+                {
+                    await call().ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is HttpRequestException or AmazonClientException)
+                {
+                    throw AwsOptions.Unreachable("DynamoDB", parse, aws, e);
+                }
+            }
+
             ICheckpointStore store;
             IDigestLedger ledger;
             FileDigestLedger? fileLedger = null;
             if (table is not null)
             {
                 var tableStore = new DynamoDbCheckpointStore(dynamo!, table, TimeProvider.System);
-                await tableStore.CreateIfMissingAsync(ct).ConfigureAwait(false);
+                await Reachable(() => tableStore.CreateIfMissingAsync(ct)).ConfigureAwait(false);
                 store = tableStore;
             }
             else
@@ -120,7 +133,7 @@ internal static class RunCommand
             ISilenceStore silence;
             if (parse.GetValue(carryTable) is { } carryName)
             {
-                await DynamoDbTables.CreateCarryTableIfMissingAsync(dynamo!, carryName, TimeProvider.System, ct).ConfigureAwait(false);
+                await Reachable(() => DynamoDbTables.CreateCarryTableIfMissingAsync(dynamo!, carryName, TimeProvider.System, ct)).ConfigureAwait(false);
                 carries = new DynamoDbCarryStore(dynamo!, carryName);
                 silence = new DynamoDbSilenceStore(dynamo!, carryName);
             }

@@ -50,6 +50,19 @@ public sealed class PutCommandTests(KinesaliteFixture kinesalite) : IClassFixtur
     }
 
     [SkippableFact]
+    public async Task A_stream_kinesis_will_not_create_is_a_usage_error_not_an_unexpected_failure()
+    {
+        // Was: exit 9, asking for a bug report, for --shards 0 (before any call) and for a name the service refuses.
+        var zero = await PipelineProcess.RunAsync(["put", "--stream", "s", "--input", Demo, "--endpoint", "http://127.0.0.1:9", "--create-stream", "--shards", "0"]);
+        Assert.Equal(2, zero.ExitCode);
+        Assert.Contains("--shards must be at least 1 (got 0)", zero.Stderr, StringComparison.Ordinal);
+
+        var badName = await PipelineProcess.RunAsync(["put", "--stream", "no spaces allowed!", "--input", Demo, "--endpoint", kinesalite.Endpoint, "--create-stream"]);
+        Assert.True(badName.ExitCode == 2, badName.Stderr);
+        Assert.Contains("Kinesis refused to create stream 'no spaces allowed!'", badName.Stderr, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
     public async Task Putting_to_a_missing_stream_says_how_to_create_it()
     {
         _ = kinesalite.Endpoint; // skips where node is missing

@@ -20,6 +20,18 @@ public sealed class RunCommandUsageTests : IDisposable
     }
 
     [Theory]
+    [InlineData("--carry-table")]
+    [InlineData("--checkpoint-table")]
+    public async Task A_table_out_of_reach_is_exit_6_like_the_stream(string flag)
+    {
+        // Was: exit 9 (an unexpected failure asking for a bug report): the table is made before the run's own calls.
+        string[] tables = flag == "--carry-table" ? ["--carry-table", "c", "--checkpoint-file", Path.Combine(_dir, "s.json")] : ["--checkpoint-table", "t", "--ledger-table", "l", "--carry-table", "c"];
+        var run = await PipelineProcess.RunAsync(["run", "--stream", "s", "--endpoint", "http://127.0.0.1:9", .. tables]);
+        Assert.True(run.ExitCode == 6, run.Stderr);
+        Assert.Contains("cannot reach DynamoDB at http://127.0.0.1:9", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("500ms")] // Lambda's TumblingWindowInSeconds is whole seconds
     [InlineData("1.5s")]
     [InlineData("16m")]

@@ -97,7 +97,7 @@ internal static class DigestCommand
         }
         catch (DeliveryFailedException e)
         {
-            await Console.Error.WriteLineAsync($"error: {e.Message}. Check that --outbox is writable, then run again.").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"error: {e.Message.TrimEnd('.')}. Check that --outbox is writable, then run again.").ConfigureAwait(false);
             return ExitCode.DeliveryFailed;
         }
         finally

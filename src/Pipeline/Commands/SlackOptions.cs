@@ -102,7 +102,33 @@ internal sealed class SlackOptions : IOptionGroup
                 throw new UsageException($"--slack-api-url '{api}' is not an absolute URL.");
             options = options with { ApiBaseUrl = uri };
         }
+        CheckOutbox(parse.GetValue(Outbox)!);
         return options;
+    }
+
+    /// <summary>
+    /// Whether the outbox can take an entry: a run whose first failed post finds no outbox stops there (a digest must not
+    /// be lost), so a folder that cannot be made or written is a usage error before anything is read. A folder that does
+    /// not exist yet is made when the first digest is parked; its nearest existing parent must take it.
+    /// </summary>
+    internal static void CheckOutbox(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var folder = full;
+        while (!Directory.Exists(folder))
+        {
+            if (File.Exists(folder))
+                throw new UsageException($"--outbox '{path}' cannot be a folder: '{folder}' is a file. Give a folder (it is made if missing).");
+            folder = Path.GetDirectoryName(folder) ?? throw new UsageException($"--outbox '{path}' has no folder to be made in.");
+        }
+        try
+        {
+            using var probe = new FileStream(Path.Combine(folder, $".outbox-check-{Environment.ProcessId}"), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"--outbox '{path}' cannot be written: {e.Message.TrimEnd('.')}. Give a folder you may write to.");
+        }
     }
 
     public FolderOutbox OpenOutbox(ParseResult parse) => new(parse.GetValue(Outbox)!, log: Log);

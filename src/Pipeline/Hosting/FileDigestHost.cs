@@ -110,7 +110,7 @@ internal sealed class FileDigestHost(FileDigestOptions options, IAccountDirector
             {
                 var outcome = await sink.DeliverAsync(notice, ct).ConfigureAwait(false);
                 if (outcome.Status == DeliveryStatus.Failed)
-                    throw new DeliveryFailedException($"{notice.Kind} {notice.NoticeId} was neither delivered nor kept in the outbox: {outcome.Detail}");
+                    throw new DeliveryFailedException($"{notice.Kind} {notice.NoticeId} could not be posted: {outcome.Detail?.TrimEnd('.')}");
             }
         }
     }

@@ -149,19 +149,52 @@ public sealed class SlackDeliveryCommandTests : IDisposable
         Assert.Equal(0, _slack.RequestCount);
     }
 
+    /// <summary>
+    /// Runs `digest` whose <paramref name="refusedPost"/>-th post (from 1) Slack refuses only after the outbox folder has
+    /// become a file: an outbox that was fine at the start (it is checked then) and fails the moment it is needed.
+    /// </summary>
+    private async Task<PipelineProcess.Result> RunWithTheOutboxBrokenMidRunAsync(string input, int refusedPost)
+    {
+        var outbox = Path.Combine(_dir, "outbox");
+        var release = new TaskCompletionSource();
+        for (int i = 1; i < refusedPost; i++) _slack.Enqueue(new SlackFault.Accept());
+        var held = new SlackFault.Held(release.Task) { Then = new SlackFault.ChannelNotFound() };
+        _slack.Enqueue(held);
+        var run = PipelineProcess.RunAsync(["digest", "-i", input, "--slack-webhook", "env:TEST_HOOK", "--outbox", outbox], environment: HookEnv(WebhookSecret));
+        await held.Arrived.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await File.WriteAllTextAsync(outbox, ""); // the outbox cannot be made now
+        release.SetResult();
+        return await run;
+    }
+
+    [Fact]
+    public async Task An_outbox_that_cannot_be_a_folder_is_a_usage_error_before_anything_is_read()
+    {
+        // Was: the run read and printed until its first refused post, then stopped without a summary.
+        var input = Path.Combine(_dir, "e.jsonl");
+        await File.WriteAllTextAsync(input, Events.JsonLines([Events.ApiCall(account: "111122223333")]));
+        var notAFolder = Path.Combine(_dir, "a-file");
+        await File.WriteAllTextAsync(notAFolder, "");
+
+        var result = await PipelineProcess.RunAsync(["digest", "-i", input, "--slack-webhook", "env:TEST_HOOK", "--outbox", Path.Combine(notAFolder, "outbox")], environment: HookEnv(WebhookSecret));
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"'{notAFolder}' is a file", result.Stderr, StringComparison.Ordinal);
+        Assert.Equal(0, _slack.RequestCount);
+        Assert.Equal("", result.Stdout);
+    }
+
     [Fact]
     public async Task A_digest_neither_delivered_nor_kept_stops_the_run_with_exit_4_and_says_what_to_fix()
     {
         var input = Path.Combine(_dir, "e.jsonl");
         await File.WriteAllTextAsync(input, Events.JsonLines([Events.ApiCall(account: "111122223333")]));
-        var notAFolder = Path.Combine(_dir, "a-file");
-        await File.WriteAllTextAsync(notAFolder, "");
-        _slack.Enqueue(new SlackFault.ChannelNotFound(), times: 1); // refused, and the outbox below cannot be written
 
-        var result = await PipelineProcess.RunAsync(["digest", "-i", input, "--slack-webhook", "env:TEST_HOOK", "--outbox", Path.Combine(notAFolder, "outbox")], environment: HookEnv(WebhookSecret));
+        var result = await RunWithTheOutboxBrokenMidRunAsync(input, refusedPost: 1);
 
         Assert.Equal(4, result.ExitCode);
-        Assert.Contains("neither delivered nor kept in the outbox", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("could not be posted: neither delivered nor kept in the outbox", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("..", result.Stderr, StringComparison.Ordinal);
         Assert.Contains("--outbox", result.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", result.Stderr, StringComparison.Ordinal); // a message, not a stack trace
         AssertNoSecret([result.Stderr, result.Stdout]);
@@ -200,12 +233,7 @@ public sealed class SlackDeliveryCommandTests : IDisposable
             Events.ApiCall(account: "111122223333", time: Events.T0),
             Events.ApiCall(account: "444455556666", time: Events.T0.AddMinutes(1)),
         ]));
-        var notAFolder = Path.Combine(_dir, "a-file");
-        await File.WriteAllTextAsync(notAFolder, "");
-        _slack.Enqueue(new SlackFault.Accept());
-        _slack.Enqueue(new SlackFault.ChannelNotFound(), times: 1); // the second digest: refused, and no outbox to keep it
-
-        var result = await PipelineProcess.RunAsync(["digest", "-i", input, "--slack-webhook", "env:TEST_HOOK", "--outbox", Path.Combine(notAFolder, "outbox")], environment: HookEnv(WebhookSecret));
+        var result = await RunWithTheOutboxBrokenMidRunAsync(input, refusedPost: 2); // the second digest: refused, and no outbox to keep it
 
         Assert.Equal(4, result.ExitCode);
         Assert.Equal(2, _slack.RequestCount);

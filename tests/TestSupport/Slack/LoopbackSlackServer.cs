@@ -29,10 +29,14 @@ public abstract record SlackFault
 
     /// <summary>
     /// A slow Slack: <see cref="Arrived"/> completes when the request is in, and the answer waits for
-    /// <see cref="Release"/>; then the request is handled as usual. Never released: it hangs until the server is disposed.
+    /// <see cref="Release"/>; then the request is handled as usual, or gets <see cref="Then"/> when given. Never
+    /// released: it hangs until the server is disposed.
     /// </summary>
     public sealed record Held(TaskCompletionSource Arrived, Task Release) : SlackFault
     {
+        /// <summary>The fault the request gets once released (a test changes the world while the post is in flight).</summary>
+        public SlackFault? Then { get; init; }
+
         public Held() : this(new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), Task.Delay(Timeout.Infinite)) { }
 
         public Held(Task release) : this(new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), release) { }
@@ -171,8 +175,9 @@ public sealed class LoopbackSlackServer : IDisposable
             {
                 held.Arrived.TrySetResult();
                 await held.Release.WaitAsync(_stop.Token).ConfigureAwait(false);
+                fault = held.Then;
             }
-            else if (fault is not null and not SlackFault.Accept)
+            if (fault is not null and not SlackFault.Accept and not SlackFault.Held)
             {
                 await Play(fault, api, response).ConfigureAwait(false);
                 return;

@@ -53,7 +53,15 @@ public sealed class FileAccountDirectory : IAccountDirectory
     public static FileAccountDirectory Parse(ReadOnlySpan<byte> content, string name, Action<AccountRowError>? onBadRow = null)
     {
         var result = AccountFile.Parse(content, name);
+        // A file the user named for its names that gives none is the wrong file (empty, gzipped, another format): every
+        // digest would show bare ids. Said once, with its first problem, not as a warning per line of something else.
+        if (result.Accounts.Count == 0)
+            throw new Reading.InputException($"accounts file '{name}' has no account in it" +
+                (result.Errors.Count > 0 ? $" ({result.Errors.Count} rows could not be read; the first, {Shorten(result.Errors[0].ToString())})" : "") +
+                ": give the JSON `aws organizations list-accounts` prints, or a CSV id,name[,environment,owner,channel].");
         foreach (var error in result.Errors) onBadRow?.Invoke(error);
         return new FileAccountDirectory(result.Accounts);
     }
+
+    private static string Shorten(string text) => text.Length <= 200 ? text : text[..199] + "…";
 }

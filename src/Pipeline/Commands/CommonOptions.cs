@@ -22,7 +22,7 @@ internal static class CommonOptions
 
     public static Option<string?> Accounts() => new("--accounts")
     {
-        Description = "Account names: the JSON that `aws organizations list-accounts` prints.",
+        Description = "Account names: the JSON that `aws organizations list-accounts` prints, or a CSV id,name[,environment,owner,channel]. A file with no account in it stops the run.",
     };
 
     public static Option<string?> AccountsTable() => new("--accounts-table")

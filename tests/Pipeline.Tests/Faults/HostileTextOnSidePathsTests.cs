@@ -75,6 +75,40 @@ public sealed class HostileTextOnSidePathsTests : IDisposable
         Assert.Contains("muted by rule: tags\\u001b]0;PWNED\\u0007\\u001b[2J\\u202e 1", result.Stdout + result.Stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("empty")]
+    [InlineData("gzipped")]
+    [InlineData("all rows bad")]
+    public async Task An_accounts_file_with_no_account_in_it_stops_the_run_with_one_line(string kind)
+    {
+        // Was: exit 0 and digests with bare ids; a gzipped file printed its binary as "row skipped" warnings.
+        var demo = File.ReadAllBytes(Path.Combine(SharedCorpus.RepositoryRoot, "samples", "demo", "accounts.json"));
+        byte[] content = kind switch
+        {
+            "empty" => [],
+            "gzipped" => Gzip(demo),
+            _ => System.Text.Encoding.UTF8.GetBytes("id,name\n1234,short\nnot-an-id,x\n"),
+        };
+        var accounts = Path.Combine(_dir, "accounts.file");
+        File.WriteAllBytes(accounts, content);
+        var input = Write("events.jsonl", Events.JsonLines([Events.ApiCall()]));
+
+        var result = await PipelineProcess.RunAsync(["digest", "--input", input, "--accounts", accounts, "--no-progress"]);
+
+        Assert.Equal(3, result.ExitCode);
+        Assert.Contains($"accounts file '{accounts}' has no account in it", result.Stderr, StringComparison.Ordinal);
+        Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        DigestRunChecks.AssertInert(result.Stderr);
+        Assert.Equal("", result.Stdout);
+    }
+
+    private static byte[] Gzip(byte[] content)
+    {
+        using var buffer = new MemoryStream();
+        using (var gz = new System.IO.Compression.GZipStream(buffer, System.IO.Compression.CompressionLevel.Optimal, leaveOpen: true)) gz.Write(content);
+        return buffer.ToArray();
+    }
+
     [Fact]
     public async Task A_skipped_row_of_the_accounts_file_is_reported_as_inert_text()
     {

@@ -136,6 +136,23 @@ internal static class CommonOptions
         DefaultValueFactory = _ => OutputFormat.Text,
     };
 
+    /// <summary>`--format` of a command that prints a table or JSON lines of its own (`tune`, `mute test`), not digests.</summary>
+    public static Option<OutputFormat> TableFormat(string text, string json)
+    {
+        var option = new Option<OutputFormat>("--format", "-f")
+        {
+            Description = $"text: {text} json: {json}",
+            DefaultValueFactory = _ => OutputFormat.Text,
+        };
+        option.HelpName = "text|json";
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<OutputFormat>() is not (OutputFormat.Text or OutputFormat.Json))
+                result.AddError($"--format is text or json here (got '{result.Tokens.FirstOrDefault()?.Value}'): this command prints a table or JSON lines, not digests.");
+        });
+        return option;
+    }
+
     public static Option<bool> NoProgress() => new("--no-progress")
     {
         Description = "Do not draw the progress bar (it is drawn on stderr only when stderr is a terminal).",

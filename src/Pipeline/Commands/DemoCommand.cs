@@ -46,6 +46,7 @@ internal static class DemoCommand
                 ? FileAccountDirectory.Parse(Accounts.Read(), Accounts.Path)
                 : CommonOptions.Directory(parse, null, accountsTable, aws);
             var mutes = MuteRuleSet.Parse(MuteRules.Read(), MuteRules.Path);
+            CommonOptions.Validate(settings.Window.Validate); // before the line below says what it replays with
             if (settings.Format == OutputFormat.Text)
                 Console.WriteLine($"Replaying {Events.Path} with names from {parse.GetValue(accountsTable) ?? Accounts.Path} and mute rules from {MuteRules.Path} (gap {Duration.Format(settings.Window.Gap)}, max window {Duration.Format(settings.Window.MaxWindow)}).\n");
             return await DigestCommand.RunAsync(settings, directory, mutes,

@@ -124,6 +124,7 @@ internal static class InputFiles
         if (entries.Count >= ParallelFrom) Parallel.For(0, entries.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, Check);
         else for (int i = 0; i < entries.Count; i++) Check(i);
 
+        int hidden = 0;
         for (int i = 0; i < entries.Count; i++)
         {
             var (entry, check) = (entries[i], checks[i]);
@@ -138,9 +139,12 @@ internal static class InputFiles
                 default:
                     if (check.Problem is { } problem) problems.Add(problem);
                     else if (check.Length is { } length) files.Add((entry, length));
-                    break; // else hidden: editors' and tools' files
+                    else hidden++; // editors' and tools' files
+                    break;
             }
         }
+        // Said, as the FIFOs are, but once per folder: a file someone renamed to hide it is not read without a word.
+        if (hidden > 0) stderr.WriteLine($"note: skipped {hidden} hidden file{(hidden == 1 ? "" : "s")} in '{Clean(folder)}' (names starting with '.')");
     }
 
     /// <summary>A folder with fewer entries is checked on one thread: starting the others would cost more than it saves.</summary>

@@ -19,14 +19,13 @@ internal static class MuteCommand
         var test = new Command("test", "Show, for every event of the input, the mute rules that match it, and warn about rules that match nothing.");
         var mute = new Option<string>("--mute") { Description = "The mute-rule file to test.", Required = true };
         var input = CommonOptions.Input();
-        var format = CommonOptions.Format();
+        var format = CommonOptions.TableFormat("a table of each event and the rules it matches, then the counts per rule.", "one line per record (its file, line, id and matches), then a summary line.");
         test.Options.Add(mute);
         test.Options.Add(input);
         test.Options.Add(format);
         test.SetAction((parse, ct) => Cli.Guard(parse, () =>
         {
             var rules = CommonOptions.LoadMutes(parse.GetValue(mute))!;
-            parse.GetValue(format).RefuseHtml("`mute test`", "prints a table (text) or JSON lines");
             var files = InputFiles.Resolve(parse.GetValue(input)!, Console.Error).Files;
             var report = Run(rules, RecordReader.ReadFiles(files), parse.GetValue(format), Console.Out, ct);
             return Task.FromResult(report);
@@ -74,6 +73,7 @@ internal static class MuteCommand
             using (var w = new Utf8JsonWriter(buffer))
             {
                 w.WriteStartObject();
+                w.WriteString("file", record.Origin.Source); // a folder or several --input: the line alone finds nothing
                 w.WriteNumber("line", record.Origin.Line);
                 if (record.Origin.Index is int index) w.WriteNumber("record", index);
                 if (error is not null)

@@ -27,7 +27,7 @@ internal static class TuneCommand
         var alertSeverity = CommonOptions.AlertSeverity();
         var rollupMinAccounts = CommonOptions.RollupMinAccounts();
         var rollupWindow = CommonOptions.RollupWindow();
-        var format = CommonOptions.Format();
+        var format = CommonOptions.TableFormat("a table of the settings side by side.", "one {\"type\":\"tune\",…} line per setting (see docs/digests.md).");
         var html = new Option<FileInfo?>("--html") { Description = "Also write a report with charts (inline SVG, one self-contained page) to this file: Slack messages per hour for each setting, the delay to each burst's message, the largest digests, and the suggested setting." };
         var maxDelay = new Option<string>("--max-delay") { Description = "For the report's suggestion: the longest 95th-percentile delay from a burst's first event to its message you accept.", DefaultValueFactory = _ => "30m" };
         var noProgress = CommonOptions.NoProgress();
@@ -37,7 +37,6 @@ internal static class TuneCommand
         };
         command.SetAction((parse, ct) => Cli.Guard(parse, async () =>
         {
-            parse.GetValue(format).RefuseHtml("`tune`", "writes its page with --html FILE");
             var report = parse.GetValue(html);
             var patience = CommonOptions.ParseDuration("--max-delay", parse.GetValue(maxDelay)!);
             var severity = CommonOptions.ParseSeverity(parse.GetValue(alertSeverity)!);

@@ -252,6 +252,16 @@ public sealed class DigestCommandTests : IDisposable
         Assert.Contains("--help", result.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_demo_whose_window_cannot_work_prints_nothing_before_its_error()
+    {
+        // Was: "Replaying … (gap 20m, max window 15m)." on stdout, then the error.
+        var result = await PipelineProcess.RunAsync(["demo", "--gap", "20m"]);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--gap (20m) must not be longer than --max-window (15m)", result.Stderr, StringComparison.Ordinal);
+        Assert.Equal("", result.Stdout);
+    }
+
     [Theory]
     [InlineData("0")]
     [InlineData("0s")]

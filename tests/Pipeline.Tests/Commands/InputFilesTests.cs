@@ -76,7 +76,8 @@ public sealed class InputFilesTests : IDisposable
         var stderr = new StringWriter();
         var e = Assert.Throws<InputException>(() => InputFiles.Resolve(["big"], stderr, fs));
         Assert.Equal($"{unopenable.Length} inputs cannot be read (above); nothing was read", e.Message);
-        Assert.Equal(unopenable.Select(f => $"error: cannot read '{f}': Permission denied"), stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(["note: skipped 1 hidden file in 'big' (names starting with '.')", .. unopenable.Select(f => $"error: cannot read '{f}': Permission denied")],
+            stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.DoesNotContain("big/.hidden", fs.Opened);
 
         Assert.True(overtaken, "the last file was not checked while the first failing one waited: the check ran on one thread");
@@ -114,7 +115,12 @@ public sealed class InputFilesTests : IDisposable
         var a = Write("sub/a.jsonl");
         var c = Write("a.jsonl");
         Write(".hidden.jsonl");
-        Assert.Equal([c, b, a], InputFiles.Resolve([_dir], new StringWriter()).Files);
+        Write("sub/.also-hidden");
+        var stderr = new StringWriter();
+        Assert.Equal([c, b, a], InputFiles.Resolve([_dir], stderr).Files);
+        // Said once per folder (it was silent): a file someone renamed to hide it is not left out without a word.
+        Assert.Equal([$"note: skipped 1 hidden file in '{Path.Combine(_dir, "sub")}' (names starting with '.')", $"note: skipped 1 hidden file in '{_dir}' (names starting with '.')"],
+            stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
     [Fact]

@@ -41,6 +41,7 @@ public sealed class MuteCommandTests : IDisposable
         Assert.Equal(["ci-tags", "office"], lines[0].GetProperty("matches").EnumerateArray().Select(m => m.GetString()));
         Assert.Empty(lines[1].GetProperty("matches").EnumerateArray());
         Assert.Equal(3, lines[2].GetProperty("line").GetInt32());
+        Assert.Equal(events, lines[2].GetProperty("file").GetString()); // with several inputs, the line alone finds nothing
         Assert.Contains("not valid JSON", lines[2].GetProperty("error").GetString(), StringComparison.Ordinal);
         var summary = lines[3];
         Assert.Equal(2, summary.GetProperty("events").GetInt32());
@@ -56,6 +57,22 @@ public sealed class MuteCommandTests : IDisposable
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("ci-tags, office", result.Stdout, StringComparison.Ordinal);
         Assert.Contains("rule \"never\" matched no event", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("mute")]
+    [InlineData("tune")]
+    public async Task A_format_the_command_does_not_print_is_a_usage_error(string command)
+    {
+        // Was: `-f slack` ran and printed the text table; the help listed html and slack and described digests.
+        var (rules, events) = await WriteFilesAsync();
+        string[] args = command == "mute" ? ["mute", "test", "--mute", rules, "--input", events, "-f", "slack"] : ["tune", "--input", events, "-f", "slack"];
+        var result = await PipelineProcess.RunAsync(args);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--format is text or json here (got 'slack')", result.Stderr, StringComparison.Ordinal);
+        Assert.Equal("", result.Stdout);
+        var help = await PipelineProcess.RunAsync(command == "mute" ? ["mute", "test", "--help"] : ["tune", "--help"]);
+        Assert.Contains("--format <text|json>", help.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -101,7 +101,8 @@ public static class Duration
         if (t.Hours > 0) parts.Append(t.Hours).Append('h');
         if (t.Minutes > 0) parts.Append(t.Minutes).Append('m');
         if (t.Seconds > 0) parts.Append(t.Seconds).Append('s');
-        if (parts.Length == 0) parts.Append((int)t.TotalMilliseconds).Append("ms");
+        // Below a second too, so that a value is never shown as another (1.5s is 1s500ms, not 1s).
+        if (t.Milliseconds > 0 || parts.Length == 0) parts.Append(t.Milliseconds).Append("ms");
         return parts.ToString();
     }
 }

@@ -36,6 +36,8 @@ public sealed class NoticeTally(IDigestSink inner) : IDigestSink
     public async Task<DeliveryOutcome> DeliverAsync(Notice notice, CancellationToken cancellationToken)
     {
         var outcome = await inner.DeliverAsync(notice, cancellationToken).ConfigureAwait(false);
+        // A notice that failed is handed on again when its batch is retried: it is counted then.
+        if (outcome.Status == DeliveryStatus.Failed) return outcome;
         if (notice is Alerts.Alert) Interlocked.Increment(ref _alerts);
         if (notice is Rollups.Rollup) Interlocked.Increment(ref _rollups);
         if (notice.Posted) Interlocked.Increment(ref _messages);

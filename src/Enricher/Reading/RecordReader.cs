@@ -69,7 +69,7 @@ public static class RecordReader
         var name = file == StdinPath ? "stdin" : file;
         using var counting = new CountingStream(raw, progress, name);
         var records = file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)
-            ? ReadGzip(counting, name, transient, reopen: file == StdinPath ? null : () => Open(file))
+            ? ReadGzip(counting, name, transient, reopen: raw.CanSeek ? () => Open(file) : null) // a pipe cannot be read twice
             : ReadStream(counting, name, transient);
         foreach (var record in records)
             yield return record;
@@ -88,9 +88,8 @@ public static class RecordReader
             yield return record;
         if (stream.Damage is { } damage)
             yield return new RawRecord(ReadOnlyMemory<byte>.Empty, new RecordOrigin(name, 0), $"gzip file damaged: {damage} (after {stream.Position} decompressed bytes)");
-        else if (!GzipEnding.EndedWhole(tail, stream.Position, reopen))
-            yield return new RawRecord(ReadOnlyMemory<byte>.Empty, new RecordOrigin(name, 0),
-                $"gzip file cut short: it ends after {tail.Total} bytes without the end gzip writes (a partial download?); the records before the cut were read");
+        else if (GzipEnding.Problem(tail, stream.Position, reopen) is { } problem)
+            yield return new RawRecord(ReadOnlyMemory<byte>.Empty, new RecordOrigin(name, 0), problem);
     }
 
     /// <summary>

@@ -76,7 +76,8 @@ internal static class Cli
         }
         catch (UsageException e)
         {
-            await Console.Error.WriteLineAsync($"error: {e.Message}\n{HelpHint(parse)}").ConfigureAwait(false);
+            // The message may quote what a service or a file said: cleaned, as an input error's is.
+            await Console.Error.WriteLineAsync($"error: {TextDigestRenderer.Clean(e.Message)}\n{HelpHint(parse)}").ConfigureAwait(false);
             return ExitCode.UsageError;
         }
         catch (InputException e)
@@ -87,7 +88,7 @@ internal static class Cli
         }
         catch (ServiceUnavailableException e)
         {
-            await Console.Error.WriteLineAsync("error: " + e.Message).ConfigureAwait(false);
+            await Console.Error.WriteLineAsync("error: " + TextDigestRenderer.Clean(e.Message)).ConfigureAwait(false);
             return ExitCode.ServiceUnavailable;
         }
         catch (OperationCanceledException) when (Interrupted)

@@ -174,7 +174,8 @@ internal static class CommonOptions
     /// <summary>Parses a duration option or throws a <see cref="UsageException"/> naming the option.</summary>
     public static TimeSpan ParseDuration(string optionName, string text, bool allowZero = false)
     {
-        if (allowZero && text.Trim() == "0") return TimeSpan.Zero; // zero needs no unit
+        if (text.Trim() == "0") // zero needs no unit
+            return allowZero ? TimeSpan.Zero : throw new UsageException($"{optionName} must be longer than 0 (got '{text}'): write it like 30s, 2m, 1h30m or 1d.");
         if (!Duration.TryParse(text, out var value))
             throw new UsageException(text.TrimStart().StartsWith('-')
                 ? $"{optionName} '{text}' is negative: give a duration{(allowZero ? " of 0 or more" : " longer than 0")}, like 30s, 2m, 1h30m or 1d."

@@ -115,11 +115,13 @@ internal static class MuteCommand
         }
         else
         {
-            int whereWidth = Math.Min(60, table.Select(t => t.Where.Length).DefaultIfEmpty(5).Max());
-            int whatWidth = Math.Min(60, table.Select(t => t.What.Length).DefaultIfEmpty(5).Max());
+            // Cleaned before measured: an escape shown by its number is wider than the character, and must not be cut off.
+            var rows = table.Select(t => (Where: TextClean(t.Where), What: TextClean(t.What), Matches: TextClean(t.Matches))).ToList();
+            int whereWidth = Math.Min(60, rows.Select(t => t.Where.Length).DefaultIfEmpty(5).Max());
+            int whatWidth = Math.Min(60, rows.Select(t => t.What.Length).DefaultIfEmpty(5).Max());
             output.WriteLine($"{"where".PadRight(whereWidth)}  {"event".PadRight(whatWidth)}  matching rules");
-            foreach (var (where, what, rulesText) in table)
-                output.WriteLine($"{Fit(TextClean(where), whereWidth)}  {Fit(TextClean(what), whatWidth)}  {TextClean(rulesText)}");
+            foreach (var (where, what, rulesText) in rows)
+                output.WriteLine($"{Fit(where, whereWidth)}  {Fit(what, whatWidth)}  {rulesText}");
             output.WriteLine();
             output.WriteLine($"{events} events, {unreadable} unreadable; matches per rule:");
             foreach (var name in rules.RuleNames) output.WriteLine($"  {TextClean(name)}: {matched[name]}");

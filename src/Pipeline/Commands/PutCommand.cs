@@ -145,7 +145,8 @@ internal static class PutCommand
         }
         catch (KinesisException e) when (e.ErrorType == "LimitExceededException")
         {
-            throw new UsageException($"Kinesis refused to create stream '{name}' with {shards} shards: {e.ServiceMessage} (the account's shard limit: give fewer --shards).");
+            // Either the account's shard limit or too many streams being made at once: the service's words say which.
+            throw new ServiceUnavailableException($"Kinesis refused to create stream '{name}' with {shards} shards: {e.ServiceMessage} (over the account's shard limit, give fewer --shards; with too many streams being created at once, try again later).");
         }
     }
 }

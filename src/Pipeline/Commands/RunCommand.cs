@@ -64,6 +64,7 @@ internal static class RunCommand
             CommonOptions.Validate(silenceOptions.Validate);
             CommonOptions.Validate(burstWindow.Validate);
             CommonOptions.Validate(rollup.Validate);
+            var slackSettings = slack.Read(parse); // the Slack options and the outbox, checked here too
             var mapping = new EventSourceMappingOptions
             {
                 Stream = streamName,
@@ -148,7 +149,7 @@ internal static class RunCommand
             {
                 var directory = names.Directory(parse);
                 var mutes = CommonOptions.LoadMutes(parse.GetValue(mute));
-                var sink = slack.Read(parse) is { } slackOptions
+                var sink = slackSettings is { } slackOptions
                     ? await SlackOptions.CreateSinkAsync(slackOptions, slack.OpenOutbox(parse), ct, threads: threads).ConfigureAwait(false)
                     : null;
                 var renderer = outputFormat.Renderer();

@@ -102,7 +102,7 @@ internal sealed class SlackOptions : IOptionGroup
                 throw new UsageException($"--slack-api-url '{api}' is not an absolute URL.");
             options = options with { ApiBaseUrl = uri };
         }
-        CheckOutbox(parse.GetValue(Outbox)!);
+        CheckOutbox(parse.GetValue(Outbox)!, _resend);
         return options;
     }
 
@@ -111,23 +111,35 @@ internal sealed class SlackOptions : IOptionGroup
     /// be lost), so a folder that cannot be made or written is a usage error before anything is read. A folder that does
     /// not exist yet is made when the first digest is parked; its nearest existing parent must take it.
     /// </summary>
-    internal static void CheckOutbox(string path)
+    /// <param name="resend">`outbox send`: a folder that does not exist is nothing to send, whatever its parent allows.</param>
+    internal static void CheckOutbox(string path, bool resend = false)
     {
-        var full = Path.GetFullPath(path);
-        var folder = full;
+        if (string.IsNullOrWhiteSpace(path)) throw new UsageException("--outbox is empty: give a folder (it is made if missing).");
+        var folder = Path.GetFullPath(path);
         while (!Directory.Exists(folder))
         {
             if (File.Exists(folder))
                 throw new UsageException($"--outbox '{path}' cannot be a folder: '{folder}' is a file. Give a folder (it is made if missing).");
+            if (resend) return;
             folder = Path.GetDirectoryName(folder) ?? throw new UsageException($"--outbox '{path}' has no folder to be made in.");
         }
+        // A file of a name no other run uses, made and removed: only whether the folder takes a new entry is asked.
+        var probe = Path.Combine(folder, ".outbox-check-" + Path.GetRandomFileName());
         try
         {
-            using var probe = new FileStream(Path.Combine(folder, $".outbox-check-{Environment.ProcessId}"), FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
+            new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1).Dispose();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new UsageException($"--outbox '{path}' cannot be written: {e.Message.TrimEnd('.')}. Give a folder you may write to.");
+        }
+        try
+        {
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Written but not removed: the outbox works; the stray file is harmless (outbox send reads only its own entries).
         }
     }
 

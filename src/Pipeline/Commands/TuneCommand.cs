@@ -49,24 +49,14 @@ internal static class TuneCommand
             var directory = CommonOptions.Directory(parse, accounts, null, null);
             var mutes = CommonOptions.LoadMutes(parse.GetValue(mute));
             // The page is written after the whole replay: a path it cannot be written to is found now, not an hour later.
-            await using var reportFile = report is null ? null : OpenReport(report);
+            await using var reportFile = report is null ? null : ReportFile.Open(report);
 
             // Read once, as it goes: each slice deduplicated, muted and named once (none of it depends on the window), then
             // replayed under every setting through the same core every host runs, as many settings at a time as there are
             // processors, while the next slice is read. The bar counts the bytes read, a slice ahead of the replay.
             IReadOnlyList<TuneResult> results;
-            try
-            {
-                using var progress = ProgressBar.StartIfUseful(inputs.TotalBytes, "replaying", !parse.GetValue(noProgress));
+            using (var progress = ProgressBar.StartIfUseful(inputs.TotalBytes, "replaying", !parse.GetValue(noProgress)))
                 results = await BurstTuner.MeasureAllAsync(RecordReader.ReadFiles(inputs.Files, progress, transient: true), directory, mutes, windows, ct, rollup: rollup).ConfigureAwait(false);
-            }
-            catch when (reportFile is not null)
-            {
-                // Stopped (Ctrl-C, an unreadable input): no empty page is left behind.
-                await reportFile.DisposeAsync().ConfigureAwait(false);
-                File.Delete(reportFile.Name);
-                throw;
-            }
             var counts = results[0].Counts;
 
             if (parse.GetValue(format) == OutputFormat.Json) WriteJson(results, rollup);
@@ -74,7 +64,7 @@ internal static class TuneCommand
             if (report is not null)
             {
                 var page = TuneReport.Html(results, new TuneReportContext(counts!.Received, counts.Digested, patience, RollupLine(rollup, severity), TimeProvider.System.GetUtcNow())); // the report's date: the composition root reads the clock
-                await reportFile!.WriteAsync(System.Text.Encoding.UTF8.GetBytes(page), ct).ConfigureAwait(false);
+                await reportFile!.CommitAsync(page, ct).ConfigureAwait(false);
                 await Console.Error.WriteLineAsync($"report: {report.FullName} (open it in a browser; it loads nothing from the network).").ConfigureAwait(false);
             }
             return ExitCode.Ok;
@@ -109,16 +99,57 @@ internal static class TuneCommand
         return windows;
     }
 
-    /// <summary>Creates the report's file now (empty until the replay is done), or says why it cannot be.</summary>
-    private static FileStream OpenReport(FileInfo report)
+    /// <summary>
+    /// Where `--html` goes, opened before the replay so that a path that cannot take it is refused then, not after it. A
+    /// file is written beside the target and renamed over it when the page is done: a run stopped half-way (Ctrl-C, an
+    /// unreadable input) leaves the last page as it was and no part of a new one. A device or a pipe (<c>/dev/stdout</c>)
+    /// is written to directly, and never removed.
+    /// </summary>
+    private sealed class ReportFile : IAsyncDisposable
     {
-        try
+        private readonly string _target;
+        private readonly string? _temporary;
+        private readonly FileStream _stream;
+        private bool _done;
+
+        private ReportFile(string target, string? temporary, FileStream stream) => (_target, _temporary, _stream) = (target, temporary, stream);
+
+        public static ReportFile Open(FileInfo report)
         {
-            return new FileStream(report.FullName, FileMode.Create, FileAccess.Write, FileShare.Read);
+            var target = report.FullName;
+            bool direct = RealInputFileSystem.Instance.KindOf(target) == EntryKind.Other;
+            var temporary = direct ? null : Path.Combine(Path.GetDirectoryName(target) ?? ".", "." + Path.GetFileName(target) + "." + Path.GetRandomFileName() + ".tmp");
+            try
+            {
+                return new ReportFile(target, temporary, new FileStream(temporary ?? target, direct ? FileMode.Open : FileMode.CreateNew, FileAccess.Write, FileShare.Read));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new UsageException($"--html cannot be written to '{Aggregator.Rendering.TextDigestRenderer.Clean(target)}': {Aggregator.Rendering.TextDigestRenderer.Clean(e.Message.TrimEnd('.'))}. Give a file in a folder that exists and you may write to.");
+            }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+
+        /// <summary>Writes the page and puts it in place.</summary>
+        public async Task CommitAsync(string page, CancellationToken cancellationToken)
         {
-            throw new UsageException($"--html cannot be written to '{Aggregator.Rendering.TextDigestRenderer.Clean(report.FullName)}': {e.Message} Give a file in a folder that exists and you may write to.");
+            await _stream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(page), cancellationToken).ConfigureAwait(false);
+            await _stream.DisposeAsync().ConfigureAwait(false);
+            if (_temporary is not null) File.Move(_temporary, _target, overwrite: true);
+            _done = true;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stream.DisposeAsync().ConfigureAwait(false);
+            if (_done || _temporary is null) return;
+            try
+            {
+                File.Delete(_temporary);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The run's own error is the one to report; a stray hidden .tmp beside the page is harmless.
+            }
         }
     }
 

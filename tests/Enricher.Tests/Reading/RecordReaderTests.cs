@@ -123,6 +123,39 @@ public sealed class RecordReaderTests : IDisposable
     }
 
     [Fact]
+    public void A_file_of_thousands_of_gzip_members_is_checked_without_running_out_of_stack_or_memory()
+    {
+        // `cat` of a day's small CloudTrail files into one: the check walks its members in a loop (a recursion per member
+        // would overflow the reading thread's stack, which ends the process), from the file, not a copy of it in memory.
+        var member = Gzip(Encoding.UTF8.GetBytes(JsonLines(1)));
+        var path = Path.Combine(_dir, "day.jsonl.gz");
+        using (var file = File.Create(path))
+            for (int i = 0; i < 20_000; i++) file.Write(member);
+
+        var records = RecordReader.ReadFiles([path]).ToList();
+        Assert.Equal(20_000, records.Count);
+        Assert.All(records, r => Assert.Null(r.ReadError));
+    }
+
+    [Fact]
+    public async Task A_gzip_file_cut_short_through_a_pipe_is_reported_not_opened_again()
+    {
+        // A pipe cannot be read twice: opening it again to check its members would wait for a writer for good.
+        var gz = Gzip(Encoding.UTF8.GetBytes(JsonLines(20)));
+        var fifo = Path.Combine(_dir, "download.jsonl.gz");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo])) mkfifo.WaitForExit();
+        var writer = Task.Run(() =>
+        {
+            using var pipe = new FileStream(fifo, FileMode.Open, FileAccess.Write);
+            pipe.Write(gz, 0, gz.Length / 2);
+        });
+
+        var records = await Task.Run(() => RecordReader.ReadFiles([fifo]).ToList()).WaitAsync(TimeSpan.FromSeconds(60)); // throws if it hung
+        await writer;
+        Assert.StartsWith("gzip file cut short", records[^1].ReadError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Progress_reaches_each_files_length_as_its_reading_ends()
     {
         var lines = Path.Combine(_dir, "a.jsonl");

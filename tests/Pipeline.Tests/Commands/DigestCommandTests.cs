@@ -239,6 +239,7 @@ public sealed class DigestCommandTests : IDisposable
     [InlineData("--max-window", "3651d", "--max-window must be at most 3650d")] // was: a crash on an event of the year 8999
     [InlineData("--gap", "-1s", "--gap '-1s' is negative")]                     // was: "is not a duration"
     [InlineData("--gap", "0m", "--gap must be longer than 0 (got '0m')")]
+    [InlineData("--gap", "0", "--gap must be longer than 0 (got '0')")]
     [InlineData("--lateness", "-5m", "--lateness '-5m' is negative: give a duration of 0 or more")]
     [InlineData("--silence-after", "10s", "--silence-after must be 0 (off) or between 1m and 14d")]
     [InlineData("--silence-after", "later", "--silence-after 'later' is not a duration")]

@@ -40,7 +40,7 @@ public sealed class RunCommandUsageTests : IDisposable
         // Was: the message named --max-window (the burst's flag), and 500ms passed.
         var run = await PipelineProcess.RunAsync(["run", "--stream", "s", "--endpoint", "http://127.0.0.1:9", "--window", window, "--checkpoint-file", Path.Combine(_dir, "s.json")]);
         Assert.Equal(2, run.ExitCode);
-        Assert.Contains($"--window must be whole seconds between 1 s and 15 min, as Lambda's", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"--window must be whole seconds between 1 s and 15 min, as Lambda's (got {window.Replace("1.5s", "1s500ms", StringComparison.Ordinal)})", run.Stderr, StringComparison.Ordinal);
         Assert.Contains("Run 'pipeline run --help'", run.Stderr, StringComparison.Ordinal);
     }
 }

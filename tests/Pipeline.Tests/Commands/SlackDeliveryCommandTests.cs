@@ -182,6 +182,12 @@ public sealed class SlackDeliveryCommandTests : IDisposable
         Assert.Contains($"'{notAFolder}' is a file", result.Stderr, StringComparison.Ordinal);
         Assert.Equal(0, _slack.RequestCount);
         Assert.Equal("", result.Stdout);
+
+        var resend = await PipelineProcess.RunAsync(["outbox", "send", "--slack-webhook", "env:TEST_HOOK", "--outbox", notAFolder], environment: HookEnv(WebhookSecret));
+        Assert.Equal(2, resend.ExitCode); // was: "does not exist: nothing to send", exit 0
+        var empty = await PipelineProcess.RunAsync(["digest", "-i", input, "--slack-webhook", "env:TEST_HOOK", "--outbox", ""], environment: HookEnv(WebhookSecret));
+        Assert.Equal(2, empty.ExitCode); // was: exit 9
+        Assert.Contains("--outbox is empty", empty.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]

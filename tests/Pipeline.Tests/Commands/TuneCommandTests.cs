@@ -139,6 +139,31 @@ public sealed class TuneCommandTests
     }
 
     [Fact]
+    public async Task A_report_replaces_the_last_page_whole_and_goes_to_a_device_as_it_is()
+    {
+        var demo = Path.Combine(SharedCorpus.RepositoryRoot, "samples", "demo", "org-events.jsonl");
+        var folder = Directory.CreateTempSubdirectory("tune-report-").FullName;
+        try
+        {
+            var page = Path.Combine(folder, "r.html");
+            await File.WriteAllTextAsync(page, "last week's page");
+            var again = await PipelineProcess.RunAsync(["tune", "-i", demo, "--no-progress", "--html", page]);
+            Assert.True(again.ExitCode == 0, again.Stderr);
+            Assert.StartsWith("<!DOCTYPE html>", await File.ReadAllTextAsync(page), StringComparison.OrdinalIgnoreCase);
+            Assert.Equal([page], Directory.GetFiles(folder)); // written beside it and renamed: nothing left over
+
+            // A device is written to as it is (not replaced, nor removed): the page on stdout, after the table.
+            var stdout = await PipelineProcess.RunAsync(["tune", "-i", demo, "--no-progress", "--html", "/dev/stdout"]);
+            Assert.True(stdout.ExitCode == 0, stdout.Stderr);
+            Assert.Contains("</html>", stdout.Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_report_path_that_cannot_be_written_is_refused_before_the_replay()
     {
         // Was: the whole replay ran, printed its table, then ended with exit 9 when the page could not be written.

@@ -148,6 +148,7 @@ public sealed class LambdaOptionsTests
     [Theory]
     [InlineData("BURST_GAP", "soon", "BURST_GAP='soon' is not a duration")]
     [InlineData("BURST_GAP", "3600", "BURST_GAP (1h) must not be longer than BURST_MAX_WINDOW")]
+    [InlineData("BURST_MAX_WINDOW", "3651d", "BURST_MAX_WINDOW must be at most 3650d")] // the function refuses it at start-up, as the command line does
     [InlineData("STATE_MAX_BYTES", "2000000", "STATE_MAX_BYTES='2000000' must be a whole number from 1000 to 1000000")]
     [InlineData("OUTBOX_QUEUE_URL", "ftp://x", "OUTBOX_QUEUE_URL='ftp://x' is not an http(s) URL")]
     [InlineData("OUTBOX_DRAIN_MAX", "0", "OUTBOX_DRAIN_MAX='0' must be a whole number from 1 to 100")]

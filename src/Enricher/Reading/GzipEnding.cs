@@ -19,21 +19,20 @@ internal static class GzipEnding
     /// Null when a file whose compressed bytes were read through <paramref name="tail"/> and decompressed to
     /// <paramref name="decompressed"/> bytes ended whole; else why not, for its rejected record. A file of several members
     /// (<c>cat a.gz b.gz</c>, which gzip and .NET read as one) has only its last member's length at its end: it is checked
-    /// again member by member from <paramref name="reopen"/> (a seekable copy of the file), which costs a second
-    /// decompression of such files only. An empty file is not whole: gzip writes at least 20 bytes, and an empty
+    /// again member by member from <paramref name="again"/> (the same file, seekable, read again from its end), which costs
+    /// a second decompression of such files only. An empty file is not whole: gzip writes at least 20 bytes, and an empty
     /// <c>.gz</c> in an export is most likely a download that failed.
     /// </summary>
-    public static string? Problem(TailStream tail, long decompressed, Func<Stream>? reopen)
+    public static string? Problem(TailStream tail, long decompressed, Stream? again)
     {
         const string cut = "gzip file cut short: it ends after {0} bytes without the end gzip writes (a partial download?); the records before the cut were read";
         if (tail.Total >= ShortestMember && tail.LastFour == (uint)decompressed) return null;
-        if (tail.Total < ShortestMember || reopen is null) return string.Format(System.Globalization.CultureInfo.InvariantCulture, cut, tail.Total);
+        if (tail.Total < ShortestMember || again is null) return string.Format(System.Globalization.CultureInfo.InvariantCulture, cut, tail.Total);
         try
         {
-            using var file = reopen();
-            if (file.CanSeek && file.Length == tail.Total && WholeMembers(file)) return null;
+            if (again.Length == tail.Total && WholeMembers(again)) return null;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InputException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return $"gzip file's end could not be checked again ({e.Message.TrimEnd('.')}): it may be cut short; the records before its end were read";
         }

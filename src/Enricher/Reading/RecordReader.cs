@@ -69,7 +69,7 @@ public static class RecordReader
         var name = file == StdinPath ? "stdin" : file;
         using var counting = new CountingStream(raw, progress, name);
         var records = file.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)
-            ? ReadGzip(counting, name, transient, reopen: raw.CanSeek ? () => Open(file) : null) // a pipe cannot be read twice
+            ? ReadGzip(counting, name, transient, again: raw.CanSeek ? raw : null) // a pipe cannot be read twice
             : ReadStream(counting, name, transient);
         foreach (var record in records)
             yield return record;
@@ -79,8 +79,8 @@ public static class RecordReader
     /// Reads a gzip-compressed stream. A damaged or cut-off file (a partial S3 download) yields the records
     /// before the damage, then one rejected record saying why the rest could not be read: the run goes on.
     /// </summary>
-    /// <param name="reopen">Opens the file again, for the check of a file of several gzip members (<see cref="GzipEnding"/>).</param>
-    internal static IEnumerable<RawRecord> ReadGzip(Stream compressed, string name, bool transient = false, Func<Stream>? reopen = null)
+    /// <param name="again">The file's own seekable stream, read again for the check of a file of several gzip members (<see cref="GzipEnding"/>).</param>
+    internal static IEnumerable<RawRecord> ReadGzip(Stream compressed, string name, bool transient = false, Stream? again = null)
     {
         var tail = new GzipEnding.TailStream(compressed);
         using var stream = new DamageStoppingStream(new GZipStream(tail, CompressionMode.Decompress));
@@ -88,7 +88,7 @@ public static class RecordReader
             yield return record;
         if (stream.Damage is { } damage)
             yield return new RawRecord(ReadOnlyMemory<byte>.Empty, new RecordOrigin(name, 0), $"gzip file damaged: {damage} (after {stream.Position} decompressed bytes)");
-        else if (GzipEnding.Problem(tail, stream.Position, reopen) is { } problem)
+        else if (GzipEnding.Problem(tail, stream.Position, again) is { } problem)
             yield return new RawRecord(ReadOnlyMemory<byte>.Empty, new RecordOrigin(name, 0), problem);
     }
 

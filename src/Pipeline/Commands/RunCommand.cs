@@ -159,7 +159,7 @@ internal static class RunCommand
                 // Slack first, then stdout, as `digest` does; a parked digest counts as posted (it is safe).
                 // The notices this process hands on, counted for the summary: the checkpoints keep the events' counts across
                 // runs, not the notices' (a window's state carries no alert count between its calls).
-                var notices = new NoticeTally(delivered is null
+                var notices = new CountingSink(delivered is null
                     ? new WriterSink(renderer, stdout)
                     : new FanOutSink([delivered, new WriterSink(renderer, stdout)]));
                 IDigestSink output = notices;

@@ -4,7 +4,7 @@ using Pipeline.TestSupport;
 
 namespace Pipeline.Aggregator.Tests.Delivery;
 
-public sealed class NoticeTallyTests
+public sealed class CountingSinkTests
 {
     private sealed class Answering(DeliveryStatus status) : IDigestSink
     {
@@ -19,7 +19,7 @@ public sealed class NoticeTallyTests
     [InlineData(DeliveryStatus.Failed, 0)] // handed on again when its batch is retried, and counted then
     public async Task A_notice_counts_once_it_is_delivered_or_kept_not_when_it_failed(DeliveryStatus status, int counted)
     {
-        var tally = new NoticeTally(new Answering(status));
+        var tally = new CountingSink(new Answering(status));
         await tally.DeliverAsync(Digests.Plain("d1", "111122223333", T0, T0.AddMinutes(5), 3), CancellationToken.None);
         Assert.Equal(counted, tally.Messages);
         Assert.Equal(0, tally.Alerts);
